@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { CONFIG_API_VERSION, computeShardHash, validateBundle, validateShard, withHash } from '../../dns-server/config/index.js';
+import type { UnhashedShard, ZoneShard } from '../../dns-server/config/index.js';
+
+const soa = { mname: 'ns1.example.org.', rname: 'hostmaster.example.org.', serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60, ttl: 3600 };
+function zone(extra: Partial<ZoneShard> = {}): ZoneShard {
+  const s = {
+    apiVersion: CONFIG_API_VERSION, id: 'zone/example.org', kind: 'zone', origin: 'example.org.', soa, clusterDomain: false,
+    rrsets: [
+      { name: 'example.org.', type: 'NS', ttl: 3600, data: ['ns1.example.org.'] },
+      { name: 'www.example.org.', type: 'A', ttl: 300, data: ['192.0.2.1', '192.0.2.2'] },
+      { name: '*.wild.example.org.', type: 'TXT', ttl: 300, data: [['hello', 'world']] },
+      { name: '_http._tcp.example.org.', type: 'SRV', ttl: 300, data: [{ priority: 1, weight: 1, port: 80, target: 'www.example.org.' }] },
+    ],
+    reverse: [{ name: '1.2.0.192.in-addr.arpa.', type: 'PTR', ttl: 300, data: ['www.example.org.'] }],
+    ...extra,
+  } as UnhashedShard;
+  return withHash(s) as ZoneShard;
+}
+
+describe('generated config validation', () => {
+  it('accepts a well-formed zone shard', () => {
+    const v = validateShard(zone());
+    expect(v.ok, JSON.stringify(v)).to.equal(true);
+  });
+
+  it('hash does not depend on key order', () => {
+    const a = zone();
+    const reordered = Object.fromEntries(Object.entries(a).reverse());
+    expect(computeShardHash(reordered as ZoneShard)).to.equal(a.hash);
+  });
+
+  const bad: [string, (z: ZoneShard) => unknown, RegExp][] = [
+    ['a tampered hash', (z) => ({ ...z, hash: '0'.repeat(64) }), /does not match/],
+    ['an owner outside the origin', (z) => withHash({ ...z, rrsets: [{ name: 'www.example.net.', type: 'A', ttl: 1, data: ['192.0.2.9'] }] } as UnhashedShard), /outside/],
+    ['an invalid IPv4', (z) => withHash({ ...z, rrsets: [{ name: 'a.example.org.', type: 'A', ttl: 1, data: ['300.1.1.1'] }] } as UnhashedShard), /format/],
+    ['an upper-case name', (z) => withHash({ ...z, rrsets: [{ name: 'A.example.org.', type: 'A', ttl: 1, data: ['192.0.2.9'] }] } as UnhashedShard), /pattern/],
+    ['CNAME beside other data', (z) => withHash({ ...z, rrsets: [
+      { name: 'c.example.org.', type: 'CNAME', ttl: 1, data: ['www.example.org.'] },
+      { name: 'c.example.org.', type: 'A', ttl: 1, data: ['192.0.2.9'] }] } as UnhashedShard), /CNAME and other data/],
+    ['two RRsets of one name and type', (z) => withHash({ ...z, rrsets: [
+      { name: 'd.example.org.', type: 'A', ttl: 1, data: ['192.0.2.9'] },
+      { name: 'd.example.org.', type: 'A', ttl: 1, data: ['192.0.2.8'] }] } as UnhashedShard), /two RRsets/],
+    ['a non-PTR reverse entry', (z) => withHash({ ...z, reverse: [{ name: '1.2.0.192.in-addr.arpa.', type: 'A', ttl: 1, data: ['192.0.2.1'] }] } as UnhashedShard), /only PTR/],
+  ];
+  for (const [what, mutate, msg] of bad) {
+    it(`refuses a shard with ${what}`, () => {
+      const v = validateShard(mutate(zone()));
+      expect(v.ok).to.equal(false);
+      if (!v.ok) expect(v.errors.join('\n')).to.match(msg);
+    });
+  }
+
+  it('refuses a bad shard alone and keeps the rest of a bundle', () => {
+    const good = zone();
+    const v = validateBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [good, { ...zone({ id: 'zone/x' } as Partial<ZoneShard>), hash: 'f'.repeat(64) }] });
+    expect(v.shards.map((s) => s.id)).to.deep.equal(['zone/example.org']);
+    expect(v.refused.map((r) => r.id)).to.deep.equal(['zone/x']);
+  });
+});
