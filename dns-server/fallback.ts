@@ -35,8 +35,10 @@ export interface Fallback {
    * the client's ID, RD and question bytes (0x20 case) restored, at most `maxSize` bytes (TC=1
    * when cut). Resolves to null when no forwarder routes the name: the server then answers
    * REFUSED. Never rejects: failures are answered (SERVFAIL) inside.
+   * May answer synchronously (a cache hit) to keep promises off the hot path: the server
+   * checks for a Buffer or null before awaiting.
    */
-  resolve(query: FallbackQuery): Promise<Buffer | null>;
+  resolve(query: FallbackQuery): Buffer | null | Promise<Buffer | null>;
   /** Applies the forwarders shard (undefined when the config has none). Called off the query path, on reload. */
   applyForwarders(shard: ForwardersShard | undefined): void;
   /** JSON for the server's /status (upstream health and so on). */
