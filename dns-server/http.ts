@@ -1,0 +1,46 @@
+// The operations endpoint, on its own port: /healthz (the process is up), /readyz (a
+// configuration is loaded and we are not in lame duck), /status (JSON: the shards served and
+// since when, and the forwarder's view), /metrics (Prometheus text from our own Registry).
+
+import http from 'node:http';
+import type { Registry } from 'prom-client';
+
+export interface OpsSource {
+  ready(): boolean;
+  status(): unknown;
+  registry: Registry;
+}
+
+export interface OpsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startOps(address: string, port: number, src: OpsSource): Promise<OpsServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const reply = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed\n');
+    switch (path) {
+      case '/healthz': return reply(200, 'ok\n');
+      case '/readyz': return src.ready() ? reply(200, 'ready\n') : reply(503, 'not ready\n');
+      case '/status': return reply(200, JSON.stringify(src.status(), null, 2) + '\n', 'application/json');
+      case '/metrics':
+        src.registry.metrics().then((text) => reply(200, text, src.registry.contentType), (err: Error) => reply(500, `metrics: ${err.message}\n`));
+        return;
+      default: return reply(404, 'not found\n');
+    }
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: address, port }, () => { server.off('error', reject); resolve(); });
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+  };
+}

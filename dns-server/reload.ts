@@ -1,0 +1,203 @@
+// Applying configuration: validate each incoming shard, build tables only for the shards whose
+// hash changed, then publish a new Tables object with one assignment. A refused shard is
+// logged once (per id and hash), counted, and its last good version keeps serving.
+//
+// The reverse index is shared by all shards and large (one entry per Service and endpoint
+// address), so it is updated in place, entry by entry, for the shards that changed, instead of
+// being copied on every reload. That is safe because apply() runs to completion synchronously:
+// Node handles no packet while it runs, so no query can see a half-updated index, and a query
+// that awaits (forwarding) has finished its local lookups before it awaits.
+
+import type { Logger } from 'pino';
+import type { ForwardersShard, RRSet, Shard } from './config/types.js';
+import { validateBundle, validateShard } from './config/validate.js';
+import type { Fallback } from './fallback.js';
+import type { ServerMetrics } from './metrics.js';
+import { buildHostsTable, buildReverseNode, buildServicesTable, buildZoneTable } from './tables/build.js';
+import type { ReverseEntry, ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
+import { EMPTY_TABLES } from './tables/types.js';
+import { nameToKey } from './wire/name.js';
+
+export interface ReloadReport {
+  applied: string[];
+  unchanged: string[];
+  removed: string[];
+  refused: { id: string; errors: string[] }[];
+}
+
+export interface ServedShard {
+  id: string;
+  kind: string;
+  hash: string;
+  since: string;
+}
+
+interface Held {
+  table: ShardTable;
+  reverse: RRSet[];
+  forwarders?: ForwardersShard;
+}
+
+type MutableReverse = Map<string, ReverseEntry & { byShard: Map<string, { ttl: number; data: readonly string[] }> }>;
+
+export class ShardStore {
+  private held = new Map<string, Held>();
+  private readonly reverse: MutableReverse = new Map();
+  private readonly refusedSeen = new Set<string>();
+  private generation = 0;
+  private everApplied = false;
+
+  constructor(
+    private readonly state: { tables: Tables; fallback: Fallback | undefined },
+    private readonly metrics: ServerMetrics,
+    private readonly log: Logger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** True once at least one configuration has been applied (even an empty one). */
+  get loaded(): boolean {
+    return this.everApplied;
+  }
+
+  /** The whole configuration: shards missing from the bundle are removed. */
+  applyBundle(bundle: unknown): ReloadReport {
+    const v = validateBundle(bundle);
+    const envelope = v.refused.find((r) => r.id === '(bundle)');
+    if (envelope) {
+      this.refuse(envelope.id, 'bundle', envelope.errors);
+      this.metrics.reloads.inc({ result: 'failed' });
+      return { applied: [], unchanged: [], removed: [], refused: v.refused };
+    }
+    const present = new Set<string>([...v.shards.map((s) => s.id), ...v.refused.map((r) => r.id)]);
+    const removed = [...this.held.keys()].filter((id) => !present.has(id));
+    return this.apply(v.shards, removed, v.refused);
+  }
+
+  /** Some shards changed or were added, some removed (the ConfigMap source). */
+  applyShards(changed: unknown[], removedIds: string[]): ReloadReport {
+    const good: Shard[] = [];
+    const refused: { id: string; errors: string[] }[] = [];
+    for (const raw of changed) {
+      const held = this.held.get((raw as { id?: string })?.id ?? '');
+      if (held && (raw as { hash?: string }).hash === held.table.hash) { good.push(raw as Shard); continue; }
+      const r = validateShard(raw);
+      if (r.ok) good.push(r.shard);
+      else refused.push({ id: r.id, errors: r.errors });
+    }
+    return this.apply(good, removedIds, refused);
+  }
+
+  private refuse(id: string, hash: string, errors: string[]): void {
+    this.metrics.shardReloadFailures.inc({ shard: id });
+    const k = id + '@' + hash;
+    if (this.refusedSeen.has(k)) return;
+    this.refusedSeen.add(k);
+    this.log.error({ shard: id, hash, errors }, 'shard refused; its last good version keeps serving');
+  }
+
+  private apply(shards: Shard[], removedIds: string[], refused: { id: string; errors: string[] }[]): ReloadReport {
+    const started = performance.now();
+    for (const r of refused) this.refuse(r.id, (shards.find((s) => s.id === r.id)?.hash) ?? 'invalid', r.errors);
+    const report: ReloadReport = { applied: [], unchanged: [], removed: [], refused };
+    const since = this.clock().toISOString();
+    const next = new Map(this.held);
+    let forwardersChanged = false;
+    for (const shard of shards) {
+      const old = next.get(shard.id);
+      if (old && old.table.hash === shard.hash) { report.unchanged.push(shard.id); continue; }
+      if (old && old.table.kind !== shard.kind) {
+        this.refuse(shard.id, shard.hash, [`${shard.id}: kind changed from ${old.table.kind} to ${shard.kind}`]);
+        report.refused.push({ id: shard.id, errors: ['kind changed'] });
+        continue;
+      }
+      let held: Held;
+      try {
+        held = this.build(shard, since);
+      } catch (err) {
+        this.refuse(shard.id, shard.hash, [`${shard.id}: ${(err as Error).message}`]);
+        report.refused.push({ id: shard.id, errors: [(err as Error).message] });
+        continue;
+      }
+      this.updateReverse(shard.id, old?.reverse ?? [], held.reverse);
+      next.set(shard.id, held);
+      report.applied.push(shard.id);
+      if (shard.kind === 'forwarders') forwardersChanged = true;
+    }
+    for (const id of removedIds) {
+      const old = next.get(id);
+      if (!old) continue;
+      this.updateReverse(id, old.reverse, []);
+      next.delete(id);
+      report.removed.push(id);
+      if (old.table.kind === 'forwarders') forwardersChanged = true;
+    }
+    this.held = next;
+    this.everApplied = true;
+    if (report.applied.length || report.removed.length || this.generation === 0) this.publish();
+    if (forwardersChanged) {
+      const fw = [...next.values()].find((h) => h.forwarders)?.forwarders;
+      this.state.fallback?.applyForwarders(fw);
+    }
+    const secs = (performance.now() - started) / 1000;
+    this.metrics.reloadDuration.observe(secs);
+    const result = report.refused.length === 0 ? 'ok' : report.applied.length || report.removed.length ? 'partial' : 'failed';
+    this.metrics.reloads.inc({ result });
+    if (report.applied.length || report.removed.length || report.refused.length) {
+      this.log.info({ applied: report.applied.length, removed: report.removed.length, refused: report.refused.length, unchanged: report.unchanged.length, ms: Math.round(secs * 1e4) / 10 }, 'configuration applied');
+    }
+    return report;
+  }
+
+  private build(shard: Shard, since: string): Held {
+    switch (shard.kind) {
+      case 'zone': return { table: buildZoneTable(shard, since), reverse: shard.reverse };
+      case 'services': return { table: buildServicesTable(shard, since), reverse: shard.reverse };
+      case 'hosts': return { table: buildHostsTable(shard, since), reverse: shard.reverse };
+      case 'forwarders': return { table: { kind: 'forwarders', shardId: shard.id, hash: shard.hash, since }, reverse: shard.reverse, forwarders: shard };
+    }
+  }
+
+  private updateReverse(shardId: string, before: RRSet[], after: RRSet[]): void {
+    const touched = new Map<string, string>();
+    for (const rs of before) {
+      const key = nameToKey(rs.name);
+      this.reverse.get(key)?.byShard.delete(shardId);
+      touched.set(key, rs.name);
+    }
+    for (const rs of after) {
+      const key = nameToKey(rs.name);
+      let e = this.reverse.get(key);
+      if (!e) { e = { name: rs.name, byShard: new Map(), node: undefined as never }; this.reverse.set(key, e); }
+      e.byShard.set(shardId, { ttl: rs.ttl, data: rs.data as string[] });
+      touched.set(key, rs.name);
+    }
+    for (const [key, name] of touched) {
+      const e = this.reverse.get(key)!;
+      if (e.byShard.size === 0) { this.reverse.delete(key); continue; }
+      (e as { node: ReverseEntry['node'] }).node = buildReverseNode(name, e.byShard.values());
+    }
+  }
+
+  private publish(): void {
+    const zones = new Map<string, ZoneTable>();
+    const services = new Map<string, ServicesTable>();
+    const shards = new Map<string, ShardTable>();
+    let hosts: Tables['hosts'];
+    for (const [id, h] of this.held) {
+      shards.set(id, h.table);
+      const t = h.table;
+      if (t.kind === 'zone') zones.set(t.originKey, t);
+      else if (t.kind === 'services') services.set(t.zoneKey + '|' + t.namespace, t);
+      else if (t.kind === 'hosts') hosts = t;
+    }
+    this.generation++;
+    this.state.tables = { zones, services, hosts, reverse: this.reverse, shards, generation: this.generation }; // the swap
+    this.metrics.setConfig([...shards.values()].map((s) => ({ id: s.shardId, hash: s.hash })));
+  }
+
+  servedShards(): ServedShard[] {
+    return [...this.held.values()].map((h) => ({ id: h.table.shardId, kind: h.table.kind, hash: h.table.hash, since: h.table.since })).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+}
+
+export { EMPTY_TABLES };

@@ -1,0 +1,108 @@
+// startDnsServer: the DNS server as a library. UDP and TCP on one address and port, an
+// optional operations endpoint, a shard store fed by applyBundle/applyShards (from a file, the
+// ConfigMap source, or in-process), and an optional Fallback (the forwarder) for names no local
+// data covers.
+
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { Fallback } from './fallback.js';
+import type { HandlerState } from './handler.js';
+import { startOps } from './http.js';
+import type { OpsServer } from './http.js';
+import { ServerMetrics } from './metrics.js';
+import { ShardStore } from './reload.js';
+import type { ReloadReport, ServedShard } from './reload.js';
+import { EMPTY_TABLES } from './tables/types.js';
+import { startTcp } from './transport/tcp.js';
+import { startUdp } from './transport/udp.js';
+
+export type { ReloadReport, ServedShard };
+
+export interface DnsServerOptions {
+  address?: string;
+  port: number;
+  httpAddress?: string;
+  httpPort?: number | null;
+  logger: Logger;
+  registry?: Registry;
+  fallback?: Fallback;
+  udpPayloadSize?: number;
+  lameDuckMs?: number;
+  tcp?: { idleTimeoutMs?: number; maxConnections?: number; maxQueriesPerConnection?: number };
+  reusePort?: boolean;
+}
+
+export interface DnsServer {
+  readonly port: number;
+  readonly httpPort: number | null;
+  readonly registry: Registry;
+  applyBundle(bundle: unknown): ReloadReport;
+  applyShards(changed: unknown[], removedIds: string[]): ReloadReport;
+  servedShards(): ServedShard[];
+  isReady(): boolean;
+  close(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  address: '127.0.0.1',
+  udpPayloadSize: 1232, // DNS Flag Day 2020: no IP fragmentation on common paths
+  lameDuckMs: 5000,
+  tcp: { idleTimeoutMs: 10000, maxConnections: 1000, maxQueriesPerConnection: 1000 },
+};
+
+export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
+  const log = opts.logger.child({ component: 'dns-server' });
+  const address = opts.address ?? DEFAULTS.address;
+  const udpPayloadSize = opts.udpPayloadSize ?? DEFAULTS.udpPayloadSize;
+  if (!Number.isInteger(udpPayloadSize) || udpPayloadSize < 512 || udpPayloadSize > 4096) throw new Error(`udpPayloadSize must be an integer from 512 to 4096, not ${udpPayloadSize}`);
+  const metrics = new ServerMetrics(opts.registry ?? new Registry());
+  const state: HandlerState = { tables: EMPTY_TABLES, fallback: opts.fallback, metrics, udpPayloadSize };
+  const store = new ShardStore(state, metrics, log);
+  const tcpLimits = { ...DEFAULTS.tcp, ...opts.tcp };
+
+  const udp = await startUdp(address, opts.port, state, opts.reusePort === true);
+  let tcp;
+  try {
+    tcp = await startTcp(address, opts.port === 0 ? udp.port : opts.port, state, tcpLimits);
+  } catch (err) {
+    await udp.close();
+    throw new Error(`cannot listen on TCP ${address}:${udp.port}: ${(err as Error).message}`, { cause: err });
+  }
+  let lameDuck = false;
+  let closed = false;
+  const isReady = () => store.loaded && !lameDuck && !closed;
+  let ops: OpsServer | undefined;
+  if (opts.httpPort !== undefined && opts.httpPort !== null) {
+    ops = await startOps(opts.httpAddress ?? address, opts.httpPort, {
+      ready: isReady,
+      registry: metrics.registry,
+      status: () => ({ ready: isReady(), shards: store.servedShards(), fallback: state.fallback?.status() ?? null }),
+    });
+  }
+  log.info({ address, port: udp.port, httpPort: ops?.port ?? null }, 'dns server listening');
+
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await Promise.all([udp.close(), tcp.close(), ops?.close(), state.fallback?.close()]);
+    log.info('dns server closed');
+  };
+  const lameDuckMs = opts.lameDuckMs ?? DEFAULTS.lameDuckMs;
+  return {
+    port: udp.port,
+    httpPort: ops?.port ?? null,
+    registry: metrics.registry,
+    applyBundle: (b) => store.applyBundle(b),
+    applyShards: (c, r) => store.applyShards(c, r),
+    servedShards: () => store.servedShards(),
+    isReady,
+    close,
+    async shutdown() {
+      lameDuck = true;
+      log.info({ lameDuckMs }, 'lame duck: unready, still answering');
+      await new Promise((r) => setTimeout(r, lameDuckMs));
+      await close();
+    },
+  };
+}

@@ -1,0 +1,148 @@
+// Building the lookup tables of one shard (off the query path, at reload). Everything a common
+// query needs is prepared here as complete response bytes, so answering is a copy and a patch.
+
+import type { RRSet, ServicesShard, Soa, HostsShard, ZoneShard } from '../config/types.js';
+import { planAnswer, tableScope } from '../lookup.js';
+import type { Scope } from '../lookup.js';
+import { RR_TYPE_BY_NAME, TYPE } from '../wire/constants.js';
+import { nameToKey, parentKey } from '../wire/name.js';
+import { encodePlan } from '../wire/response.js';
+import type { Plan } from '../wire/response.js';
+import { WireWriter } from '../wire/writer.js';
+import type { Answer, HostsTable, NameNode, NameTable, RRData, ServicesTable, ZoneTable } from './types.js';
+
+/** At most this many rotations are prepared for an RRset (evenly spaced starting records). */
+export const MAX_ROTATIONS = 8;
+
+interface MutableNode { name: string; rrsets: Map<number, RRData>; prepared: Map<number, Answer>; cname: boolean }
+
+function nodesFrom(rrsets: readonly RRSet[], extra?: (nodes: Map<string, MutableNode>) => void): Map<string, MutableNode> {
+  const nodes = new Map<string, MutableNode>();
+  for (const rs of rrsets) {
+    const key = nameToKey(rs.name);
+    let node = nodes.get(key);
+    if (node === undefined) nodes.set(key, (node = { name: rs.name, rrsets: new Map(), prepared: new Map(), cname: false }));
+    const type = RR_TYPE_BY_NAME[rs.type];
+    node.rrsets.set(type, { type, ttl: rs.ttl, data: rs.data });
+    if (type === TYPE.CNAME) node.cname = true;
+  }
+  extra?.(nodes);
+  return nodes;
+}
+
+/** Empty non-terminals and wildcard parents of a set of names below `baseKey`. */
+function structure(nodes: Map<string, MutableNode>, baseKey: string): { ents: Set<string>; wildcardParents: Set<string> } {
+  const ents = new Set<string>();
+  const wildcardParents = new Set<string>();
+  for (const key of nodes.keys()) {
+    if (key.startsWith('\x01*')) wildcardParents.add(key.substring(2));
+    let p = parentKey(key);
+    while (p !== undefined && p.length >= baseKey.length && p !== baseKey) {
+      if (!nodes.has(p)) ents.add(p);
+      p = parentKey(p);
+    }
+    if (p === baseKey && !nodes.has(p)) ents.add(p);
+  }
+  return { ents, wildcardParents };
+}
+
+/** Canonical question section (lower-case name, type, class IN) for prepared messages. */
+function canonicalQuestion(name: string, qtype: number): Buffer {
+  const w = new WireWriter(64);
+  w.name(name, false);
+  w.u16(qtype);
+  w.u16(1);
+  return w.result();
+}
+
+function encodePrepared(plan: Plan, name: string, qtype: number): Buffer {
+  return encodePlan(plan, { id: 0, rd: 0, question: canonicalQuestion(name, qtype), qname: name, optSize: -1, optExtRcode: 0, dnssecOk: false, maxSize: 65535 });
+}
+
+/** Prepares the answers of every node whose answer stays inside the table (others go the slow path). */
+function prepare(nodes: Map<string, MutableNode>, scope: Scope): void {
+  for (const [key, node] of nodes) {
+    if (key.startsWith('\x01*')) continue; // wildcards are synthesised per query name
+    const types = new Set<number>(node.rrsets.keys());
+    if (node.cname) { types.add(TYPE.A); types.add(TYPE.AAAA); }
+    for (const qtype of types) {
+      const first = scope.find(key);
+      const plan0 = planAnswer(scope, first, node.name, qtype, 0);
+      if (plan0 === undefined) continue;
+      // Only self-contained positive answers are prepared; the rest needs the live tables.
+      const last = plan0.answer[plan0.answer.length - 1];
+      if (plan0.rcode !== 0 || plan0.authority.length > 0 || last === undefined || (last.type !== qtype && qtype !== TYPE.CNAME)) continue;
+      const finalSet = last.type === TYPE.CNAME ? undefined : plan0.answer.filter((rr) => rr.type === qtype && rr.owner === last.owner).length;
+      const n = finalSet ?? 1;
+      const rotations = Math.min(n, MAX_ROTATIONS);
+      const bufs: Buffer[] = [encodePrepared(plan0, node.name, qtype)];
+      for (let i = 1; i < rotations; i++) {
+        const plan = planAnswer(scope, first, node.name, qtype, Math.floor((i * n) / rotations))!;
+        bufs.push(encodePrepared(plan, node.name, qtype));
+      }
+      node.prepared.set(qtype, { bufs, next: 0 });
+    }
+  }
+}
+
+/** The SOA record as it follows its owner in a negative answer: TYPE CLASS TTL RDLENGTH RDATA (names uncompressed). */
+export function soaTail(soa: Soa): Buffer {
+  const w = new WireWriter(128);
+  w.u16(TYPE.SOA); w.u16(1); w.u32(Math.min(soa.minimum, soa.ttl));
+  const at = w.len; w.u16(0);
+  w.name(soa.mname, false); w.name(soa.rname, false);
+  w.u32(soa.serial); w.u32(soa.refresh); w.u32(soa.retry); w.u32(soa.expire); w.u32(soa.minimum);
+  w.endRecord(at);
+  return w.result();
+}
+
+export function buildZoneTable(shard: ZoneShard, since: string): ZoneTable {
+  const originKey = nameToKey(shard.origin);
+  const nodes = nodesFrom(shard.rrsets, (ns) => {
+    let apex = ns.get(originKey);
+    if (apex === undefined) ns.set(originKey, (apex = { name: shard.origin, rrsets: new Map(), prepared: new Map(), cname: false }));
+    apex.rrsets.set(TYPE.SOA, { type: TYPE.SOA, ttl: shard.soa.ttl, data: [shard.soa] });
+  });
+  const { ents, wildcardParents } = structure(nodes, originKey);
+  const table: ZoneTable = {
+    kind: 'zone', shardId: shard.id, hash: shard.hash, since, originKey, origin: shard.origin, soa: shard.soa,
+    soaTail: soaTail(shard.soa), clusterDomain: shard.clusterDomain, names: nodes as Map<string, NameNode>, ents, wildcardParents,
+  };
+  prepare(nodes, tableScope(table, table, originKey));
+  return table;
+}
+
+export function buildServicesTable(shard: ServicesShard, since: string): ServicesTable {
+  const zoneKey = nameToKey(shard.zone);
+  const baseKey = nameToKey(`${shard.namespace}.svc.${shard.zone}`);
+  const nodes = nodesFrom(shard.rrsets);
+  const { ents, wildcardParents } = structure(nodes, baseKey);
+  const table: ServicesTable = {
+    kind: 'services', shardId: shard.id, hash: shard.hash, since, zoneKey, namespace: shard.namespace,
+    names: nodes as Map<string, NameNode>, ents, wildcardParents,
+  };
+  prepare(nodes, tableScope(table, undefined, baseKey));
+  return table;
+}
+
+export function buildHostsTable(shard: HostsShard, since: string): HostsTable {
+  const nodes = nodesFrom(shard.rrsets);
+  const table: HostsTable = { kind: 'hosts', shardId: shard.id, hash: shard.hash, since, names: nodes as Map<string, NameNode>, ents: new Set(), wildcardParents: new Set() };
+  const scope: Scope = { find: (key) => { const node = nodes.get(key); return node ? { kind: 'node', node, zone: undefined, table } : { kind: 'outside' }; } };
+  prepare(nodes, scope);
+  return table;
+}
+
+/** A node for one reverse name, from the PTR targets every shard contributes. */
+export function buildReverseNode(name: string, parts: Iterable<{ ttl: number; data: readonly string[] }>): NameNode {
+  let ttl = Infinity;
+  const data = new Set<string>();
+  for (const p of parts) { ttl = Math.min(ttl, p.ttl); for (const d of p.data) data.add(d); }
+  const sorted = [...data].sort();
+  const node: MutableNode = { name, rrsets: new Map([[TYPE.PTR, { type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data: sorted }]]), prepared: new Map(), cname: false };
+  const key = nameToKey(name);
+  const nodes = new Map([[key, node]]);
+  const table: NameTable = { names: nodes, ents: new Set(), wildcardParents: new Set() };
+  prepare(nodes, { find: (k) => (k === key ? { kind: 'node', node, zone: undefined, table } : { kind: 'outside' }) });
+  return node;
+}

@@ -1,0 +1,56 @@
+// Names in wire form. The server's lookup key for a name is its uncompressed wire form,
+// lower-cased, as a latin1 string: "\x03www\x07example\x03org\x00". Its useful property: the
+// key of an ancestor is a suffix of the key, starting at a label boundary, so a zone is found
+// by trying key.substring(offset) at each label boundary (longest first), with no splitting.
+
+/** Wire key of an absolute dotted name ("www.example.org." or "."). Lower-cases. */
+export function nameToKey(name: string): string {
+  if (name === '.' || name === '') return '\x00';
+  const labels = (name.endsWith('.') ? name.slice(0, -1) : name).split('.');
+  let out = '';
+  for (const l of labels) {
+    const b = Buffer.from(l.toLowerCase(), 'latin1');
+    if (b.length < 1 || b.length > 63) throw new Error(`bad label length in ${JSON.stringify(name)}`);
+    out += String.fromCharCode(b.length) + b.toString('latin1');
+  }
+  return out + '\x00';
+}
+
+/** Dotted absolute name of a wire key ("\x03www\x00" → "www."). */
+export function keyToName(key: string): string {
+  if (key === '\x00') return '.';
+  let out = '';
+  let i = 0;
+  while (i < key.length) {
+    const len = key.charCodeAt(i);
+    if (len === 0) break;
+    out += key.substring(i + 1, i + 1 + len) + '.';
+    i += len + 1;
+  }
+  return out;
+}
+
+/** Offsets of the label starts of a key, first label first (the root's 0 byte excluded). */
+export function labelOffsets(key: string): number[] {
+  const out: number[] = [];
+  let i = 0;
+  while (i < key.length && key.charCodeAt(i) !== 0) {
+    out.push(i);
+    i += key.charCodeAt(i) + 1;
+  }
+  return out;
+}
+
+/** Number of labels in a key. */
+export function labelCount(key: string): number {
+  let n = 0;
+  let i = 0;
+  while (i < key.length && key.charCodeAt(i) !== 0) { n++; i += key.charCodeAt(i) + 1; }
+  return n;
+}
+
+/** The key of the parent name (drop the first label); the root's parent is undefined. */
+export function parentKey(key: string): string | undefined {
+  if (key === '\x00') return undefined;
+  return key.substring(key.charCodeAt(0) + 1);
+}

@@ -1,0 +1,124 @@
+// Reading a query without building objects (the hot path). The 12-byte header is checked
+// first and the cheapest decision taken (miekg/dns acceptfunc.go does the same):
+//   - shorter than a header, or QR set (a response: answering it could reflect traffic) → drop
+//   - opcode other than QUERY → NOTIMP
+//   - QDCOUNT ≠ 1, or a question we cannot read → FORMERR
+// The question name is read label by label, lower-cased into the lookup key (name.ts).
+// The OPT record (RFC 6891) is looked for in the additional section.
+
+import { TYPE } from './constants.js';
+
+// Buffer#latin1Slice is the undocumented fast path under toString('latin1', s, e) (no argument checks).
+const latin1 = (b: Buffer, s: number, e: number): string => (b as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
+
+export const enum Verdict { Ok = 0, Drop = 1, NotImp = 2, FormErr = 3 }
+
+/** One parsed query. The handler reuses a single instance: read it before any await. */
+export interface ParsedQuery {
+  verdict: Verdict;
+  id: number;
+  /** Byte 2 of the header as received (opcode, RD...). */
+  flags2: number;
+  /** Lower-cased wire key of the question name (name.ts). */
+  key: string;
+  /** Offset just past the question (name + type + class). */
+  qend: number;
+  qtype: number;
+  qclass: number;
+  ednsPresent: boolean;
+  ednsVersion: number;
+  ednsUdpSize: number;
+  ednsDo: boolean;
+}
+
+export function newParsedQuery(): ParsedQuery {
+  return { verdict: Verdict.Drop, id: 0, flags2: 0, key: '', qend: 0, qtype: 0, qclass: 0, ednsPresent: false, ednsVersion: 0, ednsUdpSize: 512, ednsDo: false };
+}
+
+/** Skips a possibly compressed name at p; returns the offset after it, or -1 when malformed. */
+function skipName(msg: Buffer, p: number): number {
+  const len = msg.length;
+  for (let hops = 0; hops < 128; hops++) {
+    if (p >= len) return -1;
+    const l = msg[p];
+    if (l === 0) return p + 1;
+    if ((l & 0xc0) === 0xc0) return p + 2 <= len ? p + 2 : -1;
+    if (l > 63) return -1;
+    p += l + 1;
+  }
+  return -1;
+}
+
+/** Parses msg into q. Never throws; q.verdict says what to do. */
+export function parseQuery(msg: Buffer, q: ParsedQuery): void {
+  const len = msg.length;
+  q.ednsPresent = false; q.ednsVersion = 0; q.ednsUdpSize = 512; q.ednsDo = false;
+  q.key = ''; q.qend = 12; q.qtype = 0; q.qclass = 0;
+  if (len < 12 || (msg[2] & 0x80) !== 0) { q.verdict = Verdict.Drop; return; }
+  q.id = (msg[0] << 8) | msg[1];
+  q.flags2 = msg[2];
+  const opcode = (msg[2] >> 3) & 0x0f;
+  if (opcode !== 0) { q.verdict = Verdict.NotImp; return; }
+  if (msg[4] !== 0 || msg[5] !== 1) { q.verdict = Verdict.FormErr; return; }
+  // Question name: no compression allowed here (nothing precedes it to point to).
+  let p = 12;
+  let key = '';
+  let upper = false;
+  let high = false;
+  for (;;) {
+    if (p >= len) { q.verdict = Verdict.FormErr; return; }
+    const l = msg[p];
+    if (l === 0) break;
+    if (l > 63) { q.verdict = Verdict.FormErr; return; }
+    const end = p + 1 + l;
+    if (end > len) { q.verdict = Verdict.FormErr; return; }
+    for (let i = p + 1; i < end; i++) {
+      const c = msg[i];
+      if (c >= 65 && c <= 90) upper = true;
+      else if (c >= 0xc0 && c <= 0xde) high = true;
+    }
+    p = end;
+  }
+  if (p - 12 + 1 > 255) { q.verdict = Verdict.FormErr; return; } // RFC 1035 §2.3.4
+  // String.toLowerCase also folds latin1 0xC0-0xDE, which DNS does not (RFC 4343: ASCII only).
+  if (!upper) key = latin1(msg, 12, p + 1);
+  else if (!high) key = latin1(msg, 12, p + 1).toLowerCase();
+  else key = asciiLower(msg, 12, p + 1);
+  if (p + 5 > len) { q.verdict = Verdict.FormErr; return; }
+  q.key = key;
+  q.qtype = (msg[p + 1] << 8) | msg[p + 2];
+  q.qclass = (msg[p + 3] << 8) | msg[p + 4];
+  q.qend = p + 5;
+  q.verdict = Verdict.Ok;
+  // EDNS: find OPT among the answer, authority and additional records (queries rarely carry the first two).
+  const an = (msg[6] << 8) | msg[7];
+  const ns = (msg[8] << 8) | msg[9];
+  const ar = (msg[10] << 8) | msg[11];
+  if (ar === 0) return;
+  let r = q.qend;
+  const total = an + ns + ar;
+  for (let i = 0; i < total; i++) {
+    const nameStart = r;
+    r = skipName(msg, r);
+    if (r < 0 || r + 10 > len) { q.verdict = Verdict.FormErr; return; }
+    const type = (msg[r] << 8) | msg[r + 1];
+    const rdlen = (msg[r + 8] << 8) | msg[r + 9];
+    if (type === TYPE.OPT && i >= an + ns) {
+      if (q.ednsPresent || msg[nameStart] !== 0) { q.verdict = Verdict.FormErr; return; } // RFC 6891 §6.1.1
+      q.ednsPresent = true;
+      const size = (msg[r + 2] << 8) | msg[r + 3];
+      q.ednsUdpSize = size < 512 ? 512 : size;
+      q.ednsVersion = msg[r + 5];
+      q.ednsDo = (msg[r + 6] & 0x80) !== 0;
+    }
+    r += 10 + rdlen;
+    if (r > len) { q.verdict = Verdict.FormErr; return; }
+  }
+}
+
+/** Lower-cases ASCII letters only (DNS names compare case-insensitively in ASCII, RFC 4343). */
+function asciiLower(msg: Buffer, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) { const c = msg[i]; s += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c); }
+  return s;
+}

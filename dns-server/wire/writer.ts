@@ -1,0 +1,133 @@
+// A small DNS message writer with name compression (RFC 1035 §4.1.4), used at reload time to
+// prepare response bytes, and on slow paths. Compression targets are the names already
+// written; RDATA names are compressed only for the types RFC 3597 §4 allows (NS, CNAME, PTR,
+// MX, SOA); SRV targets are never compressed (RFC 2782).
+
+import { isIPv4 } from 'node:net';
+import { TYPE } from './constants.js';
+
+export class WireWriter {
+  buf: Buffer;
+  len = 0;
+  /** dotted-lower-case name suffix → offset where it was written. */
+  private readonly names = new Map<string, number>();
+
+  constructor(size = 512) {
+    this.buf = Buffer.alloc(size);
+  }
+
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  u8(v: number): void { this.ensure(1); this.buf[this.len++] = v & 0xff; }
+  u16(v: number): void { this.ensure(2); this.buf.writeUInt16BE(v & 0xffff, this.len); this.len += 2; }
+  u32(v: number): void { this.ensure(4); this.buf.writeUInt32BE(v >>> 0, this.len); this.len += 4; }
+  bytes(b: Buffer | Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.len); this.len += b.length; }
+
+  /** Records that the name `dotted` (absolute, lower-case) starts at `offset`, for later compression. */
+  remember(dotted: string, offset: number): void {
+    if (offset < 0x3fff && !this.names.has(dotted)) this.names.set(dotted, offset);
+  }
+
+  /** Writes an absolute dotted name, compressed against earlier names when `compress`. */
+  name(dotted: string, compress = true): void {
+    const n = dotted.toLowerCase();
+    if (n === '.' || n === '') { this.u8(0); return; }
+    const labels = (n.endsWith('.') ? n.slice(0, -1) : n).split('.');
+    for (let i = 0; i < labels.length; i++) {
+      const suffix = labels.slice(i).join('.') + '.';
+      if (compress) {
+        const at = this.names.get(suffix);
+        if (at !== undefined) { this.u16(0xc000 | at); return; }
+      }
+      this.remember(suffix, this.len);
+      const b = Buffer.from(labels[i], 'latin1');
+      if (b.length === 0 || b.length > 63) throw new Error(`bad label in name ${JSON.stringify(dotted)}`);
+      this.u8(b.length);
+      this.bytes(b);
+    }
+    this.u8(0);
+  }
+
+  /** Starts a resource record; returns the offset of its RDLENGTH field for endRecord(). */
+  beginRecord(owner: string | number, type: number, ttl: number, klass = 1): number {
+    if (typeof owner === 'number') this.u16(0xc000 | owner);
+    else this.name(owner);
+    this.u16(type);
+    this.u16(klass);
+    this.u32(ttl);
+    const at = this.len;
+    this.u16(0);
+    return at;
+  }
+
+  endRecord(rdlenAt: number): void {
+    this.buf.writeUInt16BE(this.len - rdlenAt - 2, rdlenAt);
+  }
+
+  /** RDATA of one record of the config's types (see config/types.ts for the data shapes). */
+  rdata(type: number, data: unknown): void {
+    switch (type) {
+      case TYPE.A: {
+        if (!isIPv4(data as string)) throw new Error(`bad IPv4 ${String(data)}`);
+        for (const part of (data as string).split('.')) this.u8(Number(part));
+        return;
+      }
+      case TYPE.AAAA: this.bytes(ipv6Bytes(data as string)); return;
+      case TYPE.CNAME: case TYPE.NS: case TYPE.PTR: this.name(data as string); return;
+      case TYPE.MX: { const d = data as { preference: number; exchange: string }; this.u16(d.preference); this.name(d.exchange); return; }
+      case TYPE.SRV: {
+        const d = data as { priority: number; weight: number; port: number; target: string };
+        this.u16(d.priority); this.u16(d.weight); this.u16(d.port); this.name(d.target, false); return;
+      }
+      case TYPE.TXT: {
+        for (const s of data as string[]) {
+          const b = Buffer.from(s, 'utf8');
+          if (b.length > 255) throw new Error('TXT character-string over 255 bytes');
+          this.u8(b.length); this.bytes(b);
+        }
+        return;
+      }
+      case TYPE.SOA: {
+        const d = data as { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number };
+        this.name(d.mname); this.name(d.rname);
+        this.u32(d.serial); this.u32(d.refresh); this.u32(d.retry); this.u32(d.expire); this.u32(d.minimum); return;
+      }
+      case TYPE.CAA: {
+        const d = data as { flags: number; tag: string; value: string };
+        const tag = Buffer.from(d.tag, 'latin1');
+        this.u8(d.flags); this.u8(tag.length); this.bytes(tag); this.bytes(Buffer.from(d.value, 'utf8')); return;
+      }
+      default: throw new Error(`no RDATA writer for type ${type}`);
+    }
+  }
+
+  /** A copy of what was written. */
+  result(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.len));
+  }
+}
+
+/** 16 bytes of an IPv6 literal (with optional embedded IPv4 tail). */
+export function ipv6Bytes(addr: string): Buffer {
+  let text = addr;
+  const out = Buffer.alloc(16);
+  let tail: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  if (text.indexOf('.', lastColon) !== -1) {
+    tail = text.slice(lastColon + 1).split('.').map(Number);
+    const v = ((tail[0] << 8) | tail[1]).toString(16) + ':' + ((tail[2] << 8) | tail[3]).toString(16);
+    text = text.slice(0, lastColon + 1) + v;
+  }
+  const [head, rest] = text.split('::');
+  const h = head ? head.split(':') : [];
+  const r = rest !== undefined ? (rest ? rest.split(':') : []) : [];
+  const groups = rest !== undefined ? [...h, ...Array(8 - h.length - r.length).fill('0'), ...r] : h;
+  if (groups.length !== 8) throw new Error(`bad IPv6 ${addr}`);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
+}
