@@ -1,0 +1,110 @@
+// The standalone DNS server: `node dist/dns-server/main.js --config bundle.json --port 5353`.
+// Run with --help for the flags. SIGTERM starts the lame duck (unready, still answering for
+// --lame-duck-ms), then the process exits.
+
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { startDnsServer, DEFAULTS } from './server.js';
+import type { DnsServer } from './server.js';
+import { startFileSource } from './source/file.js';
+import { setupWorkers } from './workers.js';
+import type { Fallback } from './fallback.js';
+
+const HELP = `splitdns dns-server: serves a generated configuration over UDP and TCP.
+
+Usage: node dist/dns-server/main.js --config FILE [options]
+
+  --config FILE             configuration bundle (JSON), watched for changes
+  --address ADDR            listen address, IPv4 or IPv6 (default ${DEFAULTS.address})
+  --port N                  UDP and TCP port (default 5353)
+  --http-address ADDR       ops endpoint address (default: --address)
+  --http-port N             ops endpoint port: /healthz /readyz /status /metrics (default 8080; 0 = off)
+  --workers N               processes sharing the UDP port with reusePort (Node >= 22.12; default 1)
+  --lame-duck-ms N          after SIGTERM, keep answering this long while unready (default ${DEFAULTS.lameDuckMs})
+  --udp-payload-size N      our EDNS0 UDP payload size, 512-4096 (default ${DEFAULTS.udpPayloadSize})
+  --tcp-idle-timeout-ms N   close idle TCP connections after this long (default ${DEFAULTS.tcp.idleTimeoutMs})
+  --tcp-max-connections N   cap on open TCP connections (default ${DEFAULTS.tcp.maxConnections})
+  --tcp-max-queries N       queries per TCP connection before it is closed (default ${DEFAULTS.tcp.maxQueriesPerConnection})
+  --no-forward              do not forward names outside the local data (REFUSED instead)
+  --log-level LEVEL         pino level (default info)
+`;
+
+export interface ServeHooks {
+  /** Builds the fallback (the forwarder) for a server. */
+  makeFallback?: (log: Logger, registry: import('prom-client').Registry) => Fallback | undefined;
+  /** Starts an extra config source (the ConfigMap source) instead of --config. */
+  extraSource?: (server: DnsServer, log: Logger, values: Record<string, unknown>) => Promise<{ close(): void } | undefined>;
+}
+
+function intFlag(values: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
+  const raw = values[name];
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export class UsageError extends Error {}
+
+export const FLAGS = {
+  config: { type: 'string' }, address: { type: 'string' }, port: { type: 'string' }, 'http-address': { type: 'string' },
+  'http-port': { type: 'string' }, workers: { type: 'string' }, 'lame-duck-ms': { type: 'string' }, 'udp-payload-size': { type: 'string' },
+  'tcp-idle-timeout-ms': { type: 'string' }, 'tcp-max-connections': { type: 'string' }, 'tcp-max-queries': { type: 'string' },
+  'no-forward': { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Record<string, { type: 'string' | 'boolean' }> = {}): Promise<number> {
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({ args: argv, options: { ...FLAGS, ...extraFlags }, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) { process.stdout.write(HELP); return 0; }
+  const log = pino({ level: String(values['log-level'] ?? 'info') });
+  let port: number, httpPort: number, workers: number, lameDuckMs: number, udpPayloadSize: number;
+  let tcp: { idleTimeoutMs: number; maxConnections: number; maxQueriesPerConnection: number };
+  try {
+    port = intFlag(values, 'port', 5353, 0, 65535);
+    httpPort = intFlag(values, 'http-port', 8080, 0, 65535);
+    workers = intFlag(values, 'workers', 1, 1, 64);
+    lameDuckMs = intFlag(values, 'lame-duck-ms', DEFAULTS.lameDuckMs, 0, 600000);
+    udpPayloadSize = intFlag(values, 'udp-payload-size', DEFAULTS.udpPayloadSize, 512, 4096);
+    tcp = {
+      idleTimeoutMs: intFlag(values, 'tcp-idle-timeout-ms', DEFAULTS.tcp.idleTimeoutMs, 100, 3600000),
+      maxConnections: intFlag(values, 'tcp-max-connections', DEFAULTS.tcp.maxConnections, 1, 1000000),
+      maxQueriesPerConnection: intFlag(values, 'tcp-max-queries', DEFAULTS.tcp.maxQueriesPerConnection, 1, 1000000),
+    };
+    if (values.config === undefined && !hooks.extraSource) throw new UsageError('--config FILE is required');
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  const role = setupWorkers(workers, log);
+  if (role.role === 'primary') return new Promise<number>(() => undefined); // the workers serve
+  const registry = new (await import('prom-client')).Registry();
+  const fallback = values['no-forward'] ? undefined : hooks.makeFallback?.(log, registry);
+  const server = await startDnsServer({
+    address: String(values.address ?? DEFAULTS.address), port, httpAddress: values['http-address'] as string | undefined,
+    httpPort: httpPort === 0 ? null : httpPort, logger: log, registry, fallback, udpPayloadSize, lameDuckMs, tcp,
+    reusePort: role.role === 'worker',
+  });
+  const sources: { close(): void }[] = [];
+  if (values.config !== undefined) sources.push(await startFileSource({ file: String(values.config), apply: (b) => server.applyBundle(b), logger: log }));
+  const extra = await hooks.extraSource?.(server, log, values);
+  if (extra) sources.push(extra);
+  const stop = () => {
+    for (const s of sources) s.close();
+    server.shutdown().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return new Promise<number>(() => undefined); // runs until a signal
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  run(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: Error) => { process.stderr.write(`${err.message}\n`); process.exitCode = 1; });
+}
