@@ -140,7 +140,9 @@ export class ShardStore {
     }
     const secs = (performance.now() - started) / 1000;
     this.metrics.reloadDuration.observe(secs);
-    const result = report.refused.length === 0 ? 'ok' : report.applied.length || report.removed.length ? 'partial' : 'failed';
+    // ok: nothing refused; partial: some refused, others applied or still current; failed: nothing accepted.
+    const accepted = report.applied.length + report.unchanged.length + report.removed.length;
+    const result = report.refused.length === 0 ? 'ok' : accepted > 0 ? 'partial' : 'failed';
     this.metrics.reloads.inc({ result });
     if (report.applied.length || report.removed.length || report.refused.length) {
       this.log.info({ applied: report.applied.length, removed: report.removed.length, refused: report.refused.length, unchanged: report.unchanged.length, ms: Math.round(secs * 1e4) / 10 }, 'configuration applied');

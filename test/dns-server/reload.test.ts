@@ -1,0 +1,140 @@
+// Hot reload: only changed shards are rebuilt, a refused shard keeps its last good version,
+// and under a steady query stream every query is answered from the old or the new config.
+import { expect } from 'chai';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import dnsPacket from 'dns-packet';
+import type { DnsServer } from '../../dns-server/index.js';
+import { startFileSource } from '../../dns-server/source/file.js';
+import { bundle, exampleZone, servicesShard, zoneShard } from '../helpers/bundles.js';
+import { buildQuery, rcodeOf, udpQuery } from '../helpers/dns-client.js';
+import { silent, startTestServer } from '../helpers/server.js';
+
+const other = (addr: string) => zoneShard('example.net.', [{ name: 'www.example.net.', type: 'A', ttl: 60, data: [addr] }]);
+const cluster = zoneShard('cluster.local.', [], { clusterDomain: true });
+const ns = (addr: string) => servicesShard('cluster.local.', 'team-a', [
+  { name: 'api.team-a.svc.cluster.local.', type: 'A', ttl: 5, data: [addr] },
+  { name: 'api2.team-a.svc.cluster.local.', type: 'A', ttl: 5, data: [addr] },
+]);
+
+const a = async (port: number, name: string) => (await udpQuery(port, { name })).answers!.map((x) => (x as { data: unknown }).data);
+
+describe('dns-server: hot reload', () => {
+  let server: DnsServer;
+  beforeEach(async () => { server = await startTestServer(); });
+  afterEach(() => server.close());
+
+  it('rebuilds only the shards whose hash changed, and removes the ones gone from a bundle', async () => {
+    expect(server.applyBundle(bundle(exampleZone(), other('192.0.2.1'))).applied.sort()).to.deep.equal(['zone/example.net', 'zone/example.org']);
+    const r = server.applyBundle(bundle(exampleZone(), other('192.0.2.2')));
+    expect(r.applied).to.deep.equal(['zone/example.net']);
+    expect(r.unchanged).to.deep.equal(['zone/example.org']);
+    expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.2']);
+    const gone = server.applyBundle(bundle(other('192.0.2.2')));
+    expect(gone.removed).to.deep.equal(['zone/example.org']);
+    expect(rcodeOf((await udpQuery(server.port, { name: 'www.example.org' })).raw)).to.equal(5);
+  });
+
+  it('applies shards incrementally (the ConfigMap source path)', async () => {
+    server.applyShards([exampleZone(), cluster, ns('10.0.0.1')], []);
+    expect(await a(server.port, 'api.team-a.svc.cluster.local')).to.deep.equal(['10.0.0.1']);
+    const r = server.applyShards([ns('10.0.0.2')], []);
+    expect(r.applied).to.deep.equal(['services/team-a']);
+    expect(await a(server.port, 'api.team-a.svc.cluster.local')).to.deep.equal(['10.0.0.2']);
+    server.applyShards([], ['services/team-a']);
+    expect(rcodeOf((await udpQuery(server.port, { name: 'api.team-a.svc.cluster.local' })).raw)).to.equal(3);
+  });
+
+  it('refuses an invalid shard, keeps serving its last good version, and counts it', async () => {
+    server.applyBundle(bundle(exampleZone(), other('192.0.2.1')));
+    const bad = { ...other('192.0.2.9'), hash: 'a'.repeat(64) };
+    const r = server.applyBundle(bundle(exampleZone(), bad));
+    expect(r.refused.map((x) => x.id)).to.deep.equal(['zone/example.net']);
+    expect(r.refused[0].errors.join()).to.match(/hash/);
+    expect(r.removed).to.deep.equal([]);
+    expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
+    expect(server.servedShards().find((s) => s.id === 'zone/example.net')!.hash).to.equal(other('192.0.2.1').hash);
+    const metrics = await server.registry.metrics();
+    expect(metrics).to.match(/splitdns_dns_shard_reload_failures_total\{shard="zone\/example.net"\} 1/);
+    expect(metrics).to.match(/splitdns_dns_reloads_total\{result="partial"\} 1/);
+  });
+
+  it('refuses a bundle with a bad envelope and keeps everything', async () => {
+    server.applyBundle(bundle(exampleZone()));
+    const r = server.applyBundle({ apiVersion: 'wrong', kind: 'ConfigBundle', shards: [] });
+    expect(r.refused[0].id).to.equal('(bundle)');
+    expect(await a(server.port, 'www.example.org')).to.deep.equal(['192.0.2.1']);
+  });
+
+  it('answers every query of a steady stream during reloads, each from the old or the new config', async () => {
+    const v1 = bundle(exampleZone(), other('192.0.2.1'), cluster, ns('10.0.0.1'));
+    const v2 = bundle(exampleZone(), other('192.0.2.2'), cluster, ns('10.0.0.2'));
+    server.applyBundle(v1);
+    const sock = dgram.createSocket('udp4');
+    const answers = new Map<number, string[]>();
+    sock.on('message', (m) => {
+      const p = dnsPacket.decode(m);
+      answers.set(p.id!, p.answers!.map((x) => `${x.name}=${(x as { data: unknown }).data}`));
+    });
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const names = ['www.example.net', 'api.team-a.svc.cluster.local'];
+    const N = 3000;
+    const BATCH = 30;
+    // Client and server share this thread: each batch is queued in the server's socket buffer,
+    // then a reload runs before the server reads any of it, then we wait for the batch's answers
+    // (bounded), so the socket buffer never overflows and loss would be the server's.
+    for (let i = 0; i < N; i += BATCH) {
+      for (let j = i; j < i + BATCH; j++) sock.send(buildQuery({ name: names[j % 2], id: j }), server.port, '127.0.0.1');
+      await new Promise((r) => setImmediate(r));
+      server.applyBundle((i / BATCH) % 2 === 0 ? v2 : v1);
+      for (let t = 0; t < 200 && answers.size < i + BATCH; t++) await new Promise((r) => setTimeout(r, 1));
+    }
+    sock.close();
+    expect(answers.size, 'every query answered').to.equal(N);
+    const seen = new Set<string>();
+    for (const [id, ans] of answers) {
+      expect(ans, `query ${id}`).to.have.length(1);
+      expect(ans[0]).to.be.oneOf(['www.example.net=192.0.2.1', 'www.example.net=192.0.2.2', 'api.team-a.svc.cluster.local=10.0.0.1', 'api.team-a.svc.cluster.local=10.0.0.2']);
+      seen.add(ans[0]);
+    }
+    expect(seen.size, 'both versions were served').to.equal(4);
+  });
+
+  it('keeps the reverse index right when one shard changes and another still holds the name', async () => {
+    const ptr = (target: string) => [{ name: '5.0.0.10.in-addr.arpa.', type: 'PTR' as const, ttl: 5, data: [target] }];
+    server.applyBundle(bundle(cluster, servicesShard('cluster.local.', 'a', [], ptr('x.a.svc.cluster.local.')), servicesShard('cluster.local.', 'b', [], ptr('y.b.svc.cluster.local.'))));
+    const both = await udpQuery(server.port, { name: '5.0.0.10.in-addr.arpa', type: 'PTR' });
+    expect(both.answers!.map((x) => (x as { data: unknown }).data).sort()).to.deep.equal(['x.a.svc.cluster.local', 'y.b.svc.cluster.local']);
+    server.applyShards([], ['services/a']);
+    const one = await udpQuery(server.port, { name: '5.0.0.10.in-addr.arpa', type: 'PTR' });
+    expect(one.answers!.map((x) => (x as { data: unknown }).data)).to.deep.equal(['y.b.svc.cluster.local']);
+  });
+});
+
+describe('dns-server: file source', () => {
+  let dir: string;
+  let server: DnsServer;
+  beforeEach(async () => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'splitdns-file-')); server = await startTestServer(); });
+  afterEach(async () => { await server.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+
+  it('loads the file, follows changes, and keeps the last good config when the file turns bad', async () => {
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify(bundle(other('192.0.2.1'))));
+    const src = await startFileSource({ file, apply: (b) => server.applyBundle(b), logger: silent, debounceMs: 10, pollMs: 200 });
+    try {
+      expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
+      fs.writeFileSync(file + '.tmp', JSON.stringify(bundle(other('192.0.2.2'))));
+      fs.renameSync(file + '.tmp', file); // an atomic replace, as editors and kubelet do
+      let got: unknown[] = [];
+      for (let i = 0; i < 50; i++) { got = await a(server.port, 'www.example.net'); if (got[0] === '192.0.2.2') break; await new Promise((r) => setTimeout(r, 20)); }
+      expect(got).to.deep.equal(['192.0.2.2']);
+      fs.writeFileSync(file, '{ not json');
+      await src.reload();
+      expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.2']);
+    } finally {
+      src.close();
+    }
+  });
+});

@@ -1,0 +1,71 @@
+// TCP transport per RFC 7766: framing across chunks, pipelining, idle timeout and caps.
+import { expect } from 'chai';
+import dnsPacket from 'dns-packet';
+import type { DnsServer } from '../../dns-server/index.js';
+import { bundle, exampleZone } from '../helpers/bundles.js';
+import { buildQuery, frame, tcpConnect } from '../helpers/dns-client.js';
+import { startTestServer } from '../helpers/server.js';
+
+describe('dns-server: TCP transport', () => {
+  let server: DnsServer;
+  before(async () => {
+    server = await startTestServer(bundle(exampleZone()), { tcp: { idleTimeoutMs: 300, maxConnections: 3, maxQueriesPerConnection: 5 } });
+  });
+  after(() => server.close());
+
+  it('reassembles a query sent one byte at a time', async () => {
+    const c = await tcpConnect(server.port);
+    const bytes = frame(buildQuery({ name: 'www.example.org', id: 77 }));
+    for (const b of bytes) { c.sock.write(Buffer.from([b])); await new Promise((r) => setImmediate(r)); }
+    const [r] = await c.next(1);
+    expect(dnsPacket.decode(r).id).to.equal(77);
+    c.sock.destroy();
+  });
+
+  it('answers several pipelined queries sent in one write, matched by ID', async () => {
+    const c = await tcpConnect(server.port);
+    const names = ['www.example.org', 'mail.example.org', 'nope.example.org', 'alias.example.org'];
+    c.sock.write(Buffer.concat(names.map((name, i) => frame(buildQuery({ name, id: 100 + i })))));
+    const rs = (await c.next(4)).map((b) => dnsPacket.decode(b));
+    expect(rs.map((r) => r.id).sort()).to.deep.equal([100, 101, 102, 103]);
+    for (const r of rs) expect(r.questions![0].name).to.equal(names[r.id! - 100]);
+    c.sock.destroy();
+  });
+
+  it('splits a frame across two writes at an awkward place (inside the length prefix)', async () => {
+    const c = await tcpConnect(server.port);
+    const two = Buffer.concat([frame(buildQuery({ name: 'www.example.org', id: 1 })), frame(buildQuery({ name: 'mail.example.org', id: 2 }))]);
+    const cut = frame(buildQuery({ name: 'www.example.org', id: 1 })).length + 1;
+    c.sock.write(two.subarray(0, cut));
+    await new Promise((r) => setTimeout(r, 20));
+    c.sock.write(two.subarray(cut));
+    expect((await c.next(2)).map((b) => dnsPacket.decode(b).id).sort()).to.deep.equal([1, 2]);
+    c.sock.destroy();
+  });
+
+  it('closes a connection idle past the timeout', async () => {
+    const c = await tcpConnect(server.port);
+    await c.closed; // the server closes it; mocha's timeout catches a server that never does
+    expect(c.sock.destroyed || c.sock.readableEnded).to.equal(true);
+  });
+
+  it('closes a connection after its query cap, once the answers are written', async () => {
+    const c = await tcpConnect(server.port);
+    c.sock.write(Buffer.concat(Array.from({ length: 7 }, (_, i) => frame(buildQuery({ name: 'www.example.org', id: i })))));
+    await c.closed;
+    expect(c.responses).to.have.length(5);
+  });
+
+  it('refuses connections over the cap, and accepts again when one closes', async () => {
+    const conns = await Promise.all([0, 1, 2].map(() => tcpConnect(server.port)));
+    const extra = await tcpConnect(server.port);
+    await extra.closed; // closed at once by the server
+    conns[0].sock.destroy();
+    await conns[0].closed;
+    await new Promise((r) => setTimeout(r, 20));
+    const again = await tcpConnect(server.port);
+    again.sock.write(frame(buildQuery({ name: 'www.example.org', id: 5 })));
+    expect(await again.next(1)).to.have.length(1);
+    for (const c of [...conns, again]) c.sock.destroy();
+  });
+});
