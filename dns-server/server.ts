@@ -77,7 +77,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     ops = await startOps(opts.httpAddress ?? address, opts.httpPort, {
       ready: isReady,
       registry: metrics.registry,
-      status: () => ({ ready: isReady(), shards: store.servedShards(), fallback: state.fallback?.status() ?? null }),
+      status: () => ({ ready: isReady(), pid: process.pid, shards: store.servedShards(), fallback: state.fallback?.status() ?? null }),
     });
   }
   log.info({ address, port: udp.port, httpPort: ops?.port ?? null }, 'dns server listening');

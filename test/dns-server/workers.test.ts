@@ -1,0 +1,71 @@
+// --workers N, checked on whichever Node runs the suite: on Node >= 22.12 (dgram reusePort)
+// N worker processes share the UDP port and all answer; on older Node a clear message and one
+// process that still serves. CI runs the suite under Node 20 and Node 24, so both paths run.
+import { expect } from 'chai';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { reusePortSupported } from '../../dns-server/workers.js';
+import { bundle, exampleZone } from '../helpers/bundles.js';
+import { udpQuery } from '../helpers/dns-client.js';
+
+/** GET on a new connection each time (cluster spreads connections, not requests, over workers). */
+function getFresh(port: number, p: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => { let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve(b)); }).on('error', reject);
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+}
+
+describe('dns-server: --workers', function () {
+  this.timeout(30000);
+  it(`${reusePortSupported() ? 'runs N reusePort workers that all answer' : 'says reusePort needs Node 22.12 and serves with one process'} (Node ${process.versions.node})`, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'splitdns-workers-'));
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify(bundle(exampleZone())));
+    const port = await freePort();
+    const httpPort = await freePort();
+    const main = path.resolve('dns-server/main.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', main, '--config', file, '--port', String(port), '--http-port', String(httpPort), '--workers', '2', '--lame-duck-ms', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      let ready = false;
+      for (let i = 0; i < 100 && !ready; i++) {
+        try { ready = (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200; } catch { /* not up yet */ }
+        if (!ready) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ready, `server never became ready; output:\n${out}`).to.equal(true);
+      for (let i = 0; i < 40; i++) {
+        const r = await udpQuery(port, { name: 'www.example.org' });
+        expect(r.answers!.map((a) => (a as { data: unknown }).data)).to.deep.equal(['192.0.2.1']);
+      }
+      let kids: string[] = [];
+      try { kids = execFileSync('ps', ['--ppid', String(child.pid), '-o', 'pid=']).toString().trim().split(/\s+/).filter(Boolean); } catch { /* ps exits 1 when none match */ }
+      if (reusePortSupported()) {
+        expect(kids, 'two worker processes').to.have.length(2);
+        const pids = new Set<number>();
+        for (let i = 0; i < 40 && pids.size < 2; i++) pids.add((JSON.parse(await getFresh(httpPort, '/status')) as { pid: number }).pid);
+        expect(pids.size, 'both workers serve').to.equal(2);
+        // each worker bound its own UDP socket on the port (SO_REUSEPORT)
+        const ss = execFileSync('ss', ['-lunpH', `sport = :${port}`]).toString().trim().split('\n').filter(Boolean);
+        expect(ss.length, ss.join('\n')).to.equal(2);
+      } else {
+        expect(out).to.match(/--workers 2 needs Node\.js 22\.12 or newer \(dgram reusePort\); running one process/);
+        expect(kids, 'no worker processes').to.have.length(0);
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
