@@ -1,0 +1,153 @@
+// Core Services and EndpointSlices → the Kubernetes DNS-based service discovery records
+// (kubernetes/dns docs/specification.md, schema 1.1.0) of one namespace, as a ServicesShard.
+
+import type { RRSet, ServicesShard } from '../../dns-server/config/types.js';
+import { CONFIG_API_VERSION } from '../../dns-server/config/types.js';
+import { arr, obj, readMeta, str } from './meta.js';
+import type { Meta, Raw } from './meta.js';
+import { canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
+import type { IpFamily } from './names.js';
+import { RRSetBag, hashShard } from './rrsets.js';
+
+/** TTL of the cluster domain's records (CoreDNS's kubernetes plugin uses 5 s too). */
+export const CLUSTER_TTL = 5;
+/** The schema version answered at dns-version.<zone> (specification §2.2). */
+export const DNS_SCHEMA_VERSION = '1.1.0';
+
+export interface Port { name: string; port: number; protocol: string }
+export interface Addr { ip: string; family: IpFamily }
+
+export interface ServiceInfo {
+  meta: Meta;
+  type: string;
+  headless: boolean;
+  clusterIPs: Addr[];
+  externalName?: string;
+  ports: Port[];
+  publishNotReady: boolean;
+  lbIngress: Addr[];
+}
+
+export interface SliceInfo {
+  namespace: string;
+  service: string;
+  key: string;
+  ports: Port[];
+  endpoints: { addresses: Addr[]; ready: boolean; hostname?: string }[];
+}
+
+function ports(v: unknown): Port[] {
+  const out: Port[] = [];
+  for (const p0 of arr(v)) {
+    const p = obj(p0);
+    const port = p.port;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+    out.push({ name: str(p.name) ?? '', port, protocol: (str(p.protocol) ?? 'TCP').toLowerCase() });
+  }
+  return out;
+}
+
+function addrs(list: unknown[]): Addr[] {
+  const out: Addr[] = [];
+  for (const a of list) { const ip = canonicalIp(str(a) ?? ''); if (ip && !out.some((x) => x.ip === ip.ip)) out.push(ip); }
+  return out;
+}
+
+export function parseService(raw: Raw): ServiceInfo {
+  const meta = readMeta('Service', raw);
+  const spec = obj(raw.spec);
+  const type = str(spec.type) ?? 'ClusterIP';
+  const clusterIP = str(spec.clusterIP);
+  const ipList = arr(spec.clusterIPs).length ? arr(spec.clusterIPs) : clusterIP ? [clusterIP] : [];
+  const headless = type !== 'ExternalName' && (clusterIP === 'None' || ipList[0] === 'None');
+  const ingress = arr(obj(obj(raw.status).loadBalancer).ingress).map((i) => obj(i).ip);
+  return {
+    meta, type, headless,
+    clusterIPs: headless || type === 'ExternalName' ? [] : addrs(ipList),
+    externalName: type === 'ExternalName' ? str(spec.externalName) : undefined,
+    ports: ports(spec.ports),
+    publishNotReady: spec.publishNotReadyAddresses === true,
+    lbIngress: type === 'LoadBalancer' ? addrs(ingress) : [],
+  };
+}
+
+export function parseSlice(raw: Raw): SliceInfo | undefined {
+  const m = obj(raw.metadata);
+  const namespace = str(m.namespace) ?? '';
+  const service = str(obj(m.labels)['kubernetes.io/service-name']);
+  const addressType = str(raw.addressType);
+  if (!service || (addressType !== 'IPv4' && addressType !== 'IPv6')) return undefined;
+  const family = addressType === 'IPv4' ? 4 : 6;
+  return {
+    namespace, service, key: `${namespace}/${str(m.name) ?? ''}`,
+    ports: ports(raw.ports),
+    endpoints: arr(raw.endpoints).map((e0) => {
+      const e = obj(e0);
+      // Specification: nil `ready` means ready (EndpointConditions).
+      const ready = obj(e.conditions).ready !== false;
+      const hostname = str(e.hostname)?.toLowerCase();
+      return { addresses: addrs(arr(e.addresses)).filter((a) => a.family === family), ready, hostname: hostname && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(hostname) ? hostname : undefined };
+    }),
+  };
+}
+
+/** The ready endpoints of a service, sorted; with publishNotReadyAddresses every endpoint counts. */
+export function readyEndpoints(svc: ServiceInfo, slices: SliceInfo[]): { addr: Addr; hostname?: string; ports: Port[] }[] {
+  const out: { addr: Addr; hostname?: string; ports: Port[] }[] = [];
+  for (const s of slices) {
+    for (const e of s.endpoints) {
+      if (!e.ready && !svc.publishNotReady) continue;
+      for (const a of e.addresses) out.push({ addr: a, hostname: e.hostname, ports: s.ports });
+    }
+  }
+  return out;
+}
+
+/** Adds one Service's records (and PTRs) under `base` ("<svc>.<ns>.svc.<zone>."). */
+export function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: ServiceInfo, slices: SliceInfo[], base: string): void {
+  const ttl = CLUSTER_TTL;
+  if (svc.type === 'ExternalName') {
+    if (!svc.externalName) return;
+    const target = toFqdn(svc.externalName);
+    if (checkDomainName(target) === undefined && target !== '.') bag.add(base, 'CNAME', ttl, target);
+    return;
+  }
+  if (!svc.headless) {
+    for (const a of svc.clusterIPs) {
+      bag.add(base, a.family === 4 ? 'A' : 'AAAA', ttl, a.ip);
+      reverse.add(reverseName(a.ip, a.family), 'PTR', ttl, base);
+    }
+    if (svc.clusterIPs.length === 0) return;
+    for (const p of svc.ports) {
+      if (p.name) bag.add(`_${p.name}._${p.protocol}.${base}`, 'SRV', ttl, { port: p.port, priority: 0, target: base, weight: 100 });
+    }
+    return;
+  }
+  // Headless: the ready endpoints; none → no name at all (NXDOMAIN).
+  for (const ep of readyEndpoints(svc, slices)) {
+    const t = ep.addr.family === 4 ? 'A' : 'AAAA';
+    bag.add(base, t, ttl, ep.addr.ip);
+    const host = `${ep.hostname ?? dashedIp(ep.addr.ip, ep.addr.family)}.${base}`;
+    bag.add(host, t, ttl, ep.addr.ip);
+    if (ep.hostname) reverse.add(reverseName(ep.addr.ip, ep.addr.family), 'PTR', ttl, host);
+    for (const p of ep.ports) {
+      if (p.name) bag.add(`_${p.name}._${p.protocol}.${base}`, 'SRV', ttl, { port: p.port, priority: 0, target: host, weight: 100 });
+    }
+  }
+}
+
+/** The ServicesShard of one namespace. */
+export function buildServicesShard(zone: string, namespace: string, services: ServiceInfo[], slicesByService: Map<string, SliceInfo[]>): ServicesShard {
+  const bag = new RRSetBag();
+  const reverse = new RRSetBag();
+  for (const svc of services) {
+    if (checkDomainName(`${svc.meta.name}.${namespace}.svc.${zone}`) !== undefined) continue;
+    addServiceRecords(bag, reverse, svc, slicesByService.get(svc.meta.name) ?? [], `${svc.meta.name}.${namespace}.svc.${zone}`);
+  }
+  return hashShard({
+    apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
+    reverse: reverse.toRRSets(), rrsets: bag.toRRSets(), zone,
+  } as Omit<ServicesShard, 'hash'>) as ServicesShard;
+}
+
+export type { RRSet };

@@ -1,0 +1,349 @@
+// compile(): a Snapshot of raw objects → the generated configuration (a bundle of shards) and
+// the status of every custom resource. Pure: no I/O, no clock but the injected `now`, sorted
+// output. createCompiler() keeps the parsed objects and the last shard of every namespace and
+// zone, keyed on the identity of their inputs, so a recompile after one change rebuilds one
+// shard. The rules (delegation, conflicts, precedence) are written down in docs/compiler.md.
+
+import type { ConfigBundle, ForwardersShard, HostsShard, Shard } from '../../dns-server/config/types.js';
+import { CONFIG_API_VERSION } from '../../dns-server/config/types.js';
+import { NameClaims } from './claims.js';
+import { buildServicesShard, parseService, parseSlice, readyEndpoints } from './cluster-services.js';
+import type { ServiceInfo, SliceInfo } from './cluster-services.js';
+import { byAge, matchesSelector, obj, readMeta } from './meta.js';
+import type { Meta, Raw } from './meta.js';
+import { isBelow, reverseName, toFqdn, byString } from './names.js';
+import { parseForwarder, parseStaticHost, parseZone } from './parse-crs.js';
+import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
+import { RRSetBag, hashShard, sortKeys } from './rrsets.js';
+import { buildConditions } from './status.js';
+import type { Verdict } from './status.js';
+import type { CompileOptions, CompileResult, Compiler, ResourceResult, Snapshot } from './types.js';
+import { buildClusterZoneShard, buildZoneShard, shardIdOfZone } from './zones.js';
+import type { BuiltZone, Contribution } from './zones.js';
+
+/** The annotation that names a Service's published hostname in a DNSZone. */
+export const HOSTNAME_ANNOTATION = 'splitdns.io/hostname';
+
+/** Identity of an input object: uid@resourceVersion when it has both, else its object identity. */
+class Identities {
+  private readonly ids = new WeakMap<object, string>();
+  private next = 0;
+  of(o: object): string {
+    let id = this.ids.get(o);
+    if (id === undefined) {
+      const m = obj((o as Raw).metadata);
+      id = typeof m.uid === 'string' && typeof m.resourceVersion === 'string' ? `${m.uid}@${m.resourceVersion}` : `#${++this.next}`;
+      this.ids.set(o, id);
+    }
+    return id;
+  }
+}
+
+/** Parses each raw object once per identity. */
+function cached<T>(cache: WeakMap<object, T>, o: object, parse: (r: Raw) => T): T {
+  let v = cache.get(o);
+  if (v === undefined) { v = parse(o as Raw); cache.set(o, v); }
+  return v;
+}
+
+type Rejection = Extract<Verdict, { accepted: false }>;
+
+const describe = (meta: Meta): string => `${meta.kind} ${meta.key}`;
+
+export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Snapshot, now?: Date): CompileResult } {
+  const clusterZone = toFqdn(opts.clusterDomain);
+  const ids = new Identities();
+  const zoneCache = new WeakMap<object, ParsedZone>();
+  const fwdCache = new WeakMap<object, ParsedForwarder>();
+  const hostCache = new WeakMap<object, ParsedStaticHost>();
+  const svcCache = new WeakMap<object, ServiceInfo>();
+  const sliceCache = new WeakMap<object, SliceInfo | null>();
+  const servicesMemo = new Map<string, { key: string; shard: Shard }>();
+  const zoneMemo = new Map<string, { key: string; built: BuiltZone }>();
+  let clusterShard: Shard | undefined;
+
+  function compile(s: Snapshot, now: Date = opts.now): CompileResult {
+    const zones = s.zones.map((o) => ({ p: cached(zoneCache, o, parseZone), id: ids.of(o) }));
+    const fwds = s.forwarders.map((o) => cached(fwdCache, o, parseForwarder));
+    const hosts = s.staticHosts.map((o) => cached(hostCache, o, parseStaticHost));
+    const verdicts = new Map<Meta, Verdict>();
+    const figures = new Map<Meta, Record<string, unknown>>();
+    const shardsOf = new Map<Meta, string[]>();
+    const reject = (m: Meta, reason: 'InvalidSpec' | 'NotPermitted' | 'Conflict', message: string) => verdicts.set(m, { accepted: false, reason, message });
+    for (const z of zones) if (z.p.errors.length) reject(z.p.meta, 'InvalidSpec', z.p.errors.join('; '));
+    for (const f of fwds) if (f.errors.length) reject(f.meta, 'InvalidSpec', f.errors.join('; '));
+    for (const h of hosts) if (h.errors.length) reject(h.meta, 'InvalidSpec', h.errors.join('; '));
+
+    // Namespaces and their labels (delegation and service selection by namespace labels).
+    const nsLabels = new Map<string, Record<string, string>>();
+    for (const n of s.namespaces) { const m = readMeta('Service', n as Raw); nsLabels.set(m.name, m.labels); }
+
+    // Domains: zones and forwarders claim theirs, oldest first; the cluster domain is taken.
+    const domainOwner = new Map<string, string>();
+    const acceptedZones = new Map<string, { p: ParsedZone; id: string }>();
+    const acceptedFwds: ParsedForwarder[] = [];
+    type DomainClaimant = { meta: Meta; domains: string[]; zone?: { p: ParsedZone; id: string }; fwd?: ParsedForwarder };
+    const claimants: DomainClaimant[] = [
+      ...zones.filter((z) => !verdicts.has(z.p.meta)).map((z) => ({ meta: z.p.meta, domains: [z.p.domain], zone: z })),
+      ...fwds.filter((f) => !verdicts.has(f.meta)).map((f) => ({ meta: f.meta, domains: f.forwarder.domains, fwd: f })),
+    ].sort((a, b) => byAge(a, b) || byString(a.meta.kind, b.meta.kind));
+    for (const c of claimants) {
+      const inCluster = c.domains.find((d) => d !== '.' && isBelow(d, clusterZone));
+      if (inCluster) { reject(c.meta, 'Conflict', `${inCluster} is the cluster domain or below it, served from the cluster's Services`); continue; }
+      const taken = c.domains.find((d) => domainOwner.has(d));
+      if (taken) { reject(c.meta, 'Conflict', `${taken} is already claimed by ${domainOwner.get(taken)} (older)`); continue; }
+      for (const d of c.domains) domainOwner.set(d, describe(c.meta));
+      if (c.zone) acceptedZones.set(c.zone.p.domain, c.zone);
+      else acceptedFwds.push(c.fwd!);
+    }
+    const zoneOf = (name: string): { p: ParsedZone; id: string } | undefined => {
+      for (let n = name; ; ) {
+        const z = acceptedZones.get(n);
+        if (z) return z;
+        if (n === '.') return undefined;
+        const dot = n.indexOf('.');
+        n = dot === n.length - 1 ? '.' : n.slice(dot + 1);
+      }
+    };
+    const delegated = (z: ParsedZone, ns: string) =>
+      ns === opts.operatorNamespace || z.delegation.namespaces.includes(ns) ||
+      (z.delegation.namespaceSelector !== undefined && nsLabels.has(ns) && matchesSelector(z.delegation.namespaceSelector, nsLabels.get(ns)!));
+
+    // Cluster Services, grouped by namespace, sorted.
+    const svcByNs = new Map<string, { svc: ServiceInfo; id: string }[]>();
+    for (const o of s.services) {
+      const svc = cached(svcCache, o, parseService);
+      const ns = svc.meta.namespace ?? 'default';
+      let l = svcByNs.get(ns);
+      if (!l) svcByNs.set(ns, (l = []));
+      l.push({ svc, id: ids.of(o) });
+    }
+    const slicesByNs = new Map<string, Map<string, { slice: SliceInfo; id: string }[]>>();
+    for (const o of s.endpointSlices) {
+      const sl = cached(sliceCache, o, (r) => parseSlice(r) ?? null);
+      if (!sl) continue;
+      let m = slicesByNs.get(sl.namespace);
+      if (!m) slicesByNs.set(sl.namespace, (m = new Map()));
+      let l = m.get(sl.service);
+      if (!l) m.set(sl.service, (l = []));
+      l.push({ slice: sl, id: ids.of(o) });
+    }
+    const slicesOf = (ns: string, svc: string): SliceInfo[] => (slicesByNs.get(ns)?.get(svc) ?? []).map((x) => x.slice);
+    const shards: Shard[] = [];
+    const liveNs = new Set<string>();
+    for (const [ns, list] of svcByNs) {
+      list.sort((a, b) => byString(a.svc.meta.name, b.svc.meta.name));
+      const sliceMap = slicesByNs.get(ns);
+      let key = clusterZone;
+      for (const { svc, id } of list) {
+        key += '|' + id;
+        for (const x of sliceMap?.get(svc.meta.name) ?? []) key += ',' + x.id;
+      }
+      liveNs.add(ns);
+      const memo = servicesMemo.get(ns);
+      if (memo && memo.key === key) { shards.push(memo.shard); continue; }
+      const bySvc = new Map<string, SliceInfo[]>();
+      for (const [svcName, l] of sliceMap ?? []) bySvc.set(svcName, [...l].sort((a, b) => byString(a.slice.key, b.slice.key)).map((x) => x.slice));
+      const shard = buildServicesShard(clusterZone, ns, list.map((x) => x.svc), bySvc);
+      servicesMemo.set(ns, { key, shard });
+      shards.push(shard);
+    }
+    for (const ns of servicesMemo.keys()) if (!liveNs.has(ns)) servicesMemo.delete(ns);
+    clusterShard ??= buildClusterZoneShard(clusterZone);
+    shards.push(clusterShard);
+
+    // Names inside zones and the hosts shard: zone records first, then contributors by age.
+    const claims = new NameClaims();
+    for (const { p } of acceptedZones.values()) {
+      const owner = describe(p.meta);
+      claims.claim(p.domain, 'SOA', owner);
+      for (const r of p.records) claims.claim(r.name, r.type, owner);
+    }
+    type Contributor = { meta: Meta; build: () => { placements: Map<string, Contribution> } | Rejection; onSkip?: (why: string) => void };
+    const contributions = new Map<string, Contribution[]>(); // shard id → contributions
+    const zoneNotes = new Map<string, { services: number; skipped: string[] }>();
+    const contributors: Contributor[] = [];
+
+    for (const h of hosts) {
+      if (verdicts.has(h.meta)) continue;
+      contributors.push({ meta: h.meta, build: () => placeStaticHost(h) });
+    }
+    function placeStaticHost(h: ParsedStaticHost): { placements: Map<string, Contribution> } | Rejection {
+      const ns = h.meta.namespace ?? '';
+      const placements = new Map<string, Contribution>();
+      for (const name of h.hostnames) {
+        if (isBelow(name, clusterZone)) return { accepted: false, reason: 'NotPermitted', message: `${name} is in the cluster domain ${clusterZone}, whose names belong to its Services` };
+        const z = zoneOf(name);
+        let shardId: string;
+        if (z) {
+          if (!delegated(z.p, ns)) return { accepted: false, reason: 'NotPermitted', message: `${name} is in DNSZone ${z.p.meta.name}, which does not delegate to namespace ${ns}` };
+          shardId = shardIdOfZone(z.p.domain);
+        } else {
+          if (ns !== opts.operatorNamespace) return { accepted: false, reason: 'NotPermitted', message: `${name} is outside every DNSZone; only StaticHosts in the operator's namespace ${opts.operatorNamespace} may claim such names` };
+          shardId = 'hosts';
+        }
+        let c = placements.get(shardId);
+        if (!c) placements.set(shardId, (c = { owner: describe(h.meta), ident: '', records: [], reverse: [] }));
+        for (const a of h.addresses) {
+          c.records.push({ name, type: a.family === 4 ? 'A' : 'AAAA', ttl: h.ttl, data: a.ip });
+          if (h.ptr) c.reverse.push({ name: reverseName(a.ip, a.family), ttl: h.ttl, target: name });
+        }
+      }
+      return { placements };
+    }
+
+    // Published Services: selected by a zone's spec.services, or named by the annotation.
+    for (const [ns, list] of svcByNs) {
+      for (const { svc, id } of list) {
+        const ann = svc.meta.annotations[HOSTNAME_ANNOTATION];
+        const targets: { zone: ParsedZone; name: string }[] = [];
+        if (ann !== undefined) {
+          const name = toFqdn(ann);
+          const z = zoneOf(name);
+          if (z && (delegated(z.p, ns) || selects(z.p, svc))) targets.push({ zone: z.p, name });
+        } else {
+          for (const { p } of acceptedZones.values()) if (selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
+        }
+        if (targets.length === 0) continue;
+        const slices = slicesOf(ns, svc.meta.name);
+        let ident = id;
+        for (const x of slicesByNs.get(ns)?.get(svc.meta.name) ?? []) ident += ',' + x.id;
+        contributors.push({
+          meta: svc.meta,
+          build: () => {
+            const placements = new Map<string, Contribution>();
+            for (const t of targets) {
+              const c: Contribution = { owner: describe(svc.meta), ident, records: [], reverse: [] };
+              if (svc.type === 'ExternalName') {
+                if (svc.externalName) c.records.push({ name: t.name, type: 'CNAME', ttl: t.zone.ttl, data: toFqdn(svc.externalName) });
+              } else {
+                const addrs = svc.headless ? readyEndpoints(svc, slices).map((e) => e.addr) : svc.lbIngress.length ? svc.lbIngress : svc.clusterIPs;
+                for (const a of addrs) c.records.push({ name: t.name, type: a.family === 4 ? 'A' : 'AAAA', ttl: t.zone.ttl, data: a.ip });
+              }
+              if (c.records.length) placements.set(shardIdOfZone(t.zone.domain), c);
+            }
+            return { placements };
+          },
+          onSkip: (why) => { for (const t of targets) note(t.zone).skipped.push(`Service ${svc.meta.key}: ${why}`); },
+        });
+      }
+    }
+    function selects(z: ParsedZone, svc: ServiceInfo): boolean {
+      const sv = z.services;
+      if (!sv) return false;
+      const ns = svc.meta.namespace ?? 'default';
+      const anyNs = sv.namespaces.length === 0 && sv.namespaceSelector === undefined;
+      const nsOk = anyNs || sv.namespaces.includes(ns) || (sv.namespaceSelector !== undefined && nsLabels.has(ns) && matchesSelector(sv.namespaceSelector, nsLabels.get(ns)!));
+      return nsOk && (sv.selector === undefined || matchesSelector(sv.selector, svc.meta.labels));
+    }
+    function note(z: ParsedZone) {
+      let n = zoneNotes.get(z.domain);
+      if (!n) zoneNotes.set(z.domain, (n = { services: 0, skipped: [] }));
+      return n;
+    }
+
+    contributors.sort((a, b) => byAge(a, b) || byString(a.meta.kind, b.meta.kind));
+    for (const c of contributors) {
+      const r = c.build();
+      if ('accepted' in r) { reject(c.meta, r.reason, r.message); continue; }
+      const owner = describe(c.meta);
+      let blocked: string | undefined;
+      for (const p of r.placements.values()) {
+        for (const rec of p.records) { blocked = claims.blocker(rec.name, rec.type, owner); if (blocked) { blocked = `${rec.name} ${rec.type} is already claimed by ${blocked}`; break; } }
+        if (blocked) break;
+      }
+      if (blocked) {
+        if (c.meta.kind === 'StaticHost') reject(c.meta, 'Conflict', blocked);
+        else c.onSkip?.(blocked);
+        continue;
+      }
+      for (const [shardId, p] of r.placements) {
+        for (const rec of p.records) claims.claim(rec.name, rec.type, owner);
+        let l = contributions.get(shardId);
+        if (!l) contributions.set(shardId, (l = []));
+        l.push(p);
+      }
+      if (c.meta.kind === 'StaticHost') {
+        shardsOf.set(c.meta, [...r.placements.keys()].sort());
+        const h = hosts.find((x) => x.meta === c.meta)!;
+        figures.set(c.meta, { hostnames: h.hostnames.length, addresses: h.addresses.length });
+      } else {
+        for (const shardId of r.placements.keys()) {
+          const z = [...acceptedZones.values()].find((x) => shardIdOfZone(x.p.domain) === shardId);
+          if (z) note(z.p).services++;
+        }
+      }
+    }
+
+    // Zone shards (memoised on the zone object and what was contributed to it).
+    const liveZones = new Set<string>();
+    for (const { p, id } of acceptedZones.values()) {
+      const shardId = shardIdOfZone(p.domain);
+      const contribs = contributions.get(shardId) ?? [];
+      let key = id;
+      for (const c of contribs) key += '|' + c.owner + '@' + (c.ident || JSON.stringify(c.records) + JSON.stringify(c.reverse));
+      liveZones.add(shardId);
+      let memo = zoneMemo.get(shardId);
+      if (!memo || memo.key !== key) zoneMemo.set(shardId, (memo = { key, built: buildZoneShard(p, contribs) }));
+      shards.push(memo.built.shard);
+      shardsOf.set(p.meta, [shardId]);
+      const n = zoneNotes.get(p.domain);
+      figures.set(p.meta, { records: memo.built.records, services: n?.services ?? 0 });
+      let message = `Serving ${memo.built.records} records for ${p.domain}`;
+      if (n?.skipped.length) message += `; not published: ${n.skipped.slice(0, 3).join('; ')}${n.skipped.length > 3 ? ` (and ${n.skipped.length - 3} more)` : ''}`;
+      verdicts.set(p.meta, { accepted: true, message });
+    }
+    for (const id of zoneMemo.keys()) if (!liveZones.has(id)) zoneMemo.delete(id);
+
+    // Hosts outside every zone (operator namespace only).
+    const hostContribs = contributions.get('hosts') ?? [];
+    if (hostContribs.length) {
+      const bag = new RRSetBag();
+      const rev = new RRSetBag();
+      for (const c of hostContribs) {
+        for (const r of c.records) bag.add(r.name, r.type, r.ttl, r.data);
+        for (const p of c.reverse) rev.add(p.name, 'PTR', p.ttl, p.target);
+      }
+      shards.push(hashShard({ apiVersion: CONFIG_API_VERSION, id: 'hosts', kind: 'hosts', reverse: rev.toRRSets(), rrsets: bag.toRRSets() } as Omit<HostsShard, 'hash'>) as HostsShard);
+    }
+
+    // Forwarders.
+    const fwdList = acceptedFwds.map((f) => f.forwarder).sort((a, b) => byString(a.name, b.name));
+    shards.push(hashShard({ apiVersion: CONFIG_API_VERSION, forwarders: sortKeys(fwdList), id: 'forwarders', kind: 'forwarders', reverse: [] } as Omit<ForwardersShard, 'hash'>) as ForwardersShard);
+    for (const f of acceptedFwds) {
+      verdicts.set(f.meta, { accepted: true, message: `Forwarding ${f.forwarder.domains.join(', ')} to ${f.forwarder.upstreams.length} upstream(s)` });
+      shardsOf.set(f.meta, ['forwarders']);
+      figures.set(f.meta, { domains: f.forwarder.domains.length, upstreams: f.forwarder.upstreams.length });
+    }
+    for (const h of hosts) {
+      if (!verdicts.has(h.meta)) {
+        const where = shardsOf.get(h.meta) ?? [];
+        verdicts.set(h.meta, { accepted: true, message: `Serving ${h.hostnames.join(', ')} in ${where.join(', ')}` });
+      }
+    }
+
+    shards.sort((a, b) => byString(a.id, b.id));
+    const bundle: ConfigBundle = { apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards };
+    const metas = [...zones.map((z) => z.p.meta), ...fwds.map((f) => f.meta), ...hosts.map((h) => h.meta)];
+    const resources: ResourceResult[] = metas.map((m) => {
+      const v = verdicts.get(m) ?? { accepted: false as const, reason: 'InvalidSpec' as const, message: 'not compiled' };
+      const base: ResourceResult = {
+        kind: m.kind as ResourceResult['kind'], name: m.name, generation: m.generation,
+        status: { observedGeneration: m.generation, conditions: buildConditions(m, v, now), ...(v.accepted ? figures.get(m) : {}) },
+        shardIds: v.accepted ? shardsOf.get(m) ?? [] : [],
+      };
+      if (m.namespace !== undefined) base.namespace = m.namespace;
+      if (m.uid !== undefined) base.uid = m.uid;
+      return base;
+    });
+    resources.sort((a, b) => byString(a.kind, b.kind) || byString(a.namespace ?? '', b.namespace ?? '') || byString(a.name, b.name));
+    return { bundle, resources };
+  }
+
+  return { compile };
+}
+
+/** One-shot compile. */
+export function compile(s: Snapshot, opts: CompileOptions): CompileResult {
+  return createCompiler(opts).compile(s);
+}

@@ -1,0 +1,247 @@
+// DNSZone, DNSForwarder and StaticHost: raw objects → checked, defaulted minimal structs. The
+// defaults are the CRD schema's (crds/*.yaml; a test keeps them in step): objects applied
+// through an API server arrive defaulted, manifests read from disk in local mode do not.
+
+import type { Forwarder, RecordType } from '../../dns-server/config/types.js';
+import { arr, obj, readMeta, readSelector, str } from './meta.js';
+import type { LabelSelector, Meta, Raw } from './meta.js';
+import { canonicalIp, checkDomainName, isBelow, resolveRelative, toFqdn } from './names.js';
+import type { IpFamily } from './names.js';
+import { parseRecordValue } from './records.js';
+import type { RecordData } from './records.js';
+
+export const RECORD_TYPES: readonly RecordType[] = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'PTR', 'CAA', 'NS'];
+
+export const ZONE_DEFAULTS = { ttl: 300, soa: { refresh: 3600, retry: 600, expire: 604800, minimum: 60 } } as const;
+export const STATIC_HOST_DEFAULTS = { ttl: 300, ptr: false } as const;
+
+const MAX_TTL = 2147483647;
+
+function int(v: unknown, def: number, min: number, max: number, where: string, errors: string[]): number {
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) { errors.push(`${where} must be an integer from ${min} to ${max}`); return def; }
+  return v;
+}
+
+function bool(v: unknown, def: boolean, where: string, errors: string[]): boolean {
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'boolean') { errors.push(`${where} must be true or false`); return def; }
+  return v;
+}
+
+/** "500ms", "2s", "1m" → milliseconds. */
+function duration(v: unknown, defMs: number, where: string, errors: string[]): number {
+  if (v === undefined || v === null) return defMs;
+  const m = typeof v === 'string' ? /^(\d{1,7})(ms|s|m)$/.exec(v) : null;
+  if (!m) { errors.push(`${where} must be a duration such as "500ms", "2s" or "1m"`); return defMs; }
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60000);
+}
+
+function domain(v: unknown, where: string, errors: string[], opts: { root?: boolean } = {}): string | undefined {
+  if (typeof v !== 'string' || v.trim() === '') { errors.push(`${where} must be a domain name`); return undefined; }
+  const f = toFqdn(v);
+  if (f === '.' && !opts.root) { errors.push(`${where} must not be the root`); return undefined; }
+  const err = checkDomainName(f);
+  if (err) { errors.push(`${where}: ${err}`); return undefined; }
+  return f;
+}
+
+export interface ZoneRecord { name: string; type: RecordType; ttl: number; data: RecordData[] }
+
+export interface ParsedZone {
+  meta: Meta;
+  errors: string[];
+  domain: string;
+  ttl: number;
+  soa: { mname?: string; rname?: string; refresh: number; retry: number; expire: number; minimum: number };
+  nameServers: string[];
+  records: ZoneRecord[];
+  services?: { namespaces: string[]; namespaceSelector?: LabelSelector; selector?: LabelSelector };
+  delegation: { namespaces: string[]; namespaceSelector?: LabelSelector };
+}
+
+export function parseZone(raw: Raw): ParsedZone {
+  const meta = readMeta('DNSZone', raw);
+  const spec = obj(raw.spec);
+  const errors: string[] = [];
+  const d = domain(spec.domain, 'spec.domain', errors) ?? '.';
+  const ttl = int(spec.ttl, ZONE_DEFAULTS.ttl, 1, MAX_TTL, 'spec.ttl', errors);
+  const s = obj(spec.soa);
+  const soa = {
+    mname: s.mname === undefined ? undefined : domain(s.mname, 'spec.soa.mname', errors),
+    rname: s.rname === undefined ? undefined : domain(typeof s.rname === 'string' ? s.rname.replace('@', '.') : s.rname, 'spec.soa.rname', errors),
+    refresh: int(s.refresh, ZONE_DEFAULTS.soa.refresh, 1, MAX_TTL, 'spec.soa.refresh', errors),
+    retry: int(s.retry, ZONE_DEFAULTS.soa.retry, 1, MAX_TTL, 'spec.soa.retry', errors),
+    expire: int(s.expire, ZONE_DEFAULTS.soa.expire, 1, MAX_TTL, 'spec.soa.expire', errors),
+    minimum: int(s.minimum, ZONE_DEFAULTS.soa.minimum, 0, MAX_TTL, 'spec.soa.minimum', errors),
+  };
+  const nameServers: string[] = [];
+  arr(spec.nameServers).forEach((n, i) => { const f = domain(n, `spec.nameServers[${i}]`, errors); if (f) nameServers.push(f); });
+  const records: ZoneRecord[] = [];
+  arr(spec.records).forEach((r0, i) => {
+    const r = obj(r0);
+    const where = `spec.records[${i}]`;
+    const type = str(r.type) as RecordType | undefined;
+    if (!type || !RECORD_TYPES.includes(type)) { errors.push(`${where}.type must be one of ${RECORD_TYPES.join(', ')}`); return; }
+    const rawName = str(r.name) ?? '@';
+    const name = resolveRelative(rawName, d);
+    const nameErr = checkDomainName(name, { wildcard: true });
+    if (nameErr) { errors.push(`${where}.name: ${nameErr}`); return; }
+    if (!isBelow(name, d)) { errors.push(`${where}.name: ${name} is outside the zone ${d}`); return; }
+    const values = arr(r.values);
+    if (values.length === 0) { errors.push(`${where}.values must hold at least one value`); return; }
+    if (type === 'CNAME' && values.length !== 1) { errors.push(`${where}: a CNAME record has exactly one value`); return; }
+    if (type === 'CNAME' && name === d) { errors.push(`${where}: the zone apex cannot be a CNAME`); return; }
+    const data: RecordData[] = [];
+    values.forEach((v, j) => {
+      if (typeof v !== 'string') { errors.push(`${where}.values[${j}] must be a string`); return; }
+      const p = parseRecordValue(type, v, d);
+      if (p.ok) data.push(p.data); else errors.push(`${where}.values[${j}]: ${p.error}`);
+    });
+    records.push({ name, type, ttl: int(r.ttl, ttl, 0, MAX_TTL, `${where}.ttl`, errors), data });
+  });
+  // RFC 1034 §3.6.2: a CNAME is alone at its name.
+  const types = new Map<string, Set<string>>();
+  for (const r of records) { let t = types.get(r.name); if (!t) types.set(r.name, (t = new Set())); t.add(r.type); }
+  for (const [n, t] of types) if (t.has('CNAME') && t.size > 1) errors.push(`spec.records: ${n} has a CNAME and other records (a CNAME must be alone at its name)`);
+  let services: ParsedZone['services'];
+  if (spec.services !== undefined && spec.services !== null) {
+    const sv = obj(spec.services);
+    services = {
+      namespaces: arr(sv.namespaces).filter((x): x is string => typeof x === 'string'),
+      namespaceSelector: readSelector(sv.namespaceSelector, errors, 'spec.services.namespaceSelector'),
+      selector: readSelector(sv.selector, errors, 'spec.services.selector'),
+    };
+  }
+  const dl = obj(spec.delegation);
+  const delegation = {
+    namespaces: arr(dl.namespaces).filter((x): x is string => typeof x === 'string'),
+    namespaceSelector: readSelector(dl.namespaceSelector, errors, 'spec.delegation.namespaceSelector'),
+  };
+  return { meta, errors, domain: d, ttl, soa, nameServers, records, services, delegation };
+}
+
+export interface ParsedForwarder {
+  meta: Meta;
+  errors: string[];
+  forwarder: Forwarder;
+}
+
+export const FORWARDER_DEFAULTS = {
+  policy: 'random', timeout: '2s', deadline: '5s', failFast: false, maxConcurrent: 1000,
+  healthCheck: { enabled: true, interval: '5s', failures: 3, name: '.' },
+  cache: {
+    enabled: true, maxEntries: 10000, minTTL: 0, maxTTL: 3600, maxNegativeTTL: 300, servfailTTL: 5,
+    prefetch: { enabled: false, minHits: 3, percent: 10 },
+    serveStale: { enabled: false, maxStale: 86400, ttl: 30 },
+  },
+} as const;
+
+export function parseForwarder(raw: Raw): ParsedForwarder {
+  const meta = readMeta('DNSForwarder', raw);
+  const spec = obj(raw.spec);
+  const errors: string[] = [];
+  const D = FORWARDER_DEFAULTS;
+  const domains: string[] = [];
+  arr(spec.domains).forEach((x, i) => { const f = domain(x, `spec.domains[${i}]`, errors, { root: true }); if (f && !domains.includes(f)) domains.push(f); });
+  if (domains.length === 0) errors.push('spec.domains must hold at least one domain ("." forwards everything not served locally)');
+  const upstreams: Forwarder['upstreams'] = [];
+  arr(spec.upstreams).forEach((u0, i) => {
+    const u = obj(u0);
+    const where = `spec.upstreams[${i}]`;
+    const ip = canonicalIp(str(u.address) ?? '');
+    if (!ip) { errors.push(`${where}.address must be an IPv4 or IPv6 address`); return; }
+    const protocol = str(u.protocol) ?? 'udp';
+    if (protocol !== 'udp' && protocol !== 'tcp' && protocol !== 'tls') { errors.push(`${where}.protocol must be udp, tcp or tls`); return; }
+    const port = int(u.port, protocol === 'tls' ? 853 : 53, 1, 65535, `${where}.port`, errors);
+    const serverName = str(u.serverName);
+    const caBundle = str(u.caBundle);
+    if (protocol !== 'tls' && (serverName !== undefined || caBundle !== undefined)) errors.push(`${where}: serverName and caBundle are only for protocol tls`);
+    if (protocol === 'tls' && !serverName) errors.push(`${where}: a tls upstream needs serverName (the name its certificate carries)`);
+    if (caBundle !== undefined && !caBundle.includes('-----BEGIN CERTIFICATE-----')) errors.push(`${where}.caBundle must be PEM certificates`);
+    upstreams.push(protocol === 'tls'
+      ? { address: ip.ip, caBundle, port, protocol, serverName }
+      : { address: ip.ip, port, protocol });
+  });
+  if (upstreams.length === 0 && arr(spec.upstreams).length === 0) errors.push('spec.upstreams must hold at least one upstream');
+  const policy = str(spec.policy) ?? D.policy;
+  if (policy !== 'random' && policy !== 'roundRobin' && policy !== 'sequential') errors.push('spec.policy must be random, roundRobin or sequential');
+  const timeoutMs = duration(spec.timeout, 2000, 'spec.timeout', errors);
+  const deadlineMs = duration(spec.deadline, 5000, 'spec.deadline', errors);
+  if (timeoutMs < 10 || timeoutMs > 60000) errors.push('spec.timeout must be from 10ms to 60s');
+  if (deadlineMs < 10 || deadlineMs > 120000) errors.push('spec.deadline must be from 10ms to 120s');
+  if (deadlineMs < timeoutMs) errors.push('spec.deadline must not be shorter than spec.timeout');
+  const hc = obj(spec.healthCheck);
+  const c = obj(spec.cache);
+  const pf = obj(c.prefetch);
+  const ss = obj(c.serveStale);
+  const hcName = hc.name === undefined ? '.' : domain(hc.name, 'spec.healthCheck.name', errors, { root: true }) ?? '.';
+  const cache = {
+    enabled: bool(c.enabled, D.cache.enabled, 'spec.cache.enabled', errors),
+    maxEntries: int(c.maxEntries, D.cache.maxEntries, 1, 10000000, 'spec.cache.maxEntries', errors),
+    maxNegativeTtl: int(c.maxNegativeTTL, D.cache.maxNegativeTTL, 0, MAX_TTL, 'spec.cache.maxNegativeTTL', errors),
+    maxTtl: int(c.maxTTL, D.cache.maxTTL, 0, MAX_TTL, 'spec.cache.maxTTL', errors),
+    minTtl: int(c.minTTL, D.cache.minTTL, 0, MAX_TTL, 'spec.cache.minTTL', errors),
+    prefetch: {
+      enabled: bool(pf.enabled, D.cache.prefetch.enabled, 'spec.cache.prefetch.enabled', errors),
+      minHits: int(pf.minHits, D.cache.prefetch.minHits, 0, 1000000, 'spec.cache.prefetch.minHits', errors),
+      percent: int(pf.percent, D.cache.prefetch.percent, 1, 99, 'spec.cache.prefetch.percent', errors),
+    },
+    serveStale: {
+      enabled: bool(ss.enabled, D.cache.serveStale.enabled, 'spec.cache.serveStale.enabled', errors),
+      maxStale: int(ss.maxStale, D.cache.serveStale.maxStale, 0, MAX_TTL, 'spec.cache.serveStale.maxStale', errors),
+      ttl: int(ss.ttl, D.cache.serveStale.ttl, 0, 86400, 'spec.cache.serveStale.ttl', errors),
+    },
+    servfailTtl: int(c.servfailTTL, D.cache.servfailTTL, 0, 300, 'spec.cache.servfailTTL', errors),
+  };
+  if (cache.minTtl > cache.maxTtl) errors.push('spec.cache.minTTL must not be above spec.cache.maxTTL');
+  const forwarder: Forwarder = {
+    cache,
+    deadlineMs,
+    domains: [...domains].sort(),
+    failFast: bool(spec.failFast, D.failFast, 'spec.failFast', errors),
+    healthCheck: {
+      enabled: bool(hc.enabled, D.healthCheck.enabled, 'spec.healthCheck.enabled', errors),
+      failures: int(hc.failures, D.healthCheck.failures, 1, 100, 'spec.healthCheck.failures', errors),
+      intervalMs: duration(hc.interval, 5000, 'spec.healthCheck.interval', errors),
+      name: hcName,
+    },
+    maxConcurrent: int(spec.maxConcurrent, D.maxConcurrent, 1, 1000000, 'spec.maxConcurrent', errors),
+    name: meta.name,
+    policy: policy as Forwarder['policy'],
+    timeoutMs,
+    upstreams,
+  };
+  if (forwarder.healthCheck.intervalMs < 100 || forwarder.healthCheck.intervalMs > 3600000) errors.push('spec.healthCheck.interval must be from 100ms to 1h');
+  return { meta, errors, forwarder };
+}
+
+export interface ParsedStaticHost {
+  meta: Meta;
+  errors: string[];
+  hostnames: string[];
+  addresses: { ip: string; family: IpFamily }[];
+  ttl: number;
+  ptr: boolean;
+}
+
+export function parseStaticHost(raw: Raw): ParsedStaticHost {
+  const meta = readMeta('StaticHost', raw);
+  const spec = obj(raw.spec);
+  const errors: string[] = [];
+  const hostnames: string[] = [];
+  arr(spec.hostnames).forEach((h, i) => { const f = domain(h, `spec.hostnames[${i}]`, errors); if (f && !hostnames.includes(f)) hostnames.push(f); });
+  if (arr(spec.hostnames).length === 0) errors.push('spec.hostnames must hold at least one name');
+  const addresses: ParsedStaticHost['addresses'] = [];
+  arr(spec.addresses).forEach((a, i) => {
+    const ip = canonicalIp(str(a) ?? '');
+    if (!ip) errors.push(`spec.addresses[${i}] must be an IPv4 or IPv6 address`);
+    else if (!addresses.some((x) => x.ip === ip.ip)) addresses.push(ip);
+  });
+  if (arr(spec.addresses).length === 0) errors.push('spec.addresses must hold at least one address');
+  return {
+    meta, errors, hostnames: hostnames.sort(), addresses,
+    ttl: int(spec.ttl, STATIC_HOST_DEFAULTS.ttl, 0, MAX_TTL, 'spec.ttl', errors),
+    ptr: bool(spec.ptr, STATIC_HOST_DEFAULTS.ptr, 'spec.ptr', errors),
+  };
+}

@@ -1,0 +1,86 @@
+// Collecting records into RRsets, then emitting them sorted and canonical: objects are built
+// with their keys already in sorted order, so JSON.stringify gives the canonical JSON of
+// dns-server/config/hash.ts (a test checks the hash against computeShardHash) at a fraction of
+// its cost on a 100,000-endpoint cluster.
+
+import { createHash } from 'node:crypto';
+import type { RRSet, RecordType, Shard, UnhashedShard } from '../../dns-server/config/types.js';
+import type { RecordData } from './records.js';
+
+interface Bucket { name: string; type: RecordType; ttl: number; data: Map<string, RecordData> }
+
+/** Sort key of one record's data. */
+function dataKey(d: RecordData): string {
+  if (typeof d === 'string') return d;
+  return JSON.stringify(d);
+}
+
+/** A sorted-key copy of record data (MX, SRV, CAA objects). */
+function sortedData(d: RecordData): RecordData {
+  if (typeof d === 'string' || Array.isArray(d)) return d;
+  if ('exchange' in d) return { exchange: d.exchange, preference: d.preference };
+  if ('target' in d) return { port: d.port, priority: d.priority, target: d.target, weight: d.weight };
+  return { flags: d.flags, tag: d.tag, value: d.value };
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export class RRSetBag {
+  private readonly buckets = new Map<string, Bucket>();
+
+  /** Adds records; the TTL of an RRset is its lowest record TTL (RFC 2181 §5.2). */
+  add(name: string, type: RecordType, ttl: number, data: RecordData): void {
+    const key = name + ' ' + type;
+    let b = this.buckets.get(key);
+    if (b === undefined) this.buckets.set(key, (b = { name, type, ttl, data: new Map() }));
+    else if (ttl < b.ttl) b.ttl = ttl;
+    b.data.set(dataKey(data), data);
+  }
+
+  has(name: string, type: RecordType): boolean {
+    return this.buckets.has(name + ' ' + type);
+  }
+
+  /** Record types at a name. */
+  typesAt(name: string): RecordType[] {
+    const out: RecordType[] = [];
+    for (const b of this.buckets.values()) if (b.name === name) out.push(b.type);
+    return out;
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** The RRsets sorted by name then type, data sorted, keys in canonical order. */
+  toRRSets(): RRSet[] {
+    const list = [...this.buckets.values()].sort((a, b) => cmp(a.name, b.name) || cmp(a.type, b.type));
+    return list.map((b) => {
+      const keys = [...b.data.keys()].sort(cmp);
+      const data = keys.map((k) => sortedData(b.data.get(k)!));
+      return { data, name: b.name, ttl: b.ttl, type: b.type } as RRSet;
+    });
+  }
+}
+
+/** Sets the hash of a shard whose objects all have sorted keys (see the header). */
+export function hashShard<S extends UnhashedShard>(shard: S): S & { hash: string } {
+  const top = shard as unknown as Record<string, unknown>;
+  const ordered: Record<string, unknown> = {};
+  for (const k of Object.keys(top).sort(cmp)) if (top[k] !== undefined) ordered[k] = top[k];
+  const hash = createHash('sha256').update(JSON.stringify(ordered)).digest('hex');
+  ordered.hash = hash;
+  return ordered as unknown as S & { hash: string };
+}
+
+/** Rebuilds a value with sorted keys at every depth (for the small, rarely built shards). */
+export function sortKeys<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(sortKeys) as T;
+  const obj = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(obj).sort(cmp)) if (obj[k] !== undefined) out[k] = sortKeys(obj[k]);
+  return out as T;
+}
+
+export type { Shard };

@@ -1,0 +1,58 @@
+// The compiler's contract (see the team brief): a Snapshot of raw Kubernetes objects in, the
+// generated configuration plus the status of every custom resource out.
+
+import type { ConfigBundle } from '../../dns-server/config/types.js';
+
+/** Raw Kubernetes JSON objects, as the API server (or a YAML file) gives them. */
+export interface Snapshot {
+  zones: object[];
+  forwarders: object[];
+  staticHosts: object[];
+  services: object[];
+  endpointSlices: object[];
+  namespaces: object[];
+}
+
+export interface CompileOptions {
+  /** The cluster domain, e.g. "cluster.local" (with or without the trailing dot). */
+  clusterDomain: string;
+  /** The operator's own namespace: its StaticHosts may claim any name outside the cluster domain. */
+  operatorNamespace: string;
+  /** The only clock compile() reads: lastTransitionTime of conditions that change. */
+  now: Date;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+/** A Kubernetes-style condition (metav1.Condition). */
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  observedGeneration: number;
+  lastTransitionTime: string;
+}
+
+export type ResourceKind = 'DNSZone' | 'DNSForwarder' | 'StaticHost';
+
+export interface ResourceResult {
+  kind: ResourceKind;
+  namespace?: string;
+  name: string;
+  uid?: string;
+  generation: number;
+  status: { observedGeneration: number; conditions: Condition[]; [figure: string]: unknown };
+  /** The shards that carry this resource's names (the operator's Programmed check). */
+  shardIds: string[];
+}
+
+export interface CompileResult {
+  bundle: ConfigBundle;
+  /** One per custom resource in the snapshot, sorted by kind, namespace, name. */
+  resources: ResourceResult[];
+}
+
+export interface Compiler {
+  compile(s: Snapshot): CompileResult;
+}
