@@ -1,0 +1,110 @@
+// Offline validation of our custom resources against the CRDs in crds/: the openAPIV3Schema
+// with ajv (defaults applied, as the API server does), then the CRD's own CEL rules
+// (x-kubernetes-validations) with @marcbachmann/cel-js, so `splitdns validate` gives the
+// messages `kubectl apply` gives. Transition rules (those using oldSelf) need the stored object
+// and are skipped offline.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { evaluate } from '@marcbachmann/cel-js';
+import { parseAllDocuments } from 'yaml';
+
+const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+
+type Schema = Record<string, unknown>;
+interface Rule { rule: string; message?: string }
+
+export interface CrdValidator {
+  /** Validates (and defaults, in place) one object of the kind; returns kubectl-style messages. */
+  validate(obj: Record<string, unknown>): string[];
+}
+
+/** Finds crds/ from source (operator/local) and from the build (dist/operator/local). */
+export function findCrdDir(): string {
+  for (const rel of ['../../crds/', '../../../crds/']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p + 'dnszone.yaml')) return p;
+  }
+  throw new Error('cannot find the crds/ directory next to the splitdns package');
+}
+
+function schemaOf(file: string): { kind: string; scope: string; schema: Schema } {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Schema).filter(Boolean);
+  const crd = docs.find((d) => d.kind === 'CustomResourceDefinition') as { spec: { names: { kind: string }; scope: string; versions: { schema: { openAPIV3Schema: Schema } }[] } };
+  return { kind: crd.spec.names.kind, scope: crd.spec.scope, schema: crd.spec.versions[0].schema.openAPIV3Schema };
+}
+
+/** Drops the Kubernetes extensions ajv does not know, keeping the schema otherwise intact. */
+function forAjv(s: unknown): unknown {
+  if (Array.isArray(s)) return s.map(forAjv);
+  if (s === null || typeof s !== 'object') return s;
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(s as Schema)) {
+    if (k.startsWith('x-kubernetes-')) continue;
+    if (k === 'properties' || k === 'patternProperties') {
+      out[k] = Object.fromEntries(Object.entries(v as Schema).map(([p, ps]) => [p, forAjv(ps)]));
+    } else out[k] = forAjv(v);
+  }
+  if (out.format === 'int64' || out.format === 'int32') delete out.format;
+  return out;
+}
+
+function path(p: string): string {
+  return p.replace(/^\//, '').split('/').filter(Boolean).map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg}`)).join('').replace(/^\./, '');
+}
+
+function ajvMessage(e: ErrorObject): string {
+  const at = path(e.instancePath) || '<root>';
+  switch (e.keyword) {
+    case 'required': return `${at ? at + '.' : ''}${(e.params as { missingProperty: string }).missingProperty}: Required value`.replace(/^<root>\./, '');
+    case 'enum': return `${at}: Unsupported value: supported values: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'additionalProperties': return `${at}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    case 'anyOf': return `${at}: Invalid value: must be an IPv4 or IPv6 address`;
+    default: return `${at}: Invalid value: ${at} ${e.message ?? 'is invalid'}`;
+  }
+}
+
+/** Evaluates x-kubernetes-validations over the value, depth first. */
+function checkRules(schema: Schema | undefined, value: unknown, at: string, out: string[]): void {
+  if (schema === undefined || value === undefined || value === null) return;
+  const rules = schema['x-kubernetes-validations'] as Rule[] | undefined;
+  for (const r of rules ?? []) {
+    if (/\boldSelf\b/.test(r.rule)) continue;
+    let ok: unknown;
+    try { ok = evaluate(r.rule, { self: value }); } catch (err) { ok = false; out.push(`${at || '<root>'}: Invalid value: rule ${JSON.stringify(r.rule)} could not be evaluated: ${(err as Error).message}`); continue; }
+    if (ok !== true) out.push(`${at || '<root>'}: Invalid value: "${Array.isArray(value) ? 'array' : typeof value}": ${r.message ?? `failed rule: ${r.rule}`}`);
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkRules(schema.items as Schema | undefined, v, `${at}[${i}]`, out));
+  } else if (typeof value === 'object') {
+    const props = (schema.properties ?? {}) as Record<string, Schema>;
+    for (const [k, v] of Object.entries(value as Schema)) {
+      const sub = props[k] ?? (typeof schema.additionalProperties === 'object' ? (schema.additionalProperties as Schema) : undefined);
+      checkRules(sub, v, at ? `${at}.${k}` : k, out);
+    }
+  }
+}
+
+/** Validators for DNSZone, DNSForwarder and StaticHost, by kind. */
+export function loadCrdValidators(dir = findCrdDir()): Map<string, CrdValidator & { scope: string }> {
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+  (addFormats as unknown as (a: Ajv, f: string[]) => void)(ajv, ['ipv4', 'ipv6', 'date-time']);
+  const out = new Map<string, CrdValidator & { scope: string }>();
+  for (const f of ['dnszone.yaml', 'dnsforwarder.yaml', 'statichost.yaml']) {
+    const { kind, scope, schema } = schemaOf(dir + f);
+    const check: ValidateFunction = ajv.compile(forAjv(schema) as Schema);
+    out.set(kind, {
+      scope,
+      validate(obj) {
+        const errors: string[] = [];
+        if (!check(obj)) for (const e of check.errors ?? []) errors.push(ajvMessage(e));
+        if (errors.length === 0) checkRules(schema, obj, '', errors);
+        return [...new Set(errors)];
+      },
+    });
+  }
+  return out;
+}
