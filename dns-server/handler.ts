@@ -4,6 +4,7 @@
 
 import type { Fallback, FallbackQuery } from './fallback.js';
 import { locate, planAnswer, tablesScope, wildcardFor } from './lookup.js';
+import { preparePtr } from './tables/build.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Tables } from './tables/types.js';
 import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';
@@ -91,6 +92,7 @@ function answer(msg: Buffer, proto: 0 | 1, st: HandlerState, optSize: number, ma
     case 'hosts':
     case 'reverse': {
       const node = loc.kind === 'hosts' ? loc.table.names.get(key)! : loc.node;
+      if (loc.kind === 'reverse' && node.prepared.size === 0) preparePtr(node); // first use
       const ans = node.prepared.get(qtype);
       if (ans !== undefined) {
         const bufs = ans.bufs;

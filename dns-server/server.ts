@@ -61,14 +61,22 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const store = new ShardStore(state, metrics, log);
   const tcpLimits = { ...DEFAULTS.tcp, ...opts.tcp };
 
-  const udp = await startUdp(address, opts.port, state, opts.reusePort === true);
-  let tcp;
-  try {
-    tcp = await startTcp(address, opts.port === 0 ? udp.port : opts.port, state, tcpLimits);
-  } catch (err) {
-    await udp.close();
-    throw new Error(`cannot listen on TCP ${address}:${udp.port}: ${(err as Error).message}`, { cause: err });
+  // UDP and TCP share one port number. With port 0 the kernel picks a free UDP port, which
+  // may be taken for TCP: then try another pair (a few times) rather than fail.
+  let udp: Awaited<ReturnType<typeof startUdp>> | undefined;
+  let tcp: Awaited<ReturnType<typeof startTcp>> | undefined;
+  for (let attempt = 0; tcp === undefined; attempt++) {
+    udp = await startUdp(address, opts.port, state, opts.reusePort === true);
+    try {
+      tcp = await startTcp(address, udp.port, state, tcpLimits);
+    } catch (err) {
+      await udp.close();
+      if (opts.port !== 0 || attempt >= 9 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+        throw new Error(`cannot listen on TCP ${address}:${udp.port}: ${(err as Error).message}`, { cause: err });
+      }
+    }
   }
+  if (udp === undefined) throw new Error('unreachable: no UDP socket');
   let lameDuck = false;
   let closed = false;
   const isReady = () => store.loaded && !lameDuck && !closed;
@@ -85,7 +93,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const close = async () => {
     if (closed) return;
     closed = true;
-    await Promise.all([udp.close(), tcp.close(), ops?.close(), state.fallback?.close()]);
+    await Promise.all([udp!.close(), tcp!.close(), ops?.close(), state.fallback?.close()]);
     log.info('dns server closed');
   };
   const lameDuckMs = opts.lameDuckMs ?? DEFAULTS.lameDuckMs;

@@ -8,7 +8,7 @@ import { RR_TYPE_BY_NAME, TYPE } from '../wire/constants.js';
 import { nameToKey, parentKey } from '../wire/name.js';
 import { encodePlan } from '../wire/response.js';
 import type { Plan } from '../wire/response.js';
-import { WireWriter } from '../wire/writer.js';
+import { ipv6Bytes, WireWriter } from '../wire/writer.js';
 import type { Answer, HostsTable, NameNode, NameTable, RRData, ServicesTable, ZoneTable } from './types.js';
 
 /** At most this many rotations are prepared for an RRset (evenly spaced starting records). */
@@ -46,26 +46,72 @@ function structure(nodes: Map<string, MutableNode>, baseKey: string): { ents: Se
   return { ents, wildcardParents };
 }
 
-/** Canonical question section (lower-case name, type, class IN) for prepared messages. */
-function canonicalQuestion(name: string, qtype: number): Buffer {
-  const w = new WireWriter(64);
-  w.name(name, false);
-  w.u16(qtype);
-  w.u16(1);
-  return w.result();
+/** Canonical question section (lower-case name, type, class IN): the wire key is the name's wire form. */
+function canonicalQuestion(key: string, qtype: number): Buffer {
+  const q = Buffer.allocUnsafe(key.length + 4);
+  q.write(key, 0, key.length, 'latin1');
+  q.writeUInt16BE(qtype, key.length);
+  q.writeUInt16BE(1, key.length + 2);
+  return q;
 }
 
-function encodePrepared(plan: Plan, name: string, qtype: number): Buffer {
-  return encodePlan(plan, { id: 0, rd: 0, question: canonicalQuestion(name, qtype), qname: name, optSize: -1, optExtRcode: 0, dnssecOk: false, maxSize: 65535 });
+/** One writer reused for every prepared message (preparation is synchronous). */
+const scratch = new WireWriter(4096);
+
+function encodePrepared(plan: Plan, key: string, name: string, qtype: number): Buffer {
+  return encodePlan(plan, { id: 0, rd: 0, question: canonicalQuestion(key, qtype), qname: name, optSize: -1, optExtRcode: 0, dnssecOk: false, maxSize: 65535 }, scratch);
+}
+
+/**
+ * The common answer, encoded directly: one A or AAAA RRset owned by the query name, nothing
+ * else (no plan objects, no compression map: the owner is always the pointer to offset 12).
+ * Same bytes as encodePlan would give; a test checks that.
+ */
+export function encodeAddressAnswer(key: string, type: number, ttl: number, data: readonly unknown[], rotation: number): Buffer {
+  const n = data.length;
+  const rdlen = type === TYPE.A ? 4 : 16;
+  const qlen = key.length + 4;
+  const out = Buffer.allocUnsafe(12 + qlen + n * (12 + rdlen));
+  out[0] = 0; out[1] = 0; out[2] = 0x84; out[3] = 0; // QR AA, NOERROR
+  out.writeUInt16BE(1, 4); out.writeUInt16BE(n, 6); out.writeUInt32BE(0, 8);
+  out.write(key, 12, key.length, 'latin1');
+  let p = 12 + key.length;
+  out.writeUInt16BE(type, p); out.writeUInt16BE(1, p + 2); p += 4;
+  for (let i = 0; i < n; i++) {
+    const addr = data[(i + rotation) % n] as string;
+    out[p] = 0xc0; out[p + 1] = 12;
+    out.writeUInt16BE(type, p + 2); out.writeUInt16BE(1, p + 4); out.writeUInt32BE(ttl, p + 6); out.writeUInt16BE(rdlen, p + 10);
+    p += 12;
+    if (type === TYPE.A) {
+      let v = 0, o = 0;
+      for (let c = 0; c < addr.length; c++) { const ch = addr.charCodeAt(c); if (ch === 46) { out[p + o++] = v; v = 0; } else v = v * 10 + ch - 48; }
+      out[p + o] = v;
+    } else ipv6Bytes(addr).copy(out, p);
+    p += rdlen;
+  }
+  return out;
 }
 
 /** Prepares the answers of every node whose answer stays inside the table (others go the slow path). */
 function prepare(nodes: Map<string, MutableNode>, scope: Scope): void {
   for (const [key, node] of nodes) {
     if (key.startsWith('\x01*')) continue; // wildcards are synthesised per query name
+    if (!node.cname) {
+      // Fast path for the common case: address RRsets answer themselves, no additional data.
+      for (const type of [TYPE.A, TYPE.AAAA]) {
+        const rs = node.rrsets.get(type);
+        if (rs === undefined) continue;
+        const n = rs.data.length;
+        const rotations = Math.min(n, MAX_ROTATIONS);
+        const bufs: Buffer[] = [];
+        for (let i = 0; i < rotations; i++) bufs.push(encodeAddressAnswer(key, type, rs.ttl, rs.data, Math.floor((i * n) / rotations)));
+        node.prepared.set(type, { bufs, next: 0 });
+      }
+    }
     const types = new Set<number>(node.rrsets.keys());
     if (node.cname) { types.add(TYPE.A); types.add(TYPE.AAAA); }
     for (const qtype of types) {
+      if (node.prepared.has(qtype)) continue;
       const first = scope.find(key);
       const plan0 = planAnswer(scope, first, node.name, qtype, 0);
       if (plan0 === undefined) continue;
@@ -75,10 +121,10 @@ function prepare(nodes: Map<string, MutableNode>, scope: Scope): void {
       const finalSet = last.type === TYPE.CNAME ? undefined : plan0.answer.filter((rr) => rr.type === qtype && rr.owner === last.owner).length;
       const n = finalSet ?? 1;
       const rotations = Math.min(n, MAX_ROTATIONS);
-      const bufs: Buffer[] = [encodePrepared(plan0, node.name, qtype)];
+      const bufs: Buffer[] = [encodePrepared(plan0, key, node.name, qtype)];
       for (let i = 1; i < rotations; i++) {
         const plan = planAnswer(scope, first, node.name, qtype, Math.floor((i * n) / rotations))!;
-        bufs.push(encodePrepared(plan, node.name, qtype));
+        bufs.push(encodePrepared(plan, key, node.name, qtype));
       }
       node.prepared.set(qtype, { bufs, next: 0 });
     }
@@ -133,16 +179,24 @@ export function buildHostsTable(shard: HostsShard, since: string): HostsTable {
   return table;
 }
 
-/** A node for one reverse name, from the PTR targets every shard contributes. */
+/**
+ * A node for one reverse name, from the PTR targets every shard contributes. Its prepared
+ * answer is made on first use (preparePtr), not here: a large cluster has one reverse name per
+ * Service and endpoint address, few of which are ever asked, and every reload touching them
+ * would otherwise pay for all of them.
+ */
 export function buildReverseNode(name: string, parts: Iterable<{ ttl: number; data: readonly string[] }>): NameNode {
   let ttl = Infinity;
-  const data = new Set<string>();
-  for (const p of parts) { ttl = Math.min(ttl, p.ttl); for (const d of p.data) data.add(d); }
-  const sorted = [...data].sort();
-  const node: MutableNode = { name, rrsets: new Map([[TYPE.PTR, { type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data: sorted }]]), prepared: new Map(), cname: false };
-  const key = nameToKey(name);
-  const nodes = new Map([[key, node]]);
+  const data: string[] = [];
+  for (const p of parts) { ttl = Math.min(ttl, p.ttl); for (const d of p.data) if (!data.includes(d)) data.push(d); }
+  data.sort();
+  return { name, rrsets: new Map([[TYPE.PTR, { type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data }]]), prepared: new Map(), cname: false };
+}
+
+/** Prepares a reverse node's PTR answer (once; the node belongs to one version of the index entry). */
+export function preparePtr(node: NameNode): void {
+  const key = nameToKey(node.name);
+  const nodes = new Map([[key, node as MutableNode]]);
   const table: NameTable = { names: nodes, ents: new Set(), wildcardParents: new Set() };
   prepare(nodes, { find: (k) => (k === key ? { kind: 'node', node, zone: undefined, table } : { kind: 'outside' }) });
-  return node;
 }

@@ -6,12 +6,17 @@
 /** Wire key of an absolute dotted name ("www.example.org." or "."). Lower-cases. */
 export function nameToKey(name: string): string {
   if (name === '.' || name === '') return '\x00';
-  const labels = (name.endsWith('.') ? name.slice(0, -1) : name).split('.');
+  let n = name.endsWith('.') ? name : name + '.';
+  if (/[A-Z]/.test(n)) n = n.toLowerCase();
+  if (/[^\x00-\x7f]/.test(n)) n = Buffer.from(n, 'utf8').toString('latin1'); // keys are bytes
   let out = '';
-  for (const l of labels) {
-    const b = Buffer.from(l.toLowerCase(), 'latin1');
-    if (b.length < 1 || b.length > 63) throw new Error(`bad label length in ${JSON.stringify(name)}`);
-    out += String.fromCharCode(b.length) + b.toString('latin1');
+  let start = 0;
+  while (start < n.length) {
+    const dot = n.indexOf('.', start);
+    const len = dot - start;
+    if (len < 1 || len > 63) throw new Error(`bad label length in ${JSON.stringify(name)}`);
+    out += String.fromCharCode(len) + n.substring(start, dot);
+    start = dot + 1;
   }
   return out + '\x00';
 }

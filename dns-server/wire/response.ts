@@ -56,8 +56,9 @@ export function writeOpt(out: Buffer, at: number, size: number, extRcode: number
 }
 
 /** Encodes a plan. With `canonical` the question is written from qname (prepared messages, ID 0). */
-export function encodePlan(plan: Plan, q: QueryEcho): Buffer {
-  const w = new WireWriter(512);
+export function encodePlan(plan: Plan, q: QueryEcho, reuse?: WireWriter): Buffer {
+  const w = reuse ?? new WireWriter(512);
+  w.reset();
   w.u16(q.id);
   w.u8(FLAG_QR | (plan.aa ? FLAG_AA : 0) | (q.rd & 1));
   w.u8(plan.rcode & 0x0f);

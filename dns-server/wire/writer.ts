@@ -13,12 +13,18 @@ export class WireWriter {
   private readonly names = new Map<string, number>();
 
   constructor(size = 512) {
-    this.buf = Buffer.alloc(size);
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Empties the writer for reuse (reload-time preparation writes many messages with one writer). */
+  reset(): void {
+    this.len = 0;
+    this.names.clear();
   }
 
   private ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
   }
@@ -33,22 +39,30 @@ export class WireWriter {
     if (offset < 0x3fff && !this.names.has(dotted)) this.names.set(dotted, offset);
   }
 
-  /** Writes an absolute dotted name, compressed against earlier names when `compress`. */
+  /**
+   * Writes an absolute dotted name, compressed against earlier names when `compress`. Names
+   * here come from validated config (lower-case ASCII) or are lower-cased first.
+   */
   name(dotted: string, compress = true): void {
-    const n = dotted.toLowerCase();
+    let n = dotted;
     if (n === '.' || n === '') { this.u8(0); return; }
-    const labels = (n.endsWith('.') ? n.slice(0, -1) : n).split('.');
-    for (let i = 0; i < labels.length; i++) {
-      const suffix = labels.slice(i).join('.') + '.';
+    if (!n.endsWith('.')) n += '.';
+    if (/[A-Z]/.test(n)) n = n.toLowerCase();
+    let start = 0;
+    while (start < n.length) {
+      const suffix = start === 0 ? n : n.substring(start);
       if (compress) {
         const at = this.names.get(suffix);
         if (at !== undefined) { this.u16(0xc000 | at); return; }
       }
+      const dot = n.indexOf('.', start);
+      const len = dot - start;
+      if (len < 1 || len > 63) throw new Error(`bad label in name ${JSON.stringify(dotted)}`);
       this.remember(suffix, this.len);
-      const b = Buffer.from(labels[i], 'latin1');
-      if (b.length === 0 || b.length > 63) throw new Error(`bad label in name ${JSON.stringify(dotted)}`);
-      this.u8(b.length);
-      this.bytes(b);
+      this.ensure(len + 1);
+      this.buf[this.len++] = len;
+      this.len += this.buf.write(n.substring(start, dot), this.len, len, "latin1");
+      start = dot + 1;
     }
     this.u8(0);
   }

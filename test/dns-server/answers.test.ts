@@ -31,7 +31,7 @@ describe('dns-server: authoritative answers', () => {
     expect(rcodeOf(r.raw)).to.equal(0);
     expect(flagsOf(r.raw).aa).to.equal(true);
     expect(data(r.answers)).to.deep.equal(['192.0.2.1']);
-    expect(r.answers![0].ttl).to.equal(300);
+    expect((r.answers![0] as { ttl: number }).ttl).to.equal(300);
   });
 
   it('echoes the ID, the RD bit and the question exactly as sent (0x20 mixed case)', async () => {
@@ -49,7 +49,7 @@ describe('dns-server: authoritative answers', () => {
     const r = await udpQuery(server.port, { name: 'mail.example.org', type: 'AAAA' });
     expect(rcodeOf(r.raw)).to.equal(0);
     expect(r.answers).to.have.length(0);
-    expect(r.authorities!.map((a) => [a.type, a.name, a.ttl])).to.deep.equal([['SOA', 'example.org', 60]]);
+    expect(r.authorities!.map((a) => [a.type, a.name, (a as { ttl: number }).ttl])).to.deep.equal([['SOA', 'example.org', 60]]);
   });
 
   it('returns NXDOMAIN with the SOA for a name that does not exist', async () => {
@@ -70,7 +70,7 @@ describe('dns-server: authoritative answers', () => {
 
   it('synthesises wildcard answers under the query name (RFC 4592)', async () => {
     const r = await udpQuery(server.port, { name: 'Any.Thing.wild.example.org' });
-    expect(r.answers!.map((a) => [a.name, a.type, a.ttl, (a as { data: unknown }).data])).to.deep.equal([['Any.Thing.wild.example.org', 'A', 45, '192.0.2.77']]);
+    expect(r.answers!.map((a) => [a.name, a.type, (a as { ttl: number }).ttl, (a as { data: unknown }).data])).to.deep.equal([['Any.Thing.wild.example.org', 'A', 45, '192.0.2.77']]);
     const nodata = await udpQuery(server.port, { name: 'x.wild.example.org', type: 'MX' });
     expect(rcodeOf(nodata.raw)).to.equal(0);
     expect(nodata.authorities!.map((a) => a.type)).to.deep.equal(['SOA']);
@@ -135,7 +135,7 @@ describe('dns-server: authoritative answers', () => {
 
   it('answers the apex SOA and NS', async () => {
     const soa = await udpQuery(server.port, { name: 'example.org', type: 'SOA' });
-    expect(soa.answers!.map((a) => [a.type, a.ttl])).to.deep.equal([['SOA', 3600]]);
+    expect(soa.answers!.map((a) => [a.type, (a as { ttl: number }).ttl])).to.deep.equal([['SOA', 3600]]);
     const ns = await udpQuery(server.port, { name: 'example.org', type: 'NS' });
     expect(data(ns.answers)).to.deep.equal(['ns1.example.org']);
     expect(ns.additionals!.filter((a) => a.type === 'A').map((a) => a.name)).to.deep.equal(['ns1.example.org']);
@@ -164,7 +164,7 @@ describe('dns-server: authoritative answers', () => {
     for (const name of ['web.nope.svc.cluster.local', 'nope.default.svc.cluster.local']) {
       const r = await udpQuery(server.port, { name });
       expect(rcodeOf(r.raw), name).to.equal(3);
-      expect(r.authorities!.map((x) => [x.name, x.ttl]), name).to.deep.equal([['cluster.local', 5]]);
+      expect(r.authorities!.map((x) => [x.name, (x as { ttl: number }).ttl]), name).to.deep.equal([['cluster.local', 5]]);
     }
   });
 
