@@ -61,6 +61,14 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
   const servicesMemo = new Map<string, { key: string; shard: Shard }>();
   const zoneMemo = new Map<string, { key: string; built: BuiltZone }>();
   let clusterShard: Shard | undefined;
+  /** Small shards rebuilt every time: keep the previous object when the hash did not move. */
+  const lastById = new Map<string, Shard>();
+  const reuse = (s: Shard): Shard => {
+    const prev = lastById.get(s.id);
+    if (prev && prev.hash === s.hash) return prev;
+    lastById.set(s.id, s);
+    return s;
+  };
 
   function compile(s: Snapshot, now: Date = opts.now): CompileResult {
     const zones = s.zones.map((o) => ({ p: cached(zoneCache, o, parseZone), id: ids.of(o) }));
@@ -304,12 +312,12 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
         for (const r of c.records) bag.add(r.name, r.type, r.ttl, r.data);
         for (const p of c.reverse) rev.add(p.name, 'PTR', p.ttl, p.target);
       }
-      shards.push(hashShard({ apiVersion: CONFIG_API_VERSION, id: 'hosts', kind: 'hosts', reverse: rev.toRRSets(), rrsets: bag.toRRSets() } as Omit<HostsShard, 'hash'>) as HostsShard);
+      shards.push(reuse(hashShard({ apiVersion: CONFIG_API_VERSION, id: 'hosts', kind: 'hosts', reverse: rev.toRRSets(), rrsets: bag.toRRSets() } as Omit<HostsShard, 'hash'>) as HostsShard));
     }
 
     // Forwarders.
     const fwdList = acceptedFwds.map((f) => f.forwarder).sort((a, b) => byString(a.name, b.name));
-    shards.push(hashShard({ apiVersion: CONFIG_API_VERSION, forwarders: sortKeys(fwdList), id: 'forwarders', kind: 'forwarders', reverse: [] } as Omit<ForwardersShard, 'hash'>) as ForwardersShard);
+    shards.push(reuse(hashShard({ apiVersion: CONFIG_API_VERSION, forwarders: sortKeys(fwdList), id: 'forwarders', kind: 'forwarders', reverse: [] } as Omit<ForwardersShard, 'hash'>) as ForwardersShard));
     for (const f of acceptedFwds) {
       verdicts.set(f.meta, { accepted: true, message: `Forwarding ${f.forwarder.domains.join(', ')} to ${f.forwarder.upstreams.length} upstream(s)` });
       shardsOf.set(f.meta, ['forwarders']);

@@ -7,7 +7,7 @@ import { arr, obj, readMeta, readSelector, str } from './meta.js';
 import type { LabelSelector, Meta, Raw } from './meta.js';
 import { canonicalIp, checkDomainName, isBelow, resolveRelative, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
-import { parseRecordValue } from './records.js';
+import { parseRecordData } from './records.js';
 import type { RecordData } from './records.js';
 
 export const RECORD_TYPES: readonly RecordType[] = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'PTR', 'CAA', 'NS'];
@@ -88,15 +88,16 @@ export function parseZone(raw: Raw): ParsedZone {
     const nameErr = checkDomainName(name, { wildcard: true });
     if (nameErr) { errors.push(`${where}.name: ${nameErr}`); return; }
     if (!isBelow(name, d)) { errors.push(`${where}.name: ${name} is outside the zone ${d}`); return; }
-    const values = arr(r.values);
-    if (values.length === 0) { errors.push(`${where}.values must hold at least one value`); return; }
-    if (type === 'CNAME' && values.length !== 1) { errors.push(`${where}: a CNAME record has exactly one value`); return; }
+    const field = type.toLowerCase();
+    for (const t of RECORD_TYPES) if (t !== type && r[t.toLowerCase()] !== undefined) errors.push(`${where}: ${t.toLowerCase()} is set but type is ${type}`);
+    // CNAME holds one target; every other type a list.
+    const values = type === 'CNAME' ? (r.cname === undefined ? [] : [r.cname]) : arr(r[field]);
+    if (values.length === 0) { errors.push(`${where}: type ${type} needs ${field} (at least one value)`); return; }
     if (type === 'CNAME' && name === d) { errors.push(`${where}: the zone apex cannot be a CNAME`); return; }
     const data: RecordData[] = [];
     values.forEach((v, j) => {
-      if (typeof v !== 'string') { errors.push(`${where}.values[${j}] must be a string`); return; }
-      const p = parseRecordValue(type, v, d);
-      if (p.ok) data.push(p.data); else errors.push(`${where}.values[${j}]: ${p.error}`);
+      const p = parseRecordData(type, v, d);
+      if (p.ok) data.push(p.data); else errors.push(`${where}.${field}${type === 'CNAME' ? '' : `[${j}]`}: ${p.error}`);
     });
     records.push({ name, type, ttl: int(r.ttl, ttl, 0, MAX_TTL, `${where}.ttl`, errors), data });
   });

@@ -32,6 +32,42 @@ export function txtStrings(text: string): string[] {
   return out;
 }
 
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const int = (v: unknown, max: number): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max ? v : undefined);
+
+/** One record's data as a DNSZone writes it: a string (A, AAAA, CNAME, NS, PTR, TXT) or an object (MX, SRV, CAA). */
+export function parseRecordData(type: RecordType, value: unknown, origin: string): ParsedValue {
+  switch (type) {
+    case 'MX': {
+      if (!isObj(value)) return { ok: false, error: 'an MX record is {preference, exchange}' };
+      const p = int(value.preference, 65535);
+      if (p === undefined) return { ok: false, error: 'preference must be an integer from 0 to 65535' };
+      const n = nameValue(String(value.exchange ?? ''), origin);
+      return n.ok ? { ok: true, data: { exchange: n.data as string, preference: p } } : { ok: false, error: `exchange: ${n.error}` };
+    }
+    case 'SRV': {
+      if (!isObj(value)) return { ok: false, error: 'an SRV record is {priority, weight, port, target}' };
+      const pr = int(value.priority, 65535), w = int(value.weight, 65535), po = int(value.port, 65535);
+      if (pr === undefined || w === undefined || po === undefined) return { ok: false, error: 'priority, weight and port must be integers from 0 to 65535' };
+      const t = String(value.target ?? '');
+      const n = t === '.' ? { ok: true as const, data: '.' } : nameValue(t, origin);
+      return n.ok ? { ok: true, data: { port: po, priority: pr, target: n.data as string, weight: w } } : { ok: false, error: `target: ${n.error}` };
+    }
+    case 'CAA': {
+      if (!isObj(value)) return { ok: false, error: 'a CAA record is {flags, tag, value}' };
+      const f = int(value.flags ?? 0, 255);
+      const tag = typeof value.tag === 'string' && /^[a-zA-Z0-9]{1,15}$/.test(value.tag) ? value.tag.toLowerCase() : undefined;
+      const val = typeof value.value === 'string' && value.value.length <= 1024 ? value.value : undefined;
+      if (f === undefined || tag === undefined || val === undefined) return { ok: false, error: 'flags (0-255), tag (1-15 letters or digits) and value (at most 1024 characters) are required' };
+      return { ok: true, data: { flags: f, tag, value: val } };
+    }
+    default:
+      if (typeof value !== 'string') return { ok: false, error: `a ${type} value is a string` };
+      return parseRecordValue(type, value, origin);
+  }
+}
+
+/** A record's data in presentation form (zone-file text). */
 export function parseRecordValue(type: RecordType, value: string, origin: string): ParsedValue {
   const v = value.trim();
   switch (type) {
