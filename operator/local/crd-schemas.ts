@@ -49,6 +49,8 @@ function forAjv(s: unknown): unknown {
     } else out[k] = forAjv(v);
   }
   if (out.format === 'int64' || out.format === 'int32') delete out.format;
+  // kubectl's strict field validation: a field the schema does not know is an error.
+  if (out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
   return out;
 }
 
@@ -61,7 +63,7 @@ function ajvMessage(e: ErrorObject): string {
   switch (e.keyword) {
     case 'required': return `${at ? at + '.' : ''}${(e.params as { missingProperty: string }).missingProperty}: Required value`.replace(/^<root>\./, '');
     case 'enum': return `${at}: Unsupported value: supported values: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'additionalProperties': return `${at}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    case 'additionalProperties': return `${at}: unknown field "${at === '<root>' ? '' : at + '.'}${(e.params as { additionalProperty: string }).additionalProperty}"`;
     case 'anyOf': return `${at}: Invalid value: must be an IPv4 or IPv6 address`;
     default: return `${at}: Invalid value: ${at} ${e.message ?? 'is invalid'}`;
   }
