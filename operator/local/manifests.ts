@@ -82,7 +82,8 @@ export function buildManifestSet(byFile: Map<string, Record<string, unknown>[] |
   const problems: ManifestProblem[] = [];
   const seen = new Map<string, string>();
   for (const [abs, content] of [...byFile].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    const file = relative(base, abs) || abs;
+    const rel = relative(base, abs);
+    const file = rel && !rel.startsWith('..') ? rel : abs;
     if (content instanceof Error) { problems.push({ file, message: content.message }); continue; }
     for (const o of content) {
       const key = `${o.apiVersion}/${o.kind}`;

@@ -1,0 +1,91 @@
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validateBundle } from '../../../dns-server/config/index.js';
+import { runCli } from './capture.js';
+
+const samples = fileURLToPath(new URL('../../../samples/', import.meta.url));
+const golden = fileURLToPath(new URL('../compile/golden/samples.json', import.meta.url));
+
+const ZONE = `apiVersion: splitdns.io/v1alpha1
+kind: DNSZone
+metadata:
+  name: example
+spec:
+  domain: example.org
+  records:
+    - name: www
+      type: A
+      a: [192.0.2.1]
+`;
+
+describe('splitdns CLI', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'splitdns-cli-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('validate: exits 0 on the samples', async () => {
+    const r = await runCli(['validate', samples]);
+    expect(r.stderr).to.equal('');
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.match(/^ok: 11 object\(s\) valid/);
+  });
+
+  it('validate: reports a schema error as file:Kind/name: message and exits 1', async () => {
+    writeFileSync(join(dir, 'bad.yaml'), ZONE.replace('192.0.2.1', '192.0.2.300'));
+    const r = await runCli(['validate', dir]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/bad\.yaml:DNSZone\/example: spec\.records\[0\]\.a\[0\]: Invalid value/);
+  });
+
+  it('validate: reports a CEL rule with the CRD message', async () => {
+    writeFileSync(join(dir, 'cel.yaml'), ZONE.replace('a: [192.0.2.1]', 'aaaa: ["2001:db8::1"]'));
+    const r = await runCli(['validate', dir]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.contain('cel.yaml:DNSZone/example: spec.records[0]: Invalid value: "object": a must be set when type is A, and only then');
+  });
+
+  it("validate: reports compile()'s checks (a StaticHost outside its delegation)", async () => {
+    writeFileSync(join(dir, 'zone.yaml'), ZONE);
+    writeFileSync(join(dir, 'host.yaml'), 'apiVersion: splitdns.io/v1alpha1\nkind: StaticHost\nmetadata: {name: app, namespace: team-x}\nspec: {hostnames: [app.example.org], addresses: [192.0.2.9]}\n');
+    const r = await runCli(['validate', dir]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/host\.yaml:StaticHost\/team-x\/app: NotPermitted: app\.example\.org\. is in DNSZone example, which does not delegate to namespace team-x/);
+  });
+
+  it('validate: names a file that cannot be parsed and still checks the others', async () => {
+    writeFileSync(join(dir, 'a.yaml'), ZONE);
+    writeFileSync(join(dir, 'broken.yaml'), 'kind: [unclosed\n');
+    const r = await runCli(['validate', dir]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/broken\.yaml: cannot parse/);
+    expect(r.stderr).to.not.contain('a.yaml');
+  });
+
+  it('validate: exits 2 with usage when given nothing', async () => {
+    const r = await runCli(['validate']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/needs at least one file/);
+  });
+
+  it('exits 2 on an unknown command or flag', async () => {
+    expect((await runCli(['frobnicate'])).code).to.equal(2);
+    expect((await runCli(['render', '--bogus', samples])).code).to.equal(2);
+  });
+
+  it('render: prints the bundle of the samples, the same as the golden file', async () => {
+    const r = await runCli(['render', samples]);
+    expect(r.code).to.equal(0);
+    const bundle = JSON.parse(r.stdout);
+    expect(validateBundle(bundle).refused).to.deep.equal([]);
+    expect(bundle).to.deep.equal(JSON.parse(readFileSync(golden, 'utf8')).bundle);
+  });
+
+  it('render: honours --cluster-domain', async () => {
+    const r = await runCli(['render', '--cluster-domain', 'k8s.example.org', samples]);
+    const ids = (JSON.parse(r.stdout) as { shards: { id: string }[] }).shards.map((s) => s.id);
+    expect(ids).to.include('zone/k8s.example.org').and.not.include('zone/cluster.local');
+  });
+});

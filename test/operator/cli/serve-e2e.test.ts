@@ -1,0 +1,90 @@
+// End to end: serve a temp directory of manifests, query it with Node's resolver (c-ares),
+// edit a file and see the answer change within a second; a bad file is reported and the rest
+// keeps serving; a deleted file's names go away.
+import { expect } from 'chai';
+import { Resolver } from 'node:dns/promises';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startLocalServer } from '../../../operator/local/serve.js';
+import type { LocalServer } from '../../../operator/local/serve.js';
+
+const zone = (ip: string) => `apiVersion: splitdns.io/v1alpha1
+kind: DNSZone
+metadata:
+  name: example
+spec:
+  domain: example.org
+  records:
+    - name: www
+      type: A
+      a: [${ip}]
+`;
+const host = `apiVersion: splitdns.io/v1alpha1
+kind: StaticHost
+metadata: {name: db, namespace: splitdns}
+spec: {hostnames: [db.example.net], addresses: [10.0.0.5], ptr: true}
+`;
+
+async function answer(r: Resolver, name: string): Promise<string> {
+  try { return (await r.resolve4(name)).sort().join(','); } catch (err) { return (err as { code?: string }).code ?? String(err); }
+}
+
+/** Polls until `want` is answered, for at most `boundMs`; returns the last answer. */
+async function pollFor(r: Resolver, name: string, want: string, boundMs: number): Promise<string> {
+  const deadline = Date.now() + boundMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await answer(r, name);
+    if (last === want) return last;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  return last;
+}
+
+describe('splitdns serve (local mode) end to end', () => {
+  let dir: string;
+  let local: LocalServer;
+  let resolver: Resolver;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'splitdns-serve-'));
+    writeFileSync(join(dir, 'zone.yaml'), zone('192.0.2.1'));
+    writeFileSync(join(dir, 'host.yaml'), host);
+    local = await startLocalServer({ manifests: dir, port: 0, logger: pino({ level: 'silent' }), forward: false, debounceMs: 50 });
+    resolver = new Resolver({ timeout: 300, tries: 2 });
+    resolver.setServers([`127.0.0.1:${local.dns.port}`]);
+  });
+  after(async () => {
+    await local?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers the names of the manifests', async () => {
+    expect(await answer(resolver, 'www.example.org')).to.equal('192.0.2.1');
+    expect(await answer(resolver, 'db.example.net')).to.equal('10.0.0.5');
+    expect(await resolver.reverse('10.0.0.5')).to.deep.equal(['db.example.net']);
+  });
+
+  it('answers the new address within a second of a file edit', async () => {
+    writeFileSync(join(dir, 'zone.yaml'), zone('192.0.2.2'));
+    expect(await pollFor(resolver, 'www.example.org', '192.0.2.2', 1000)).to.equal('192.0.2.2');
+  });
+
+  it('reports a bad file with its path and keeps serving the rest', async () => {
+    writeFileSync(join(dir, 'broken.yaml'), 'kind: [unclosed\n');
+    const deadline = Date.now() + 1000;
+    while (Date.now() < deadline && !local.last.problems.some((p) => p.file.endsWith('broken.yaml'))) await new Promise((r) => setTimeout(r, 20));
+    expect(local.last.problems.map((p) => p.file)).to.satisfy((files: string[]) => files.some((f) => f.endsWith('broken.yaml')));
+    expect(await answer(resolver, 'www.example.org')).to.equal('192.0.2.2');
+    expect(await answer(resolver, 'db.example.net')).to.equal('10.0.0.5');
+  });
+
+  it('removes the names of a deleted file', async () => {
+    unlinkSync(join(dir, 'host.yaml'));
+    const got = await pollFor(resolver, 'db.example.net', 'EREFUSED', 1000);
+    expect(got).to.equal('EREFUSED'); // no local data and no forwarder: REFUSED
+    expect(await answer(resolver, 'www.example.org')).to.equal('192.0.2.2');
+  });
+});
