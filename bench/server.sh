@@ -1,0 +1,45 @@
+#!/bin/bash
+# Authoritative DNS benchmark (npm run bench -- server). Side by side in one run, with the same
+# query file and CPU split (server on CPU 1, dnsperf on CPU 0), using ../shared/bench:
+#   node-echo  Node's bare UDP floor (flip QR, send back)
+#   splitdns   dist/dns-server/main.js serving the same bench.example data
+# Repeats REPS times, interleaved, and prints the median of each and the ratio; then p50/p99 at
+# a fixed RATE; then the reload bench (a 10,000-Service config: full load, one changed shard
+# under dnsperf load, lost queries).
+# Env: SECS (default 10), REPS (3), RATE (50000), SHARED_BENCH (default ../shared/bench).
+# Needs: dnsperf and dig (apt-get install -y dnsperf bind9-dnsutils), taskset, a built dist/.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
+SECS=${SECS:-10}; REPS=${REPS:-3}; RATE=${RATE:-50000}
+[ -x "$SHARED/bench.sh" ] || { echo "bench: $SHARED/bench.sh not found (set SHARED_BENCH to the shared bench harness)"; exit 1; }
+for t in dnsperf dig taskset; do command -v $t >/dev/null || { echo "bench: $t is missing: apt-get install -y dnsperf bind9-dnsutils util-linux"; exit 1; }; done
+[ -f "$ROOT/dist/dns-server/main.js" ] || (cd "$ROOT" && npm run build >/dev/null)
+H=${TMPDIR:-/tmp}/splitdns-bench-server
+rm -rf "$H"; cp -r "$SHARED" "$H"; (cd "$H" && node gen.js >/dev/null)
+node "$ROOT/dist/bench/server/gen-bundle.js" "$H/bench.json"
+OURS="node $ROOT/dist/dns-server/main.js --config $H/bench.json --http-port 0 --log-level warn --port"
+RAW=$H/raw.txt; : > "$RAW"
+echo "load: $(uptime | sed 's/.*load average/load average/') (other work on this machine skews absolute figures; compare the ratio)"
+port=5410
+for r in $(seq "$REPS"); do
+  port=$((port+1)); echo "server=node-echo test=thr rep=$r $("$H/bench.sh" -p $port -c "./servers.sh node-echo $port 1" -l "$SECS")" | tee -a "$RAW"
+  port=$((port+1)); echo "server=splitdns test=thr rep=$r $("$H/bench.sh" -p $port -c "$OURS $port" -l "$SECS")" | tee -a "$RAW"
+done
+port=$((port+1)); echo "server=node-echo test=lat rep=1 $("$H/bench.sh" -p $port -c "./servers.sh node-echo $port 1" -l "$SECS" -Q "$RATE" -P)" | tee -a "$RAW"
+port=$((port+1)); echo "server=splitdns test=lat rep=1 $("$H/bench.sh" -p $port -c "$OURS $port" -l "$SECS" -Q "$RATE" -P)" | tee -a "$RAW"
+node - "$RAW" <<'JS'
+const fs = require('fs');
+const rows = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter((l) => l.includes('qps='))
+  .map((l) => Object.fromEntries([...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])));
+const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[(s.length - 1) >> 1]; };
+const thr = (s) => rows.filter((r) => r.server === s && r.test === 'thr');
+const q = (s) => med(thr(s).map((r) => +r.qps));
+const lost = (s) => thr(s).map((r) => r.lost).join('/');
+const lat = (s) => rows.find((r) => r.server === s && r.test === 'lat') || {};
+console.log('\nsummary (median of repeats):');
+for (const s of ['node-echo', 'splitdns']) console.log(`  ${s.padEnd(10)} qps=${q(s)} lost=${lost(s)}  at fixed rate: qps=${lat(s).qps} p50_ms=${lat(s).p50_ms} p99_ms=${lat(s).p99_ms} lost=${lat(s).lost}`);
+console.log(`  ratio splitdns/node-echo = ${(q('splitdns') / q('node-echo')).toFixed(2)} (target >= 0.85)`);
+JS
+echo
+node --expose-gc "$ROOT/dist/bench/server/reload.js" 10000 100 10 $((port+1))
