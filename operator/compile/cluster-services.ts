@@ -26,6 +26,8 @@ export interface ServiceInfo {
   ports: Port[];
   publishNotReady: boolean;
   lbIngress: Addr[];
+  /** The splitdns.io/hostname annotation. */
+  hostnameAnnotation?: string;
 }
 
 export interface SliceInfo {
@@ -68,6 +70,7 @@ export function parseService(raw: Raw): ServiceInfo {
     ports: ports(spec.ports),
     publishNotReady: spec.publishNotReadyAddresses === true,
     lbIngress: type === 'LoadBalancer' ? addrs(ingress) : [],
+    hostnameAnnotation: meta.annotations['splitdns.io/hostname'],
   };
 }
 

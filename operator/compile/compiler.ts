@@ -30,12 +30,13 @@ class Identities {
   private next = 0;
   of(o: object): string {
     let id = this.ids.get(o);
-    if (id === undefined) {
-      const m = obj((o as Raw).metadata);
-      id = typeof m.uid === 'string' && typeof m.resourceVersion === 'string' ? `${m.uid}@${m.resourceVersion}` : `#${++this.next}`;
-      this.ids.set(o, id);
-    }
+    if (id === undefined) this.ids.set(o, (id = this.fresh(o)));
     return id;
+  }
+  /** The identity without remembering it (the caller keeps it with the object). */
+  fresh(o: object): string {
+    const m = obj((o as Raw).metadata);
+    return typeof m.uid === 'string' && typeof m.resourceVersion === 'string' ? `${m.uid}@${m.resourceVersion}` : `#${++this.next}`;
   }
 }
 
@@ -48,19 +49,30 @@ function cached<T>(cache: WeakMap<object, T>, o: object, parse: (r: Raw) => T): 
 
 type Rejection = Extract<Verdict, { accepted: false }>;
 
+function sameEntries(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+interface SvcEntry { svc: ServiceInfo; id: string; targets?: { key: string; list: { zone: ParsedZone; name: string }[] } }
+
 const describe = (meta: Meta): string => `${meta.kind} ${meta.key}`;
 
-export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Snapshot, now?: Date): CompileResult } {
+export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Snapshot, now?: Date): CompileResult; /** ms per phase of the last compile (bench) */ phases(): [string, number][] } {
   const clusterZone = toFqdn(opts.clusterDomain);
   const ids = new Identities();
   const zoneCache = new WeakMap<object, ParsedZone>();
   const fwdCache = new WeakMap<object, ParsedForwarder>();
   const hostCache = new WeakMap<object, ParsedStaticHost>();
-  const svcCache = new WeakMap<object, ServiceInfo>();
-  const sliceCache = new WeakMap<object, SliceInfo | null>();
-  const servicesMemo = new Map<string, { key: string; shard: Shard }>();
+  // Strong maps rebuilt each compile with only the live objects: cheaper for the GC than
+  // WeakMaps of 100,000 entries (ephemerons are traced on every scavenge).
+  let svcCache = new Map<object, SvcEntry>();
+  let sliceCache = new Map<object, { slice: SliceInfo; id: string } | null>();
+  const servicesMemo = new Map<string, { entries: object[]; sortedKey: string; shard: Shard }>();
   const zoneMemo = new Map<string, { key: string; built: BuiltZone }>();
   let clusterShard: Shard | undefined;
+  let lastPhases: [string, number][] = [];
   /** Small shards rebuilt every time: keep the previous object when the hash did not move. */
   const lastById = new Map<string, Shard>();
   const reuse = (s: Shard): Shard => {
@@ -71,6 +83,9 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
   };
 
   function compile(s: Snapshot, now: Date = opts.now): CompileResult {
+    const t0 = performance.now();
+    const phases: [string, number][] = [];
+    const mark = (name: string) => phases.push([name, performance.now()]);
     const zones = s.zones.map((o) => ({ p: cached(zoneCache, o, parseZone), id: ids.of(o) }));
     const fwds = s.forwarders.map((o) => cached(fwdCache, o, parseForwarder));
     const hosts = s.staticHosts.map((o) => cached(hostCache, o, parseStaticHost));
@@ -82,10 +97,12 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     for (const f of fwds) if (f.errors.length) reject(f.meta, 'InvalidSpec', f.errors.join('; '));
     for (const h of hosts) if (h.errors.length) reject(h.meta, 'InvalidSpec', h.errors.join('; '));
 
+    mark('parse');
     // Namespaces and their labels (delegation and service selection by namespace labels).
     const nsLabels = new Map<string, Record<string, string>>();
     for (const n of s.namespaces) { const m = readMeta('Service', n as Raw); nsLabels.set(m.name, m.labels); }
 
+    mark('namespaces');
     // Domains: zones and forwarders claim theirs, oldest first; the cluster domain is taken.
     const domainOwner = new Map<string, string>();
     const acceptedZones = new Map<string, { p: ParsedZone; id: string }>();
@@ -117,49 +134,70 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       ns === opts.operatorNamespace || z.delegation.namespaces.includes(ns) ||
       (z.delegation.namespaceSelector !== undefined && nsLabels.has(ns) && matchesSelector(z.delegation.namespaceSelector, nsLabels.get(ns)!));
 
+    mark('domains');
     // Cluster Services, grouped by namespace, sorted.
-    const svcByNs = new Map<string, { svc: ServiceInfo; id: string }[]>();
+    const svcByNs = new Map<string, SvcEntry[]>();
+    const nextSvc = new Map<object, SvcEntry>();
+    const nextSlice = new Map<object, { slice: SliceInfo; id: string } | null>();
     for (const o of s.services) {
-      const svc = cached(svcCache, o, parseService);
-      const ns = svc.meta.namespace ?? 'default';
+      let e = svcCache.get(o);
+      if (e === undefined) e = { svc: parseService(o as Raw), id: ids.fresh(o) };
+      nextSvc.set(o, e);
+      const ns = e.svc.meta.namespace ?? 'default';
       let l = svcByNs.get(ns);
       if (!l) svcByNs.set(ns, (l = []));
-      l.push({ svc, id: ids.of(o) });
+      l.push(e);
     }
     const slicesByNs = new Map<string, Map<string, { slice: SliceInfo; id: string }[]>>();
     for (const o of s.endpointSlices) {
-      const sl = cached(sliceCache, o, (r) => parseSlice(r) ?? null);
-      if (!sl) continue;
+      let e = sliceCache.get(o);
+      if (e === undefined) { const p = parseSlice(o as Raw); e = p ? { slice: p, id: ids.fresh(o) } : null; }
+      nextSlice.set(o, e);
+      if (e === null) continue;
+      const sl = e.slice;
       let m = slicesByNs.get(sl.namespace);
       if (!m) slicesByNs.set(sl.namespace, (m = new Map()));
       let l = m.get(sl.service);
       if (!l) m.set(sl.service, (l = []));
-      l.push({ slice: sl, id: ids.of(o) });
+      l.push(e);
     }
+    svcCache = nextSvc;
+    sliceCache = nextSlice;
+    mark('group');
     const slicesOf = (ns: string, svc: string): SliceInfo[] => (slicesByNs.get(ns)?.get(svc) ?? []).map((x) => x.slice);
     const shards: Shard[] = [];
     const liveNs = new Set<string>();
     for (const [ns, list] of svcByNs) {
-      list.sort((a, b) => byString(a.svc.meta.name, b.svc.meta.name));
       const sliceMap = slicesByNs.get(ns);
-      let key = clusterZone;
-      for (const { svc, id } of list) {
-        key += '|' + id;
-        for (const x of sliceMap?.get(svc.meta.name) ?? []) key += ',' + x.id;
+      // Fast path: the same input entries in the same order as last time (informer caches
+      // keep their order), compared by identity; otherwise the sorted identity key decides.
+      const entries: object[] = [];
+      for (const e of list) {
+        entries.push(e);
+        const sl = sliceMap?.get(e.svc.meta.name);
+        if (sl) for (const x of sl) entries.push(x);
       }
       liveNs.add(ns);
       const memo = servicesMemo.get(ns);
-      if (memo && memo.key === key) { shards.push(memo.shard); continue; }
+      if (memo && sameEntries(memo.entries, entries)) { shards.push(memo.shard); continue; }
+      list.sort((a, b) => byString(a.svc.meta.name, b.svc.meta.name));
+      let sortedKey = clusterZone;
+      for (const { svc, id } of list) {
+        sortedKey += '|' + id;
+        for (const x of [...(sliceMap?.get(svc.meta.name) ?? [])].sort((a, b) => byString(a.slice.key, b.slice.key))) sortedKey += ',' + x.id;
+      }
+      if (memo && memo.sortedKey === sortedKey) { memo.entries = entries; shards.push(memo.shard); continue; }
       const bySvc = new Map<string, SliceInfo[]>();
       for (const [svcName, l] of sliceMap ?? []) bySvc.set(svcName, [...l].sort((a, b) => byString(a.slice.key, b.slice.key)).map((x) => x.slice));
       const shard = buildServicesShard(clusterZone, ns, list.map((x) => x.svc), bySvc);
-      servicesMemo.set(ns, { key, shard });
+      servicesMemo.set(ns, { entries, sortedKey, shard });
       shards.push(shard);
     }
     for (const ns of servicesMemo.keys()) if (!liveNs.has(ns)) servicesMemo.delete(ns);
     clusterShard ??= buildClusterZoneShard(clusterZone);
     shards.push(clusterShard);
 
+    mark('services');
     // Names inside zones and the hosts shard: zone records first, then contributors by age.
     const claims = new NameClaims();
     for (const { p } of acceptedZones.values()) {
@@ -200,17 +238,30 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       return { placements };
     }
 
+    mark('hosts');
     // Published Services: selected by a zone's spec.services, or named by the annotation.
+    const nsAdmitted = new Map<ParsedZone, Map<string, boolean>>();
+    const zoneByShard = new Map([...acceptedZones.values()].map((z) => [shardIdOfZone(z.p.domain), z.p]));
+    const hostByMeta = new Map(hosts.map((h) => [h.meta, h]));
+    // Which zones publish a Service depends on the Service and on the accepted zones and the
+    // namespaces' labels: remembered per Service entry while those stay the same.
+    const zonesKey = [...acceptedZones.values()].map((z) => z.id).join(',') + '|' + s.namespaces.map((n) => ids.of(n)).join(',');
     for (const [ns, list] of svcByNs) {
-      for (const { svc, id } of list) {
-        const ann = svc.meta.annotations[HOSTNAME_ANNOTATION];
-        const targets: { zone: ParsedZone; name: string }[] = [];
-        if (ann !== undefined) {
-          const name = toFqdn(ann);
-          const z = zoneOf(name);
-          if (z && (delegated(z.p, ns) || selects(z.p, svc))) targets.push({ zone: z.p, name });
-        } else {
-          for (const { p } of acceptedZones.values()) if (selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
+      for (const entry of list) {
+        const { svc, id } = entry;
+        let targets: { zone: ParsedZone; name: string }[];
+        if (entry.targets && entry.targets.key === zonesKey) targets = entry.targets.list;
+        else {
+          targets = [];
+          const ann = svc.hostnameAnnotation;
+          if (ann !== undefined) {
+            const name = toFqdn(ann);
+            const z = zoneOf(name);
+            if (z && (delegated(z.p, ns) || selects(z.p, svc))) targets.push({ zone: z.p, name });
+          } else {
+            for (const { p } of acceptedZones.values()) if (selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
+          }
+          entry.targets = { key: zonesKey, list: targets };
         }
         if (targets.length === 0) continue;
         const slices = slicesOf(ns, svc.meta.name);
@@ -240,8 +291,14 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       const sv = z.services;
       if (!sv) return false;
       const ns = svc.meta.namespace ?? 'default';
-      const anyNs = sv.namespaces.length === 0 && sv.namespaceSelector === undefined;
-      const nsOk = anyNs || sv.namespaces.includes(ns) || (sv.namespaceSelector !== undefined && nsLabels.has(ns) && matchesSelector(sv.namespaceSelector, nsLabels.get(ns)!));
+      let admitted = nsAdmitted.get(z);
+      if (!admitted) nsAdmitted.set(z, (admitted = new Map()));
+      let nsOk = admitted.get(ns);
+      if (nsOk === undefined) {
+        const anyNs = sv.namespaces.length === 0 && sv.namespaceSelector === undefined;
+        nsOk = anyNs || sv.namespaces.includes(ns) || (sv.namespaceSelector !== undefined && nsLabels.has(ns) && matchesSelector(sv.namespaceSelector, nsLabels.get(ns)!));
+        admitted.set(ns, nsOk);
+      }
       return nsOk && (sv.selector === undefined || matchesSelector(sv.selector, svc.meta.labels));
     }
     function note(z: ParsedZone) {
@@ -250,6 +307,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       return n;
     }
 
+    mark('published');
     contributors.sort((a, b) => byAge(a, b) || byString(a.meta.kind, b.meta.kind));
     for (const c of contributors) {
       const r = c.build();
@@ -273,16 +331,17 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       }
       if (c.meta.kind === 'StaticHost') {
         shardsOf.set(c.meta, [...r.placements.keys()].sort());
-        const h = hosts.find((x) => x.meta === c.meta)!;
+        const h = hostByMeta.get(c.meta)!;
         figures.set(c.meta, { hostnames: h.hostnames.length, addresses: h.addresses.length });
       } else {
         for (const shardId of r.placements.keys()) {
-          const z = [...acceptedZones.values()].find((x) => shardIdOfZone(x.p.domain) === shardId);
-          if (z) note(z.p).services++;
+          const z = zoneByShard.get(shardId);
+          if (z) note(z).services++;
         }
       }
     }
 
+    mark('claims');
     // Zone shards (memoised on the zone object and what was contributed to it).
     const liveZones = new Set<string>();
     for (const { p, id } of acceptedZones.values()) {
@@ -303,6 +362,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     }
     for (const id of zoneMemo.keys()) if (!liveZones.has(id)) zoneMemo.delete(id);
 
+    mark('zones');
     // Hosts outside every zone (operator namespace only).
     const hostContribs = contributions.get('hosts') ?? [];
     if (hostContribs.length) {
@@ -330,6 +390,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       }
     }
 
+    mark('forwarders');
     shards.sort((a, b) => byString(a.id, b.id));
     const bundle: ConfigBundle = { apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards };
     const metas = [...zones.map((z) => z.p.meta), ...fwds.map((f) => f.meta), ...hosts.map((h) => h.meta)];
@@ -344,11 +405,13 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       if (m.uid !== undefined) base.uid = m.uid;
       return base;
     });
+    mark('statuses');
+    lastPhases = phases.map(([n, t], i) => [n, t - (i ? phases[i - 1][1] : t0)]);
     resources.sort((a, b) => byString(a.kind, b.kind) || byString(a.namespace ?? '', b.namespace ?? '') || byString(a.name, b.name));
     return { bundle, resources };
   }
 
-  return { compile };
+  return { compile, phases: () => lastPhases };
 }
 
 /** One-shot compile. */

@@ -10,6 +10,8 @@ export interface Meta {
   generation: number;
   /** RFC 3339 creationTimestamp ("" when absent: sorts first, then by name). */
   created: string;
+  /** creationTimestamp in ms; -Infinity when absent (sorts first), +Infinity when unparseable. */
+  createdMs: number;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   /** "<namespace>/<name>" or "<name>" for cluster-scoped resources. */
@@ -41,6 +43,7 @@ export function readMeta(kind: Meta['kind'], raw: Raw): Meta {
     uid: str(m.uid),
     generation: typeof gen === 'number' && Number.isInteger(gen) ? gen : 0,
     created: str(m.creationTimestamp) ?? '',
+    createdMs: createdMs(str(m.creationTimestamp)),
     labels: stringMap(m.labels),
     annotations: stringMap(m.annotations),
     key: namespace ? `${namespace}/${name}` : name,
@@ -49,10 +52,15 @@ export function readMeta(kind: Meta['kind'], raw: Raw): Meta {
 }
 
 /** Age order for conflicts: oldest creationTimestamp first, then namespace/name. */
+function createdMs(t: string | undefined): number {
+  if (!t) return -Infinity;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? Infinity : ms;
+}
+
 export function byAge(a: { meta: Meta }, b: { meta: Meta }): number {
-  const ta = a.meta.created ? Date.parse(a.meta.created) : -Infinity;
-  const tb = b.meta.created ? Date.parse(b.meta.created) : -Infinity;
-  if (ta !== tb) return (Number.isNaN(ta) ? Infinity : ta) < (Number.isNaN(tb) ? Infinity : tb) ? -1 : 1;
+  const ta = a.meta.createdMs, tb = b.meta.createdMs;
+  if (ta !== tb) return ta < tb ? -1 : 1;
   return a.meta.key < b.meta.key ? -1 : a.meta.key > b.meta.key ? 1 : 0;
 }
 

@@ -1,0 +1,74 @@
+// The scale bench (bench/scale.sh): compile a synthetic cluster of 10,000 Services / 100,000
+// endpoints + 1,000 StaticHosts; time the full compile and a recompile after one Service and
+// one endpoint change; peak memory; shard sizes. Then the DNS server in a child process: full
+// load time, resident memory serving it, one changed shard's load time, and lost queries.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { createCompiler } from '../../operator/compile/index.js';
+import { DEFAULT_SYNTH, sliceObject, svcObject, synthCluster } from './synth.js';
+
+const opts = { clusterDomain: 'cluster.local', operatorNamespace: 'splitdns', now: new Date('2026-01-01T00:00:00Z') };
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+const mib = (b: number) => (b / 1048576).toFixed(1) + ' MiB';
+let peakRss = 0;
+const sample = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); };
+const sampler = setInterval(sample, 5);
+
+const snap = synthCluster();
+const endpoints = snap.endpointSlices.reduce((n, s) => n + (s as { endpoints: unknown[] }).endpoints.length, 0);
+console.log(`synthetic cluster: ${snap.services.length} Services, ${snap.endpointSlices.length} EndpointSlices, ${endpoints} endpoints, ${snap.staticHosts.length} StaticHosts, ${snap.namespaces.length} namespaces`);
+
+const fulls: number[] = [];
+let compiler = createCompiler(opts);
+let result = compiler.compile(snap);
+for (let i = 0; i < 3; i++) {
+  compiler = createCompiler(opts);
+  const t0 = process.hrtime.bigint();
+  result = compiler.compile(snap);
+  fulls.push(ms(t0));
+  sample();
+}
+console.log(`full compile (fresh compiler): ${fulls.map((x) => x.toFixed(0)).join(' / ')} ms (target < 1000 ms)`);
+
+// One Service changes (its cluster IP), then one endpoint (an address in one slice).
+const svcIdx = 4243; // a ClusterIP Service (4243 % 3 != 0)
+const s1 = { ...snap, services: [...snap.services] };
+s1.services[svcIdx] = svcObject(svcIdx % DEFAULT_SYNTH.namespaces, svcIdx, '10.99.0.1', false);
+let t0 = process.hrtime.bigint();
+const r1 = compiler.compile(s1);
+const oneSvc = ms(t0);
+const sliceIdx = 4242; // a headless Service's slice (4242 % 3 == 0)
+const s2 = { ...s1, endpointSlices: [...s1.endpointSlices] };
+s2.endpointSlices[sliceIdx] = sliceObject(sliceIdx % DEFAULT_SYNTH.namespaces, sliceIdx, DEFAULT_SYNTH.endpointsPerService, sliceIdx, 7);
+t0 = process.hrtime.bigint();
+const r2 = compiler.compile(s2);
+const oneEp = ms(t0);
+const changed = (a: typeof result, b: typeof result) => { const h = new Map(a.bundle.shards.map((s) => [s.id, s.hash])); return b.bundle.shards.filter((s) => h.get(s.id) !== s.hash).map((s) => s.id); };
+console.log(`recompile after one Service change: ${oneSvc.toFixed(1)} ms, shards changed: ${changed(result, r1).join(', ')} (target < 20 ms)`);
+console.log(`recompile after one endpoint change: ${oneEp.toFixed(1)} ms, shards changed: ${changed(r1, r2).join(', ')} (target < 20 ms)`);
+sample();
+clearInterval(sampler);
+console.log(`compiler peak RSS: ${mib(peakRss)}, heap used now: ${mib(process.memoryUsage().heapUsed)}`);
+
+const sizes = result.bundle.shards.map((s) => { const j = JSON.stringify(s); return { id: s.id, raw: Buffer.byteLength(j), gz: gzipSync(j).length }; });
+sizes.sort((a, b) => b.raw - a.raw);
+const total = sizes.reduce((a, s) => ({ raw: a.raw + s.raw, gz: a.gz + s.gz }), { raw: 0, gz: 0 });
+console.log(`shards: ${sizes.length}; largest ${sizes[0].id} ${(sizes[0].raw / 1024).toFixed(0)} KiB raw / ${(sizes[0].gz / 1024).toFixed(0)} KiB gzip (limit 1024 KiB); total ${mib(total.raw)} raw / ${mib(total.gz)} gzip; over 1 MiB: ${sizes.filter((s) => s.raw > 1048576).length}`);
+
+// The DNS server in its own process, so its RSS is its own.
+const dir = mkdtempSync(join(tmpdir(), 'splitdns-scale-'));
+try {
+  writeFileSync(join(dir, 'bundle.json'), JSON.stringify(result.bundle));
+  const changedShard = r2.bundle.shards.find((s) => s.id === changed(r1, r2)[0])!;
+  writeFileSync(join(dir, 'changed.json'), JSON.stringify(changedShard));
+  const child = fileURLToPath(new URL('./server-child.js', import.meta.url));
+  const out = execFileSync(process.execPath, ['--expose-gc', child, join(dir, 'bundle.json'), join(dir, 'changed.json')], { encoding: 'utf8', timeout: 120000 });
+  process.stdout.write(out);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
