@@ -21,11 +21,15 @@ export interface FallbackQuery {
   msg: Buffer;
   /** Lower-cased absolute name with trailing dot. */
   qname: string;
+  /** The same name as the server's lookup key: lower-cased uncompressed wire form, latin1 (wire/name.ts). */
+  key: string;
   qtype: number;
   qclass: number;
   proto: 'udp' | 'tcp';
   /** Largest response the client accepts: 65535 over TCP; over UDP the EDNS payload (min 512, max our own) or 512. */
   maxSize: number;
+  /** Payload size for the OPT the response must carry (the server's own), or -1 when the client sent no OPT. */
+  optSize: number;
   edns: EdnsInfo;
 }
 

@@ -3,3 +3,5 @@ export { startDnsServer, DEFAULTS } from './server.js';
 export type { DnsServer, DnsServerOptions, ReloadReport, ServedShard } from './server.js';
 export type { Fallback, FallbackQuery, EdnsInfo } from './fallback.js';
 export * from './config/index.js';
+export { createForwarder } from './forward/index.js';
+export type { ForwarderOptions } from './forward/index.js';

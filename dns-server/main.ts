@@ -10,6 +10,7 @@ import type { DnsServer } from './server.js';
 import { startFileSource } from './source/file.js';
 import { setupWorkers } from './workers.js';
 import type { Fallback } from './fallback.js';
+import { createForwarder } from './forward/index.js';
 
 const HELP = `splitdns dns-server: serves a generated configuration over UDP and TCP.
 
@@ -85,7 +86,8 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   const role = setupWorkers(workers, log);
   if (role.role === 'primary') return new Promise<number>(() => undefined); // the workers serve
   const registry = new (await import('prom-client')).Registry();
-  const fallback = values['no-forward'] ? undefined : hooks.makeFallback?.(log, registry);
+  const makeFallback = hooks.makeFallback ?? ((l: Logger, r: import('prom-client').Registry) => createForwarder({ logger: l, registry: r }));
+  const fallback = values['no-forward'] ? undefined : makeFallback(log, registry);
   const server = await startDnsServer({
     address: String(values.address ?? DEFAULTS.address), port, httpAddress: values['http-address'] as string | undefined,
     httpPort: httpPort === 0 ? null : httpPort, logger: log, registry, fallback, udpPayloadSize, lameDuckMs, tcp,

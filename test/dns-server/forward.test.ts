@@ -1,0 +1,285 @@
+// Forwarding through a real server to fake upstreams on loopback (UDP, TCP, TLS).
+import { expect } from 'chai';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import { Resolver } from 'node:dns/promises';
+import dnsPacket from 'dns-packet';
+import type { Packet } from 'dns-packet';
+import { Registry } from 'prom-client';
+import { createForwarder } from '../../dns-server/index.js';
+import type { DnsServer } from '../../dns-server/index.js';
+import { bundle, exampleZone } from '../helpers/bundles.js';
+import { buildQuery, flagsOf, rcodeOf, udpExchange, udpQuery } from '../helpers/dns-client.js';
+import { forwardersShard } from '../helpers/forwarders.js';
+import type { ForwarderSpec } from '../helpers/forwarders.js';
+import { silent, startTestServer } from '../helpers/server.js';
+import { answerFrom, makeTestCerts, startUpstream } from '../helpers/upstream.js';
+import type { FakeUpstream } from '../helpers/upstream.js';
+
+const A = (r: Packet) => (r.answers ?? []).filter((a) => a.type === 'A').map((a) => (a as { data: string }).data);
+const udp = (port: number) => ({ address: '127.0.0.1', port, protocol: 'udp' as const });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('forwarder: routing, policies, failover', () => {
+  const ups: FakeUpstream[] = [];
+  let server: DnsServer;
+  let registry: Registry;
+  async function serve(...specs: ForwarderSpec[]) {
+    registry = new Registry();
+    server = await startTestServer(undefined, { registry, fallback: createForwarder({ logger: silent, registry }) });
+    const r = server.applyBundle(bundle(exampleZone(), forwardersShard(...specs)));
+    expect(r.refused).to.deep.equal([]);
+  }
+  async function upstream(table: Record<string, string[]>) {
+    const u = await startUpstream(answerFrom(table));
+    ups.push(u);
+    return u;
+  }
+  afterEach(async () => {
+    await server?.close();
+    for (const u of ups.splice(0)) await u.close();
+  });
+
+  it('routes by the longest matching domain, with "." as the default, and local zones win', async () => {
+    const corp = await upstream({ 'a.corp.example.com': ['10.0.0.1'] });
+    const deep = await upstream({ 'a.eng.corp.example.com': ['10.0.0.2'] });
+    const def = await upstream({ 'www.example.net': ['198.51.100.1'], 'www.example.org': ['203.0.113.99'] });
+    await serve(
+      { name: 'corp', domains: ['corp.example.com.'], upstreams: [udp(corp.port)] },
+      { name: 'eng', domains: ['eng.corp.example.com.'], upstreams: [udp(deep.port)] },
+      { name: 'default', domains: ['.'], upstreams: [udp(def.port)] },
+    );
+    expect(A(await udpQuery(server.port, { name: 'a.corp.example.com' }))).to.deep.equal(['10.0.0.1']);
+    expect(A(await udpQuery(server.port, { name: 'a.eng.corp.example.com' }))).to.deep.equal(['10.0.0.2']);
+    expect(A(await udpQuery(server.port, { name: 'www.example.net' }))).to.deep.equal(['198.51.100.1']);
+    expect(A(await udpQuery(server.port, { name: 'www.example.org' }))).to.deep.equal(['192.0.2.1']); // our zone
+    expect(def.queries.map((q) => q.packet.questions![0].name)).to.deep.equal(['www.example.net']);
+  });
+
+  it('answers REFUSED when no forwarder routes the name', async () => {
+    const corp = await upstream({});
+    await serve({ name: 'corp', domains: ['corp.example.com.'], upstreams: [udp(corp.port)] });
+    expect(rcodeOf((await udpQuery(server.port, { name: 'www.example.net' })).raw)).to.equal(5);
+  });
+
+  it('restores the client ID, question case and RD, and sends upstream a fresh ID with RD set', async () => {
+    const u = await upstream({ 'mixed.example.com': ['10.9.9.9'] });
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], cache: { enabled: false } });
+    const r = await udpQuery(server.port, { name: 'MiXeD.ExAmPlE.CoM', id: 1234, flags: 0 });
+    expect(r.id).to.equal(1234);
+    expect(r.questions![0].name).to.equal('MiXeD.ExAmPlE.CoM');
+    expect(flagsOf(r.raw).rd).to.equal(false);
+    expect(A(r)).to.deep.equal(['10.9.9.9']);
+    const sent = u.queries[0];
+    expect(sent.packet.id).to.not.equal(1234);
+    expect(sent.packet.flags! & dnsPacket.RECURSION_DESIRED).to.not.equal(0);
+    expect(sent.packet.additionals!.map((a) => a.type)).to.deep.equal(['OPT']); // EDNS on our hop
+  });
+
+  it('sequential always asks the first healthy upstream; roundRobin alternates; random uses them all', async () => {
+    const u1 = await upstream({ 'x.example.com': ['10.0.0.1'] });
+    const u2 = await upstream({ 'x.example.com': ['10.0.0.2'] });
+    const base = { domains: ['.'], upstreams: [udp(u1.port), udp(u2.port)], cache: { enabled: false } };
+    await serve({ name: 'seq', ...base, policy: 'sequential' });
+    for (let i = 0; i < 6; i++) await udpQuery(server.port, { name: 'x.example.com' });
+    expect([u1.queries.length, u2.queries.length]).to.deep.equal([6, 0]);
+    server.applyBundle(bundle(forwardersShard({ name: 'rr', ...base, policy: 'roundRobin' })));
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) seen.push(A(await udpQuery(server.port, { name: 'x.example.com' }))[0]);
+    expect(seen.filter((a) => a === '10.0.0.1')).to.have.length(3);
+    expect(seen.slice(0, 2).sort()).to.deep.equal(['10.0.0.1', '10.0.0.2']);
+    server.applyBundle(bundle(forwardersShard({ name: 'rnd', ...base, policy: 'random' })));
+    const r = new Set<string>();
+    for (let i = 0; i < 40; i++) r.add(A(await udpQuery(server.port, { name: 'x.example.com' }))[0]);
+    expect([...r].sort()).to.deep.equal(['10.0.0.1', '10.0.0.2']);
+  });
+
+  it('fails over to the next upstream on a timeout and on a dead upstream', async () => {
+    const silentUp = await startUpstream(() => null);
+    ups.push(silentUp);
+    const dead = dgram.createSocket('udp4');
+    await new Promise<void>((r) => dead.bind(0, '127.0.0.1', () => r()));
+    const deadPort = dead.address().port;
+    dead.close(); // nothing listens there now
+    const good = await upstream({ 'f.example.com': ['10.1.1.1'] });
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(silentUp.port), udp(deadPort), udp(good.port)], timeoutMs: 150, cache: { enabled: false } });
+    expect(A(await udpQuery(server.port, { name: 'f.example.com' }))).to.deep.equal(['10.1.1.1']);
+    expect(silentUp.queries).to.have.length(1);
+  });
+
+  it('answers SERVFAIL when every upstream fails within the deadline', async () => {
+    const s1 = await startUpstream(() => null);
+    ups.push(s1);
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(s1.port)], timeoutMs: 100, deadlineMs: 300, cache: { enabled: false } });
+    const r = await udpQuery(server.port, { name: 'gone.example.com' });
+    expect(rcodeOf(r.raw)).to.equal(2);
+    expect(await registry.metrics()).to.match(/splitdns_forward_servfail_total\{forwarder="f"\} 1/);
+  });
+
+  it('retries over TCP when the UDP answer is truncated', async () => {
+    const big = Array.from({ length: 30 }, (_, i) => `10.2.0.${i + 1}`); // ~950 bytes uncompressed: over 512, under 1232
+    const full = answerFrom({ 'big.example.com': big });
+    const u = await startUpstream(async (q, proto) => {
+      if (proto === 'udp') return { id: q.id, type: 'response', flags: dnsPacket.TRUNCATED_RESPONSE | dnsPacket.RECURSION_AVAILABLE, questions: q.questions, answers: [] };
+      return full(q, proto);
+    });
+    ups.push(u);
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], cache: { enabled: false } });
+    const r = await udpQuery(server.port, { name: 'big.example.com', edns: 1232 });
+    expect(A(r)).to.have.length(30);
+    expect(u.queries.map((q) => q.proto)).to.deep.equal(['udp', 'tcp']);
+    // a client without EDNS gets TC=1 from us (over 512 bytes), and the full answer over TCP
+    const small = await udpQuery(server.port, { name: 'big.example.com' });
+    expect(flagsOf(small.raw).tc).to.equal(true);
+  });
+
+  it('uses TCP upstreams with reused, pipelined connections', async () => {
+    const u = await upstream({ 't1.example.com': ['10.3.0.1'], 't2.example.com': ['10.3.0.2'] });
+    await serve({ name: 'f', domains: ['.'], upstreams: [{ address: '127.0.0.1', port: u.port, protocol: 'tcp' }], cache: { enabled: false } });
+    const rs = await Promise.all(['t1', 't2', 't1', 't2'].map((n) => udpQuery(server.port, { name: `${n}.example.com` })));
+    expect(rs.map((r) => A(r)[0])).to.deep.equal(['10.3.0.1', '10.3.0.2', '10.3.0.1', '10.3.0.2']);
+    expect(u.queries.every((q) => q.proto === 'tcp')).to.equal(true);
+    expect(new Set(u.queries.map((q) => q.from)).size, 'one connection').to.equal(1);
+  });
+
+  describe('TLS (RFC 7858)', () => {
+    let certs: ReturnType<typeof makeTestCerts>;
+    before(() => { certs = makeTestCerts('dns.example.test'); });
+    after(() => fs.rmSync(certs.dir, { recursive: true, force: true }));
+
+    it('verifies the server name against the CA bundle and answers', async () => {
+      const u = await startUpstream(answerFrom({ 'tls.example.com': ['10.4.0.1'] }), { tls: { key: certs.key, cert: certs.cert } });
+      ups.push(u);
+      await serve({ name: 'f', domains: ['.'], upstreams: [{ address: '127.0.0.1', port: u.port, protocol: 'tls', serverName: 'dns.example.test', caBundle: certs.ca }], cache: { enabled: false } });
+      expect(A(await udpQuery(server.port, { name: 'tls.example.com' }))).to.deep.equal(['10.4.0.1']);
+      expect(u.queries[0].proto).to.equal('tls');
+    });
+
+    it('refuses an upstream whose certificate does not carry the server name (SERVFAIL, nothing sent)', async () => {
+      const u = await startUpstream(answerFrom({ 'tls.example.com': ['10.4.0.1'] }), { tls: { key: certs.key, cert: certs.cert } });
+      ups.push(u);
+      await serve({ name: 'f', domains: ['.'], upstreams: [{ address: '127.0.0.1', port: u.port, protocol: 'tls', serverName: 'wrong.example.test', caBundle: certs.ca }], cache: { enabled: false }, timeoutMs: 500 });
+      expect(rcodeOf((await udpQuery(server.port, { name: 'tls.example.com' })).raw)).to.equal(2);
+      expect(u.queries).to.have.length(0);
+    });
+  });
+
+  it('ignores spoofed answers: wrong ID, wrong source port, wrong question', async () => {
+    const liar = dgram.createSocket('udp4');
+    await new Promise<void>((r) => liar.bind(0, '127.0.0.1', () => r()));
+    const real = answerFrom({ 'spoof.example.com': ['10.5.0.1'] });
+    const u = await startUpstream(async (q, proto) => {
+      const from = u.queries[u.queries.length - 1].from;
+      const fake = (id: number, name: string) => dnsPacket.encode({ id, type: 'response', flags: 0, questions: [{ name, type: 'A', class: 'IN' }], answers: [{ name, type: 'A', ttl: 300, data: '6.6.6.6' }] });
+      u.udpSocket.send(fake((q.id! + 1) & 0xffff, 'spoof.example.com'), from, '127.0.0.1'); // wrong ID
+      u.udpSocket.send(fake(q.id!, 'other.example.com'), from, '127.0.0.1'); // wrong question
+      liar.send(fake(q.id!, 'spoof.example.com'), from, '127.0.0.1'); // right ID and question, wrong source port
+      await sleep(30);
+      return real(q, proto);
+    });
+    ups.push(u);
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], cache: { enabled: false } });
+    expect(A(await udpQuery(server.port, { name: 'spoof.example.com' }))).to.deep.equal(['10.5.0.1']);
+    liar.close();
+    expect(await registry.metrics()).to.match(/splitdns_forward_spoofed_total 3/);
+  });
+
+  it('uses a random source port and ID per upstream query', async () => {
+    const u = await upstream({ 'p.example.com': ['10.6.0.1'] });
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], cache: { enabled: false } });
+    for (let i = 0; i < 30; i++) await udpQuery(server.port, { name: 'p.example.com' });
+    expect(new Set(u.queries.map((q) => q.from)).size).to.be.greaterThan(10);
+    expect(new Set(u.queries.map((q) => q.packet.id)).size).to.be.greaterThan(25);
+  });
+
+  it('coalesces identical questions in flight into one upstream query', async () => {
+    const real = answerFrom({ 'slow.example.com': ['10.7.0.1'] });
+    const u = await startUpstream(async (q, p) => { await sleep(150); return real(q, p); });
+    ups.push(u);
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], cache: { enabled: false } });
+    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => udpQuery(server.port, { name: 'slow.example.com', id: 500 + i })));
+    expect(rs.map((r) => r.id)).to.deep.equal(Array.from({ length: 10 }, (_, i) => 500 + i));
+    for (const r of rs) expect(A(r)).to.deep.equal(['10.7.0.1']);
+    expect(u.queries).to.have.length(1);
+  });
+
+  it('answers REFUSED over the cap of concurrent upstream queries', async () => {
+    const real = answerFrom({});
+    const u = await startUpstream(async (q, p) => { await sleep(200); return real(q, p); });
+    ups.push(u);
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], maxConcurrent: 2, cache: { enabled: false } });
+    const rs = await Promise.all(Array.from({ length: 5 }, (_, i) => udpQuery(server.port, { name: `n${i}.example.com` })));
+    expect(rs.filter((r) => rcodeOf(r.raw) === 5)).to.have.length(3);
+    expect(await registry.metrics()).to.match(/splitdns_forward_overload_total\{forwarder="f"\} 3/);
+  });
+
+  it('never delivers one client\'s answer to another under concurrency', async () => {
+    const u = await startUpstream(async (q) => {
+      await sleep(Math.floor(Math.random() * 20));
+      const name = q.questions![0].name;
+      const n = Number(name.split('.')[0].slice(1));
+      return { id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions, answers: [{ name, type: 'A', ttl: 60, data: `10.8.${n >> 8}.${n & 255}` }] };
+    });
+    ups.push(u);
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], cache: { enabled: false } });
+    // 300 queries from 300 client sockets, launched 30 at a time 3 ms apart: hundreds in flight
+    // at once (the upstream holds each up to 20 ms) without overflowing this one process's socket buffers.
+    const N = 300;
+    const rs = await Promise.all(Array.from({ length: N }, async (_, n) => { await sleep(Math.floor(n / 30) * 3); return udpQuery(server.port, { name: `c${n}.example.com`, id: n }); }));
+    for (let n = 0; n < N; n++) {
+      expect(rs[n].id).to.equal(n);
+      expect(rs[n].questions![0].name).to.equal(`c${n}.example.com`);
+      expect(A(rs[n])).to.deep.equal([`10.8.${n >> 8}.${n & 255}`]);
+    }
+  });
+
+  it('answers Node\'s dns.Resolver (c-ares) through the forwarder', async () => {
+    const u = await upstream({ 'cares.example.com': ['10.10.0.1'] });
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)] });
+    const r = new Resolver({ timeout: 1000, tries: 1 });
+    r.setServers([`127.0.0.1:${server.port}`]);
+    expect(await r.resolve4('cares.example.com')).to.deep.equal(['10.10.0.1']);
+    await r.resolve4('nx.example.com').then(() => expect.fail('resolved'), (e: { code: string }) => expect(e.code).to.equal('ENOTFOUND'));
+  });
+
+  it('health: checks from start-up mark an upstream down after consecutive failures, and up again', async () => {
+    let alive = false;
+    const real = answerFrom({ 'h.example.com': ['10.11.0.1'] });
+    const u = await startUpstream((q, p) => (alive ? real(q, p) : null));
+    ups.push(u);
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], timeoutMs: 50, healthCheck: { enabled: true, intervalMs: 100, failures: 2 }, failFast: true });
+    const status = async () => JSON.parse(JSON.stringify((server as unknown as { servedShards: unknown }) && (await (await import('../../dns-server/forward/index.js')) && null)));
+    void status;
+    let up = true;
+    for (let i = 0; i < 40 && up; i++) { await sleep(50); up = /splitdns_forward_upstream_up\{forwarder="f",upstream="udp:\/\/127\.0\.0\.1:\d+"\} 1/.test(await registry.metrics()); }
+    expect(up, 'marked down by health checks alone').to.equal(false);
+    expect(u.queries.length).to.be.at.least(2);
+    expect(u.queries.every((q) => q.packet.questions![0].type === 'NS')).to.equal(true);
+    // fail fast: SERVFAIL at once while down
+    expect(rcodeOf((await udpQuery(server.port, { name: 'h.example.com' })).raw)).to.equal(2);
+    alive = true;
+    for (let i = 0; i < 40 && !up; i++) { await sleep(50); up = /splitdns_forward_upstream_up\{forwarder="f",upstream="[^"]+"\} 1/.test(await registry.metrics()); }
+    expect(up, 'up again after a successful check').to.equal(true);
+    expect(A(await udpQuery(server.port, { name: 'h.example.com' }))).to.deep.equal(['10.11.0.1']);
+    expect(await registry.metrics()).to.match(/splitdns_forward_healthcheck_failures_total\{forwarder="f",upstream="[^"]+"\} [2-9]/);
+  });
+
+  it('reports forwarders and upstream health in /status', async () => {
+    const u = await upstream({});
+    registry = new Registry();
+    server = await startTestServer(undefined, { registry, httpPort: 0, fallback: createForwarder({ logger: silent, registry }) });
+    server.applyBundle(bundle(forwardersShard({ name: 'corp', domains: ['corp.example.com.'], upstreams: [udp(u.port)] })));
+    const s = await (await fetch(`http://127.0.0.1:${server.httpPort}/status`)).json() as { fallback: { forwarders: { name: string; upstreams: { up: boolean }[] }[] } };
+    expect(s.fallback.forwarders.map((f) => [f.name, f.upstreams.map((x) => x.up)])).to.deep.equal([['corp', [true]]]);
+  });
+
+  it('sends an EDNS client our OPT, and a non-EDNS client none', async () => {
+    const u = await upstream({ 'e.example.com': ['10.12.0.1'] });
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)] });
+    const withOpt = await udpQuery(server.port, { name: 'e.example.com', edns: 4096 });
+    const opt = withOpt.additionals!.find((a) => a.type === 'OPT') as unknown as { udpPayloadSize: number };
+    expect(opt.udpPayloadSize).to.equal(1232);
+    const without = dnsPacket.decode((await udpExchange(server.port, buildQuery({ name: 'e.example.com' })))!);
+    expect((without.additionals ?? []).map((a) => a.type)).to.deep.equal([]);
+  });
+});
