@@ -55,7 +55,8 @@ function sameEntries(a: readonly object[], b: readonly object[]): boolean {
   return true;
 }
 
-interface SvcEntry { svc: ServiceInfo; id: string; targets?: { key: string; list: { zone: ParsedZone; name: string }[] } }
+interface SvcEntry { svc: ServiceInfo; id: string; /** "<namespace>/<name>" */ key: string; gen: number; targets?: { key: string; list: { zone: ParsedZone; name: string }[] } }
+interface SliceEntry { slice: SliceInfo | undefined; id: string; /** "<namespace>/<service>" */ key: string; gen: number }
 
 const describe = (meta: Meta): string => `${meta.kind} ${meta.key}`;
 
@@ -67,8 +68,9 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
   const hostCache = new WeakMap<object, ParsedStaticHost>();
   // Strong maps rebuilt each compile with only the live objects: cheaper for the GC than
   // WeakMaps of 100,000 entries (ephemerons are traced on every scavenge).
-  let svcCache = new Map<object, SvcEntry>();
-  let sliceCache = new Map<object, { slice: SliceInfo; id: string } | null>();
+  const svcCache = new Map<object, SvcEntry>();
+  const sliceCache = new Map<object, SliceEntry>();
+  let generation = 0;
   const servicesMemo = new Map<string, { entries: object[]; sortedKey: string; shard: Shard }>();
   const zoneMemo = new Map<string, { key: string; built: BuiltZone }>();
   let clusterShard: Shard | undefined;
@@ -135,60 +137,77 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       (z.delegation.namespaceSelector !== undefined && nsLabels.has(ns) && matchesSelector(z.delegation.namespaceSelector, nsLabels.get(ns)!));
 
     mark('domains');
-    // Cluster Services, grouped by namespace, sorted.
+    // Cluster Services, grouped by namespace. The parse caches persist across compiles and are
+    // swept of objects no longer in the snapshot (no per-compile copies: on a 100,000-endpoint
+    // cluster the garbage collector's work is what a recompile mostly costs).
+    const gen = ++generation;
     const svcByNs = new Map<string, SvcEntry[]>();
-    const nextSvc = new Map<object, SvcEntry>();
-    const nextSlice = new Map<object, { slice: SliceInfo; id: string } | null>();
     for (const o of s.services) {
       let e = svcCache.get(o);
-      if (e === undefined) e = { svc: parseService(o as Raw), id: ids.fresh(o) };
-      nextSvc.set(o, e);
+      if (e === undefined) {
+        const svc = parseService(o as Raw);
+        svcCache.set(o, (e = { svc, id: ids.fresh(o), key: `${svc.meta.namespace ?? 'default'}/${svc.meta.name}`, gen }));
+      }
+      e.gen = gen;
       const ns = e.svc.meta.namespace ?? 'default';
       let l = svcByNs.get(ns);
       if (!l) svcByNs.set(ns, (l = []));
       l.push(e);
     }
-    const slicesByNs = new Map<string, Map<string, { slice: SliceInfo; id: string }[]>>();
+    // Slices by "<namespace>/<service>": one entry (the common case) or a list.
+    const slicesBySvc = new Map<string, SliceEntry | SliceEntry[]>();
     for (const o of s.endpointSlices) {
       let e = sliceCache.get(o);
-      if (e === undefined) { const p = parseSlice(o as Raw); e = p ? { slice: p, id: ids.fresh(o) } : null; }
-      nextSlice.set(o, e);
-      if (e === null) continue;
-      const sl = e.slice;
-      let m = slicesByNs.get(sl.namespace);
-      if (!m) slicesByNs.set(sl.namespace, (m = new Map()));
-      let l = m.get(sl.service);
-      if (!l) m.set(sl.service, (l = []));
-      l.push(e);
+      if (e === undefined) {
+        const p = parseSlice(o as Raw);
+        sliceCache.set(o, (e = p ? { slice: p, id: ids.fresh(o), key: `${p.namespace}/${p.service}`, gen } : { slice: undefined, id: '', key: '', gen }));
+      }
+      e.gen = gen;
+      if (e.slice === undefined) continue;
+      const prev = slicesBySvc.get(e.key);
+      if (prev === undefined) slicesBySvc.set(e.key, e);
+      else if (Array.isArray(prev)) prev.push(e);
+      else slicesBySvc.set(e.key, [prev, e]);
     }
-    svcCache = nextSvc;
-    sliceCache = nextSlice;
+    if (svcCache.size > s.services.length) for (const [o, e] of svcCache) if (e.gen !== gen) svcCache.delete(o);
+    if (sliceCache.size > s.endpointSlices.length) for (const [o, e] of sliceCache) if (e.gen !== gen) sliceCache.delete(o);
+    const sliceEntriesOf = (svcKey: string): readonly SliceEntry[] => {
+      const x = slicesBySvc.get(svcKey);
+      return x === undefined ? [] : Array.isArray(x) ? x : [x];
+    };
+    const slicesOf = (svcKey: string): SliceInfo[] => sliceEntriesOf(svcKey).map((x) => x.slice!);
     mark('group');
-    const slicesOf = (ns: string, svc: string): SliceInfo[] => (slicesByNs.get(ns)?.get(svc) ?? []).map((x) => x.slice);
     const shards: Shard[] = [];
     const liveNs = new Set<string>();
     for (const [ns, list] of svcByNs) {
-      const sliceMap = slicesByNs.get(ns);
-      // Fast path: the same input entries in the same order as last time (informer caches
-      // keep their order), compared by identity; otherwise the sorted identity key decides.
-      const entries: object[] = [];
-      for (const e of list) {
-        entries.push(e);
-        const sl = sliceMap?.get(e.svc.meta.name);
-        if (sl) for (const x of sl) entries.push(x);
-      }
       liveNs.add(ns);
+      // Fast path: the same input entries in the same order as last time (informer caches
+      // keep their order), compared by identity without allocating; otherwise the sorted
+      // identity key decides.
       const memo = servicesMemo.get(ns);
-      if (memo && sameEntries(memo.entries, entries)) { shards.push(memo.shard); continue; }
+      if (memo) {
+        const prev = memo.entries;
+        let i = 0, same = true;
+        for (const e of list) {
+          if (prev[i++] !== e) { same = false; break; }
+          const x = slicesBySvc.get(e.key);
+          if (x === undefined) continue;
+          if (Array.isArray(x)) { for (const y of x) if (prev[i++] !== y) { same = false; break; } if (!same) break; }
+          else if (prev[i++] !== x) { same = false; break; }
+        }
+        if (same && i === prev.length) { shards.push(memo.shard); continue; }
+      }
+      const entries: object[] = [];
+      for (const e of list) { entries.push(e); for (const x of sliceEntriesOf(e.key)) entries.push(x); }
       list.sort((a, b) => byString(a.svc.meta.name, b.svc.meta.name));
       let sortedKey = clusterZone;
-      for (const { svc, id } of list) {
+      for (const { id, key } of list) {
         sortedKey += '|' + id;
-        for (const x of [...(sliceMap?.get(svc.meta.name) ?? [])].sort((a, b) => byString(a.slice.key, b.slice.key))) sortedKey += ',' + x.id;
+        for (const x of [...sliceEntriesOf(key)].sort((a, b) => byString(a.slice!.key, b.slice!.key))) sortedKey += ',' + x.id;
       }
       if (memo && memo.sortedKey === sortedKey) { memo.entries = entries; shards.push(memo.shard); continue; }
       const bySvc = new Map<string, SliceInfo[]>();
-      for (const [svcName, l] of sliceMap ?? []) bySvc.set(svcName, [...l].sort((a, b) => byString(a.slice.key, b.slice.key)).map((x) => x.slice));
+      for (const e of list) bySvc.set(e.svc.meta.name, slicesOf(e.key).sort((a, b) => byString(a.key, b.key)));
       const shard = buildServicesShard(clusterZone, ns, list.map((x) => x.svc), bySvc);
       servicesMemo.set(ns, { entries, sortedKey, shard });
       shards.push(shard);
@@ -264,9 +283,8 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
           entry.targets = { key: zonesKey, list: targets };
         }
         if (targets.length === 0) continue;
-        const slices = slicesOf(ns, svc.meta.name);
         let ident = id;
-        for (const x of slicesByNs.get(ns)?.get(svc.meta.name) ?? []) ident += ',' + x.id;
+        for (const x of sliceEntriesOf(entry.key)) ident += ',' + x.id;
         contributors.push({
           meta: svc.meta,
           build: () => {
@@ -276,7 +294,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
               if (svc.type === 'ExternalName') {
                 if (svc.externalName) c.records.push({ name: t.name, type: 'CNAME', ttl: t.zone.ttl, data: toFqdn(svc.externalName) });
               } else {
-                const addrs = svc.headless ? readyEndpoints(svc, slices).map((e) => e.addr) : svc.lbIngress.length ? svc.lbIngress : svc.clusterIPs;
+                const addrs = svc.headless ? readyEndpoints(svc, slicesOf(entry.key)).map((e) => e.addr) : svc.lbIngress.length ? svc.lbIngress : svc.clusterIPs;
                 for (const a of addrs) c.records.push({ name: t.name, type: a.family === 4 ? 'A' : 'AAAA', ttl: t.zone.ttl, data: a.ip });
               }
               if (c.records.length) placements.set(shardIdOfZone(t.zone.domain), c);
