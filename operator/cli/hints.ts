@@ -9,7 +9,7 @@ export function digHints(bundle: ConfigBundle, address: string, port: number, di
   const order = { zone: 0, hosts: 1, services: 2, forwarders: 3 } as const;
   for (const s of [...bundle.shards].sort((a, b) => order[a.kind] - order[b.kind])) {
     if (s.kind === 'zone' && !s.clusterDomain) {
-      const rs = s.rrsets.find((r) => (r.type === 'A' || r.type === 'AAAA') && !r.name.startsWith('*'));
+      const rs = s.rrsets.find((r) => r.type === 'A' && r.name.startsWith('www.')) ?? s.rrsets.find((r) => (r.type === 'A' || r.type === 'AAAA') && !r.name.startsWith('*'));
       if (rs) picks.push(`${at} ${rs.name.slice(0, -1)} ${rs.type}`);
       const mx = s.rrsets.find((r) => r.type === 'MX' || r.type === 'TXT');
       if (mx) picks.push(`${at} ${mx.name.slice(0, -1)} ${mx.type}`);
