@@ -229,4 +229,38 @@ describe('install: kustomize config/', () => {
       expect(cluster.length + namespaced.length).to.be.greaterThan(0);
     });
   });
+
+  describe('config/prometheus', () => {
+    let extras: K8sObject[];
+    before(function () {
+      this.timeout(60000);
+      extras = renderKustomization(join(ROOT, 'config', 'prometheus'));
+    });
+
+    it('renders a ServiceMonitor that selects both metrics Services by label and port name', () => {
+      const sm = extras.find((o) => o.kind === 'ServiceMonitor')!;
+      expect(sm, 'ServiceMonitor').to.not.equal(undefined);
+      const spec = rec(sm.spec);
+      expect(list(rec(spec.namespaceSelector).matchNames)).to.deep.equal([NS]);
+      const sel = rec(rec(spec.selector).matchLabels);
+      const selected = of('Service').filter((s) => Object.entries(sel).every(([k, v]) => s.metadata.labels?.[k] === v));
+      expect(selected.map((s) => s.metadata.name).sort()).to.deep.equal(['splitdns-dns-ops', 'splitdns-operator-metrics']);
+      for (const ep of list(spec.endpoints).map(rec)) {
+        expect(ep.path).to.equal('/metrics');
+        for (const s of selected) expect(list(rec(s.spec).ports).map(rec).map((p) => p.name), s.metadata.name).to.include(ep.port);
+      }
+    });
+
+    it('renders the PrometheusRule and the dashboard ConfigMap for the Grafana sidecar', () => {
+      const rule = extras.find((o) => o.kind === 'PrometheusRule')!;
+      const alerts = list(rec(rule.spec).groups).flatMap((g) => list(rec(g).rules)).map((r) => String(rec(r).alert));
+      for (const a of ['SplitdnsServfailRateHigh', 'SplitdnsUpstreamDown', 'SplitdnsConfigReloadFailed', 'SplitdnsResourcesNotProgrammed', 'SplitdnsOperatorNoLeader']) expect(alerts).to.include(a);
+      const cm = extras.find((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1')!;
+      expect(cm, 'dashboard ConfigMap').to.not.equal(undefined);
+      const json = JSON.parse(String(rec(cm.data)['splitdns.json'])) as { uid: string; panels: unknown[] };
+      expect(json.uid).to.equal('splitdns');
+      expect(json.panels.length).to.be.at.least(8);
+      for (const o of extras) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).to.equal(NS);
+    });
+  });
 });
