@@ -55,7 +55,21 @@ function sameEntries(a: readonly object[], b: readonly object[]): boolean {
   return true;
 }
 
-interface SvcEntry { svc: ServiceInfo; id: string; /** "<namespace>/<name>" */ key: string; gen: number; targets?: { key: string; list: { zone: ParsedZone; name: string }[] } }
+type Contributor = {
+  meta: Meta;
+  /** Identity of everything the outcome depends on. */
+  ident: string;
+  build: () => { placements: Map<string, Contribution> } | Rejection;
+  /** Services only: the zones to note a name not published in. */
+  skipZones?: ParsedZone[];
+};
+interface SvcEntry { contributor?: Contributor; svc: ServiceInfo; id: string; /** "<namespace>/<name>" */ key: string; gen: number; targets?: { key: string; list: { zone: ParsedZone; name: string }[] } }
+interface ClaimsOutcome {
+  rejected: [string, Rejection][];
+  accepted: [string, string[], Record<string, unknown>][];
+  contributions: Map<string, Contribution[]>;
+  zoneNotes: Map<string, { services: number; skipped: string[] }>;
+}
 interface SliceEntry { slice: SliceInfo | undefined; id: string; /** "<namespace>/<service>" */ key: string; gen: number }
 
 const describe = (meta: Meta): string => `${meta.kind} ${meta.key}`;
@@ -71,6 +85,8 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
   const svcCache = new Map<object, SvcEntry>();
   const sliceCache = new Map<object, SliceEntry>();
   let generation = 0;
+  let claimsMemo: { key: string; outcome: ClaimsOutcome } | undefined;
+  let hostsMemo: { key: string; shard: Shard } | undefined;
   const servicesMemo = new Map<string, { entries: object[]; sortedKey: string; shard: Shard }>();
   const zoneMemo = new Map<string, { key: string; built: BuiltZone }>();
   let clusterShard: Shard | undefined;
@@ -91,6 +107,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     const zones = s.zones.map((o) => ({ p: cached(zoneCache, o, parseZone), id: ids.of(o) }));
     const fwds = s.forwarders.map((o) => cached(fwdCache, o, parseForwarder));
     const hosts = s.staticHosts.map((o) => cached(hostCache, o, parseStaticHost));
+    const hostIds = new Map(s.staticHosts.map((o, i) => [hosts[i].meta, ids.of(o)]));
     const verdicts = new Map<Meta, Verdict>();
     const figures = new Map<Meta, Record<string, unknown>>();
     const shardsOf = new Map<Meta, string[]>();
@@ -224,14 +241,14 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       claims.claim(p.domain, 'SOA', owner);
       for (const r of p.records) claims.claim(r.name, r.type, owner);
     }
-    type Contributor = { meta: Meta; build: () => { placements: Map<string, Contribution> } | Rejection; onSkip?: (why: string) => void };
+    
     const contributions = new Map<string, Contribution[]>(); // shard id → contributions
     const zoneNotes = new Map<string, { services: number; skipped: string[] }>();
     const contributors: Contributor[] = [];
 
     for (const h of hosts) {
       if (verdicts.has(h.meta)) continue;
-      contributors.push({ meta: h.meta, build: () => placeStaticHost(h) });
+      contributors.push({ meta: h.meta, ident: hostIds.get(h.meta)!, build: () => placeStaticHost(h) });
     }
     function placeStaticHost(h: ParsedStaticHost): { placements: Map<string, Contribution> } | Rejection {
       const ns = h.meta.namespace ?? '';
@@ -248,7 +265,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
           shardId = 'hosts';
         }
         let c = placements.get(shardId);
-        if (!c) placements.set(shardId, (c = { owner: describe(h.meta), ident: '', records: [], reverse: [] }));
+        if (!c) placements.set(shardId, (c = { owner: describe(h.meta), ident: hostIds.get(h.meta)!, records: [], reverse: [] }));
         for (const a of h.addresses) {
           c.records.push({ name, type: a.family === 4 ? 'A' : 'AAAA', ttl: h.ttl, data: a.ip });
           if (h.ptr) c.reverse.push({ name: reverseName(a.ip, a.family), ttl: h.ttl, target: name });
@@ -285,24 +302,31 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
         if (targets.length === 0) continue;
         let ident = id;
         for (const x of sliceEntriesOf(entry.key)) ident += ',' + x.id;
-        contributors.push({
-          meta: svc.meta,
-          build: () => {
-            const placements = new Map<string, Contribution>();
-            for (const t of targets) {
-              const c: Contribution = { owner: describe(svc.meta), ident, records: [], reverse: [] };
-              if (svc.type === 'ExternalName') {
-                if (svc.externalName) c.records.push({ name: t.name, type: 'CNAME', ttl: t.zone.ttl, data: toFqdn(svc.externalName) });
-              } else {
-                const addrs = svc.headless ? readyEndpoints(svc, slicesOf(entry.key)).map((e) => e.addr) : svc.lbIngress.length ? svc.lbIngress : svc.clusterIPs;
-                for (const a of addrs) c.records.push({ name: t.name, type: a.family === 4 ? 'A' : 'AAAA', ttl: t.zone.ttl, data: a.ip });
+        const fullIdent = ident + '>' + zonesKey;
+        if (entry.contributor?.ident !== fullIdent) {
+          // Built from this entry's own data only, so it can be kept with the entry.
+          const slices = slicesOf(entry.key);
+          entry.contributor = {
+            meta: svc.meta,
+            ident: fullIdent,
+            skipZones: targets.map((t) => t.zone),
+            build: () => {
+              const placements = new Map<string, Contribution>();
+              for (const t of targets) {
+                const c: Contribution = { owner: describe(svc.meta), ident, records: [], reverse: [] };
+                if (svc.type === 'ExternalName') {
+                  if (svc.externalName) c.records.push({ name: t.name, type: 'CNAME', ttl: t.zone.ttl, data: toFqdn(svc.externalName) });
+                } else {
+                  const addrs = svc.headless ? readyEndpoints(svc, slices).map((e) => e.addr) : svc.lbIngress.length ? svc.lbIngress : svc.clusterIPs;
+                  for (const a of addrs) c.records.push({ name: t.name, type: a.family === 4 ? 'A' : 'AAAA', ttl: t.zone.ttl, data: a.ip });
+                }
+                if (c.records.length) placements.set(shardIdOfZone(t.zone.domain), c);
               }
-              if (c.records.length) placements.set(shardIdOfZone(t.zone.domain), c);
-            }
-            return { placements };
-          },
-          onSkip: (why) => { for (const t of targets) note(t.zone).skipped.push(`Service ${svc.meta.key}: ${why}`); },
-        });
+              return { placements };
+            },
+          };
+        }
+        contributors.push(entry.contributor);
       }
     }
     function selects(z: ParsedZone, svc: ServiceInfo): boolean {
@@ -326,10 +350,29 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     }
 
     mark('published');
+    // The claims are remembered: when the same contributors (by identity) meet the same zones,
+    // the outcome is the same, so a change elsewhere in the cluster skips this phase.
+    const claimsKey = zonesKey + '#' + contributors.map((c) => c.ident).join('|');
+    let outcome: ClaimsOutcome;
+    if (claimsMemo && claimsMemo.key === claimsKey) outcome = claimsMemo.outcome;
+    else {
+      outcome = { rejected: [], accepted: [], contributions: new Map(), zoneNotes: new Map() };
+      runClaims(outcome);
+      claimsMemo = { key: claimsKey, outcome };
+    }
+    const hostByKey = new Map(hosts.map((h) => [h.meta.key, h.meta]));
+    for (const [key, v] of outcome.rejected) verdicts.set(hostByKey.get(key)!, v);
+    for (const [key, ids2, fig] of outcome.accepted) { const m = hostByKey.get(key)!; shardsOf.set(m, ids2); figures.set(m, fig); }
+    if (outcome.contributions !== contributions) for (const [k, v] of outcome.contributions) contributions.set(k, v);
+    if (outcome.zoneNotes !== zoneNotes) for (const [k, v] of outcome.zoneNotes) zoneNotes.set(k, v);
+
+    function runClaims(outcome: ClaimsOutcome): void {
+    outcome.contributions = contributions;
+    outcome.zoneNotes = zoneNotes;
     contributors.sort((a, b) => byAge(a, b) || byString(a.meta.kind, b.meta.kind));
     for (const c of contributors) {
       const r = c.build();
-      if ('accepted' in r) { reject(c.meta, r.reason, r.message); continue; }
+      if ('accepted' in r) { reject(c.meta, r.reason, r.message); outcome.rejected.push([c.meta.key, r]); continue; }
       const owner = describe(c.meta);
       let blocked: string | undefined;
       for (const p of r.placements.values()) {
@@ -337,8 +380,8 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
         if (blocked) break;
       }
       if (blocked) {
-        if (c.meta.kind === 'StaticHost') reject(c.meta, 'Conflict', blocked);
-        else c.onSkip?.(blocked);
+        if (c.meta.kind === 'StaticHost') { reject(c.meta, 'Conflict', blocked); outcome.rejected.push([c.meta.key, { accepted: false, reason: 'Conflict', message: blocked }]); }
+        else for (const z of c.skipZones ?? []) note(z).skipped.push(`Service ${c.meta.key}: ${blocked}`);
         continue;
       }
       for (const [shardId, p] of r.placements) {
@@ -348,15 +391,16 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
         l.push(p);
       }
       if (c.meta.kind === 'StaticHost') {
-        shardsOf.set(c.meta, [...r.placements.keys()].sort());
         const h = hostByMeta.get(c.meta)!;
-        figures.set(c.meta, { hostnames: h.hostnames.length, addresses: h.addresses.length });
+        outcome.accepted.push([c.meta.key, [...r.placements.keys()].sort(), { hostnames: h.hostnames.length, addresses: h.addresses.length }]);
       } else {
         for (const shardId of r.placements.keys()) {
           const z = zoneByShard.get(shardId);
           if (z) note(z).services++;
         }
       }
+    }
+
     }
 
     mark('claims');
@@ -383,14 +427,17 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     mark('zones');
     // Hosts outside every zone (operator namespace only).
     const hostContribs = contributions.get('hosts') ?? [];
-    if (hostContribs.length) {
+    const hostsKey = hostContribs.map((c) => c.owner + '@' + c.ident).join('|');
+    if (hostContribs.length && hostsMemo?.key === hostsKey) shards.push(hostsMemo.shard);
+    else if (hostContribs.length) {
       const bag = new RRSetBag();
       const rev = new RRSetBag();
       for (const c of hostContribs) {
         for (const r of c.records) bag.add(r.name, r.type, r.ttl, r.data);
         for (const p of c.reverse) rev.add(p.name, 'PTR', p.ttl, p.target);
       }
-      shards.push(reuse(hashShard({ apiVersion: CONFIG_API_VERSION, id: 'hosts', kind: 'hosts', reverse: rev.toRRSets(), rrsets: bag.toRRSets() } as Omit<HostsShard, 'hash'>) as HostsShard));
+      hostsMemo = { key: hostsKey, shard: reuse(hashShard({ apiVersion: CONFIG_API_VERSION, id: 'hosts', kind: 'hosts', reverse: rev.toRRSets(), rrsets: bag.toRRSets() } as Omit<HostsShard, 'hash'>) as HostsShard) };
+      shards.push(hostsMemo.shard);
     }
 
     // Forwarders.

@@ -420,7 +420,7 @@ describe('compile: determinism and incremental recompile', () => {
     const s = cluster();
     const a = JSON.stringify(compile(s, OPTS));
     for (const seed of [1, 2, 3]) {
-      const t = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, shuffle(v as object[], seed)])) as typeof s;
+      const t = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, shuffle(v as object[], seed)])) as unknown as typeof s;
       t.endpointSlices = t.endpointSlices.map((sl) => ({ ...(sl as Record<string, unknown>), endpoints: shuffle((sl as { endpoints: object[] }).endpoints, seed) }));
       expect(JSON.stringify(compile(t, OPTS))).to.equal(a);
     }
@@ -469,5 +469,59 @@ describe('compile: determinism and incremental recompile', () => {
     const r = c.compile(snap({ zones: [corp()] }), later);
     expect(cond(res(r, 'DNSZone', 'corp'), 'Accepted').lastTransitionTime).to.equal('2026-01-01T12:01:00Z');
     expect(T0).to.be.a('string');
+  });
+});
+
+describe('compile: a long-lived compiler gives what a fresh one gives', () => {
+  const fresh = (s: ReturnType<typeof snap>) => JSON.stringify(compile(s, OPTS));
+
+  it('re-judges a StaticHost when its namespace gains the delegated label', () => {
+    const c = createCompiler(OPTS);
+    const z = corp({ delegation: { namespaceSelector: { matchLabels: { dns: 'corp' } } } });
+    const h = staticHost('team', 'app', { hostnames: ['app.corp.example.org'], addresses: ['10.0.0.1'] });
+    const s1 = snap({ zones: [z], staticHosts: [h], namespaces: [namespace('team')] });
+    expect(cond(res(c.compile(s1), 'StaticHost', 'app'), 'Accepted').reason).to.equal('NotPermitted');
+    const s2 = snap({ zones: [z], staticHosts: [h], namespaces: [namespace('team', { dns: 'corp' })] });
+    const r2 = c.compile(s2);
+    expect(cond(res(r2, 'StaticHost', 'app'), 'Accepted').status).to.equal('True');
+    expect(JSON.stringify(r2)).to.equal(fresh(s2));
+  });
+
+  it('gives the name to the next claimant when the winner is deleted', () => {
+    const c = createCompiler(OPTS);
+    const z = corp({ delegation: { namespaces: ['a', 'b'] } });
+    const older = staticHost('a', 'older', { hostnames: ['app.corp.example.org'], addresses: ['10.0.0.1'] }, T1);
+    const newer = staticHost('b', 'newer', { hostnames: ['app.corp.example.org'], addresses: ['10.0.0.2'] }, T2);
+    c.compile(snap({ zones: [z], staticHosts: [older, newer] }));
+    const s2 = snap({ zones: [z], staticHosts: [newer] });
+    const r2 = c.compile(s2);
+    expect(rr(shard(r2, 'zone/corp.example.org'), 'app.corp.example.org.', 'A')?.data).to.deep.equal(['10.0.0.2']);
+    expect(JSON.stringify(r2)).to.equal(fresh(s2));
+  });
+
+  it("updates a published Service's record in the zone when the Service changes", () => {
+    const c = createCompiler(OPTS);
+    const z = corp({ services: {} });
+    const web = service('shop', 'web', { clusterIP: '10.96.0.10' });
+    c.compile(snap({ zones: [z], services: [web] }));
+    const web2 = { ...web, metadata: { ...web.metadata, resourceVersion: 'next' }, spec: { clusterIP: '10.96.0.20' } };
+    const s2 = snap({ zones: [z], services: [web2] });
+    const r2 = c.compile(s2);
+    expect(rr(shard(r2, 'zone/corp.example.org'), 'web.shop.corp.example.org.', 'A')?.data).to.deep.equal(['10.96.0.20']);
+    expect(JSON.stringify(r2)).to.equal(fresh(s2));
+  });
+
+  it('follows a headless Service whose endpoints change, in the cluster domain and the zone', () => {
+    const c = createCompiler(OPTS);
+    const z = corp({ services: {} });
+    const db = service('shop', 'db', { clusterIP: 'None' });
+    const sl = slice('shop', 'db-1', 'db', { endpoints: [{ addresses: ['10.1.0.1'] }] });
+    c.compile(snap({ zones: [z], services: [db], endpointSlices: [sl] }));
+    const sl2 = { ...sl, metadata: { ...sl.metadata, resourceVersion: 'next' }, endpoints: [{ addresses: ['10.1.0.2'] }] };
+    const s2 = snap({ zones: [z], services: [db], endpointSlices: [sl2] });
+    const r2 = c.compile(s2);
+    expect(rr(shard(r2, 'services/shop'), 'db.shop.svc.cluster.local.', 'A')?.data).to.deep.equal(['10.1.0.2']);
+    expect(rr(shard(r2, 'zone/corp.example.org'), 'db.shop.corp.example.org.', 'A')?.data).to.deep.equal(['10.1.0.2']);
+    expect(JSON.stringify(r2)).to.equal(fresh(s2));
   });
 });
