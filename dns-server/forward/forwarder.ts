@@ -27,11 +27,10 @@ export interface UpstreamState {
   lastCheck: string | undefined;
   /** TCP or TLS connection (tcp/tls upstreams), or the TCP retry path of a udp upstream. */
   stream: StreamConn | undefined;
+  /** udp upstreams: the socket pool. */
+  udp: UdpPool | undefined;
 }
 
-export interface Pools {
-  pool(family: 'udp4' | 'udp6'): UdpPool;
-}
 
 interface Question { key: string; qtype: number; qclass: number; dnssecOk: boolean }
 
@@ -46,7 +45,6 @@ export class ForwarderRuntime {
 
   constructor(
     readonly cfg: Forwarder,
-    private readonly pools: Pools,
     private readonly metrics: ForwardMetrics,
     private readonly log: Logger,
     private readonly now: () => number,
@@ -55,6 +53,7 @@ export class ForwarderRuntime {
     this.upstreams = cfg.upstreams.map((u) => ({
       cfg: u, label: `${u.protocol}://${u.address.includes(':') ? `[${u.address}]` : u.address}:${u.port}`,
       up: true, consecutiveFailures: 0, lastCheck: undefined, stream: undefined,
+      udp: u.protocol === 'udp' ? new UdpPool(u.address, u.port, { spoofed: () => { this.metrics.spoofed++; } }) : undefined,
     }));
     if (cfg.healthCheck.enabled) {
       void this.checkAll(); // from start-up, not only after a failure
@@ -166,7 +165,7 @@ export class ForwarderRuntime {
     const c = u.cfg;
     if (c.protocol !== 'udp') return this.stream(u).exchange(build, timeoutMs);
     const t0 = performance.now();
-    const r = await this.pools.pool(c.address.includes(':') ? 'udp6' : 'udp4').exchange(c.address, c.port, build, timeoutMs);
+    const r = await u.udp!.exchange(build, timeoutMs);
     if (!r.ok || (r.resp[2] & 0x02) === 0) return r;
     const left = timeoutMs - (performance.now() - t0);
     return this.stream(u).exchange(build, Math.max(left, 1)); // RFC 7766 §5: truncated over UDP → TCP
@@ -222,7 +221,7 @@ export class ForwarderRuntime {
   close(): void {
     this.closed = true;
     clearInterval(this.healthTimer);
-    for (const u of this.upstreams) u.stream?.close();
+    for (const u of this.upstreams) { u.stream?.close(); u.udp?.close(); }
   }
 }
 

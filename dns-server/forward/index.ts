@@ -10,7 +10,6 @@ import type { Fallback, FallbackQuery } from '../fallback.js';
 import { nameToKey } from '../wire/name.js';
 import { ForwarderRuntime } from './forwarder.js';
 import { ForwardMetrics } from './metrics.js';
-import { UdpPool } from './transports.js';
 
 export interface ForwarderOptions {
   logger: Logger;
@@ -30,14 +29,6 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
       upstreams: runtime.upstreams.map((u) => ({ label: u.label, up: u.up })),
     })),
   });
-  const poolsByFamily = new Map<string, UdpPool>();
-  const pools = {
-    pool(family: 'udp4' | 'udp6'): UdpPool {
-      let p = poolsByFamily.get(family);
-      if (!p) poolsByFamily.set(family, (p = new UdpPool(family, { spoofed: () => { metrics.spoofed++; } })));
-      return p;
-    },
-  };
 
   return {
     resolve(q: FallbackQuery) {
@@ -57,7 +48,7 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
         const json = canonicalJson(f);
         const old = runtimes.get(f.name);
         if (old && old.json === json) { next.set(f.name, old); continue; }
-        next.set(f.name, { runtime: new ForwarderRuntime(f, pools, metrics, log, now), json });
+        next.set(f.name, { runtime: new ForwarderRuntime(f, metrics, log, now), json });
       }
       for (const [name, old] of runtimes) {
         if (next.get(name)?.runtime === old.runtime) continue;
@@ -79,7 +70,6 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
 
     async close() {
       for (const { runtime } of runtimes.values()) runtime.close();
-      for (const p of poolsByFamily.values()) p.close();
       runtimes = new Map();
       routes = new Map();
     },

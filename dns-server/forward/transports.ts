@@ -2,9 +2,10 @@
 // accepts only an answer from the upstream's own address and port, with the same ID and the
 // same question (RFC 5452 §9); anything else is dropped and counted.
 //
-// UDP: a pool of sockets, each bound by the kernel to a random ephemeral port; every query
-// takes a socket at random and a random ID free on it; a socket is retired after
-// RETIRE_AFTER queries and replaced by a freshly bound one, so the source ports keep moving.
+// UDP: per upstream, a pool of sockets, each bound by the kernel to a random ephemeral port and
+// connected to the upstream; every query takes a socket at random and a random ID free on it;
+// a socket is retired after RETIRE_AFTER queries and replaced by a freshly bound one, so the
+// source ports keep moving.
 // Why a pool rather than a socket per query: docs/adr/0001-forwarder-source-ports.md.
 //
 // TCP and TLS (RFC 7766, RFC 7858): one reused connection per upstream, queries pipelined on it
@@ -29,7 +30,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-const POOL_SIZE = 64;
+const POOL_SIZE = 32;
 const RETIRE_AFTER = 256;
 
 class PooledSocket {
@@ -37,72 +38,89 @@ class PooledSocket {
   readonly pending = new Map<number, Pending>();
   uses = 0;
   retired = false;
-  ready: Promise<void>;
+  isReady = false;
+  readonly ready: Promise<boolean>;
 
-  constructor(family: 'udp4' | 'udp6', private readonly drops: DropCounter, private readonly onIdleRetired: (s: PooledSocket) => void) {
+  constructor(family: 'udp4' | 'udp6', private readonly address: string, private readonly port: number, private readonly drops: DropCounter) {
     this.sock = dgram.createSocket(family);
     this.sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     this.sock.on('error', () => undefined);
-    this.ready = new Promise((resolve) => this.sock.bind(0, () => resolve()));
+    // Bound by the kernel to a random ephemeral port, and connected to the upstream: sends skip
+    // the address lookup, and the kernel already drops datagrams from any other source.
+    this.ready = new Promise<boolean>((resolve) => {
+      this.sock.once('error', () => resolve(false));
+      this.sock.connect(port, address, () => { this.isReady = true; resolve(true); });
+    });
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (msg.length < 12) { this.drops.spoofed(); return; }
+    if (msg.length < 12 || rinfo.port !== this.port || rinfo.address !== this.address) { this.drops.spoofed(); return; }
     const id = (msg[0] << 8) | msg[1];
     const p = this.pending.get(id);
-    const key = rinfo.address + '#' + rinfo.port;
-    if (p === undefined || (p as Pending & { from: string }).from !== key || !answersQuery(msg, p.query)) { this.drops.spoofed(); return; }
+    if (p === undefined || !answersQuery(msg, p.query)) { this.drops.spoofed(); return; }
     this.pending.delete(id);
     clearTimeout(p.timer);
     p.resolve({ ok: true, resp: msg });
-    if (this.retired && this.pending.size === 0) this.onIdleRetired(this);
+    if (this.retired && this.pending.size === 0) this.close();
   }
 
   freeId(): number {
     for (;;) { const id = randomInt(65536); if (!this.pending.has(id)) return id; }
   }
+
+  close(): void {
+    try { this.sock.close(); } catch { /* already closed */ }
+  }
 }
 
-/** UDP exchanges for one address family, shared by all upstreams of a forwarder. */
+/** UDP exchanges with one upstream, from a pool of sockets on random ports. */
 export class UdpPool {
   private readonly sockets: PooledSocket[] = [];
   private closed = false;
+  private readonly family: 'udp4' | 'udp6';
 
-  constructor(private readonly family: 'udp4' | 'udp6', private readonly drops: DropCounter) {
-    for (let i = 0; i < POOL_SIZE; i++) this.sockets.push(this.fresh());
+  constructor(private readonly address: string, private readonly port: number, private readonly drops: DropCounter, size = POOL_SIZE) {
+    this.family = net.isIPv6(address) ? 'udp6' : 'udp4';
+    for (let i = 0; i < size; i++) this.sockets.push(this.fresh());
   }
 
   private fresh(): PooledSocket {
-    return new PooledSocket(this.family, this.drops, (s) => s.sock.close());
+    return new PooledSocket(this.family, this.address, this.port, this.drops);
   }
 
-  /** Sends `build(id)` to address:port from a random pooled socket; resolves with the checked answer. */
-  async exchange(address: string, port: number, build: (id: number) => Buffer, timeoutMs: number): Promise<ExchangeResult> {
-    if (this.closed) return { ok: false, reason: 'closed' };
+  /** Sends `build(id)` from a random pooled socket; resolves with the checked answer. */
+  exchange(build: (id: number) => Buffer, timeoutMs: number): Promise<ExchangeResult> {
+    if (this.closed) return Promise.resolve({ ok: false, reason: 'closed' });
     const i = randomInt(this.sockets.length);
     let s = this.sockets[i];
     if (++s.uses > RETIRE_AFTER) {
       s.retired = true;
-      if (s.pending.size === 0) s.sock.close();
+      if (s.pending.size === 0) s.close();
       s = this.sockets[i] = this.fresh();
       s.uses = 1;
     }
-    await s.ready;
+    if (!s.isReady) {
+      const sock = s;
+      return sock.ready.then((ok) => (ok ? this.send(sock, build, timeoutMs) : { ok: false, reason: 'error' } as ExchangeResult));
+    }
+    return this.send(s, build, timeoutMs);
+  }
+
+  private send(s: PooledSocket, build: (id: number) => Buffer, timeoutMs: number): Promise<ExchangeResult> {
     const id = s.freeId();
     const query = build(id);
     return new Promise<ExchangeResult>((resolve) => {
       const timer = setTimeout(() => {
         s.pending.delete(id);
-        if (s.retired && s.pending.size === 0) s.sock.close();
+        if (s.retired && s.pending.size === 0) s.close();
         resolve({ ok: false, reason: 'timeout' });
       }, timeoutMs);
-      const p = { query, resolve, timer, from: address + '#' + port };
-      s.pending.set(id, p);
-      s.sock.send(query, port, address, (err) => {
+      s.pending.set(id, { query, resolve, timer });
+      s.sock.send(query, (err) => {
         if (!err) return;
         clearTimeout(timer);
         s.pending.delete(id);
-        resolve({ ok: false, reason: 'error' });
+        resolve({ ok: false, reason: 'error' }); // e.g. ECONNREFUSED from an earlier ICMP port unreachable
       });
     });
   }
@@ -112,7 +130,7 @@ export class UdpPool {
     for (const s of this.sockets) {
       for (const p of s.pending.values()) { clearTimeout(p.timer); p.resolve({ ok: false, reason: 'closed' }); }
       s.pending.clear();
-      try { s.sock.close(); } catch { /* already closed */ }
+      s.close();
     }
   }
 }

@@ -135,7 +135,10 @@ describe('forwarder: cache', () => {
     await udpQuery(server.port, { name: 'c.example.com' });
     clock += 280; // 20 s of 300 left: under 10%
     await udpQuery(server.port, { name: 'c.example.com' }); // second hit, near expiry: served from cache, refreshed behind
-    for (let i = 0; i < 50 && u.queries.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    // wait until the refresh's answer has been received and counted (then it is stored at this clock)
+    const answered = async () => /splitdns_forward_requests_total\{forwarder="f",upstream="[^"]+",rcode="NOERROR"\} 2/.test(await registry.metrics());
+    for (let i = 0; i < 100 && !(await answered()); i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setImmediate(r));
     expect(u.queries).to.have.length(2);
     clock += 100; // the old entry would have expired; the prefetched one is fresh
     expect(ttls(await udpQuery(server.port, { name: 'c.example.com' }))).to.deep.equal([200]);

@@ -1,0 +1,55 @@
+#!/bin/bash
+# Forwarding benchmark (npm run bench -- forward). One run, same query file and CPU split as
+# ../shared/bench (server under test on CPU 1, dnsperf on CPU 0); the upstream, knot serving
+# bench.example, also sits on CPU 0. Side by side:
+#   knot      the upstream asked directly (its own latency)
+#   node-fwd  the bare relay floor (no checks, one socket, sequential IDs)
+#   node-echo Node's bare UDP floor
+#   cold      splitdns forwarding, cache off
+#   cached    splitdns forwarding, cache on and warm
+# REPS repeats of the throughput runs (medians), then p50/p99 at a fixed RATE for knot direct and
+# for cold forwarding (what forwarding adds at p50).
+# Env: SECS (10), REPS (3), RATE (20000), SHARED_BENCH (../shared/bench).
+# Needs: dnsperf, dig, knotd (apt-get install -y dnsperf bind9-dnsutils knot), a built dist/.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
+SECS=${SECS:-10}; REPS=${REPS:-3}; RATE=${RATE:-20000}
+[ -x "$SHARED/bench.sh" ] || { echo "bench: $SHARED/bench.sh not found (set SHARED_BENCH)"; exit 1; }
+for t in dnsperf dig knotd taskset; do command -v $t >/dev/null || { echo "bench: $t is missing: apt-get install -y dnsperf bind9-dnsutils knot"; exit 1; }; done
+[ -f "$ROOT/dist/bench/forward/serve.js" ] || (cd "$ROOT" && npm run build >/dev/null)
+H=${TMPDIR:-/tmp}/splitdns-bench-forward
+rm -rf "$H"; cp -r "$SHARED" "$H"; (cd "$H" && node gen.js >/dev/null)
+UP=5451
+(cd "$H" && exec setsid taskset -c 0 ./servers.sh knot $UP 1) >"$H/knot.log" 2>&1 &
+KNOT=$!
+trap 'kill -TERM -- -$KNOT 2>/dev/null' EXIT
+for _ in $(seq 50); do [ -n "$(dig @127.0.0.1 -p $UP h0.bench.example +short +tries=1 +time=1 2>/dev/null)" ] && break; sleep 0.2; done
+echo "load: $(uptime | sed 's/.*load average/load average/')"
+RAW=$H/raw.txt; : > "$RAW"
+port=5460
+run() { local name=$1 test=$2; shift 2; port=$((port+1)); echo "server=$name test=$test $("$H/bench.sh" -p $port "$@")" | tee -a "$RAW"; }
+for r in $(seq "$REPS"); do
+  port=$((port+1)); echo "server=node-fwd test=thr $(UPSTREAM_PORT=$UP "$H/bench.sh" -p $port -c "./servers.sh node-fwd $port 1" -l "$SECS")" | tee -a "$RAW"
+  run node-echo thr -c "./servers.sh node-echo $((port+1)) 1" -l "$SECS"
+  run cold thr -c "node $ROOT/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS"
+  run cached thr -c "node $ROOT/dist/bench/forward/serve.js $((port+1)) $UP cached" -l "$SECS"
+done
+echo "server=knot test=lat $("$H/bench.sh" -p $UP -l "$SECS" -Q "$RATE" -P)" | tee -a "$RAW"
+run cold lat -c "node $ROOT/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS" -Q "$RATE" -P
+node - "$RAW" <<'JS'
+const fs = require('fs');
+const rows = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter((l) => l.includes('qps='))
+  .map((l) => Object.fromEntries([...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])));
+const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[(s.length - 1) >> 1]; };
+const q = (s) => med(rows.filter((r) => r.server === s && r.test === 'thr').map((r) => +r.qps));
+const lost = (s) => rows.filter((r) => r.server === s && r.test === 'thr').map((r) => r.lost).join('/');
+const lat = (s) => rows.find((r) => r.server === s && r.test === 'lat') || {};
+console.log('\nsummary (median of repeats, closed loop, 100 outstanding):');
+for (const s of ['node-echo', 'node-fwd', 'cold', 'cached']) console.log(`  ${s.padEnd(10)} qps=${q(s)} lost=${lost(s)}`);
+console.log(`  cached / node-echo = ${(q('cached') / q('node-echo')).toFixed(2)} (target >= 0.8)`);
+console.log(`  cold / node-fwd    = ${(q('cold') / q('node-fwd')).toFixed(2)} (target >= 0.6)`);
+const k = lat('knot'), c = lat('cold');
+console.log(`at a fixed rate: knot direct p50=${k.p50_ms} p99=${k.p99_ms}; via splitdns (cold) p50=${c.p50_ms} p99=${c.p99_ms} lost=${c.lost}`);
+console.log(`  forwarding adds at p50: ${(c.p50_ms - k.p50_ms).toFixed(3)} ms (target < 0.2)`);
+JS
