@@ -35,22 +35,44 @@ for (let i = 0; i < 3; i++) {
 }
 console.log(`full compile (fresh compiler): ${fulls.map((x) => x.toFixed(0)).join(' / ')} ms (target < 1000 ms)`);
 
-// One Service changes (its cluster IP), then one endpoint (an address in one slice).
+// One Service changes (its cluster IP), then one endpoint (an address in one slice); each ten
+// times in a row (a new object with a new resourceVersion each time, as an informer gives).
 const svcIdx = 4243; // a ClusterIP Service (4243 % 3 != 0)
-const s1 = { ...snap, services: [...snap.services] };
-s1.services[svcIdx] = svcObject(svcIdx % DEFAULT_SYNTH.namespaces, svcIdx, '10.99.0.1', false);
-let t0 = process.hrtime.bigint();
-const r1 = compiler.compile(s1);
-const oneSvc = ms(t0);
 const sliceIdx = 4242; // a headless Service's slice (4242 % 3 == 0)
-const s2 = { ...s1, endpointSlices: [...s1.endpointSlices] };
-s2.endpointSlices[sliceIdx] = sliceObject(sliceIdx % DEFAULT_SYNTH.namespaces, sliceIdx, DEFAULT_SYNTH.endpointsPerService, sliceIdx, 7);
-t0 = process.hrtime.bigint();
-const r2 = compiler.compile(s2);
-const oneEp = ms(t0);
 const changed = (a: typeof result, b: typeof result) => { const h = new Map(a.bundle.shards.map((s) => [s.id, s.hash])); return b.bundle.shards.filter((s) => h.get(s.id) !== s.hash).map((s) => s.id); };
-console.log(`recompile after one Service change: ${oneSvc.toFixed(1)} ms, shards changed: ${changed(result, r1).join(', ')} (target < 20 ms)`);
-console.log(`recompile after one endpoint change: ${oneEp.toFixed(1)} ms, shards changed: ${changed(r1, r2).join(', ')} (target < 20 ms)`);
+const stats = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return `min ${v[0].toFixed(1)} / median ${v[Math.floor(v.length / 2)].toFixed(1)} / max ${v[v.length - 1].toFixed(1)} ms`; };
+let cur = snap;
+let prev = result;
+const svcTimes: number[] = [];
+const epTimes: number[] = [];
+let svcChanged: string[] = [];
+let epChanged: string[] = [];
+let r1 = result, r2 = result;
+let svcPhases = '', epPhases = '';
+const phases = () => compiler.phases().map(([n, t]) => `${n} ${t.toFixed(1)}`).join(', ');
+for (let k = 0; k < 10; k++) {
+  const s1 = { ...cur, services: [...cur.services] };
+  s1.services[svcIdx] = svcObject(svcIdx % DEFAULT_SYNTH.namespaces, svcIdx, `10.99.0.${k + 1}`, false);
+  let t0 = process.hrtime.bigint();
+  r1 = compiler.compile(s1);
+  svcTimes.push(ms(t0));
+  svcChanged = changed(prev, r1);
+  svcPhases = phases();
+  const s2 = { ...s1, endpointSlices: [...s1.endpointSlices] };
+  s2.endpointSlices[sliceIdx] = sliceObject(sliceIdx % DEFAULT_SYNTH.namespaces, sliceIdx, DEFAULT_SYNTH.endpointsPerService, sliceIdx, k + 1);
+  t0 = process.hrtime.bigint();
+  r2 = compiler.compile(s2);
+  epTimes.push(ms(t0));
+  epChanged = changed(r1, r2);
+  epPhases = phases();
+  cur = s2;
+  prev = r2;
+  sample();
+}
+console.log(`recompile after one Service change: ${stats(svcTimes)}; shards changed: ${svcChanged.join(', ')} (target < 20 ms)`);
+console.log(`  phases of the last one: ${svcPhases}`);
+console.log(`recompile after one endpoint change: ${stats(epTimes)}; shards changed: ${epChanged.join(', ')} (target < 20 ms)`);
+console.log(`  phases of the last one: ${epPhases}`);
 sample();
 clearInterval(sampler);
 console.log(`compiler peak RSS: ${mib(peakRss)}, heap used now: ${mib(process.memoryUsage().heapUsed)}`);
@@ -64,7 +86,7 @@ console.log(`shards: ${sizes.length}; largest ${sizes[0].id} ${(sizes[0].raw / 1
 const dir = mkdtempSync(join(tmpdir(), 'splitdns-scale-'));
 try {
   writeFileSync(join(dir, 'bundle.json'), JSON.stringify(result.bundle));
-  const changedShard = r2.bundle.shards.find((s) => s.id === changed(r1, r2)[0])!;
+  const changedShard = r2.bundle.shards.find((s) => s.id === epChanged[0])!;
   writeFileSync(join(dir, 'changed.json'), JSON.stringify(changedShard));
   const child = fileURLToPath(new URL('./server-child.js', import.meta.url));
   const out = execFileSync(process.execPath, ['--expose-gc', child, join(dir, 'bundle.json'), join(dir, 'changed.json')], { encoding: 'utf8', timeout: 120000 });
