@@ -254,7 +254,7 @@ describe('install: kustomize config/', () => {
     it('renders the PrometheusRule and the dashboard ConfigMap for the Grafana sidecar', () => {
       const rule = extras.find((o) => o.kind === 'PrometheusRule')!;
       const alerts = list(rec(rule.spec).groups).flatMap((g) => list(rec(g).rules)).map((r) => String(rec(r).alert));
-      for (const a of ['SplitdnsServfailRateHigh', 'SplitdnsUpstreamDown', 'SplitdnsConfigReloadFailed', 'SplitdnsResourcesNotProgrammed', 'SplitdnsOperatorNoLeader']) expect(alerts).to.include(a);
+      for (const a of ['SplitdnsServfailRateHigh', 'SplitdnsUpstreamDown', 'SplitdnsConfigReloadFailed', 'SplitdnsResourcesNotProgrammed', 'SplitdnsOperatorNoLeader', 'SplitdnsOperatorBacklog']) expect(alerts).to.include(a);
       const cm = extras.find((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1')!;
       expect(cm, 'dashboard ConfigMap').to.not.equal(undefined);
       const json = JSON.parse(String(rec(cm.data)['splitdns.json'])) as { uid: string; panels: unknown[] };

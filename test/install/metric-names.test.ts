@@ -12,6 +12,7 @@ import { startDnsServer } from '../../dns-server/index.js';
 import type { DnsServer } from '../../dns-server/index.js';
 import { createForwarder } from '../../dns-server/forward/index.js';
 import type { Fallback } from '../../dns-server/fallback.js';
+import { OperatorMetrics } from '../../operator/controller/metrics.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -86,8 +87,9 @@ describe('install: metric names in alerts and dashboard', () => {
   }
 });
 
-/** The operator's own registry, filled the way the operator fills it. */
+/** The operator's own registry, filled by the operator's metrics class. */
 async function operatorRegistry(): Promise<Registry> {
   const reg = new Registry();
+  new OperatorMetrics(reg);
   return reg;
 }
