@@ -99,10 +99,13 @@ export class ForwarderRuntime {
 
   private ask(q: Question, cacheKey: string): Promise<ScannedResponse | null> {
     this.inflightCount++;
-    const p = this.upstreamQuery(q).then((r) => {
-      if (r !== null) this.cache.store(cacheKey, r);
+    const done = (r: ScannedResponse | null) => {
+      this.inflightCount--;
+      this.inflight.delete(cacheKey);
+      if (r !== null && this.cfg.cache.enabled) this.cache.store(cacheKey, r);
       return r;
-    }).finally(() => { this.inflightCount--; this.inflight.delete(cacheKey); });
+    };
+    const p = this.upstreamQuery(q).then(done, () => done(null));
     this.inflight.set(cacheKey, p);
     return p;
   }
@@ -116,6 +119,7 @@ export class ForwarderRuntime {
   /** The upstreams to try, in order: the policy's order, healthy ones first. */
   order(): UpstreamState[] {
     const n = this.upstreams.length;
+    if (n === 1) return this.upstreams;
     let list: UpstreamState[];
     switch (this.cfg.policy) {
       case 'sequential': list = [...this.upstreams]; break;
@@ -126,15 +130,16 @@ export class ForwarderRuntime {
         break;
       }
     }
+    if (list.every((u) => u.up)) return list;
     return [...list.filter((u) => u.up), ...list.filter((u) => !u.up)];
   }
 
   private async upstreamQuery(q: Question): Promise<ScannedResponse | null> {
     const deadline = performance.now() + this.cfg.deadlineMs; // real time; this.now is the cache's clock
     let order = this.order();
-    if (!order.some((u) => u.up)) {
-      if (this.cfg.failFast) return null;
-    } else order = order.filter((u) => u.up);
+    if (!order[0].up) {
+      if (this.cfg.failFast) return null; // all down (order() puts healthy ones first)
+    } else if (!order[order.length - 1].up) order = order.filter((u) => u.up);
     let lastAnswer: ScannedResponse | null = null;
     for (const u of order) {
       const remaining = deadline - performance.now();
@@ -142,14 +147,13 @@ export class ForwarderRuntime {
       const started = performance.now();
       const r = await this.exchange(u, q, Math.min(this.cfg.timeoutMs, remaining));
       if (!r.ok) {
-        this.metrics.requests.inc({ forwarder: this.cfg.name, upstream: u.label, rcode: r.reason }, `${this.cfg.name}|${u.label}|${r.reason}`);
+        this.count(u, r.reason);
         this.failed(u);
         continue;
       }
       const scanned = scanResponse(r.resp);
       if (scanned === undefined) { this.failed(u); continue; }
-      const rc = rcodeName(scanned.rcode);
-      this.metrics.requests.inc({ forwarder: this.cfg.name, upstream: u.label, rcode: rc }, `${this.cfg.name}|${u.label}|${rc}`);
+      this.count(u, rcodeName(scanned.rcode));
       this.metrics.latency.observe({ forwarder: this.cfg.name, upstream: u.label }, (performance.now() - started) / 1000);
       this.succeeded(u);
       lastAnswer = scanned;
@@ -157,6 +161,14 @@ export class ForwarderRuntime {
       if (scanned.rcode !== RCODE.SERVFAIL && scanned.rcode !== RCODE.REFUSED) return scanned;
     }
     return lastAnswer;
+  }
+
+  private readonly countKeys = new Map<string, string>();
+  private count(u: UpstreamState, outcome: string): void {
+    const id = u.label + '|' + outcome;
+    let key = this.countKeys.get(id);
+    if (key === undefined) this.countKeys.set(id, (key = `${this.cfg.name}|${id}`));
+    this.metrics.requests.inc({ forwarder: this.cfg.name, upstream: u.label, rcode: outcome }, key);
   }
 
   /** One attempt at one upstream; a UDP answer with TC=1 is asked again over TCP. */
