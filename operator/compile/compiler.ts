@@ -8,13 +8,17 @@ import type { ConfigBundle, ForwardersShard, HostsShard, Shard } from '../../dns
 import { CONFIG_API_VERSION } from '../../dns-server/config/types.js';
 import { NameClaims } from './claims.js';
 import { buildServicesShard, parseService, parseSlice, readyEndpoints } from './cluster-services.js';
-import type { ServiceInfo, SliceInfo } from './cluster-services.js';
-import { byAge, matchesSelector, obj, readMeta } from './meta.js';
+import type { SliceInfo } from './cluster-services.js';
+import { byAge, readMeta } from './meta.js';
+import { Identities, cached } from './compile-state.js';
+import type { ClaimsOutcome, Contributor, SliceEntry, SvcEntry } from './compile-state.js';
 import type { Meta, Raw } from './meta.js';
-import { isBelow, reverseName, toFqdn, byString } from './names.js';
+import { toFqdn, byString } from './names.js';
 import { parseForwarder, parseStaticHost, parseZone } from './parse-crs.js';
 import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import { RRSetBag, hashShard, sortKeys } from './rrsets.js';
+import { claimDomains } from './domains.js';
+import { Permissions } from './permissions.js';
 import { buildConditions } from './status.js';
 import type { Verdict } from './status.js';
 import type { CompileOptions, CompileResult, Compiler, ResourceResult, Snapshot } from './types.js';
@@ -24,54 +28,6 @@ import type { BuiltZone, Contribution } from './zones.js';
 /** The annotation that names a Service's published hostname in a DNSZone. */
 export const HOSTNAME_ANNOTATION = 'splitdns.io/hostname';
 
-/** Identity of an input object: uid@resourceVersion when it has both, else its object identity. */
-class Identities {
-  private readonly ids = new WeakMap<object, string>();
-  private next = 0;
-  of(o: object): string {
-    let id = this.ids.get(o);
-    if (id === undefined) this.ids.set(o, (id = this.fresh(o)));
-    return id;
-  }
-  /** The identity without remembering it (the caller keeps it with the object). */
-  fresh(o: object): string {
-    const m = obj((o as Raw).metadata);
-    return typeof m.uid === 'string' && typeof m.resourceVersion === 'string' ? `${m.uid}@${m.resourceVersion}` : `#${++this.next}`;
-  }
-}
-
-/** Parses each raw object once per identity. */
-function cached<T>(cache: WeakMap<object, T>, o: object, parse: (r: Raw) => T): T {
-  let v = cache.get(o);
-  if (v === undefined) { v = parse(o as Raw); cache.set(o, v); }
-  return v;
-}
-
-type Rejection = Extract<Verdict, { accepted: false }>;
-
-function sameEntries(a: readonly object[], b: readonly object[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-type Contributor = {
-  meta: Meta;
-  /** Identity of everything the outcome depends on. */
-  ident: string;
-  build: () => { placements: Map<string, Contribution> } | Rejection;
-  /** Services only: the zones to note a name not published in. */
-  skipZones?: ParsedZone[];
-};
-interface SvcEntry { contributor?: Contributor; svc: ServiceInfo; id: string; /** "<namespace>/<name>" */ key: string; gen: number; targets?: { key: string; list: { zone: ParsedZone; name: string }[] } }
-interface ClaimsOutcome {
-  rejected: [string, Rejection][];
-  accepted: [string, string[], Record<string, unknown>][];
-  contributions: Map<string, Contribution[]>;
-  zoneNotes: Map<string, { services: number; skipped: string[] }>;
-}
-interface SliceEntry { slice: SliceInfo | undefined; id: string; /** "<namespace>/<service>" */ key: string; gen: number }
-
 const describe = (meta: Meta): string => `${meta.kind} ${meta.key}`;
 
 export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Snapshot, now?: Date): CompileResult; /** ms per phase of the last compile (bench) */ phases(): [string, number][] } {
@@ -80,8 +36,8 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
   const zoneCache = new WeakMap<object, ParsedZone>();
   const fwdCache = new WeakMap<object, ParsedForwarder>();
   const hostCache = new WeakMap<object, ParsedStaticHost>();
-  // Strong maps rebuilt each compile with only the live objects: cheaper for the GC than
-  // WeakMaps of 100,000 entries (ephemerons are traced on every scavenge).
+  // Strong maps swept of objects gone from the snapshot: cheaper for the GC than WeakMaps of
+  // 100,000 entries (ephemerons are traced on every scavenge).
   const svcCache = new Map<object, SvcEntry>();
   const sliceCache = new Map<object, SliceEntry>();
   let generation = 0;
@@ -123,35 +79,13 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
 
     mark('namespaces');
     // Domains: zones and forwarders claim theirs, oldest first; the cluster domain is taken.
-    const domainOwner = new Map<string, string>();
-    const acceptedZones = new Map<string, { p: ParsedZone; id: string }>();
-    const acceptedFwds: ParsedForwarder[] = [];
-    type DomainClaimant = { meta: Meta; domains: string[]; zone?: { p: ParsedZone; id: string }; fwd?: ParsedForwarder };
-    const claimants: DomainClaimant[] = [
-      ...zones.filter((z) => !verdicts.has(z.p.meta)).map((z) => ({ meta: z.p.meta, domains: [z.p.domain], zone: z })),
-      ...fwds.filter((f) => !verdicts.has(f.meta)).map((f) => ({ meta: f.meta, domains: f.forwarder.domains, fwd: f })),
-    ].sort((a, b) => byAge(a, b) || byString(a.meta.kind, b.meta.kind));
-    for (const c of claimants) {
-      const inCluster = c.domains.find((d) => d !== '.' && isBelow(d, clusterZone));
-      if (inCluster) { reject(c.meta, 'Conflict', `${inCluster} is the cluster domain or below it, served from the cluster's Services`); continue; }
-      const taken = c.domains.find((d) => domainOwner.has(d));
-      if (taken) { reject(c.meta, 'Conflict', `${taken} is already claimed by ${domainOwner.get(taken)} (older)`); continue; }
-      for (const d of c.domains) domainOwner.set(d, describe(c.meta));
-      if (c.zone) acceptedZones.set(c.zone.p.domain, c.zone);
-      else acceptedFwds.push(c.fwd!);
-    }
-    const zoneOf = (name: string): { p: ParsedZone; id: string } | undefined => {
-      for (let n = name; ; ) {
-        const z = acceptedZones.get(n);
-        if (z) return z;
-        if (n === '.') return undefined;
-        const dot = n.indexOf('.');
-        n = dot === n.length - 1 ? '.' : n.slice(dot + 1);
-      }
-    };
-    const delegated = (z: ParsedZone, ns: string) =>
-      ns === opts.operatorNamespace || z.delegation.namespaces.includes(ns) ||
-      (z.delegation.namespaceSelector !== undefined && nsLabels.has(ns) && matchesSelector(z.delegation.namespaceSelector, nsLabels.get(ns)!));
+    const { acceptedZones, acceptedFwds } = claimDomains(
+      zones.filter((z) => !verdicts.has(z.p.meta)), fwds.filter((f) => !verdicts.has(f.meta)), clusterZone,
+      (m, message) => reject(m, 'Conflict', message),
+    );
+    const perm = new Permissions(acceptedZones, nsLabels, opts.operatorNamespace, clusterZone);
+    const zoneOf = (name: string) => perm.zoneOf(name);
+    const delegated = (z: ParsedZone, ns: string) => perm.delegated(z, ns);
 
     mark('domains');
     // Cluster Services, grouped by namespace. The parse caches persist across compiles and are
@@ -248,35 +182,11 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
 
     for (const h of hosts) {
       if (verdicts.has(h.meta)) continue;
-      contributors.push({ meta: h.meta, ident: hostIds.get(h.meta)!, build: () => placeStaticHost(h) });
-    }
-    function placeStaticHost(h: ParsedStaticHost): { placements: Map<string, Contribution> } | Rejection {
-      const ns = h.meta.namespace ?? '';
-      const placements = new Map<string, Contribution>();
-      for (const name of h.hostnames) {
-        if (isBelow(name, clusterZone)) return { accepted: false, reason: 'NotPermitted', message: `${name} is in the cluster domain ${clusterZone}, whose names belong to its Services` };
-        const z = zoneOf(name);
-        let shardId: string;
-        if (z) {
-          if (!delegated(z.p, ns)) return { accepted: false, reason: 'NotPermitted', message: `${name} is in DNSZone ${z.p.meta.name}, which does not delegate to namespace ${ns}` };
-          shardId = shardIdOfZone(z.p.domain);
-        } else {
-          if (ns !== opts.operatorNamespace) return { accepted: false, reason: 'NotPermitted', message: `${name} is outside every DNSZone; only StaticHosts in the operator's namespace ${opts.operatorNamespace} may claim such names` };
-          shardId = 'hosts';
-        }
-        let c = placements.get(shardId);
-        if (!c) placements.set(shardId, (c = { owner: describe(h.meta), ident: hostIds.get(h.meta)!, records: [], reverse: [] }));
-        for (const a of h.addresses) {
-          c.records.push({ name, type: a.family === 4 ? 'A' : 'AAAA', ttl: h.ttl, data: a.ip });
-          if (h.ptr) c.reverse.push({ name: reverseName(a.ip, a.family), ttl: h.ttl, target: name });
-        }
-      }
-      return { placements };
+      contributors.push({ meta: h.meta, ident: hostIds.get(h.meta)!, build: () => perm.placeStaticHost(h, hostIds.get(h.meta)!) });
     }
 
     mark('hosts');
     // Published Services: selected by a zone's spec.services, or named by the annotation.
-    const nsAdmitted = new Map<ParsedZone, Map<string, boolean>>();
     const zoneByShard = new Map([...acceptedZones.values()].map((z) => [shardIdOfZone(z.p.domain), z.p]));
     const hostByMeta = new Map(hosts.map((h) => [h.meta, h]));
     // Which zones publish a Service depends on the Service and on the accepted zones and the
@@ -293,9 +203,9 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
           if (ann !== undefined) {
             const name = toFqdn(ann);
             const z = zoneOf(name);
-            if (z && (delegated(z.p, ns) || selects(z.p, svc))) targets.push({ zone: z.p, name });
+            if (z && (delegated(z.p, ns) || perm.selects(z.p, svc))) targets.push({ zone: z.p, name });
           } else {
-            for (const { p } of acceptedZones.values()) if (selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
+            for (const { p } of acceptedZones.values()) if (perm.selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
           }
           entry.targets = { key: zonesKey, list: targets };
         }
@@ -328,20 +238,6 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
         }
         contributors.push(entry.contributor);
       }
-    }
-    function selects(z: ParsedZone, svc: ServiceInfo): boolean {
-      const sv = z.services;
-      if (!sv) return false;
-      const ns = svc.meta.namespace ?? 'default';
-      let admitted = nsAdmitted.get(z);
-      if (!admitted) nsAdmitted.set(z, (admitted = new Map()));
-      let nsOk = admitted.get(ns);
-      if (nsOk === undefined) {
-        const anyNs = sv.namespaces.length === 0 && sv.namespaceSelector === undefined;
-        nsOk = anyNs || sv.namespaces.includes(ns) || (sv.namespaceSelector !== undefined && nsLabels.has(ns) && matchesSelector(sv.namespaceSelector, nsLabels.get(ns)!));
-        admitted.set(ns, nsOk);
-      }
-      return nsOk && (sv.selector === undefined || matchesSelector(sv.selector, svc.meta.labels));
     }
     function note(z: ParsedZone) {
       let n = zoneNotes.get(z.domain);
