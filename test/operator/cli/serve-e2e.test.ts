@@ -27,6 +27,23 @@ metadata: {name: db, namespace: splitdns}
 spec: {hostnames: [db.example.net], addresses: [10.0.0.5], ptr: true}
 `;
 
+const services = `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {clusterIP: 10.96.0.10, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: shop}
+spec: {clusterIP: None}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: db-1, namespace: shop, labels: {kubernetes.io/service-name: db}}
+addressType: IPv4
+endpoints: [{addresses: [10.1.0.1], conditions: {ready: false}}]
+`;
+
 async function answer(r: Resolver, name: string): Promise<string> {
   try { return (await r.resolve4(name)).sort().join(','); } catch (err) { return (err as { code?: string }).code ?? String(err); }
 }
@@ -52,6 +69,7 @@ describe('splitdns serve (local mode) end to end', () => {
     dir = mkdtempSync(join(tmpdir(), 'splitdns-serve-'));
     writeFileSync(join(dir, 'zone.yaml'), zone('192.0.2.1'));
     writeFileSync(join(dir, 'host.yaml'), host);
+    writeFileSync(join(dir, 'services.yaml'), services);
     local = await startLocalServer({ manifests: dir, port: 0, logger: pino({ level: 'silent' }), forward: false, debounceMs: 50 });
     resolver = new Resolver({ timeout: 300, tries: 2 });
     resolver.setServers([`127.0.0.1:${local.dns.port}`]);
@@ -65,6 +83,13 @@ describe('splitdns serve (local mode) end to end', () => {
     expect(await answer(resolver, 'www.example.org')).to.equal('192.0.2.1');
     expect(await answer(resolver, 'db.example.net')).to.equal('10.0.0.5');
     expect(await resolver.reverse('10.0.0.5')).to.deep.equal(['db.example.net']);
+  });
+
+  it('answers cluster Services by the Kubernetes DNS specification', async () => {
+    expect(await answer(resolver, 'web.shop.svc.cluster.local')).to.equal('10.96.0.10');
+    expect(await resolver.resolveSrv('_http._tcp.web.shop.svc.cluster.local')).to.deep.equal([{ name: 'web.shop.svc.cluster.local', port: 80, priority: 0, weight: 100 }]);
+    expect(await answer(resolver, 'db.shop.svc.cluster.local')).to.equal('ENOTFOUND'); // headless, no ready endpoint: NXDOMAIN
+    expect(await resolver.resolveTxt('dns-version.cluster.local')).to.deep.equal([['1.1.0']]);
   });
 
   it('answers the new address within a second of a file edit', async () => {

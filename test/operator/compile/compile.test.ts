@@ -142,7 +142,7 @@ describe('compile: Kubernetes DNS specification for the cluster domain', () => {
     expect(rr(s, `web.${base}`, 'A')?.data).to.deep.equal(['10.96.0.10']);
     expect(rr(s, `web.${base}`, 'AAAA')?.data).to.deep.equal(['fd00::a']);
     expect(rr(s, '10.0.96.10.in-addr.arpa.', 'PTR')?.data).to.deep.equal([`web.${base}`]);
-    expect(rr(s, '0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.'.replace(/^0\./, 'a.'), 'PTR')?.data).to.deep.equal([`web.${base}`]);
+    expect(rr(s, 'a.' + '0.'.repeat(29) + 'd.f.ip6.arpa.', 'PTR')?.data).to.deep.equal([`web.${base}`]); // fd00::a
   });
 
   it('gives SRV records for named ports only', () => {
@@ -468,7 +468,6 @@ describe('compile: determinism and incremental recompile', () => {
     const later = new Date(NOW.getTime() + 60000);
     const r = c.compile(snap({ zones: [corp()] }), later);
     expect(cond(res(r, 'DNSZone', 'corp'), 'Accepted').lastTransitionTime).to.equal('2026-01-01T12:01:00Z');
-    expect(T0).to.be.a('string');
   });
 });
 
