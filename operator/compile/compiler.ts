@@ -43,6 +43,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
   let generation = 0;
   let claimsMemo: { key: string; outcome: ClaimsOutcome } | undefined;
   let hostsMemo: { key: string; shard: Shard } | undefined;
+  let lastZonesKey = '';
   const servicesMemo = new Map<string, { entries: object[]; sortedKey: string; shard: Shard }>();
   const zoneMemo = new Map<string, { key: string; built: BuiltZone }>();
   let clusterShard: Shard | undefined;
@@ -191,7 +192,9 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     const hostByMeta = new Map(hosts.map((h) => [h.meta, h]));
     // Which zones publish a Service depends on the Service and on the accepted zones and the
     // namespaces' labels: remembered per Service entry while those stay the same.
-    const zonesKey = [...acceptedZones.values()].map((z) => z.id).join(',') + '|' + s.namespaces.map((n) => ids.of(n)).join(',');
+    const zonesKeyNow = [...acceptedZones.values()].map((z) => z.id).join(',') + '|' + s.namespaces.map((n) => ids.of(n)).join(',');
+    // Interned: equal keys are then the same string, compared by pointer below.
+    const zonesKey = zonesKeyNow === lastZonesKey ? lastZonesKey : (lastZonesKey = zonesKeyNow);
     for (const [ns, list] of svcByNs) {
       for (const entry of list) {
         const { svc, id } = entry;
@@ -210,15 +213,22 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
           entry.targets = { key: zonesKey, list: targets };
         }
         if (targets.length === 0) continue;
+        // Same Service object, same single EndpointSlice object, same zones: same contributor.
+        const sl = slicesBySvc.get(entry.key);
+        if (entry.contributor !== undefined && entry.contributorZonesKey === zonesKey && !Array.isArray(sl) && entry.contributorSlice === sl) {
+          contributors.push(entry.contributor);
+          continue;
+        }
+        entry.contributorSlice = Array.isArray(sl) ? null : sl;
         let ident = id;
         for (const x of sliceEntriesOf(entry.key)) ident += ',' + x.id;
-        const fullIdent = ident + '>' + zonesKey;
-        if (entry.contributor?.ident !== fullIdent) {
+        if (entry.contributor === undefined || entry.contributor.ident !== ident || entry.contributorZonesKey !== zonesKey) {
+          entry.contributorZonesKey = zonesKey;
           // Built from this entry's own data only, so it can be kept with the entry.
           const slices = slicesOf(entry.key);
           entry.contributor = {
             meta: svc.meta,
-            ident: fullIdent,
+            ident,
             skipZones: targets.map((t) => t.zone),
             build: () => {
               const placements = new Map<string, Contribution>();
