@@ -1,6 +1,6 @@
 // The Argo CD health checks (argocd/splitdns.io/<Kind>/health.lua and argocd/argocd-cm.yaml),
 // run in a Lua VM (fengari) on statuses produced by the real compiler from samples/ and from
-// resources built to be rejected, the way the operator writes them.
+// resources built to be rejected, completed by the operator's own desiredStatus() as it writes them.
 
 import { expect } from 'chai';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import { compile } from '../../operator/compile/index.js';
 import type { Snapshot, ResourceResult, ResourceKind, Condition } from '../../operator/compile/index.js';
+import { desiredStatus } from '../../operator/controller/status-writer.js';
 import { runHealthLua } from './lua-health.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -43,15 +44,9 @@ function resultFor(results: ResourceResult[], o: Obj): ResourceResult {
   return r;
 }
 
-/** What the operator does once every ready replica serves the resource's shards. */
-function programmed(status: ResourceResult['status']): ResourceResult['status'] {
-  const t = NOW.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const conditions = status.conditions.map((c): Condition => {
-    if (c.type === 'Programmed') return { ...c, status: 'True', reason: 'Programmed', message: 'Served by 2/2 ready DNS servers', lastTransitionTime: t };
-    if (c.type === 'Ready') return { ...c, status: 'True', reason: 'Ready', message: 'Accepted and served', lastTransitionTime: t };
-    return c;
-  });
-  return { ...status, conditions };
+/** The status the operator writes: compile()'s, with Programmed/Ready from its confirmation. */
+function operatorStatus(r: ResourceResult, programmed: boolean, noReplicas = false): ResourceResult['status'] {
+  return desiredStatus(r, programmed, noReplicas, NOW);
 }
 
 describe('install: Argo CD health checks', () => {
@@ -89,16 +84,26 @@ describe('install: Argo CD health checks', () => {
     for (const o of crs) {
       const r = resultFor(compiled.resources, o);
       expect(r.status.conditions.find((c) => c.type === 'Accepted')?.status).to.equal('True');
-      const hs = runHealthLua(script(o.kind), withStatus(o, r));
+      const hs = runHealthLua(script(o.kind), withStatus(o, { ...r, status: operatorStatus(r, false) }));
       const p = r.status.conditions.find((c) => c.type === 'Programmed')!;
       expect(hs).to.deep.equal({ status: 'Progressing', message: `${p.reason}: ${p.message}` });
     }
   });
 
-  it('reports Healthy once Programmed and Ready are True', () => {
+  it('reports Progressing with the operator\'s message while no DNS server replica is ready to confirm', () => {
     for (const o of crs) {
       const r = resultFor(compiled.resources, o);
-      const hs = runHealthLua(script(o.kind), withStatus(o, { ...r, status: programmed(r.status) }));
+      const st = operatorStatus(r, false, true);
+      const p = st.conditions.find((c) => c.type === 'Programmed')!;
+      expect(p.reason).to.equal('NoReadyReplicas');
+      expect(runHealthLua(script(o.kind), withStatus(o, { ...r, status: st }))).to.deep.equal({ status: 'Progressing', message: `${p.reason}: ${p.message}` });
+    }
+  });
+
+  it('reports Healthy once the operator has confirmed every ready replica serves it', () => {
+    for (const o of crs) {
+      const r = resultFor(compiled.resources, o);
+      const hs = runHealthLua(script(o.kind), withStatus(o, { ...r, status: operatorStatus(r, true) }));
       expect(hs.status, `${o.kind}/${String(o.metadata.name)}`).to.equal('Healthy');
     }
   });
@@ -106,11 +111,13 @@ describe('install: Argo CD health checks', () => {
   it('reports Progressing when observedGeneration is behind metadata.generation, even if the old status was Ready or Degraded', () => {
     for (const o of crs) {
       const r = resultFor(compiled.resources, o);
-      const live = withStatus(o, { ...r, status: programmed(r.status) });
+      const live = withStatus(o, { ...r, status: operatorStatus(r, true) });
+      expect(runHealthLua(script(o.kind), live).status).to.equal('Healthy');
       live.metadata.generation = r.generation + 1;
       expect(runHealthLua(script(o.kind), live)).to.deep.equal({ status: 'Progressing', message: `Waiting for the splitdns operator to observe generation ${r.generation + 1}` });
     }
     const bad = rejected().find((x) => x.kind === 'StaticHost')!;
+    expect(runHealthLua(script('StaticHost'), bad).status).to.equal('Degraded');
     bad.metadata.generation = (bad.metadata.generation as number) + 1;
     expect(runHealthLua(script('StaticHost'), bad).status).to.equal('Progressing');
   });
@@ -125,7 +132,7 @@ describe('install: Argo CD health checks', () => {
       { apiVersion: 'splitdns.io/v1alpha1', kind: 'DNSForwarder', metadata: { name: 'broken', generation: 1, creationTimestamp: '2026-02-04T00:00:00Z' }, spec: { domains: ['example.net'], upstreams: [{ address: 'not-an-address', port: 53, protocol: 'udp' }] } },
     ];
     const res = compile(snapshotOf(objs), OPTS);
-    return objs.slice(samples.length).map((o) => withStatus(o, resultFor(res.resources, o)));
+    return objs.slice(samples.length).map((o) => { const r = resultFor(res.resources, o); return withStatus(o, { ...r, status: operatorStatus(r, true) }); });
   }
 
   it('reports Degraded with the Accepted condition\'s reason and message for NotPermitted, Conflict and InvalidSpec', () => {
