@@ -41,7 +41,7 @@ export type Contributor = {
   /** Services only: the zones to note a name not published in. */
   skipZones?: ParsedZone[];
 };
-export interface SvcEntry { contributor?: Contributor; contributorZonesKey?: string; /** the single slice entry it was built with (null: several) */ contributorSlice?: SliceEntry | null; svc: ServiceInfo; id: string; /** "<namespace>/<name>" */ key: string; gen: number; targets?: { key: string; list: { zone: ParsedZone; name: string }[] } }
+export interface SvcEntry { contributor?: Contributor; contributorZonesKey?: string; /** the single slice entry it was built with (null: none; undefined: several, always rebuilt) */ contributorSlice?: SliceEntry | null; svc: ServiceInfo; id: string; /** "<namespace>/<name>" */ key: string; gen: number; targets?: { key: string; list: { zone: ParsedZone; name: string }[] } }
 export interface ClaimsOutcome {
   rejected: [string, Rejection][];
   accepted: [string, string[], Record<string, unknown>][];

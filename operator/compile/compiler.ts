@@ -40,6 +40,8 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
   // 100,000 entries (ephemerons are traced on every scavenge).
   const svcCache = new Map<object, SvcEntry>();
   const sliceCache = new Map<object, SliceEntry>();
+  /** Live slice entries by "<namespace>/<service>" (removed when their object leaves the snapshot; lists are replaced, never mutated in place, when one goes). */
+  const slicesBySvc = new Map<string, SliceEntry[]>();
   let generation = 0;
   let claimsMemo: { key: string; outcome: ClaimsOutcome } | undefined;
   let hostsMemo: { key: string; shard: Shard } | undefined;
@@ -106,27 +108,33 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       if (!l) svcByNs.set(ns, (l = []));
       l.push(e);
     }
-    // Slices by "<namespace>/<service>": one entry (the common case) or a list.
-    const slicesBySvc = new Map<string, SliceEntry | SliceEntry[]>();
+    // Slices by "<namespace>/<service>", kept across compiles and changed only for slices that
+    // appeared or went away (each compile only marks the ones it sees).
     for (const o of s.endpointSlices) {
       let e = sliceCache.get(o);
       if (e === undefined) {
         const p = parseSlice(o as Raw);
         sliceCache.set(o, (e = p ? { slice: p, id: ids.fresh(o), key: `${p.namespace}/${p.service}`, gen } : { slice: undefined, id: '', key: '', gen }));
+        if (e.slice !== undefined) {
+          const l = slicesBySvc.get(e.key);
+          if (l === undefined) slicesBySvc.set(e.key, [e]); else l.push(e);
+        }
       }
       e.gen = gen;
-      if (e.slice === undefined) continue;
-      const prev = slicesBySvc.get(e.key);
-      if (prev === undefined) slicesBySvc.set(e.key, e);
-      else if (Array.isArray(prev)) prev.push(e);
-      else slicesBySvc.set(e.key, [prev, e]);
     }
     if (svcCache.size > s.services.length) for (const [o, e] of svcCache) if (e.gen !== gen) svcCache.delete(o);
-    if (sliceCache.size > s.endpointSlices.length) for (const [o, e] of sliceCache) if (e.gen !== gen) sliceCache.delete(o);
-    const sliceEntriesOf = (svcKey: string): readonly SliceEntry[] => {
-      const x = slicesBySvc.get(svcKey);
-      return x === undefined ? [] : Array.isArray(x) ? x : [x];
-    };
+    if (sliceCache.size > s.endpointSlices.length) {
+      for (const [o, e] of sliceCache) {
+        if (e.gen === gen) continue;
+        sliceCache.delete(o);
+        const l = e.slice !== undefined ? slicesBySvc.get(e.key) : undefined;
+        if (l === undefined) continue;
+        const rest = l.filter((x) => x !== e);
+        if (rest.length) slicesBySvc.set(e.key, rest); else slicesBySvc.delete(e.key);
+      }
+    }
+    const NONE: readonly SliceEntry[] = [];
+    const sliceEntriesOf = (svcKey: string): readonly SliceEntry[] => slicesBySvc.get(svcKey) ?? NONE;
     const slicesOf = (svcKey: string): SliceInfo[] => sliceEntriesOf(svcKey).map((x) => x.slice!);
     mark('group');
     const shards: Shard[] = [];
@@ -142,10 +150,8 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
         let i = 0, same = true;
         for (const e of list) {
           if (prev[i++] !== e) { same = false; break; }
-          const x = slicesBySvc.get(e.key);
-          if (x === undefined) continue;
-          if (Array.isArray(x)) { for (const y of x) if (prev[i++] !== y) { same = false; break; } if (!same) break; }
-          else if (prev[i++] !== x) { same = false; break; }
+          for (const y of sliceEntriesOf(e.key)) if (prev[i++] !== y) { same = false; break; }
+          if (!same) break;
         }
         if (same && i === prev.length) { shards.push(memo.shard); continue; }
       }
@@ -214,12 +220,12 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
         }
         if (targets.length === 0) continue;
         // Same Service object, same single EndpointSlice object, same zones: same contributor.
-        const sl = slicesBySvc.get(entry.key);
-        if (entry.contributor !== undefined && entry.contributorZonesKey === zonesKey && !Array.isArray(sl) && entry.contributorSlice === sl) {
+        const sl = sliceEntriesOf(entry.key);
+        if (entry.contributor !== undefined && entry.contributorZonesKey === zonesKey && sl.length <= 1 && entry.contributorSlice === (sl[0] ?? null)) {
           contributors.push(entry.contributor);
           continue;
         }
-        entry.contributorSlice = Array.isArray(sl) ? null : sl;
+        entry.contributorSlice = sl.length <= 1 ? sl[0] ?? null : undefined;
         let ident = id;
         for (const x of sliceEntriesOf(entry.key)) ident += ',' + x.id;
         if (entry.contributor === undefined || entry.contributor.ident !== ident || entry.contributorZonesKey !== zonesKey) {

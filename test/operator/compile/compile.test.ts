@@ -524,3 +524,20 @@ describe('compile: a long-lived compiler gives what a fresh one gives', () => {
     expect(JSON.stringify(r2)).to.equal(fresh(s2));
   });
 });
+
+describe('compile: a long-lived compiler and EndpointSlices coming and going', () => {
+  it('drops a headless name when its last slice is deleted, and brings it back with a new one', () => {
+    const c = createCompiler(OPTS);
+    const db = service('shop', 'db', { clusterIP: 'None' });
+    const a = slice('shop', 'db-a', 'db', { endpoints: [{ addresses: ['10.1.0.1'] }] });
+    const b = slice('shop', 'db-b', 'db', { endpoints: [{ addresses: ['10.1.0.2'] }] });
+    const steps = [[a, b], [b], [], [a]];
+    for (const slices of steps) {
+      const s = snap({ services: [db], endpointSlices: slices });
+      const r = c.compile(s);
+      const want = slices.map((x) => (x as unknown as { endpoints: { addresses: string[] }[] }).endpoints[0].addresses[0]).sort();
+      expect(rr(shard(r, 'services/shop'), 'db.shop.svc.cluster.local.', 'A')?.data ?? []).to.deep.equal(want);
+      expect(JSON.stringify(r)).to.equal(JSON.stringify(compile(s, OPTS)));
+    }
+  });
+});
