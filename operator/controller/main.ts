@@ -1,0 +1,37 @@
+// `splitdns operator`: the CLI (operator/cli/main.ts) imports this module and calls run(argv).
+
+import pino from 'pino';
+import { startOperator } from './controller.js';
+import { loadKubeConfig } from './kube-client.js';
+import { helpText, OptionsError, parseOptions } from './options.js';
+
+export async function run(argv: string[]): Promise<number> {
+  let o;
+  try {
+    o = parseOptions(argv, process.env);
+  } catch (err) {
+    if (!(err instanceof OptionsError)) throw err;
+    process.stderr.write(`splitdns operator: ${err.message}\nRun "splitdns operator --help" for the flags.\n`);
+    return 2;
+  }
+  if (o.help) { process.stdout.write(helpText()); return 0; }
+  const logger = pino({ level: o.logLevel });
+  let kubeConfig;
+  try { kubeConfig = loadKubeConfig(o.kubeApi); }
+  catch (err) { logger.fatal({ err }, 'cannot load Kubernetes credentials'); return 1; }
+  const op = await startOperator({
+    kubeConfig, namespace: o.namespace, clusterDomain: o.clusterDomain, dnsSelector: o.dnsSelector, statusPort: o.statusPort,
+    statusPortName: o.statusPortName, debounceMs: o.debounceMs, identity: o.identity, leaseName: o.leaseName,
+    leaseDurationSeconds: o.leaseDurationSeconds, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
+    httpAddress: o.httpAddress, httpPort: o.httpPort, logger,
+  });
+  logger.info({ namespace: o.namespace, clusterDomain: o.clusterDomain, dnsSelector: o.dnsSelector, httpPort: op.httpPort }, 'operator started');
+  await new Promise<void>((resolve) => {
+    const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  logger.info('stopping: releasing the lease');
+  await op.close();
+  return 0;
+}

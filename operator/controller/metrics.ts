@@ -1,0 +1,32 @@
+// The operator's metrics, on a Registry passed in (never the global one).
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export class OperatorMetrics {
+  readonly compileSeconds: Histogram;
+  readonly configBytes: Gauge;
+  readonly configRecords: Gauge;
+  readonly shards: Gauge;
+  readonly publishTotal: Counter<'op'>;
+  readonly publishErrorsTotal: Counter;
+  readonly propagationSeconds: Histogram;
+  readonly workqueueDepth: Gauge;
+  readonly statusWritesTotal: Counter;
+  readonly isLeader: Gauge;
+  readonly informerRestartsTotal: Gauge;
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry];
+    this.compileSeconds = new Histogram({ name: 'splitdns_operator_compile_duration_seconds', help: 'Time to compile the snapshot into the configuration.', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers });
+    this.configBytes = new Gauge({ name: 'splitdns_operator_config_bytes', help: 'Size of the generated configuration (canonical JSON of all shards).', registers });
+    this.configRecords = new Gauge({ name: 'splitdns_operator_config_records', help: 'RRsets in the generated configuration.', registers });
+    this.shards = new Gauge({ name: 'splitdns_operator_config_shards', help: 'Shards in the generated configuration.', registers });
+    this.publishTotal = new Counter({ name: 'splitdns_operator_publish_total', help: 'ConfigMap writes by operation.', labelNames: ['op'], registers });
+    this.publishErrorsTotal = new Counter({ name: 'splitdns_operator_publish_errors_total', help: 'Failed ConfigMap writes.', registers });
+    this.propagationSeconds = new Histogram({ name: 'splitdns_operator_propagation_seconds', help: 'From a change seen by the operator to its shards being served by every ready DNS server replica.', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers });
+    this.workqueueDepth = new Gauge({ name: 'splitdns_operator_workqueue_depth', help: 'Changes seen and not yet compiled (0 or the number of events coalesced into the next compile).', registers });
+    this.statusWritesTotal = new Counter({ name: 'splitdns_operator_status_writes_total', help: 'Status patches of custom resources.', registers });
+    this.isLeader = new Gauge({ name: 'splitdns_operator_leader', help: '1 while this replica holds the leader Lease.', registers });
+    this.informerRestartsTotal = new Gauge({ name: 'splitdns_operator_informer_restarts', help: 'Informer restarts after errors (fresh relists), summed over resources.', registers });
+  }
+}
