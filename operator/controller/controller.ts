@@ -82,6 +82,14 @@ export class Operator {
   #confirmTimer?: NodeJS.Timeout;
   #confirming = false;
   #confirmDelay = 0;
+  /** What the replicas served when last asked: a recompile whose shards did not move keeps Programmed. */
+  #replicas?: ReplicaState[];
+  /**
+   * uid → generation confirmed served everywhere. Programmed stays True for that generation
+   * while the resource stays accepted, even when OTHER resources move its shard: otherwise
+   * every StaticHost in the hosts shard would flip to Unknown and back on each change.
+   */
+  #confirmedGen = new Map<string, number>();
   /** The last time every ready replica was seen serving the whole latest bundle. */
   lastConfirmed?: { at: number; replicas: number };
 
@@ -100,7 +108,7 @@ export class Operator {
       renewDeadlineMs: opts.renewDeadlineMs ?? OPERATOR_DEFAULTS.renewDeadlineMs,
       retryPeriodMs: opts.retryPeriodMs ?? OPERATOR_DEFAULTS.retryPeriodMs,
       logger: this.#log,
-      onStart: () => { this.metrics.isLeader.set(1); this.#publisher.reset(); this.#status.reset(); this.#markDirty(); },
+      onStart: () => { this.metrics.isLeader.set(1); this.#publisher.reset(); this.#status.reset(); this.#replicas = undefined; this.#confirmedGen.clear(); this.#markDirty(); },
       onStop: () => { this.metrics.isLeader.set(0); this.#publisher.reset(); this.#status.reset(); },
     });
     for (const r of RESOURCES) {
@@ -176,9 +184,11 @@ export class Operator {
     const pub = await this.#publisher.publish(result.bundle.shards as any);
     if (pub.errors) { this.#dirtySince ??= seen; this.#retryLater(); }
     if (pub.written.length || pub.deleted.length) this.#log.info({ written: pub.written, deleted: pub.deleted, unchanged: pub.unchanged }, 'published shards');
+    const current = new Set(result.resources.map((r) => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`));
+    for (const k of this.#confirmedGen.keys()) if (!current.has(k)) this.#confirmedGen.delete(k);
     this.#last = { result, hashes: new Map(result.bundle.shards.map((s) => [s.id, s.hash])), live };
     this.#pendingSeen.push(seen);
-    await this.#writeStatuses(undefined);
+    await this.#writeStatuses(this.#replicas);
     this.#confirmDelay = this.#o.confirmIntervalMs;
     this.#scheduleConfirm(0);
   }
@@ -193,8 +203,14 @@ export class Operator {
     const now = new Date();
     let all = true;
     await Promise.all(last.result.resources.map(async (r) => {
-      const programmed = replicas !== undefined && servedEverywhere(replicas, r.shardIds, last.hashes);
       const accepted = r.status.conditions.some((c) => c.type === 'Accepted' && c.status === 'True');
+      const key = r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
+      if (!accepted) this.#confirmedGen.delete(key);
+      let programmed = accepted && this.#confirmedGen.get(key) === r.generation;
+      if (accepted && !programmed && replicas !== undefined && servedEverywhere(replicas, r.shardIds, last.hashes)) {
+        programmed = true;
+        this.#confirmedGen.set(key, r.generation);
+      }
       if (accepted && !programmed) all = false;
       const desired = desiredStatus(r, programmed, replicas !== undefined && replicas.length === 0, now);
       await this.#status.write(r, desired, last.live.get(r.uid ?? ''));
@@ -214,6 +230,7 @@ export class Operator {
     let done = false;
     try {
       const replicas = await readReplicas({ client: this.client, namespace: this.#o.namespace, labelSelector: this.#o.dnsSelector, statusPort: this.#o.statusPort, statusPortName: this.#o.statusPortName ?? OPERATOR_DEFAULTS.statusPortName, logger: this.#log });
+      this.#replicas = replicas;
       const ids = [...last.hashes.keys()];
       const everything = servedEverywhere(replicas, ids, last.hashes);
       if (everything && this.#last === last) {

@@ -52,8 +52,20 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
     const listFn = () => client.request<KubernetesListObject<T>>('GET', path + query);
     const lw = new ListWatch<T>(path, new Watch(client.kc), listFn, false, labelSelector);
     let failed: unknown;
+    // Only the spec and metadata feed compile(): an update that changed nothing but status
+    // (our own status writes, for one) or the resourceVersion is not a change.
+    const prints = new Map<string, string>();
+    const fingerprint = (o: T) => { const { status: _s, metadata, ...rest } = o as any; const { resourceVersion: _r, managedFields: _m, ...meta } = metadata ?? {}; return JSON.stringify([meta, rest]); };
+    const keyOf = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
     const onChange = () => { if (this.#lw === lw) this.#opts.onChange(); };
-    lw.on('change', onChange);
+    lw.on('add', (o) => { prints.set(keyOf(o), fingerprint(o)); onChange(); });
+    lw.on('delete', (o) => { prints.delete(keyOf(o)); onChange(); });
+    lw.on('update', (o) => {
+      const f = fingerprint(o);
+      if (prints.get(keyOf(o)) === f) return;
+      prints.set(keyOf(o), f);
+      onChange();
+    });
     lw.on('error', (err) => {
       failed = err ?? new Error('watch failed');
       if (this.#lw === lw && !this.#stopped) this.#restartLater(err);

@@ -32,6 +32,8 @@ export class KubeApiDouble {
   readonly requests: RequestRecord[] = [];
   url = '';
   port = 0;
+  /** While true, every list and watch answers 503 (an API outage as the informers see it); item reads and writes still work. */
+  outage = false;
 
   static async start(opts: KubeApiDoubleOptions = {}): Promise<KubeApiDouble> {
     const d = new KubeApiDouble();
@@ -128,6 +130,7 @@ export class KubeApiDouble {
       if (chunks.length) {
         try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return reply(400, status(400, 'BadRequest', 'body is not JSON')); }
       }
+      if (this.outage && req.method === 'GET' && p.name === undefined) return reply(503, status(503, 'ServiceUnavailable', 'the API double is in an outage'));
       try {
         if (req.method === 'GET' && p.name === undefined && u.searchParams.get('watch') === 'true') return this.#watch(p, u, req, res);
         const [code, out] = this.#serve(req.method ?? 'GET', p, u, req.headers['content-type'] ?? '', body);
