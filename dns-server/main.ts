@@ -17,6 +17,9 @@ const HELP = `splitdns dns-server: serves a generated configuration over UDP and
 Usage: node dist/dns-server/main.js --config FILE [options]
 
   --config FILE             configuration bundle (JSON), watched for changes
+  --configmap-namespace NS  instead of --config: list and watch the operator's shard ConfigMaps in NS
+  --configmap-selector SEL  their label selector (default app.kubernetes.io/managed-by=splitdns,splitdns.io/shard)
+  --kube-api URL            API server URL for the ConfigMap source (default: in-cluster or KUBECONFIG)
   --address ADDR            listen address, IPv4 or IPv6 (default ${DEFAULTS.address})
   --port N                  UDP and TCP port (default 5353)
   --http-address ADDR       ops endpoint address (default: --address)
@@ -53,6 +56,7 @@ export const FLAGS = {
   'http-port': { type: 'string' }, workers: { type: 'string' }, 'lame-duck-ms': { type: 'string' }, 'udp-payload-size': { type: 'string' },
   'tcp-idle-timeout-ms': { type: 'string' }, 'tcp-max-connections': { type: 'string' }, 'tcp-max-queries': { type: 'string' },
   'no-forward': { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'configmap-namespace': { type: 'string' }, 'configmap-selector': { type: 'string' }, 'kube-api': { type: 'string' },
 } as const;
 
 export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Record<string, { type: 'string' | 'boolean' }> = {}): Promise<number> {
@@ -78,7 +82,8 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
       maxConnections: intFlag(values, 'tcp-max-connections', DEFAULTS.tcp.maxConnections, 1, 1000000),
       maxQueriesPerConnection: intFlag(values, 'tcp-max-queries', DEFAULTS.tcp.maxQueriesPerConnection, 1, 1000000),
     };
-    if (values.config === undefined && !hooks.extraSource) throw new UsageError('--config FILE is required');
+    if (values.config === undefined && values['configmap-namespace'] === undefined && !hooks.extraSource) throw new UsageError('--config FILE or --configmap-namespace NS is required');
+    if (values.config !== undefined && values['configmap-namespace'] !== undefined) throw new UsageError('--config and --configmap-namespace are alternatives: give one');
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
@@ -95,6 +100,14 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   });
   const sources: { close(): void }[] = [];
   if (values.config !== undefined) sources.push(await startFileSource({ file: String(values.config), apply: (b) => server.applyBundle(b), logger: log }));
+  if (values['configmap-namespace'] !== undefined) {
+    const { startConfigMapSource } = await import('./source/configmap.js');
+    const { loadKubeConfig } = await import('../operator/controller/kube-client.js');
+    sources.push(await startConfigMapSource({
+      kubeConfig: loadKubeConfig(values['kube-api'] as string | undefined), namespace: String(values['configmap-namespace']),
+      labelSelector: values['configmap-selector'] as string | undefined, server, logger: log,
+    }));
+  }
   const extra = await hooks.extraSource?.(server, log, values);
   if (extra) sources.push(extra);
   const stop = () => {
