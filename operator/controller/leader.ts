@@ -89,12 +89,16 @@ export class LeaderElector {
     (v ? this.o.onStart : this.o.onStop)();
   }
 
-  /** Stops campaigning; a leader releases the Lease so another replica takes over at once. */
-  async stop(): Promise<void> {
+  /**
+   * Stops campaigning; a leader releases the Lease so another replica takes over at once.
+   * `release: false` leaves the Lease to expire, as a crashed process would.
+   */
+  async stop(opts: { release?: boolean } = {}): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     if (!this.#leader) return;
     this.#setLeader(false);
+    if (opts.release === false) return;
     try {
       const lease = await this.o.client.request('GET', `${this.#path}/${this.o.name}`);
       if (lease.spec?.holderIdentity === this.o.identity) {

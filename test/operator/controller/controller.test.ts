@@ -1,0 +1,150 @@
+// Operator parts against the API double: flags, publish (hash-gated writes, gzip, 409 retry,
+// deletion), the ConfigMap source, informer restart after an outage, Lease election.
+
+import { expect } from 'chai';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { startDnsServer } from '../../../dns-server/server.js';
+import { decodeShardConfigMap, startConfigMapSource } from '../../../dns-server/source/configmap.js';
+import { ResourceInformer } from '../../../operator/controller/informer.js';
+import { createKubeClient, loadKubeConfig } from '../../../operator/controller/kube-client.js';
+import { LeaderElector } from '../../../operator/controller/leader.js';
+import { OperatorMetrics } from '../../../operator/controller/metrics.js';
+import { parseOptions } from '../../../operator/controller/options.js';
+import { configMapName, Publisher } from '../../../operator/controller/publish.js';
+import { withHash } from '../../../dns-server/config/index.js';
+import { KubeApiDouble } from '../../kube-api-double/server.js';
+
+const silent = pino({ level: 'silent' });
+const NS = 'splitdns';
+
+function hostsShard(address: string): any {
+  return withHash({ apiVersion: 'splitdns.io/config.v1', id: 'hosts', kind: 'hosts', rrsets: [{ name: 'db.example.org.', type: 'A', ttl: 60, data: [address] }], reverse: [] } as any);
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 3000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('operator controller: flags', () => {
+  it('takes defaults, environment, then flags', () => {
+    const o = parseOptions([], {});
+    expect(o).to.include({ namespace: 'splitdns', clusterDomain: 'cluster.local', dnsSelector: 'app.kubernetes.io/name=splitdns-dns', debounceMs: 50, statusPortName: 'http', httpPort: 8081 });
+    expect(parseOptions([], { POD_NAMESPACE: 'dns' }).namespace).to.equal('dns');
+    expect(parseOptions(['--namespace', 'x'], { SPLITDNS_NAMESPACE: 'y' }).namespace).to.equal('x');
+    expect(parseOptions([], { SPLITDNS_DEBOUNCE_MS: '0' }).debounceMs).to.equal(0);
+  });
+  const bad: [string[], RegExp][] = [
+    [['--namespace', 'Bad_NS'], /--namespace must be/],
+    [['--cluster-domain', 'a..b'], /--cluster-domain must be/],
+    [['--debounce-ms=-1'], /--debounce-ms must be an integer from 0 to 60000/],
+    [['--dns-selector', 'a in (b)'], /--dns-selector must be/],
+    [['--renew-deadline-ms', '20000'], /must be less than --lease-duration-seconds/],
+    [['--kube-api', 'ftp://x'], /--kube-api must be a URL/],
+    [['--nope'], /Unknown option/],
+  ];
+  for (const [argv, msg] of bad) it(`rejects ${argv.join(' ')} with a clear message`, () => { expect(() => parseOptions(argv, {})).to.throw(msg); });
+});
+
+describe('operator controller: against the API double', function () {
+  this.timeout(10000);
+  let api: KubeApiDouble;
+  beforeEach(async () => { api = await KubeApiDouble.start({ bookmarkMs: 0 }); });
+  afterEach(async () => { await api.close(); });
+  const client = () => createKubeClient(loadKubeConfig(api.url));
+
+  it('publishes a ConfigMap per shard only when its hash moves, gzips large ones, retries a 409 and deletes a vanished shard', async () => {
+    const metrics = new OperatorMetrics(new Registry());
+    const pub = new Publisher(client(), NS, silent, metrics, 100);
+    const fwd = withHash({ apiVersion: 'splitdns.io/config.v1', id: 'forwarders', kind: 'forwarders', forwarders: [] } as any) as any;
+    const r1 = await pub.publish([hostsShard('10.0.0.1'), fwd]);
+    expect(r1.written.sort()).to.deep.equal(['forwarders', 'hosts']);
+    const cm = api.list('configmaps', NS).find((c) => c.metadata.name === configMapName('hosts'))!;
+    expect(cm.binaryData['shard.json.gz'], 'large shard is gzipped').to.be.a('string');
+    expect(decodeShardConfigMap(cm)).to.deep.equal(hostsShard('10.0.0.1'));
+    expect((await pub.publish([hostsShard('10.0.0.1'), fwd])).unchanged).to.equal(2);
+    // Someone else writes the ConfigMap: our resourceVersion is stale → 409 → re-read → retry.
+    await fetch(`${api.url}/api/v1/namespaces/${NS}/configmaps/${cm.metadata.name}`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { labels: { touched: 'yes' } } }) });
+    const r3 = await pub.publish([hostsShard('10.0.0.2'), fwd]);
+    expect(r3.written).to.deep.equal(['hosts']);
+    expect(api.requests.some((r) => r.method === 'PUT' && r.status === 409)).to.equal(true);
+    expect(decodeShardConfigMap(api.list('configmaps', NS).find((c) => c.metadata.name === cm.metadata.name))).to.deep.equal(hostsShard('10.0.0.2'));
+    const r4 = await pub.publish([fwd]);
+    expect(r4.deleted).to.deep.equal(['hosts']);
+    expect(api.list('configmaps', NS).map((c) => c.metadata.name)).to.deep.equal([configMapName('forwarders')]);
+    // A fresh publisher (a new leader) learns the existing ConfigMaps and rewrites nothing.
+    expect((await new Publisher(client(), NS, silent, metrics).publish([fwd])).unchanged).to.equal(1);
+  });
+
+  it('feeds the DNS server from the ConfigMaps (ConfigMap source) and removes a shard whose ConfigMap goes', async () => {
+    const server = await startDnsServer({ port: 0, logger: silent });
+    const pub = new Publisher(client(), NS, silent, new OperatorMetrics(new Registry()), 100);
+    await pub.publish([hostsShard('10.0.0.1')]);
+    const src = await startConfigMapSource({ kubeConfig: loadKubeConfig(api.url), namespace: NS, server, logger: silent });
+    try {
+      expect(server.servedShards().map((s) => s.hash)).to.deep.equal([hostsShard('10.0.0.1').hash]);
+      await pub.publish([hostsShard('10.0.0.3')]);
+      await until('new hash served', () => server.servedShards()[0]?.hash === hostsShard('10.0.0.3').hash);
+      // A broken ConfigMap is refused; the last good shard keeps serving.
+      const name = configMapName('hosts');
+      const cur = api.list('configmaps', NS)[0];
+      await fetch(`${api.url}/api/v1/namespaces/${NS}/configmaps/${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...cur, binaryData: undefined, data: { 'shard.json': '{not json' }, metadata: { ...cur.metadata, annotations: { ...cur.metadata.annotations, 'splitdns.io/shard-hash': 'x' } } }) });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(server.servedShards()[0]?.hash).to.equal(hostsShard('10.0.0.3').hash);
+      await pub.publish([]);
+      await until('shard removed', () => server.servedShards().length === 0);
+    } finally { src.close(); await server.close(); }
+  });
+
+  it('restarts an informer with a fresh list after an outage and sees a deletion made meanwhile', async () => {
+    const path = `/api/v1/namespaces/${NS}/configmaps`;
+    await fetch(api.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: { name: 'a' } }) });
+    let changes = 0;
+    const inf = new ResourceInformer({ client: client(), path, logger: silent, onChange: () => { changes++; }, backoff: { initialMs: 20, maxMs: 100 } });
+    await inf.start();
+    try {
+      expect(inf.list().map((o) => o.metadata?.name)).to.deep.equal(['a']);
+      api.outage = true;
+      api.dropWatches();
+      await fetch(`${api.url}${path}/a`, { method: 'DELETE' });
+      api.compact();
+      await until('a failed reconnect', () => api.requests.some((r) => r.status === 503));
+      expect(inf.list()).to.have.length(1);
+      api.outage = false;
+      await until('the deletion seen', () => inf.list().length === 0);
+      expect(inf.restarts).to.be.greaterThan(0);
+      expect(changes).to.be.greaterThan(1);
+    } finally { await inf.stop(); }
+  });
+
+  it('gives the Lease to one candidate, renews it, and hands it over on release or expiry', async () => {
+    const events: string[] = [];
+    const make = (identity: string) => new LeaderElector({
+      client: client(), namespace: NS, name: 'l', identity, leaseDurationSeconds: 1, renewDeadlineMs: 600, retryPeriodMs: 50, logger: silent,
+      onStart: () => events.push(`${identity}+`), onStop: () => events.push(`${identity}-`),
+    });
+    const a = make('a');
+    const b = make('b');
+    a.start();
+    await until('a leads', () => a.isLeader);
+    b.start();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.isLeader).to.equal(false);
+    await a.stop();
+    await until('b leads after release', () => b.isLeader);
+    // b stops renewing without releasing (a crash): c takes over once the Lease expires.
+    const c = make('c');
+    const lease = () => api.list('leases', NS)[0];
+    await b.stop({ release: false });
+    expect(lease().spec.holderIdentity).to.equal('b');
+    c.start();
+    await until('c leads', () => c.isLeader);
+    expect(lease().spec.leaseTransitions).to.be.at.least(2);
+    expect(events).to.deep.equal(['a+', 'a-', 'b+', 'b-', 'c+']);
+    await c.stop();
+  });
+});
