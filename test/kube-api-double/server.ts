@@ -16,6 +16,8 @@ interface Watcher { type: ResourceType; namespace?: string; selector?: string; b
 export interface KubeApiDoubleOptions {
   /** Send a BOOKMARK to watchers that asked for them this often (default 1000 ms; 0 = never). */
   bookmarkMs?: number;
+  /** Listen port on 127.0.0.1 (default 0: ephemeral). */
+  port?: number;
 }
 
 export interface RequestRecord { method: string; path: string; status: number }
@@ -37,7 +39,7 @@ export class KubeApiDouble {
 
   static async start(opts: KubeApiDoubleOptions = {}): Promise<KubeApiDouble> {
     const d = new KubeApiDouble();
-    await new Promise<void>((resolve) => d.#server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => d.#server.listen(opts.port ?? 0, '127.0.0.1', resolve));
     d.port = (d.#server.address() as AddressInfo).port;
     d.url = `http://127.0.0.1:${d.port}`;
     const every = opts.bookmarkMs ?? 1000;
