@@ -112,7 +112,7 @@ export class Operator {
       onStop: () => { this.metrics.isLeader.set(0); this.#publisher.reset(); this.#status.reset(); },
     });
     for (const r of RESOURCES) {
-      this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#markDirty(), backoff: opts.informerBackoff }));
+      this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#markDirty(), backoff: opts.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
     }
   }
 

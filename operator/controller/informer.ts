@@ -18,6 +18,8 @@ export interface InformerOptions {
   /** Called on every add/update/delete and after every (re)list. */
   onChange: () => void;
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Called when the informer stopped on an error and a restart is scheduled. */
+  onRestart?: () => void;
 }
 
 export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
@@ -88,6 +90,7 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
 
   #restartLater(err: unknown): void {
     this.restarts++;
+    this.#opts.onRestart?.();
     this.#failures++;
     this.#log.warn({ err, failures: this.#failures }, 'informer stopped; restarting with a fresh list');
     const lw = this.#lw;

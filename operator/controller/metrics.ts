@@ -13,7 +13,7 @@ export class OperatorMetrics {
   readonly workqueueDepth: Gauge;
   readonly statusWritesTotal: Counter;
   readonly isLeader: Gauge;
-  readonly informerRestartsTotal: Gauge;
+  readonly informerRestartsTotal: Counter;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -27,6 +27,6 @@ export class OperatorMetrics {
     this.workqueueDepth = new Gauge({ name: 'splitdns_operator_workqueue_depth', help: 'Changes seen and not yet compiled (0 or the number of events coalesced into the next compile).', registers });
     this.statusWritesTotal = new Counter({ name: 'splitdns_operator_status_writes_total', help: 'Status patches of custom resources.', registers });
     this.isLeader = new Gauge({ name: 'splitdns_operator_leader', help: '1 while this replica holds the leader Lease.', registers });
-    this.informerRestartsTotal = new Gauge({ name: 'splitdns_operator_informer_restarts', help: 'Informer restarts after errors (fresh relists), summed over resources.', registers });
+    this.informerRestartsTotal = new Counter({ name: 'splitdns_operator_informer_restarts_total', help: 'Informer restarts (fresh relists) after a failed list or watch, all resources.', registers });
   }
 }
