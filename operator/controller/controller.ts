@@ -99,15 +99,15 @@ export class Operator {
     this.metrics = new OperatorMetrics(opts.registry ?? new Registry());
     this.client = createKubeClient(opts.kubeConfig);
     this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, now: new Date() });
-    this.#publisher = new Publisher(this.client, opts.namespace, this.#log.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
+    this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
     const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
-    this.#status = new StatusWriter(this.client, this.#log.child({ component: 'status' }), this.metrics, { controller: 'splitdns.io/operator', instance: identity });
+    this.#status = new StatusWriter(this.client, opts.logger.child({ component: 'status' }), this.metrics, { controller: 'splitdns.io/operator', instance: identity });
     this.#elector = new LeaderElector({
       client: this.client, namespace: opts.namespace, name: opts.leaseName ?? OPERATOR_DEFAULTS.leaseName, identity,
       leaseDurationSeconds: opts.leaseDurationSeconds ?? OPERATOR_DEFAULTS.leaseDurationSeconds,
       renewDeadlineMs: opts.renewDeadlineMs ?? OPERATOR_DEFAULTS.renewDeadlineMs,
       retryPeriodMs: opts.retryPeriodMs ?? OPERATOR_DEFAULTS.retryPeriodMs,
-      logger: this.#log,
+      logger: opts.logger,
       onStart: () => { this.metrics.isLeader.set(1); this.#publisher.reset(); this.#status.reset(); this.#replicas = undefined; this.#confirmedGen.clear(); this.#markDirty(); },
       onStop: () => { this.metrics.isLeader.set(0); this.#publisher.reset(); this.#status.reset(); },
     });
