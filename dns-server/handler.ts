@@ -4,7 +4,8 @@
 
 import type { Fallback, FallbackQuery } from './fallback.js';
 import { locate, planAnswer, tablesScope, wildcardFor } from './lookup.js';
-import { preparePtr } from './tables/build.js';
+import { preparePtr, prepareServicesNode } from './tables/build.js';
+import type { ServicesTable } from './tables/types.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Tables } from './tables/types.js';
 import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';
@@ -74,6 +75,7 @@ function answer(msg: Buffer, proto: 0 | 1, st: HandlerState, optSize: number, ma
     case 'zone': {
       const node = loc.table.names.get(key);
       if (node !== undefined) {
+        if (!node.ready) prepareServicesNode(key, node, loc.table as ServicesTable); // first query of a generated name
         const ans = node.prepared.get(qtype);
         if (ans !== undefined) {
           const bufs = ans.bufs;
@@ -92,7 +94,7 @@ function answer(msg: Buffer, proto: 0 | 1, st: HandlerState, optSize: number, ma
     case 'hosts':
     case 'reverse': {
       const node = loc.kind === 'hosts' ? loc.table.names.get(key)! : loc.node;
-      if (loc.kind === 'reverse' && node.prepared.size === 0) preparePtr(node); // first use
+      if (!node.ready) preparePtr(node); // first query of a reverse name
       const ans = node.prepared.get(qtype);
       if (ans !== undefined) {
         const bufs = ans.bufs;

@@ -14,14 +14,17 @@ import type { Answer, HostsTable, NameNode, NameTable, RRData, ServicesTable, Zo
 /** At most this many rotations are prepared for an RRset (evenly spaced starting records). */
 export const MAX_ROTATIONS = 8;
 
-interface MutableNode { name: string; rrsets: Map<number, RRData>; prepared: Map<number, Answer>; cname: boolean }
+interface MutableNode { name: string; rrsets: Map<number, RRData>; prepared: Map<number, Answer>; ready: boolean; cname: boolean }
+
+/** Shared by every node not prepared yet (replaced by the node's own map when it is). */
+const NOT_PREPARED: Map<number, Answer> = new Map();
 
 function nodesFrom(rrsets: readonly RRSet[], extra?: (nodes: Map<string, MutableNode>) => void): Map<string, MutableNode> {
   const nodes = new Map<string, MutableNode>();
   for (const rs of rrsets) {
     const key = nameToKey(rs.name);
     let node = nodes.get(key);
-    if (node === undefined) nodes.set(key, (node = { name: rs.name, rrsets: new Map(), prepared: new Map(), cname: false }));
+    if (node === undefined) nodes.set(key, (node = { name: rs.name, rrsets: new Map(), prepared: NOT_PREPARED, ready: false, cname: false }));
     const type = RR_TYPE_BY_NAME[rs.type];
     node.rrsets.set(type, { type, ttl: rs.ttl, data: rs.data });
     if (type === TYPE.CNAME) node.cname = true;
@@ -92,43 +95,57 @@ export function encodeAddressAnswer(key: string, type: number, ttl: number, data
   return out;
 }
 
-/** Prepares the answers of every node whose answer stays inside the table (others go the slow path). */
+/** Prepares the answers of every node (zones, hosts: small, admin-written data). */
 function prepare(nodes: Map<string, MutableNode>, scope: Scope): void {
-  for (const [key, node] of nodes) {
-    if (key.startsWith('\x01*')) continue; // wildcards are synthesised per query name
-    if (!node.cname) {
-      // Fast path for the common case: address RRsets answer themselves, no additional data.
-      for (const type of [TYPE.A, TYPE.AAAA]) {
-        const rs = node.rrsets.get(type);
-        if (rs === undefined) continue;
-        const n = rs.data.length;
-        const rotations = Math.min(n, MAX_ROTATIONS);
-        const bufs: Buffer[] = [];
-        for (let i = 0; i < rotations; i++) bufs.push(encodeAddressAnswer(key, type, rs.ttl, rs.data, Math.floor((i * n) / rotations)));
-        node.prepared.set(type, { bufs, next: 0 });
-      }
-    }
-    const types = new Set<number>(node.rrsets.keys());
-    if (node.cname) { types.add(TYPE.A); types.add(TYPE.AAAA); }
-    for (const qtype of types) {
-      if (node.prepared.has(qtype)) continue;
-      const first = scope.find(key);
-      const plan0 = planAnswer(scope, first, node.name, qtype, 0);
-      if (plan0 === undefined) continue;
-      // Only self-contained positive answers are prepared; the rest needs the live tables.
-      const last = plan0.answer[plan0.answer.length - 1];
-      if (plan0.rcode !== 0 || plan0.authority.length > 0 || last === undefined || (last.type !== qtype && qtype !== TYPE.CNAME)) continue;
-      const finalSet = last.type === TYPE.CNAME ? undefined : plan0.answer.filter((rr) => rr.type === qtype && rr.owner === last.owner).length;
-      const n = finalSet ?? 1;
+  for (const [key, node] of nodes) prepareNode(key, node, scope);
+}
+
+/**
+ * Prepares one node's answers: every type it holds and, for a CNAME, A and AAAA chased
+ * through the chain, as long as the answer stays inside the scope (others go the slow path).
+ */
+export function prepareNode(key: string, node: MutableNode | NameNode, scope: Scope): void {
+  const prepared = new Map<number, Answer>();
+  node.prepared = prepared;
+  node.ready = true;
+  if (key.startsWith('\x01*')) return; // wildcards are synthesised per query name
+  if (!node.cname) {
+    // Fast path for the common case: address RRsets answer themselves, no additional data.
+    for (const type of [TYPE.A, TYPE.AAAA]) {
+      const rs = node.rrsets.get(type);
+      if (rs === undefined) continue;
+      const n = rs.data.length;
       const rotations = Math.min(n, MAX_ROTATIONS);
-      const bufs: Buffer[] = [encodePrepared(plan0, key, node.name, qtype)];
-      for (let i = 1; i < rotations; i++) {
-        const plan = planAnswer(scope, first, node.name, qtype, Math.floor((i * n) / rotations))!;
-        bufs.push(encodePrepared(plan, key, node.name, qtype));
-      }
-      node.prepared.set(qtype, { bufs, next: 0 });
+      const bufs: Buffer[] = [];
+      for (let i = 0; i < rotations; i++) bufs.push(encodeAddressAnswer(key, type, rs.ttl, rs.data, Math.floor((i * n) / rotations)));
+      prepared.set(type, { bufs, next: 0 });
     }
   }
+  const types = new Set<number>(node.rrsets.keys());
+  if (node.cname) { types.add(TYPE.A); types.add(TYPE.AAAA); }
+  for (const qtype of types) {
+    if (prepared.has(qtype)) continue;
+    const first = scope.find(key);
+    const plan0 = planAnswer(scope, first, node.name, qtype, 0);
+    if (plan0 === undefined) continue;
+    // Only self-contained positive answers are prepared; the rest needs the live tables.
+    const last = plan0.answer[plan0.answer.length - 1];
+    if (plan0.rcode !== 0 || plan0.authority.length > 0 || last === undefined || (last.type !== qtype && qtype !== TYPE.CNAME)) continue;
+    const finalSet = last.type === TYPE.CNAME ? undefined : plan0.answer.filter((rr) => rr.type === qtype && rr.owner === last.owner).length;
+    const n = finalSet ?? 1;
+    const rotations = Math.min(n, MAX_ROTATIONS);
+    const bufs: Buffer[] = [encodePrepared(plan0, key, node.name, qtype)];
+    for (let i = 1; i < rotations; i++) {
+      const plan = planAnswer(scope, first, node.name, qtype, Math.floor((i * n) / rotations))!;
+      bufs.push(encodePrepared(plan, key, node.name, qtype));
+    }
+    prepared.set(qtype, { bufs, next: 0 });
+  }
+}
+
+/** Prepares a services-table node on its first query (the table's own scope, as at build). */
+export function prepareServicesNode(key: string, node: NameNode, table: ServicesTable): void {
+  prepareNode(key, node, tableScope(table, undefined, table.baseKey));
 }
 
 /** The SOA record as it follows its owner in a negative answer: TYPE CLASS TTL RDLENGTH RDATA (names uncompressed). */
@@ -146,7 +163,7 @@ export function buildZoneTable(shard: ZoneShard, since: string): ZoneTable {
   const originKey = nameToKey(shard.origin);
   const nodes = nodesFrom(shard.rrsets, (ns) => {
     let apex = ns.get(originKey);
-    if (apex === undefined) ns.set(originKey, (apex = { name: shard.origin, rrsets: new Map(), prepared: new Map(), cname: false }));
+    if (apex === undefined) ns.set(originKey, (apex = { name: shard.origin, rrsets: new Map(), prepared: NOT_PREPARED, ready: false, cname: false }));
     apex.rrsets.set(TYPE.SOA, { type: TYPE.SOA, ttl: shard.soa.ttl, data: [shard.soa] });
   });
   const { ents, wildcardParents } = structure(nodes, originKey);
@@ -163,12 +180,12 @@ export function buildServicesTable(shard: ServicesShard, since: string): Service
   const baseKey = nameToKey(`${shard.namespace}.svc.${shard.zone}`);
   const nodes = nodesFrom(shard.rrsets);
   const { ents, wildcardParents } = structure(nodes, baseKey);
-  const table: ServicesTable = {
-    kind: 'services', shardId: shard.id, hash: shard.hash, since, zoneKey, namespace: shard.namespace,
+  // Not prepared here: a cluster's generated names are many and mostly never asked; each is
+  // prepared on its first query (prepareServicesNode), which keeps reloads and memory small.
+  return {
+    kind: 'services', shardId: shard.id, hash: shard.hash, since, zoneKey, baseKey, namespace: shard.namespace,
     names: nodes as Map<string, NameNode>, ents, wildcardParents,
   };
-  prepare(nodes, tableScope(table, undefined, baseKey));
-  return table;
 }
 
 export function buildHostsTable(shard: HostsShard, since: string): HostsTable {
@@ -190,13 +207,12 @@ export function buildReverseNode(name: string, parts: Iterable<{ ttl: number; da
   const data: string[] = [];
   for (const p of parts) { ttl = Math.min(ttl, p.ttl); for (const d of p.data) if (!data.includes(d)) data.push(d); }
   data.sort();
-  return { name, rrsets: new Map([[TYPE.PTR, { type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data }]]), prepared: new Map(), cname: false };
+  return { name, rrsets: new Map([[TYPE.PTR, { type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data }]]), prepared: NOT_PREPARED, ready: false, cname: false };
 }
 
 /** Prepares a reverse node's PTR answer (once; the node belongs to one version of the index entry). */
 export function preparePtr(node: NameNode): void {
   const key = nameToKey(node.name);
-  const nodes = new Map([[key, node as MutableNode]]);
-  const table: NameTable = { names: nodes, ents: new Set(), wildcardParents: new Set() };
-  prepare(nodes, { find: (k) => (k === key ? { kind: 'node', node, zone: undefined, table } : { kind: 'outside' }) });
+  const table: NameTable = { names: new Map([[key, node]]), ents: new Set(), wildcardParents: new Set() };
+  prepareNode(key, node, { find: (k) => (k === key ? { kind: 'node', node, zone: undefined, table } : { kind: 'outside' }) });
 }

@@ -25,8 +25,14 @@ export interface NameNode {
   /** dotted, lower-case owner name */
   readonly name: string;
   readonly rrsets: ReadonlyMap<number, RRData>;
-  /** Ready responses by query type (types present, and CNAME answers chased inside the shard). */
-  readonly prepared: ReadonlyMap<number, Answer>;
+  /**
+   * Ready responses by query type (types present, and CNAME answers chased inside the shard).
+   * Made at reload time for zones and hosts; for the generated Service records and the reverse
+   * index, on the name's first query (then kept for the life of this shard version).
+   */
+  prepared: ReadonlyMap<number, Answer>;
+  /** Whether `prepared` has been made. */
+  ready: boolean;
   /** Set when the name holds a CNAME: the chase may need other tables (slow path). */
   readonly cname: boolean;
 }
@@ -59,6 +65,8 @@ export interface ZoneTable extends NameTable, ShardTableBase {
 export interface ServicesTable extends NameTable, ShardTableBase {
   readonly kind: 'services';
   readonly zoneKey: string;
+  /** Key of "<namespace>.svc.<zone>": every name of the shard is below it. */
+  readonly baseKey: string;
   readonly namespace: string;
 }
 

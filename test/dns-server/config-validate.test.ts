@@ -58,3 +58,15 @@ describe('generated config validation', () => {
     expect(v.refused.map((r) => r.id)).to.deep.equal(['zone/x']);
   });
 });
+
+describe('canonical JSON', () => {
+  it('gives the same bytes whatever the key order, with and without the fast path', async () => {
+    const { canonicalJson } = await import('../../dns-server/config/hash.js');
+    const sorted = { a: 1, b: [{ x: 'y', z: null }, 'q'], c: { d: true, e: 'é\n"' } };
+    const shuffled = { c: { e: 'é\n"', d: true }, b: [{ z: null, x: 'y' }, 'q'], a: 1 };
+    expect(canonicalJson(sorted)).to.equal(JSON.stringify(sorted));
+    expect(canonicalJson(shuffled)).to.equal(JSON.stringify(sorted));
+    expect(canonicalJson({ b: 1, a: undefined })).to.equal('{"b":1}');
+    expect(() => canonicalJson([undefined])).to.throw(/undefined/);
+  });
+});
