@@ -75,7 +75,11 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
     await lw.start();
     if (failed !== undefined || this.#stopped) {
       await lw.stop();
-      if (failed !== undefined) this.#log.warn({ err: failed, failures: this.#failures + 1 }, 'list failed; retrying with backoff');
+      if (failed !== undefined) {
+        this.#log.warn({ err: failed, failures: this.#failures + 1 }, 'list failed; retrying with backoff');
+        this.restarts++;
+        this.#opts.onRestart?.();
+      }
       this.#failures++;
       return this.#stopped;
     }

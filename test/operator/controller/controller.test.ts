@@ -9,6 +9,7 @@ import { decodeShardConfigMap, startConfigMapSource } from '../../../dns-server/
 import { ResourceInformer } from '../../../operator/controller/informer.js';
 import { createKubeClient, loadKubeConfig } from '../../../operator/controller/kube-client.js';
 import { LeaderElector } from '../../../operator/controller/leader.js';
+import { startOperator } from '../../../operator/controller/controller.js';
 import { OperatorMetrics } from '../../../operator/controller/metrics.js';
 import { parseOptions } from '../../../operator/controller/options.js';
 import { configMapName, Publisher } from '../../../operator/controller/publish.js';
@@ -146,5 +147,21 @@ describe('operator controller: against the API double', function () {
     expect(lease().spec.leaseTransitions).to.be.at.least(2);
     expect(events).to.deep.equal(['a+', 'a-', 'b+', 'b-', 'c+']);
     await c.stop();
+  });
+
+  it('is unready until every informer has synced, then serves /readyz, /healthz and its metrics', async () => {
+    api.outage = true;
+    const op = await startOperator({ kubeConfig: loadKubeConfig(api.url), namespace: NS, clusterDomain: 'cluster.local', dnsSelector: 'app=dns', httpPort: 0, httpAddress: '127.0.0.1', logger: silent, informerBackoff: { initialMs: 20, maxMs: 100 }, retryPeriodMs: 50 });
+    try {
+      const get = async (p: string) => { const r = await fetch(`http://127.0.0.1:${op.httpPort}${p}`); return { status: r.status, text: await r.text() }; };
+      expect((await get('/healthz')).status).to.equal(200);
+      expect((await get('/readyz')).status).to.equal(503);
+      api.outage = false;
+      await until('ready', async () => (await get('/readyz')).status === 200);
+      await until('first compile', async () => /splitdns_operator_compile_duration_seconds_count [1-9]/.test((await get('/metrics')).text));
+      const m = (await get('/metrics')).text;
+      for (const name of ['splitdns_operator_config_bytes', 'splitdns_operator_publish_total', 'splitdns_operator_propagation_seconds_bucket', 'splitdns_operator_workqueue_depth', 'splitdns_operator_informer_restarts_total']) expect(m).to.contain(name);
+      expect(m).to.match(/splitdns_operator_informer_restarts_total [1-9]/);
+    } finally { await op.close(); }
   });
 });
