@@ -31,7 +31,7 @@ interface Grant { group: string; resource: string; verb: string; namespace?: str
 
 async function kube(api: KubeApiDouble, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<any> {
   const res = await fetch(api.url + path, { method, headers: body === undefined ? {} : { 'content-type': contentType }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = await res.json();
+  const json = (await res.json()) as any;
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${json.message}`);
   return json;
 }
