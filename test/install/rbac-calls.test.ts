@@ -164,4 +164,18 @@ describe('install: RBAC against the calls the code makes', function () {
     expect(calls.some((c) => c.startsWith('PATCH ') && c.endsWith('/status'))).to.equal(true);
     expect(calls.some((c) => c.startsWith('POST /apis/events.k8s.io/'))).to.equal(true);
   });
+
+  it('matches the verbs table in operator/controller/README.md', () => {
+    const md = readFileSync(join(ROOT, 'operator/controller/README.md'), 'utf8');
+    const section = md.split(/^### RBAC/m)[1]?.split(/^#/m)[0] ?? '';
+    const documented = new Set<string>();
+    for (const line of section.split('\n').filter((l) => /^\| `/.test(l))) {
+      const [group, resources, verbs, scope] = line.split('|').slice(1, 5).map((c) => c.trim());
+      const ticks = (c: string) => [...c.matchAll(/`([^`]*)`/g)].map((m) => m[1]!);
+      const g = ticks(group!)[0] === '""' ? '' : ticks(group!)[0]!;
+      for (const r of ticks(resources!)) for (const v of ticks(verbs!)) documented.add(`${v} ${g || 'core'}/${r}${scope!.startsWith('cluster') ? ' (cluster-wide)' : ` in ${NS}`}`);
+    }
+    expect(documented.size, 'rows parsed from the README table').to.be.greaterThan(5);
+    expect([...new Set(grantsOf(rendered, 'splitdns-operator').map(show))].sort()).to.deep.equal([...documented].sort());
+  });
 });
