@@ -99,6 +99,13 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
     reusePort: role.role === 'worker',
   });
   const sources: { close(): void }[] = [];
+  // Signals first: a SIGTERM while a source is still starting (the first ConfigMap list) still gets a lame duck.
+  const stop = () => {
+    for (const s of sources) s.close();
+    server.shutdown().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
   if (values.config !== undefined) sources.push(await startFileSource({ file: String(values.config), apply: (b) => server.applyBundle(b), logger: log }));
   if (values['configmap-namespace'] !== undefined) {
     const { startConfigMapSource } = await import('./source/configmap.js');
@@ -110,12 +117,6 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   }
   const extra = await hooks.extraSource?.(server, log, values);
   if (extra) sources.push(extra);
-  const stop = () => {
-    for (const s of sources) s.close();
-    server.shutdown().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
   return new Promise<number>(() => undefined); // runs until a signal
 }
 

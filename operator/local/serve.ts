@@ -8,8 +8,8 @@ import type { FSWatcher } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { startDnsServer } from '../../dns-server/index.js';
-import type { DnsServer, Fallback, ReloadReport } from '../../dns-server/index.js';
+import { createForwarder, startDnsServer } from '../../dns-server/index.js';
+import type { DnsServer, ReloadReport } from '../../dns-server/index.js';
 import { createCompiler } from '../compile/index.js';
 import type { CompileResult } from '../compile/index.js';
 import { loadCrdValidators } from './crd-schemas.js';
@@ -45,18 +45,6 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-/** The forwarder, when this build has one (dns-server/forward). */
-async function loadForwarder(log: Logger, registry: Registry): Promise<Fallback | undefined> {
-  const mod = '../../dns-server/forward/index.js';
-  try {
-    const m = (await import(mod)) as { createForwarder?: (o: { logger: Logger; registry: Registry }) => Fallback };
-    return m.createForwarder?.({ logger: log, registry });
-  } catch (err) {
-    log.warn({ reason: (err as Error).message }, 'no forwarder in this build: names outside the local data are REFUSED');
-    return undefined;
-  }
-}
-
 export async function startLocalServer(opts: LocalServeOptions): Promise<LocalServer> {
   const log = opts.logger.child({ component: 'local' });
   const dir = resolve(opts.manifests);
@@ -64,7 +52,7 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
   const validators = loadCrdValidators();
   const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', now: new Date() });
   const registry = opts.registry ?? new Registry();
-  const fallback = opts.forward === false ? undefined : await loadForwarder(opts.logger, registry);
+  const fallback = opts.forward === false ? undefined : createForwarder({ logger: opts.logger, registry });
   const dns = await startDnsServer({ address: opts.address, port: opts.port, httpPort: opts.httpPort, logger: opts.logger, registry, fallback });
 
   const files = new Map<string, { stamp: string; content: Record<string, unknown>[] | Error }>();
