@@ -92,5 +92,5 @@ try {
   const out = execFileSync(process.execPath, ['--expose-gc', child, join(dir, 'bundle.json'), join(dir, 'changed.json')], { encoding: 'utf8', timeout: 120000 });
   process.stdout.write(out);
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); // KEEP=1 leaves bundle.json for profiling the server
 }
