@@ -48,8 +48,9 @@ describe('dns-server: --workers', function () {
         const r = await udpQuery(port, { name: 'www.example.org' });
         expect(r.answers!.map((a) => (a as { data: unknown }).data)).to.deep.equal(['192.0.2.1']);
       }
+      // Worker processes run this same script; other children (tsx's esbuild service, on a cold cache) are not workers.
       let kids: string[] = [];
-      try { kids = execFileSync('ps', ['--ppid', String(child.pid), '-o', 'pid=']).toString().trim().split(/\s+/).filter(Boolean); } catch { /* ps exits 1 when none match */ }
+      try { kids = execFileSync('ps', ['--ppid', String(child.pid), '-o', 'args=']).toString().split('\n').filter((l) => l.includes(main)); } catch { /* ps exits 1 when none match */ }
       if (reusePortSupported()) {
         expect(kids, 'two worker processes').to.have.length(2);
         const pids = new Set<number>();

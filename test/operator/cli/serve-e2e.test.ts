@@ -87,7 +87,9 @@ describe('splitdns serve (local mode) end to end', () => {
 
   it('answers cluster Services by the Kubernetes DNS specification', async () => {
     expect(await answer(resolver, 'web.shop.svc.cluster.local')).to.equal('10.96.0.10');
-    expect(await resolver.resolveSrv('_http._tcp.web.shop.svc.cluster.local')).to.deep.equal([{ name: 'web.shop.svc.cluster.local', port: 80, priority: 0, weight: 100 }]);
+    // (Node 24 adds a `type` field to SRV records; compare the fields every version has)
+    const srv = (await resolver.resolveSrv('_http._tcp.web.shop.svc.cluster.local')).map(({ name, port, priority, weight }) => ({ name, port, priority, weight }));
+    expect(srv).to.deep.equal([{ name: 'web.shop.svc.cluster.local', port: 80, priority: 0, weight: 100 }]);
     expect(await answer(resolver, 'db.shop.svc.cluster.local')).to.equal('ENOTFOUND'); // headless, no ready endpoint: NXDOMAIN
     expect(await resolver.resolveTxt('dns-version.cluster.local')).to.deep.equal([['1.1.0']]);
   });
