@@ -70,6 +70,9 @@ function answer(msg: Buffer, proto: 0 | 1, st: HandlerState, optSize: number, ma
   const qtype = q.qtype;
   if (q.qclass !== CLASS_IN && q.qclass !== 255) return errorFromQuery(msg, q.qend, RCODE.REFUSED, optSize, 0, q.ednsDo);
   const t = st.tables;
+  // No configuration yet (a worker still loading, a source still listing): SERVFAIL, so the
+  // client asks another server instead of taking "refused" or "no such name" for an answer.
+  if (t.generation === 0) return errorFromQuery(msg, q.qend, RCODE.SERVFAIL, optSize, 0, q.ednsDo);
   const loc = locate(t, key);
   switch (loc.kind) {
     case 'zone': {

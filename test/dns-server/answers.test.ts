@@ -186,6 +186,17 @@ describe('dns-server: authoritative answers', () => {
     expect(rcodeOf(other.raw)).to.equal(5);
   });
 
+  it('answers SERVFAIL before its first configuration', async () => {
+    const fresh = await startTestServer();
+    try {
+      expect(rcodeOf((await udpQuery(fresh.port, { name: 'www.example.org' })).raw)).to.equal(2);
+      fresh.applyBundle(bundle(exampleZone()));
+      expect(rcodeOf((await udpQuery(fresh.port, { name: 'www.example.org' })).raw)).to.equal(0);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('answers ANY with every RRset at the name', async () => {
     const r = await udpQuery(server.port, { name: 'www.example.org', type: 'ANY' });
     expect(r.answers!.map((a) => a.type).sort()).to.deep.equal(['A', 'AAAA']);

@@ -44,6 +44,15 @@ describe('dns-server: --workers', function () {
         if (!ready) await new Promise((r) => setTimeout(r, 100));
       }
       expect(ready, `server never became ready; output:\n${out}`).to.equal(true);
+      if (reusePortSupported()) {
+        // each worker loads the config itself: wait until both say they are ready (fresh connections reach both)
+        const readyPids = new Set<number>();
+        for (let i = 0; i < 200 && readyPids.size < 2; i++) {
+          const st = JSON.parse(await getFresh(httpPort, '/status')) as { pid: number; ready: boolean };
+          if (st.ready) readyPids.add(st.pid); else await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(readyPids.size, 'both workers ready').to.equal(2);
+      }
       for (let i = 0; i < 40; i++) {
         const r = await udpQuery(port, { name: 'www.example.org' });
         expect(r.answers!.map((a) => (a as { data: unknown }).data)).to.deep.equal(['192.0.2.1']);
