@@ -4,7 +4,7 @@
 // their shard, ANY); build.ts calls planAnswer() with a one-table scope to prepare answers.
 
 import { RCODE, TYPE } from './wire/constants.js';
-import { keyToName, nameToKey, parentKey } from './wire/name.js';
+import { nameToKey, parentKey } from './wire/name.js';
 import type { Plan, PlanRR } from './wire/response.js';
 import type { NameNode, NameTable, ServicesTable, Tables, ZoneTable } from './tables/types.js';
 
@@ -171,7 +171,7 @@ export function planAnswer(scope: Scope, first: Found, qname: string, qtype: num
     seen.add(owner);
     owner = target;
     let tkey: string;
-    try { tkey = nameKeyCache(target); } catch { break; }
+    try { tkey = nameToKey(target); } catch { break; }
     found = scope.find(tkey);
   }
   addAdditional(scope, plan);
@@ -192,7 +192,7 @@ function addAdditional(scope: Scope, plan: Plan): void {
     if (done.has(target) || target === '.') continue;
     done.add(target);
     let f: Found;
-    try { f = scope.find(nameKeyCache(target)); } catch { continue; }
+    try { f = scope.find(nameToKey(target)); } catch { continue; }
     if (f.kind !== 'node' || f.node.name !== target) continue; // no synthesis for additional data
     for (const type of [TYPE.A, TYPE.AAAA]) {
       const rs = f.node.rrsets.get(type);
@@ -201,5 +201,3 @@ function addAdditional(scope: Scope, plan: Plan): void {
   }
 }
 
-const nameKeyCache = (name: string): string => nameToKey(name);
-export { keyToName };

@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { startDnsServer, DEFAULTS } from './server.js';
-import type { DnsServer } from './server.js';
 import { startFileSource } from './source/file.js';
 import { setupWorkers } from './workers.js';
 import type { Fallback } from './fallback.js';
@@ -37,8 +36,6 @@ Usage: node dist/dns-server/main.js --config FILE [options]
 export interface ServeHooks {
   /** Builds the fallback (the forwarder) for a server. */
   makeFallback?: (log: Logger, registry: import('prom-client').Registry) => Fallback | undefined;
-  /** Starts an extra config source (the ConfigMap source) instead of --config. */
-  extraSource?: (server: DnsServer, log: Logger, values: Record<string, unknown>) => Promise<{ close(): void } | undefined>;
 }
 
 function intFlag(values: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
@@ -82,7 +79,7 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
       maxConnections: intFlag(values, 'tcp-max-connections', DEFAULTS.tcp.maxConnections, 1, 1000000),
       maxQueriesPerConnection: intFlag(values, 'tcp-max-queries', DEFAULTS.tcp.maxQueriesPerConnection, 1, 1000000),
     };
-    if (values.config === undefined && values['configmap-namespace'] === undefined && !hooks.extraSource) throw new UsageError('--config FILE or --configmap-namespace NS is required');
+    if (values.config === undefined && values['configmap-namespace'] === undefined) throw new UsageError('--config FILE or --configmap-namespace NS is required');
     if (values.config !== undefined && values['configmap-namespace'] !== undefined) throw new UsageError('--config and --configmap-namespace are alternatives: give one');
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
@@ -115,8 +112,6 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
       labelSelector: values['configmap-selector'] as string | undefined, server, logger: log,
     }));
   }
-  const extra = await hooks.extraSource?.(server, log, values);
-  if (extra) sources.push(extra);
   return new Promise<number>(() => undefined); // runs until a signal
 }
 

@@ -15,7 +15,6 @@ import type { Fallback } from './fallback.js';
 import type { ServerMetrics } from './metrics.js';
 import { buildHostsTable, buildReverseNode, buildServicesTable, buildZoneTable } from './tables/build.js';
 import type { ReverseEntry, ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
-import { EMPTY_TABLES } from './tables/types.js';
 import { nameToKey } from './wire/name.js';
 
 export interface ReloadReport {
@@ -202,4 +201,3 @@ export class ShardStore {
   }
 }
 
-export { EMPTY_TABLES };
