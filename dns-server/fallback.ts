@@ -19,9 +19,7 @@ export interface EdnsInfo {
 export interface FallbackQuery {
   /** The query exactly as received. Valid only until the returned promise settles: copy what you keep. */
   msg: Buffer;
-  /** Lower-cased absolute name with trailing dot. */
-  qname: string;
-  /** The same name as the server's lookup key: lower-cased uncompressed wire form, latin1 (wire/name.ts). */
+  /** The query name as the server's lookup key: lower-cased uncompressed wire form, latin1 (wire/name.ts keyToName gives the dotted form). */
   key: string;
   qtype: number;
   qclass: number;

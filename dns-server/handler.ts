@@ -96,7 +96,7 @@ function answer(msg: Buffer, proto: 0 | 1, st: HandlerState, optSize: number, ma
     }
     case 'hosts':
     case 'reverse': {
-      const node = loc.kind === 'hosts' ? loc.table.names.get(key)! : loc.node;
+      const node = loc.node;
       if (!node.ready) preparePtr(node); // first query of a reverse name
       const ans = node.prepared.get(qtype);
       if (ans !== undefined) {
@@ -109,7 +109,7 @@ function answer(msg: Buffer, proto: 0 | 1, st: HandlerState, optSize: number, ma
       const fb = st.fallback;
       if (fb === undefined) return errorFromQuery(msg, q.qend, RCODE.REFUSED, optSize, 0, q.ednsDo);
       const fq: FallbackQuery = {
-        msg, qname: keyToName(key), key, qtype, qclass: q.qclass, proto: proto === PROTO_TCP ? 'tcp' : 'udp', maxSize, optSize,
+        msg, key, qtype, qclass: q.qclass, proto: proto === PROTO_TCP ? 'tcp' : 'udp', maxSize, optSize,
         edns: { present: q.ednsPresent, version: q.ednsVersion, udpSize: q.ednsUdpSize, dnssecOk: q.ednsDo },
       };
       const qend = q.qend;

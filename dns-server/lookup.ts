@@ -11,7 +11,7 @@ import type { NameNode, NameTable, ServicesTable, Tables, ZoneTable } from './ta
 /** Where a name lives. */
 export type Location =
   | { kind: 'zone'; zone: ZoneTable; table: NameTable; /** offset of the zone's origin inside the key */ originOffset: number; /** the name is `<ns>.svc.<zone>` or above it, with no table of its own */ clusterEnt?: boolean }
-  | { kind: 'hosts'; table: NameTable }
+  | { kind: 'hosts'; table: NameTable; node: NameNode }
   | { kind: 'reverse'; node: NameNode }
   | { kind: 'none' };
 
@@ -37,7 +37,8 @@ export function locate(t: Tables, key: string): Location {
     return { kind: 'zone', zone, table: zone, originOffset: off };
   }
   const hosts = t.hosts;
-  if (hosts !== undefined && hosts.names.has(key)) return { kind: 'hosts', table: hosts };
+  const host = hosts?.names.get(key);
+  if (host !== undefined) return { kind: 'hosts', table: hosts!, node: host };
   const rev = t.reverse.get(key);
   if (rev !== undefined) return { kind: 'reverse', node: rev.node };
   return { kind: 'none' };
@@ -79,7 +80,7 @@ export function tablesScope(t: Tables): Scope {
       switch (loc.kind) {
         case 'none': return { kind: 'outside' };
         case 'reverse': return { kind: 'node', node: loc.node, zone: undefined, table: EMPTY_TABLE };
-        case 'hosts': return { kind: 'node', node: loc.table.names.get(key)!, zone: undefined, table: loc.table };
+        case 'hosts': return { kind: 'node', node: loc.node, zone: undefined, table: loc.table };
         case 'zone': return findInTable(loc.table, key, loc.zone, loc.clusterEnt === true);
       }
     },

@@ -15,6 +15,7 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
+import { frame } from '../transport/tcp.js';
 import { answersQuery } from './wire.js';
 
 export type ExchangeResult = { ok: true; resp: Buffer } | { ok: false; reason: 'timeout' | 'error' | 'closed' };
@@ -209,10 +210,7 @@ export class StreamConn {
     return new Promise<ExchangeResult>((resolve) => {
       const timer = setTimeout(() => { this.pending.delete(id); this.armIdle(); resolve({ ok: false, reason: 'timeout' }); }, timeoutMs);
       this.pending.set(id, { query, resolve, timer });
-      const framed = Buffer.allocUnsafe(query.length + 2);
-      framed.writeUInt16BE(query.length, 0);
-      query.copy(framed, 2);
-      sock.write(framed);
+      sock.write(frame(query));
     });
   }
 

@@ -3,6 +3,7 @@
 // fields located (for the cache's countdown), and the client's response shaped from it.
 
 import { FLAG_TC, TYPE } from '../wire/constants.js';
+import { skipName } from '../wire/name.js';
 import { OPT_LEN, truncatedFromQuery, writeOpt } from '../wire/response.js';
 
 /** The query we send upstream: a fresh ID, RD=1, the canonical (lower-case) question, our OPT. */
@@ -41,17 +42,6 @@ export function questionEnd(msg: Buffer): number {
   while (p < msg.length) {
     const l = msg[p];
     if (l === 0) return p + 5 <= msg.length ? p + 5 : -1;
-    if (l > 63) return -1;
-    p += l + 1;
-  }
-  return -1;
-}
-
-function skipName(msg: Buffer, p: number): number {
-  for (let hops = 0; hops < 128 && p < msg.length; hops++) {
-    const l = msg[p];
-    if (l === 0) return p + 1;
-    if ((l & 0xc0) === 0xc0) return p + 2;
     if (l > 63) return -1;
     p += l + 1;
   }
@@ -120,7 +110,7 @@ export function scanResponse(resp: Buffer): ScannedResponse | undefined {
 export function shapeForClient(body: Buffer, ttlOffsets: readonly number[], age: number, fixedTtl: number, cap: number, msg: Buffer, qend: number, optSize: number, dnssecOk: boolean, maxSize: number): Buffer {
   const extra = optSize >= 0 ? OPT_LEN : 0;
   const total = body.length + extra;
-  if (total > maxSize) return truncatedFromQuery(msg, qend, body[2] & 0x85 | 0x80, body[3] & 0x0f, optSize, 0, dnssecOk) as Buffer;
+  if (total > maxSize) return truncatedFromQuery(msg, qend, (body[2] & 0x85) | 0x80, body[3] & 0x0f, optSize, 0, dnssecOk);
   const out = Buffer.allocUnsafe(total);
   body.copy(out, 0);
   out[0] = msg[0]; out[1] = msg[1];

@@ -19,7 +19,8 @@ export interface TcpTransport {
   close(): Promise<void>;
 }
 
-function frame(b: Buffer): Buffer {
+/** A message with its RFC 1035 §4.2.2 two-byte length prefix. */
+export function frame(b: Buffer): Buffer {
   const out = Buffer.allocUnsafe(b.length + 2);
   out.writeUInt16BE(b.length, 0);
   b.copy(out, 2);

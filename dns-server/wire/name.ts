@@ -46,6 +46,20 @@ export function labelOffsets(key: string): number[] {
   return out;
 }
 
+/** Skips a possibly compressed name in a message at p; the offset after it, or -1 when malformed. */
+export function skipName(msg: Buffer, p: number): number {
+  const len = msg.length;
+  for (let hops = 0; hops < 128; hops++) {
+    if (p >= len) return -1;
+    const l = msg[p];
+    if (l === 0) return p + 1;
+    if ((l & 0xc0) === 0xc0) return p + 2 <= len ? p + 2 : -1;
+    if (l > 63) return -1;
+    p += l + 1;
+  }
+  return -1;
+}
+
 /** Number of labels in a key. */
 export function labelCount(key: string): number {
   let n = 0;

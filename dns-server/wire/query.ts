@@ -7,6 +7,7 @@
 // The OPT record (RFC 6891) is looked for in the additional section.
 
 import { TYPE } from './constants.js';
+import { skipName } from './name.js';
 
 // Buffer#latin1Slice is the undocumented fast path under toString('latin1', s, e) (no argument checks).
 const latin1 = (b: Buffer, s: number, e: number): string => (b as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
@@ -33,20 +34,6 @@ export interface ParsedQuery {
 
 export function newParsedQuery(): ParsedQuery {
   return { verdict: Verdict.Drop, id: 0, flags2: 0, key: '', qend: 0, qtype: 0, qclass: 0, ednsPresent: false, ednsVersion: 0, ednsUdpSize: 512, ednsDo: false };
-}
-
-/** Skips a possibly compressed name at p; returns the offset after it, or -1 when malformed. */
-function skipName(msg: Buffer, p: number): number {
-  const len = msg.length;
-  for (let hops = 0; hops < 128; hops++) {
-    if (p >= len) return -1;
-    const l = msg[p];
-    if (l === 0) return p + 1;
-    if ((l & 0xc0) === 0xc0) return p + 2 <= len ? p + 2 : -1;
-    if (l > 63) return -1;
-    p += l + 1;
-  }
-  return -1;
 }
 
 /** Parses msg into q. Never throws; q.verdict says what to do. */
