@@ -45,8 +45,12 @@ describe('dns-server: TCP transport', () => {
 
   it('closes a connection idle past the timeout', async () => {
     const c = await tcpConnect(server.port);
-    await c.closed; // the server closes it; mocha's timeout catches a server that never does
-    expect(c.sock.destroyed || c.sock.readableEnded).to.equal(true);
+    let endedByServer = false;
+    c.sock.on('end', () => { endedByServer = true; });
+    c.sock.write(frame(buildQuery({ name: 'www.example.org', id: 9 })));
+    expect(await c.next(1), 'the connection serves first').to.have.length(1);
+    await c.closed; // we never close it; mocha's timeout catches a server that never does
+    expect(endedByServer, 'the server ended it').to.equal(true);
   });
 
   it('closes a connection after its query cap, once the answers are written', async () => {

@@ -5,21 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateBundle } from '../../../dns-server/config/index.js';
 import { runCli } from './capture.js';
+import { zoneManifest } from './manifests.js';
 
 const samples = fileURLToPath(new URL('../../../samples/', import.meta.url));
 const golden = fileURLToPath(new URL('../compile/golden/samples.json', import.meta.url));
 
-const ZONE = `apiVersion: splitdns.io/v1alpha1
-kind: DNSZone
-metadata:
-  name: example
-spec:
-  domain: example.org
-  records:
-    - name: www
-      type: A
-      a: [192.0.2.1]
-`;
+const ZONE = zoneManifest('192.0.2.1');
 
 describe('splitdns CLI', () => {
   let dir: string;

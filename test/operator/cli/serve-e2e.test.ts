@@ -9,18 +9,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { startLocalServer } from '../../../operator/local/serve.js';
 import type { LocalServer } from '../../../operator/local/serve.js';
+import { zoneManifest } from './manifests.js';
 
-const zone = (ip: string) => `apiVersion: splitdns.io/v1alpha1
-kind: DNSZone
-metadata:
-  name: example
-spec:
-  domain: example.org
-  records:
-    - name: www
-      type: A
-      a: [${ip}]
-`;
+const zone = zoneManifest;
 const host = `apiVersion: splitdns.io/v1alpha1
 kind: StaticHost
 metadata: {name: db, namespace: splitdns}
