@@ -24,6 +24,8 @@ Usage:
       Print the generated configuration (a ConfigBundle of shards, JSON) to stdout.
   splitdns operator [flags]
       Run the Kubernetes operator (see its --help).
+  splitdns import corefile FILE | zonefile FILE --domain D  [--out DIR]
+      Translate a CoreDNS Corefile or a zone file into manifests (see "splitdns import --help").
 
 Common options:
   --cluster-domain NAME        the cluster domain (default cluster.local)
@@ -142,6 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'validate': return await validateCmd(rest);
       case 'render': return await renderCmd(rest);
       case 'operator': return await operatorCmd(rest);
+      case 'import': return await (await import('../import/command.js')).importCmd(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(HELP);
         return cmd === undefined ? 2 : 0;
