@@ -168,6 +168,7 @@ function sendProbe(address: string, port: number, name: string, timeoutMs: numbe
     let done = false;
     const finish = (r: number | null) => { if (done) return; done = true; clearTimeout(timer); sock.close(); resolveProbe(r); };
     const timer = setTimeout(() => finish(null), timeoutMs);
+    timer.unref();
     sock.on('error', () => finish(null));
     sock.on('message', (m, rinfo) => {
       if (m.length < 12 || m.readUInt16BE(0) !== id || (m[2] & 0x80) === 0 || rinfo.port !== port) return;
