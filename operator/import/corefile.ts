@@ -88,6 +88,10 @@ export function importCorefile(text: string, opts: CorefileImportOptions): Coref
   const hosts = new Map<string, { addresses: string[]; ttl: number; ptr: boolean; line: number }>(); // hostname → entry
 
   for (const b of parseCorefile(text)) {
+    if (b.keys.length === 1 && /^\(.*\)$/.test(b.keys[0])) {
+      problem({ line: b.line, name: `snippet ${b.keys[0]}` }, 'untranslated', `a snippet (${b.directives.map((d) => d.name).join(', ')}) is only imported where \`import\` names it: inline it there and import again`);
+      continue;
+    }
     const zones = blockZones(b);
     for (const z of zones) if (z.port !== 53) problem({ line: b.line, name: 'server block' }, 'partial', `port ${z.port}: splitdns serves every zone on the DNS server's one --port`);
     const cache = b.directives.find((d) => d.name === 'cache');
