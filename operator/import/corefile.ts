@@ -95,11 +95,12 @@ export function importCorefile(text: string, opts: CorefileImportOptions): Coref
     const zones = blockZones(b);
     for (const z of zones) if (z.port !== 53) problem({ line: b.line, name: 'server block' }, 'partial', `port ${z.port}: splitdns serves every zone on the DNS server's one --port`);
     const cache = b.directives.find((d) => d.name === 'cache');
+    const forwardersBefore = manifests.filter((m) => m.kind === 'DNSForwarder').length;
     for (const d of b.directives) {
       switch (d.name) {
         case 'hosts': readHosts(d); break;
         case 'forward': readForward(d, zones, cache); break;
-        case 'cache': if (!b.directives.some((x) => x.name === 'forward')) problem(d, 'builtin', 'cache without forward: local answers need no cache; the cache belongs to each DNSForwarder'); break;
+        case 'cache': break; // read with the block's forward; reported below when no DNSForwarder took it
         case 'file': readFileZone(d, zones); break;
         case 'kubernetes':
           if (!d.args.some((a) => a.replace(/\.$/, '').toLowerCase() === clusterDomain)) problem(d, 'partial', `${BUILTIN.kubernetes}; zones ${d.args.join(' ')} do not include the cluster domain ${clusterDomain} (set --cluster-domain)`);
@@ -111,6 +112,10 @@ export function importCorefile(text: string, opts: CorefileImportOptions): Coref
           problem(d, why && BUILTIN_KINDS.has(d.name) ? 'builtin' : 'untranslated', why ?? `plugin ${d.name} has no splitdns equivalent`);
         }
       }
+    }
+    if (cache && manifests.filter((m) => m.kind === 'DNSForwarder').length === forwardersBefore) {
+      if (b.directives.some((x) => x.name === 'forward')) problem(cache, 'partial', `${cache.name} ${cache.args.join(' ')}`.trim() + ': the default upstream caches with the DNSForwarder defaults (maxTTL 3600, maxNegativeTTL 300); to keep these settings write a DNSForwarder for "." with the nameservers\' addresses');
+      else problem(cache, 'builtin', 'cache without forward: local answers need no cache; the cache belongs to each DNSForwarder');
     }
   }
 
@@ -130,6 +135,9 @@ export function importCorefile(text: string, opts: CorefileImportOptions): Coref
       });
     }
   }
+  // The report in reading order: the Corefile's lines first, then each file it names.
+  const fileRank = (f: string) => (f === file ? 0 : 1);
+  problems.sort((a, b) => fileRank(a.file) - fileRank(b.file) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line);
   return { manifests, problems };
 
   function readHosts(d: Directive): void {
@@ -238,7 +246,7 @@ export function importCorefile(text: string, opts: CorefileImportOptions): Coref
   }
 
   function readCache(d: Directive): Record<string, unknown> {
-    const c: Record<string, unknown> = {};
+    const c: Record<string, unknown> = { minTTL: 5 }; // CoreDNS's default MINTTL
     const ttl = d.args[0] !== undefined && /^\d+$/.test(d.args[0]) ? Number(d.args[0]) : undefined;
     if (ttl !== undefined) { c.maxTTL = ttl; c.maxNegativeTTL = Math.min(ttl, 1800); } else { c.maxTTL = 3600; c.maxNegativeTTL = 1800; }
     if (d.args.length > (ttl !== undefined ? 1 : 0)) problem(d, 'partial', `cache zones ${d.args.slice(ttl !== undefined ? 1 : 0).join(' ')}: the cache applies to the block's DNSForwarders`);

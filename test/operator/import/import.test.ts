@@ -54,7 +54,7 @@ describe('splitdns import', () => {
     const r = importCorefile(readFileSync(join(FIXTURES, 'kubeadm-default/Corefile'), 'utf8'), { file: 'Corefile', readFile: () => { throw new Error('no file'); } });
     expect(r.manifests).to.deep.equal([]);
     expect(r.problems.map((p) => `${p.line}:${p.what}:${p.kind}`)).to.deep.equal([
-      '2:errors:builtin', '3:health:builtin', '6:ready:builtin', '7:kubernetes:builtin', '12:prometheus:builtin', '13:forward:builtin', '13:forward:partial', '17:loop:builtin', '18:reload:builtin', '19:loadbalance:builtin',
+      '2:errors:builtin', '3:health:builtin', '6:ready:builtin', '7:kubernetes:builtin', '12:prometheus:builtin', '13:forward:builtin', '13:forward:partial', '16:cache:partial', '17:loop:builtin', '18:reload:builtin', '19:loadbalance:builtin',
     ]);
   });
 
