@@ -10,6 +10,9 @@ import { startFileSource } from './source/file.js';
 import { setupWorkers } from './workers.js';
 import type { Fallback } from './fallback.js';
 import { createForwarder } from './forward/index.js';
+import { withDefaultUpstream } from './forward/default-upstream.js';
+import type { DefaultUpstreamFallback } from './forward/default-upstream.js';
+import { METRICS_COMPAT_MODES, corednsServerLabel, registerCorednsCompat } from './metrics-compat.js';
 
 const HELP = `splitdns dns-server: serves a generated configuration over UDP and TCP.
 
@@ -30,6 +33,10 @@ Usage: node dist/dns-server/main.js --config FILE [options]
   --tcp-max-connections N   cap on open TCP connections (default ${DEFAULTS.tcp.maxConnections})
   --tcp-max-queries N       queries per TCP connection before it is closed (default ${DEFAULTS.tcp.maxQueriesPerConnection})
   --no-forward              do not forward names outside the local data (REFUSED instead)
+  --no-default-upstream     without a DNSForwarder for ".", REFUSE other names instead of forwarding them
+                            to the nameservers of --resolv-conf (loops back to us are detected and skipped)
+  --resolv-conf FILE        where the default upstream's nameservers come from (default /etc/resolv.conf)
+  --metrics-compat coredns  also expose CoreDNS's metric names (coredns_dns_*, coredns_cache_*, coredns_forward_*)
   --log-level LEVEL         pino level (default info)
 `;
 
@@ -52,7 +59,7 @@ export const FLAGS = {
   config: { type: 'string' }, address: { type: 'string' }, port: { type: 'string' }, 'http-address': { type: 'string' },
   'http-port': { type: 'string' }, workers: { type: 'string' }, 'lame-duck-ms': { type: 'string' }, 'udp-payload-size': { type: 'string' },
   'tcp-idle-timeout-ms': { type: 'string' }, 'tcp-max-connections': { type: 'string' }, 'tcp-max-queries': { type: 'string' },
-  'no-forward': { type: 'boolean' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'no-forward': { type: 'boolean' }, 'no-default-upstream': { type: 'boolean' }, 'resolv-conf': { type: 'string' }, 'metrics-compat': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   'configmap-namespace': { type: 'string' }, 'configmap-selector': { type: 'string' }, 'kube-api': { type: 'string' },
 } as const;
 
@@ -81,6 +88,8 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
     };
     if (values.config === undefined && values['configmap-namespace'] === undefined) throw new UsageError('--config FILE or --configmap-namespace NS is required');
     if (values.config !== undefined && values['configmap-namespace'] !== undefined) throw new UsageError('--config and --configmap-namespace are alternatives: give one');
+    const compat = values['metrics-compat'];
+    if (compat !== undefined && !(METRICS_COMPAT_MODES as readonly unknown[]).includes(compat)) throw new UsageError(`--metrics-compat must be one of ${METRICS_COMPAT_MODES.join(', ')}, not ${JSON.stringify(compat)}`);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
@@ -89,12 +98,21 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   if (role.role === 'primary') return new Promise<number>(() => undefined); // the workers serve
   const registry = new (await import('prom-client')).Registry();
   const makeFallback = hooks.makeFallback ?? ((l: Logger, r: import('prom-client').Registry) => createForwarder({ logger: l, registry: r }));
-  const fallback = values['no-forward'] ? undefined : makeFallback(log, registry);
+  const forwarder = values['no-forward'] ? undefined : makeFallback(log, registry);
+  let defaultUpstream: DefaultUpstreamFallback | undefined;
+  if (forwarder !== undefined && !values['no-default-upstream']) {
+    defaultUpstream = withDefaultUpstream(forwarder, { logger: log, resolvConf: values['resolv-conf'] as string | undefined });
+  }
+  const fallback = defaultUpstream ?? forwarder;
   const server = await startDnsServer({
     address: String(values.address ?? DEFAULTS.address), port, httpAddress: values['http-address'] as string | undefined,
     httpPort: httpPort === 0 ? null : httpPort, logger: log, registry, fallback, udpPayloadSize, lameDuckMs, tcp,
     reusePort: role.role === 'worker',
   });
+  if (values['metrics-compat'] === 'coredns') {
+    const address = String(values.address ?? DEFAULTS.address);
+    registerCorednsCompat(registry, { server: corednsServerLabel(address, server.port), family: address.includes(':') ? 2 : 1 });
+  }
   const sources: { close(): void }[] = [];
   // Signals first: a SIGTERM while a source is still starting (the first ConfigMap list) still gets a lame duck.
   const stop = () => {
@@ -112,6 +130,7 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
       labelSelector: values['configmap-selector'] as string | undefined, server, logger: log,
     }));
   }
+  void defaultUpstream?.probe(); // now that we answer queries: a probe that comes back to us is a loop
   return new Promise<number>(() => undefined); // runs until a signal
 }
 

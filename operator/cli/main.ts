@@ -24,12 +24,18 @@ Usage:
       Print the generated configuration (a ConfigBundle of shards, JSON) to stdout.
   splitdns operator [flags]
       Run the Kubernetes operator (see its --help).
+  splitdns import corefile FILE | zonefile FILE --domain D  [--out DIR]
+      Translate a CoreDNS Corefile or a zone file into manifests (see "splitdns import --help").
 
 Common options:
   --cluster-domain NAME        the cluster domain (default cluster.local)
   --operator-namespace NAME    the namespace whose StaticHosts may claim any name (default splitdns)
   --log-level LEVEL            serve: pino level (default info)
   --no-forward                 serve: do not forward names outside the local data
+  --default-upstream           serve: forward names no DNSForwarder covers to the nameservers of
+                               /etc/resolv.conf (off by default in local mode; the DNS server
+                               image has it on, --no-default-upstream turns it off there)
+  --resolv-conf FILE           serve: with --default-upstream, read this file instead
 `;
 
 class UsageError extends Error {}
@@ -93,7 +99,7 @@ function intFlag(v: unknown, name: string, def: number | null): number | null {
 async function serveCmd(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv, allowPositionals: false, strict: true,
-    options: { ...COMMON, manifests: { type: 'string' }, port: { type: 'string' }, address: { type: 'string' }, 'http-port': { type: 'string' }, 'log-level': { type: 'string' }, 'no-forward': { type: 'boolean' } },
+    options: { ...COMMON, manifests: { type: 'string' }, port: { type: 'string' }, address: { type: 'string' }, 'http-port': { type: 'string' }, 'log-level': { type: 'string' }, 'no-forward': { type: 'boolean' }, 'default-upstream': { type: 'boolean' }, 'resolv-conf': { type: 'string' } },
   });
   if (values.help) { process.stdout.write(HELP); return 0; }
   if (!values.manifests) throw new UsageError('serve needs --manifests DIR');
@@ -105,6 +111,7 @@ async function serveCmd(argv: string[]): Promise<number> {
   const local = await startLocalServer({
     manifests: values.manifests, port, address, httpPort, logger, forward: !values['no-forward'],
     clusterDomain: values['cluster-domain'], operatorNamespace: values['operator-namespace'],
+    defaultUpstream: values['default-upstream'] || values['resolv-conf'] !== undefined ? { resolvConf: values['resolv-conf'] } : undefined,
   });
   process.stdout.write(digHints(local.last.result.bundle, address, local.dns.port, values.manifests, local.dns.httpPort));
   await new Promise<void>((resolveStop) => {
@@ -137,6 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'validate': return await validateCmd(rest);
       case 'render': return await renderCmd(rest);
       case 'operator': return await operatorCmd(rest);
+      case 'import': return await (await import('../import/command.js')).importCmd(rest);
       case undefined: case 'help': case '--help': case '-h':
         process.stdout.write(HELP);
         return cmd === undefined ? 2 : 0;

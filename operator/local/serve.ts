@@ -8,7 +8,7 @@ import type { FSWatcher } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createForwarder, startDnsServer } from '../../dns-server/index.js';
+import { createForwarder, startDnsServer, withDefaultUpstream } from '../../dns-server/index.js';
 import type { DnsServer, ReloadReport } from '../../dns-server/index.js';
 import { createCompiler } from '../compile/index.js';
 import type { CompileResult } from '../compile/index.js';
@@ -28,6 +28,12 @@ export interface LocalServeOptions {
   debounceMs?: number;
   /** Forward names no local data covers (the DNSForwarder resources); default true. */
   forward?: boolean;
+  /**
+   * Forward names no DNSForwarder covers to the nameservers of this resolv.conf (with loop
+   * probes). Off by default in local mode: a developer's server on loopback should answer for
+   * the manifests, not become the laptop's resolver (see README "Replacing CoreDNS").
+   */
+  defaultUpstream?: { resolvConf?: string; port?: number };
 }
 
 export interface LocalRun {
@@ -52,8 +58,9 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
   const validators = loadCrdValidators();
   const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', now: new Date() });
   const registry = opts.registry ?? new Registry();
-  const fallback = opts.forward === false ? undefined : createForwarder({ logger: opts.logger, registry });
-  const dns = await startDnsServer({ address: opts.address, port: opts.port, httpPort: opts.httpPort, logger: opts.logger, registry, fallback });
+  const forwarder = opts.forward === false ? undefined : createForwarder({ logger: opts.logger, registry });
+  const defaultUpstream = forwarder && opts.defaultUpstream ? withDefaultUpstream(forwarder, { logger: opts.logger, ...opts.defaultUpstream }) : undefined;
+  const dns = await startDnsServer({ address: opts.address, port: opts.port, httpPort: opts.httpPort, logger: opts.logger, registry, fallback: defaultUpstream ?? forwarder });
 
   const files = new Map<string, { stamp: string; content: Record<string, unknown>[] | Error }>();
   const reportedProblems = new Set<string>();
@@ -96,6 +103,7 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
   };
 
   let last = run();
+  void defaultUpstream?.probe(); // after the first configuration: the server now answers, so a looping probe comes back
   let timer: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
   const schedule = () => {

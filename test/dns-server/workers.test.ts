@@ -32,7 +32,7 @@ describe('dns-server: --workers', function () {
     const port = await freePort();
     const httpPort = await freePort();
     const main = path.resolve('dns-server/main.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', main, '--config', file, '--port', String(port), '--http-port', String(httpPort), '--workers', '2', '--lame-duck-ms', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', main, '--config', file, '--port', String(port), '--http-port', String(httpPort), '--workers', '2', '--lame-duck-ms', '0', '--no-default-upstream'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });
