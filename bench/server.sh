@@ -18,7 +18,7 @@ for t in dnsperf dig taskset; do command -v $t >/dev/null || { echo "bench: $t i
 H=${TMPDIR:-/tmp}/splitdns-bench-server
 rm -rf "$H"; cp -r "$SHARED" "$H"; (cd "$H" && node gen.js >/dev/null)
 node "$ROOT/dist/bench/server/gen-bundle.js" "$H/bench.json"
-OURS="node $ROOT/dist/dns-server/main.js --config $H/bench.json --http-port 0 --log-level warn --port"
+OURS="node $ROOT/dist/dns-server/main.js --config $H/bench.json --http-port 0 --log-level warn --no-default-upstream --port"
 RAW=$H/raw.txt; : > "$RAW"
 echo "load: $(uptime | sed 's/.*load average/load average/') (other work on this machine skews absolute figures; compare the ratio)"
 port=5410
