@@ -5,3 +5,5 @@ export type { Fallback, FallbackQuery, EdnsInfo } from './fallback.js';
 export * from './config/index.js';
 export { createForwarder } from './forward/index.js';
 export type { ForwarderOptions } from './forward/index.js';
+export { createInProcessServer } from './in-process.js';
+export type { InProcessServer } from './in-process.js';
