@@ -106,12 +106,13 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
       const good = alone.problems.length === 0 ? (content as Objects) : prev?.good;
       files.set(f, { stamp, content, problems: alone.problems.map((p) => ({ ...p, kept: prev?.good !== undefined })), good });
     }
-    // Every file's current objects when it is good, else its last good ones (none if it never was).
+    // Every file's current objects when it is good, else its last good ones. A file that was
+    // never good is read as it is: its valid objects serve, the rest are reported below.
     const effective = new Map<string, Objects | Error>();
     const fileProblems: ManifestProblem[] = [];
     for (const [f, s] of files) {
-      if (s.problems.length === 0) effective.set(f, s.content as Objects);
-      else { fileProblems.push(...s.problems); if (s.good) effective.set(f, s.good); }
+      if (s.problems.length === 0 || s.good === undefined) effective.set(f, s.content);
+      else { fileProblems.push(...s.problems); effective.set(f, s.good); }
     }
     const set = buildManifestSet(effective, validators, process.cwd());
     const result = compiler.compile(set.snapshot, new Date());
