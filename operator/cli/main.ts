@@ -135,7 +135,7 @@ ${COMMON_HELP}
         process.stderr.write(`splitdns serve: ${hint}\n`);
         return 1;
       }
-      process.stdout.write(digHints(local.last.result.bundle, address, local.dns.port, paths.join(' '), local.dns.httpPort));
+      process.stdout.write(digHints(local.last.result.bundle, address, local.dns.port, paths.join(' '), local.dns.httpPort, process.pid));
       const toggle = () => local.dns.setQueryLogging(!local.dns.queryLogging);
       process.on('SIGUSR2', toggle);
       await new Promise<void>((resolveStop) => {
