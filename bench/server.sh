@@ -42,4 +42,6 @@ for (const s of ['node-echo', 'splitdns']) console.log(`  ${s.padEnd(10)} qps=${
 console.log(`  ratio splitdns/node-echo = ${(q('splitdns') / q('node-echo')).toFixed(2)} (target >= 0.85)`);
 JS
 echo
+node "$ROOT/dist/bench/server/query-log-tap.js"   # what query logging costs off (and on)
+echo
 node --expose-gc "$ROOT/dist/bench/server/reload.js" 10000 100 10 $((port+1))

@@ -1,6 +1,7 @@
 // The operations endpoint, on its own port: /healthz (the process is up), /readyz (a
 // configuration is loaded and we are not in lame duck), /status (JSON: the shards served and
-// since when, and the forwarder's view), /metrics (Prometheus text from our own Registry).
+// since when, and the forwarder's view), /metrics (Prometheus text from our own Registry),
+// POST /log-queries?on=1|0 (turn query logging on or off; answers the new state).
 
 import http from 'node:http';
 import type { Registry } from 'prom-client';
@@ -9,6 +10,7 @@ export interface OpsSource {
   ready(): boolean;
   status(): unknown;
   registry: Registry;
+  setQueryLogging?(on: boolean): void;
 }
 
 export interface OpsServer {
@@ -23,6 +25,12 @@ export async function startOps(address: string, port: number, src: OpsSource): P
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
+    if (req.method === 'POST' && path === '/log-queries' && src.setQueryLogging) {
+      const on = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('on');
+      if (on !== '1' && on !== '0' && on !== 'true' && on !== 'false') return reply(400, 'use POST /log-queries?on=1 or ?on=0\n');
+      src.setQueryLogging(on === '1' || on === 'true');
+      return reply(200, `query logging ${on === '1' || on === 'true' ? 'on' : 'off'}\n`);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed\n');
     switch (path) {
       case '/healthz': return reply(200, 'ok\n');

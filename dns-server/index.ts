@@ -7,3 +7,5 @@ export { createForwarder } from './forward/index.js';
 export type { ForwarderOptions } from './forward/index.js';
 export { withDefaultUpstream } from './forward/default-upstream.js';
 export type { DefaultUpstreamFallback, DefaultUpstreamOptions } from './forward/default-upstream.js';
+export { createInProcessServer } from './in-process.js';
+export type { InProcessServer } from './in-process.js';

@@ -3,8 +3,8 @@
 // --lame-duck-ms), then the process exits.
 
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import type { Logger } from 'pino';
+import { createLogger, parseLogFormat, parseLogLevel } from './logging.js';
 import { startDnsServer, DEFAULTS } from './server.js';
 import { startFileSource } from './source/file.js';
 import { setupWorkers } from './workers.js';
@@ -38,6 +38,9 @@ Usage: node dist/dns-server/main.js --config FILE [options]
   --resolv-conf FILE        where the default upstream's nameservers come from (default /etc/resolv.conf)
   --metrics-compat coredns  also expose CoreDNS's metric names (coredns_dns_*, coredns_cache_*, coredns_forward_*)
   --log-level LEVEL         pino level (default info)
+  --log-format FORMAT       auto (readable lines on a terminal, JSON otherwise), pretty or json (default auto)
+  --log-queries             log every query (client, name, type, rcode, duration, shard) at info;
+                            toggle on a running server with SIGUSR2 or POST /log-queries?on=1|0
 `;
 
 export interface ServeHooks {
@@ -59,7 +62,7 @@ export const FLAGS = {
   config: { type: 'string' }, address: { type: 'string' }, port: { type: 'string' }, 'http-address': { type: 'string' },
   'http-port': { type: 'string' }, workers: { type: 'string' }, 'lame-duck-ms': { type: 'string' }, 'udp-payload-size': { type: 'string' },
   'tcp-idle-timeout-ms': { type: 'string' }, 'tcp-max-connections': { type: 'string' }, 'tcp-max-queries': { type: 'string' },
-  'no-forward': { type: 'boolean' }, 'no-default-upstream': { type: 'boolean' }, 'resolv-conf': { type: 'string' }, 'metrics-compat': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'no-forward': { type: 'boolean' }, 'no-default-upstream': { type: 'boolean' }, 'resolv-conf': { type: 'string' }, 'metrics-compat': { type: 'string' }, 'log-level': { type: 'string' }, 'log-format': { type: 'string' }, 'log-queries': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   'configmap-namespace': { type: 'string' }, 'configmap-selector': { type: 'string' }, 'kube-api': { type: 'string' },
 } as const;
 
@@ -72,7 +75,13 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
     return 2;
   }
   if (values.help) { process.stdout.write(HELP); return 0; }
-  const log = pino({ level: String(values['log-level'] ?? 'info') });
+  let log: Logger;
+  try {
+    log = createLogger({ level: parseLogLevel(values['log-level']), format: parseLogFormat(values['log-format']) });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
   let port: number, httpPort: number, workers: number, lameDuckMs: number, udpPayloadSize: number;
   let tcp: { idleTimeoutMs: number; maxConnections: number; maxQueriesPerConnection: number };
   try {
@@ -107,12 +116,13 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   const server = await startDnsServer({
     address: String(values.address ?? DEFAULTS.address), port, httpAddress: values['http-address'] as string | undefined,
     httpPort: httpPort === 0 ? null : httpPort, logger: log, registry, fallback, udpPayloadSize, lameDuckMs, tcp,
-    reusePort: role.role === 'worker',
+    reusePort: role.role === 'worker', logQueries: values['log-queries'] === true,
   });
   if (values['metrics-compat'] === 'coredns') {
     const address = String(values.address ?? DEFAULTS.address);
     registerCorednsCompat(registry, { server: corednsServerLabel(address, server.port), family: address.includes(':') ? 2 : 1 });
   }
+  process.on('SIGUSR2', () => server.setQueryLogging(!server.queryLogging)); // toggles query logging
   const sources: { close(): void }[] = [];
   // Signals first: a SIGTERM while a source is still starting (the first ConfigMap list) still gets a lame duck.
   const stop = () => {

@@ -10,6 +10,7 @@ import type { HandlerState } from './handler.js';
 import { startOps } from './http.js';
 import type { OpsServer } from './http.js';
 import { ServerMetrics } from './metrics.js';
+import { createQueryTap } from './query-log.js';
 import { ShardStore } from './reload.js';
 import type { ReloadReport, ServedShard } from './reload.js';
 import { EMPTY_TABLES } from './tables/types.js';
@@ -30,6 +31,8 @@ export interface DnsServerOptions {
   lameDuckMs?: number;
   tcp?: { idleTimeoutMs?: number; maxConnections?: number; maxQueriesPerConnection?: number };
   reusePort?: boolean;
+  /** Log every query at info (client, name, type, rcode, duration, shard); default false. */
+  logQueries?: boolean;
 }
 
 export interface DnsServer {
@@ -40,6 +43,9 @@ export interface DnsServer {
   applyShards(changed: unknown[], removedIds: string[]): ReloadReport;
   servedShards(): ServedShard[];
   isReady(): boolean;
+  /** Whether queries are logged; setQueryLogging turns it on or off while serving. */
+  readonly queryLogging: boolean;
+  setQueryLogging(on: boolean): void;
   close(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -60,15 +66,20 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const state: HandlerState = { tables: EMPTY_TABLES, fallback: opts.fallback, metrics, udpPayloadSize };
   const store = new ShardStore(state, metrics, log);
   const tcpLimits = { ...DEFAULTS.tcp, ...opts.tcp };
+  const tap = createQueryTap(opts.logger, opts.logQueries === true);
+  const setQueryLogging = (on: boolean) => {
+    if (tap.enabled !== on) log.info({ logQueries: on }, on ? 'query logging on' : 'query logging off');
+    tap.enabled = on;
+  };
 
   // UDP and TCP share one port number. With port 0 the kernel picks a free UDP port, which
   // may be taken for TCP: then try another pair (a few times) rather than fail.
   let udp: Awaited<ReturnType<typeof startUdp>> | undefined;
   let tcp: Awaited<ReturnType<typeof startTcp>> | undefined;
   for (let attempt = 0; tcp === undefined; attempt++) {
-    udp = await startUdp(address, opts.port, state, opts.reusePort === true);
+    udp = await startUdp(address, opts.port, state, opts.reusePort === true, tap);
     try {
-      tcp = await startTcp(address, udp.port, state, tcpLimits);
+      tcp = await startTcp(address, udp.port, state, tcpLimits, tap);
     } catch (err) {
       await udp.close();
       if (opts.port !== 0 || attempt >= 9 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
@@ -85,7 +96,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     ops = await startOps(opts.httpAddress ?? address, opts.httpPort, {
       ready: isReady,
       registry: metrics.registry,
-      status: () => ({ ready: isReady(), pid: process.pid, shards: store.servedShards(), fallback: state.fallback?.status() ?? null }),
+      status: () => ({ ready: isReady(), pid: process.pid, logQueries: tap.enabled, shards: store.servedShards(), fallback: state.fallback?.status() ?? null }),
+      setQueryLogging,
     });
   }
   log.info({ address, port: udp.port, httpPort: ops?.port ?? null }, 'dns server listening');
@@ -105,6 +117,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     applyShards: (c, r) => store.applyShards(c, r),
     servedShards: () => store.servedShards(),
     isReady,
+    get queryLogging() { return tap.enabled; },
+    setQueryLogging,
     close,
     async shutdown() {
       lameDuck = true;

@@ -41,6 +41,8 @@ export function setupWorkers(workers: number, log: Logger): WorkerRole {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGUSR2 toggles query logging in each worker (unhandled, it would end the primary).
+  process.on('SIGUSR2', () => { for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGUSR2'); });
   cluster.on('exit', () => { if (stopping && Object.keys(cluster.workers ?? {}).length === 0) process.exit(0); });
   log.info({ workers }, 'started worker processes (reusePort)');
   return { role: 'primary' };

@@ -7,6 +7,8 @@
 import net from 'node:net';
 import type { HandlerState } from '../handler.js';
 import { handleQuery, PROTO_TCP } from '../handler.js';
+import { TAP_OFF } from '../query-log.js';
+import type { QueryTap } from '../query-log.js';
 
 export interface TcpLimits {
   idleTimeoutMs: number;
@@ -27,7 +29,7 @@ export function frame(b: Buffer): Buffer {
   return out;
 }
 
-export async function startTcp(address: string, port: number, st: HandlerState, limits: TcpLimits): Promise<TcpTransport> {
+export async function startTcp(address: string, port: number, st: HandlerState, limits: TcpLimits, tap: QueryTap = TAP_OFF): Promise<TcpTransport> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (sock) => {
     if (sockets.size >= limits.maxConnections) {
@@ -57,7 +59,7 @@ export async function startTcp(address: string, port: number, st: HandlerState, 
         pending = pending.subarray(2 + len);
         count++;
         inflight++;
-        const out = handleQuery(msg, PROTO_TCP, st);
+        const out = tap.enabled ? tap.handle(msg, PROTO_TCP, st, sock.remoteAddress ?? '-') : handleQuery(msg, PROTO_TCP, st);
         if (out instanceof Promise) out.then(send, () => send(null));
         else send(out);
         if (count >= limits.maxQueriesPerConnection) { ending = true; finishIfDone(); }

@@ -2,7 +2,7 @@
 
 import type { ConfigBundle } from '../../dns-server/config/types.js';
 
-export function digHints(bundle: ConfigBundle, address: string, port: number, dir: string, httpPort: number | null): string {
+export function digHints(bundle: ConfigBundle, address: string, port: number, dir: string, httpPort: number | null, pid?: number): string {
   const at = `dig @${address} -p ${port}`;
   const lines = [`splitdns: serving ${dir} on ${address}:${port} (UDP and TCP)${httpPort !== null ? `, ops on http://${address}:${httpPort}/status` : ''}`, 'Try:'];
   const picks: string[] = [];
@@ -26,5 +26,9 @@ export function digHints(bundle: ConfigBundle, address: string, port: number, di
   const ptr = bundle.shards.flatMap((s) => s.reverse).find((r) => r.name.endsWith('.in-addr.arpa.'));
   if (ptr) picks.push(`${at} -x ${ptr.name.replace('.in-addr.arpa.', '').split('.').reverse().join('.')}`);
   if (picks.length === 0) picks.push(`(no names yet: add manifests to ${dir})`);
-  return lines.concat(picks.slice(0, 10).map((p) => '  ' + p)).join('\n') + '\n';
+  const out = lines.concat(picks.slice(0, 10).map((p) => '  ' + p));
+  const first = /^dig \S+ -p \d+ (\S+)/.exec(picks[0]);
+  if (first && !first[1].startsWith('-')) out.push(`Why that answer: npx splitdns explain ${first[1]} --manifests ${dir}`);
+  if (pid !== undefined) out.push(`Log every query: kill -USR2 ${pid} (again to stop)`);
+  return out.join('\n') + '\n';
 }

@@ -1,6 +1,6 @@
 // `splitdns operator`: the CLI (operator/cli/main.ts) imports this module and calls run(argv).
 
-import pino from 'pino';
+import { createLogger } from '../../dns-server/logging.js';
 import { startOperator } from './controller.js';
 import { loadKubeConfig } from './kube-client.js';
 import { helpText, OptionsError, parseOptions } from './options.js';
@@ -15,7 +15,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (o.help) { process.stdout.write(helpText()); return 0; }
-  const logger = pino({ level: o.logLevel });
+  const logger = createLogger({ level: o.logLevel, format: o.logFormat });
   let kubeConfig;
   try { kubeConfig = loadKubeConfig(o.kubeApi); }
   catch (err) { logger.fatal({ err }, 'cannot load Kubernetes credentials'); return 1; }

@@ -2,6 +2,8 @@
 // message that names the flag. Flags win over the environment, which wins over the default.
 
 import { parseArgs } from 'node:util';
+import { parseLogFormat } from '../../dns-server/logging.js';
+import type { LogFormat } from '../../dns-server/logging.js';
 
 export class OptionsError extends Error {}
 
@@ -23,12 +25,13 @@ export const FLAG_SPECS: Record<string, FlagSpec> = {
   'http-port': { env: 'SPLITDNS_HTTP_PORT', def: '8081', help: 'port of /healthz /readyz /metrics (0 = off)' },
   'kube-api': { env: 'SPLITDNS_KUBE_API', help: 'API server URL without credentials (development and tests); default: in-cluster or KUBECONFIG' },
   'log-level': { env: 'SPLITDNS_LOG_LEVEL', def: 'info', help: 'pino level' },
+  'log-format': { env: 'SPLITDNS_LOG_FORMAT', def: 'auto', help: 'auto (readable lines on a terminal, JSON otherwise), pretty or json' },
 };
 
 export interface ParsedOptions {
   namespace: string; clusterDomain: string; dnsSelector: string; statusPortName: string; statusPort?: number;
   debounceMs: number; identity?: string; leaseName: string; leaseDurationSeconds: number; renewDeadlineMs: number;
-  retryPeriodMs: number; httpAddress: string; httpPort: number | null; kubeApi?: string; logLevel: string; help: boolean;
+  retryPeriodMs: number; httpAddress: string; httpPort: number | null; kubeApi?: string; logLevel: string; logFormat: LogFormat; help: boolean;
 }
 
 export function helpText(): string {
@@ -71,10 +74,12 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ParsedOpti
   if (kubeApi !== undefined && !/^https?:\/\/[^/]+\/?$/.test(kubeApi)) throw new OptionsError(`--kube-api must be a URL such as https://10.0.0.1:6443, not ${JSON.stringify(kubeApi)}`);
   const logLevel = get('log-level')!;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new OptionsError(`--log-level must be one of fatal, error, warn, info, debug, trace, silent, not ${JSON.stringify(logLevel)}`);
+  let logFormat: LogFormat;
+  try { logFormat = parseLogFormat(get('log-format')); } catch (err) { throw new OptionsError((err as Error).message); }
   return {
     namespace, clusterDomain, dnsSelector, statusPortName, statusPort: sp === undefined ? undefined : int('dns-status-port', sp, 1, 65535),
     debounceMs: int('debounce-ms', get('debounce-ms')!, 0, 60000), identity: get('pod-name'), leaseName: get('lease-name')!,
     leaseDurationSeconds, renewDeadlineMs, retryPeriodMs, httpAddress: get('http-address')!, httpPort: httpPort === 0 ? null : httpPort,
-    kubeApi, logLevel, help: values.help === true,
+    kubeApi, logLevel, logFormat, help: values.help === true,
   };
 }

@@ -58,14 +58,36 @@ function path(p: string): string {
   return p.replace(/^\//, '').split('/').filter(Boolean).map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg}`)).join('').replace(/^\./, '');
 }
 
+/** What a schema pattern asks for, in words (a regular expression is no message for a person). */
+const PATTERN_WORDS: [RegExp, string][] = [
+  [/^\^\(\[a-zA-Z0-9_\]\(\[-a-zA-Z0-9_\]\{0,61\}/, "must be a DNS name: dot-separated labels of up to 63 letters, digits, '-' or '_', not starting or ending with '-'"],
+  [/^\^\(\\\.\|/, "must be a DNS name (labels of up to 63 letters, digits, '-' or '_', separated by dots) or \".\" for the root"],
+  [/\(ms\|s\|m\)\$$/, 'must be a duration: a whole number followed by ms, s or m, e.g. 500ms, 2s or 1m'],
+  [/^\^\(\[a-z0-9\]\(\[-a-z0-9\]\*\[a-z0-9\]\)\?\(\\\./, 'must be a qualified name such as example.com/Ready or Ready'],
+  [/^\^\[A-Za-z\]\(\[A-Za-z0-9_,:\]/, 'must be a CamelCase reason such as InvalidSpec'],
+];
+const FORMAT_WORDS: Record<string, string> = {
+  ipv4: 'must be an IPv4 address: four numbers from 0 to 255 separated by dots, e.g. 192.0.2.10',
+  ipv6: 'must be an IPv6 address, e.g. 2001:db8::10',
+  'date-time': 'must be an RFC 3339 date-time, e.g. 2024-01-02T03:04:05Z',
+};
+
+const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+
 function ajvMessage(e: ErrorObject): string {
   const at = path(e.instancePath) || '<root>';
   switch (e.keyword) {
     case 'required': return `${at ? at + '.' : ''}${(e.params as { missingProperty: string }).missingProperty}: Required value`.replace(/^<root>\./, '');
-    case 'enum': return `${at}: Unsupported value: supported values: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'enum': return `${at}: Unsupported value: ${shown(e.data)}: supported values: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'additionalProperties': return `${at}: unknown field "${at === '<root>' ? '' : at + '.'}${(e.params as { additionalProperty: string }).additionalProperty}"`;
-    case 'anyOf': return `${at}: Invalid value: must be an IPv4 or IPv6 address`;
-    default: return `${at}: Invalid value: ${at} ${e.message ?? 'is invalid'}`;
+    case 'anyOf': return `${at}: Invalid value: ${shown(e.data)}: must be an IPv4 or IPv6 address`;
+    case 'format': return `${at}: Invalid value: ${shown(e.data)}: ${FORMAT_WORDS[(e.params as { format: string }).format] ?? e.message}`;
+    case 'pattern': {
+      const pattern = (e.params as { pattern: string }).pattern;
+      const words = PATTERN_WORDS.find(([re]) => re.test(pattern))?.[1];
+      return `${at}: Invalid value: ${shown(e.data)}: ${words ?? `must match the pattern ${pattern}`}`;
+    }
+    default: return `${at}: Invalid value: ${shown(e.data)}: ${e.message ?? 'is invalid'}`;
   }
 }
 
@@ -92,7 +114,7 @@ function checkRules(schema: Schema | undefined, value: unknown, at: string, out:
 
 /** Validators for DNSZone, DNSForwarder and StaticHost, by kind. */
 export function loadCrdValidators(dir = findCrdDir()): Map<string, CrdValidator & { scope: string }> {
-  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });
   (addFormats as unknown as (a: Ajv, f: string[]) => void)(ajv, ['ipv4', 'ipv6', 'date-time']);
   const out = new Map<string, CrdValidator & { scope: string }>();
   for (const f of ['dnszone.yaml', 'dnsforwarder.yaml', 'statichost.yaml']) {

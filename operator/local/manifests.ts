@@ -1,12 +1,14 @@
 // Reading manifests from disk: files and directories (recursively, *.yaml *.yml *.json), every
 // YAML document, `kind: List` unwrapped, sorted into a Snapshot. Our custom resources are
 // checked (and defaulted) against the CRDs as the API server would; an object it would refuse
-// is reported and left out, and a file that cannot be parsed is reported with its path.
+// is reported and left out, and a file that cannot be parsed is reported with its path. Each
+// problem carries the line and column of the bad value in its file where it can be found.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import type { Snapshot } from '../compile/index.js';
+import { isNode, LineCounter, parseAllDocuments } from 'yaml';
+import type { Document } from 'yaml';
+import type { CompileResult, Snapshot } from '../compile/index.js';
 import type { CrdValidator } from './crd-schemas.js';
 
 export const CR_API_VERSION = 'splitdns.io/v1alpha1';
@@ -18,7 +20,49 @@ export interface ManifestObject {
   ref: string;
 }
 
-export interface ManifestProblem { file: string; ref?: string; message: string }
+export interface ManifestProblem {
+  file: string;
+  ref?: string;
+  message: string;
+  /** 1-based position of the bad value (or of the object) in the file, when known. */
+  line?: number;
+  column?: number;
+  /** Local mode: the file's last good version is still served. */
+  kept?: boolean;
+}
+
+/** "file:line:column: Kind/namespace/name: message" (the parts that are known). */
+export function problemText(p: ManifestProblem): string {
+  const at = p.line !== undefined ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file;
+  return `${at}: ${p.ref ? p.ref + ': ' : ''}${p.message}${p.kept ? ' (not applied: the last good version of this file is still served)' : ''}`;
+}
+
+/** An error reading a file, with the position of the problem when the parser knows it. */
+export class ManifestParseError extends Error {
+  constructor(message: string, readonly line?: number, readonly column?: number) { super(message); }
+}
+
+/** Where each parsed object came from: its YAML document, its path in it and the line counter. */
+const ORIGINS = new WeakMap<object, { doc: Document; base: (string | number)[]; lc: LineCounter }>();
+
+/** Splits "spec.records[0].a[1]" into ["spec", "records", 0, "a", 1]. */
+function pathSegments(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+  return out;
+}
+
+/** The 1-based line and column of `path` (or its nearest existing parent) inside a parsed object. */
+export function positionOf(obj: object, path = ''): { line: number; column: number } | undefined {
+  const o = ORIGINS.get(obj);
+  if (!o) return undefined;
+  const segs = pathSegments(path);
+  for (let n = segs.length; n >= 0; n--) {
+    const node = o.doc.getIn([...o.base, ...segs.slice(0, n)], true);
+    if (isNode(node) && node.range) { const { line, col } = o.lc.linePos(node.range[0]); return { line, column: col }; }
+  }
+  return undefined;
+}
 
 export interface ManifestSet {
   snapshot: Snapshot;
@@ -27,6 +71,16 @@ export interface ManifestSet {
 }
 
 const MANIFEST = /\.(ya?ml|json)$/i;
+
+/** Fails with a message naming the path when one of `paths` does not exist. */
+export function checkPaths(paths: string[]): void {
+  for (const p of paths) {
+    try { statSync(p); } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(code === 'ENOENT' ? `${p}: no such file or directory (give a manifest file or a directory of them)` : `${p}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
 
 /** The manifest files under the given paths, sorted. */
 export function listManifestFiles(paths: string[]): string[] {
@@ -44,15 +98,27 @@ export function listManifestFiles(paths: string[]): string[] {
 /** Parses one file into objects; throws an Error with a message naming the problem. */
 export function parseManifestFile(file: string, text = readFileSync(file, 'utf8')): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length) throw new Error(doc.errors[0].message.split('\n')[0]);
+  const lc = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lc });
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    if (doc.errors.length) {
+      const e = doc.errors[0];
+      const pos = e.linePos?.[0];
+      throw new ManifestParseError(`cannot parse: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, pos?.line, pos?.col);
+    }
     const v = doc.toJS() as unknown;
     if (v === null || v === undefined) continue;
-    if (typeof v !== 'object' || Array.isArray(v)) throw new Error('a document is not a Kubernetes object');
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      const r = doc.contents?.range;
+      const pos = r ? lc.linePos(r[0]) : undefined;
+      throw new ManifestParseError('cannot parse: a document is not a Kubernetes object (a map with apiVersion, kind, metadata)', pos?.line, pos?.col);
+    }
     const o = v as Record<string, unknown>;
     if (o.kind === 'List' || (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items))) {
-      for (const it of o.items as unknown[]) if (it && typeof it === 'object') out.push(it as Record<string, unknown>);
-    } else out.push(o);
+      (o.items as unknown[]).forEach((it, i) => {
+        if (it && typeof it === 'object') { ORIGINS.set(it, { doc, base: ['items', i], lc }); out.push(it as Record<string, unknown>); }
+      });
+    } else { ORIGINS.set(o, { doc, base: [], lc }); out.push(o); }
   }
   return out;
 }
@@ -84,16 +150,20 @@ export function buildManifestSet(byFile: Map<string, Record<string, unknown>[] |
   for (const [abs, content] of [...byFile].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const rel = relative(base, abs);
     const file = rel && !rel.startsWith('..') ? rel : abs;
-    if (content instanceof Error) { problems.push({ file, message: content.message }); continue; }
+    if (content instanceof Error) {
+      const pe = content as Partial<ManifestParseError>;
+      problems.push({ file, message: content.message, line: pe.line, column: pe.column });
+      continue;
+    }
     for (const o of content) {
       const key = `${o.apiVersion}/${o.kind}`;
       const slot = SLOTS[key];
       if (!slot) {
-        if (typeof o.apiVersion === 'string' && o.apiVersion.startsWith('splitdns.io/')) problems.push({ file, ref: refOf(o), message: `unknown kind ${String(o.kind)} in ${o.apiVersion} (DNSZone, DNSForwarder, StaticHost of ${CR_API_VERSION})` });
+        if (typeof o.apiVersion === 'string' && o.apiVersion.startsWith('splitdns.io/')) problems.push({ file, ref: refOf(o), message: `unknown kind ${String(o.kind)} in ${o.apiVersion} (DNSZone, DNSForwarder, StaticHost of ${CR_API_VERSION})`, ...positionOf(o, 'kind') });
         continue; // other Kubernetes objects (Deployments, ...) are not ours
       }
       const meta = (o.metadata && typeof o.metadata === 'object' ? o.metadata : (o.metadata = {})) as Record<string, unknown>;
-      if (typeof meta.name !== 'string' || meta.name === '') { problems.push({ file, ref: refOf(o), message: 'metadata.name: Required value' }); continue; }
+      if (typeof meta.name !== 'string' || meta.name === '') { problems.push({ file, ref: refOf(o), message: 'metadata.name: Required value', ...positionOf(o, 'metadata') }); continue; }
       const v = validators.get(String(o.kind));
       const namespaced = v ? v.scope === 'Namespaced' : slot !== 'namespaces';
       if (namespaced && typeof meta.namespace !== 'string') meta.namespace = 'default';
@@ -101,9 +171,9 @@ export function buildManifestSet(byFile: Map<string, Record<string, unknown>[] |
       const ref = refOf(o);
       if (v) {
         const errs = v.validate(o);
-        if (errs.length) { for (const m of errs) problems.push({ file, ref, message: m }); continue; }
+        if (errs.length) { for (const m of errs) problems.push({ file, ref, message: m, ...positionOf(o, m.split(':')[0].replace('<root>', '')) }); continue; }
       }
-      if (seen.has(ref)) { problems.push({ file, ref, message: `defined twice (also in ${seen.get(ref)}); the first one is used` }); continue; }
+      if (seen.has(ref)) { problems.push({ file, ref, message: `defined twice (also in ${seen.get(ref)}); the first one is used`, ...positionOf(o) }); continue; }
       seen.set(ref, file);
       (snapshot[slot] as object[]).push(o);
       objects.push({ file, obj: o, ref });
@@ -122,9 +192,23 @@ export function readManifests(paths: string[], validators: Map<string, CrdValida
   }
   files = [...new Set(files)];
   for (const f of files) {
-    try { byFile.set(f, parseManifestFile(f)); } catch (err) { byFile.set(f, new Error(`cannot parse: ${(err as Error).message}`)); }
+    try { byFile.set(f, parseManifestFile(f)); } catch (err) { byFile.set(f, err instanceof ManifestParseError ? err : new Error(`cannot read: ${(err as Error).message}`)); }
   }
   const set = buildManifestSet(byFile, validators);
   set.problems.unshift(...missing);
   return set;
+}
+
+/** The custom resources compile() did not accept, as problems located in their files. */
+export function rejectedResources(set: ManifestSet, result: CompileResult): ManifestProblem[] {
+  const byRef = new Map(set.objects.map((o) => [o.ref, o]));
+  const out: ManifestProblem[] = [];
+  for (const r of result.resources) {
+    const acc = r.status.conditions.find((c) => c.type === 'Accepted');
+    if (acc?.status !== 'False') continue;
+    const ref = [r.kind, r.namespace, r.name].filter(Boolean).join('/');
+    const o = byRef.get(ref);
+    out.push({ file: o?.file ?? '?', ref, message: `${acc.reason}: ${acc.message}`, ...(o ? positionOf(o.obj) : {}) });
+  }
+  return out;
 }

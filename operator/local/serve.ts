@@ -1,10 +1,15 @@
-// Local mode: the operator's pipeline without a cluster. Manifests from a directory → compile
-// → an in-process DNS server; the directory is watched, and a change recompiles (debounced)
-// and hot-reloads only the shards whose hash moved. Files are re-read only when their size or
-// mtime changed, so the compiler's memoisation sees the other objects unchanged.
+// Local mode: the operator's pipeline without a cluster. Manifests from files and directories
+// → compile → an in-process DNS server; the paths are watched (watch.ts), and a change
+// recompiles (debounced) and hot-reloads only the shards whose hash moved. Files are re-read
+// only when their stat (size, mtime, ctime, inode) changed, so the compiler's memoisation sees
+// the other objects unchanged.
+//
+// A broken edit does what a refused `kubectl apply` does in a cluster: the file's last good
+// objects keep serving. A file is broken when it cannot be parsed or when one of its objects
+// fails the CRD's schema or CEL rules; then its last good version (if it had one) stays in
+// the configuration, and the log says what is wrong and that the last good version is served.
 
-import { watch, statSync } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -13,11 +18,14 @@ import type { DnsServer, ReloadReport } from '../../dns-server/index.js';
 import { createCompiler } from '../compile/index.js';
 import type { CompileResult } from '../compile/index.js';
 import { loadCrdValidators } from './crd-schemas.js';
-import { buildManifestSet, listManifestFiles, parseManifestFile } from './manifests.js';
+import { buildManifestSet, checkPaths, listManifestFiles, parseManifestFile, problemText, rejectedResources } from './manifests.js';
 import type { ManifestProblem } from './manifests.js';
+import { watchManifests } from './watch.js';
+import type { ManifestWatcher } from './watch.js';
 
 export interface LocalServeOptions {
-  manifests: string;
+  /** Files and directories of manifests. */
+  manifests: string | string[];
   port: number;
   address?: string;
   httpPort?: number | null;
@@ -26,6 +34,10 @@ export interface LocalServeOptions {
   clusterDomain?: string;
   operatorNamespace?: string;
   debounceMs?: number;
+  /** Rescan interval in ms (the fallback when file events are missed); 0 = events only. */
+  rescanMs?: number;
+  /** Poll the files instead of using file system events. */
+  poll?: boolean;
   /** Forward names no local data covers (the DNSForwarder resources); default true. */
   forward?: boolean;
   /**
@@ -34,10 +46,12 @@ export interface LocalServeOptions {
    * the manifests, not become the laptop's resolver (see README "Replacing CoreDNS").
    */
   defaultUpstream?: { resolvConf?: string; port?: number };
+  logQueries?: boolean;
 }
 
 export interface LocalRun {
   result: CompileResult;
+  /** Problems of this run; those with `kept` name a file whose last good version is served. */
   problems: ManifestProblem[];
   report: ReloadReport;
 }
@@ -46,83 +60,101 @@ export interface LocalServer {
   readonly dns: DnsServer;
   /** The last run (compile result, manifest problems, reload report). */
   readonly last: LocalRun;
+  /** Resolves once the watcher sees events. */
+  readonly watching: Promise<void>;
   /** Re-reads and applies now (the watcher calls this, debounced). */
   reload(): LocalRun;
   close(): Promise<void>;
 }
 
+type Objects = Record<string, unknown>[];
+interface FileState { stamp: string; content: Objects | Error; problems: ManifestProblem[]; good?: Objects }
+
+function stampOf(file: string): string {
+  const st = statSync(file, { bigint: true });
+  return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+}
+
 export async function startLocalServer(opts: LocalServeOptions): Promise<LocalServer> {
   const log = opts.logger.child({ component: 'local' });
-  const dir = resolve(opts.manifests);
-  if (!statSync(dir).isDirectory()) throw new Error(`${opts.manifests} is not a directory`);
+  const paths = (Array.isArray(opts.manifests) ? opts.manifests : [opts.manifests]).map((p) => resolve(p));
+  checkPaths(paths);
   const validators = loadCrdValidators();
   const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', now: new Date() });
   const registry = opts.registry ?? new Registry();
   const forwarder = opts.forward === false ? undefined : createForwarder({ logger: opts.logger, registry });
   const defaultUpstream = forwarder && opts.defaultUpstream ? withDefaultUpstream(forwarder, { logger: opts.logger, ...opts.defaultUpstream }) : undefined;
-  const dns = await startDnsServer({ address: opts.address, port: opts.port, httpPort: opts.httpPort, logger: opts.logger, registry, fallback: defaultUpstream ?? forwarder });
+  const dns = await startDnsServer({ address: opts.address, port: opts.port, httpPort: opts.httpPort, logger: opts.logger, registry, fallback: defaultUpstream ?? forwarder, logQueries: opts.logQueries });
 
-  const files = new Map<string, { stamp: string; content: Record<string, unknown>[] | Error }>();
+  const files = new Map<string, FileState>();
   const reportedProblems = new Set<string>();
+  const list = (): string[] => {
+    try { return listManifestFiles(paths.filter((p) => { try { statSync(p); return true; } catch { return false; } })); } catch (err) { log.error({ err }, 'cannot list manifests'); return [...files.keys()]; }
+  };
+  /** True when a file appeared, went away or its stat moved since the last run. */
+  const changed = (): boolean => {
+    const now = list();
+    if (now.length !== files.size || now.some((f) => !files.has(f))) return true;
+    for (const f of now) { try { if (stampOf(f) !== files.get(f)!.stamp) return true; } catch { return true; } }
+    return false;
+  };
   const run = (): LocalRun => {
-    let paths: string[] = [];
-    try { paths = listManifestFiles([dir]); } catch (err) { log.error({ err, dir }, 'cannot list manifests'); }
-    const live = new Set(paths);
+    const live = new Set(list());
     for (const f of [...files.keys()]) if (!live.has(f)) files.delete(f);
-    for (const f of paths) {
+    for (const f of live) {
       let stamp: string;
-      try { const st = statSync(f); stamp = `${st.size}:${st.mtimeMs}`; } catch { files.delete(f); continue; }
+      try { stamp = stampOf(f); } catch { files.delete(f); continue; }
       const prev = files.get(f);
       if (prev && prev.stamp === stamp) continue;
-      let content: Record<string, unknown>[] | Error;
-      try { content = parseManifestFile(f); } catch (err) { content = new Error(`cannot parse: ${(err as Error).message}`); }
-      files.set(f, { stamp, content });
+      let content: Objects | Error;
+      try { content = parseManifestFile(f); } catch (err) { content = err as Error; }
+      // The file on its own: does the API server take every object of it?
+      const alone = buildManifestSet(new Map([[f, content]]), validators, process.cwd());
+      const good = alone.problems.length === 0 ? (content as Objects) : prev?.good;
+      files.set(f, { stamp, content, problems: alone.problems.map((p) => ({ ...p, kept: prev?.good !== undefined })), good });
     }
-    const set = buildManifestSet(new Map([...files].map(([f, v]) => [f, v.content])), validators, process.cwd());
+    // Every file's current objects when it is good, else its last good ones. A file that was
+    // never good is read as it is: its valid objects serve, the rest are reported below.
+    const effective = new Map<string, Objects | Error>();
+    const fileProblems: ManifestProblem[] = [];
+    for (const [f, s] of files) {
+      if (s.problems.length === 0 || s.good === undefined) effective.set(f, s.content);
+      else { fileProblems.push(...s.problems); effective.set(f, s.good); }
+    }
+    const set = buildManifestSet(effective, validators, process.cwd());
     const result = compiler.compile(set.snapshot, new Date());
     const report = dns.applyBundle(result.bundle);
+    const problems = [...fileProblems, ...set.problems];
     const now = new Set<string>();
-    for (const p of set.problems) {
-      const line = `${p.file}${p.ref ? ':' + p.ref : ''}: ${p.message}`;
+    for (const p of problems) {
+      const line = problemText(p);
       now.add(line);
-      if (!reportedProblems.has(line)) log.error({ file: p.file, resource: p.ref, problem: p.message }, 'bad manifest left out');
+      if (reportedProblems.has(line)) continue;
+      if (p.kept) log.error({ file: p.file, line: p.line, column: p.column, resource: p.ref, problem: p.message }, 'bad edit not applied; the last good version of this file is still served');
+      else log.error({ file: p.file, line: p.line, column: p.column, resource: p.ref, problem: p.message }, 'bad manifest left out');
     }
-    for (const r of result.resources) {
-      const acc = r.status.conditions.find((c) => c.type === 'Accepted');
-      if (acc?.status === 'False') {
-        const line = `${r.kind}/${r.namespace ? r.namespace + '/' : ''}${r.name}: ${acc.reason}: ${acc.message}`;
-        now.add(line);
-        if (!reportedProblems.has(line)) log.warn({ resource: `${r.kind}/${r.namespace ?? ''}/${r.name}`, reason: acc.reason, problem: acc.message }, 'resource not accepted');
-      }
+    for (const r of rejectedResources(set, result)) {
+      const line = problemText(r);
+      now.add(line);
+      if (!reportedProblems.has(line)) log.warn({ file: r.file, resource: r.ref, problem: r.message }, 'resource not accepted');
     }
     reportedProblems.clear();
     for (const l of now) reportedProblems.add(l);
     for (const r of report.refused) log.error({ shard: r.id, errors: r.errors }, 'generated shard refused by the DNS server');
-    log.info({ applied: report.applied.length, unchanged: report.unchanged.length, removed: report.removed.length, problems: set.problems.length }, 'configuration applied');
-    return { result, problems: set.problems, report };
+    log.info({ applied: report.applied.length, unchanged: report.unchanged.length, removed: report.removed.length, problems: problems.length }, 'configuration applied');
+    return { result, problems, report };
   };
 
   let last = run();
   void defaultUpstream?.probe(); // after the first configuration: the server now answers, so a looping probe comes back
-  let timer: NodeJS.Timeout | undefined;
-  let watcher: FSWatcher | undefined;
-  const schedule = () => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => { timer = undefined; try { last = run(); } catch (err) { log.error({ err }, 'reload failed; the last configuration keeps serving'); } }, opts.debounceMs ?? 100);
-  };
-  try {
-    watcher = watch(dir, { recursive: true }, schedule);
-  } catch {
-    watcher = watch(dir, schedule); // platforms without recursive watching: the top directory only
-  }
-  watcher.on('error', (err) => log.error({ err }, 'watching the manifests failed'));
+  const watcher: ManifestWatcher = watchManifests(paths, () => { last = run(); }, changed, { debounceMs: opts.debounceMs, rescanMs: opts.rescanMs, poll: opts.poll, log });
   return {
     dns,
     get last() { return last; },
+    watching: watcher.ready,
     reload() { last = run(); return last; },
     async close() {
-      if (timer) clearTimeout(timer);
-      watcher?.close();
+      await watcher.close();
       await dns.close();
     },
   };

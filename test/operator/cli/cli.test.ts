@@ -24,18 +24,27 @@ describe('splitdns CLI', () => {
     expect(r.stdout).to.match(/^ok: 11 object\(s\) valid/);
   });
 
-  it('validate: reports a schema error as file:Kind/name: message and exits 1', async () => {
+  it('validate: reports a schema error as file:line:column: Kind/name: message, echoing the bad value, and exits 1', async () => {
     writeFileSync(join(dir, 'bad.yaml'), ZONE.replace('192.0.2.1', '192.0.2.300'));
     const r = await runCli(['validate', dir]);
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.match(/bad\.yaml:DNSZone\/example: spec\.records\[0\]\.a\[0\]: Invalid value/);
+    // line 10 is "      a: [192.0.2.300]"; the value starts at column 11.
+    expect(r.stderr).to.contain('bad.yaml:10:11: DNSZone/example: spec.records[0].a[0]: Invalid value: "192.0.2.300": must be an IPv4 address');
+  });
+
+  it('validate: says what a bad domain must be in words, not as a regular expression', async () => {
+    writeFileSync(join(dir, 'bad.yaml'), ZONE.replace('domain: example.org', 'domain: "exa mple.org"'));
+    const r = await runCli(['validate', dir]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.contain('bad.yaml:6:11: DNSZone/example: spec.domain: Invalid value: "exa mple.org": must be a DNS name: dot-separated labels of up to 63 letters, digits');
+    expect(r.stderr).to.not.match(/\^|\{0,61\}/);
   });
 
   it('validate: reports a CEL rule with the CRD message', async () => {
     writeFileSync(join(dir, 'cel.yaml'), ZONE.replace('a: [192.0.2.1]', 'aaaa: ["2001:db8::1"]'));
     const r = await runCli(['validate', dir]);
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.contain('cel.yaml:DNSZone/example: spec.records[0]: Invalid value: "object": a must be set when type is A, and only then');
+    expect(r.stderr).to.contain('cel.yaml:8:7: DNSZone/example: spec.records[0]: Invalid value: "object": a must be set when type is A, and only then');
   });
 
   it("validate: reports compile()'s checks (a StaticHost outside its delegation)", async () => {
@@ -43,7 +52,7 @@ describe('splitdns CLI', () => {
     writeFileSync(join(dir, 'host.yaml'), 'apiVersion: splitdns.io/v1alpha1\nkind: StaticHost\nmetadata: {name: app, namespace: team-x}\nspec: {hostnames: [app.example.org], addresses: [192.0.2.9]}\n');
     const r = await runCli(['validate', dir]);
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.match(/host\.yaml:StaticHost\/team-x\/app: NotPermitted: app\.example\.org\. is in DNSZone example, which does not delegate to namespace team-x/);
+    expect(r.stderr).to.match(/host\.yaml:1:1: StaticHost\/team-x\/app: NotPermitted: app\.example\.org\. is in DNSZone example, which does not delegate to namespace team-x/);
   });
 
   it('validate: names a file that cannot be parsed and still checks the others', async () => {
@@ -51,7 +60,7 @@ describe('splitdns CLI', () => {
     writeFileSync(join(dir, 'broken.yaml'), 'kind: [unclosed\n');
     const r = await runCli(['validate', dir]);
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.match(/broken\.yaml: cannot parse/);
+    expect(r.stderr).to.match(/broken\.yaml:2:1: cannot parse: /);
     expect(r.stderr).to.not.contain('a.yaml');
   });
 
