@@ -106,7 +106,7 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   if (values.config !== undefined) sources.push(await startFileSource({ file: String(values.config), apply: (b) => server.applyBundle(b), logger: log }));
   if (values['configmap-namespace'] !== undefined) {
     const { startConfigMapSource } = await import('./source/configmap.js');
-    const { loadKubeConfig } = await import('../operator/controller/kube-client.js');
+    const { loadKubeConfig } = await import('../kube/kube-client.js');
     sources.push(await startConfigMapSource({
       kubeConfig: loadKubeConfig(values['kube-api'] as string | undefined), namespace: String(values['configmap-namespace']),
       labelSelector: values['configmap-selector'] as string | undefined, server, logger: log,

@@ -8,8 +8,8 @@
 import { gunzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ResourceInformer } from '../../operator/controller/informer.js';
-import { createKubeClient } from '../../operator/controller/kube-client.js';
+import { ResourceInformer } from '../../kube/informer.js';
+import { createKubeClient } from '../../kube/kube-client.js';
 import { HASH_ANNOTATION, SHARD_GZIP_KEY, SHARD_ID_ANNOTATION, SHARD_KEY, SHARD_SELECTOR } from '../../operator/controller/publish.js';
 import type { ReloadReport } from '../reload.js';
 

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
-import { isCode } from './kube-client.js';
-import type { KubeClient } from './kube-client.js';
+import { isCode } from '../../kube/kube-client.js';
+import type { KubeClient } from '../../kube/kube-client.js';
 import type { OperatorMetrics } from './metrics.js';
 
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
