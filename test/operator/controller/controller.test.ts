@@ -5,14 +5,15 @@ import { expect } from 'chai';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { startDnsServer } from '../../../dns-server/server.js';
-import { decodeShardConfigMap, startConfigMapSource } from '../../../dns-server/source/configmap.js';
+import { configMapName, decodeShardConfigMap } from '../../../dns-server/config/configmap-form.js';
+import { startConfigMapSource } from '../../../dns-server/source/configmap.js';
 import { ResourceInformer } from '../../../kube/informer.js';
 import { createKubeClient, loadKubeConfig } from '../../../kube/kube-client.js';
 import { LeaderElector } from '../../../operator/controller/leader.js';
 import { startOperator } from '../../../operator/controller/controller.js';
 import { OperatorMetrics } from '../../../operator/controller/metrics.js';
 import { parseOptions } from '../../../operator/controller/options.js';
-import { configMapName, Publisher } from '../../../operator/controller/publish.js';
+import { Publisher } from '../../../operator/controller/publish.js';
 import { withHash } from '../../../dns-server/config/index.js';
 import { KubeApiDouble } from '../../kube-api-double/server.js';
 
