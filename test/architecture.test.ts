@@ -62,4 +62,36 @@ describe('dependency directions (import graph)', () => {
       .filter((i) => under('test')(i) || under('bench')(i));
     expect(show(bad)).to.deep.equal([]);
   });
+
+  // compile is a pure function of its snapshot (DESIGN.md): no I/O module, no clock. The caller
+  // times it. Hashing (node:crypto) is allowed.
+  const IO_MODULES = ['net', 'fs', 'fs/promises', 'dgram', 'http', 'https', 'http2', 'child_process', 'perf_hooks', 'os', 'tls', 'dns', 'worker_threads', 'cluster', 'readline', 'zlib'];
+  const isIoModule = (spec: string) => IO_MODULES.includes(spec.replace(/^node:/, '')) || /^node:(fs|dns)\//.test(spec);
+
+  it('compile/ imports no I/O module and reads no clock', () => {
+    const files = sourceFiles('operator/compile');
+    const bad = show(files.flatMap((f) => importsOf(f)).filter((i) => isIoModule(i.spec)));
+    for (const f of files) bad.push(...clockReads(f).map((c) => `${f} reads the clock: ${c}`));
+    expect(bad).to.deep.equal([]);
+  });
+
+  it('finds clock reads: performance.*, Date.now(), new Date() (the scanner itself)', () => {
+    const text = '// performance.now() in a comment is fine\nconst a = performance.now(); const b = Date.now(); const c = new Date(); const d = new Date(0);';
+    expect(clockReads('x.ts', text)).to.deep.equal(['performance.now', 'Date.now', 'new Date()']);
+  });
 });
+
+/** The clock reads in a file's code (not its comments): `performance.x`, `Date.now`, `new Date()` without arguments. */
+function clockReads(file: string, text = readFileSync(join(ROOT, file), 'utf8')): string[] {
+  const out: string[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isPropertyAccessExpression(n) && ts.isIdentifier(n.expression)) {
+      const o = n.expression.text;
+      if (o === 'performance' || (o === 'Date' && n.name.text === 'now')) out.push(`${o}.${n.name.text}`);
+    }
+    if (ts.isNewExpression(n) && ts.isIdentifier(n.expression) && n.expression.text === 'Date' && !n.arguments?.length) out.push('new Date()');
+    ts.forEachChild(n, visit);
+  };
+  visit(ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true));
+  return out;
+}
