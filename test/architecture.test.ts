@@ -63,6 +63,18 @@ describe('dependency directions (import graph)', () => {
     expect(show(bad)).to.deep.equal([]);
   });
 
+  it('tables import neither the query planner nor the handler', () => {
+    const bad = sourceFiles('dns-server/tables').flatMap((f) => importsOf(f))
+      .filter((i) => ['dns-server/lookup.ts', 'dns-server/handler.ts'].includes(i.target));
+    expect(show(bad)).to.deep.equal([]);
+  });
+
+  it('the forwarder and the cache do not import the listeners (transport/)', () => {
+    const bad = [...sourceFiles('dns-server/forward'), ...sourceFiles('dns-server/cache')].flatMap((f) => importsOf(f))
+      .filter(under('dns-server/transport'));
+    expect(show(bad)).to.deep.equal([]);
+  });
+
   // compile is a pure function of its snapshot (DESIGN.md): no I/O module, no clock. The caller
   // times it. Hashing (node:crypto) is allowed.
   const IO_MODULES = ['net', 'fs', 'fs/promises', 'dgram', 'http', 'https', 'http2', 'child_process', 'perf_hooks', 'os', 'tls', 'dns', 'worker_threads', 'cluster', 'readline', 'zlib'];
