@@ -10,7 +10,7 @@ export function addressRecordType(family: IpFamily): 'A' | 'AAAA' {
   return family === 4 ? 'A' : 'AAAA';
 }
 
-/** The four octets of a dotted-quad IPv4 literal (no leading '+', at most three digits a part), or undefined. */
+/** The four octets of a dotted-quad IPv4 literal (decimal, no leading zeros, as node:net's isIPv4), or undefined. */
 export function parseIPv4(text: string): number[] | undefined {
   const out: number[] = [];
   let v = 0, digits = 0;
@@ -20,7 +20,7 @@ export function parseIPv4(text: string): number[] | undefined {
       if (digits === 0 || v > 255 || out.length === 4) return undefined;
       out.push(v); v = 0; digits = 0;
     } else if (c >= 48 && c <= 57) {
-      if (++digits > 3) return undefined;
+      if (++digits > 3 || (digits === 2 && v === 0)) return undefined; // "01": not a decimal octet
       v = v * 10 + c - 48;
     } else return undefined;
   }
