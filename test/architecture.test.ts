@@ -2,6 +2,7 @@
 // every import of every source file (static, `export … from`, type-only and dynamic `import()`),
 // read with TypeScript's own pre-processor, resolved to a path under the repository.
 
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +74,22 @@ describe('dependency directions (import graph)', () => {
     const bad = [...sourceFiles('dns-server/forward'), ...sourceFiles('dns-server/cache')].flatMap((f) => importsOf(f))
       .filter(under('dns-server/transport'));
     expect(show(bad)).to.deep.equal([]);
+  });
+
+  it('production code imports only node: built-ins, its own files and production dependencies (the image installs no devDependencies)', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const pkgName = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+    const bad = ['dns-server', 'kube', 'operator'].flatMap(sourceFiles).flatMap((f) => importsOf(f))
+      .filter((i) => !i.spec.startsWith('.') && !i.spec.startsWith('node:') && !(pkgName(i.spec) in pkg.dependencies));
+    expect(show(bad)).to.deep.equal([]);
+  });
+
+  it('the production build (tsconfig.build.json, what the image holds in dist/) compiles neither tests, the API double nor bench code', () => {
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const files = execFileSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--listFilesOnly'], { encoding: 'utf8' })
+      .split('\n').map((f) => relative(ROOT, f.trim()).split(sep).join('/')).filter((f) => f && !f.startsWith('node_modules/') && !f.startsWith('..'));
+    expect(files.some((f) => f.startsWith('dns-server/')), 'it lists the server').to.equal(true);
+    expect(files.filter((f) => /^(test|bench)\//.test(f))).to.deep.equal([]);
   });
 
   // compile is a pure function of its snapshot (DESIGN.md): no I/O module, no clock. The caller
