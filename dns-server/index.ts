@@ -1,5 +1,5 @@
 // The DNS server as a library (the operator's local mode and tests use it in-process).
-export { startDnsServer, DEFAULTS } from './server.js';
+export { startDnsServer } from './server.js';
 export type { DnsServer, DnsServerOptions, ReloadReport, ServedShard } from './server.js';
 export type { Fallback, FallbackQuery } from './fallback.js';
 export * from './config/index.js';

@@ -48,7 +48,7 @@ function intFlag(values: Record<string, unknown>, name: string, def: number, min
 
 export class UsageError extends Error {}
 
-export const FLAGS = {
+const FLAGS = {
   config: { type: 'string' }, address: { type: 'string' }, port: { type: 'string' }, 'http-address': { type: 'string' },
   'http-port': { type: 'string' }, workers: { type: 'string' }, 'lame-duck-ms': { type: 'string' }, 'udp-payload-size': { type: 'string' },
   'tcp-idle-timeout-ms': { type: 'string' }, 'tcp-max-connections': { type: 'string' }, 'tcp-max-queries': { type: 'string' },

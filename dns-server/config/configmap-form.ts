@@ -31,7 +31,7 @@ export function configMapName(id: string): string {
 }
 
 /** A label value (≤ 63 characters) naming the shard; the full id is in the annotation. */
-export function shardLabelValue(id: string): string {
+function shardLabelValue(id: string): string {
   const v = id.replace(/\//g, '.').replace(/[^A-Za-z0-9._-]/g, '-');
   return v.length <= 63 && /^[A-Za-z0-9]/.test(v) && /[A-Za-z0-9]$/.test(v) ? v : 'h-' + createHash('sha256').update(id).digest('hex').slice(0, 40);
 }

@@ -14,7 +14,7 @@ import type { Scope } from './plan.js';
 import type { Answer, NameNode } from './types.js';
 
 /** At most this many rotations are prepared for an RRset (evenly spaced starting records). */
-export const MAX_ROTATIONS = 8;
+const MAX_ROTATIONS = 8;
 
 /** Canonical question section (lower-case name, type, class IN): the wire key is the name's wire form. */
 function canonicalQuestion(key: string, qtype: number): Buffer {
