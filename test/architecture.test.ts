@@ -70,6 +70,12 @@ describe('dependency directions (import graph)', () => {
     expect(show(bad)).to.deep.equal([]);
   });
 
+  it('the query path (handler, planner) prepares nothing: it imports no table builder', () => {
+    const bad = ['dns-server/handler.ts', 'dns-server/lookup.ts'].flatMap((f) => importsOf(f))
+      .filter((i) => ['dns-server/tables/build.ts', 'dns-server/tables/prepare.ts'].includes(i.target));
+    expect(show(bad)).to.deep.equal([]);
+  });
+
   it('the forwarder and the cache do not import the listeners (transport/)', () => {
     const bad = [...sourceFiles('dns-server/forward'), ...sourceFiles('dns-server/cache')].flatMap((f) => importsOf(f))
       .filter(under('dns-server/transport'));
