@@ -81,7 +81,7 @@ export class ForwarderRuntime {
         this.metrics.overload.inc({ forwarder: this.cfg.name }, this.cfg.name);
         return errorFromQuery(q, RCODE.REFUSED);
       }
-      flight = this.ask(q, cacheKey);
+      flight = this.ask({ key: q.key, qtype: q.qtype, qclass: q.qclass, dnssecOk: q.dnssecOk }, cacheKey);
     }
     // The client's bytes are valid only until we settle: keep what shaping needs.
     const ctx: ReplyContext = { msg: Buffer.from(q.msg.subarray(0, q.qend)), qend: q.qend, optSize: q.optSize, dnssecOk: q.dnssecOk, maxSize: q.maxSize };
@@ -110,7 +110,7 @@ export class ForwarderRuntime {
   private prefetch(cacheKey: string, q: FallbackQuery): void {
     if (this.inflight.has(cacheKey) || this.inflightCount >= this.cfg.maxConcurrent) return;
     this.metrics.prefetches.inc({ forwarder: this.cfg.name }, this.cfg.name);
-    void this.ask(q, cacheKey);
+    void this.ask({ key: q.key, qtype: q.qtype, qclass: q.qclass, dnssecOk: q.dnssecOk }, cacheKey);
   }
 
   /** The upstreams to try, in order: the policy's order, healthy ones first. */
