@@ -21,6 +21,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-fund --no-audit
 COPY tsconfig.json tsconfig.build.json ./
 COPY dns-server ./dns-server
+COPY kube ./kube
 COPY operator ./operator
 RUN npm run build
 

@@ -17,7 +17,7 @@ SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
 SECS=${SECS:-10}; REPS=${REPS:-3}; RATE=${RATE:-20000}
 [ -x "$SHARED/bench.sh" ] || { echo "bench: $SHARED/bench.sh not found (set SHARED_BENCH)"; exit 1; }
 for t in dnsperf dig knotd taskset; do command -v $t >/dev/null || { echo "bench: $t is missing: apt-get install -y dnsperf bind9-dnsutils knot"; exit 1; }; done
-[ -f "$ROOT/dist/bench/forward/serve.js" ] || (cd "$ROOT" && npm run build >/dev/null)
+[ -f "$ROOT/dist/bench/forward/serve.js" ] || (cd "$ROOT" && npm run build:bench >/dev/null)
 H=${TMPDIR:-/tmp}/splitdns-bench-forward
 rm -rf "$H"; cp -r "$SHARED" "$H"; (cd "$H" && node gen.js >/dev/null)
 UP=5451

@@ -4,7 +4,7 @@
 #   bash bench/propagation.sh [N]      (default N=50; ports 5500-5549 on 127.0.0.1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npm run build --silent
+npm run build:bench --silent
 # The API double lives in test/ (never in production builds): compile it with the bench only.
 npx tsc -p bench/propagation/tsconfig.json
 exec node dist/bench/propagation/run.js "$@"

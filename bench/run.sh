@@ -6,7 +6,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 parts=("$@"); [ ${#parts[@]} -gt 0 ] || parts=(server forward scale propagation)
-[ -d dist ] || npm run build
+# The production build (npm run build) leaves bench/ out; bench code is built on its own.
+npm run build:bench --silent || exit 1
 status=0
 for p in "${parts[@]}"; do
   if [ -f "bench/$p.sh" ]; then echo "=== bench: $p"; bash "bench/$p.sh" || status=1

@@ -4,5 +4,5 @@
 #   bash bench/scale.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npm run build --silent
+npm run build:bench --silent
 exec node --max-old-space-size=2048 dist/bench/scale/run.js

@@ -14,7 +14,7 @@ SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
 SECS=${SECS:-10}; REPS=${REPS:-3}; RATE=${RATE:-50000}
 [ -x "$SHARED/bench.sh" ] || { echo "bench: $SHARED/bench.sh not found (set SHARED_BENCH to the shared bench harness)"; exit 1; }
 for t in dnsperf dig taskset; do command -v $t >/dev/null || { echo "bench: $t is missing: apt-get install -y dnsperf bind9-dnsutils util-linux"; exit 1; }; done
-[ -f "$ROOT/dist/dns-server/main.js" ] || (cd "$ROOT" && npm run build >/dev/null)
+[ -f "$ROOT/dist/bench/server/gen-bundle.js" ] || (cd "$ROOT" && npm run build:bench >/dev/null)
 H=${TMPDIR:-/tmp}/splitdns-bench-server
 rm -rf "$H"; cp -r "$SHARED" "$H"; (cd "$H" && node gen.js >/dev/null)
 node "$ROOT/dist/bench/server/gen-bundle.js" "$H/bench.json"

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`'s prestart: build only when dist/ is older than the sources. A build leaves
-// dist/.build-stamp; when no source (TypeScript under dns-server/, operator/, bench/, or the
+// dist/.build-stamp; when no source (TypeScript under dns-server/, kube/, operator/, or the
 // tsconfig files, package.json) is newer than it, the build is skipped, so a warm `npm start`
 // goes straight to serving. Otherwise `tsc` runs (incremental: tsconfig.build.json keeps its
 // tsBuildInfo in dist/, so only what changed is re-checked and re-emitted).
@@ -9,7 +9,7 @@ import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SOURCE_DIRS = ['dns-server', 'operator', 'bench'];
+export const SOURCE_DIRS = ['dns-server', 'kube', 'operator'];
 export const SOURCE_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package.json'];
 export const STAMP = join('dist', '.build-stamp');
 

@@ -4,31 +4,18 @@
 // zones always win over a forwarder for their own names.
 
 import type { ForwardersShard } from './config/types.js';
+import type { ReplyContext } from './wire/response.js';
 
-export interface EdnsInfo {
-  /** The query carried an OPT record. */
-  present: boolean;
-  /** EDNS version asked (0 when present; a version > 0 never reaches a Fallback: the server answers BADVERS). */
-  version: number;
-  /** The client's advertised UDP payload size (already floored at 512). */
-  udpSize: number;
-  /** DNSSEC OK bit. */
-  dnssecOk: boolean;
-}
-
-export interface FallbackQuery {
-  /** The query exactly as received. Valid only until the returned promise settles: copy what you keep. */
-  msg: Buffer;
+/**
+ * A query handed to the fallback: the reply context (the response's ID, question bytes, OPT and
+ * size limit come from it) and the question as the server read it. `msg` is valid only until
+ * the returned promise settles: copy what you keep.
+ */
+export interface FallbackQuery extends ReplyContext {
   /** The query name as the server's lookup key: lower-cased uncompressed wire form, latin1 (wire/name.ts keyToName gives the dotted form). */
-  key: string;
-  qtype: number;
-  qclass: number;
-  proto: 'udp' | 'tcp';
-  /** Largest response the client accepts: 65535 over TCP; over UDP the EDNS payload (min 512, max our own) or 512. */
-  maxSize: number;
-  /** Payload size for the OPT the response must carry (the server's own), or -1 when the client sent no OPT. */
-  optSize: number;
-  edns: EdnsInfo;
+  readonly key: string;
+  readonly qtype: number;
+  readonly qclass: number;
 }
 
 export interface Fallback {

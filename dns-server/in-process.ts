@@ -9,7 +9,7 @@ import type { HandlerState } from './handler.js';
 import { ServerMetrics } from './metrics.js';
 import { ShardStore } from './reload.js';
 import type { ReloadReport } from './reload.js';
-import { EMPTY_TABLES } from './tables/types.js';
+import { EMPTY_TABLES } from './tables/build.js';
 import { shardOf } from './query-log.js';
 import { nameToKey } from './wire/name.js';
 

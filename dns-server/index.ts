@@ -1,7 +1,7 @@
 // The DNS server as a library (the operator's local mode and tests use it in-process).
-export { startDnsServer, DEFAULTS } from './server.js';
+export { startDnsServer } from './server.js';
 export type { DnsServer, DnsServerOptions, ReloadReport, ServedShard } from './server.js';
-export type { Fallback, FallbackQuery, EdnsInfo } from './fallback.js';
+export type { Fallback, FallbackQuery } from './fallback.js';
 export * from './config/index.js';
 export { createForwarder } from './forward/index.js';
 export type { ForwarderOptions } from './forward/index.js';

@@ -58,7 +58,7 @@ function intFlag(values: Record<string, unknown>, name: string, def: number, min
 
 export class UsageError extends Error {}
 
-export const FLAGS = {
+const FLAGS = {
   config: { type: 'string' }, address: { type: 'string' }, port: { type: 'string' }, 'http-address': { type: 'string' },
   'http-port': { type: 'string' }, workers: { type: 'string' }, 'lame-duck-ms': { type: 'string' }, 'udp-payload-size': { type: 'string' },
   'tcp-idle-timeout-ms': { type: 'string' }, 'tcp-max-connections': { type: 'string' }, 'tcp-max-queries': { type: 'string' },
@@ -134,7 +134,7 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   if (values.config !== undefined) sources.push(await startFileSource({ file: String(values.config), apply: (b) => server.applyBundle(b), logger: log }));
   if (values['configmap-namespace'] !== undefined) {
     const { startConfigMapSource } = await import('./source/configmap.js');
-    const { loadKubeConfig } = await import('../operator/controller/kube-client.js');
+    const { loadKubeConfig } = await import('../kube/kube-client.js');
     sources.push(await startConfigMapSource({
       kubeConfig: loadKubeConfig(values['kube-api'] as string | undefined), namespace: String(values['configmap-namespace']),
       labelSelector: values['configmap-selector'] as string | undefined, server, logger: log,

@@ -5,13 +5,13 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { COUNTED_TYPES, RCODE_NAMES } from './wire/constants.js';
 
-export const PROTOS = ['udp', 'tcp'] as const;
+const PROTOS = ['udp', 'tcp'] as const;
 const TYPE_LABELS = [...COUNTED_TYPES, 'other'] as const;
 const TYPE_INDEX = new Map<number, number>([[1, 0], [28, 1], [5, 2], [15, 3], [2, 4], [12, 5], [6, 6], [33, 7], [16, 8], [257, 9], [255, 10]]);
 const OTHER_TYPE = TYPE_LABELS.length - 1;
 
 /** Request-duration buckets, seconds. */
-export const DURATION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const DURATION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 export class ServerMetrics {
   readonly registry: Registry;

@@ -1,21 +1,17 @@
 // Applying configuration: validate each incoming shard, build tables only for the shards whose
 // hash changed, then publish a new Tables object with one assignment. A refused shard is
 // logged once (per id and hash), counted, and its last good version keeps serving.
-//
-// The reverse index is shared by all shards and large (one entry per Service and endpoint
-// address), so it is updated in place, entry by entry, for the shards that changed, instead of
-// being copied on every reload. That is safe because apply() runs to completion synchronously:
-// Node handles no packet while it runs, so no query can see a half-updated index, and a query
-// that awaits (forwarding) has finished its local lookups before it awaits.
+// The reverse index is the exception: updated in place, shard by shard (tables/reverse.ts says
+// why that is safe). apply() runs to completion synchronously.
 
 import type { Logger } from 'pino';
 import type { ForwardersShard, RRSet, Shard } from './config/types.js';
 import { validateBundle, validateShard } from './config/validate.js';
 import type { Fallback } from './fallback.js';
 import type { ServerMetrics } from './metrics.js';
-import { buildHostsTable, buildReverseNode, buildServicesTable, buildZoneTable } from './tables/build.js';
-import type { ReverseEntry, ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
-import { nameToKey } from './wire/name.js';
+import { buildHostsTable, buildServicesTable, buildZoneTable } from './tables/build.js';
+import { ReverseIndex } from './tables/reverse.js';
+import type { ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
 
 export interface ReloadReport {
   applied: string[];
@@ -37,11 +33,9 @@ interface Held {
   forwarders?: ForwardersShard;
 }
 
-type MutableReverse = Map<string, ReverseEntry & { byShard: Map<string, { ttl: number; data: readonly string[] }> }>;
-
 export class ShardStore {
   private held = new Map<string, Held>();
-  private readonly reverse: MutableReverse = new Map();
+  private readonly reverse = new ReverseIndex();
   private readonly refusedSeen = new Set<string>();
   private generation = 0;
   private everApplied = false;
@@ -117,7 +111,7 @@ export class ShardStore {
         report.refused.push({ id: shard.id, errors: [(err as Error).message] });
         continue;
       }
-      this.updateReverse(shard.id, old?.reverse ?? [], held.reverse);
+      this.reverse.update(shard.id, old?.reverse ?? [], held.reverse);
       next.set(shard.id, held);
       report.applied.push(shard.id);
       if (shard.kind === 'forwarders') forwardersChanged = true;
@@ -125,7 +119,7 @@ export class ShardStore {
     for (const id of removedIds) {
       const old = next.get(id);
       if (!old) continue;
-      this.updateReverse(id, old.reverse, []);
+      this.reverse.update(id, old.reverse, []);
       next.delete(id);
       report.removed.push(id);
       if (old.table.kind === 'forwarders') forwardersChanged = true;
@@ -155,27 +149,6 @@ export class ShardStore {
       case 'services': return { table: buildServicesTable(shard, since), reverse: shard.reverse };
       case 'hosts': return { table: buildHostsTable(shard, since), reverse: shard.reverse };
       case 'forwarders': return { table: { kind: 'forwarders', shardId: shard.id, hash: shard.hash, since }, reverse: shard.reverse, forwarders: shard };
-    }
-  }
-
-  private updateReverse(shardId: string, before: RRSet[], after: RRSet[]): void {
-    const touched = new Map<string, string>();
-    for (const rs of before) {
-      const key = nameToKey(rs.name);
-      this.reverse.get(key)?.byShard.delete(shardId);
-      touched.set(key, rs.name);
-    }
-    for (const rs of after) {
-      const key = nameToKey(rs.name);
-      let e = this.reverse.get(key);
-      if (!e) { e = { name: rs.name, byShard: new Map(), node: undefined as never }; this.reverse.set(key, e); }
-      e.byShard.set(shardId, { ttl: rs.ttl, data: rs.data as string[] });
-      touched.set(key, rs.name);
-    }
-    for (const [key, name] of touched) {
-      const e = this.reverse.get(key)!;
-      if (e.byShard.size === 0) { this.reverse.delete(key); continue; }
-      (e as { node: ReverseEntry['node'] }).node = buildReverseNode(name, e.byShard.values());
     }
   }
 

@@ -13,7 +13,7 @@ import { ServerMetrics } from './metrics.js';
 import { createQueryTap } from './query-log.js';
 import { ShardStore } from './reload.js';
 import type { ReloadReport, ServedShard } from './reload.js';
-import { EMPTY_TABLES } from './tables/types.js';
+import { EMPTY_TABLES } from './tables/build.js';
 import { startTcp } from './transport/tcp.js';
 import { startUdp } from './transport/udp.js';
 

@@ -12,7 +12,7 @@ import { startDnsServer } from '../../dns-server/server.js';
 import type { DnsServer } from '../../dns-server/server.js';
 import { startConfigMapSource } from '../../dns-server/source/configmap.js';
 import { OPERATOR_DEFAULTS, startOperator } from '../../operator/controller/controller.js';
-import { loadKubeConfig } from '../../operator/controller/kube-client.js';
+import { loadKubeConfig } from '../../kube/kube-client.js';
 import { KubeApiDouble } from '../../test/kube-api-double/server.js';
 
 const N = Number(process.argv[2] ?? 50);

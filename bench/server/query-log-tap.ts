@@ -10,7 +10,7 @@ import { handleQuery, PROTO_UDP } from '../../dns-server/handler.js';
 import { ServerMetrics } from '../../dns-server/metrics.js';
 import { createQueryTap } from '../../dns-server/query-log.js';
 import { ShardStore } from '../../dns-server/reload.js';
-import { EMPTY_TABLES } from '../../dns-server/tables/types.js';
+import { EMPTY_TABLES } from '../../dns-server/tables/build.js';
 import { CONFIG_API_VERSION } from '../../dns-server/config/types.js';
 import { withHash } from '../../dns-server/config/hash.js';
 

@@ -3,4 +3,3 @@ export * from './types.js';
 export { canonicalJson, computeShardHash, withHash } from './hash.js';
 export { validateShard, validateBundle } from './validate.js';
 export type { ShardValidation, BundleValidation } from './validate.js';
-export { shardSchema, bundleEnvelopeSchema, FQDN_PATTERN } from './schema.js';

@@ -8,7 +8,7 @@ const ttl = uint(2147483647);
 const u16 = uint(65535);
 
 /** Lower-case absolute name with trailing dot, labels of 1–63 characters, at most 254 characters; "." is the root. */
-export const FQDN_PATTERN = '^(\\.|([a-z0-9_*]([a-z0-9_-]{0,61}[a-z0-9_])?\\.)+)$';
+const FQDN_PATTERN = '^(\\.|([a-z0-9_*]([a-z0-9_-]{0,61}[a-z0-9_])?\\.)+)$';
 const fqdn = { type: 'string', maxLength: 254, pattern: FQDN_PATTERN } as const;
 const hostname = { type: 'string', maxLength: 254, pattern: '^(\\.|([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\\.)+)$' } as const;
 

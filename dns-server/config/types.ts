@@ -169,7 +169,6 @@ export interface ForwardersShard extends ShardBase {
 }
 
 export type Shard = ZoneShard | ServicesShard | HostsShard | ForwardersShard;
-export type ShardKind = Shard['kind'];
 
 /** A whole configuration in one document (local mode, tests, a mounted file). */
 export interface ConfigBundle {

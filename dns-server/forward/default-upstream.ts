@@ -131,7 +131,7 @@ export function withDefaultUpstream(inner: Fallback, opts: DefaultUpstreamOption
         const ns = probes.get(q.key);
         if (ns !== undefined) {
           loopFound(ns, keyToName(q.key));
-          return errorFromQuery(q.msg, 12 + q.key.length + 4, RCODE.NXDOMAIN, q.optSize, 0, q.edns.dnssecOk);
+          return errorFromQuery(q, RCODE.NXDOMAIN);
         }
       }
       return inner.resolve(q);

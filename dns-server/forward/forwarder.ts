@@ -10,6 +10,7 @@ import { ResponseCache } from '../cache/response-cache.js';
 import { RCODE, TYPE } from '../wire/constants.js';
 import { nameToKey } from '../wire/name.js';
 import { errorFromQuery } from '../wire/response.js';
+import type { ReplyContext } from '../wire/response.js';
 import type { ForwardMetrics } from './metrics.js';
 import { StreamConn, UdpPool } from './transports.js';
 import type { ExchangeResult } from './transports.js';
@@ -64,14 +65,12 @@ export class ForwarderRuntime {
 
   /** Answers a client query: from the cache, by joining an identical question in flight, or upstream. */
   resolve(q: FallbackQuery): Buffer | Promise<Buffer> {
-    const cacheKey = q.key + '|' + q.qtype + (q.edns.dnssecOk ? '|do' : '');
-    const qend = 12 + q.key.length + 4;
+    const cacheKey = q.key + '|' + q.qtype + (q.dnssecOk ? '|do' : '');
     if (this.cfg.cache.enabled) {
       const hit = this.cache.lookup(cacheKey);
       if (hit.kind === 'hit') {
         if (hit.prefetch) this.prefetch(cacheKey, q);
-        const e = hit.entry;
-        return shapeForClient(e.body, e.ttlOffsets, hit.age, -1, e.ttl, q.msg, qend, q.optSize, q.edns.dnssecOk, q.maxSize);
+        return shapeForClient(hit.entry, q, hit.age, -1, hit.entry.ttl);
       }
     }
     let flight = this.inflight.get(cacheKey);
@@ -80,20 +79,18 @@ export class ForwarderRuntime {
     } else {
       if (this.inflightCount >= this.cfg.maxConcurrent) {
         this.metrics.overload.inc({ forwarder: this.cfg.name }, this.cfg.name);
-        return errorFromQuery(q.msg, qend, RCODE.REFUSED, q.optSize, 0, q.edns.dnssecOk);
+        return errorFromQuery(q, RCODE.REFUSED);
       }
-      flight = this.ask({ key: q.key, qtype: q.qtype, qclass: q.qclass, dnssecOk: q.edns.dnssecOk }, cacheKey);
+      flight = this.ask({ key: q.key, qtype: q.qtype, qclass: q.qclass, dnssecOk: q.dnssecOk }, cacheKey);
     }
     // The client's bytes are valid only until we settle: keep what shaping needs.
-    const msg = Buffer.from(q.msg.subarray(0, qend));
-    const { optSize, maxSize } = q;
-    const dnssecOk = q.edns.dnssecOk;
+    const ctx: ReplyContext = { msg: Buffer.from(q.msg.subarray(0, q.qend)), qend: q.qend, optSize: q.optSize, dnssecOk: q.dnssecOk, maxSize: q.maxSize };
     return flight.then((r) => {
-      if (r !== null) return shapeForClient(r.body, r.ttlOffsets, 0, -1, 0x7fffffff, msg, qend, optSize, dnssecOk, maxSize);
+      if (r !== null) return shapeForClient(r, ctx);
       const stale = this.cache.stale(cacheKey);
-      if (stale) return shapeForClient(stale.body, stale.ttlOffsets, 0, this.cfg.cache.serveStale.ttl, 0x7fffffff, msg, qend, optSize, dnssecOk, maxSize);
+      if (stale) return shapeForClient(stale, ctx, 0, this.cfg.cache.serveStale.ttl);
       this.metrics.servfail.inc({ forwarder: this.cfg.name }, this.cfg.name);
-      return errorFromQuery(msg, qend, RCODE.SERVFAIL, optSize, 0, dnssecOk);
+      return errorFromQuery(ctx, RCODE.SERVFAIL);
     });
   }
 
@@ -113,7 +110,7 @@ export class ForwarderRuntime {
   private prefetch(cacheKey: string, q: FallbackQuery): void {
     if (this.inflight.has(cacheKey) || this.inflightCount >= this.cfg.maxConcurrent) return;
     this.metrics.prefetches.inc({ forwarder: this.cfg.name }, this.cfg.name);
-    void this.ask({ key: q.key, qtype: q.qtype, qclass: q.qclass, dnssecOk: q.edns.dnssecOk }, cacheKey);
+    void this.ask({ key: q.key, qtype: q.qtype, qclass: q.qclass, dnssecOk: q.dnssecOk }, cacheKey);
   }
 
   /** The upstreams to try, in order: the policy's order, healthy ones first. */

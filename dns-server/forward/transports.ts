@@ -15,7 +15,7 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
-import { frame } from '../transport/tcp.js';
+import { frame } from '../wire/frame.js';
 import { answersQuery } from './wire.js';
 
 export type ExchangeResult = { ok: true; resp: Buffer } | { ok: false; reason: 'timeout' | 'error' | 'closed' };

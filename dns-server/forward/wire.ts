@@ -4,7 +4,8 @@
 
 import { FLAG_TC, TYPE } from '../wire/constants.js';
 import { skipName } from '../wire/name.js';
-import { OPT_LEN, truncatedFromQuery, writeOpt } from '../wire/response.js';
+import { appendOpt, OPT_LEN, truncatedFromQuery } from '../wire/response.js';
+import type { ReplyContext } from '../wire/response.js';
 
 /** The query we send upstream: a fresh ID, RD=1, the canonical (lower-case) question, our OPT. */
 export function buildUpstreamQuery(id: number, key: string, qtype: number, qclass: number, udpSize: number, dnssecOk: boolean): Buffer {
@@ -12,11 +13,11 @@ export function buildUpstreamQuery(id: number, key: string, qtype: number, qclas
   const out = Buffer.allocUnsafe(12 + qlen + OPT_LEN);
   out[0] = id >> 8; out[1] = id & 0xff;
   out[2] = 0x01; out[3] = 0; // RD
-  out[4] = 0; out[5] = 1; out[6] = 0; out[7] = 0; out[8] = 0; out[9] = 0; out[10] = 0; out[11] = 1;
+  out[4] = 0; out[5] = 1; out[6] = 0; out[7] = 0; out[8] = 0; out[9] = 0; out[10] = 0; out[11] = 0;
   out.write(key, 12, key.length, 'latin1');
   out.writeUInt16BE(qtype, 12 + key.length);
   out.writeUInt16BE(qclass, 14 + key.length);
-  writeOpt(out, 12 + qlen, udpSize, 0, dnssecOk);
+  appendOpt(out, 12 + qlen, udpSize, 0, dnssecOk);
   return out;
 }
 
@@ -102,15 +103,24 @@ export function scanResponse(resp: Buffer): ScannedResponse | undefined {
   return { body, rcode: resp[3] & 0x0f, ttlOffsets: offsets, minAnswerTtl: minTtl, negativeTtl: negTtl, answerCount: an };
 }
 
+/** A stored upstream answer: its body (ID 0, no OPT) and where its TTLs are. */
+export interface StoredResponse {
+  readonly body: Buffer;
+  readonly ttlOffsets: readonly number[];
+}
+
 /**
  * The client's response from a stored body: the client's ID, RD bit and question bytes (its
- * 0x20 case), TTLs capped at `cap` and lowered by `age` seconds (or all set to `fixedTtl` ≥ 0), our OPT when the client sent
- * one, and TC=1 with no records when over the client's limit.
+ * 0x20 case) from the reply context, TTLs capped at `cap` and lowered by `age` seconds (or all
+ * set to `fixedTtl` ≥ 0), our OPT when the client sent one, and TC=1 with no records when over
+ * the client's limit.
  */
-export function shapeForClient(body: Buffer, ttlOffsets: readonly number[], age: number, fixedTtl: number, cap: number, msg: Buffer, qend: number, optSize: number, dnssecOk: boolean, maxSize: number): Buffer {
+export function shapeForClient(stored: StoredResponse, ctx: ReplyContext, age = 0, fixedTtl = -1, cap = 0x7fffffff): Buffer {
+  const { body, ttlOffsets } = stored;
+  const { msg, qend, optSize } = ctx;
   const extra = optSize >= 0 ? OPT_LEN : 0;
   const total = body.length + extra;
-  if (total > maxSize) return truncatedFromQuery(msg, qend, (body[2] & 0x85) | 0x80, body[3] & 0x0f, optSize, 0, dnssecOk);
+  if (total > ctx.maxSize) return truncatedFromQuery(ctx, (body[2] & 0x85) | 0x80, body[3] & 0x0f);
   const out = Buffer.allocUnsafe(total);
   body.copy(out, 0);
   out[0] = msg[0]; out[1] = msg[1];
@@ -122,10 +132,6 @@ export function shapeForClient(body: Buffer, ttlOffsets: readonly number[], age:
       out.writeUInt32BE(t, o);
     }
   }
-  if (extra) {
-    writeOpt(out, body.length, optSize, 0, dnssecOk);
-    const arc = ((out[10] << 8) | out[11]) + 1;
-    out[10] = arc >> 8; out[11] = arc & 0xff;
-  }
+  if (extra) appendOpt(out, body.length, optSize, 0, ctx.dnssecOk);
   return out;
 }

@@ -5,12 +5,11 @@
 // version keeps serving. The informer relists after a 410 or a broken watch, so a shard
 // deleted while the watch was down is removed after reconnect.
 
-import { gunzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ResourceInformer } from '../../operator/controller/informer.js';
-import { createKubeClient } from '../../operator/controller/kube-client.js';
-import { HASH_ANNOTATION, SHARD_GZIP_KEY, SHARD_ID_ANNOTATION, SHARD_KEY, SHARD_SELECTOR } from '../../operator/controller/publish.js';
+import { ResourceInformer } from '../../kube/informer.js';
+import { createKubeClient } from '../../kube/kube-client.js';
+import { decodeShardConfigMap, HASH_ANNOTATION, SHARD_ID_ANNOTATION, SHARD_SELECTOR } from '../config/configmap-form.js';
 import type { ReloadReport } from '../reload.js';
 
 export interface ConfigMapSourceOptions {
@@ -27,15 +26,6 @@ export interface ConfigMapSource {
   /** Resolves after the first list has been applied. */
   readonly synced: Promise<void>;
   close(): void;
-}
-
-/** The shard document a ConfigMap carries (JSON in data, or gzip'd JSON in binaryData). */
-export function decodeShardConfigMap(cm: any): unknown {
-  const gz = cm?.binaryData?.[SHARD_GZIP_KEY];
-  if (typeof gz === 'string') return JSON.parse(gunzipSync(Buffer.from(gz, 'base64')).toString('utf8'));
-  const text = cm?.data?.[SHARD_KEY];
-  if (typeof text !== 'string') throw new Error(`ConfigMap has neither data.${SHARD_KEY} nor binaryData.${SHARD_GZIP_KEY}`);
-  return JSON.parse(text);
 }
 
 export async function startConfigMapSource(o: ConfigMapSourceOptions): Promise<ConfigMapSource> {

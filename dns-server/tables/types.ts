@@ -1,7 +1,12 @@
-// Immutable lookup tables, one per shard, built at reload time (build.ts) and never changed
-// afterwards. A query reads the current Tables object into a local once and uses only it.
+// Lookup tables, one per shard, built at reload time (build.ts). Their name data (nodes,
+// empty non-terminals, wildcard parents) is immutable once built. Each table also owns one
+// piece of state it fills itself: its prepared answers (table.ts: made at build for zones and
+// hosts, on a name's first query for cluster Services; the reverse index likewise, reverse.ts).
+// A query reads the current Tables object into a local once and uses only it.
 
 import type { Soa } from '../config/types.js';
+import type { NameTable } from './table.js';
+import type { ReverseIndex } from './reverse.js';
 
 /** One RRset in lookup form: wire type, TTL and the records' data as in config/types.ts. */
 export interface RRData {
@@ -21,23 +26,17 @@ export interface Answer {
   next: number;
 }
 
+/** One owner name's records. Immutable. */
 export interface NameNode {
   /** dotted, lower-case owner name */
   readonly name: string;
   readonly rrsets: ReadonlyMap<number, RRData>;
-  /**
-   * Ready responses by query type (types present, and CNAME answers chased inside the shard).
-   * Made at reload time for zones and hosts; for the generated Service records and the reverse
-   * index, on the name's first query (then kept for the life of this shard version).
-   */
-  prepared: ReadonlyMap<number, Answer>;
-  /** Whether `prepared` has been made. */
-  ready: boolean;
   /** Set when the name holds a CNAME: the chase may need other tables (slow path). */
   readonly cname: boolean;
 }
 
-export interface NameTable {
+/** The name data of a table: what answer composition (plan.ts) reads. Immutable. */
+export interface NameData {
   readonly names: ReadonlyMap<string, NameNode>;
   /** Keys of empty non-terminals: names with no data but with names below them (NODATA, not NXDOMAIN). */
   readonly ents: ReadonlySet<string>;
@@ -45,14 +44,14 @@ export interface NameTable {
   readonly wildcardParents: ReadonlySet<string>;
 }
 
-interface ShardTableBase {
+interface ShardInfo {
   readonly shardId: string;
   readonly hash: string;
   /** ISO time at which this version started being served. */
   readonly since: string;
 }
 
-export interface ZoneTable extends NameTable, ShardTableBase {
+export interface ZoneInfo extends ShardInfo {
   readonly kind: 'zone';
   readonly originKey: string;
   readonly origin: string;
@@ -62,7 +61,7 @@ export interface ZoneTable extends NameTable, ShardTableBase {
   readonly clusterDomain: boolean;
 }
 
-export interface ServicesTable extends NameTable, ShardTableBase {
+export interface ServicesInfo extends ShardInfo {
   readonly kind: 'services';
   readonly zoneKey: string;
   /** Key of "<namespace>.svc.<zone>": every name of the shard is below it. */
@@ -70,23 +69,20 @@ export interface ServicesTable extends NameTable, ShardTableBase {
   readonly namespace: string;
 }
 
-export interface HostsTable extends NameTable, ShardTableBase {
+export interface HostsInfo extends ShardInfo {
   readonly kind: 'hosts';
 }
 
+export type ZoneTable = NameTable & ZoneInfo;
+export type ServicesTable = NameTable & ServicesInfo;
+export type HostsTable = NameTable & HostsInfo;
+
 /** Shards that carry no lookup data of their own (the forwarders) are still tracked for /status. */
-export interface OtherShard extends ShardTableBase {
+export interface OtherShard extends ShardInfo {
   readonly kind: 'forwarders';
 }
 
 export type ShardTable = ZoneTable | ServicesTable | HostsTable | OtherShard;
-
-/** Reverse index entry: the PTR targets each shard contributes for one reverse name. */
-export interface ReverseEntry {
-  readonly name: string;
-  readonly byShard: ReadonlyMap<string, { ttl: number; data: readonly string[] }>;
-  readonly node: NameNode;
-}
 
 /** Everything a query needs, swapped as a whole by one assignment on reload. */
 export interface Tables {
@@ -94,11 +90,8 @@ export interface Tables {
   /** services tables by `${zoneKey}|${namespace}` */
   readonly services: ReadonlyMap<string, ServicesTable>;
   readonly hosts: HostsTable | undefined;
-  readonly reverse: ReadonlyMap<string, ReverseEntry>;
+  /** The PTR names of every shard, merged (updated in place on reload: reverse.ts says why that is safe). */
+  readonly reverse: ReverseIndex;
   readonly shards: ReadonlyMap<string, ShardTable>;
   readonly generation: number;
 }
-
-export const EMPTY_TABLES: Tables = {
-  zones: new Map(), services: new Map(), hosts: undefined, reverse: new Map(), shards: new Map(), generation: 0,
-};

@@ -9,6 +9,7 @@ import type { HandlerState } from '../handler.js';
 import { handleQuery, PROTO_TCP } from '../handler.js';
 import { TAP_OFF } from '../query-log.js';
 import type { QueryTap } from '../query-log.js';
+import { frame } from '../wire/frame.js';
 
 export interface TcpLimits {
   idleTimeoutMs: number;
@@ -19,14 +20,6 @@ export interface TcpLimits {
 export interface TcpTransport {
   readonly port: number;
   close(): Promise<void>;
-}
-
-/** A message with its RFC 1035 §4.2.2 two-byte length prefix. */
-export function frame(b: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(b.length + 2);
-  out.writeUInt16BE(b.length, 0);
-  b.copy(out, 2);
-  return out;
 }
 
 export async function startTcp(address: string, port: number, st: HandlerState, limits: TcpLimits, tap: QueryTap = TAP_OFF): Promise<TcpTransport> {

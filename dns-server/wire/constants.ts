@@ -17,7 +17,6 @@ export const EXT_RCODE_BADVERS = 16;
 export const FLAG_QR = 0x80; // byte 2
 export const FLAG_AA = 0x04; // byte 2
 export const FLAG_TC = 0x02; // byte 2
-export const FLAG_RD = 0x01; // byte 2
 
 /** Fixed label set for metrics: the query types we count by name; everything else is "other". */
 export const COUNTED_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'SRV', 'TXT', 'CAA', 'ANY'] as const;

@@ -35,17 +35,6 @@ export function keyToName(key: string): string {
   return out;
 }
 
-/** Offsets of the label starts of a key, first label first (the root's 0 byte excluded). */
-export function labelOffsets(key: string): number[] {
-  const out: number[] = [];
-  let i = 0;
-  while (i < key.length && key.charCodeAt(i) !== 0) {
-    out.push(i);
-    i += key.charCodeAt(i) + 1;
-  }
-  return out;
-}
-
 /** Skips a possibly compressed name in a message at p; the offset after it, or -1 when malformed. */
 export function skipName(msg: Buffer, p: number): number {
   const len = msg.length;
@@ -58,14 +47,6 @@ export function skipName(msg: Buffer, p: number): number {
     p += l + 1;
   }
   return -1;
-}
-
-/** Number of labels in a key. */
-export function labelCount(key: string): number {
-  let n = 0;
-  let i = 0;
-  while (i < key.length && key.charCodeAt(i) !== 0) { n++; i += key.charCodeAt(i) + 1; }
-  return n;
 }
 
 /** The key of the parent name (drop the first label); the root's parent is undefined. */

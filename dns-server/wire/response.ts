@@ -25,7 +25,30 @@ export interface Plan {
   additional: PlanRR[];
 }
 
-/** What the response needs from the query. */
+/**
+ * The reply context: what every response needs from its query, made once when the query is
+ * parsed (handler.ts) and carried to whatever encodes the answer, the forwarder included
+ * (fallback.ts FallbackQuery extends it).
+ */
+export interface ReplyContext {
+  /** The query as received. The question bytes (0x20 case) and ID are copied from it. */
+  readonly msg: Buffer;
+  /** Offset just past the question (12 when the question could not be read). */
+  readonly qend: number;
+  /** Payload size for the OPT the response carries (ours), or -1: the client sent no OPT. */
+  readonly optSize: number;
+  /** The client's DNSSEC OK bit, echoed in our OPT. */
+  readonly dnssecOk: boolean;
+  /** Largest response the client takes: 65535 over TCP; over UDP its EDNS size (≤ ours) or 512. */
+  readonly maxSize: number;
+}
+
+/** The reply context of a query whose question or OPT could not be read: header only, no OPT. */
+export function headerOnly(msg: Buffer): ReplyContext {
+  return { msg, qend: 12, optSize: -1, dnssecOk: false, maxSize: 512 };
+}
+
+/** What encodePlan needs: the reply context's parts, or at build time a canonical question (ID 0). */
 export interface QueryEcho {
   id: number;
   /** RD bit of the query (0 or 1). */
@@ -43,19 +66,30 @@ export interface QueryEcho {
   maxSize: number;
 }
 
+/** The echo of a query for encodePlan, from its reply context. */
+export function echoOf(ctx: ReplyContext, qname: string): QueryEcho {
+  const m = ctx.msg;
+  return { id: (m[0] << 8) | m[1], rd: m[2] & 1, question: m.subarray(12, ctx.qend), qname, optSize: ctx.optSize, optExtRcode: 0, dnssecOk: ctx.dnssecOk, maxSize: ctx.maxSize };
+}
+
 export const OPT_LEN = 11;
 
-/** Writes an OPT pseudo-RR (RFC 6891 §6.1.2) at `at`. */
-export function writeOpt(out: Buffer, at: number, size: number, extRcode: number, dnssecOk: boolean): void {
+/**
+ * Appends an OPT pseudo-RR (RFC 6891 §6.1.2) at `at` (room for OPT_LEN bytes) and counts it in
+ * ARCOUNT. The one place an OPT is written: responses, truncated responses, upstream queries.
+ */
+export function appendOpt(out: Buffer, at: number, size: number, extRcode: number, dnssecOk: boolean): void {
   out[at] = 0; // root owner
   out[at + 1] = 0; out[at + 2] = TYPE.OPT;
   out[at + 3] = size >> 8; out[at + 4] = size & 0xff;
   out[at + 5] = extRcode; out[at + 6] = 0; // version 0
   out[at + 7] = dnssecOk ? 0x80 : 0; out[at + 8] = 0;
   out[at + 9] = 0; out[at + 10] = 0;
+  const ar = ((out[10] << 8) | out[11]) + 1;
+  out[10] = ar >> 8; out[11] = ar & 0xff;
 }
 
-/** Encodes a plan. With `canonical` the question is written from qname (prepared messages, ID 0). */
+/** Encodes a plan (the slow path, and preparing answers at build time with a canonical question). */
 export function encodePlan(plan: Plan, q: QueryEcho, reuse?: WireWriter): Buffer {
   const w = reuse ?? new WireWriter(512);
   w.reset();
@@ -65,7 +99,7 @@ export function encodePlan(plan: Plan, q: QueryEcho, reuse?: WireWriter): Buffer
   w.u16(1);
   w.u16(plan.answer.length);
   w.u16(plan.authority.length);
-  w.u16(plan.additional.length + (q.optSize >= 0 ? 1 : 0));
+  w.u16(plan.additional.length);
   w.bytes(q.question);
   w.remember(q.qname, 12);
   for (const section of [plan.answer, plan.authority, plan.additional]) {
@@ -78,7 +112,7 @@ export function encodePlan(plan: Plan, q: QueryEcho, reuse?: WireWriter): Buffer
   if (q.optSize >= 0) {
     const at = w.len;
     for (let i = 0; i < OPT_LEN; i++) w.u8(0);
-    writeOpt(w.buf, at, q.optSize, q.optExtRcode, q.dnssecOk);
+    appendOpt(w.buf, at, q.optSize, q.optExtRcode, q.dnssecOk);
   }
   const out = w.result();
   return out.length > q.maxSize ? truncated(out, q) : out;
@@ -91,29 +125,26 @@ function truncated(full: Buffer, q: QueryEcho): Buffer {
   const out = Buffer.allocUnsafe(qend + (opt ? OPT_LEN : 0));
   full.copy(out, 0, 0, qend);
   out[2] |= FLAG_TC;
-  out[6] = 0; out[7] = 0; out[8] = 0; out[9] = 0; out[10] = 0; out[11] = opt ? 1 : 0;
-  if (opt) writeOpt(out, qend, q.optSize, q.optExtRcode, q.dnssecOk);
+  out[6] = 0; out[7] = 0; out[8] = 0; out[9] = 0; out[10] = 0; out[11] = 0;
+  if (opt) appendOpt(out, qend, q.optSize, q.optExtRcode, q.dnssecOk);
   return out;
 }
 
 /**
  * The hot path: a copy of a prepared message with the client's ID, RD and question bytes,
- * plus OPT when optSize ≥ 0. Returns a TC response when the result exceeds maxSize.
+ * plus OPT when the client sent one. A TC response when the result exceeds the client's limit.
  */
-export function patchPrepared(tpl: Buffer, msg: Buffer, qend: number, optSize: number, dnssecOk: boolean, maxSize: number): Buffer {
+export function patchPrepared(tpl: Buffer, ctx: ReplyContext): Buffer {
+  const { msg, qend, optSize } = ctx;
   const extra = optSize >= 0 ? OPT_LEN : 0;
   const total = tpl.length + extra;
-  if (total > maxSize) return truncatedFromQuery(msg, qend, FLAG_QR | FLAG_AA, 0, optSize, 0, dnssecOk);
+  if (total > ctx.maxSize) return truncatedFromQuery(ctx, FLAG_QR | FLAG_AA, 0);
   const out = Buffer.allocUnsafe(total);
   tpl.copy(out, 0, 0, tpl.length);
   msg.copy(out, 0, 0, 2); // ID
   out[2] = tpl[2] | (msg[2] & 1); // RD echoed
   msg.copy(out, 12, 12, qend); // question as sent (case preserved)
-  if (extra) {
-    writeOpt(out, tpl.length, optSize, 0, dnssecOk);
-    const ar = ((out[10] << 8) | out[11]) + 1;
-    out[10] = ar >> 8; out[11] = ar & 0xff;
-  }
+  if (extra) appendOpt(out, tpl.length, optSize, 0, ctx.dnssecOk);
   return out;
 }
 
@@ -121,39 +152,42 @@ export function patchPrepared(tpl: Buffer, msg: Buffer, qend: number, optSize: n
  * A negative answer (NXDOMAIN or NODATA, RFC 2308 §3): header + question as sent + the zone's
  * SOA in authority, its owner a compression pointer to the zone's suffix inside the question.
  */
-export function negativeFromQuery(msg: Buffer, qend: number, rcode: number, originOffset: number, soaTail: Buffer, optSize: number, dnssecOk: boolean, maxSize: number): Buffer {
+export function negativeFromQuery(ctx: ReplyContext, rcode: number, originOffset: number, soaTail: Buffer): Buffer {
+  const { msg, qend, optSize } = ctx;
   const extra = optSize >= 0 ? OPT_LEN : 0;
   const total = qend + 2 + soaTail.length + extra;
-  if (total > maxSize) return truncatedFromQuery(msg, qend, FLAG_QR | FLAG_AA, rcode, optSize, 0, dnssecOk);
+  if (total > ctx.maxSize) return truncatedFromQuery(ctx, FLAG_QR | FLAG_AA, rcode);
   const out = Buffer.allocUnsafe(total);
   msg.copy(out, 0, 0, qend);
   out[2] = FLAG_QR | FLAG_AA | (msg[2] & 1);
   out[3] = rcode;
-  out[6] = 0; out[7] = 0; out[8] = 0; out[9] = 1; out[10] = 0; out[11] = extra ? 1 : 0;
+  out[6] = 0; out[7] = 0; out[8] = 0; out[9] = 1; out[10] = 0; out[11] = 0;
   const ptr = 0xc000 | (12 + originOffset);
   out[qend] = ptr >> 8; out[qend + 1] = ptr & 0xff;
   soaTail.copy(out, qend + 2);
-  if (extra) writeOpt(out, qend + 2 + soaTail.length, optSize, 0, dnssecOk);
+  if (extra) appendOpt(out, qend + 2 + soaTail.length, optSize, 0, ctx.dnssecOk);
   return out;
 }
 
 /**
  * Header (+ question when qend > 12) + optional OPT, no records: errors (FORMERR, NOTIMP,
- * REFUSED, SERVFAIL, BADVERS) and truncated answers. flags2 gives QR/AA/TC; RD and opcode are echoed.
+ * REFUSED, SERVFAIL, BADVERS) and truncated answers. flags2 gives QR/AA/TC; RD and opcode are
+ * echoed. `extRcode`: the OPT's extended rcode bits (BADVERS: 1).
  */
-export function truncatedFromQuery(msg: Buffer, qend: number, flags2: number, rcode: number, optSize: number, extRcode: number, dnssecOk: boolean, tc = true): Buffer {
+export function truncatedFromQuery(ctx: ReplyContext, flags2: number, rcode: number, extRcode = 0, tc = true): Buffer {
+  const { msg, qend, optSize } = ctx;
   const extra = optSize >= 0 ? OPT_LEN : 0;
   const out = Buffer.allocUnsafe(qend + extra);
   msg.copy(out, 0, 0, qend);
   out[2] = flags2 | (tc ? FLAG_TC : 0) | (msg[2] & 0x79); // keep opcode (0x78) and RD (0x01)
   out[3] = rcode & 0x0f;
   out[4] = 0; out[5] = qend > 12 ? 1 : 0;
-  out[6] = 0; out[7] = 0; out[8] = 0; out[9] = 0; out[10] = 0; out[11] = extra ? 1 : 0;
-  if (extra) writeOpt(out, qend, optSize, extRcode, dnssecOk);
+  out[6] = 0; out[7] = 0; out[8] = 0; out[9] = 0; out[10] = 0; out[11] = 0;
+  if (extra) appendOpt(out, qend, optSize, extRcode, ctx.dnssecOk);
   return out;
 }
 
 /** An error response with no records (and without TC). */
-export function errorFromQuery(msg: Buffer, qend: number, rcode: number, optSize = -1, extRcode = 0, dnssecOk = false): Buffer {
-  return truncatedFromQuery(msg, qend, FLAG_QR, rcode, optSize, extRcode, dnssecOk, false);
+export function errorFromQuery(ctx: ReplyContext, rcode: number, extRcode = 0): Buffer {
+  return truncatedFromQuery(ctx, FLAG_QR, rcode, extRcode, false);
 }

@@ -3,7 +3,7 @@
 // written; RDATA names are compressed only for the types RFC 3597 §4 allows (NS, CNAME, PTR,
 // MX, SOA); SRV targets are never compressed (RFC 2782).
 
-import { isIPv4 } from 'node:net';
+import { writeAddress } from '../config/address.js';
 import { TYPE } from './constants.js';
 
 export class WireWriter {
@@ -86,12 +86,12 @@ export class WireWriter {
   /** RDATA of one record of the config's types (see config/types.ts for the data shapes). */
   rdata(type: number, data: unknown): void {
     switch (type) {
-      case TYPE.A: {
-        if (!isIPv4(data as string)) throw new Error(`bad IPv4 ${String(data)}`);
-        for (const part of (data as string).split('.')) this.u8(Number(part));
+      case TYPE.A: case TYPE.AAAA: {
+        const n = type === TYPE.A ? 4 : 16;
+        this.ensure(n);
+        this.len = writeAddress(this.buf, this.len, n === 4 ? 4 : 6, String(data));
         return;
       }
-      case TYPE.AAAA: this.bytes(ipv6Bytes(data as string)); return;
       case TYPE.CNAME: case TYPE.NS: case TYPE.PTR: this.name(data as string); return;
       case TYPE.MX: { const d = data as { preference: number; exchange: string }; this.u16(d.preference); this.name(d.exchange); return; }
       case TYPE.SRV: {
@@ -124,24 +124,4 @@ export class WireWriter {
   result(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.len));
   }
-}
-
-/** 16 bytes of an IPv6 literal (with optional embedded IPv4 tail). */
-export function ipv6Bytes(addr: string): Buffer {
-  let text = addr;
-  const out = Buffer.alloc(16);
-  let tail: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (text.indexOf('.', lastColon) !== -1) {
-    tail = text.slice(lastColon + 1).split('.').map(Number);
-    const v = ((tail[0] << 8) | tail[1]).toString(16) + ':' + ((tail[2] << 8) | tail[3]).toString(16);
-    text = text.slice(0, lastColon + 1) + v;
-  }
-  const [head, rest] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const r = rest !== undefined ? (rest ? rest.split(':') : []) : [];
-  const groups = rest !== undefined ? [...h, ...Array(8 - h.length - r.length).fill('0'), ...r] : h;
-  if (groups.length !== 8) throw new Error(`bad IPv6 ${addr}`);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
 }

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { createInProcessServer } from '../../dns-server/index.js';
 import { createCompiler } from '../compile/index.js';
 import type { CompileResult, ResourceResult, Snapshot } from '../compile/index.js';
-import type { KubeClient } from '../controller/kube-client.js';
+import type { KubeClient } from '../../kube/kube-client.js';
 
 export interface ExplainOptions {
   clusterDomain: string;

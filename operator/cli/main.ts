@@ -227,7 +227,7 @@ ${COMMON_HELP}
       };
       let e;
       if (values.kube) {
-        const { createKubeClient, loadKubeConfig } = await import('../controller/kube-client.js');
+        const { createKubeClient, loadKubeConfig } = await import('../../kube/kube-client.js');
         const snap = await readClusterSnapshot(createKubeClient(loadKubeConfig(values['kube-api'] as string | undefined)));
         e = await explainName(snap, name, type, opts);
       } else {

@@ -1,6 +1,7 @@
 // Core Services and EndpointSlices → the Kubernetes DNS-based service discovery records
 // (kubernetes/dns docs/specification.md, schema 1.1.0) of one namespace, as a ServicesShard.
 
+import { addressRecordType } from '../../dns-server/config/address.js';
 import type { RRSet, ServicesShard } from '../../dns-server/config/types.js';
 import { CONFIG_API_VERSION } from '../../dns-server/config/types.js';
 import { arr, obj, readMeta, str } from './meta.js';
@@ -117,7 +118,7 @@ export function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: Service
   }
   if (!svc.headless) {
     for (const a of svc.clusterIPs) {
-      bag.add(base, a.family === 4 ? 'A' : 'AAAA', ttl, a.ip);
+      bag.add(base, addressRecordType(a.family), ttl, a.ip);
       reverse.add(reverseName(a.ip, a.family), 'PTR', ttl, base);
     }
     if (svc.clusterIPs.length === 0) return;

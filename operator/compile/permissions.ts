@@ -1,6 +1,7 @@
 // Who may put which name where, for one compile: the accepted zones (longest match), their
 // delegation to namespaces, their Service selection, and where a StaticHost's names go.
 
+import { addressRecordType } from '../../dns-server/config/address.js';
 import type { ServiceInfo } from './cluster-services.js';
 import type { Rejection } from './compile-state.js';
 import { matchesSelector } from './meta.js';
@@ -71,7 +72,7 @@ export class Permissions {
       let c = placements.get(shardId);
       if (!c) placements.set(shardId, (c = { owner: `StaticHost ${h.meta.key}`, ident, records: [], reverse: [] }));
       for (const a of h.addresses) {
-        c.records.push({ name, type: a.family === 4 ? 'A' : 'AAAA', ttl: h.ttl, data: a.ip });
+        c.records.push({ name, type: addressRecordType(a.family), ttl: h.ttl, data: a.ip });
         if (h.ptr) c.reverse.push({ name: reverseName(a.ip, a.family), ttl: h.ttl, target: name });
       }
     }

@@ -4,7 +4,7 @@
 
 import http from 'node:http';
 import type { Logger } from 'pino';
-import type { KubeClient } from './kube-client.js';
+import type { KubeClient } from '../../kube/kube-client.js';
 
 export interface ReplicaState { pod: string; address: string; shards: Map<string, string> | undefined /* undefined: unreachable */ }
 

@@ -5,8 +5,8 @@
 // A leader that cannot renew within renewDeadline steps down before anyone else may take over.
 
 import type { Logger } from 'pino';
-import { isCode } from './kube-client.js';
-import type { KubeClient } from './kube-client.js';
+import { isCode } from '../../kube/kube-client.js';
+import type { KubeClient } from '../../kube/kube-client.js';
 
 export interface LeaderOptions {
   client: KubeClient;

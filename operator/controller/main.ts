@@ -2,7 +2,7 @@
 
 import { createLogger } from '../../dns-server/logging.js';
 import { startOperator } from './controller.js';
-import { loadKubeConfig } from './kube-client.js';
+import { loadKubeConfig } from '../../kube/kube-client.js';
 import { helpText, OptionsError, parseOptions } from './options.js';
 
 export async function run(argv: string[]): Promise<number> {

@@ -1,52 +1,15 @@
 // Publish: one ConfigMap per shard in the operator's namespace, labelled as ours. Written only
 // when the shard's hash moves (the hash is an annotation), gzip'd into binaryData when large,
 // deleted when its shard disappears. Updates carry the resourceVersion read last; a 409 means
-// someone else wrote it: re-read and retry.
+// someone else wrote it: re-read and retry. The ConfigMap form (names, labels, annotations,
+// encoding) is the contract's: dns-server/config/configmap-form.ts.
 
-import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
-import { isCode } from './kube-client.js';
-import type { KubeClient } from './kube-client.js';
+import { HASH_ANNOTATION, SHARD_ID_ANNOTATION, SHARD_SELECTOR, shardConfigMap } from '../../dns-server/config/configmap-form.js';
+import type { ShardDoc } from '../../dns-server/config/configmap-form.js';
+import { isCode } from '../../kube/kube-client.js';
+import type { KubeClient } from '../../kube/kube-client.js';
 import type { OperatorMetrics } from './metrics.js';
-
-export const MANAGED_BY = 'app.kubernetes.io/managed-by';
-export const SHARD_LABEL = 'splitdns.io/shard';
-export const SHARD_ID_ANNOTATION = 'splitdns.io/shard-id';
-export const HASH_ANNOTATION = 'splitdns.io/shard-hash';
-export const SHARD_KEY = 'shard.json';
-export const SHARD_GZIP_KEY = 'shard.json.gz';
-/** The label selector of our ConfigMaps (the DNS server's ConfigMap source uses it too). */
-export const SHARD_SELECTOR = `${MANAGED_BY}=splitdns,${SHARD_LABEL}`;
-
-export interface ShardDoc { id: string; hash: string; [k: string]: unknown }
-
-/** `zone/example.org` → `splitdns-zone.example.org`; anything not a DNS subdomain gets a hash suffix. */
-export function configMapName(id: string): string {
-  const base = 'splitdns-' + id.replace(/\//g, '.').toLowerCase().replace(/[^a-z0-9.-]/g, '-');
-  const ok = base === 'splitdns-' + id.replace(/\//g, '.') && base.length <= 240 && /[a-z0-9]$/.test(base) && !base.includes('..');
-  return ok ? base : `${base.slice(0, 220).replace(/[.-]+$/, '')}-${createHash('sha256').update(id).digest('hex').slice(0, 10)}`;
-}
-
-/** A label value (≤ 63 characters) naming the shard; the full id is in the annotation. */
-export function shardLabelValue(id: string): string {
-  const v = id.replace(/\//g, '.').replace(/[^A-Za-z0-9._-]/g, '-');
-  return v.length <= 63 && /^[A-Za-z0-9]/.test(v) && /[A-Za-z0-9]$/.test(v) ? v : 'h-' + createHash('sha256').update(id).digest('hex').slice(0, 40);
-}
-
-export function shardConfigMap(namespace: string, shard: ShardDoc, gzipAboveBytes: number): Record<string, any> {
-  const json = JSON.stringify(shard);
-  const big = Buffer.byteLength(json) > gzipAboveBytes;
-  return {
-    apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: {
-      name: configMapName(shard.id), namespace,
-      labels: { [MANAGED_BY]: 'splitdns', [SHARD_LABEL]: shardLabelValue(shard.id) },
-      annotations: { [SHARD_ID_ANNOTATION]: shard.id, [HASH_ANNOTATION]: shard.hash },
-    },
-    ...(big ? { binaryData: { [SHARD_GZIP_KEY]: gzipSync(json).toString('base64') } } : { data: { [SHARD_KEY]: json } }),
-  };
-}
 
 export interface PublishResult { written: string[]; deleted: string[]; unchanged: number; errors: number }
 

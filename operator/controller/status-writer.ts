@@ -5,7 +5,7 @@
 
 import type { Logger } from 'pino';
 import type { Condition, ResourceResult } from '../compile/index.js';
-import type { KubeClient } from './kube-client.js';
+import type { KubeClient } from '../../kube/kube-client.js';
 import type { OperatorMetrics } from './metrics.js';
 
 const PLURAL = { DNSZone: 'dnszones', DNSForwarder: 'dnsforwarders', StaticHost: 'statichosts' } as const;

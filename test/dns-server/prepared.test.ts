@@ -1,6 +1,6 @@
 // The direct address encoder must give the same bytes as the general plan encoder.
 import { expect } from 'chai';
-import { encodeAddressAnswer } from '../../dns-server/tables/build.js';
+import { encodeAddressAnswer } from '../../dns-server/tables/prepare.js';
 import { TYPE } from '../../dns-server/wire/constants.js';
 import { nameToKey } from '../../dns-server/wire/name.js';
 import { encodePlan } from '../../dns-server/wire/response.js';

@@ -9,7 +9,7 @@ import { startConfigMapSource } from '../../dns-server/source/configmap.js';
 import type { ConfigMapSource } from '../../dns-server/source/configmap.js';
 import { Operator, startOperator } from '../../operator/controller/controller.js';
 import type { OperatorOptions } from '../../operator/controller/controller.js';
-import { loadKubeConfig } from '../../operator/controller/kube-client.js';
+import { loadKubeConfig } from '../../kube/kube-client.js';
 import { KubeApiDouble } from '../kube-api-double/server.js';
 
 export const NS = 'splitdns';

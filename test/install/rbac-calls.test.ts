@@ -15,7 +15,7 @@ import { startConfigMapSource } from '../../dns-server/source/configmap.js';
 import type { ConfigMapSource } from '../../dns-server/source/configmap.js';
 import { startOperator } from '../../operator/controller/controller.js';
 import type { Operator } from '../../operator/controller/controller.js';
-import { loadKubeConfig } from '../../operator/controller/kube-client.js';
+import { loadKubeConfig } from '../../kube/kube-client.js';
 import { KubeApiDouble } from '../kube-api-double/server.js';
 import { ApiRecorder } from './api-recorder.js';
 import type { RbacNeed } from './api-recorder.js';

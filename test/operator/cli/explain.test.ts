@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Explanation } from '../../../operator/cli/explain.js';
-import { createKubeClient, loadKubeConfig } from '../../../operator/controller/kube-client.js';
+import { createKubeClient, loadKubeConfig } from '../../../kube/kube-client.js';
 import { KubeApiDouble } from '../../kube-api-double/server.js';
 import { runCli } from './capture.js';
 import { zoneManifest } from './manifests.js';

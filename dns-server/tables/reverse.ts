@@ -1,0 +1,82 @@
+// The reverse index: every shard's PTR names merged into one node per reverse name, and the
+// answers it owns. Shared by all shards and large (one name per Service and endpoint address in
+// a cluster), so it is updated in place, name by name, for the shards that changed, instead of
+// being copied on every reload. That is safe because a reload runs to completion synchronously:
+// Node handles no packet while it runs, so no query sees a half-updated index, and a query that
+// awaits (forwarding) has finished its local lookups before it awaits.
+//
+// Its explicit state, besides the entries: `#prepared`, a name's PTR answer made on its first
+// query (few of the many names are ever asked) and dropped when an update touches the name.
+
+import type { RRSet } from '../config/types.js';
+import { TYPE } from '../wire/constants.js';
+import { nameToKey } from '../wire/name.js';
+import { nextRotation, prepareAnswers } from './prepare.js';
+import type { Answer, NameNode } from './types.js';
+
+interface Entry {
+  readonly name: string;
+  /** shard id → the PTR targets it contributes. */
+  readonly byShard: Map<string, { ttl: number; data: readonly string[] }>;
+  /** The merged node (rebuilt when byShard changes). */
+  node: NameNode;
+}
+
+export class ReverseIndex {
+  readonly #entries = new Map<string, Entry>();
+  readonly #prepared = new Map<string, ReadonlyMap<number, Answer>>();
+
+  get size(): number { return this.#entries.size; }
+
+  /** The merged node of a reverse name (key: wire/name.ts form), if any shard has it. */
+  node(key: string): NameNode | undefined {
+    return this.#entries.get(key)?.node;
+  }
+
+  /** The prepared response for (key, qtype), made on the name's first query; as NameTable.answerFor. */
+  answerFor(key: string, qtype: number): Buffer | undefined {
+    let byType = this.#prepared.get(key);
+    if (byType === undefined) {
+      const node = this.#entries.get(key)?.node;
+      if (node === undefined) return undefined;
+      // The node alone is the scope: a PTR answer needs nothing else.
+      const table = { names: new Map([[key, node]]), ents: new Set<string>(), wildcardParents: new Set<string>() };
+      byType = prepareAnswers(key, node, { find: (k) => (k === key ? { kind: 'node', node, zone: undefined, table } : { kind: 'outside' }) });
+      this.#prepared.set(key, byType);
+    }
+    const ans = byType.get(qtype);
+    return ans === undefined ? undefined : nextRotation(ans);
+  }
+
+  /** Replaces what `shardId` contributes: its PTR RRsets were `before`, are `after` now. */
+  update(shardId: string, before: readonly RRSet[], after: readonly RRSet[]): void {
+    const touched = new Map<string, string>();
+    for (const rs of before) {
+      const key = nameToKey(rs.name);
+      this.#entries.get(key)?.byShard.delete(shardId);
+      touched.set(key, rs.name);
+    }
+    for (const rs of after) {
+      const key = nameToKey(rs.name);
+      let e = this.#entries.get(key);
+      if (!e) { e = { name: rs.name, byShard: new Map(), node: undefined as never }; this.#entries.set(key, e); }
+      e.byShard.set(shardId, { ttl: rs.ttl, data: rs.data as string[] });
+      touched.set(key, rs.name);
+    }
+    for (const [key, name] of touched) {
+      this.#prepared.delete(key);
+      const e = this.#entries.get(key)!;
+      if (e.byShard.size === 0) { this.#entries.delete(key); continue; }
+      e.node = mergedNode(name, e.byShard.values());
+    }
+  }
+}
+
+/** One reverse name's node from the PTR targets every shard contributes (lowest TTL, targets sorted). */
+function mergedNode(name: string, parts: Iterable<{ ttl: number; data: readonly string[] }>): NameNode {
+  let ttl = Infinity;
+  const data: string[] = [];
+  for (const p of parts) { ttl = Math.min(ttl, p.ttl); for (const d of p.data) if (!data.includes(d)) data.push(d); }
+  data.sort();
+  return { name, rrsets: new Map([[TYPE.PTR, { type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data }]]), cname: false };
+}
