@@ -183,16 +183,18 @@ export async function startTcp(address: string, port: number, st: HandlerState, 
       reading = false;
       if (sock.destroyed) return;
       if (took) { progressed(); frameStart = 0; }
+      const whole = hasWholeFrame(pending);
       if (pending.length === 0) { pending = EMPTY; frameStart = 0; }
       else {
-        if (frameStart === 0) {
+        if (whole) frameStart = 0; // ours to handle (we are holding back): no deadline on the client
+        else if (frameStart === 0) {
           frameStart = performance.now();
           arm(limits.frameTimeoutMs);
         }
         if (pending.byteOffset !== 0 || pending.buffer.byteLength !== pending.length) pending = Buffer.from(pending); // do not pin a chunk
       }
       // Read more only when every frame already read is being handled.
-      const canRead = !ending && !blocked && c.inflight < limits.maxPipelined && !hasWholeFrame(pending);
+      const canRead = !ending && !blocked && c.inflight < limits.maxPipelined && !whole;
       if (canRead) { if (sock.isPaused()) sock.resume(); } else if (!sock.isPaused()) sock.pause();
     };
 
