@@ -164,6 +164,7 @@ export async function slowLoris(srv: ChildServer, attackers = 1000, sources = 20
     while (!stopping) {
       let s: net.Socket;
       try { s = await connect(srv.port, src); } catch { await sleep(trickleMs); continue; }
+      if (stopping) { s.destroy(); return; } // connected after the attack was called off
       open.add(s);
       s.on('data', () => undefined);
       const closed = new Promise<void>((r) => s.once('close', () => r()));
