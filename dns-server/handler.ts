@@ -73,7 +73,8 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Buffer
 function answer(ctx: ReplyContext, st: HandlerState): Buffer | null | Promise<Buffer | null> {
   const key = q.key;
   const qtype = q.qtype;
-  if (q.qclass !== CLASS_IN && q.qclass !== 255) return errorFromQuery(ctx, RCODE.REFUSED);
+  // Only class IN is served (never forwarded or cached otherwise); zone transfers are not offered.
+  if (q.qclass !== CLASS_IN || q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) return errorFromQuery(ctx, RCODE.REFUSED);
   const t = st.tables;
   // No configuration yet (a worker still loading, a source still listing): SERVFAIL, so the
   // client asks another server instead of taking "refused" or "no such name" for an answer.

@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { createLogger, parseLogFormat, parseLogLevel } from './logging.js';
 import { startDnsServer, DEFAULTS } from './server.js';
+import type { TcpLimits } from './transport/tcp.js';
+import type { UdpBuffers } from './transport/udp.js';
 import { startFileSource } from './source/file.js';
 import { setupWorkers } from './workers.js';
 import type { Fallback } from './fallback.js';
@@ -29,9 +31,15 @@ Usage: node dist/dns-server/main.js --config FILE [options]
   --workers N               processes sharing the UDP port with reusePort (Node >= 22.12; default 1)
   --lame-duck-ms N          after SIGTERM, keep answering this long while unready (default ${DEFAULTS.lameDuckMs})
   --udp-payload-size N      our EDNS0 UDP payload size, 512-4096 (default ${DEFAULTS.udpPayloadSize})
-  --tcp-idle-timeout-ms N   close idle TCP connections after this long (default ${DEFAULTS.tcp.idleTimeoutMs})
-  --tcp-max-connections N   cap on open TCP connections (default ${DEFAULTS.tcp.maxConnections})
+  --tcp-idle-timeout-ms N   close a TCP connection with no query or answer for this long (default ${DEFAULTS.tcp.idleTimeoutMs})
+  --tcp-frame-timeout-ms N  a TCP message must arrive whole within this long of its first byte (default ${DEFAULTS.tcp.frameTimeoutMs})
+  --tcp-max-connections N   cap on open TCP connections; at it, the one idle longest is closed (default ${DEFAULTS.tcp.maxConnections})
+  --tcp-max-per-client N    cap on open TCP connections per client address (default ${DEFAULTS.tcp.maxConnectionsPerClient})
   --tcp-max-queries N       queries per TCP connection before it is closed (default ${DEFAULTS.tcp.maxQueriesPerConnection})
+  --tcp-max-pipelined N     queries of one TCP connection handled at once (default ${DEFAULTS.tcp.maxPipelined})
+  --tcp-max-queued-bytes N  answer bytes left unread by a TCP client before it is closed (default ${DEFAULTS.tcp.maxQueuedBytes})
+  --udp-recv-buffer N       UDP receive buffer, bytes; the kernel caps it at net.core.rmem_max (default ${DEFAULTS.udp.recvBufferBytes})
+  --udp-send-buffer N       UDP send buffer, bytes; capped at net.core.wmem_max (default ${DEFAULTS.udp.sendBufferBytes})
   --no-forward              do not forward names outside the local data (REFUSED instead)
   --no-default-upstream     without a DNSForwarder for ".", REFUSE other names instead of forwarding them
                             to the nameservers of --resolv-conf (loops back to us are detected and skipped)
@@ -62,6 +70,8 @@ const FLAGS = {
   config: { type: 'string' }, address: { type: 'string' }, port: { type: 'string' }, 'http-address': { type: 'string' },
   'http-port': { type: 'string' }, workers: { type: 'string' }, 'lame-duck-ms': { type: 'string' }, 'udp-payload-size': { type: 'string' },
   'tcp-idle-timeout-ms': { type: 'string' }, 'tcp-max-connections': { type: 'string' }, 'tcp-max-queries': { type: 'string' },
+  'tcp-frame-timeout-ms': { type: 'string' }, 'tcp-max-per-client': { type: 'string' }, 'tcp-max-pipelined': { type: 'string' },
+  'tcp-max-queued-bytes': { type: 'string' }, 'udp-recv-buffer': { type: 'string' }, 'udp-send-buffer': { type: 'string' },
   'no-forward': { type: 'boolean' }, 'no-default-upstream': { type: 'boolean' }, 'resolv-conf': { type: 'string' }, 'metrics-compat': { type: 'string' }, 'log-level': { type: 'string' }, 'log-format': { type: 'string' }, 'log-queries': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   'configmap-namespace': { type: 'string' }, 'configmap-selector': { type: 'string' }, 'kube-api': { type: 'string' },
 } as const;
@@ -83,7 +93,8 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
     return 2;
   }
   let port: number, httpPort: number, workers: number, lameDuckMs: number, udpPayloadSize: number;
-  let tcp: { idleTimeoutMs: number; maxConnections: number; maxQueriesPerConnection: number };
+  let tcp: TcpLimits;
+  let udp: UdpBuffers;
   try {
     port = intFlag(values, 'port', 5353, 0, 65535);
     httpPort = intFlag(values, 'http-port', 8080, 0, 65535);
@@ -94,6 +105,14 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
       idleTimeoutMs: intFlag(values, 'tcp-idle-timeout-ms', DEFAULTS.tcp.idleTimeoutMs, 100, 3600000),
       maxConnections: intFlag(values, 'tcp-max-connections', DEFAULTS.tcp.maxConnections, 1, 1000000),
       maxQueriesPerConnection: intFlag(values, 'tcp-max-queries', DEFAULTS.tcp.maxQueriesPerConnection, 1, 1000000),
+      frameTimeoutMs: intFlag(values, 'tcp-frame-timeout-ms', DEFAULTS.tcp.frameTimeoutMs, 100, 600000),
+      maxConnectionsPerClient: intFlag(values, 'tcp-max-per-client', DEFAULTS.tcp.maxConnectionsPerClient, 1, 1000000),
+      maxPipelined: intFlag(values, 'tcp-max-pipelined', DEFAULTS.tcp.maxPipelined, 1, 65535),
+      maxQueuedBytes: intFlag(values, 'tcp-max-queued-bytes', DEFAULTS.tcp.maxQueuedBytes, 1024, 1 << 30),
+    };
+    udp = {
+      recvBufferBytes: intFlag(values, 'udp-recv-buffer', DEFAULTS.udp.recvBufferBytes, 4096, 1 << 30),
+      sendBufferBytes: intFlag(values, 'udp-send-buffer', DEFAULTS.udp.sendBufferBytes, 4096, 1 << 30),
     };
     if (values.config === undefined && values['configmap-namespace'] === undefined) throw new UsageError('--config FILE or --configmap-namespace NS is required');
     if (values.config !== undefined && values['configmap-namespace'] !== undefined) throw new UsageError('--config and --configmap-namespace are alternatives: give one');
@@ -115,7 +134,7 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   const fallback = defaultUpstream ?? forwarder;
   const server = await startDnsServer({
     address: String(values.address ?? DEFAULTS.address), port, httpAddress: values['http-address'] as string | undefined,
-    httpPort: httpPort === 0 ? null : httpPort, logger: log, registry, fallback, udpPayloadSize, lameDuckMs, tcp,
+    httpPort: httpPort === 0 ? null : httpPort, logger: log, registry, fallback, udpPayloadSize, lameDuckMs, tcp, udp,
     reusePort: role.role === 'worker', logQueries: values['log-queries'] === true,
   });
   if (values['metrics-compat'] === 'coredns') {

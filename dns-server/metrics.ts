@@ -5,7 +5,10 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { COUNTED_TYPES, RCODE_NAMES } from './wire/constants.js';
 
-const PROTOS = ['udp', 'tcp'] as const;
+export const PROTOS = ['udp', 'tcp'] as const;
+/** Why the server closed a TCP connection (transport/tcp.ts). */
+export const TCP_CLOSE_REASONS = ['idle', 'stalled', 'frame_timeout', 'backpressure', 'evicted', 'client_limit', 'query_limit'] as const;
+export type TcpCloseReason = typeof TCP_CLOSE_REASONS[number];
 const TYPE_LABELS = [...COUNTED_TYPES, 'other'] as const;
 const TYPE_INDEX = new Map<number, number>([[1, 0], [28, 1], [5, 2], [15, 3], [2, 4], [12, 5], [6, 6], [33, 7], [16, 8], [257, 9], [255, 10]]);
 const OTHER_TYPE = TYPE_LABELS.length - 1;
@@ -27,7 +30,7 @@ export class ServerMetrics {
   readonly reloadDuration: Histogram;
   readonly configInfo: Gauge<'shard' | 'hash'>;
   readonly tcpConnections: Gauge;
-  readonly tcpRejected: Counter;
+  private readonly tcpClosedCounts = new Float64Array(TCP_CLOSE_REASONS.length);
 
   constructor(registry?: Registry) {
     const reg = (this.registry = registry ?? new Registry());
@@ -79,7 +82,14 @@ export class ServerMetrics {
     this.reloadDuration = new Histogram({ name: 'splitdns_dns_reload_duration_seconds', help: 'Time to validate and build the changed shards of one reload.', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [reg] });
     this.configInfo = new Gauge({ name: 'splitdns_dns_config_info', help: 'The shards being served: 1 per shard, with its hash.', labelNames: ['shard', 'hash'], registers: [reg] });
     this.tcpConnections = new Gauge({ name: 'splitdns_dns_tcp_connections', help: 'Open TCP client connections.', registers: [reg] });
-    this.tcpRejected = new Counter({ name: 'splitdns_dns_tcp_rejected_total', help: 'TCP connections closed at once because the connection cap was reached.', registers: [reg] });
+    new Counter({
+      name: 'splitdns_dns_tcp_closed_total', registers: [reg], labelNames: ['reason'],
+      help: 'TCP connections closed by the server, by reason: idle, stalled (idle with answers unread), frame_timeout, backpressure (too many answer bytes unread), evicted (room made at the connection cap), client_limit (over the per-client cap, closed at once), query_limit.',
+      collect() {
+        this.reset();
+        for (let r = 0; r < TCP_CLOSE_REASONS.length; r++) if (self.tcpClosedCounts[r] > 0) this.inc({ reason: TCP_CLOSE_REASONS[r] }, self.tcpClosedCounts[r]);
+      },
+    });
   }
 
   request(proto: 0 | 1, qtype: number): void {
@@ -95,6 +105,10 @@ export class ServerMetrics {
     if (i < DURATION_BUCKETS.length) this.durBuckets[i]++;
     this.durSum += seconds;
     this.durCount++;
+  }
+
+  tcpClosed(reason: TcpCloseReason): void {
+    this.tcpClosedCounts[TCP_CLOSE_REASONS.indexOf(reason)]++;
   }
 
   drop(): void {

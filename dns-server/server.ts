@@ -15,7 +15,9 @@ import { ShardStore } from './reload.js';
 import type { ReloadReport, ServedShard } from './reload.js';
 import { EMPTY_TABLES } from './tables/build.js';
 import { startTcp } from './transport/tcp.js';
+import type { TcpLimits } from './transport/tcp.js';
 import { startUdp } from './transport/udp.js';
+import type { UdpBuffers } from './transport/udp.js';
 
 export type { ReloadReport, ServedShard };
 
@@ -29,7 +31,9 @@ export interface DnsServerOptions {
   fallback?: Fallback;
   udpPayloadSize?: number;
   lameDuckMs?: number;
-  tcp?: { idleTimeoutMs?: number; maxConnections?: number; maxQueriesPerConnection?: number };
+  tcp?: Partial<TcpLimits>;
+  /** UDP socket buffers (SO_RCVBUF, SO_SNDBUF), bytes; the kernel caps them at net.core.rmem_max / wmem_max. */
+  udp?: Partial<UdpBuffers>;
   reusePort?: boolean;
   /** Log every query at info (client, name, type, rcode, duration, shard); default false. */
   logQueries?: boolean;
@@ -54,7 +58,11 @@ export const DEFAULTS = {
   address: '127.0.0.1',
   udpPayloadSize: 1232, // DNS Flag Day 2020: no IP fragmentation on common paths
   lameDuckMs: 5000,
-  tcp: { idleTimeoutMs: 10000, maxConnections: 1000, maxQueriesPerConnection: 1000 },
+  tcp: {
+    idleTimeoutMs: 10000, frameTimeoutMs: 3000, maxConnections: 1000, maxConnectionsPerClient: 100,
+    maxQueriesPerConnection: 1000, maxPipelined: 32, maxQueuedBytes: 128 * 1024,
+  } satisfies TcpLimits,
+  udp: { recvBufferBytes: 4 * 1024 * 1024, sendBufferBytes: 4 * 1024 * 1024 } satisfies UdpBuffers,
 };
 
 export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer> {
@@ -65,7 +73,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const metrics = new ServerMetrics(opts.registry ?? new Registry());
   const state: HandlerState = { tables: EMPTY_TABLES, fallback: opts.fallback, metrics, udpPayloadSize };
   const store = new ShardStore(state, metrics, log);
-  const tcpLimits = { ...DEFAULTS.tcp, ...opts.tcp };
+  const tcpLimits: TcpLimits = { ...DEFAULTS.tcp, ...opts.tcp };
+  const udpBuffers: UdpBuffers = { ...DEFAULTS.udp, ...opts.udp };
   const tap = createQueryTap(opts.logger, opts.logQueries === true);
   const setQueryLogging = (on: boolean) => {
     if (tap.enabled !== on) log.info({ logQueries: on }, on ? 'query logging on' : 'query logging off');
@@ -77,7 +86,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   let udp: Awaited<ReturnType<typeof startUdp>> | undefined;
   let tcp: Awaited<ReturnType<typeof startTcp>> | undefined;
   for (let attempt = 0; tcp === undefined; attempt++) {
-    udp = await startUdp(address, opts.port, state, opts.reusePort === true, tap);
+    udp = await startUdp(address, opts.port, state, opts.reusePort === true, udpBuffers, tap);
     try {
       tcp = await startTcp(address, udp.port, state, tcpLimits, tap);
     } catch (err) {
@@ -100,7 +109,10 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       setQueryLogging,
     });
   }
-  log.info({ address, port: udp.port, httpPort: ops?.port ?? null }, 'dns server listening');
+  log.info({ address, port: udp.port, httpPort: ops?.port ?? null, udpBuffers: { asked: udpBuffers, granted: udp.granted } }, 'dns server listening');
+  if (udp.granted.recvBufferBytes < udpBuffers.recvBufferBytes || udp.granted.sendBufferBytes < udpBuffers.sendBufferBytes) {
+    log.warn({ asked: udpBuffers, granted: udp.granted }, 'UDP socket buffers smaller than asked: the kernel caps them at net.core.rmem_max / wmem_max (raise those sysctls for bursts)');
+  }
 
   const close = async () => {
     if (closed) return;

@@ -43,6 +43,8 @@ export class ForwarderRuntime {
   private readonly inflight = new Map<string, Promise<ScannedResponse | null>>();
   private healthTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private retiring = false;
+  private onClosed: () => void = () => undefined;
 
   constructor(
     readonly cfg: Forwarder,
@@ -65,7 +67,8 @@ export class ForwarderRuntime {
 
   /** Answers a client query: from the cache, by joining an identical question in flight, or upstream. */
   resolve(q: FallbackQuery): Buffer | Promise<Buffer> {
-    const cacheKey = q.key + '|' + q.qtype + (q.dnssecOk ? '|do' : '');
+    // Name, type, class and DO bit: every cache and coalescing key (a CLASS ANY answer must never serve IN).
+    const cacheKey = q.key + '|' + q.qtype + '|' + q.qclass + (q.dnssecOk ? '|do' : '');
     if (this.cfg.cache.enabled) {
       const hit = this.cache.lookup(cacheKey);
       if (hit.kind === 'hit') {
@@ -100,6 +103,7 @@ export class ForwarderRuntime {
       this.inflightCount--;
       this.inflight.delete(cacheKey);
       if (r !== null && this.cfg.cache.enabled) this.cache.store(cacheKey, r);
+      if (this.retiring && this.inflightCount === 0 && !this.closed) this.close();
       return r;
     };
     const p = this.upstreamQuery(q).then(done, () => done(null));
@@ -227,8 +231,24 @@ export class ForwarderRuntime {
     };
   }
 
+  /**
+   * Out of service after a reload: no new query reaches it (it is no longer routed), and the
+   * queries in flight finish on it, with its sockets; it closes when the last one settles, or
+   * after its deadline at the latest.
+   */
+  retire(onClosed: () => void = () => undefined): void {
+    clearInterval(this.healthTimer);
+    this.healthTimer = undefined;
+    this.onClosed = onClosed;
+    if (this.inflightCount === 0) { this.close(); return; }
+    this.retiring = true;
+    setTimeout(() => this.close(), this.cfg.deadlineMs + 1000).unref();
+  }
+
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    this.onClosed();
     clearInterval(this.healthTimer);
     for (const u of this.upstreams) { u.stream?.close(); u.udp?.close(); }
   }

@@ -23,6 +23,7 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
   const now = opts.now ?? (() => Date.now() / 1000);
   let runtimes = new Map<string, { runtime: ForwarderRuntime; json: string }>();
   let routes = new Map<string, ForwarderRuntime>(); // domain wire key → forwarder
+  const retiring = new Set<ForwarderRuntime>(); // replaced, finishing their queries in flight
   const metrics = new ForwardMetrics(opts.registry, {
     forwarders: () => [...runtimes.values()].map(({ runtime }) => ({
       name: runtime.cfg.name, cacheSize: runtime.cache.size, cache: runtime.cache.counters,
@@ -52,7 +53,9 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
       }
       for (const [name, old] of runtimes) {
         if (next.get(name)?.runtime === old.runtime) continue;
-        old.runtime.close(); // changed or gone: its cache goes with it
+        const r = old.runtime;
+        retiring.add(r);
+        r.retire(() => retiring.delete(r)); // changed or gone: its cache goes with it; queries in flight finish on it
         metrics.retire(name, old.runtime.cache.counters);
       }
       const r = new Map<string, ForwarderRuntime>();
@@ -70,6 +73,8 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
 
     async close() {
       for (const { runtime } of runtimes.values()) runtime.close();
+      for (const r of retiring) r.close();
+      retiring.clear();
       runtimes = new Map();
       routes = new Map();
     },

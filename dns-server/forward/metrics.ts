@@ -42,7 +42,7 @@ export class ForwardMetrics {
     fromTally('splitdns_forward_servfail_total', 'Client queries answered SERVFAIL because every upstream failed (or all were down with failFast).', ['forwarder'], this.servfail);
     fromTally('splitdns_cache_prefetches_total', 'Background refreshes of popular cache entries near expiry.', ['forwarder'], this.prefetches);
     fromTally('splitdns_forward_healthcheck_failures_total', 'Failed active health checks, by upstream.', ['forwarder', 'upstream'], this.healthFailures);
-    new Counter({ name: 'splitdns_forward_spoofed_total', help: 'Upstream answers dropped: wrong source address or port, unknown ID, or a different question.', registers: [reg],
+    new Counter({ name: 'splitdns_forward_spoofed_total', help: 'Upstream answers that reached a forwarder socket and were dropped: an ID with no query waiting, or a different question. Answers from another address or port are dropped by the kernel (the UDP sockets are connected) and not counted here.', registers: [reg],
       collect() { this.reset(); if (self.spoofed) this.inc(self.spoofed); } });
     this.latency = new Histogram({ name: 'splitdns_forward_upstream_duration_seconds', help: 'Upstream round trip of answered queries.', labelNames: ['forwarder', 'upstream'], buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [reg] });
     new Gauge({ name: 'splitdns_forward_upstream_up', help: '1 when the upstream is considered healthy, 0 when marked down.', labelNames: ['forwarder', 'upstream'], registers: [reg],

@@ -1,6 +1,8 @@
 // How one upstream query travels. Every exchange sends a query with a fresh random ID and
 // accepts only an answer from the upstream's own address and port, with the same ID and the
-// same question (RFC 5452 §9); anything else is dropped and counted.
+// same question (RFC 5452 §9). An answer with an ID no query waits for, or another question, is
+// dropped and counted (splitdns_forward_spoofed_total); one from another address or port never
+// reaches us: the kernel drops it, the sockets being connected (so it is not counted).
 //
 // UDP: per upstream, a pool of sockets, each bound by the kernel to a random ephemeral port and
 // connected to the upstream; every query takes a socket at random and a random ID free on it;

@@ -1,5 +1,10 @@
 // UDP transport: one socket, each datagram handled in turn. Nothing here may throw into the
 // socket's event loop: a bad packet is the handler's to answer or drop.
+//
+// The socket's receive and send buffers are set at bind (default 4 MiB each): the OS default
+// (about 212 KB on Linux, some 256 small datagrams) drops a burst in the kernel before Node
+// reads it. The kernel caps what is asked at net.core.rmem_max / wmem_max; startUdp reports the
+// size granted so the server can log it.
 
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -8,14 +13,25 @@ import { handleQuery, PROTO_UDP } from '../handler.js';
 import { TAP_OFF } from '../query-log.js';
 import type { QueryTap } from '../query-log.js';
 
+export interface UdpBuffers {
+  /** SO_RCVBUF asked, bytes. */
+  recvBufferBytes: number;
+  /** SO_SNDBUF asked, bytes. */
+  sendBufferBytes: number;
+}
+
 export interface UdpTransport {
   readonly port: number;
+  /** The buffer sizes the kernel granted (Linux reports twice the usable size: halved here). */
+  readonly granted: UdpBuffers;
   close(): Promise<void>;
 }
 
-export async function startUdp(address: string, port: number, st: HandlerState, reusePort: boolean, tap: QueryTap = TAP_OFF): Promise<UdpTransport> {
+export async function startUdp(address: string, port: number, st: HandlerState, reusePort: boolean, buffers: UdpBuffers, tap: QueryTap = TAP_OFF): Promise<UdpTransport> {
   const type = isIPv6(address) ? 'udp6' : 'udp4';
-  const opts: dgram.SocketOptions & { reusePort?: boolean } = { type, ipv6Only: type === 'udp6' };
+  const opts: dgram.SocketOptions & { reusePort?: boolean } = {
+    type, ipv6Only: type === 'udp6', recvBufferSize: buffers.recvBufferBytes, sendBufferSize: buffers.sendBufferBytes,
+  };
   if (reusePort) opts.reusePort = true;
   const sock = dgram.createSocket(opts);
   let closed = false;
@@ -33,8 +49,10 @@ export async function startUdp(address: string, port: number, st: HandlerState, 
     sock.once('error', reject);
     sock.bind({ address, port, exclusive: reusePort ? true : undefined }, () => { sock.off('error', reject); resolve(); });
   });
+  const halve = process.platform === 'linux' ? 2 : 1;
   return {
     port: sock.address().port,
+    granted: { recvBufferBytes: Math.floor(sock.getRecvBufferSize() / halve), sendBufferBytes: Math.floor(sock.getSendBufferSize() / halve) },
     close: () => new Promise<void>((resolve) => { closed = true; sock.close(() => resolve()); }),
   };
 }

@@ -1,7 +1,7 @@
 // DNS numbers used across the server (RFC 1035, RFC 6895 registries).
 
 export const TYPE = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, CAA: 257, ANY: 255,
+  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, OPT: 41, CAA: 257, ANY: 255, IXFR: 251, AXFR: 252,
 } as const;
 
 export const RR_TYPE_BY_NAME: Record<string, number> = {

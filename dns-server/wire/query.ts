@@ -1,10 +1,14 @@
 // Reading a query without building objects (the hot path). The 12-byte header is checked
 // first and the cheapest decision taken (miekg/dns acceptfunc.go does the same):
 //   - shorter than a header, or QR set (a response: answering it could reflect traffic) → drop
-//   - opcode other than QUERY → NOTIMP
-//   - QDCOUNT ≠ 1, or a question we cannot read → FORMERR
+//   - opcode other than QUERY → NOTIMP when the whole message decodes (every section within
+//     its bounds), FORMERR when it does not: the opcode bits of garbage mean nothing
+//   - QDCOUNT ≠ 1, ANCOUNT or NSCOUNT ≠ 0 (RFC 1035 §4.1: a query carries neither), a question
+//     we cannot read, a record that runs past the end, a second OPT or one not at the root
+//     (RFC 6891 §6.1.1) → FORMERR
 // The question name is read label by label, lower-cased into the lookup key (name.ts).
 // The OPT record (RFC 6891) is looked for in the additional section.
+// Class and type rules (only IN; no AXFR/IXFR) are the handler's: REFUSED, with the question.
 
 import { TYPE } from './constants.js';
 import { skipName } from './name.js';
@@ -45,8 +49,8 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): void {
   q.id = (msg[0] << 8) | msg[1];
   q.flags2 = msg[2];
   const opcode = (msg[2] >> 3) & 0x0f;
-  if (opcode !== 0) { q.verdict = Verdict.NotImp; return; }
-  if (msg[4] !== 0 || msg[5] !== 1) { q.verdict = Verdict.FormErr; return; }
+  if (opcode !== 0) { q.verdict = decodes(msg) ? Verdict.NotImp : Verdict.FormErr; return; }
+  if (msg[4] !== 0 || msg[5] !== 1 || msg[6] !== 0 || msg[7] !== 0 || msg[8] !== 0 || msg[9] !== 0) { q.verdict = Verdict.FormErr; return; }
   // Question name: no compression allowed here (nothing precedes it to point to).
   let p = 12;
   let key = '';
@@ -77,20 +81,17 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): void {
   q.qclass = (msg[p + 3] << 8) | msg[p + 4];
   q.qend = p + 5;
   q.verdict = Verdict.Ok;
-  // EDNS: find OPT among the answer, authority and additional records (queries rarely carry the first two).
-  const an = (msg[6] << 8) | msg[7];
-  const ns = (msg[8] << 8) | msg[9];
+  // EDNS: find OPT in the additional section (the answer and authority sections are empty, above).
   const ar = (msg[10] << 8) | msg[11];
   if (ar === 0) return;
   let r = q.qend;
-  const total = an + ns + ar;
-  for (let i = 0; i < total; i++) {
+  for (let i = 0; i < ar; i++) {
     const nameStart = r;
     r = skipName(msg, r);
     if (r < 0 || r + 10 > len) { q.verdict = Verdict.FormErr; return; }
     const type = (msg[r] << 8) | msg[r + 1];
     const rdlen = (msg[r + 8] << 8) | msg[r + 9];
-    if (type === TYPE.OPT && i >= an + ns) {
+    if (type === TYPE.OPT) {
       if (q.ednsPresent || msg[nameStart] !== 0) { q.verdict = Verdict.FormErr; return; } // RFC 6891 §6.1.1
       q.ednsPresent = true;
       const size = (msg[r + 2] << 8) | msg[r + 3];
@@ -101,6 +102,26 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): void {
     r += 10 + rdlen;
     if (r > len) { q.verdict = Verdict.FormErr; return; }
   }
+}
+
+/** Whether every section of a message lies within it: QDCOUNT questions, then ANCOUNT + NSCOUNT + ARCOUNT records. */
+function decodes(msg: Buffer): boolean {
+  const len = msg.length;
+  const qd = (msg[4] << 8) | msg[5];
+  const records = ((msg[6] << 8) | msg[7]) + ((msg[8] << 8) | msg[9]) + ((msg[10] << 8) | msg[11]);
+  let p = 12;
+  for (let i = 0; i < qd; i++) {
+    p = skipName(msg, p);
+    if (p < 0 || p + 4 > len) return false;
+    p += 4;
+  }
+  for (let i = 0; i < records; i++) {
+    p = skipName(msg, p);
+    if (p < 0 || p + 10 > len) return false;
+    p += 10 + ((msg[p + 8] << 8) | msg[p + 9]);
+    if (p > len) return false;
+  }
+  return true;
 }
 
 /** Lower-cases ASCII letters only (DNS names compare case-insensitively in ASCII, RFC 4343). */

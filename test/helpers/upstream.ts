@@ -44,7 +44,7 @@ function encodeReply(r: Reply): Buffer | null {
 
 export async function startUpstream(behaviour: Behaviour, opts: { tls?: { key: string; cert: string }; port?: number } = {}): Promise<FakeUpstream> {
   const queries: FakeUpstream['queries'] = [];
-  let udp = dgram.createSocket('udp4');
+  let udp = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 }); // takes a burst of forwarded queries
   const sockets = new Set<net.Socket>();
   const up: FakeUpstream = {
     port: 0, queries, behaviour, udpSocket: udp,
@@ -92,7 +92,7 @@ export async function startUpstream(behaviour: Behaviour, opts: { tls?: { key: s
     } catch (err) {
       if (attempt >= 9 || opts.port) throw err;
       await new Promise<void>((r) => udp.close(() => r()));
-      udp = dgram.createSocket('udp4');
+      udp = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
       up.udpSocket = udp;
       udp.on('message', onUdp);
     }

@@ -55,9 +55,9 @@ describe('install: kustomize config/', () => {
     objs = renderKustomization(join(ROOT, 'config'));
   });
 
-  it('renders the namespace, the CRDs, RBAC, both Deployments, the PDB and the Services', () => {
+  it('renders the namespace, the CRDs, RBAC, both Deployments, the PDB, the Services and the NetworkPolicy', () => {
     const kinds = new Set(objs.map((o) => o.kind));
-    for (const k of ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'PodDisruptionBudget', 'Service']) expect(kinds, k).to.include(k);
+    for (const k of ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'PodDisruptionBudget', 'Service', 'NetworkPolicy']) expect(kinds, k).to.include(k);
     expect(workloads().map((w) => w.metadata.name).sort()).to.deep.equal(['splitdns-dns', 'splitdns-operator']);
   });
 
@@ -193,6 +193,44 @@ describe('install: kustomize config/', () => {
       const c = w.spec.template.spec.containers[0]!;
       expect(c.ports?.find((cp) => cp.name === port?.targetPort)?.containerPort).to.equal(httpPort);
     }
+  });
+
+  it('ships a NetworkPolicy: DNS on the listen port from anywhere, the ops port only from the operator and Prometheus', () => {
+    const d = dns();
+    const c = d.spec.template.spec.containers[0]!;
+    const listen = Number(flag(c, 'port'));
+    const ops = Number(flag(c, 'http-port'));
+    const labels = d.spec.template.metadata.labels;
+    const policies = of('NetworkPolicy').filter((p) => Object.entries(rec(rec(rec(p.spec).podSelector).matchLabels)).every(([k, v]) => labels[k] === v));
+    expect(policies.map((p) => p.metadata.name), 'NetworkPolicies selecting the DNS pods').to.deep.equal(['splitdns-dns']);
+    const spec = rec(policies[0]!.spec);
+    expect(Object.keys(rec(rec(spec.podSelector).matchLabels)).length, 'selects by label').to.be.above(0);
+    expect(spec.policyTypes).to.deep.equal(['Ingress']);
+    const rules = list(spec.ingress).map(rec);
+    const opens = (r: Rec, port: number, proto: string) => list(r.ports).map(rec).some((p) => p.port === port && (p.protocol ?? 'TCP') === proto);
+    // DNS: a rule for the listen port, UDP and TCP, with no `from` (any source, nodes included).
+    for (const proto of ['UDP', 'TCP']) {
+      expect(rules.some((r) => opens(r, listen, proto) && r.from === undefined), `${listen}/${proto} from anywhere`).to.equal(true);
+    }
+    // Ops: every rule that opens it names its peers (a rule without ports would open it too).
+    const opsRules = rules.filter((r) => r.ports === undefined || opens(r, ops, 'TCP'));
+    expect(opsRules.length, `rules opening ${ops}`).to.be.above(0);
+    const peers = opsRules.flatMap((r) => { expect(r.from, `a rule opening ${ops} to any source`).to.be.an('array'); return list(r.from).map(rec); });
+    const op = operator().spec.template.metadata.labels;
+    const selects = (peer: Rec, podLabels: Record<string, string>) => {
+      const m = rec(rec(peer.podSelector).matchLabels);
+      return Object.keys(m).length > 0 && Object.entries(m).every(([k, v]) => podLabels[k] === v);
+    };
+    for (const peer of peers) {
+      expect(peer.ipBlock, 'no ipBlock peer on the ops port').to.equal(undefined);
+      const isOperator = peer.namespaceSelector === undefined && selects(peer, op);
+      const isPrometheus = selects(peer, { 'app.kubernetes.io/name': 'prometheus' });
+      expect(isOperator || isPrometheus, `peer ${JSON.stringify(peer)} is the operator or Prometheus`).to.equal(true);
+    }
+    expect(peers.some((p) => p.namespaceSelector === undefined && selects(p, op)), 'the operator (its own namespace) reaches the ops port').to.equal(true);
+    expect(peers.some((p) => selects(p, { 'app.kubernetes.io/name': 'prometheus' })), 'Prometheus reaches the ops port').to.equal(true);
+    // Nothing else is opened.
+    for (const r of rules) for (const p of list(r.ports).map(rec)) expect([listen, ops], `port ${String(p.port)}`).to.include(p.port);
   });
 
   describe('RBAC', () => {
