@@ -5,7 +5,7 @@ import type { RRSet, ServicesShard } from '../../dns-server/config/types.js';
 import { CONFIG_API_VERSION } from '../../dns-server/config/types.js';
 import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw } from './meta.js';
-import { canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
+import { addressRecordType, canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
 import { RRSetBag, hashShard } from './rrsets.js';
 
@@ -13,6 +13,8 @@ import { RRSetBag, hashShard } from './rrsets.js';
 export const CLUSTER_TTL = 5;
 /** The schema version answered at dns-version.<zone> (specification §2.2). */
 export const DNS_SCHEMA_VERSION = '1.1.0';
+/** The annotation that names a Service's published hostname in a DNSZone. */
+const HOSTNAME_ANNOTATION = 'splitdns.io/hostname';
 
 export interface Port { name: string; port: number; protocol: string }
 export interface Addr { ip: string; family: IpFamily }
@@ -70,7 +72,7 @@ export function parseService(raw: Raw): ServiceInfo {
     ports: ports(spec.ports),
     publishNotReady: spec.publishNotReadyAddresses === true,
     lbIngress: type === 'LoadBalancer' ? addrs(ingress) : [],
-    hostnameAnnotation: meta.annotations['splitdns.io/hostname'],
+    hostnameAnnotation: meta.annotations[HOSTNAME_ANNOTATION],
   };
 }
 
@@ -117,7 +119,7 @@ export function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: Service
   }
   if (!svc.headless) {
     for (const a of svc.clusterIPs) {
-      bag.add(base, a.family === 4 ? 'A' : 'AAAA', ttl, a.ip);
+      bag.add(base, addressRecordType(a.family), ttl, a.ip);
       reverse.add(reverseName(a.ip, a.family), 'PTR', ttl, base);
     }
     if (svc.clusterIPs.length === 0) return;
@@ -128,7 +130,7 @@ export function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: Service
   }
   // Headless: the ready endpoints; none → no name at all (NXDOMAIN).
   for (const ep of readyEndpoints(svc, slices)) {
-    const t = ep.addr.family === 4 ? 'A' : 'AAAA';
+    const t = addressRecordType(ep.addr.family);
     bag.add(base, t, ttl, ep.addr.ip);
     const host = `${ep.hostname ?? dashedIp(ep.addr.ip, ep.addr.family)}.${base}`;
     bag.add(host, t, ttl, ep.addr.ip);

@@ -1,7 +1,6 @@
 // Names and addresses, normalised in one place: domain names lower-case with the trailing dot
-// (the generated config's Fqdn), IPv6 in one canonical text form, reverse (PTR) owner names.
-
-import { isIPv4, isIPv6 } from 'node:net';
+// (the generated config's Fqdn), one IPv4/IPv6 parser (pure: no node:net), IPv6 in one
+// canonical text form, reverse (PTR) owner names.
 
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
@@ -40,32 +39,76 @@ export function resolveRelative(name: string, origin: string): string {
 
 export type IpFamily = 4 | 6;
 
+/** The record type that carries an address of this family. */
+export const addressRecordType = (family: IpFamily): 'A' | 'AAAA' => (family === 4 ? 'A' : 'AAAA');
+
+const DEC_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/** Dotted-quad IPv4: four decimal octets 0-255 without leading zeros (as inet_pton). */
+function parseIPv4(t: string): number[] | undefined {
+  const parts = t.split('.');
+  if (parts.length !== 4) return undefined;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!DEC_OCTET.test(p) || Number(p) > 255) return undefined;
+    out.push(Number(p));
+  }
+  return out;
+}
+
+/** Colon-separated 16-bit groups; an IPv4 tail only as the last part when `tail`. */
+function groupsOf(text: string, tail: boolean): number[] | undefined {
+  if (text === '') return [];
+  const parts = text.split(':');
+  const out: number[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    if (HEX_GROUP.test(p)) { out.push(parseInt(p, 16)); continue; }
+    const v4 = tail && i === parts.length - 1 ? parseIPv4(p) : undefined;
+    if (!v4) return undefined;
+    out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+  }
+  return out;
+}
+
+/**
+ * IPv6 text forms of RFC 4291 §2.2: eight groups of 1-4 hex digits, one "::" standing for one
+ * or more zero groups, an IPv4 tail for the last 32 bits; no zone index. The eight groups.
+ */
+function parseIPv6(t: string): number[] | undefined {
+  const halves = t.split('::');
+  if (halves.length > 2) return undefined;
+  if (halves.length === 1) {
+    const g = groupsOf(t, true);
+    return g?.length === 8 ? g : undefined;
+  }
+  const head = groupsOf(halves[0], false);
+  const tail = groupsOf(halves[1], true);
+  if (!head || !tail || head.length + tail.length > 7) return undefined;
+  return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}
+
 /** The canonical text of an address (IPv6 compressed, lower-case), or undefined when it is not one. */
 export function canonicalIp(text: string): { ip: string; family: IpFamily } | undefined {
   const t = text.trim();
-  if (isIPv4(t)) return { ip: t.split('.').map((o) => String(Number(o))).join('.'), family: 4 };
-  if (isIPv6(t) && !t.includes('%')) return { ip: compressIPv6(expandIPv6(t)), family: 6 };
+  const v4 = parseIPv4(t);
+  if (v4) return { ip: v4.join('.'), family: 4 };
+  const v6 = t.includes(':') ? parseIPv6(t) : undefined;
+  if (v6) return { ip: compressIPv6(v6), family: 6 };
   return undefined;
 }
 
-/** Eight groups of four hex digits. Accepts an embedded IPv4 tail ("::ffff:192.0.2.1"). */
-export function expandIPv6(ip: string): string[] {
-  let text = ip.toLowerCase();
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const o = v4[1].split('.').map(Number);
-    text = text.slice(0, -v4[1].length) + ((o[0] << 8) | o[1]).toString(16) + ':' + ((o[2] << 8) | o[3]).toString(16);
-  }
-  const [head, tail] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill('0');
-  return [...h, ...fill, ...t].map((g) => g.padStart(4, '0'));
+/** The eight groups of a canonical IPv6 address (from canonicalIp). */
+function groupsOfIPv6(ip: string): number[] {
+  const g = parseIPv6(ip);
+  if (!g) throw new TypeError(`not an IPv6 address: ${ip}`);
+  return g;
 }
 
 /** RFC 5952 text form: no leading zeros, the longest run of zero groups (>1) as "::". */
-function compressIPv6(groups: string[]): string {
-  const g = groups.map((x) => x.replace(/^0+(?=.)/, ''));
+function compressIPv6(groups: number[]): string {
+  const g = groups.map((x) => x.toString(16));
   let best = -1, bestLen = 1;
   for (let i = 0; i < 8;) {
     if (g[i] !== '0') { i++; continue; }
@@ -81,12 +124,12 @@ function compressIPv6(groups: string[]): string {
 /** The reverse owner name of an address (RFC 1035 §3.5, RFC 3596 §2.5). */
 export function reverseName(ip: string, family: IpFamily): string {
   if (family === 4) return ip.split('.').reverse().join('.') + '.in-addr.arpa.';
-  return expandIPv6(ip).join('').split('').reverse().join('.') + '.ip6.arpa.';
+  return groupsOfIPv6(ip).map((x) => x.toString(16).padStart(4, '0')).join('').split('').reverse().join('.') + '.ip6.arpa.';
 }
 
 /** A system-assigned endpoint hostname (as CoreDNS does): the address with '.'/':' as '-'. */
 export function dashedIp(ip: string, family: IpFamily): string {
-  return family === 4 ? ip.replace(/\./g, '-') : expandIPv6(ip).join('-').replace(/(^|-)0+(?=[0-9a-f])/g, '$1');
+  return family === 4 ? ip.replace(/\./g, '-') : groupsOfIPv6(ip).map((x) => x.toString(16)).join('-');
 }
 
 /** Stable sort key comparison. */

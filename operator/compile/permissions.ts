@@ -2,9 +2,9 @@
 // delegation to namespaces, their Service selection, and where a StaticHost's names go.
 
 import type { ServiceInfo } from './cluster-services.js';
-import type { Rejection } from './compile-state.js';
+import type { Rejection } from './cache.js';
 import { matchesSelector } from './meta.js';
-import { isBelow, reverseName } from './names.js';
+import { addressRecordType, isBelow, reverseName } from './names.js';
 import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import { shardIdOfZone } from './zones.js';
 import type { Contribution } from './zones.js';
@@ -71,7 +71,7 @@ export class Permissions {
       let c = placements.get(shardId);
       if (!c) placements.set(shardId, (c = { owner: `StaticHost ${h.meta.key}`, ident, records: [], reverse: [] }));
       for (const a of h.addresses) {
-        c.records.push({ name, type: a.family === 4 ? 'A' : 'AAAA', ttl: h.ttl, data: a.ip });
+        c.records.push({ name, type: addressRecordType(a.family), ttl: h.ttl, data: a.ip });
         if (h.ptr) c.reverse.push({ name: reverseName(a.ip, a.family), ttl: h.ttl, target: name });
       }
     }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
+import { shardJson } from '../compile/index.js';
 import { isCode } from './kube-client.js';
 import type { KubeClient } from './kube-client.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -35,7 +36,7 @@ export function shardLabelValue(id: string): string {
 }
 
 export function shardConfigMap(namespace: string, shard: ShardDoc, gzipAboveBytes: number): Record<string, any> {
-  const json = JSON.stringify(shard);
+  const json = shardJson(shard); // the text compile() hashed, not serialised again
   const big = Buffer.byteLength(json) > gzipAboveBytes;
   return {
     apiVersion: 'v1', kind: 'ConfigMap',

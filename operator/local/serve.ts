@@ -50,7 +50,7 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
   const dir = resolve(opts.manifests);
   if (!statSync(dir).isDirectory()) throw new Error(`${opts.manifests} is not a directory`);
   const validators = loadCrdValidators();
-  const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', now: new Date() });
+  const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns' });
   const registry = opts.registry ?? new Registry();
   const fallback = opts.forward === false ? undefined : createForwarder({ logger: opts.logger, registry });
   const dns = await startDnsServer({ address: opts.address, port: opts.port, httpPort: opts.httpPort, logger: opts.logger, registry, fallback });
@@ -72,7 +72,7 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
       files.set(f, { stamp, content });
     }
     const set = buildManifestSet(new Map([...files].map(([f, v]) => [f, v.content])), validators, process.cwd());
-    const result = compiler.compile(set.snapshot, new Date());
+    const result = compiler.compile(set.snapshot);
     const report = dns.applyBundle(result.bundle);
     const now = new Set<string>();
     for (const p of set.problems) {
