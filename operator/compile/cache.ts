@@ -13,7 +13,7 @@ import type { Verdict } from './status.js';
 import type { BuiltZone, Contribution } from './zones.js';
 
 /** Identity of an input object: uid@resourceVersion when it has both, else a counter per object. */
-export class Identities {
+class Identities {
   private readonly ids = new WeakMap<object, string>();
   private next = 0;
   /** Remembered per object (WeakMap: dies with the object). */

@@ -12,9 +12,8 @@ import { byString } from './names.js';
 import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import type { Verdicts } from './status.js';
 import { shardIdOfZone } from './zones.js';
-import type { Contribution } from './zones.js';
 
-export class NameClaims {
+class NameClaims {
   private readonly byName = new Map<string, Map<string, string>>();
 
   /** The owner that blocks `owner` from claiming (name, type), or undefined when free or its own. */

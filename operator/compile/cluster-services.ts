@@ -1,7 +1,7 @@
 // Core Services and EndpointSlices → the Kubernetes DNS-based service discovery records
 // (kubernetes/dns docs/specification.md, schema 1.1.0) of one namespace, as a ServicesShard.
 
-import type { RRSet, ServicesShard } from '../../dns-server/config/types.js';
+import type { ServicesShard } from '../../dns-server/config/types.js';
 import { CONFIG_API_VERSION } from '../../dns-server/config/types.js';
 import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw } from './meta.js';
@@ -16,8 +16,8 @@ export const DNS_SCHEMA_VERSION = '1.1.0';
 /** The annotation that names a Service's published hostname in a DNSZone. */
 const HOSTNAME_ANNOTATION = 'splitdns.io/hostname';
 
-export interface Port { name: string; port: number; protocol: string }
-export interface Addr { ip: string; family: IpFamily }
+interface Port { name: string; port: number; protocol: string }
+interface Addr { ip: string; family: IpFamily }
 
 export interface ServiceInfo {
   meta: Meta;
@@ -109,7 +109,7 @@ export function readyEndpoints(svc: ServiceInfo, slices: SliceInfo[]): { addr: A
 }
 
 /** Adds one Service's records (and PTRs) under `base` ("<svc>.<ns>.svc.<zone>."). */
-export function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: ServiceInfo, slices: SliceInfo[], base: string): void {
+function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: ServiceInfo, slices: SliceInfo[], base: string): void {
   const ttl = CLUSTER_TTL;
   if (svc.type === 'ExternalName') {
     if (!svc.externalName) return;
@@ -155,4 +155,3 @@ export function buildServicesShard(zone: string, namespace: string, services: Se
   } as Omit<ServicesShard, 'hash'>) as ServicesShard;
 }
 
-export type { RRSet };

@@ -10,7 +10,7 @@ import type { ParsedForwarder, ParsedResources, ParsedZone } from './parse-crs.j
 import { Permissions } from './permissions.js';
 import type { Verdicts } from './status.js';
 
-export interface DomainClaims {
+interface DomainClaims {
   /** Accepted zones by domain. */
   acceptedZones: Map<string, { p: ParsedZone; id: string }>;
   acceptedFwds: ParsedForwarder[];

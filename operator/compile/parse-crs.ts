@@ -14,7 +14,7 @@ import type { RecordData } from './records.js';
 import type { Verdicts } from './status.js';
 import type { Snapshot } from './types.js';
 
-export const RECORD_TYPES: readonly RecordType[] = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'PTR', 'CAA', 'NS'];
+const RECORD_TYPES: readonly RecordType[] = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'PTR', 'CAA', 'NS'];
 
 export const ZONE_DEFAULTS = { ttl: 300, soa: { refresh: 3600, retry: 600, expire: 604800, minimum: 60 } } as const;
 export const STATIC_HOST_DEFAULTS = { ttl: 300, ptr: false } as const;
@@ -50,7 +50,7 @@ function domain(v: unknown, where: string, errors: string[], opts: { root?: bool
   return f;
 }
 
-export interface ZoneRecord { name: string; type: RecordType; ttl: number; data: RecordData[] }
+interface ZoneRecord { name: string; type: RecordType; ttl: number; data: RecordData[] }
 
 export interface ParsedZone {
   meta: Meta;
@@ -64,7 +64,7 @@ export interface ParsedZone {
   delegation: { namespaces: string[]; namespaceSelector?: LabelSelector };
 }
 
-export function parseZone(raw: Raw): ParsedZone {
+function parseZone(raw: Raw): ParsedZone {
   const meta = readMeta('DNSZone', raw);
   const spec = obj(raw.spec);
   const errors: string[] = [];
@@ -142,7 +142,7 @@ export const FORWARDER_DEFAULTS = {
   },
 } as const;
 
-export function parseForwarder(raw: Raw): ParsedForwarder {
+function parseForwarder(raw: Raw): ParsedForwarder {
   const meta = readMeta('DNSForwarder', raw);
   const spec = obj(raw.spec);
   const errors: string[] = [];
@@ -230,7 +230,7 @@ export interface ParsedStaticHost {
   ptr: boolean;
 }
 
-export function parseStaticHost(raw: Raw): ParsedStaticHost {
+function parseStaticHost(raw: Raw): ParsedStaticHost {
   const meta = readMeta('StaticHost', raw);
   const spec = obj(raw.spec);
   const errors: string[] = [];

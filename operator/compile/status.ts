@@ -50,7 +50,7 @@ function condition(meta: Meta, type: string, status: ConditionStatus, reason: st
   return { message, observedGeneration: meta.generation, reason, status, type };
 }
 
-export function buildConditions(meta: Meta, v: Verdict): Condition[] {
+function buildConditions(meta: Meta, v: Verdict): Condition[] {
   if (v.accepted) {
     return [
       condition(meta, 'Accepted', 'True', 'Accepted', v.message),
