@@ -104,15 +104,19 @@ export class CompileCache {
   // (equal keys are the same string, so entries compare it by pointer). Replaced when it moves.
   zonesKey = '';
 
-  // Claims phase: the last outcome, keyed on zonesKey and every contributor's identity. One
-  // entry, replaced when the key moves.
-  claims: { key: string; outcome: ClaimsOutcome } | undefined;
+  // Claims phase: the last outcome, keyed on zonesKey and every contributor's identity (in
+  // collection order). One entry, replaced when either moves. The outcome is never changed
+  // once made, so later phases may key on its identity.
+  claims: { zonesKey: string; idents: string[]; outcome: ClaimsOutcome } | undefined;
 
   // Shards phase.
-  /** Zone shard id → the shard, keyed on the zone's identity and its contributions. Dies with the zone. */
-  readonly zoneShards = new Map<string, { key: string; built: BuiltZone }>();
-  /** The hosts shard, keyed on its contributions; replaced when they move. */
-  hostsShard: { key: string; shard: Shard } | undefined;
+  /**
+   * Zone shard id → the shard, keyed on the zone's identity and its contributions (first
+   * compared as the claims outcome they came from, then by their identities). Dies with the zone.
+   */
+  readonly zoneShards = new Map<string, { key: string; id: string; claims: ClaimsOutcome; built: BuiltZone }>();
+  /** The hosts shard, keyed on its contributions (likewise); replaced when they move. */
+  hostsShard: { key: string; claims: ClaimsOutcome; shard: Shard } | undefined;
   /** The cluster domain's zone shard (depends on the compiler's options only: lives as long as the cache). */
   clusterShard: Shard | undefined;
   /** Small shards rebuilt every time (forwarders, hosts): the previous object, by id, to return when its hash did not move. */

@@ -40,10 +40,12 @@ class NameClaims {
  * elsewhere in the cluster skips the phase.
  */
 export function resolveClaims(contributors: Contributors, domains: DomainsOutcome, staticHosts: readonly ParsedStaticHost[], cache: CompileCache): ClaimsOutcome {
-  const key = contributors.zonesKey + '#' + contributors.list.map((c) => c.ident).join('|');
-  if (cache.claims && cache.claims.key === key) return cache.claims.outcome;
+  const { zonesKey, list } = contributors;
+  const memo = cache.claims;
+  if (memo && memo.zonesKey === zonesKey && memo.idents.length === list.length && list.every((c, i) => c.ident === memo.idents[i])) return memo.outcome;
+  const idents = list.map((c) => c.ident); // before runClaims sorts the list
   const outcome = runClaims(contributors, domains, staticHosts);
-  cache.claims = { key, outcome };
+  cache.claims = { zonesKey, idents, outcome };
   return outcome;
 }
 

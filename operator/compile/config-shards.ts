@@ -21,12 +21,16 @@ export function buildConfigShards(domains: DomainsOutcome, claims: ClaimsOutcome
   const liveZones = new Set<string>();
   for (const { p, id } of domains.acceptedZones.values()) {
     const shardId = shardIdOfZone(p.domain);
-    const contribs = claims.contributions.get(shardId) ?? [];
-    let key = id;
-    for (const c of contribs) key += '|' + c.owner + '@' + (c.ident || JSON.stringify(c.records) + JSON.stringify(c.reverse));
     liveZones.add(shardId);
     let memo = cache.zoneShards.get(shardId);
-    if (!memo || memo.key !== key) cache.zoneShards.set(shardId, (memo = { key, built: buildZoneShard(p, contribs) }));
+    if (!memo || memo.claims !== claims || memo.id !== id) {
+      const contribs = claims.contributions.get(shardId) ?? [];
+      let key = id;
+      for (const c of contribs) key += '|' + c.owner + '@' + (c.ident || JSON.stringify(c.records) + JSON.stringify(c.reverse));
+      if (!memo || memo.key !== key) memo = { key, id, claims, built: buildZoneShard(p, contribs) };
+      else memo = { ...memo, id, claims };
+      cache.zoneShards.set(shardId, memo);
+    }
     shards.push(memo.built.shard);
     const n = claims.zoneNotes.get(p.domain);
     let message = `Serving ${memo.built.records} records for ${p.domain}`;
@@ -37,18 +41,23 @@ export function buildConfigShards(domains: DomainsOutcome, claims: ClaimsOutcome
 
   // Hosts outside every zone (operator namespace only); no shard when there are none.
   const hostContribs = claims.contributions.get('hosts') ?? [];
-  const hostsKey = hostContribs.map((c) => c.owner + '@' + c.ident).join('|');
-  if (hostContribs.length && cache.hostsShard?.key === hostsKey) shards.push(cache.hostsShard.shard);
-  else if (hostContribs.length) {
-    const bag = new RRSetBag();
-    const rev = new RRSetBag();
-    for (const c of hostContribs) {
-      for (const r of c.records) bag.add(r.name, r.type, r.ttl, r.data);
-      for (const p of c.reverse) rev.add(p.name, 'PTR', p.ttl, p.target);
+  if (hostContribs.length) {
+    let memo = cache.hostsShard;
+    if (!memo || memo.claims !== claims) {
+      const key = hostContribs.map((c) => c.owner + '@' + c.ident).join('|');
+      if (memo && memo.key === key) memo.claims = claims;
+      else {
+        const bag = new RRSetBag();
+        const rev = new RRSetBag();
+        for (const c of hostContribs) {
+          for (const r of c.records) bag.add(r.name, r.type, r.ttl, r.data);
+          for (const p of c.reverse) rev.add(p.name, 'PTR', p.ttl, p.target);
+        }
+        const shard = hashShard({ apiVersion: CONFIG_API_VERSION, id: 'hosts', kind: 'hosts', reverse: rev.toRRSets(), rrsets: bag.toRRSets() } as Omit<HostsShard, 'hash'>) as HostsShard;
+        cache.hostsShard = memo = { key, claims, shard: cache.reuse(shard) };
+      }
     }
-    const shard = hashShard({ apiVersion: CONFIG_API_VERSION, id: 'hosts', kind: 'hosts', reverse: rev.toRRSets(), rrsets: bag.toRRSets() } as Omit<HostsShard, 'hash'>) as HostsShard;
-    cache.hostsShard = { key: hostsKey, shard: cache.reuse(shard) };
-    shards.push(cache.hostsShard.shard);
+    shards.push(memo.shard);
   }
 
   // Forwarders: always a shard (an empty list when none).

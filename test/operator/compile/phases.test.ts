@@ -222,6 +222,24 @@ describe('compile phase: shards (zone, hosts, forwarders)', () => {
     expect(cache.zoneShards.size).to.equal(0);
   });
 
+  it('keeps the hosts shard while its StaticHosts stay, and rebuilds it when one changes', () => {
+    const h = staticHost('splitdns', 'h', { hostnames: ['h.example.net'], addresses: ['192.0.2.9'] });
+    const z = zone('corp', { domain: 'corp.example.org', delegation: { namespaces: ['splitdns'] } });
+    const inZone = staticHost('splitdns', 'in', { hostnames: ['in.corp.example.org'], addresses: ['192.0.2.8'] });
+    const c = createCompiler(OPTS);
+    const hosts = (r: ReturnType<typeof compile>) => r.bundle.shards.find((x) => x.id === 'hosts')!;
+    const first = c.compile(snap({ zones: [z], staticHosts: [h, inZone] }));
+    expect(hosts(c.compile(snap({ zones: [z], staticHosts: [h, inZone] })))).to.equal(hosts(first));
+    const moved = { ...inZone, metadata: { ...inZone.metadata, resourceVersion: 'next' }, spec: { ...inZone.spec, addresses: ['192.0.2.7'] } };
+    const second = c.compile(snap({ zones: [z], staticHosts: [h, moved] }));
+    expect(hosts(second)).to.equal(hosts(first));
+    const h2 = { ...h, metadata: { ...h.metadata, resourceVersion: 'next' }, spec: { ...h.spec, addresses: ['192.0.2.10'] } };
+    const s3 = snap({ zones: [z], staticHosts: [h2, moved] });
+    const third = c.compile(s3);
+    expect((hosts(third) as { rrsets: { data: string[] }[] }).rrsets[0].data).to.deep.equal(['192.0.2.10']);
+    expect(JSON.stringify(third)).to.equal(JSON.stringify(compile(s3, OPTS)));
+  });
+
   it('accepts zones and forwarders with their figures and shard ids', () => {
     const s = snap({ zones: [zone('corp', { domain: 'corp.example.org', records: [{ name: 'www', type: 'A', a: ['192.0.2.1'] }] })], forwarders: [forwarder('f', { domains: ['example.net'], upstreams: [{ address: '192.0.2.53' }] })] });
     const r = phasesUpTo(s);
