@@ -142,7 +142,7 @@ export const FORWARDER_DEFAULTS = {
   },
 } as const;
 
-function parseForwarder(raw: Raw): ParsedForwarder {
+export function parseForwarder(raw: Raw): ParsedForwarder {
   const meta = readMeta('DNSForwarder', raw);
   const spec = obj(raw.spec);
   const errors: string[] = [];
