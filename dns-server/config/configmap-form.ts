@@ -37,8 +37,8 @@ function shardLabelValue(id: string): string {
 }
 
 /** The ConfigMap carrying `shard` in `namespace`: gzip'd into binaryData above `gzipAboveBytes`. */
-export function shardConfigMap(namespace: string, shard: ShardDoc, gzipAboveBytes: number): Record<string, any> {
-  const json = JSON.stringify(shard);
+/** `json`: JSON.stringify(shard), when the caller already holds it (compile serialises each shard once). */
+export function shardConfigMap(namespace: string, shard: ShardDoc, gzipAboveBytes: number, json: string = JSON.stringify(shard)): Record<string, any> {
   const big = Buffer.byteLength(json) > gzipAboveBytes;
   return {
     apiVersion: 'v1', kind: 'ConfigMap',

@@ -77,7 +77,7 @@ function ownerMatches(owner: string, origin: string, name: string): 'exact' | 'w
 export async function explainName(snapshot: Snapshot, name: string, type: string, opts: ExplainOptions, sources = new Map<object, string>()): Promise<Explanation> {
   const q = fqdn(name);
   const qtype = type.toUpperCase();
-  const compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.operatorNamespace, now: new Date() });
+  const compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.operatorNamespace });
   const result: CompileResult = compiler.compile(snapshot);
   const byRef = new Map(result.resources.map((r) => [`${r.kind}/${r.namespace ? r.namespace + '/' : ''}${r.name}`, r]));
   const resOf = (kind: string, o: Obj) => byRef.get(`${kind}/${refOf(o)}`);

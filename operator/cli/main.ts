@@ -37,7 +37,6 @@ function compileSet(set: ManifestSet, values: Record<string, unknown>): CompileR
   return createCompiler({
     clusterDomain: (values['cluster-domain'] as string | undefined) ?? 'cluster.local',
     operatorNamespace: (values['operator-namespace'] as string | undefined) ?? 'splitdns',
-    now: new Date(),
   }).compile(set.snapshot);
 }
 

@@ -1,10 +1,19 @@
-// Who owns which name and type. Claims are made in precedence order (a zone's own records
-// first, then StaticHosts and published Services oldest first), so the first claimant wins and
-// a later one learns whom it lost to. A CNAME excludes every other type at its name.
+// Claims phase: who owns which name and type. Claims are made in precedence order (a zone's own
+// records first, then StaticHosts and published Services oldest first), so the first claimant
+// wins and a later one learns whom it lost to. A CNAME excludes every other type at its name.
 
 import type { RecordType } from '../../dns-server/config/types.js';
+import type { ClaimsOutcome, CompileCache } from './cache.js';
+import { describe } from './contributors.js';
+import type { Contributors } from './contributors.js';
+import type { DomainsOutcome } from './domains.js';
+import { byAge } from './meta.js';
+import { byString } from './names.js';
+import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
+import type { Verdicts } from './status.js';
+import { shardIdOfZone } from './zones.js';
 
-export class NameClaims {
+class NameClaims {
   private readonly byName = new Map<string, Map<string, string>>();
 
   /** The owner that blocks `owner` from claiming (name, type), or undefined when free or its own. */
@@ -24,3 +33,79 @@ export class NameClaims {
     if (!types.has(type)) types.set(type, owner);
   }
 }
+
+/**
+ * Claims phase: which contributor gets which names. The outcome is remembered in the cache:
+ * the same contributors (by identity) meeting the same zones give the same outcome, so a change
+ * elsewhere in the cluster skips the phase.
+ */
+export function resolveClaims(contributors: Contributors, domains: DomainsOutcome, staticHosts: readonly ParsedStaticHost[], cache: CompileCache): ClaimsOutcome {
+  const { zonesKey, list } = contributors;
+  const memo = cache.claims;
+  if (memo && memo.zonesKey === zonesKey && memo.idents.length === list.length && list.every((c, i) => c.ident === memo.idents[i])) return memo.outcome;
+  const idents = list.map((c) => c.ident); // before runClaims sorts the list
+  const outcome = runClaims(contributors, domains, staticHosts);
+  cache.claims = { zonesKey, idents, outcome };
+  return outcome;
+}
+
+function runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcome, staticHosts: readonly ParsedStaticHost[]): ClaimsOutcome {
+  const outcome: ClaimsOutcome = { rejected: [], accepted: [], contributions: new Map(), zoneNotes: new Map() };
+  const claims = new NameClaims();
+  for (const { p } of acceptedZones.values()) {
+    const owner = describe(p.meta);
+    claims.claim(p.domain, 'SOA', owner);
+    for (const r of p.records) claims.claim(r.name, r.type, owner);
+  }
+  const zoneByShard = new Map([...acceptedZones.values()].map((z) => [shardIdOfZone(z.p.domain), z.p]));
+  const hostByMeta = new Map(staticHosts.map((h) => [h.meta, h]));
+  const note = (z: ParsedZone) => {
+    let n = outcome.zoneNotes.get(z.domain);
+    if (!n) outcome.zoneNotes.set(z.domain, (n = { services: 0, skipped: [] }));
+    return n;
+  };
+  const list = contributors.list.sort((a, b) => byAge(a, b) || byString(a.meta.kind, b.meta.kind));
+  for (const c of list) {
+    const r = c.build();
+    if ('accepted' in r) { outcome.rejected.push([c.meta.key, r]); continue; }
+    const owner = describe(c.meta);
+    let blocked: string | undefined;
+    for (const p of r.placements.values()) {
+      for (const rec of p.records) { blocked = claims.blocker(rec.name, rec.type, owner); if (blocked) { blocked = `${rec.name} ${rec.type} is already claimed by ${blocked}`; break; } }
+      if (blocked) break;
+    }
+    if (blocked) {
+      if (c.meta.kind === 'StaticHost') outcome.rejected.push([c.meta.key, { accepted: false, reason: 'Conflict', message: blocked }]);
+      else for (const z of c.skipZones ?? []) note(z).skipped.push(`Service ${c.meta.key}: ${blocked}`);
+      continue;
+    }
+    for (const [shardId, p] of r.placements) {
+      for (const rec of p.records) claims.claim(rec.name, rec.type, owner);
+      let l = outcome.contributions.get(shardId);
+      if (!l) outcome.contributions.set(shardId, (l = []));
+      l.push(p);
+    }
+    if (c.meta.kind === 'StaticHost') {
+      const h = hostByMeta.get(c.meta)!;
+      outcome.accepted.push([c.meta.key, [...r.placements.keys()].sort(), { hostnames: h.hostnames.length, addresses: h.addresses.length }]);
+    } else {
+      for (const shardId of r.placements.keys()) {
+        const z = zoneByShard.get(shardId);
+        if (z) note(z).services++;
+      }
+    }
+  }
+  return outcome;
+}
+
+/** The StaticHosts' verdicts from a claims outcome (every StaticHost not refused before is decided here). */
+export function judgeStaticHosts(outcome: ClaimsOutcome, staticHosts: readonly ParsedStaticHost[], verdicts: Verdicts): void {
+  const hostByKey = new Map(staticHosts.map((h) => [h.meta.key, h]));
+  for (const [key, v] of outcome.rejected) verdicts.reject(hostByKey.get(key)!.meta, v.reason, v.message);
+  for (const [key, shardIds, figures] of outcome.accepted) {
+    const h = hostByKey.get(key)!;
+    verdicts.accept(h.meta, `Serving ${h.hostnames.join(', ')} in ${shardIds.join(', ')}`, shardIds, figures);
+  }
+  for (const h of staticHosts) if (!verdicts.has(h.meta)) verdicts.accept(h.meta, `Serving ${h.hostnames.join(', ')} in `, [], {});
+}
+

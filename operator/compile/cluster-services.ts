@@ -1,12 +1,11 @@
 // Core Services and EndpointSlices → the Kubernetes DNS-based service discovery records
 // (kubernetes/dns docs/specification.md, schema 1.1.0) of one namespace, as a ServicesShard.
 
-import { addressRecordType } from '../../dns-server/config/address.js';
 import type { RRSet, ServicesShard } from '../../dns-server/config/types.js';
 import { CONFIG_API_VERSION } from '../../dns-server/config/types.js';
 import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw } from './meta.js';
-import { canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
+import { addressRecordType, canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
 import { RRSetBag, hashShard } from './rrsets.js';
 
@@ -14,9 +13,11 @@ import { RRSetBag, hashShard } from './rrsets.js';
 export const CLUSTER_TTL = 5;
 /** The schema version answered at dns-version.<zone> (specification §2.2). */
 export const DNS_SCHEMA_VERSION = '1.1.0';
+/** The annotation that names a Service's published hostname in a DNSZone. */
+const HOSTNAME_ANNOTATION = 'splitdns.io/hostname';
 
-export interface Port { name: string; port: number; protocol: string }
-export interface Addr { ip: string; family: IpFamily }
+interface Port { name: string; port: number; protocol: string }
+interface Addr { ip: string; family: IpFamily }
 
 export interface ServiceInfo {
   meta: Meta;
@@ -71,7 +72,7 @@ export function parseService(raw: Raw): ServiceInfo {
     ports: ports(spec.ports),
     publishNotReady: spec.publishNotReadyAddresses === true,
     lbIngress: type === 'LoadBalancer' ? addrs(ingress) : [],
-    hostnameAnnotation: meta.annotations['splitdns.io/hostname'],
+    hostnameAnnotation: meta.annotations[HOSTNAME_ANNOTATION],
   };
 }
 
@@ -108,7 +109,7 @@ export function readyEndpoints(svc: ServiceInfo, slices: SliceInfo[]): { addr: A
 }
 
 /** Adds one Service's records (and PTRs) under `base` ("<svc>.<ns>.svc.<zone>."). */
-export function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: ServiceInfo, slices: SliceInfo[], base: string): void {
+function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: ServiceInfo, slices: SliceInfo[], base: string): void {
   const ttl = CLUSTER_TTL;
   if (svc.type === 'ExternalName') {
     if (!svc.externalName) return;
@@ -129,7 +130,7 @@ export function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: Service
   }
   // Headless: the ready endpoints; none → no name at all (NXDOMAIN).
   for (const ep of readyEndpoints(svc, slices)) {
-    const t = ep.addr.family === 4 ? 'A' : 'AAAA';
+    const t = addressRecordType(ep.addr.family);
     bag.add(base, t, ttl, ep.addr.ip);
     const host = `${ep.hostname ?? dashedIp(ep.addr.ip, ep.addr.family)}.${base}`;
     bag.add(host, t, ttl, ep.addr.ip);
@@ -154,4 +155,3 @@ export function buildServicesShard(zone: string, namespace: string, services: Se
   } as Omit<ServicesShard, 'hash'>) as ServicesShard;
 }
 
-export type { RRSet };

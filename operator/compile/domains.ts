@@ -1,19 +1,40 @@
-// Domains: DNSZones and DNSForwarders claim theirs, oldest first (then namespace/name); the
-// cluster domain and everything below it belongs to the cluster's Services. A resource whose
-// domain is taken is refused as a whole, naming the winner.
+// Domains phase: DNSZones and DNSForwarders claim theirs, oldest first (then namespace/name);
+// the cluster domain and everything below it belongs to the cluster's Services. A resource
+// whose domain is taken is refused as a whole, naming the winner. The accepted zones and the
+// Namespaces' labels then make the Permissions later phases ask.
 
-import { byAge } from './meta.js';
-import type { Meta } from './meta.js';
+import { byAge, readMeta } from './meta.js';
+import type { Meta, Raw } from './meta.js';
 import { byString, isBelow } from './names.js';
-import type { ParsedForwarder, ParsedZone } from './parse-crs.js';
+import type { ParsedForwarder, ParsedResources, ParsedZone } from './parse-crs.js';
+import { Permissions } from './permissions.js';
+import type { Verdicts } from './status.js';
 
-export interface DomainClaims {
+interface DomainClaims {
   /** Accepted zones by domain. */
   acceptedZones: Map<string, { p: ParsedZone; id: string }>;
   acceptedFwds: ParsedForwarder[];
 }
 
-export function claimDomains(
+export interface DomainsOutcome extends DomainClaims {
+  /** Who may put which name where, given the accepted zones. */
+  perm: Permissions;
+}
+
+/** Domains phase: which zones and forwarders get their domains (the others refused as Conflict). */
+export function decideDomains(
+  parsed: ParsedResources, namespaces: readonly object[], clusterZone: string, operatorNamespace: string, verdicts: Verdicts,
+): DomainsOutcome {
+  const nsLabels = new Map<string, Record<string, string>>();
+  for (const n of namespaces) { const m = readMeta('Service', n as Raw); nsLabels.set(m.name, m.labels); }
+  const { acceptedZones, acceptedFwds } = claimDomains(
+    parsed.zones.filter((z) => !verdicts.has(z.p.meta)), parsed.forwarders.filter((f) => !verdicts.has(f.meta)), clusterZone,
+    (m, message) => verdicts.reject(m, 'Conflict', message),
+  );
+  return { acceptedZones, acceptedFwds, perm: new Permissions(acceptedZones, nsLabels, operatorNamespace, clusterZone) };
+}
+
+function claimDomains(
   zones: { p: ParsedZone; id: string }[], fwds: ParsedForwarder[], clusterZone: string,
   conflict: (m: Meta, message: string) => void,
 ): DomainClaims {

@@ -1,6 +1,6 @@
-// Object metadata and conditions stripped from raw Kubernetes JSON, plus label selectors.
+// Object metadata stripped from raw Kubernetes JSON, plus label selectors.
 
-import type { Condition, ResourceKind } from './types.js';
+import type { ResourceKind } from './types.js';
 
 export interface Meta {
   kind: ResourceKind | 'Service';
@@ -16,8 +16,6 @@ export interface Meta {
   annotations: Record<string, string>;
   /** "<namespace>/<name>" or "<name>" for cluster-scoped resources. */
   key: string;
-  /** The conditions the object carries now (to keep lastTransitionTime when nothing changed). */
-  prevConditions: Condition[];
 }
 
 export type Raw = Record<string, unknown>;
@@ -37,7 +35,6 @@ export function readMeta(kind: Meta['kind'], raw: Raw): Meta {
   const name = str(m.name) ?? '';
   const namespace = str(m.namespace);
   const gen = m.generation;
-  const prev = arr(obj(raw.status).conditions).filter((c): c is Condition => typeof obj(c).type === 'string');
   return {
     kind, name, namespace,
     uid: str(m.uid),
@@ -47,7 +44,6 @@ export function readMeta(kind: Meta['kind'], raw: Raw): Meta {
     labels: stringMap(m.labels),
     annotations: stringMap(m.annotations),
     key: namespace ? `${namespace}/${name}` : name,
-    prevConditions: prev,
   };
 }
 

@@ -1,7 +1,9 @@
 // Names and addresses, normalised in one place: domain names lower-case with the trailing dot
-// (the generated config's Fqdn), IPv6 in one canonical text form, reverse (PTR) owner names.
+// (the generated config's Fqdn), one IPv4/IPv6 parser (pure: no node:net), IPv6 in one
+// canonical text form, reverse (PTR) owner names.
 
-import { isIPv4, isIPv6 } from 'node:net';
+import { parseIPv4, parseIPv6 } from '../../dns-server/config/address.js';
+import type { IpFamily } from '../../dns-server/config/address.js';
 
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
@@ -38,34 +40,31 @@ export function resolveRelative(name: string, origin: string): string {
   return origin === '.' ? n + '.' : `${n}.${origin}`;
 }
 
-export type IpFamily = 4 | 6;
+// The one IPv4/IPv6 parser and the family → record type choice are the contract's (plain code,
+// no I/O module): compile and the DNS server read addresses the same way.
+export type { IpFamily } from '../../dns-server/config/address.js';
+export { addressRecordType } from '../../dns-server/config/address.js';
 
 /** The canonical text of an address (IPv6 compressed, lower-case), or undefined when it is not one. */
 export function canonicalIp(text: string): { ip: string; family: IpFamily } | undefined {
   const t = text.trim();
-  if (isIPv4(t)) return { ip: t.split('.').map((o) => String(Number(o))).join('.'), family: 4 };
-  if (isIPv6(t) && !t.includes('%')) return { ip: compressIPv6(expandIPv6(t)), family: 6 };
+  const v4 = parseIPv4(t);
+  if (v4) return { ip: v4.join('.'), family: 4 };
+  const v6 = t.includes(':') ? parseIPv6(t) : undefined;
+  if (v6) return { ip: compressIPv6(v6), family: 6 };
   return undefined;
 }
 
-/** Eight groups of four hex digits. Accepts an embedded IPv4 tail ("::ffff:192.0.2.1"). */
-export function expandIPv6(ip: string): string[] {
-  let text = ip.toLowerCase();
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const o = v4[1].split('.').map(Number);
-    text = text.slice(0, -v4[1].length) + ((o[0] << 8) | o[1]).toString(16) + ':' + ((o[2] << 8) | o[3]).toString(16);
-  }
-  const [head, tail] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill('0');
-  return [...h, ...fill, ...t].map((g) => g.padStart(4, '0'));
+/** The eight groups of a canonical IPv6 address (from canonicalIp). */
+function groupsOfIPv6(ip: string): number[] {
+  const g = parseIPv6(ip);
+  if (!g) throw new TypeError(`not an IPv6 address: ${ip}`);
+  return g;
 }
 
 /** RFC 5952 text form: no leading zeros, the longest run of zero groups (>1) as "::". */
-function compressIPv6(groups: string[]): string {
-  const g = groups.map((x) => x.replace(/^0+(?=.)/, ''));
+function compressIPv6(groups: number[]): string {
+  const g = groups.map((x) => x.toString(16));
   let best = -1, bestLen = 1;
   for (let i = 0; i < 8;) {
     if (g[i] !== '0') { i++; continue; }
@@ -81,12 +80,12 @@ function compressIPv6(groups: string[]): string {
 /** The reverse owner name of an address (RFC 1035 §3.5, RFC 3596 §2.5). */
 export function reverseName(ip: string, family: IpFamily): string {
   if (family === 4) return ip.split('.').reverse().join('.') + '.in-addr.arpa.';
-  return expandIPv6(ip).join('').split('').reverse().join('.') + '.ip6.arpa.';
+  return groupsOfIPv6(ip).map((x) => x.toString(16).padStart(4, '0')).join('').split('').reverse().join('.') + '.ip6.arpa.';
 }
 
 /** A system-assigned endpoint hostname (as CoreDNS does): the address with '.'/':' as '-'. */
 export function dashedIp(ip: string, family: IpFamily): string {
-  return family === 4 ? ip.replace(/\./g, '-') : expandIPv6(ip).join('-').replace(/(^|-)0+(?=[0-9a-f])/g, '$1');
+  return family === 4 ? ip.replace(/\./g, '-') : groupsOfIPv6(ip).map((x) => x.toString(16)).join('-');
 }
 
 /** Stable sort key comparison. */

@@ -3,14 +3,18 @@
 // through an API server arrive defaulted, manifests read from disk in local mode do not.
 
 import type { Forwarder, RecordType } from '../../dns-server/config/types.js';
+import { cached } from './cache.js';
+import type { CompileCache } from './cache.js';
 import { arr, obj, readMeta, readSelector, str } from './meta.js';
 import type { LabelSelector, Meta, Raw } from './meta.js';
 import { canonicalIp, checkDomainName, isBelow, resolveRelative, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
 import { parseRecordData } from './records.js';
 import type { RecordData } from './records.js';
+import type { Verdicts } from './status.js';
+import type { Snapshot } from './types.js';
 
-export const RECORD_TYPES: readonly RecordType[] = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'PTR', 'CAA', 'NS'];
+const RECORD_TYPES: readonly RecordType[] = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'PTR', 'CAA', 'NS'];
 
 export const ZONE_DEFAULTS = { ttl: 300, soa: { refresh: 3600, retry: 600, expire: 604800, minimum: 60 } } as const;
 export const STATIC_HOST_DEFAULTS = { ttl: 300, ptr: false } as const;
@@ -46,7 +50,7 @@ function domain(v: unknown, where: string, errors: string[], opts: { root?: bool
   return f;
 }
 
-export interface ZoneRecord { name: string; type: RecordType; ttl: number; data: RecordData[] }
+interface ZoneRecord { name: string; type: RecordType; ttl: number; data: RecordData[] }
 
 export interface ParsedZone {
   meta: Meta;
@@ -60,7 +64,7 @@ export interface ParsedZone {
   delegation: { namespaces: string[]; namespaceSelector?: LabelSelector };
 }
 
-export function parseZone(raw: Raw): ParsedZone {
+function parseZone(raw: Raw): ParsedZone {
   const meta = readMeta('DNSZone', raw);
   const spec = obj(raw.spec);
   const errors: string[] = [];
@@ -226,7 +230,7 @@ export interface ParsedStaticHost {
   ptr: boolean;
 }
 
-export function parseStaticHost(raw: Raw): ParsedStaticHost {
+function parseStaticHost(raw: Raw): ParsedStaticHost {
   const meta = readMeta('StaticHost', raw);
   const spec = obj(raw.spec);
   const errors: string[] = [];
@@ -245,4 +249,25 @@ export function parseStaticHost(raw: Raw): ParsedStaticHost {
     ttl: int(spec.ttl, STATIC_HOST_DEFAULTS.ttl, 0, MAX_TTL, 'spec.ttl', errors),
     ptr: bool(spec.ptr, STATIC_HOST_DEFAULTS.ptr, 'spec.ptr', errors),
   };
+}
+
+export interface ParsedResources {
+  /** Each DNSZone with its identity (uid@resourceVersion), in snapshot order. */
+  zones: { p: ParsedZone; id: string }[];
+  forwarders: ParsedForwarder[];
+  staticHosts: ParsedStaticHost[];
+  /** StaticHost → its identity. */
+  hostIds: Map<Meta, string>;
+}
+
+/** Parse phase: every custom resource parsed (once per object, in the cache); the invalid ones refused. */
+export function parseResources(s: Pick<Snapshot, 'zones' | 'forwarders' | 'staticHosts'>, cache: CompileCache, verdicts: Verdicts): ParsedResources {
+  const zones = s.zones.map((o) => ({ p: cached(cache.zones, o, parseZone), id: cache.ids.of(o) }));
+  const forwarders = s.forwarders.map((o) => cached(cache.forwarders, o, parseForwarder));
+  const staticHosts = s.staticHosts.map((o) => cached(cache.staticHosts, o, parseStaticHost));
+  const hostIds = new Map(s.staticHosts.map((o, i) => [staticHosts[i].meta, cache.ids.of(o)]));
+  for (const r of [...zones.map((z) => z.p), ...forwarders, ...staticHosts]) {
+    if (r.errors.length) verdicts.reject(r.meta, 'InvalidSpec', r.errors.join('; '));
+  }
+  return { zones, forwarders, staticHosts, hostIds };
 }

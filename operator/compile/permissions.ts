@@ -1,11 +1,10 @@
 // Who may put which name where, for one compile: the accepted zones (longest match), their
 // delegation to namespaces, their Service selection, and where a StaticHost's names go.
 
-import { addressRecordType } from '../../dns-server/config/address.js';
 import type { ServiceInfo } from './cluster-services.js';
-import type { Rejection } from './compile-state.js';
+import type { Rejection } from './cache.js';
 import { matchesSelector } from './meta.js';
-import { isBelow, reverseName } from './names.js';
+import { addressRecordType, isBelow, reverseName } from './names.js';
 import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import { shardIdOfZone } from './zones.js';
 import type { Contribution } from './zones.js';

@@ -5,7 +5,7 @@ import type { CaaData, MxData, RecordType, SrvData } from '../../dns-server/conf
 import { canonicalIp, checkDomainName, resolveRelative } from './names.js';
 
 export type RecordData = string | string[] | MxData | SrvData | CaaData;
-export type ParsedValue = { ok: true; data: RecordData } | { ok: false; error: string };
+type ParsedValue = { ok: true; data: RecordData } | { ok: false; error: string };
 
 const u16 = (s: string | undefined): number | undefined => (s !== undefined && /^\d{1,5}$/.test(s) && Number(s) <= 65535 ? Number(s) : undefined);
 
@@ -18,7 +18,7 @@ function nameValue(v: string, origin: string): ParsedValue {
 }
 
 /** Splits TXT text into character-strings of at most 255 bytes (RFC 1035 §3.3.14). */
-export function txtStrings(text: string): string[] {
+function txtStrings(text: string): string[] {
   const out: string[] = [];
   let cur = '';
   let bytes = 0;
@@ -68,7 +68,7 @@ export function parseRecordData(type: RecordType, value: unknown, origin: string
 }
 
 /** A record's data in presentation form (zone-file text). */
-export function parseRecordValue(type: RecordType, value: string, origin: string): ParsedValue {
+function parseRecordValue(type: RecordType, value: string, origin: string): ParsedValue {
   const v = value.trim();
   switch (type) {
     case 'A': {

@@ -1,7 +1,8 @@
 // Collecting records into RRsets, then emitting them sorted and canonical: objects are built
 // with their keys already in sorted order, so JSON.stringify gives the canonical JSON of
 // dns-server/config/hash.ts (a test checks the hash against computeShardHash) at a fraction of
-// its cost on a 100,000-endpoint cluster.
+// its cost on a 100,000-endpoint cluster. Each shard is serialised once, by hashShard(), and
+// that text is what shardJson() returns to whoever writes the shard out.
 
 import { createHash } from 'node:crypto';
 import type { RRSet, RecordType, Shard, UnhashedShard } from '../../dns-server/config/types.js';
@@ -41,17 +42,6 @@ export class RRSetBag {
     return this.buckets.has(name + ' ' + type);
   }
 
-  /** Record types at a name. */
-  typesAt(name: string): RecordType[] {
-    const out: RecordType[] = [];
-    for (const b of this.buckets.values()) if (b.name === name) out.push(b.type);
-    return out;
-  }
-
-  get size(): number {
-    return this.buckets.size;
-  }
-
   /** The RRsets sorted by name then type, data sorted, keys in canonical order. */
   toRRSets(): RRSet[] {
     const list = [...this.buckets.values()].sort((a, b) => cmp(a.name, b.name) || cmp(a.type, b.type));
@@ -63,14 +53,34 @@ export class RRSetBag {
   }
 }
 
-/** Sets the hash of a shard whose objects all have sorted keys (see the header). */
-export function hashShard<S extends UnhashedShard>(shard: S): S & { hash: string } {
+/** The canonical JSON of each shard hashShard() made, kept until the shard object is collected. */
+const jsonOfShard = new WeakMap<object, string>();
+
+/**
+ * Sets the hash of a shard whose objects all have sorted keys (see the header), serialising it
+ * once: the canonical JSON is hashed, then kept (with the hash) for shardJson(). `pre` holds
+ * top-level fields the caller has already serialised (JSON.stringify of that field's value).
+ */
+export function hashShard<S extends UnhashedShard>(shard: S, pre: Partial<Record<keyof S & string, string>> = {}): S & { hash: string } {
   const top = shard as unknown as Record<string, unknown>;
+  const given = pre as Record<string, string | undefined>;
   const ordered: Record<string, unknown> = {};
-  for (const k of Object.keys(top).sort(cmp)) if (top[k] !== undefined) ordered[k] = top[k];
-  const hash = createHash('sha256').update(JSON.stringify(ordered)).digest('hex');
+  let json = '{';
+  for (const k of Object.keys(top).sort(cmp)) {
+    if (top[k] === undefined) continue;
+    ordered[k] = top[k];
+    json += (json.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + (given[k] ?? JSON.stringify(top[k]));
+  }
+  json += '}';
+  const hash = createHash('sha256').update(json).digest('hex');
   ordered.hash = hash;
+  jsonOfShard.set(ordered, json.slice(0, -1) + ',"hash":"' + hash + '"}');
   return ordered as unknown as S & { hash: string };
+}
+
+/** JSON.stringify(shard), without serialising again a shard compile() made. */
+export function shardJson(shard: object): string {
+  return jsonOfShard.get(shard) ?? JSON.stringify(shard);
 }
 
 /** Rebuilds a value with sorted keys at every depth (for the small, rarely built shards). */

@@ -1,37 +1,78 @@
-// Conditions in the Kubernetes convention. compile() decides Accepted; Programmed stays
-// Unknown (Pending) until the operator has seen every ready DNS server serve the resource's
-// shards; Ready summarises both.
+// Verdicts and conditions in the Kubernetes convention. compile() decides Accepted; Programmed
+// stays Unknown (Pending) until the operator has seen every ready DNS server serve the
+// resource's shards; Ready summarises both. Conditions carry no lastTransitionTime: compile
+// reads no clock, and the times belong to whoever writes the status (operator/controller's
+// status writer), which knows what was written before.
 
 import type { Meta } from './meta.js';
-import type { Condition, ConditionStatus } from './types.js';
+import { byString } from './names.js';
+import type { Condition, ConditionStatus, ResourceResult } from './types.js';
 
 export type Verdict =
   | { accepted: true; message: string }
   | { accepted: false; reason: 'InvalidSpec' | 'NotPermitted' | 'Conflict'; message: string };
 
-/** metav1.Time: RFC 3339 with second precision. */
-export function k8sTime(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** What one compile decided about each custom resource (filled by the phases, read by buildStatuses). */
+export class Verdicts {
+  readonly #verdicts = new Map<Meta, Verdict>();
+  readonly #shards = new Map<Meta, string[]>();
+  readonly #figures = new Map<Meta, Record<string, unknown>>();
+
+  reject(m: Meta, reason: Extract<Verdict, { accepted: false }>['reason'], message: string): void {
+    this.#verdicts.set(m, { accepted: false, reason, message });
+  }
+
+  accept(m: Meta, message: string, shardIds: string[], figures: Record<string, unknown>): void {
+    this.#verdicts.set(m, { accepted: true, message });
+    this.#shards.set(m, shardIds);
+    this.#figures.set(m, figures);
+  }
+
+  has(m: Meta): boolean {
+    return this.#verdicts.has(m);
+  }
+
+  get(m: Meta): Verdict | undefined {
+    return this.#verdicts.get(m);
+  }
+
+  /** The status and shard ids of a resource (an undecided one reads as not compiled). */
+  result(m: Meta): { status: ResourceResult['status']; shardIds: string[] } {
+    const v = this.#verdicts.get(m) ?? { accepted: false as const, reason: 'InvalidSpec' as const, message: 'not compiled' };
+    return {
+      status: { observedGeneration: m.generation, conditions: buildConditions(m, v), ...(v.accepted ? this.#figures.get(m) : {}) },
+      shardIds: v.accepted ? this.#shards.get(m) ?? [] : [],
+    };
+  }
 }
 
-function condition(meta: Meta, now: string, type: string, status: ConditionStatus, reason: string, message: string): Condition {
-  const prev = meta.prevConditions.find((c) => c.type === type);
-  const lastTransitionTime = prev && prev.status === status && typeof prev.lastTransitionTime === 'string' ? prev.lastTransitionTime : now;
-  return { lastTransitionTime, message, observedGeneration: meta.generation, reason, status, type };
+function condition(meta: Meta, type: string, status: ConditionStatus, reason: string, message: string): Condition {
+  return { message, observedGeneration: meta.generation, reason, status, type };
 }
 
-export function buildConditions(meta: Meta, v: Verdict, now: Date): Condition[] {
-  const t = k8sTime(now);
+function buildConditions(meta: Meta, v: Verdict): Condition[] {
   if (v.accepted) {
     return [
-      condition(meta, t, 'Accepted', 'True', 'Accepted', v.message),
-      condition(meta, t, 'Programmed', 'Unknown', 'Pending', 'Waiting for every ready DNS server to serve the generated configuration'),
-      condition(meta, t, 'Ready', 'Unknown', 'Pending', 'Accepted; not yet confirmed served by the DNS servers'),
+      condition(meta, 'Accepted', 'True', 'Accepted', v.message),
+      condition(meta, 'Programmed', 'Unknown', 'Pending', 'Waiting for every ready DNS server to serve the generated configuration'),
+      condition(meta, 'Ready', 'Unknown', 'Pending', 'Accepted; not yet confirmed served by the DNS servers'),
     ];
   }
   return [
-    condition(meta, t, 'Accepted', 'False', v.reason, v.message),
-    condition(meta, t, 'Programmed', 'False', 'NotAccepted', 'Not served: the resource is not accepted'),
-    condition(meta, t, 'Ready', 'False', v.reason, v.message),
+    condition(meta, 'Accepted', 'False', v.reason, v.message),
+    condition(meta, 'Programmed', 'False', 'NotAccepted', 'Not served: the resource is not accepted'),
+    condition(meta, 'Ready', 'False', v.reason, v.message),
   ];
+}
+
+/** Statuses phase: one result per custom resource, sorted by kind, namespace, name. */
+export function buildStatuses(metas: readonly Meta[], verdicts: Verdicts): ResourceResult[] {
+  const resources = metas.map((m): ResourceResult => {
+    const { status, shardIds } = verdicts.result(m);
+    const r: ResourceResult = { kind: m.kind as ResourceResult['kind'], name: m.name, generation: m.generation, status, shardIds };
+    if (m.namespace !== undefined) r.namespace = m.namespace;
+    if (m.uid !== undefined) r.uid = m.uid;
+    return r;
+  });
+  return resources.sort((a, b) => byString(a.kind, b.kind) || byString(a.namespace ?? '', b.namespace ?? '') || byString(a.name, b.name));
 }

@@ -18,20 +18,29 @@ export interface CompileOptions {
   clusterDomain: string;
   /** The operator's own namespace: its StaticHosts may claim any name outside the cluster domain. */
   operatorNamespace: string;
-  /** The only clock compile() reads: lastTransitionTime of conditions that change. */
-  now: Date;
+  /**
+   * Called as each phase ends, with the phase's name, so that a caller can time the phases with
+   * its own clock (compile reads none). Benchmarks use it; it must not throw.
+   */
+  onPhase?: (phase: CompilePhase) => void;
 }
+
+/** The phases of compile(), in order (docs/compiler.md). */
+export type CompilePhase = 'parse' | 'domains' | 'index' | 'services' | 'contributors' | 'claims' | 'shards' | 'statuses';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
-/** A Kubernetes-style condition (metav1.Condition). */
+/**
+ * A Kubernetes-style condition (metav1.Condition). compile() leaves lastTransitionTime out (it
+ * reads no clock); the status writer stamps it.
+ */
 export interface Condition {
   type: string;
   status: ConditionStatus;
   reason: string;
   message: string;
   observedGeneration: number;
-  lastTransitionTime: string;
+  lastTransitionTime?: string;
 }
 
 export type ResourceKind = 'DNSZone' | 'DNSForwarder' | 'StaticHost';

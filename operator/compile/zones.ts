@@ -49,14 +49,16 @@ export function buildZoneShard(zone: ParsedZone, contributions: readonly Contrib
   }
   const rrsets = bag.toRRSets();
   const rev = reverse.toRRSets();
+  // Serialised once: for the serial, then as part of the shard's JSON (hash and output).
+  const pre = { rrsets: JSON.stringify(rrsets), reverse: JSON.stringify(rev) };
   const soa = soaOf({
     expire: zone.soa.expire, minimum: zone.soa.minimum, mname, refresh: zone.soa.refresh, retry: zone.soa.retry,
     rname: zone.soa.rname ?? `hostmaster.${origin}`, ttl: zone.ttl,
-  }, serialOf(JSON.stringify(rrsets) + JSON.stringify(rev)));
+  }, serialOf(pre.rrsets + pre.reverse));
   const shard = hashShard({
     apiVersion: CONFIG_API_VERSION, clusterDomain: false, id: shardIdOfZone(origin), kind: 'zone', origin,
     reverse: rev, rrsets, soa,
-  } as Omit<ZoneShard, 'hash'>) as ZoneShard;
+  } as Omit<ZoneShard, 'hash'>, pre) as ZoneShard;
   let records = 0;
   for (const rs of rrsets) records += rs.data.length;
   return { shard, records };
@@ -65,12 +67,13 @@ export function buildZoneShard(zone: ParsedZone, contributions: readonly Contrib
 /** The cluster domain's zone: SOA and dns-version; Service names come from the namespace shards. */
 export function buildClusterZoneShard(clusterZone: string): ZoneShard {
   const rrsets = [{ data: [[DNS_SCHEMA_VERSION]], name: `dns-version.${clusterZone}`, ttl: CLUSTER_TTL, type: 'TXT' as const }];
+  const pre = { rrsets: JSON.stringify(rrsets) };
   const soa = soaOf({
     expire: 86400, minimum: CLUSTER_TTL, mname: `ns.dns.${clusterZone}`, refresh: 7200, retry: 1800,
     rname: `hostmaster.${clusterZone}`, ttl: CLUSTER_TTL,
-  }, serialOf(JSON.stringify(rrsets)));
+  }, serialOf(pre.rrsets));
   return hashShard({
     apiVersion: CONFIG_API_VERSION, clusterDomain: true, id: shardIdOfZone(clusterZone), kind: 'zone', origin: clusterZone,
     reverse: [], rrsets, soa,
-  } as Omit<ZoneShard, 'hash'>) as ZoneShard;
+  } as Omit<ZoneShard, 'hash'>, pre) as ZoneShard;
 }

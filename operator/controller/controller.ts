@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createCompiler } from '../compile/index.js';
+import { createCompiler, shardJson } from '../compile/index.js';
 import type { CompileResult, Snapshot } from '../compile/index.js';
 import { readReplicas, servedEverywhere } from './confirm.js';
 import type { ReplicaState } from './confirm.js';
@@ -98,7 +98,7 @@ export class Operator {
     this.#log = opts.logger.child({ component: 'operator' });
     this.metrics = new OperatorMetrics(opts.registry ?? new Registry());
     this.client = createKubeClient(opts.kubeConfig);
-    this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, now: new Date() });
+    this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace });
     this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
     const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
     this.#status = new StatusWriter(this.client, opts.logger.child({ component: 'status' }), this.metrics, { controller: 'splitdns.io/operator', instance: identity });
@@ -177,7 +177,7 @@ export class Operator {
     }
     this.metrics.compileSeconds.observe((performance.now() - t0) / 1000);
     let bytes = 0, records = 0;
-    for (const s of result.bundle.shards) { bytes += JSON.stringify(s).length; records += (s as any).rrsets?.length ?? 0; }
+    for (const s of result.bundle.shards) { bytes += shardJson(s).length; records += (s as any).rrsets?.length ?? 0; }
     this.metrics.configBytes.set(bytes);
     this.metrics.configRecords.set(records);
     this.metrics.shards.set(result.bundle.shards.length);

@@ -9,6 +9,7 @@ import { HASH_ANNOTATION, SHARD_ID_ANNOTATION, SHARD_SELECTOR, shardConfigMap } 
 import type { ShardDoc } from '../../dns-server/config/configmap-form.js';
 import { isCode } from '../../kube/kube-client.js';
 import type { KubeClient } from '../../kube/kube-client.js';
+import { shardJson } from '../compile/index.js';
 import type { OperatorMetrics } from './metrics.js';
 
 export interface PublishResult { written: string[]; deleted: string[]; unchanged: number; errors: number }
@@ -59,7 +60,7 @@ export class Publisher {
   }
 
   async #write(s: ShardDoc): Promise<void> {
-    const body = shardConfigMap(this.namespace, s, this.gzipAboveBytes);
+    const body = shardConfigMap(this.namespace, s, this.gzipAboveBytes, shardJson(s));
     const name = body.metadata.name as string;
     for (let attempt = 0; ; attempt++) {
       const known = this.#known.get(s.id);

@@ -23,9 +23,9 @@ function setCondition(conds: Condition[], c: Condition): Condition[] {
 export function desiredStatus(r: ResourceResult, programmed: boolean, noReplicas: boolean, now: Date): ResourceResult['status'] {
   const accepted = r.status.conditions.find((c) => c.type === 'Accepted');
   let conds = r.status.conditions;
+  const t = now.toISOString().replace(/\.\d+Z$/, 'Z');
   if (accepted?.status === 'True') {
     const g = r.generation;
-    const t = now.toISOString().replace(/\.\d+Z$/, 'Z');
     if (programmed) {
       conds = setCondition(conds, { type: 'Programmed', status: 'True', reason: 'Programmed', message: 'Every ready DNS server serves this generation', observedGeneration: g, lastTransitionTime: t });
       conds = setCondition(conds, { type: 'Ready', status: 'True', reason: 'Ready', message: 'Accepted and served by every ready DNS server', observedGeneration: g, lastTransitionTime: t });
@@ -33,6 +33,9 @@ export function desiredStatus(r: ResourceResult, programmed: boolean, noReplicas
       conds = setCondition(conds, { type: 'Programmed', status: 'Unknown', reason: 'NoReadyReplicas', message: 'No ready DNS server replica was found to confirm', observedGeneration: g, lastTransitionTime: t });
     }
   }
+  // compile() gives conditions without a time: a condition whose status changed takes `now`
+  // (write() keeps the previous time of one whose status held).
+  conds = conds.map((c) => (c.lastTransitionTime === undefined ? { ...c, lastTransitionTime: t } : c));
   const order = ['Accepted', 'Programmed', 'Ready'];
   conds = [...conds].sort((a, b) => (order.indexOf(a.type) + 1 || 99) - (order.indexOf(b.type) + 1 || 99) || a.type.localeCompare(b.type));
   return { ...r.status, conditions: conds };

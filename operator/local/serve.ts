@@ -80,7 +80,7 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
   const paths = (Array.isArray(opts.manifests) ? opts.manifests : [opts.manifests]).map((p) => resolve(p));
   checkPaths(paths);
   const validators = loadCrdValidators();
-  const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', now: new Date() });
+  const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns' });
   const registry = opts.registry ?? new Registry();
   const forwarder = opts.forward === false ? undefined : createForwarder({ logger: opts.logger, registry });
   const defaultUpstream = forwarder && opts.defaultUpstream ? withDefaultUpstream(forwarder, { logger: opts.logger, ...opts.defaultUpstream }) : undefined;
@@ -122,7 +122,7 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
       else { fileProblems.push(...s.problems); effective.set(f, s.good); }
     }
     const set = buildManifestSet(effective, validators, process.cwd());
-    const result = compiler.compile(set.snapshot, new Date());
+    const result = compiler.compile(set.snapshot);
     const report = dns.applyBundle(result.bundle);
     const problems = [...fileProblems, ...set.problems];
     const now = new Set<string>();

@@ -14,7 +14,7 @@ import { runHealthLua } from './lua-health.js';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const KINDS: ResourceKind[] = ['DNSZone', 'DNSForwarder', 'StaticHost'];
 const NOW = new Date('2026-03-01T12:00:00Z');
-const OPTS = { clusterDomain: 'cluster.local', operatorNamespace: 'splitdns', now: NOW };
+const OPTS = { clusterDomain: 'cluster.local', operatorNamespace: 'splitdns' };
 
 const script = (kind: string) => readFileSync(join(ROOT, 'argocd', 'splitdns.io', kind, 'health.lua'), 'utf8');
 

@@ -10,8 +10,7 @@ const meta = (name: string, namespace: string | undefined, created: string, extr
 export const T0 = '2024-01-01T00:00:00Z';
 export const T1 = '2024-02-01T00:00:00Z';
 export const T2 = '2024-03-01T00:00:00Z';
-export const NOW = new Date('2026-01-01T12:00:00.000Z');
-export const OPTS = { clusterDomain: 'cluster.local', operatorNamespace: 'splitdns', now: NOW };
+export const OPTS = { clusterDomain: 'cluster.local', operatorNamespace: 'splitdns' };
 
 export function zone(name: string, spec: Record<string, unknown>, created = T0, extra: Record<string, unknown> = {}) {
   return { apiVersion: 'splitdns.io/v1alpha1', kind: 'DNSZone', metadata: meta(name, undefined, created, extra), spec };

@@ -1,0 +1,146 @@
+// The compiler's memory between calls: ONE object, made by createCompiler() and passed to the
+// phases (a one-shot compile() makes a fresh one and drops it). Every table below says what it
+// keys on and when its entries die. Nothing in it changes what compile() returns: a compile
+// with a warm cache gives the same bytes as one with a fresh cache (tests check this); it only
+// skips work whose inputs (compared by object identity or uid@resourceVersion) did not move.
+
+import type { ServiceInfo, SliceInfo } from './cluster-services.js';
+import { obj } from './meta.js';
+import type { Meta, Raw } from './meta.js';
+import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
+import type { Shard } from './rrsets.js';
+import type { Verdict } from './status.js';
+import type { BuiltZone, Contribution } from './zones.js';
+
+/** Identity of an input object: uid@resourceVersion when it has both, else a counter per object. */
+class Identities {
+  private readonly ids = new WeakMap<object, string>();
+  private next = 0;
+  /** Remembered per object (WeakMap: dies with the object). */
+  of(o: object): string {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.fresh(o)));
+    return id;
+  }
+  /** The identity without remembering it (the caller keeps it with the object). */
+  fresh(o: object): string {
+    const m = obj((o as Raw).metadata);
+    return typeof m.uid === 'string' && typeof m.resourceVersion === 'string' ? `${m.uid}@${m.resourceVersion}` : `#${++this.next}`;
+  }
+}
+
+export type Rejection = Extract<Verdict, { accepted: false }>;
+
+/** A StaticHost or a published Service asking for names (the claims phase decides). */
+export type Contributor = {
+  meta: Meta;
+  /** Identity of everything the outcome depends on. */
+  ident: string;
+  build: () => { placements: Map<string, Contribution> } | Rejection;
+  /** Services only: the zones to note a name not published in. */
+  skipZones?: ParsedZone[];
+};
+
+export interface SvcTarget { zone: ParsedZone; name: string }
+
+/** One Service object, parsed, with what later phases remember about it. */
+export interface SvcEntry {
+  svc: ServiceInfo;
+  /** uid@resourceVersion (or a counter). */
+  id: string;
+  /** "<namespace>/<name>" */
+  key: string;
+  /** The compile that last saw the object (entries of objects gone from the snapshot are swept). */
+  gen: number;
+  /** Contributors phase: the zones publishing it, valid while `key` is the cache's zonesKey. */
+  targets?: { key: string; list: SvcTarget[] };
+  /** Contributors phase: its contributor, built for `contributorZonesKey`. */
+  contributor?: Contributor;
+  contributorZonesKey?: string;
+  /** The single slice entry the contributor was built with (null: none; undefined: several, always rebuilt). */
+  contributorSlice?: SliceEntry | null;
+}
+
+/** One EndpointSlice object, parsed (undefined: not a Service's IPv4/IPv6 slice). */
+export interface SliceEntry { slice: SliceInfo | undefined; id: string; /** "<namespace>/<service>" */ key: string; gen: number }
+
+export interface ClaimsOutcome {
+  /** StaticHost key → why it was refused. */
+  rejected: [string, Rejection][];
+  /** StaticHost key, its shard ids, its status figures. */
+  accepted: [string, string[], Record<string, unknown>][];
+  /** Shard id → what the winners put there, in claim order. */
+  contributions: Map<string, Contribution[]>;
+  /** Zone domain → Services published there, and those not published (why). */
+  zoneNotes: Map<string, { services: number; skipped: string[] }>;
+}
+
+export class CompileCache {
+  /** Identities of input objects (WeakMap: an entry dies with its object). */
+  readonly ids = new Identities();
+
+  // Parse phase: parsed custom resources by raw object (WeakMaps: entries die with the objects;
+  // informers and local mode hand over a new object when a resource changes).
+  readonly zones = new WeakMap<object, ParsedZone>();
+  readonly forwarders = new WeakMap<object, ParsedForwarder>();
+  readonly staticHosts = new WeakMap<object, ParsedStaticHost>();
+
+  // Services index: parsed Services and EndpointSlices by raw object. Strong maps, swept at the
+  // end of indexing of every object not in this compile's snapshot (`gen` below): cheaper for
+  // the GC than WeakMaps of 100,000 entries (ephemerons are traced on every scavenge).
+  /** Number of the current compile; entries not stamped with it are gone from the snapshot. */
+  generation = 0;
+  readonly services = new Map<object, SvcEntry>();
+  readonly slices = new Map<object, SliceEntry>();
+  /** Live slice entries by "<namespace>/<service>"; lists are replaced, never mutated, when one goes. */
+  readonly slicesBySvc = new Map<string, SliceEntry[]>();
+
+  // Service shards phase: namespace → its shard and the entries it was built from (the
+  // objects, in input order, and their sorted identity key). Dies when the namespace has no
+  // Service left.
+  readonly serviceShards = new Map<string, { entries: object[]; sortedKey: string; shard: Shard }>();
+
+  // Contributors phase: the identity key of the accepted zones and the Namespaces, interned
+  // (equal keys are the same string, so entries compare it by pointer). Replaced when it moves.
+  zonesKey = '';
+
+  // Claims phase: the last outcome, keyed on zonesKey and every contributor's identity (in
+  // collection order). One entry, replaced when either moves. The outcome is never changed
+  // once made, so later phases may key on its identity.
+  claims: { zonesKey: string; idents: string[]; outcome: ClaimsOutcome } | undefined;
+
+  // Shards phase.
+  /**
+   * Zone shard id → the shard, keyed on the zone's identity and its contributions (first
+   * compared as the claims outcome they came from, then by their identities). Dies with the zone.
+   */
+  readonly zoneShards = new Map<string, { key: string; id: string; claims: ClaimsOutcome; built: BuiltZone }>();
+  /** The hosts shard, keyed on its contributions (likewise); replaced when they move. */
+  hostsShard: { key: string; claims: ClaimsOutcome; shard: Shard } | undefined;
+  /** The cluster domain's zone shard (depends on the compiler's options only: lives as long as the cache). */
+  clusterShard: Shard | undefined;
+  /** Small shards rebuilt every time (forwarders, hosts): the previous object, by id, to return when its hash did not move. */
+  readonly lastById = new Map<string, Shard>();
+
+  /** The live slice entries of a Service ("<namespace>/<name>"). */
+  sliceEntriesOf(svcKey: string): readonly SliceEntry[] {
+    return this.slicesBySvc.get(svcKey) ?? NONE;
+  }
+
+  /** `s`, or the previous shard of that id when its hash is the same (callers compare by identity). */
+  reuse<S extends Shard>(s: S): S {
+    const prev = this.lastById.get(s.id);
+    if (prev && prev.hash === s.hash) return prev as S;
+    this.lastById.set(s.id, s);
+    return s;
+  }
+}
+
+const NONE: readonly SliceEntry[] = [];
+
+/** Parses each raw object once per object. */
+export function cached<T>(cache: WeakMap<object, T>, o: object, parse: (r: Raw) => T): T {
+  let v = cache.get(o);
+  if (v === undefined) { v = parse(o as Raw); cache.set(o, v); }
+  return v;
+}

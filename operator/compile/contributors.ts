@@ -1,0 +1,101 @@
+// Contributors phase: everything that asks for names inside the zones or the hosts shard.
+// StaticHosts (placed by the Permissions), and published Services: selected by a zone's
+// spec.services, or named by the splitdns.io/hostname annotation. A Service's target zones
+// and its contributor are kept on its cache entry while its inputs stay the same.
+
+import type { CompileCache, Contributor, SvcEntry, SvcTarget } from './cache.js';
+import { readyEndpoints } from './cluster-services.js';
+import type { ServiceInfo, SliceInfo } from './cluster-services.js';
+import type { DomainsOutcome } from './domains.js';
+import type { Meta } from './meta.js';
+import { addressRecordType, toFqdn } from './names.js';
+import type { ParsedResources } from './parse-crs.js';
+import { slicesOf } from './service-shards.js';
+import type { Verdicts } from './status.js';
+import { shardIdOfZone } from './zones.js';
+import type { Contribution } from './zones.js';
+
+export const describe = (meta: Meta): string => `${meta.kind} ${meta.key}`;
+
+export interface Contributors {
+  /** StaticHosts first (snapshot order), then published Services (namespace, then list order). */
+  list: Contributor[];
+  /** Identity of the accepted zones and the Namespaces (interned in the cache). */
+  zonesKey: string;
+}
+
+/** Contributors phase: the accepted StaticHosts and the published Services, each a Contributor. */
+export function collectContributors(
+  parsed: ParsedResources, domains: DomainsOutcome, svcByNs: ReadonlyMap<string, SvcEntry[]>, namespaces: readonly object[],
+  cache: CompileCache, verdicts: Verdicts,
+): Contributors {
+  const { perm, acceptedZones } = domains;
+  const list: Contributor[] = [];
+  for (const h of parsed.staticHosts) {
+    if (verdicts.has(h.meta)) continue;
+    const ident = parsed.hostIds.get(h.meta)!;
+    list.push({ meta: h.meta, ident, build: () => perm.placeStaticHost(h, ident) });
+  }
+  // Which zones publish a Service depends on the Service, the accepted zones and the
+  // Namespaces' labels: remembered per Service entry while those stay the same.
+  const zonesKeyNow = [...acceptedZones.values()].map((z) => z.id).join(',') + '|' + namespaces.map((n) => cache.ids.of(n)).join(',');
+  const zonesKey = zonesKeyNow === cache.zonesKey ? cache.zonesKey : (cache.zonesKey = zonesKeyNow);
+  for (const [ns, entries] of svcByNs) {
+    for (const entry of entries) {
+      const { svc, id } = entry;
+      let targets: SvcTarget[];
+      if (entry.targets && entry.targets.key === zonesKey) targets = entry.targets.list;
+      else {
+        targets = [];
+        const ann = svc.hostnameAnnotation;
+        if (ann !== undefined) {
+          const name = toFqdn(ann);
+          const z = perm.zoneOf(name);
+          if (z && (perm.delegated(z.p, ns) || perm.selects(z.p, svc))) targets.push({ zone: z.p, name });
+        } else {
+          for (const { p } of acceptedZones.values()) if (perm.selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
+        }
+        entry.targets = { key: zonesKey, list: targets };
+      }
+      if (targets.length === 0) continue;
+      // Same Service object, same single EndpointSlice object, same zones: same contributor.
+      const sl = cache.sliceEntriesOf(entry.key);
+      if (entry.contributor !== undefined && entry.contributorZonesKey === zonesKey && sl.length <= 1 && entry.contributorSlice === (sl[0] ?? null)) {
+        list.push(entry.contributor);
+        continue;
+      }
+      entry.contributorSlice = sl.length <= 1 ? sl[0] ?? null : undefined;
+      let ident = id;
+      for (const x of sl) ident += ',' + x.id;
+      if (entry.contributor === undefined || entry.contributor.ident !== ident || entry.contributorZonesKey !== zonesKey) {
+        entry.contributorZonesKey = zonesKey;
+        entry.contributor = serviceContributor(svc, ident, targets, slicesOf(cache, entry.key));
+      }
+      list.push(entry.contributor);
+    }
+  }
+  return { list, zonesKey };
+}
+
+/** A published Service's contributor, built from its own data only (so it can be kept with its entry). */
+function serviceContributor(svc: ServiceInfo, ident: string, targets: SvcTarget[], slices: SliceInfo[]): Contributor {
+  return {
+    meta: svc.meta,
+    ident,
+    skipZones: targets.map((t) => t.zone),
+    build: () => {
+      const placements = new Map<string, Contribution>();
+      for (const t of targets) {
+        const c: Contribution = { owner: describe(svc.meta), ident, records: [], reverse: [] };
+        if (svc.type === 'ExternalName') {
+          if (svc.externalName) c.records.push({ name: t.name, type: 'CNAME', ttl: t.zone.ttl, data: toFqdn(svc.externalName) });
+        } else {
+          const addrs = svc.headless ? readyEndpoints(svc, slices).map((e) => e.addr) : svc.lbIngress.length ? svc.lbIngress : svc.clusterIPs;
+          for (const a of addrs) c.records.push({ name: t.name, type: addressRecordType(a.family), ttl: t.zone.ttl, data: a.ip });
+        }
+        if (c.records.length) placements.set(shardIdOfZone(t.zone.domain), c);
+      }
+      return { placements };
+    },
+  };
+}
