@@ -7,12 +7,12 @@
 // The objects are read here only to say who is involved; what wins is compile()'s verdict
 // (its public statuses) and the handler's answer, so explain cannot disagree with the server.
 
-import dnsPacket from 'dns-packet';
 import type { Logger } from 'pino';
 import { createInProcessServer } from '../../dns-server/index.js';
 import { createCompiler } from '../compile/index.js';
 import type { CompileResult, ResourceResult, Snapshot } from '../compile/index.js';
 import type { KubeClient } from '../../kube/kube-client.js';
+import { encodeQuery, readAnswers } from './answer-text.js';
 
 export interface ExplainOptions {
   clusterDomain: string;
@@ -156,15 +156,8 @@ export async function explainName(snapshot: Snapshot, name: string, type: string
   else for (const i of involved) if (forwardedTo && i.object === forwardedTo.forwarder) i.answers = true;
 
   // The answer the handler gives now.
-  const query = dnsPacket.encode({ type: 'query', id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: qtype as dnsPacket.RecordType, name: q.slice(0, -1) || '.', class: 'IN' }] });
-  const reply = await server.query(query);
-  let rcode = 'DROPPED';
-  const answers: string[] = [];
-  if (reply) {
-    const d = dnsPacket.decode(reply);
-    rcode = (d as { rcode?: string }).rcode ?? 'NOERROR';
-    for (const a of d.answers ?? []) answers.push(`${a.name}. ${'ttl' in a ? a.ttl : ''} ${a.type} ${typeof (a as { data?: unknown }).data === 'object' ? JSON.stringify((a as { data?: unknown }).data) : String((a as { data?: unknown }).data)}`);
-  }
+  const reply = await server.query(encodeQuery(q, qtype));
+  const { rcode, answers } = reply ? readAnswers(reply) : { rcode: 'DROPPED', answers: [] as string[] };
   return { name: q, type: qtype, involved, shard, forwardedTo, rcode, answers };
 }
 
