@@ -161,7 +161,7 @@ export class Envtest {
     this.apiserver = startProcess(this.assets.kubeApiserver, [
       `--etcd-servers=${this.etcdUrl}`, '--bind-address=127.0.0.1', `--secure-port=${this.port}`,
       `--tls-cert-file=${p.serverCert}`, `--tls-private-key-file=${p.serverKey}`, `--client-ca-file=${p.caCert}`,
-      `--token-auth-file=${join(this.dir, 'tokens.csv')}`, '--authorization-mode=RBAC', '--service-cluster-ip-range=10.96.0.0/12',
+      `--token-auth-file=${join(this.dir, 'tokens.csv')}`, '--authorization-mode=RBAC', '--service-cluster-ip-range=10.96.0.0/12,fd00:10:96::/112',
       `--service-account-issuer=${SA_ISSUER}`, `--service-account-key-file=${p.saPub}`,
       `--service-account-signing-key-file=${p.saKey}`, `--api-audiences=${SA_ISSUER}`,
       `--audit-policy-file=${join(this.dir, 'audit-policy.yaml')}`, `--audit-log-path=${this.auditLog}`, '--audit-log-format=json',
