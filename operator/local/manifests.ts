@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Snapshot } from '../compile/index.js';
+import { checkCrdDefaults } from './crd-schemas.js';
 import type { CrdValidator } from './crd-schemas.js';
 
 export const CR_API_VERSION = 'splitdns.io/v1alpha1';
@@ -87,6 +88,10 @@ export function buildManifestSet(byFile: Map<string, Record<string, unknown>[] |
     if (content instanceof Error) { problems.push({ file, message: content.message }); continue; }
     for (const o of content) {
       const key = `${o.apiVersion}/${o.kind}`;
+      if (key === 'apiextensions.k8s.io/v1/CustomResourceDefinition') {
+        for (const m of checkCrdDefaults(o)) problems.push({ file, ref: refOf(o), message: m });
+        continue;
+      }
       const slot = SLOTS[key];
       if (!slot) {
         if (typeof o.apiVersion === 'string' && o.apiVersion.startsWith('splitdns.io/')) problems.push({ file, ref: refOf(o), message: `unknown kind ${String(o.kind)} in ${o.apiVersion} (DNSZone, DNSForwarder, StaticHost of ${CR_API_VERSION})` });
