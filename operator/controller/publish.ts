@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
+import type { Shard } from '../../dns-server/config/index.js';
 import { isCode } from './kube-client.js';
 import type { KubeClient } from './kube-client.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -18,8 +19,6 @@ export const SHARD_KEY = 'shard.json';
 export const SHARD_GZIP_KEY = 'shard.json.gz';
 /** The label selector of our ConfigMaps (the DNS server's ConfigMap source uses it too). */
 export const SHARD_SELECTOR = `${MANAGED_BY}=splitdns,${SHARD_LABEL}`;
-
-export interface ShardDoc { id: string; hash: string; [k: string]: unknown }
 
 /** `zone/example.org` → `splitdns-zone.example.org`; anything not a DNS subdomain gets a hash suffix. */
 export function configMapName(id: string): string {
@@ -34,8 +33,8 @@ export function shardLabelValue(id: string): string {
   return v.length <= 63 && /^[A-Za-z0-9]/.test(v) && /[A-Za-z0-9]$/.test(v) ? v : 'h-' + createHash('sha256').update(id).digest('hex').slice(0, 40);
 }
 
-export function shardConfigMap(namespace: string, shard: ShardDoc, gzipAboveBytes: number): Record<string, any> {
-  const json = JSON.stringify(shard);
+/** The ConfigMap of a shard; `json` is the shard serialised (pass it when already made). */
+export function shardConfigMap(namespace: string, shard: Shard, gzipAboveBytes: number, json = JSON.stringify(shard)): Record<string, any> {
   const big = Buffer.byteLength(json) > gzipAboveBytes;
   return {
     apiVersion: 'v1', kind: 'ConfigMap',
@@ -55,6 +54,8 @@ export class Publisher {
   #known = new Map<string, { name: string; hash: string; rv: string }>();
   #loaded = false;
   #base: string;
+  /** shard id → its JSON for the hash it had when serialised: each shard is serialised once per hash. */
+  #json = new Map<string, { hash: string; json: string }>();
 
   constructor(private readonly client: KubeClient, private readonly namespace: string, private readonly log: Logger,
     private readonly metrics: OperatorMetrics, private readonly gzipAboveBytes = 256 * 1024) {
@@ -74,11 +75,21 @@ export class Publisher {
     this.#loaded = true;
   }
 
+  /** The shard's JSON (what goes into its ConfigMap), made once per hash. */
+  serialised(s: Shard): string {
+    const had = this.#json.get(s.id);
+    if (had?.hash === s.hash) return had.json;
+    const json = JSON.stringify(s);
+    this.#json.set(s.id, { hash: s.hash, json });
+    return json;
+  }
+
   /** Makes the ConfigMaps match the shards. Errors are counted and logged; the next run retries. */
-  async publish(shards: ShardDoc[]): Promise<PublishResult> {
+  async publish(shards: readonly Shard[]): Promise<PublishResult> {
     if (!this.#loaded) await this.#load();
     const out: PublishResult = { written: [], deleted: [], unchanged: 0, errors: 0 };
     const want = new Set(shards.map((s) => s.id));
+    for (const id of this.#json.keys()) if (!want.has(id)) this.#json.delete(id);
     await Promise.all(shards.map(async (s) => {
       if (this.#known.get(s.id)?.hash === s.hash) { out.unchanged++; return; }
       try { await this.#write(s); out.written.push(s.id); }
@@ -95,8 +106,8 @@ export class Publisher {
     return out;
   }
 
-  async #write(s: ShardDoc): Promise<void> {
-    const body = shardConfigMap(this.namespace, s, this.gzipAboveBytes);
+  async #write(s: Shard): Promise<void> {
+    const body = shardConfigMap(this.namespace, s, this.gzipAboveBytes, this.serialised(s));
     const name = body.metadata.name as string;
     for (let attempt = 0; ; attempt++) {
       const known = this.#known.get(s.id);
