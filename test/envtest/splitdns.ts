@@ -17,9 +17,12 @@ export function readYaml(file: string): Obj[] {
   return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Obj).filter((o) => o !== null);
 }
 
-/** `kubectl kustomize config/` (default) as objects. */
+const rendered = new Map<string, Obj[]>();
+
+/** `kubectl kustomize config/` (default) as objects; rendered once per run (a copy each call). */
 export function renderConfig(dir = join(ROOT, 'config')): Obj[] {
-  return renderKustomization(dir) as unknown as Obj[];
+  if (!rendered.has(dir)) rendered.set(dir, renderKustomization(dir) as unknown as Obj[]);
+  return structuredClone(rendered.get(dir)!);
 }
 
 /** Waits until every named CRD has condition Established=True; rejects with the CRD's conditions if not within limitMs. */
