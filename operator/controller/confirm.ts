@@ -86,7 +86,7 @@ export interface ConfirmerOptions extends Omit<ConfirmOptions, 'client'> {
   maxIntervalMs?: number;
   /** After each read of the replicas: write statuses; true when every resource is Programmed. */
   onRead: () => Promise<boolean>;
-  /** Every ready replica serves the whole bundle tracked; `seen`: when its changes were first seen. */
+  /** Every ready replica serves the whole bundle tracked (called after onRead); `seen`: when its changes were first seen. */
   onServed?: (seen: number[], replicas: number) => void;
 }
 
@@ -161,8 +161,9 @@ export class Confirmer {
       if (this.#target !== target) return; // reset() or a newer bundle meanwhile
       this.replicas = replicas;
       const everything = servedEverywhere(replicas, [...target.keys()], target);
-      if (everything) { this.o.onServed?.(this.#pendingSeen, replicas.length); this.#pendingSeen = []; }
-      done = (await this.o.onRead()) && everything;
+      const allProgrammed = await this.o.onRead();
+      if (everything && this.#target === target) { this.o.onServed?.(this.#pendingSeen, replicas.length); this.#pendingSeen = []; }
+      done = allProgrammed && everything;
     } catch (err) {
       this.o.logger.warn({ err }, 'cannot read the DNS server replicas');
     } finally {
