@@ -136,10 +136,18 @@ export class Confirmer {
     return false;
   }
 
-  /** A new bundle was published: poll the replicas until they serve it. */
+  /**
+   * A new bundle: from now on a resource not yet confirmed counts as served only when the
+   * replicas serve these hashes. Set it BEFORE writing the statuses of the new compile, or the
+   * replicas' answer for the previous bundle would confirm the new generation.
+   */
   track(hashes: Map<string, string>, seen: number): void {
     this.#target = hashes;
     this.#pendingSeen.push(seen);
+  }
+
+  /** Poll the replicas now, then every intervalMs (growing) until they serve the tracked bundle. */
+  poll(): void {
     this.#delay = this.o.intervalMs;
     this.#schedule(0);
   }

@@ -97,58 +97,80 @@ describe('real API: operator', function () {
     await Promise.all(servers.map((s) => s.close()));
   });
 
-  it('stamps condition times from its clock at the real transition, keeps them while the status holds, records Events, and writes as splitdns-operator', async () => {
+  const programmedHost = (name: string, generation = 1) => until(`${name} generation ${generation} Programmed`, async () => {
+    const o = await getHost(name);
+    const p = cond(o, 'Programmed');
+    return p?.status === 'True' && p.observedGeneration === generation ? o : undefined;
+  });
+  const createHost = (name: string, address: string) => env.request('POST', `/apis/splitdns.io/v1alpha1/namespaces/${NS}/statichosts`, staticHost(name, address));
+
+  it('stamps condition times from its clock at the real transition and keeps them while the status holds', async () => {
     const clock = fakeClock();
     const startedAt = clock.now();
     const op = await runOperator({ now: clock.now });
     await until('leader and synced', () => op.isLeader && op.synced);
     clock.advance(60_000);
     const created = clock.now();
-    await env.request('POST', `/apis/splitdns.io/v1alpha1/namespaces/${NS}/statichosts`, staticHost('db', '10.1.0.1'));
-    const db = await until('db Programmed', async () => { const o = await getHost('db'); return cond(o, 'Programmed')?.status === 'True' ? o : undefined; });
+    await createHost('db', '10.1.0.1');
+    const db = await programmedHost('db');
     // Bug 4: the time of the transition, not the operator's start time.
     expect(cond(db, 'Accepted').lastTransitionTime).to.equal(k8sTime(created));
     expect(cond(db, 'Ready').lastTransitionTime).to.equal(k8sTime(created));
     expect(cond(db, 'Accepted').lastTransitionTime).to.not.equal(k8sTime(startedAt));
     // Another resource moves the same shard later: db's status (and its times) stay as they are.
     clock.advance(60_000);
-    await env.request('POST', `/apis/splitdns.io/v1alpha1/namespaces/${NS}/statichosts`, staticHost('web', '10.1.0.2'));
-    const web = await until('web Programmed', async () => { const o = await getHost('web'); return cond(o, 'Programmed')?.status === 'True' ? o : undefined; });
+    await createHost('web', '10.1.0.2');
+    const web = await programmedHost('web');
     expect(cond(web, 'Accepted').lastTransitionTime).to.equal(k8sTime(clock.now()));
-    const db2 = await getHost('db');
-    expect(db2.status).to.deep.equal(db.status);
+    expect((await getHost('db')).status).to.deep.equal(db.status);
     // A spec change: Accepted holds (its time too); Programmed moves, at the clock's time.
     clock.advance(60_000);
     const changed = clock.now();
     await env.request('PATCH', hostPath('db'), { spec: { addresses: ['10.1.0.3'] } }, 'application/merge-patch+json');
-    const db3 = await until('db generation 2 Programmed', async () => { const o = await getHost('db'); const p = cond(o, 'Programmed'); return p?.status === 'True' && p.observedGeneration === 2 ? o : undefined; });
+    const db3 = await programmedHost('db', 2);
     expect(cond(db3, 'Accepted').lastTransitionTime).to.equal(k8sTime(created));
     expect(cond(db3, 'Programmed').lastTransitionTime).to.equal(k8sTime(changed));
+  });
 
-    // Bug 2: the Events are there, for this object.
-    const events = await until('Events for db', async () => {
-      const list = await env.request('GET', `/apis/events.k8s.io/v1/namespaces/${NS}/events?fieldSelector=${encodeURIComponent('regarding.name=db')}`);
-      const reasons = list.items.map((e: any) => e.reason);
-      return reasons.includes('Accepted') && reasons.includes('Programmed') ? list.items : undefined;
+  it('records Events for a StaticHost accepted and programmed', async () => {
+    await runOperator();
+    await createHost('ev', '10.1.1.1');
+    await programmedHost('ev');
+    // Bug 2: Events are created (their name used to be refused, 422).
+    const events = await until('Events for ev', async () => {
+      const list = await env.request('GET', `/apis/events.k8s.io/v1/namespaces/${NS}/events?fieldSelector=${encodeURIComponent('regarding.name=ev')}`);
+      const reasons = list.items.map((e: any) => e.reason).sort();
+      return reasons.join() === 'Accepted,Programmed' ? list.items : undefined;
     }, 5000);
-    expect(events[0].regarding).to.include({ kind: 'StaticHost', name: 'db', namespace: NS });
-    expect(events[0].reportingController).to.equal('splitdns.io/operator');
+    for (const e of events) {
+      expect(e.regarding).to.include({ apiVersion: 'splitdns.io/v1alpha1', kind: 'StaticHost', name: 'ev', namespace: NS });
+      expect(e).to.include({ reportingController: 'splitdns.io/operator', type: 'Normal' });
+    }
+  });
 
-    // Bug 6: everything the operator wrote is managed by splitdns-operator, and it says who it is.
+  it('writes everything as field manager splitdns-operator and sends its User-Agent', async () => {
+    const op = await runOperator();
+    await createHost('fm', '10.1.2.1');
+    const fm = await programmedHost('fm');
+    await until('Events for fm', async () => (await env.request('GET', `/apis/events.k8s.io/v1/namespaces/${NS}/events?fieldSelector=${encodeURIComponent('regarding.name=fm')}`)).items.length === 2);
     const managers = (o: any) => (o.metadata.managedFields ?? []).map((f: any) => `${f.manager}${f.subresource ? '/' + f.subresource : ''}`);
-    expect(managers(db3)).to.include(`${OPERATOR_FIELD_MANAGER}/status`);
+    expect(managers(fm)).to.include(`${OPERATOR_FIELD_MANAGER}/status`);
     const cms = await env.request('GET', `/api/v1/namespaces/${NS}/configmaps?labelSelector=${encodeURIComponent('app.kubernetes.io/managed-by=splitdns')}`);
     expect(cms.items).to.not.have.length(0);
     for (const cm of cms.items) expect(managers(cm)).to.deep.equal([OPERATOR_FIELD_MANAGER]);
     const lease = await env.request('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/splitdns-operator`);
     expect(managers(lease)).to.deep.equal([OPERATOR_FIELD_MANAGER]);
+    const events = (await env.request('GET', `/apis/events.k8s.io/v1/namespaces/${NS}/events?fieldSelector=${encodeURIComponent('regarding.name=fm')}`)).items;
     for (const e of events) expect(managers(e)).to.deep.equal([OPERATOR_FIELD_MANAGER]);
-    const agents = new Set(env.audit(SA).map((e) => (e as any).userAgent as string));
-    expect([...agents].every((a) => /^splitdns-operator\/\d+\.\d+\.\d+/.test(a)), [...agents].join(', ')).to.equal(true);
+    await op.close();
+    const audit = env.audit(SA);
+    const agents = new Set(audit.map((e) => (e as any).userAgent as string));
+    expect([...agents].every((a) => /^splitdns-operator\/\d+\.\d+\.\d+$/.test(a)), [...agents].join(', ')).to.equal(true);
+    expect(audit.some((e) => e.verb === 'watch'), 'watches are in the audit too').to.equal(true);
     // 404/409 are expected answers (a Lease not there yet, a stale resourceVersion); 429: a CR
     // list while its CRD was still being set up, retried.
-    const denied = env.audit(SA).filter((e) => (e.responseStatus?.code ?? 0) >= 400 && ![404, 409, 429].includes(e.responseStatus!.code));
-    expect(denied.map((e) => `${e.verb} ${e.requestURI} ${e.responseStatus?.code}`)).to.deep.equal([]);
+    const failed = audit.filter((e) => (e.responseStatus?.code ?? 0) >= 400 && ![404, 409, 429].includes(e.responseStatus!.code));
+    expect(failed.map((e) => `${e.verb} ${e.requestURI} ${e.responseStatus?.code}`)).to.deep.equal([]);
   });
 
   it('a restart with nothing changed writes nothing: no status patch, no Event, no ConfigMap write', async () => {
