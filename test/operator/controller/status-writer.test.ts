@@ -1,0 +1,49 @@
+// The status writer's pure parts: condition times (the writer is their only owner) and Event names.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { OPERATOR_USER_AGENT, SPLITDNS_VERSION } from '../../../operator/controller/kube-client.js';
+import { eventName, stampTransitions } from '../../../operator/controller/status-writer.js';
+import type { DesiredStatus } from '../../../operator/controller/status-writer.js';
+
+const T0 = Date.parse('2026-02-01T10:00:00Z');
+const c = (type: string, status: 'True' | 'False' | 'Unknown', lastTransitionTime?: string) => ({ type, status, reason: 'R', message: 'm', observedGeneration: 1, ...(lastTransitionTime ? { lastTransitionTime } : {}) });
+
+describe('operator controller: status times and Event names', () => {
+  const cases: [string, DesiredStatus, any, Record<string, string>][] = [
+    ['stamps every condition with now when there is no previous status',
+      { observedGeneration: 1, conditions: [c('Accepted', 'True'), c('Ready', 'Unknown')] }, undefined,
+      { Accepted: '2026-02-01T10:00:00Z', Ready: '2026-02-01T10:00:00Z' }],
+    ['keeps the previous time while the status holds, stamps now where it changed',
+      { observedGeneration: 2, conditions: [c('Accepted', 'True'), c('Ready', 'True')] },
+      { conditions: [c('Accepted', 'True', '2025-12-24T00:00:00Z'), c('Ready', 'Unknown', '2025-12-24T00:00:00Z')] },
+      { Accepted: '2025-12-24T00:00:00Z', Ready: '2026-02-01T10:00:00Z' }],
+    ['ignores a time supplied with the desired condition (compile does not own times)',
+      { observedGeneration: 1, conditions: [c('Accepted', 'False', '1999-01-01T00:00:00Z') as any] },
+      { conditions: [c('Accepted', 'True', '2025-12-24T00:00:00Z')] },
+      { Accepted: '2026-02-01T10:00:00Z' }],
+  ];
+  for (const [name, desired, prev, want] of cases) {
+    it(name, () => {
+      const got = stampTransitions(desired, prev, T0);
+      expect(Object.fromEntries(got.conditions.map((x) => [x.type, x.lastTransitionTime]))).to.deep.equal(want);
+      for (const x of got.conditions) expect(Object.keys(x)).to.deep.equal([...Object.keys(x)].sort()); // canonical key order
+    });
+  }
+
+  it('names Events <object>.<hex>: a DNS subdomain the apiserver accepts, distinct within one millisecond', () => {
+    const a = eventName('db', T0), b = eventName('db', T0);
+    expect(a).to.match(/^db\.[0-9a-f]+$/);
+    expect(a).to.not.equal(b);
+    const long = eventName('x'.repeat(253), T0);
+    expect(long.length).to.be.at.most(253);
+    expect(long).to.match(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+  });
+
+  it('names itself in its User-Agent with the package version', () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8'));
+    expect(SPLITDNS_VERSION).to.equal(pkg.version);
+    expect(OPERATOR_USER_AGENT).to.equal(`splitdns-operator/${pkg.version}`);
+  });
+});
