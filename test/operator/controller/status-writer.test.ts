@@ -3,8 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { OPERATOR_USER_AGENT, SPLITDNS_VERSION } from '../../../operator/controller/kube-client.js';
-import { eventName, stampTransitions } from '../../../operator/controller/status-writer.js';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { KubeApiError, OPERATOR_USER_AGENT, SPLITDNS_VERSION } from '../../../operator/controller/kube-client.js';
+import { OperatorMetrics } from '../../../operator/controller/metrics.js';
+import { desiredStatus, eventName, stampTransitions, StatusWriter } from '../../../operator/controller/status-writer.js';
 import type { DesiredStatus } from '../../../operator/controller/status-writer.js';
 
 const T0 = Date.parse('2026-02-01T10:00:00Z');
@@ -45,5 +48,23 @@ describe('operator controller: status times and Event names', () => {
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8'));
     expect(SPLITDNS_VERSION).to.equal(pkg.version);
     expect(OPERATOR_USER_AGENT).to.equal(`splitdns-operator/${pkg.version}`);
+  });
+});
+
+describe('operator controller: status writer failures', () => {
+  it('logs a failed status or Event write at warn once per kind of failure, then at debug', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (l: string) => { const j = JSON.parse(l); lines.push({ level: j.level, msg: j.msg }); } });
+    let code = 403;
+    const client = { kc: undefined as any, request: async (method: string) => { if (method === 'PATCH' && code) throw new KubeApiError(code, 'Forbidden', 'no'); if (method === 'POST') throw new KubeApiError(422, 'Invalid', 'bad event'); return {} as any; } };
+    const w = new StatusWriter({ client, logger, metrics: new OperatorMetrics(new Registry()), reporter: { controller: 'c', instance: 'i' }, now: () => T0 });
+    const r = (name: string) => ({ kind: 'StaticHost' as const, namespace: 'ns', name, uid: name, generation: 1, shardIds: [], status: { observedGeneration: 1, conditions: [c('Accepted', 'True') as any] } });
+    for (const n of ['a', 'b', 'c']) await w.write(r(n), desiredStatus(r(n), false, false), undefined);
+    code = 0; // status writes succeed now; each Event POST fails with 422
+    for (const n of ['d', 'e']) await w.write(r(n), desiredStatus(r(n), false, false), undefined);
+    const warn = lines.filter((l) => l.level === 40).map((l) => l.msg);
+    const debug = lines.filter((l) => l.level === 20).map((l) => l.msg);
+    expect(warn).to.deep.equal(['cannot write status (further failures of this kind are logged at debug)', 'cannot record event (further failures of this kind are logged at debug)']);
+    expect(debug).to.deep.equal(['cannot write status', 'cannot write status', 'cannot record event']);
   });
 });
