@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ResourceInformer } from '../../operator/controller/informer.js';
-import { createKubeClient } from '../../operator/controller/kube-client.js';
+import { createKubeClient, DNS_SERVER_USER_AGENT } from '../../operator/controller/kube-client.js';
 import { HASH_ANNOTATION, SHARD_GZIP_KEY, SHARD_ID_ANNOTATION, SHARD_KEY, SHARD_SELECTOR } from '../../operator/controller/publish.js';
 import type { ReloadReport } from '../reload.js';
 
@@ -40,7 +40,7 @@ export function decodeShardConfigMap(cm: any): unknown {
 
 export async function startConfigMapSource(o: ConfigMapSourceOptions): Promise<ConfigMapSource> {
   const log = o.logger.child({ component: 'configmap-source', namespace: o.namespace });
-  const client = createKubeClient(o.kubeConfig);
+  const client = createKubeClient(o.kubeConfig, { userAgent: DNS_SERVER_USER_AGENT });
   /** shard id → hash annotation last handed to the server (applied or refused). */
   const seen = new Map<string, string>();
   let scheduled = false;

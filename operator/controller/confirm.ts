@@ -86,7 +86,7 @@ export interface ConfirmerOptions extends Omit<ConfirmOptions, 'client'> {
   maxIntervalMs?: number;
   /** After each read of the replicas: write statuses; true when every resource is Programmed. */
   onRead: () => Promise<boolean>;
-  /** Every ready replica serves the whole bundle tracked; `seen`: when its changes were first seen. */
+  /** Every ready replica serves the whole bundle tracked (called after onRead); `seen`: when its changes were first seen. */
   onServed?: (seen: number[], replicas: number) => void;
 }
 
@@ -136,10 +136,18 @@ export class Confirmer {
     return false;
   }
 
-  /** A new bundle was published: poll the replicas until they serve it. */
+  /**
+   * A new bundle: from now on a resource not yet confirmed counts as served only when the
+   * replicas serve these hashes. Set it BEFORE writing the statuses of the new compile, or the
+   * replicas' answer for the previous bundle would confirm the new generation.
+   */
   track(hashes: Map<string, string>, seen: number): void {
     this.#target = hashes;
     this.#pendingSeen.push(seen);
+  }
+
+  /** Poll the replicas now, then every intervalMs (growing) until they serve the tracked bundle. */
+  poll(): void {
     this.#delay = this.o.intervalMs;
     this.#schedule(0);
   }
@@ -161,8 +169,9 @@ export class Confirmer {
       if (this.#target !== target) return; // reset() or a newer bundle meanwhile
       this.replicas = replicas;
       const everything = servedEverywhere(replicas, [...target.keys()], target);
-      if (everything) { this.o.onServed?.(this.#pendingSeen, replicas.length); this.#pendingSeen = []; }
-      done = (await this.o.onRead()) && everything;
+      const allProgrammed = await this.o.onRead();
+      if (everything && this.#target === target) { this.o.onServed?.(this.#pendingSeen, replicas.length); this.#pendingSeen = []; }
+      done = allProgrammed && everything;
     } catch (err) {
       this.o.logger.warn({ err }, 'cannot read the DNS server replicas');
     } finally {

@@ -191,8 +191,9 @@ export class Operator {
     if (!this.isLeader) return true; // lost leadership meanwhile: the new leader starts afresh
     this.#confirmer.retain(new Set(result.resources.map(keyOf)));
     this.#last = { result, live };
-    await this.#writeStatuses();
     this.#confirmer.track(new Map(shards.map((s) => [s.id, s.hash])), seen);
+    await this.#writeStatuses();
+    this.#confirmer.poll();
     return pub.errors === 0;
   }
 

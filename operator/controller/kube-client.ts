@@ -77,7 +77,9 @@ function withUserAgent(kc: KubeConfig, userAgent: string): KubeConfig {
   return out;
 }
 
-export function createKubeClient(config: KubeConfig, o: KubeClientOptions = {}): KubeClient {
+/** `options` as a number: the timeout in ms (older callers). */
+export function createKubeClient(config: KubeConfig, options: KubeClientOptions | number = {}): KubeClient {
+  const o: KubeClientOptions = typeof options === 'number' ? { timeoutMs: options } : options;
   const userAgent = o.userAgent ?? OPERATOR_USER_AGENT;
   const fieldManager = o.fieldManager ?? OPERATOR_FIELD_MANAGER;
   const timeoutMs = o.timeoutMs ?? 10000;
