@@ -146,7 +146,13 @@ describe('real API e2e: operator + two DNS servers, each as its own ServiceAccou
     await env.restartApiServer(); // a fresh watch cache: watches resumed from before may get 410 Gone and relist
     h.proxy.refuse = false;
     await servedEverywhere(h, 'db.example.org', ['10.0.0.8'], 10000);
-    await waitCondition(h, SH(NS, 'db'), 'Programmed', 'True', 2, 10000);
+    try { await waitCondition(h, SH(NS, 'db'), 'Programmed', 'True', 2, 10000); } catch (err) {
+      // Say what the operator last did: its status and its last requests as the apiserver saw them.
+      const status = JSON.stringify((await h.kube('GET', SH(NS, 'db'))).status);
+      const last = env.audit(`system:serviceaccount:${NS}:${OPERATOR_SA}`).slice(-15)
+        .map((e) => `${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? '/' + e.objectRef.subresource : ''} ${e.objectRef?.name ?? ''} → ${e.responseStatus?.code}`);
+      throw new Error(`${(err as Error).message}; status ${status}; the operator's last requests: ${last.join('; ')}`, { cause: err });
+    }
     await h.kube('PATCH', SH(NS, 'db'), { spec: { addresses: ['10.0.0.9'] } }, 'application/merge-patch+json');
     await servedEverywhere(h, 'db.example.org', ['10.0.0.9'], 5000);
   });
