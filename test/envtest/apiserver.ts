@@ -32,10 +32,10 @@ function hookExit(): void {
   }
 }
 
-/** Kills `child` when this process is gone (SIGKILLed, crashed) without its exit hook running. */
-function watchdog(child: ChildProcess): void {
-  const w = spawn('sh', ['-c', 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null', 'watchdog', String(process.pid), String(child.pid)],
-    { detached: true, stdio: 'ignore' });
+/** Kills `child` (and removes `dir`, if given) when this process is gone (SIGKILLed, crashed) without its exit hook running. */
+function watchdog(child: ChildProcess, dir = ''): void {
+  const script = 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; if ! kill -0 "$1" 2>/dev/null; then kill -9 "$2" 2>/dev/null; [ -z "$3" ] || { sleep 1; rm -rf "$3"; }; fi';
+  const w = spawn('sh', ['-c', script, 'watchdog', String(process.pid), String(child.pid), dir], { detached: true, stdio: 'ignore' });
   w.unref();
 }
 
@@ -47,14 +47,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function startProcess(bin: string, args: string[], log: string): ChildProcess {
+function startProcess(bin: string, args: string[], log: string, cleanDir?: string): ChildProcess {
   hookExit();
   const fd = openSync(log, 'a');
   const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   live.add(child);
   child.once('exit', () => live.delete(child));
-  watchdog(child);
+  watchdog(child, cleanDir);
   return child;
 }
 
@@ -150,7 +150,7 @@ export class Envtest {
       '--data-dir', join(this.dir, 'etcd'), '--listen-client-urls', this.etcdUrl, '--advertise-client-urls', this.etcdUrl,
       '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
       '--initial-cluster', `default=http://127.0.0.1:${peer}`, '--listen-metrics-urls', '', '--unsafe-no-fsync', '--log-level', 'warn',
-    ], join(this.dir, 'etcd.log'));
+    ], join(this.dir, 'etcd.log'), this.dir);
   }
 
   /** Starts kube-apiserver (on the port it had before, if any) and waits until /readyz says ok. */
