@@ -6,16 +6,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { checkCrdDefaults, findCrdDir } from '../../operator/local/crd-schemas.js';
 import { buildManifestSet } from '../../operator/local/manifests.js';
+import { forwarderCrdWithUnguardedRule } from './fixtures.js';
 
 const dir = findCrdDir();
-
-/** DNSForwarder's CRD with the cache rule as it was before the fix. */
-export function forwarderCrdWithUnguardedRule(): Record<string, any> {
-  const crd = parse(readFileSync(`${dir}dnsforwarder.yaml`, 'utf8'));
-  const cache = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.cache;
-  cache['x-kubernetes-validations'] = [{ rule: 'self.minTTL <= self.maxTTL', message: 'cache.minTTL must not be above cache.maxTTL' }];
-  return crd;
-}
 
 describe('CRDs: schema defaults against CEL rules (what the API server checks at install)', () => {
   for (const f of ['dnszone.yaml', 'dnsforwarder.yaml', 'statichost.yaml']) {

@@ -139,7 +139,7 @@ export class Envtest {
 
   /** A request as the admin (system:masters); rejects with KubeApiError (code, reason) on non-2xx. */
   request<T = any>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
-    this.adminClient ??= createKubeClient(this.kubeConfig(), 30000);
+    this.adminClient ??= createKubeClient(this.kubeConfig(), { timeoutMs: 30000, userAgent: 'splitdns-tests', fieldManager: 'splitdns-tests' });
     return this.adminClient.request<T>(method, path, body, contentType);
   }
 
@@ -170,7 +170,7 @@ export class Envtest {
     const child = this.apiserver;
     const limit = this.opts.readyTimeoutMs ?? 90000;
     const end = Date.now() + limit;
-    const ready = createKubeClient(this.kubeConfig(), 2000);
+    const ready = createKubeClient(this.kubeConfig(), { timeoutMs: 2000, userAgent: 'splitdns-tests' });
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`envtest: kube-apiserver exited (${child.exitCode ?? child.signalCode}) before it was ready; its log ends:\n${tail(log)}`);

@@ -6,9 +6,14 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, renameSync, statSync, openSync, closeSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const ROOT = resolve(new URL('../../', import.meta.url).pathname);
+/** The repository root: the nearest folder above this file with a package.json (from test/ and from dist/test/ alike). */
+export const ROOT = (() => {
+  for (let d = dirname(fileURLToPath(import.meta.url)); d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'package.json'))) return d;
+  throw new Error('envtest: no package.json above ' + fileURLToPath(import.meta.url));
+})();
 export const SHARED_ENVTEST = resolve(ROOT, '..', 'shared', 'envtest');
 const NAMES = ['kube-apiserver', 'etcd'] as const;
 

@@ -31,7 +31,7 @@ describe('real API: the envtest harness', function () {
   it('the proxy passes TLS through, cuts open connections and refuses new ones', async function () {
     const proxy = await ApiProxy.start(env.port);
     try {
-      const client = createKubeClient(env.kubeConfig(undefined, proxy.url), 3000);
+      const client = createKubeClient(env.kubeConfig(undefined, proxy.url), { timeoutMs: 3000 });
       expect((await client.request('GET', '/version')).gitVersion).to.equal(env.version);
       const watch = client.request('GET', '/api/v1/namespaces/harness/configmaps?watch=true&timeoutSeconds=30');
       const outcome = watch.then(() => 'ended', (e: Error) => e.message);
