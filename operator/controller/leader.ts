@@ -1,7 +1,9 @@
 // Leader election on a coordination.k8s.io/v1 Lease (client-node 1.x has no elector). The
-// holder renews every retryPeriod; another replica takes the Lease only once it has seen the
-// same record unchanged for leaseDurationSeconds on its OWN clock (as client-go does: no trust
-// in the other replica's clock), or at once when the holder released it. Every write carries
+// holder renews every retryPeriod; another replica takes the Lease only once the same record
+// (holder, renewTime, transitions) has stood unchanged for leaseDurationSeconds, or at once when
+// the holder released it. The record's age counts from its renewTime, capped at the moment this
+// replica first saw it (so a holder's clock running ahead cannot stretch the lease, and a
+// standby started after the holder died need not wait a whole lease more). Every write carries
 // the resourceVersion read, so two candidates racing for an expired Lease cannot both win
 // (409). A leader that cannot renew within renewDeadline steps down before anyone else may
 // take over. A standby polls every min(retryPeriod, standbyPollMs), so a released Lease is
@@ -94,7 +96,12 @@ export class LeaderElector {
     const s = lease.spec ?? {};
     const holder: string | undefined = s.holderIdentity || undefined;
     const record = JSON.stringify([holder, s.renewTime, s.leaseTransitions]);
-    if (this.#observed?.record !== record) this.#observed = { record, at: now };
+    if (this.#observed?.record !== record) {
+      // A record seen for the first time is as old as its renewTime says, but never younger than
+      // now: a renewTime from a clock ahead of ours cannot stretch the lease.
+      const renewed = typeof s.renewTime === 'string' ? Date.parse(s.renewTime) : NaN;
+      this.#observed = { record, at: Number.isFinite(renewed) ? Math.min(renewed, now) : now };
+    }
     const expired = !holder || now - this.#observed.at > (s.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000;
     if (holder !== this.o.identity && !expired) { if (this.#leader) this.#setLeader(false); return; }
     const next = holder === this.o.identity
