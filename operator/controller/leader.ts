@@ -40,6 +40,8 @@ export class LeaderElector {
   /** The Lease record last seen (holder, renewTime, transitions) and when, on our clock. */
   #observed?: { record: string; at: number };
   #inFlight?: Promise<void>;
+  /** The Lease as we last wrote it (its resourceVersion lets stop() release it in one request). */
+  #written?: any;
   #log: Logger;
   #path: string;
   #now: () => number;
@@ -88,7 +90,7 @@ export class LeaderElector {
     } catch (err) {
       if (!isCode(err, 404)) throw err;
       try {
-        await this.o.client.request('POST', this.#path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 } });
+        this.#written = await this.o.client.request('POST', this.#path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 } });
         this.#won(now);
       } catch (e) { if (!isCode(e, 409)) throw e; }
       return;
@@ -109,7 +111,7 @@ export class LeaderElector {
       : { ...s, ...spec, acquireTime: micro(now), leaseTransitions: (s.leaseTransitions ?? 0) + 1 };
     if (this.#stopped) return;
     try {
-      await this.o.client.request('PUT', `${this.#path}/${this.o.name}`, { ...lease, spec: next });
+      this.#written = await this.o.client.request('PUT', `${this.#path}/${this.o.name}`, { ...lease, spec: next });
       this.#won(now);
     } catch (err) {
       if (!isCode(err, 409)) throw err; // someone else wrote first: not ours this round
@@ -140,11 +142,14 @@ export class LeaderElector {
     await this.#inFlight;
     if (this.#leader) this.#setLeader(false);
     if (opts.release === false) return;
+    const release = (lease: any) => this.o.client.request('PUT', `${this.#path}/${this.o.name}`, { ...lease, spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: micro(this.#now()) } });
     try {
-      const lease = await this.o.client.request('GET', `${this.#path}/${this.o.name}`);
-      if (lease.spec?.holderIdentity === this.o.identity) {
-        await this.o.client.request('PUT', `${this.#path}/${this.o.name}`, { ...lease, spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: micro(this.#now()) } });
+      // One request when the Lease is as we last wrote it; else (409) read it and release it if still ours.
+      if (this.#written?.spec?.holderIdentity === this.o.identity) {
+        try { await release(this.#written); return; } catch (err) { if (!isCode(err, 409)) throw err; }
       }
+      const lease = await this.o.client.request('GET', `${this.#path}/${this.o.name}`);
+      if (lease.spec?.holderIdentity === this.o.identity) await release(lease);
     } catch (err) { if (!isCode(err, 404)) this.#log.warn({ err }, 'cannot release the lease'); }
   }
 }
