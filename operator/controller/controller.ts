@@ -146,14 +146,6 @@ export class Operator {
     for (const inf of this.#informers.values()) void inf.start().then(() => this.#loop.markDirty());
   }
 
-  /** Resolves once every informer has synced (for tests and the bench). */
-  async waitSynced(): Promise<void> {
-    await Promise.all([...this.#informers.values()].map((i) => i.start === undefined ? undefined : new Promise<void>((resolve) => {
-      const check = () => (i.synced || this.#closed ? resolve() : setTimeout(check, 20));
-      check();
-    })));
-  }
-
   /** Leadership began or ended: what we knew of ConfigMaps, statuses and replicas may be stale. */
   #forget(): void {
     this.#publisher.reset();

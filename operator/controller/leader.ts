@@ -1,7 +1,9 @@
 // Leader election on a coordination.k8s.io/v1 Lease (client-node 1.x has no elector). The
-// holder renews every retryPeriod; another replica takes the Lease only once it has seen the
-// same record unchanged for leaseDurationSeconds on its OWN clock (as client-go does: no trust
-// in the other replica's clock), or at once when the holder released it. Every write carries
+// holder renews every retryPeriod; another replica takes the Lease only once the same record
+// (holder, renewTime, transitions) has stood unchanged for leaseDurationSeconds, or at once when
+// the holder released it. The record's age counts from its renewTime, capped at the moment this
+// replica first saw it (so a holder's clock running ahead cannot stretch the lease, and a
+// standby started after the holder died need not wait a whole lease more). Every write carries
 // the resourceVersion read, so two candidates racing for an expired Lease cannot both win
 // (409). A leader that cannot renew within renewDeadline steps down before anyone else may
 // take over. A standby polls every min(retryPeriod, standbyPollMs), so a released Lease is
@@ -38,6 +40,8 @@ export class LeaderElector {
   /** The Lease record last seen (holder, renewTime, transitions) and when, on our clock. */
   #observed?: { record: string; at: number };
   #inFlight?: Promise<void>;
+  /** The Lease as we last wrote it (its resourceVersion lets stop() release it in one request). */
+  #written?: any;
   #log: Logger;
   #path: string;
   #now: () => number;
@@ -86,7 +90,7 @@ export class LeaderElector {
     } catch (err) {
       if (!isCode(err, 404)) throw err;
       try {
-        await this.o.client.request('POST', this.#path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 } });
+        this.#written = await this.o.client.request('POST', this.#path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: { ...spec, acquireTime: micro(now), leaseTransitions: 0 } });
         this.#won(now);
       } catch (e) { if (!isCode(e, 409)) throw e; }
       return;
@@ -94,7 +98,12 @@ export class LeaderElector {
     const s = lease.spec ?? {};
     const holder: string | undefined = s.holderIdentity || undefined;
     const record = JSON.stringify([holder, s.renewTime, s.leaseTransitions]);
-    if (this.#observed?.record !== record) this.#observed = { record, at: now };
+    if (this.#observed?.record !== record) {
+      // A record seen for the first time is as old as its renewTime says, but never younger than
+      // now: a renewTime from a clock ahead of ours cannot stretch the lease.
+      const renewed = typeof s.renewTime === 'string' ? Date.parse(s.renewTime) : NaN;
+      this.#observed = { record, at: Number.isFinite(renewed) ? Math.min(renewed, now) : now };
+    }
     const expired = !holder || now - this.#observed.at > (s.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000;
     if (holder !== this.o.identity && !expired) { if (this.#leader) this.#setLeader(false); return; }
     const next = holder === this.o.identity
@@ -102,7 +111,7 @@ export class LeaderElector {
       : { ...s, ...spec, acquireTime: micro(now), leaseTransitions: (s.leaseTransitions ?? 0) + 1 };
     if (this.#stopped) return;
     try {
-      await this.o.client.request('PUT', `${this.#path}/${this.o.name}`, { ...lease, spec: next });
+      this.#written = await this.o.client.request('PUT', `${this.#path}/${this.o.name}`, { ...lease, spec: next });
       this.#won(now);
     } catch (err) {
       if (!isCode(err, 409)) throw err; // someone else wrote first: not ours this round
@@ -133,11 +142,14 @@ export class LeaderElector {
     await this.#inFlight;
     if (this.#leader) this.#setLeader(false);
     if (opts.release === false) return;
+    const release = (lease: any) => this.o.client.request('PUT', `${this.#path}/${this.o.name}`, { ...lease, spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: micro(this.#now()) } });
     try {
-      const lease = await this.o.client.request('GET', `${this.#path}/${this.o.name}`);
-      if (lease.spec?.holderIdentity === this.o.identity) {
-        await this.o.client.request('PUT', `${this.#path}/${this.o.name}`, { ...lease, spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: micro(this.#now()) } });
+      // One request when the Lease is as we last wrote it; else (409) read it and release it if still ours.
+      if (this.#written?.spec?.holderIdentity === this.o.identity) {
+        try { await release(this.#written); return; } catch (err) { if (!isCode(err, 409)) throw err; }
       }
+      const lease = await this.o.client.request('GET', `${this.#path}/${this.o.name}`);
+      if (lease.spec?.holderIdentity === this.o.identity) await release(lease);
     } catch (err) { if (!isCode(err, 404)) this.#log.warn({ err }, 'cannot release the lease'); }
   }
 }
