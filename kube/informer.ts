@@ -2,7 +2,9 @@
 // resourceVersion; on a 410 it relists and diffs, so deletions missed while the watch was down
 // are seen). client-node does not restart a ListWatch that stopped on any other error, so this
 // wrapper does: capped, jittered backoff, and a FRESH ListWatch (a full relist) each time, so a
-// long outage is never resumed from a stale resourceVersion.
+// long outage is never resumed from a stale resourceVersion. The cap is low (2 s) so that an
+// API server back from an outage is seen within about 2 s however long the outage lasted; the
+// backoff starts again from its first step after every successful list.
 
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubernetesObject, KubernetesListObject } from '@kubernetes/client-node';
@@ -17,9 +19,33 @@ export interface InformerOptions {
   logger: Logger;
   /** Called on every add/update/delete and after every (re)list. */
   onChange: () => void;
-  backoff?: { initialMs?: number; maxMs?: number };
-  /** Called when the informer stopped on an error and a restart is scheduled. */
-  onRestart?: () => void;
+  backoff?: BackoffOptions;
+  /** Called when the informer stopped on an error and a restart is scheduled `delayMs` later. */
+  onRestart?: (delayMs: number) => void;
+}
+
+export interface BackoffOptions { initialMs?: number; maxMs?: number }
+
+/** Defaults: 200 ms doubling per consecutive failure, capped at 2 s. */
+export const BACKOFF_DEFAULTS = { initialMs: 200, maxMs: 2000 };
+
+/**
+ * Capped exponential backoff with jitter: after n consecutive failures the delay is drawn from
+ * [d/2, d], d = min(max, initial·2^(n-1)). reset() after a success. `random` is injectable.
+ */
+export class Backoff {
+  #failures = 0;
+  constructor(private readonly o: BackoffOptions = {}, private readonly random: () => number = Math.random) {}
+  get failures(): number { return this.#failures; }
+  /** Counts a failure and returns the delay before the next attempt. */
+  next(): number {
+    this.#failures++;
+    const initial = this.o.initialMs ?? BACKOFF_DEFAULTS.initialMs;
+    const max = this.o.maxMs ?? BACKOFF_DEFAULTS.maxMs;
+    const d = Math.min(max, initial * 2 ** Math.min(this.#failures - 1, 30));
+    return d / 2 + this.random() * d / 2;
+  }
+  reset(): void { this.#failures = 0; }
 }
 
 export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
@@ -27,7 +53,7 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
   #lw?: ListWatch<T>;
   #stopped = false;
   #synced = false;
-  #failures = 0;
+  #backoff: Backoff;
   #timer?: NodeJS.Timeout;
   #wake?: () => void;
   #log: Logger;
@@ -35,6 +61,7 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
 
   constructor(opts: InformerOptions) {
     this.#opts = opts;
+    this.#backoff = new Backoff(opts.backoff);
     this.#log = opts.logger.child({ informer: opts.path });
   }
 
@@ -45,10 +72,12 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
 
   /** Resolves once the first list succeeded (retrying with backoff until then) or stop() was called. */
   async start(): Promise<void> {
-    while (!this.#stopped && !(await this.#startOnce())) await this.#sleep();
+    let delay: number | undefined;
+    while (!this.#stopped && (delay = await this.#startOnce()) !== undefined) await this.#sleep(delay);
   }
 
-  async #startOnce(): Promise<boolean> {
+  /** undefined when listed (or stopped), else the delay before the next try. */
+  async #startOnce(): Promise<number | undefined> {
     const { client, path, labelSelector } = this.#opts;
     const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
     const listFn = () => client.request<KubernetesListObject<T>>('GET', path + query);
@@ -75,45 +104,37 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
     await lw.start();
     if (failed !== undefined || this.#stopped) {
       await lw.stop();
-      if (failed !== undefined) {
-        this.#log.warn({ err: failed, failures: this.#failures + 1 }, 'list failed; retrying with backoff');
-        this.restarts++;
-        this.#opts.onRestart?.();
-      }
-      this.#failures++;
-      return this.#stopped;
+      if (this.#stopped) return undefined;
+      const delay = this.#backoff.next();
+      this.#log.warn({ err: failed, failures: this.#backoff.failures, retryInMs: Math.round(delay) }, 'list failed; retrying with backoff');
+      this.restarts++;
+      this.#opts.onRestart?.(delay);
+      return delay;
     }
     const old = this.#lw;
     this.#lw = lw;
     await old?.stop();
-    this.#failures = 0;
+    this.#backoff.reset();
     this.#synced = true;
     this.#opts.onChange();
-    return true;
+    return undefined;
   }
 
   #restartLater(err: unknown): void {
+    const delay = this.#backoff.next();
     this.restarts++;
-    this.#opts.onRestart?.();
-    this.#failures++;
-    this.#log.warn({ err, failures: this.#failures }, 'informer stopped; restarting with a fresh list');
+    this.#opts.onRestart?.(delay);
+    this.#log.warn({ err, failures: this.#backoff.failures, retryInMs: Math.round(delay) }, 'informer stopped; restarting with a fresh list');
     const lw = this.#lw;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       if (this.#stopped || this.#lw !== lw) return;
       void this.start();
-    }, this.#delay());
+    }, delay);
   }
 
-  #delay(): number {
-    const initial = this.#opts.backoff?.initialMs ?? 200;
-    const max = this.#opts.backoff?.maxMs ?? 30000;
-    const d = Math.min(max, initial * 2 ** Math.min(this.#failures, 20));
-    return d / 2 + Math.random() * d / 2;
-  }
-
-  #sleep(): Promise<void> {
-    return new Promise((resolve) => { this.#wake = resolve; this.#timer = setTimeout(resolve, this.#delay()); });
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => { this.#wake = resolve; this.#timer = setTimeout(resolve, ms); });
   }
 
   async stop(): Promise<void> {

@@ -2,9 +2,20 @@
 // kc.applyToHTTPSOptions (in-cluster service account, a KUBECONFIG file, or, in tests, a plain
 // http://127.0.0.1 server with skipTLSVerify). Informers use client-node's own ListWatch/Watch.
 
+import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+
+/** The release, for User-Agent headers (a test checks it against package.json). */
+export const SPLITDNS_VERSION = '0.1.0';
+/** The field manager of every write the operator makes (PATCH/POST/PUT `fieldManager`). */
+export const OPERATOR_FIELD_MANAGER = 'splitdns-operator';
+export const OPERATOR_USER_AGENT = `splitdns-operator/${SPLITDNS_VERSION}`;
+export const DNS_SERVER_USER_AGENT = `splitdns-dns-server/${SPLITDNS_VERSION}`;
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 export class KubeApiError extends Error {
   constructor(readonly code: number, readonly reason: string, message: string) { super(message); }
@@ -15,8 +26,16 @@ export interface KubeClient {
   request<T = any>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
 }
 
-/** KubeConfig from a URL (tests: `http://127.0.0.1:PORT`), else in-cluster or KUBECONFIG / ~/.kube/config. */
-export function loadKubeConfig(server?: string): KubeConfig {
+/** No credentials anywhere: the message says, in one line, what is missing and how to provide it. */
+export class KubeConfigMissingError extends Error {}
+
+/**
+ * KubeConfig from a URL (tests: `http://127.0.0.1:PORT`), else KUBECONFIG, ~/.kube/config or
+ * the in-cluster service account, in client-node's order. Where none exists client-node would
+ * fall back to http://localhost:8080 and fail on every request; this throws
+ * KubeConfigMissingError instead.
+ */
+export function loadKubeConfig(server?: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const kc = new KubeConfig();
   if (server) {
     kc.loadFromOptions({
@@ -25,23 +44,56 @@ export function loadKubeConfig(server?: string): KubeConfig {
       contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
       currentContext: 'ctx',
     });
-  } else {
+  } else if (env.KUBECONFIG) {
     kc.loadFromDefault();
+  } else if (fs.existsSync(path.join(env.HOME || os.homedir(), '.kube', 'config'))) {
+    kc.loadFromFile(path.join(env.HOME || os.homedir(), '.kube', 'config'));
+  } else if (fs.existsSync(SERVICE_ACCOUNT_TOKEN) && env.KUBERNETES_SERVICE_HOST) {
+    kc.loadFromCluster();
+  } else {
+    throw new KubeConfigMissingError('no Kubernetes credentials: KUBECONFIG is not set, there is no ~/.kube/config and no in-cluster service account; set KUBECONFIG, pass --kube-api URL, or run in a Pod with a service account');
   }
   if (!kc.getCurrentCluster()) throw new Error('no Kubernetes cluster configured (in-cluster service account, KUBECONFIG or --kube-api)');
   return kc;
 }
 
-export function createKubeClient(kc: KubeConfig, timeoutMs = 10000): KubeClient {
+export interface KubeClientOptions {
+  /** Sent on every request, watches included (default: the operator's). */
+  userAgent?: string;
+  /** Added as `fieldManager` to every PATCH, POST and PUT (default: the operator's). */
+  fieldManager?: string;
+  timeoutMs?: number;
+}
+
+const WRITES = new Set(['PATCH', 'POST', 'PUT']);
+
+/**
+ * The KubeConfig a client-node Watch should use: the same credentials, plus our User-Agent
+ * (Watch builds its headers with applyToFetchOptions({}), which keeps headers passed in).
+ */
+function withUserAgent(kc: KubeConfig, userAgent: string): KubeConfig {
+  const out = Object.create(kc) as KubeConfig;
+  out.applyToFetchOptions = (opts) => kc.applyToFetchOptions({ ...opts, headers: { ...(opts.headers as Record<string, string>), 'user-agent': userAgent } });
+  return out;
+}
+
+/** `options` as a number: the timeout in ms (older callers). */
+export function createKubeClient(config: KubeConfig, options: KubeClientOptions | number = {}): KubeClient {
+  const o: KubeClientOptions = typeof options === 'number' ? { timeoutMs: options } : options;
+  const userAgent = o.userAgent ?? OPERATOR_USER_AGENT;
+  const fieldManager = o.fieldManager ?? OPERATOR_FIELD_MANAGER;
+  const timeoutMs = o.timeoutMs ?? 10000;
+  const kc = withUserAgent(config, userAgent);
   return {
     kc,
     async request(method, path, body, contentType = 'application/json') {
       const cluster = kc.getCurrentCluster()!;
       const url = new URL(cluster.server.replace(/\/$/, '') + path);
+      if (WRITES.has(method) && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', fieldManager);
       const opts: https.RequestOptions = { method, headers: {} };
       await kc.applyToHTTPSOptions(opts);
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      opts.headers = { ...(opts.headers as Record<string, string>), accept: 'application/json', ...(payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {}) };
+      opts.headers = { ...(opts.headers as Record<string, string>), accept: 'application/json', 'user-agent': userAgent, ...(payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {}) };
       const mod = url.protocol === 'http:' ? http : https;
       return new Promise((resolve, reject) => {
         const req = mod.request(url, { ...opts, timeout: timeoutMs }, (res) => {

@@ -21,7 +21,8 @@ export const SHARD_GZIP_KEY = 'shard.json.gz';
 export const SHARD_SELECTOR = `${MANAGED_BY}=splitdns,${SHARD_LABEL}`;
 
 /** What encoding needs of a shard: its id and hash, plus the rest of the document. */
-export interface ShardDoc { id: string; hash: string; [k: string]: unknown }
+/** What the ConfigMap form needs of a shard (the contract's Shard is one). */
+export interface ShardDoc { readonly id: string; readonly hash: string }
 
 /** `zone/example.org` → `splitdns-zone.example.org`; anything not a DNS subdomain gets a hash suffix. */
 export function configMapName(id: string): string {

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ResourceInformer } from '../../kube/informer.js';
-import { createKubeClient } from '../../kube/kube-client.js';
+import { createKubeClient, DNS_SERVER_USER_AGENT } from '../../kube/kube-client.js';
 import { decodeShardConfigMap, HASH_ANNOTATION, SHARD_ID_ANNOTATION, SHARD_SELECTOR } from '../config/configmap-form.js';
 import type { ReloadReport } from '../reload.js';
 
@@ -30,7 +30,7 @@ export interface ConfigMapSource {
 
 export async function startConfigMapSource(o: ConfigMapSourceOptions): Promise<ConfigMapSource> {
   const log = o.logger.child({ component: 'configmap-source', namespace: o.namespace });
-  const client = createKubeClient(o.kubeConfig);
+  const client = createKubeClient(o.kubeConfig, { userAgent: DNS_SERVER_USER_AGENT });
   /** shard id → hash annotation last handed to the server (applied or refused). */
   const seen = new Map<string, string>();
   let scheduled = false;

@@ -1,6 +1,9 @@
 // Confirm: which shard hashes does each READY DNS server replica serve? The replicas are the
 // pods matching the DNS server label selector in the operator's namespace; each one's /status
-// (the DNS server's ops endpoint) lists { id, hash } of the shards it serves.
+// (the DNS server's ops endpoint) lists { id, hash } of the shards it serves. The Confirmer
+// owns the polling (every intervalMs, growing ×1.5 to maxIntervalMs, until everything is
+// served) and the confirmed generations: Programmed is decided here, written by the status
+// writer.
 
 import http from 'node:http';
 import type { Logger } from 'pino';
@@ -72,4 +75,115 @@ export async function readReplicas(o: ConfirmOptions): Promise<ReplicaState[]> {
 export function servedEverywhere(replicas: ReplicaState[], shardIds: string[], hashes: Map<string, string>): boolean {
   if (replicas.length === 0) return false;
   return replicas.every((r) => r.shards !== undefined && shardIds.every((id) => r.shards!.get(id) === hashes.get(id)));
+}
+
+/** What the Confirmer needs to know of a resource to decide Programmed. */
+export interface Confirmable { key: string; generation: number; accepted: boolean; shardIds: string[] }
+
+export interface ConfirmerOptions extends Omit<ConfirmOptions, 'client'> {
+  client: KubeClient;
+  intervalMs: number;
+  maxIntervalMs?: number;
+  /** After each read of the replicas: write statuses; true when every resource is Programmed. */
+  onRead: () => Promise<boolean>;
+  /** Every ready replica serves the whole bundle tracked (called after onRead); `seen`: when its changes were first seen. */
+  onServed?: (seen: number[], replicas: number) => void;
+}
+
+export class Confirmer {
+  /** What the replicas served when last asked (undefined: not asked since leadership began). */
+  replicas?: ReplicaState[];
+  /**
+   * key → generation confirmed served everywhere. Programmed stays True for that generation
+   * while the resource stays accepted, even when OTHER resources move its shard: otherwise
+   * every StaticHost in the hosts shard would flip to Unknown and back on each change.
+   */
+  #confirmed = new Map<string, number>();
+  #target?: Map<string, string>;
+  #pendingSeen: number[] = [];
+  #timer?: NodeJS.Timeout;
+  #polling = false;
+  #again = false;
+  #delay = 0;
+  #closed = false;
+
+  constructor(private readonly o: ConfirmerOptions) {}
+
+  /** A new leadership: nothing is known. */
+  reset(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.replicas = undefined;
+    this.#confirmed.clear();
+    this.#target = undefined;
+    this.#pendingSeen = [];
+  }
+
+  /** Takes a generation as confirmed (a new leader: the status already written says so). */
+  seed(key: string, generation: number): void { if (!this.#confirmed.has(key)) this.#confirmed.set(key, generation); }
+
+  /** Drops what is known of resources that are gone. */
+  retain(keys: Set<string>): void { for (const k of this.#confirmed.keys()) if (!keys.has(k)) this.#confirmed.delete(k); }
+
+  /** Whether a resource is Programmed: its generation confirmed, or its shards served everywhere now. */
+  programmed(r: Confirmable): boolean {
+    if (!r.accepted) { this.#confirmed.delete(r.key); return false; }
+    if (this.#confirmed.get(r.key) === r.generation) return true;
+    if (this.#target && this.replicas !== undefined && servedEverywhere(this.replicas, r.shardIds, this.#target)) {
+      this.#confirmed.set(r.key, r.generation);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * A new bundle: from now on a resource not yet confirmed counts as served only when the
+   * replicas serve these hashes. Set it BEFORE writing the statuses of the new compile, or the
+   * replicas' answer for the previous bundle would confirm the new generation.
+   */
+  track(hashes: Map<string, string>, seen: number): void {
+    this.#target = hashes;
+    this.#pendingSeen.push(seen);
+  }
+
+  /** Poll the replicas now, then every intervalMs (growing) until they serve the tracked bundle. */
+  poll(): void {
+    this.#delay = this.o.intervalMs;
+    this.#schedule(0);
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closed) return;
+    if (this.#polling) { this.#again = true; return; }
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#poll(), delayMs);
+  }
+
+  async #poll(): Promise<void> {
+    const target = this.#target;
+    if (this.#closed || !target) return;
+    this.#polling = true;
+    let done = false;
+    try {
+      const replicas = await readReplicas(this.o);
+      if (this.#target !== target) return; // reset() or a newer bundle meanwhile
+      this.replicas = replicas;
+      const everything = servedEverywhere(replicas, [...target.keys()], target);
+      const allProgrammed = await this.o.onRead();
+      if (everything && this.#target === target) { this.o.onServed?.(this.#pendingSeen, replicas.length); this.#pendingSeen = []; }
+      done = allProgrammed && everything;
+    } catch (err) {
+      this.o.logger.warn({ err }, 'cannot read the DNS server replicas');
+    } finally {
+      this.#polling = false;
+    }
+    if (this.#closed) return;
+    if (this.#again || this.#target !== target) { this.#again = false; return this.#schedule(0); }
+    if (!done) {
+      this.#schedule(this.#delay);
+      this.#delay = Math.min(this.#delay * 1.5, this.o.maxIntervalMs ?? 5000);
+    }
+  }
+
+  close(): void { this.#closed = true; clearTimeout(this.#timer); }
 }

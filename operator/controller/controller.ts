@@ -1,16 +1,18 @@
 // The operator: informers → snapshot → compile() → publish shards → confirm with the DNS
-// servers → status. Level-triggered: an informer event only marks the state dirty; one
-// debounced run at a time reads the caches whole (a run dirtied meanwhile runs again).
-// Nothing is compiled before every informer has synced, and only the Lease holder writes.
+// servers → status. Three owners, wired here: the reconcile loop (reconcile-loop.ts: dirty
+// flag, debounce, one run at a time, backoff on failure) runs compile and publish; the
+// Confirmer (confirm.ts) polls the replicas and decides Programmed; the StatusWriter
+// (status-writer.ts) is the only one to write conditions and their times. Nothing is compiled
+// before every informer has synced, and only the Lease holder writes.
 
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createCompiler, shardJson } from '../compile/index.js';
+import { createCompiler } from '../compile/index.js';
 import type { CompileResult, Snapshot } from '../compile/index.js';
-import { readReplicas, servedEverywhere } from './confirm.js';
-import type { ReplicaState } from './confirm.js';
+import { Confirmer } from './confirm.js';
 import { ResourceInformer } from '../../kube/informer.js';
+import type { BackoffOptions } from '../../kube/informer.js';
 import { createKubeClient } from '../../kube/kube-client.js';
 import type { KubeClient } from '../../kube/kube-client.js';
 import { LeaderElector } from './leader.js';
@@ -18,6 +20,7 @@ import { OperatorMetrics } from './metrics.js';
 import { startOpsHttp } from './ops-http.js';
 import type { OpsHttp } from './ops-http.js';
 import { Publisher } from './publish.js';
+import { ReconcileLoop } from './reconcile-loop.js';
 import { desiredStatus, StatusWriter } from './status-writer.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -40,9 +43,15 @@ export interface OperatorOptions {
   gzipAboveBytes?: number;
   httpAddress?: string;
   httpPort?: number | null;
-  informerBackoff?: { initialMs?: number; maxMs?: number };
+  informerBackoff?: BackoffOptions;
+  /** Retry of a failed reconcile (publish errors): default 1 s doubling to 30 s. */
+  reconcileBackoff?: BackoffOptions;
+  /** User-Agent of every request (default splitdns-operator/<version>). */
+  userAgent?: string;
   logger: Logger;
   registry?: Registry;
+  /** Milliseconds since the epoch: condition and Event times, the Lease (tests inject a fake clock). */
+  now?: () => number;
 }
 
 export const OPERATOR_DEFAULTS = {
@@ -62,57 +71,62 @@ const RESOURCES: { key: keyof Snapshot; path: string }[] = [
 export class Operator {
   readonly metrics: OperatorMetrics;
   readonly client: KubeClient;
-  #o: Required<Pick<OperatorOptions, 'debounceMs' | 'confirmIntervalMs'>> & OperatorOptions;
+  #o: OperatorOptions;
   #log: Logger;
   #informers = new Map<keyof Snapshot, ResourceInformer>();
   #compiler: ReturnType<typeof createCompiler>;
   #publisher: Publisher;
   #status: StatusWriter;
+  #confirmer: Confirmer;
+  #loop: ReconcileLoop;
   #elector: LeaderElector;
   #ops?: OpsHttp;
-  #dirtySince: number | undefined;
-  #events = 0;
-  #timer?: NodeJS.Timeout;
-  #running?: Promise<void>;
-  #rerun = false;
   #closed = false;
-  /** The last compile result and the times changes were first seen that it has not yet confirmed. */
-  #last?: { result: CompileResult; hashes: Map<string, string>; live: Map<string, any> };
-  #pendingSeen: number[] = [];
-  #confirmTimer?: NodeJS.Timeout;
-  #confirming = false;
-  #confirmDelay = 0;
-  /** What the replicas served when last asked: a recompile whose shards did not move keeps Programmed. */
-  #replicas?: ReplicaState[];
-  /**
-   * uid → generation confirmed served everywhere. Programmed stays True for that generation
-   * while the resource stays accepted, even when OTHER resources move its shard: otherwise
-   * every StaticHost in the hosts shard would flip to Unknown and back on each change.
-   */
-  #confirmedGen = new Map<string, number>();
+  /** The last compile result and the live objects it was compiled from. */
+  #last?: { result: CompileResult; live: Map<string, any> };
+  /** Leadership just began: take Programmed generations from the live status (see #writeStatuses). */
+  #seedFromLive = false;
   /** The last time every ready replica was seen serving the whole latest bundle. */
   lastConfirmed?: { at: number; replicas: number };
 
   constructor(opts: OperatorOptions) {
-    this.#o = { ...opts, debounceMs: opts.debounceMs ?? OPERATOR_DEFAULTS.debounceMs, confirmIntervalMs: opts.confirmIntervalMs ?? OPERATOR_DEFAULTS.confirmIntervalMs };
+    this.#o = opts;
     this.#log = opts.logger.child({ component: 'operator' });
     this.metrics = new OperatorMetrics(opts.registry ?? new Registry());
-    this.client = createKubeClient(opts.kubeConfig);
+    this.client = createKubeClient(opts.kubeConfig, { userAgent: opts.userAgent });
+    // compile() gives conditions without times: the status writer owns them.
     this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace });
     this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
     const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
-    this.#status = new StatusWriter(this.client, opts.logger.child({ component: 'status' }), this.metrics, { controller: 'splitdns.io/operator', instance: identity });
+    this.#status = new StatusWriter({ client: this.client, logger: opts.logger.child({ component: 'status' }), metrics: this.metrics, reporter: { controller: 'splitdns.io/operator', instance: identity }, now: opts.now });
+    this.#confirmer = new Confirmer({
+      client: this.client, namespace: opts.namespace, labelSelector: opts.dnsSelector, statusPort: opts.statusPort,
+      statusPortName: opts.statusPortName ?? OPERATOR_DEFAULTS.statusPortName, logger: this.#log,
+      intervalMs: opts.confirmIntervalMs ?? OPERATOR_DEFAULTS.confirmIntervalMs,
+      onRead: () => this.#writeStatuses(),
+      onServed: (seen, replicas) => {
+        const now = Date.now();
+        for (const t of seen) this.metrics.propagationSeconds.observe((now - t) / 1000);
+        this.lastConfirmed = { at: now, replicas };
+      },
+    });
+    this.#loop = new ReconcileLoop({
+      debounceMs: opts.debounceMs ?? OPERATOR_DEFAULTS.debounceMs, backoff: opts.reconcileBackoff, logger: this.#log,
+      ready: () => !this.#closed && this.synced && this.isLeader,
+      reconcile: (seen) => this.#reconcile(seen),
+      onDepth: (n) => this.metrics.workqueueDepth.set(n),
+    });
     this.#elector = new LeaderElector({
       client: this.client, namespace: opts.namespace, name: opts.leaseName ?? OPERATOR_DEFAULTS.leaseName, identity,
       leaseDurationSeconds: opts.leaseDurationSeconds ?? OPERATOR_DEFAULTS.leaseDurationSeconds,
       renewDeadlineMs: opts.renewDeadlineMs ?? OPERATOR_DEFAULTS.renewDeadlineMs,
       retryPeriodMs: opts.retryPeriodMs ?? OPERATOR_DEFAULTS.retryPeriodMs,
-      logger: opts.logger,
-      onStart: () => { this.metrics.isLeader.set(1); this.#publisher.reset(); this.#status.reset(); this.#replicas = undefined; this.#confirmedGen.clear(); this.#markDirty(); },
-      onStop: () => { this.metrics.isLeader.set(0); this.#publisher.reset(); this.#status.reset(); },
+      logger: opts.logger, now: opts.now,
+      onStart: () => { this.metrics.isLeader.set(1); this.#forget(); this.#seedFromLive = true; this.#loop.markDirty(); },
+      onStop: () => { this.metrics.isLeader.set(0); this.#forget(); },
     });
     for (const r of RESOURCES) {
-      this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#markDirty(), backoff: opts.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
+      this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#loop.markDirty(), backoff: opts.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
     }
   }
 
@@ -128,38 +142,19 @@ export class Operator {
     }
     this.#elector.start();
     // Informers sync in the background; the first run waits for all of them.
-    for (const inf of this.#informers.values()) void inf.start().then(() => this.#markDirty());
+    for (const inf of this.#informers.values()) void inf.start().then(() => this.#loop.markDirty());
   }
 
-  /** Resolves once every informer has synced (for tests and the bench). */
-  async waitSynced(): Promise<void> {
-    await Promise.all([...this.#informers.values()].map((i) => i.start === undefined ? undefined : new Promise<void>((resolve) => {
-      const check = () => (i.synced || this.#closed ? resolve() : setTimeout(check, 20));
-      check();
-    })));
+  /** Leadership began or ended: what we knew of ConfigMaps, statuses and replicas may be stale. */
+  #forget(): void {
+    this.#publisher.reset();
+    this.#status.reset();
+    this.#confirmer.reset();
+    this.#last = undefined;
   }
 
-  #markDirty(): void {
-    if (this.#closed) return;
-    this.#events++;
-    this.metrics.workqueueDepth.set(this.#events);
-    this.#dirtySince ??= Date.now();
-    if (this.#timer || this.#running) { if (this.#running) this.#rerun = true; return; }
-    this.#timer = setTimeout(() => { this.#timer = undefined; this.#running = this.#run().finally(() => { this.#running = undefined; if (this.#rerun) { this.#rerun = false; this.#markDirtyAgain(); } }); }, this.#o.debounceMs);
-  }
-
-  #markDirtyAgain(): void {
-    if (this.#dirtySince === undefined) return;
-    this.#events = Math.max(this.#events - 1, 0);
-    this.#markDirty();
-  }
-
-  async #run(): Promise<void> {
-    if (this.#closed || !this.synced || !this.isLeader || this.#dirtySince === undefined) return;
-    const seen = this.#dirtySince;
-    this.#dirtySince = undefined;
-    this.#events = 0;
-    this.metrics.workqueueDepth.set(0);
+  /** One reconcile: compile the caches, publish, write statuses, ask the replicas. false: retry later. */
+  async #reconcile(seen: number): Promise<boolean> {
     const snapshot: Snapshot = { zones: [], forwarders: [], staticHosts: [], services: [], endpointSlices: [], namespaces: [] };
     const live = new Map<string, any>();
     for (const [key, inf] of this.#informers) {
@@ -173,96 +168,64 @@ export class Operator {
       result = this.#compiler.compile(snapshot);
     } catch (err) {
       this.#log.error({ err }, 'compile failed; nothing published');
-      return;
+      return true; // the same caches would fail the same way: wait for the next change
     }
     this.metrics.compileSeconds.observe((performance.now() - t0) / 1000);
+    const shards = result.bundle.shards;
     let bytes = 0, records = 0;
-    for (const s of result.bundle.shards) { bytes += shardJson(s).length; records += (s as any).rrsets?.length ?? 0; }
+    for (const s of shards) { bytes += this.#publisher.serialised(s).length; records += 'rrsets' in s ? s.rrsets.length : 0; }
     this.metrics.configBytes.set(bytes);
     this.metrics.configRecords.set(records);
-    this.metrics.shards.set(result.bundle.shards.length);
-    const pub = await this.#publisher.publish(result.bundle.shards as any);
-    if (pub.errors) { this.#dirtySince ??= seen; this.#retryLater(); }
+    this.metrics.shards.set(shards.length);
+    const pub = await this.#publisher.publish(shards);
     if (pub.written.length || pub.deleted.length) this.#log.info({ written: pub.written, deleted: pub.deleted, unchanged: pub.unchanged }, 'published shards');
-    const current = new Set(result.resources.map((r) => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`));
-    for (const k of this.#confirmedGen.keys()) if (!current.has(k)) this.#confirmedGen.delete(k);
-    this.#last = { result, hashes: new Map(result.bundle.shards.map((s) => [s.id, s.hash])), live };
-    this.#pendingSeen.push(seen);
-    await this.#writeStatuses(this.#replicas);
-    this.#confirmDelay = this.#o.confirmIntervalMs;
-    this.#scheduleConfirm(0);
+    if (!this.isLeader) return true; // lost leadership meanwhile: the new leader starts afresh
+    this.#confirmer.retain(new Set(result.resources.map(keyOf)));
+    this.#last = { result, live };
+    this.#confirmer.track(new Map(shards.map((s) => [s.id, s.hash])), seen);
+    await this.#writeStatuses();
+    this.#confirmer.poll();
+    return pub.errors === 0;
   }
 
-  #retryLater(): void {
-    setTimeout(() => this.#markDirty(), 1000).unref();
-  }
-
-  async #writeStatuses(replicas: ReplicaState[] | undefined): Promise<boolean> {
+  /** Statuses of the last compile result with Programmed from the Confirmer. true: every accepted resource is Programmed. */
+  async #writeStatuses(): Promise<boolean> {
     const last = this.#last;
     if (!last || !this.isLeader) return false;
-    const now = new Date();
+    const seed = this.#seedFromLive;
+    this.#seedFromLive = false;
+    const replicas = this.#confirmer.replicas;
     let all = true;
     await Promise.all(last.result.resources.map(async (r) => {
       const accepted = r.status.conditions.some((c) => c.type === 'Accepted' && c.status === 'True');
-      const key = r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
-      if (!accepted) this.#confirmedGen.delete(key);
-      let programmed = accepted && this.#confirmedGen.get(key) === r.generation;
-      if (accepted && !programmed && replicas !== undefined && servedEverywhere(replicas, r.shardIds, last.hashes)) {
-        programmed = true;
-        this.#confirmedGen.set(key, r.generation);
-      }
+      const key = keyOf(r);
+      const liveObj = r.uid === undefined ? undefined : last.live.get(r.uid);
+      // A new leader starts from the status already written: a generation the previous leader
+      // saw served stays Programmed until the replicas say otherwise.
+      if (seed && accepted && programmedGeneration(liveObj) === r.generation) this.#confirmer.seed(key, r.generation);
+      const programmed = this.#confirmer.programmed({ key, generation: r.generation, accepted, shardIds: r.shardIds });
       if (accepted && !programmed) all = false;
-      const desired = desiredStatus(r, programmed, replicas !== undefined && replicas.length === 0, now);
-      await this.#status.write(r, desired, last.live.get(r.uid ?? ''));
+      await this.#status.write(r, desiredStatus(r, programmed, replicas !== undefined && replicas.length === 0), liveObj);
     }));
     return all;
   }
 
-  #scheduleConfirm(delay: number): void {
-    clearTimeout(this.#confirmTimer);
-    this.#confirmTimer = setTimeout(() => void this.#confirm(), delay);
-  }
-
-  async #confirm(): Promise<void> {
-    if (this.#confirming || this.#closed || !this.#last || !this.isLeader) return;
-    this.#confirming = true;
-    const last = this.#last;
-    let done = false;
-    try {
-      const replicas = await readReplicas({ client: this.client, namespace: this.#o.namespace, labelSelector: this.#o.dnsSelector, statusPort: this.#o.statusPort, statusPortName: this.#o.statusPortName ?? OPERATOR_DEFAULTS.statusPortName, logger: this.#log });
-      this.#replicas = replicas;
-      const ids = [...last.hashes.keys()];
-      const everything = servedEverywhere(replicas, ids, last.hashes);
-      if (everything && this.#last === last) {
-        const now = Date.now();
-        for (const t of this.#pendingSeen) this.metrics.propagationSeconds.observe((now - t) / 1000);
-        this.#pendingSeen = [];
-        this.lastConfirmed = { at: now, replicas: replicas.length };
-      }
-      const allProgrammed = await this.#writeStatuses(replicas);
-      done = everything && allProgrammed;
-    } catch (err) {
-      this.#log.warn({ err }, 'cannot read the DNS server replicas');
-    } finally {
-      this.#confirming = false;
-    }
-    if (this.#closed) return;
-    if (this.#last !== last) return this.#scheduleConfirm(0);
-    if (!done) {
-      this.#scheduleConfirm(this.#confirmDelay);
-      this.#confirmDelay = Math.min(this.#confirmDelay * 1.5, 5000);
-    }
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
-    clearTimeout(this.#confirmTimer);
+    this.#confirmer.close();
     await this.#elector.stop();
     await Promise.all([...this.#informers.values()].map((i) => i.stop()));
-    await this.#running;
+    await this.#loop.close();
     await this.#ops?.close();
   }
+}
+
+const keyOf = (r: { uid?: string; kind: string; namespace?: string; name: string }) => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
+
+/** The generation the live object's status says is Programmed (True), if any. */
+function programmedGeneration(live: any): number | undefined {
+  const c = (Array.isArray(live?.status?.conditions) ? live.status.conditions : []).find((x: any) => x?.type === 'Programmed');
+  return c?.status === 'True' && typeof c.observedGeneration === 'number' ? c.observedGeneration : undefined;
 }
 
 export async function startOperator(opts: OperatorOptions): Promise<Operator> {

@@ -2,7 +2,7 @@
 
 import { createLogger } from '../../dns-server/logging.js';
 import { startOperator } from './controller.js';
-import { loadKubeConfig } from '../../kube/kube-client.js';
+import { KubeConfigMissingError, loadKubeConfig } from '../../kube/kube-client.js';
 import { helpText, OptionsError, parseOptions } from './options.js';
 
 export async function run(argv: string[]): Promise<number> {
@@ -15,10 +15,15 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (o.help) { process.stdout.write(helpText()); return 0; }
-  const logger = createLogger({ level: o.logLevel, format: o.logFormat });
   let kubeConfig;
   try { kubeConfig = loadKubeConfig(o.kubeApi); }
-  catch (err) { logger.fatal({ err }, 'cannot load Kubernetes credentials'); return 1; }
+  catch (err) {
+    // One line, no stack: what is missing and how to provide it.
+    const why = err instanceof KubeConfigMissingError ? err.message : `cannot load the Kubernetes credentials: ${err instanceof Error ? err.message : String(err)}`;
+    process.stderr.write(`splitdns operator: ${why}\n`);
+    return 1;
+  }
+  const logger = createLogger({ level: o.logLevel, format: o.logFormat });
   const op = await startOperator({
     kubeConfig, namespace: o.namespace, clusterDomain: o.clusterDomain, dnsSelector: o.dnsSelector, statusPort: o.statusPort,
     statusPortName: o.statusPortName, debounceMs: o.debounceMs, identity: o.identity, leaseName: o.leaseName,

@@ -5,8 +5,8 @@
 // encoding) is the contract's: dns-server/config/configmap-form.ts.
 
 import type { Logger } from 'pino';
+import type { Shard } from '../../dns-server/config/index.js';
 import { HASH_ANNOTATION, SHARD_ID_ANNOTATION, SHARD_SELECTOR, shardConfigMap } from '../../dns-server/config/configmap-form.js';
-import type { ShardDoc } from '../../dns-server/config/configmap-form.js';
 import { isCode } from '../../kube/kube-client.js';
 import type { KubeClient } from '../../kube/kube-client.js';
 import { shardJson } from '../compile/index.js';
@@ -38,8 +38,13 @@ export class Publisher {
     this.#loaded = true;
   }
 
+  /** The shard's JSON (what goes into its ConfigMap): the text compile() hashed, never serialised again. */
+  serialised(s: Shard): string {
+    return shardJson(s);
+  }
+
   /** Makes the ConfigMaps match the shards. Errors are counted and logged; the next run retries. */
-  async publish(shards: ShardDoc[]): Promise<PublishResult> {
+  async publish(shards: readonly Shard[]): Promise<PublishResult> {
     if (!this.#loaded) await this.#load();
     const out: PublishResult = { written: [], deleted: [], unchanged: 0, errors: 0 };
     const want = new Set(shards.map((s) => s.id));
@@ -59,8 +64,8 @@ export class Publisher {
     return out;
   }
 
-  async #write(s: ShardDoc): Promise<void> {
-    const body = shardConfigMap(this.namespace, s, this.gzipAboveBytes, shardJson(s));
+  async #write(s: Shard): Promise<void> {
+    const body = shardConfigMap(this.namespace, s, this.gzipAboveBytes, this.serialised(s));
     const name = body.metadata.name as string;
     for (let attempt = 0; ; attempt++) {
       const known = this.#known.get(s.id);

@@ -1,10 +1,18 @@
-// Status: the compiled status of each custom resource, with Programmed/Ready decided by what
-// the DNS servers serve, patched (merge patch on /status) only when it differs from what was
-// last written; lastTransitionTime kept while a condition's status holds. Events (events.k8s.io/v1)
-// on transitions: accepted, rejected (with the reason), programmed.
+// Status: the only owner of the custom resources' conditions and their times. It takes the
+// status compile() decided (Accepted, figures, observedGeneration; any time compile supplies is
+// ignored), sets Programmed and Ready from the confirmation, stamps lastTransitionTime from its
+// clock when a condition's status changes against the live object (or what it last wrote) and
+// keeps the live time otherwise, and merge-patches /status only when the result differs from
+// the live status. A new leader therefore starts from the status already written: with nothing
+// changed it writes nothing. Events (events.k8s.io/v1) on transitions: accepted, rejected (with
+// the reason), programmed. A failed status or Event write is logged at warn once per kind of
+// failure (then at debug), so a broken permission is visible without flooding the log.
 
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Condition, ResourceResult } from '../compile/index.js';
+import { canonicalJson } from '../../dns-server/config/hash.js';
+import type { Condition, ConditionStatus, ResourceResult } from '../compile/index.js';
+import { KubeApiError } from '../../kube/kube-client.js';
 import type { KubeClient } from '../../kube/kube-client.js';
 import type { OperatorMetrics } from './metrics.js';
 
@@ -15,72 +23,103 @@ export function resourcePath(r: { kind: keyof typeof PLURAL; namespace?: string;
   return `/apis/splitdns.io/v1alpha1${ns}/${PLURAL[r.kind]}/${encodeURIComponent(r.name)}${sub}`;
 }
 
-function setCondition(conds: Condition[], c: Condition): Condition[] {
+/** A condition as decided, before the status writer gives it its time. */
+export type TimelessCondition = Omit<Condition, 'lastTransitionTime'>;
+export interface DesiredStatus { observedGeneration: number; conditions: TimelessCondition[]; [figure: string]: unknown }
+
+/** metav1.Time: RFC 3339 with second precision. */
+const k8sTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+const ORDER = ['Accepted', 'Programmed', 'Ready'];
+
+function strip(c: TimelessCondition & { lastTransitionTime?: unknown }): TimelessCondition {
+  return { type: c.type, status: c.status, reason: c.reason, message: c.message, observedGeneration: c.observedGeneration };
+}
+
+function setCondition(conds: TimelessCondition[], c: TimelessCondition): TimelessCondition[] {
   return [...conds.filter((x) => x.type !== c.type), c];
 }
 
-/** The status to write: compile's, with Programmed and Ready from the confirmation. */
-export function desiredStatus(r: ResourceResult, programmed: boolean, noReplicas: boolean, now: Date): ResourceResult['status'] {
-  const accepted = r.status.conditions.find((c) => c.type === 'Accepted');
-  let conds = r.status.conditions;
-  const t = now.toISOString().replace(/\.\d+Z$/, 'Z');
-  if (accepted?.status === 'True') {
+/** The status to write: compile's, with Programmed and Ready from the confirmation (no times). */
+export function desiredStatus(r: ResourceResult, programmed: boolean, noReplicas: boolean): DesiredStatus {
+  let conds = r.status.conditions.map(strip);
+  if (conds.find((c) => c.type === 'Accepted')?.status === 'True') {
     const g = r.generation;
+    const cond = (type: string, status: ConditionStatus, reason: string, message: string): TimelessCondition => ({ type, status, reason, message, observedGeneration: g });
     if (programmed) {
-      conds = setCondition(conds, { type: 'Programmed', status: 'True', reason: 'Programmed', message: 'Every ready DNS server serves this generation', observedGeneration: g, lastTransitionTime: t });
-      conds = setCondition(conds, { type: 'Ready', status: 'True', reason: 'Ready', message: 'Accepted and served by every ready DNS server', observedGeneration: g, lastTransitionTime: t });
+      conds = setCondition(conds, cond('Programmed', 'True', 'Programmed', 'Every ready DNS server serves this generation'));
+      conds = setCondition(conds, cond('Ready', 'True', 'Ready', 'Accepted and served by every ready DNS server'));
     } else if (noReplicas) {
-      conds = setCondition(conds, { type: 'Programmed', status: 'Unknown', reason: 'NoReadyReplicas', message: 'No ready DNS server replica was found to confirm', observedGeneration: g, lastTransitionTime: t });
+      conds = setCondition(conds, cond('Programmed', 'Unknown', 'NoReadyReplicas', 'No ready DNS server replica was found to confirm'));
     }
   }
-  // compile() gives conditions without a time: a condition whose status changed takes `now`
-  // (write() keeps the previous time of one whose status held).
-  conds = conds.map((c) => (c.lastTransitionTime === undefined ? { ...c, lastTransitionTime: t } : c));
-  const order = ['Accepted', 'Programmed', 'Ready'];
-  conds = [...conds].sort((a, b) => (order.indexOf(a.type) + 1 || 99) - (order.indexOf(b.type) + 1 || 99) || a.type.localeCompare(b.type));
+  conds.sort((a, b) => (ORDER.indexOf(a.type) + 1 || 99) - (ORDER.indexOf(b.type) + 1 || 99) || a.type.localeCompare(b.type));
   return { ...r.status, conditions: conds };
 }
 
-/** Keep lastTransitionTime of a condition whose status did not change. */
-function keepTransitionTimes(next: ResourceResult['status'], prev: any): ResourceResult['status'] {
-  const before = new Map<string, any>((prev?.conditions ?? []).map((c: any) => [c.type, c]));
+/**
+ * Gives each condition its lastTransitionTime: the previous one while its status holds, else
+ * `now`. Returns the conditions with the keys in canonical (sorted) order.
+ */
+export function stampTransitions(next: DesiredStatus, prev: any, now: number): ResourceResult['status'] {
+  const before = new Map<string, any>((Array.isArray(prev?.conditions) ? prev.conditions : []).map((c: any) => [c?.type, c]));
   return { ...next, conditions: next.conditions.map((c) => {
     const p = before.get(c.type);
-    return p && p.status === c.status ? { ...c, lastTransitionTime: p.lastTransitionTime } : c;
+    const lastTransitionTime = p && p.status === c.status && typeof p.lastTransitionTime === 'string' ? p.lastTransitionTime : k8sTime(now);
+    return { lastTransitionTime, message: c.message, observedGeneration: c.observedGeneration, reason: c.reason, status: c.status, type: c.type };
   }) };
 }
 
-const canon = (v: unknown) => JSON.stringify(v);
+export interface StatusWriterOptions {
+  client: KubeClient;
+  logger: Logger;
+  metrics: OperatorMetrics;
+  reporter: { controller: string; instance: string };
+  /** Milliseconds since the epoch: the time of a transition (tests inject a fake clock). */
+  now?: () => number;
+}
 
 export class StatusWriter {
-  /** uid → status as last written (or read from the object). */
+  /** uid → canonical JSON and value of the status as last written. */
   #last = new Map<string, { json: string; status: any }>();
+  /** Kinds of write failure already logged at warn ("status 403", "event 422", ...). */
+  #warned = new Set<string>();
+  #now: () => number;
 
-  constructor(private readonly client: KubeClient, private readonly log: Logger, private readonly metrics: OperatorMetrics,
-    private readonly reporter: { controller: string; instance: string }) {}
+  constructor(private readonly o: StatusWriterOptions) { this.#now = o.now ?? Date.now; }
 
+  /** Forget what was written: the next writes compare against the live objects (a new leader). */
   reset(): void { this.#last.clear(); }
 
-  /** Writes one resource's status if it changed; `live` is the informer's copy of the object. */
-  async write(r: ResourceResult, desired: ResourceResult['status'], live: any): Promise<boolean> {
+  /** Writes one resource's status if it differs from the live one; `live` is the informer's copy. */
+  async write(r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
     const key = r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
-    const prev = this.#last.get(key)?.status ?? live?.status;
-    const next = keepTransitionTimes(desired, prev);
-    if (canon(next) === canon(prev) || canon(next) === this.#last.get(key)?.json) return false;
+    const mine = this.#last.get(key);
+    const prev = mine?.status ?? live?.status;
+    const next = stampTransitions(desired, prev, this.#now());
+    const json = canonicalJson(next);
+    if (json === mine?.json || (prev !== undefined && json === canonicalJson(prev))) return false;
     try {
-      await this.client.request('PATCH', resourcePath(r, '/status'), { status: next }, 'application/merge-patch+json');
+      await this.o.client.request('PATCH', resourcePath(r, '/status'), { status: next }, 'application/merge-patch+json');
     } catch (err) {
-      this.log.warn({ err, kind: r.kind, namespace: r.namespace, name: r.name }, 'cannot write status');
+      this.#failed('status', err, { kind: r.kind, namespace: r.namespace, name: r.name }, 'cannot write status');
       return false;
     }
-    this.metrics.statusWritesTotal.inc();
-    this.#last.set(key, { json: canon(next), status: next });
+    this.o.metrics.statusWritesTotal.inc();
+    this.#last.set(key, { json, status: next });
     await this.#events(r, prev, next, live);
     return true;
   }
 
+  #failed(what: 'status' | 'event', err: unknown, fields: Record<string, unknown>, msg: string): void {
+    const kind = `${what} ${err instanceof KubeApiError ? err.code : (err as NodeJS.ErrnoException)?.code ?? 'error'}`;
+    const first = !this.#warned.has(kind);
+    this.#warned.add(kind);
+    this.o.logger[first ? 'warn' : 'debug']({ err, ...fields }, first ? `${msg} (further failures of this kind are logged at debug)` : msg);
+  }
+
   async #events(r: ResourceResult, prev: any, next: ResourceResult['status'], live: any): Promise<void> {
-    const was = (t: string) => (prev?.conditions ?? []).find((c: any) => c.type === t);
+    const was = (t: string) => (Array.isArray(prev?.conditions) ? prev.conditions : []).find((c: any) => c?.type === t);
     const is = (t: string) => next.conditions.find((c) => c.type === t);
     const out: { type: 'Normal' | 'Warning'; reason: string; note: string; action: string }[] = [];
     const acc = is('Accepted');
@@ -94,18 +133,28 @@ export class StatusWriter {
     if (prog?.status === 'True' && was('Programmed')?.status !== 'True') out.push({ type: 'Normal', reason: 'Programmed', note: prog.message, action: 'Publish' });
     for (const e of out) {
       const ns = r.namespace ?? 'default';
-      const now = new Date().toISOString().replace('Z', '000Z');
+      const now = this.#now();
       try {
-        await this.client.request('POST', `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/events`, {
+        await this.o.client.request('POST', `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/events`, {
           apiVersion: 'events.k8s.io/v1', kind: 'Event',
-          metadata: { generateName: `${r.name}.`, namespace: ns },
-          eventTime: now, type: e.type, reason: e.reason, note: e.note.slice(0, 1000), action: e.action,
-          reportingController: this.reporter.controller, reportingInstance: this.reporter.instance,
+          metadata: { name: eventName(r.name, now), namespace: ns },
+          eventTime: new Date(now).toISOString().replace('Z', '000Z'), type: e.type, reason: e.reason, note: e.note.slice(0, 1000), action: e.action,
+          reportingController: this.o.reporter.controller, reportingInstance: this.o.reporter.instance,
           regarding: { apiVersion: 'splitdns.io/v1alpha1', kind: r.kind, name: r.name, namespace: r.namespace, uid: r.uid ?? live?.metadata?.uid, resourceVersion: live?.metadata?.resourceVersion },
         });
       } catch (err) {
-        this.log.debug({ err, reason: e.reason }, 'cannot record event');
+        this.#failed('event', err, { kind: r.kind, namespace: r.namespace, name: r.name, reason: e.reason }, 'cannot record event');
       }
     }
   }
+}
+
+/**
+ * An Event's name, as client-go's recorder makes it: `<object>.<hex>` (a DNS subdomain). Not a
+ * generateName: a real apiserver refuses a generateName ending in '.' (422), and the random
+ * suffix keeps two Events in the same nanosecond apart.
+ */
+export function eventName(object: string, nowMs: number): string {
+  const suffix = (BigInt(nowMs) * 1000000n).toString(16) + randomBytes(2).toString('hex');
+  return `${object.slice(0, 253 - suffix.length - 1)}.${suffix}`;
 }

@@ -112,6 +112,55 @@ function checkRules(schema: Schema | undefined, value: unknown, at: string, out:
   }
 }
 
+/**
+ * What the API server refuses when a CRD is installed: a schema `default` that fails the CEL
+ * rules (x-kubernetes-validations) of its node or the nodes below it. The default is checked as
+ * written, without the defaults of the fields inside it filled in, as the API server does: a
+ * rule reading a field the default leaves out fails with "no such key". Messages name the field
+ * path the API server names, e.g. spec.validation.openAPIV3Schema.properties[spec].properties[cache].default.
+ */
+export function checkCrdDefaults(crd: Record<string, unknown>): string[] {
+  const versions = ((crd.spec as Schema | undefined)?.versions ?? []) as { schema?: { openAPIV3Schema?: Schema } }[];
+  const out: string[] = [];
+  const walk = (node: Schema, at: string) => {
+    if (node.default !== undefined) {
+      const found: string[] = [];
+      ruleFailures(node, node.default, found);
+      for (const f of found) out.push(`${at}.default: Invalid value: "${kindOf(node.default)}": ${f}`);
+    }
+    for (const [k, v] of Object.entries((node.properties ?? {}) as Record<string, Schema>)) walk(v, `${at}.properties[${k}]`);
+    if (node.items && typeof node.items === 'object') walk(node.items as Schema, `${at}.items`);
+    if (node.additionalProperties && typeof node.additionalProperties === 'object') walk(node.additionalProperties as Schema, `${at}.additionalProperties`);
+  };
+  versions.forEach((v, i) => {
+    const root = v.schema?.openAPIV3Schema;
+    if (root) walk(root, versions.length === 1 ? 'spec.validation.openAPIV3Schema' : `spec.versions[${i}].schema.openAPIV3Schema`);
+  });
+  return out;
+}
+
+const kindOf = (v: unknown) => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+
+/** The rule failures for a value under a schema node and its children, in the API server's words. */
+function ruleFailures(schema: Schema | undefined, value: unknown, out: string[]): void {
+  if (schema === undefined || value === undefined || value === null) return;
+  for (const r of (schema['x-kubernetes-validations'] ?? []) as Rule[]) {
+    if (/\boldSelf\b/.test(r.rule)) continue;
+    const what = r.message ?? `failed rule: ${r.rule}`;
+    try {
+      if (evaluate(r.rule, { self: value }) !== true) out.push(what);
+    } catch (err) {
+      const first = (err as Error).message.split('\n')[0]!.trim();
+      out.push(`${first.charAt(0).toLowerCase()}${first.slice(1)} evaluating rule: ${what}`);
+    }
+  }
+  if (Array.isArray(value)) for (const v of value) ruleFailures(schema.items as Schema | undefined, v, out);
+  else if (typeof value === 'object') {
+    const props = (schema.properties ?? {}) as Record<string, Schema>;
+    for (const [k, v] of Object.entries(value as Schema)) ruleFailures(props[k], v, out);
+  }
+}
+
 /** Validators for DNSZone, DNSForwarder and StaticHost, by kind. */
 export function loadCrdValidators(dir = findCrdDir()): Map<string, CrdValidator & { scope: string }> {
   const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, verbose: true });

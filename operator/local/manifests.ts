@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { isNode, LineCounter, parseAllDocuments } from 'yaml';
 import type { Document } from 'yaml';
 import type { CompileResult, Snapshot } from '../compile/index.js';
+import { checkCrdDefaults } from './crd-schemas.js';
 import type { CrdValidator } from './crd-schemas.js';
 
 export const CR_API_VERSION = 'splitdns.io/v1alpha1';
@@ -157,6 +158,10 @@ export function buildManifestSet(byFile: Map<string, Record<string, unknown>[] |
     }
     for (const o of content) {
       const key = `${o.apiVersion}/${o.kind}`;
+      if (key === 'apiextensions.k8s.io/v1/CustomResourceDefinition') {
+        for (const m of checkCrdDefaults(o)) problems.push({ file, ref: refOf(o), message: m });
+        continue;
+      }
       const slot = SLOTS[key];
       if (!slot) {
         if (typeof o.apiVersion === 'string' && o.apiVersion.startsWith('splitdns.io/')) problems.push({ file, ref: refOf(o), message: `unknown kind ${String(o.kind)} in ${o.apiVersion} (DNSZone, DNSForwarder, StaticHost of ${CR_API_VERSION})`, ...positionOf(o, 'kind') });
@@ -169,10 +174,8 @@ export function buildManifestSet(byFile: Map<string, Record<string, unknown>[] |
       if (namespaced && typeof meta.namespace !== 'string') meta.namespace = 'default';
       if (!namespaced) delete meta.namespace;
       const ref = refOf(o);
-      if (v) {
-        const errs = v.validate(o);
-        if (errs.length) { for (const m of errs) problems.push({ file, ref, message: m, ...positionOf(o, m.split(':')[0].replace('<root>', '')) }); continue; }
-      }
+      const errs = v ? v.validate(o) : slot === 'services' ? serviceProblems(o) : [];
+      if (errs.length) { for (const m of errs) problems.push({ file, ref, message: m, ...positionOf(o, m.split(':')[0].replace('<root>', '')) }); continue; }
       if (seen.has(ref)) { problems.push({ file, ref, message: `defined twice (also in ${seen.get(ref)}); the first one is used`, ...positionOf(o) }); continue; }
       seen.set(ref, file);
       (snapshot[slot] as object[]).push(o);
@@ -180,6 +183,20 @@ export function buildManifestSet(byFile: Map<string, Record<string, unknown>[] |
     }
   }
   return { snapshot, objects, problems };
+}
+
+/**
+ * The API server's checks of a Service's fields the compiler reads (its clusterIPs): two cluster
+ * IPs need a dual-stack ipFamilyPolicy, and clusterIP must be the first of clusterIPs.
+ */
+function serviceProblems(o: Record<string, unknown>): string[] {
+  const spec = (o.spec ?? {}) as { clusterIP?: string; clusterIPs?: string[]; ipFamilyPolicy?: string; ipFamilies?: string[] };
+  const out: string[] = [];
+  const policy = spec.ipFamilyPolicy ?? 'SingleStack';
+  if (policy === 'SingleStack' && (spec.clusterIPs?.length ?? 0) > 1) out.push(`spec.ipFamilyPolicy: Invalid value: "SingleStack": must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified`);
+  if (policy === 'SingleStack' && (spec.ipFamilies?.length ?? 0) > 1) out.push(`spec.ipFamilyPolicy: Invalid value: "SingleStack": must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified`);
+  if (spec.clusterIP && spec.clusterIPs?.length && spec.clusterIPs[0] !== spec.clusterIP) out.push(`spec.clusterIPs: Invalid value: ${JSON.stringify(spec.clusterIPs)}: first value must match \`clusterIP\``);
+  return out;
 }
 
 /** Reads and sorts the manifests under `paths`. */

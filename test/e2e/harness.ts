@@ -1,5 +1,8 @@
-// End-to-end harness: the Kubernetes API double, two real DNS servers on loopback fed by the
-// ConfigMap source, and operators pointed at the double. Everything on 127.0.0.1, port 0.
+// End-to-end harness on the real kube-apiserver (test/envtest): config/'s install moved into a
+// namespace of the suite's own, two real DNS servers on loopback fed by the ConfigMap source,
+// each replica a real Pod (the Deployment's Pod template, Ready through the status subresource),
+// and operators. The operator and the DNS servers each act as their own ServiceAccount (tokens
+// from TokenRequest) with the roles rendered from config/, through a TCP proxy the tests can cut.
 
 import { Resolver } from 'node:dns/promises';
 import pino from 'pino';
@@ -7,59 +10,58 @@ import { startDnsServer } from '../../dns-server/server.js';
 import type { DnsServer } from '../../dns-server/server.js';
 import { startConfigMapSource } from '../../dns-server/source/configmap.js';
 import type { ConfigMapSource } from '../../dns-server/source/configmap.js';
-import { Operator, startOperator } from '../../operator/controller/controller.js';
-import type { OperatorOptions } from '../../operator/controller/controller.js';
-import { loadKubeConfig } from '../../kube/kube-client.js';
-import { KubeApiDouble } from '../kube-api-double/server.js';
+import { startOperator } from '../../operator/controller/controller.js';
+import type { Operator, OperatorOptions } from '../../operator/controller/controller.js';
+import type { Envtest } from '../envtest/apiserver.js';
+import { createNamespace, kubeConfigFor } from '../envtest/kube.js';
+import { ApiProxy } from '../envtest/proxy.js';
+import { createReplicaPod, DNS_SA, DNS_SELECTOR, OPERATOR_SA } from '../envtest/splitdns.js';
 
-export const NS = 'splitdns';
 export const silent = pino({ level: 'silent' });
+export const CR = '/apis/splitdns.io/v1alpha1';
 
 export interface Harness {
-  api: KubeApiDouble;
+  env: Envtest;
+  /** The operator's namespace. */
+  ns: string;
+  proxy: ApiProxy;
   servers: DnsServer[];
   sources: ConfigMapSource[];
   operators: Operator[];
   startOperator(extra?: Partial<OperatorOptions>): Promise<Operator>;
+  /** A request as the admin (kubectl), straight to the apiserver. */
+  kube(method: string, path: string, body?: unknown, contentType?: string): Promise<any>;
   close(): Promise<void>;
 }
 
-/** A request to the double over HTTP, as kubectl would make it. */
-export async function kube(api: KubeApiDouble, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<any> {
-  const res = await fetch(api.url + path, { method, headers: body === undefined ? {} : { 'content-type': contentType }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = (await res.json()) as any;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${json.message}`);
-  return json;
+/** Creates (or keeps) namespaces; suites reuse them, as no controller here would finish deleting one. */
+export async function ensureNamespaces(env: Envtest, names: Record<string, Record<string, string>>): Promise<void> {
+  for (const [name, labels] of Object.entries(names)) await createNamespace(env, name, labels);
 }
 
-export function dnsPod(name: string, httpPort: number): object {
-  return {
-    metadata: { name, namespace: NS, labels: { 'app.kubernetes.io/name': 'splitdns-dns' } },
-    spec: { containers: [{ name: 'dns-server', ports: [{ name: 'http', containerPort: httpPort }] }] },
-    status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
-  };
+/** Deletes every DNSZone, DNSForwarder and StaticHost (cluster-wide) and the operator's ConfigMaps, Pods and Lease in `ns`. */
+export async function cleanUp(env: Envtest, ns: string): Promise<void> {
+  for (const plural of ['dnszones', 'dnsforwarders']) await env.request('DELETE', `${CR}/${plural}`);
+  const hosts = await env.request('GET', `${CR}/statichosts`);
+  for (const h of hosts.items) await env.request('DELETE', `${CR}/namespaces/${h.metadata.namespace}/statichosts/${h.metadata.name}`);
+  await env.request('DELETE', `/api/v1/namespaces/${ns}/configmaps?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dsplitdns`);
+  await env.request('DELETE', `/api/v1/namespaces/${ns}/pods?gracePeriodSeconds=0`);
+  await env.request('DELETE', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`);
 }
 
-export async function startHarness(opts: { replicas?: number; namespaces?: Record<string, Record<string, string>> } = {}): Promise<Harness> {
-  const api = await KubeApiDouble.start({ bookmarkMs: 200 });
-  const kubeConfig = loadKubeConfig(api.url);
-  for (const [name, labels] of Object.entries({ [NS]: {}, ...(opts.namespaces ?? {}) })) {
-    await kube(api, 'POST', '/api/v1/namespaces', { metadata: { name, labels } });
-  }
+export async function startHarness(env: Envtest, ns: string, opts: { replicas?: number } = {}): Promise<Harness> {
+  const proxy = await ApiProxy.start(env.port);
+  const dnsKc = await kubeConfigFor(env, ns, DNS_SA, proxy.url);
+  const opKc = await kubeConfigFor(env, ns, OPERATOR_SA, proxy.url);
   const servers: DnsServer[] = [];
   const sources: ConfigMapSource[] = [];
-  for (let i = 0; i < (opts.replicas ?? 2); i++) {
-    const server = await startDnsServer({ port: 0, httpPort: 0, logger: silent, lameDuckMs: 0 });
-    servers.push(server);
-    sources.push(await startConfigMapSource({ kubeConfig, namespace: NS, server, logger: silent, backoff: { initialMs: 50, maxMs: 400 } }));
-    await kube(api, 'POST', `/api/v1/namespaces/${NS}/pods`, dnsPod(`dns-${i}`, server.httpPort!));
-  }
   const operators: Operator[] = [];
   const h: Harness = {
-    api, servers, sources, operators,
+    env, ns, proxy, servers, sources, operators,
+    kube: (method, path, body, contentType) => env.request(method, path, body, contentType),
     async startOperator(extra = {}) {
       const op = await startOperator({
-        kubeConfig, namespace: NS, clusterDomain: 'cluster.local', dnsSelector: 'app.kubernetes.io/name=splitdns-dns',
+        kubeConfig: opKc, namespace: ns, clusterDomain: 'cluster.local', dnsSelector: DNS_SELECTOR,
         debounceMs: 20, leaseDurationSeconds: 1, renewDeadlineMs: 800, retryPeriodMs: 100, confirmIntervalMs: 50,
         informerBackoff: { initialMs: 50, maxMs: 400 }, logger: silent, ...extra,
       });
@@ -70,9 +72,18 @@ export async function startHarness(opts: { replicas?: number; namespaces?: Recor
       await Promise.all(operators.map((o) => o.close()));
       for (const s of sources) s.close();
       await Promise.all(servers.map((s) => s.close()));
-      await api.close();
+      await proxy.close();
+      await cleanUp(env, ns);
     },
   };
+  try {
+    for (let i = 0; i < (opts.replicas ?? 2); i++) {
+      const server = await startDnsServer({ port: 0, httpPort: 0, logger: silent, lameDuckMs: 0 });
+      servers.push(server);
+      sources.push(await startConfigMapSource({ kubeConfig: dnsKc, namespace: ns, server, logger: silent, backoff: { initialMs: 50, maxMs: 400 } }));
+      await createReplicaPod(env, ns, `dns-${i}`, server.httpPort!);
+    }
+  } catch (err) { await h.close(); throw err; }
   return h;
 }
 

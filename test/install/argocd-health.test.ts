@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import { compile } from '../../operator/compile/index.js';
 import type { Snapshot, ResourceResult, ResourceKind, Condition } from '../../operator/compile/index.js';
-import { desiredStatus } from '../../operator/controller/status-writer.js';
+import { desiredStatus, stampTransitions } from '../../operator/controller/status-writer.js';
 import { runHealthLua } from './lua-health.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -46,7 +46,7 @@ function resultFor(results: ResourceResult[], o: Obj): ResourceResult {
 
 /** The status the operator writes: compile()'s, with Programmed/Ready from its confirmation. */
 function operatorStatus(r: ResourceResult, programmed: boolean, noReplicas = false): ResourceResult['status'] {
-  return desiredStatus(r, programmed, noReplicas, NOW);
+  return stampTransitions(desiredStatus(r, programmed, noReplicas), undefined, NOW.getTime());
 }
 
 describe('install: Argo CD health checks', () => {

@@ -1,50 +1,36 @@
 // RBAC grants exactly what the code calls. The real operator and the real DNS server with its
-// ConfigMap source run against the Kubernetes API double, each behind its own recording proxy,
-// through a scenario that exercises every write path (create, update after a conflict, delete,
-// status, events, leader election). Every recorded request must be allowed by the service
-// account's roles as rendered from config/, and every rule in those roles must have been used.
+// ConfigMap source run against the real kube-apiserver (test/envtest), each as its own
+// ServiceAccount bound to the roles rendered from config/, through a scenario that exercises
+// every write path (create, update after a conflict, delete, status, events, leader election).
+// The apiserver's audit log records every request each ServiceAccount made: every one must have
+// been allowed (no 403), each must be allowed by the rendered roles, and every rule in those
+// roles must have been used.
 
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import pino from 'pino';
-import { startDnsServer } from '../../dns-server/server.js';
-import type { DnsServer } from '../../dns-server/server.js';
-import { startConfigMapSource } from '../../dns-server/source/configmap.js';
-import type { ConfigMapSource } from '../../dns-server/source/configmap.js';
-import { startOperator } from '../../operator/controller/controller.js';
-import type { Operator } from '../../operator/controller/controller.js';
-import { loadKubeConfig } from '../../kube/kube-client.js';
-import { KubeApiDouble } from '../kube-api-double/server.js';
-import { ApiRecorder } from './api-recorder.js';
-import type { RbacNeed } from './api-recorder.js';
-import { renderKustomization } from './render.js';
+import type { AuditEvent, Envtest } from '../envtest/apiserver.js';
+import { ROOT } from '../envtest/assets.js';
+import { createNamespace } from '../envtest/kube.js';
+import { useEnvtest } from '../envtest/shared.js';
+import { DNS_SA, installInto, OPERATOR_SA } from '../envtest/splitdns.js';
+import { eventually, startHarness } from '../e2e/harness.js';
+import type { Harness } from '../e2e/harness.js';
 import type { K8sObject } from './render.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const NS = 'splitdns';
-const silent = pino({ level: 'silent' });
+const NS = 'rbac-calls';
+
+interface RbacNeed { group: string; resource: string; verb: string; namespace?: string }
+
+/** The RBAC a request needed, as the apiserver's authorizer saw it (from its audit entry). */
+function needOf(e: AuditEvent): RbacNeed {
+  const r = e.objectRef ?? {};
+  return { group: r.apiGroup ?? '', resource: `${r.resource}${r.subresource ? `/${r.subresource}` : ''}`, verb: e.verb, namespace: r.namespace };
+}
 
 interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
 interface Grant { group: string; resource: string; verb: string; namespace?: string /* undefined: cluster-wide */ }
-
-async function kube(api: KubeApiDouble, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<any> {
-  const res = await fetch(api.url + path, { method, headers: body === undefined ? {} : { 'content-type': contentType }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = (await res.json()) as any;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${json.message}`);
-  return json;
-}
-
-async function eventually<T>(what: string, limitMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what} after ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** What a service account may do, from the RoleBindings and ClusterRoleBindings in `objs`. */
 function grantsOf(objs: K8sObject[], sa: string): Grant[] {
@@ -68,7 +54,8 @@ const show = (x: { group: string; resource: string; verb: string; namespace?: st
 
 function sampleCrs(): any[] {
   return ['corp-zone.yaml', 'forwarder.yaml', 'statichosts.yaml']
-    .flatMap((f) => parseAllDocuments(readFileSync(join(ROOT, 'samples', f), 'utf8')).map((d) => d.toJS()));
+    .flatMap((f) => parseAllDocuments(readFileSync(join(ROOT, 'samples', f), 'utf8')).map((d) => d.toJS()))
+    .map((o) => (o.metadata.namespace === 'splitdns' ? { ...o, metadata: { ...o.metadata, namespace: NS } } : o));
 }
 
 const PATHS: Record<string, (o: any) => string> = {
@@ -77,41 +64,25 @@ const PATHS: Record<string, (o: any) => string> = {
   StaticHost: (o) => `/apis/splitdns.io/v1alpha1/namespaces/${o.metadata.namespace}/statichosts`,
 };
 
-describe('install: RBAC against the calls the code makes', function () {
+describe('real API: RBAC against the calls the code makes', function () {
   this.timeout(60000);
-  let api: KubeApiDouble;
-  let opProxy: ApiRecorder, dnsProxy: ApiRecorder;
-  let server: DnsServer | undefined;
-  let source: ConfigMapSource | undefined;
-  let operator: Operator | undefined;
+  let env: Envtest;
+  let h: Harness | undefined;
   let rendered: K8sObject[];
+  const user = (sa: string) => `system:serviceaccount:${NS}:${sa}`;
 
-  before(async () => {
-    rendered = renderKustomization(join(ROOT, 'config'));
-    api = await KubeApiDouble.start({ bookmarkMs: 200 });
-    opProxy = await ApiRecorder.start(api.port);
-    dnsProxy = await ApiRecorder.start(api.port);
-    for (const name of [NS, 'team-a']) await kube(api, 'POST', '/api/v1/namespaces', { metadata: { name } });
-
-    // The DNS server, fed by its ConfigMap source through its own proxy.
-    server = await startDnsServer({ port: 0, httpPort: 0, logger: silent, lameDuckMs: 0 });
-    source = await startConfigMapSource({ kubeConfig: loadKubeConfig(dnsProxy.url), namespace: NS, server, logger: silent, backoff: { initialMs: 50, maxMs: 400 } });
-    await kube(api, 'POST', `/api/v1/namespaces/${NS}/pods`, {
-      metadata: { name: 'dns-0', namespace: NS, labels: { 'app.kubernetes.io/name': 'splitdns-dns' } },
-      spec: { containers: [{ name: 'dns-server', ports: [{ name: 'http', containerPort: server.httpPort }] }] },
-      status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
-    });
-
-    operator = await startOperator({
-      kubeConfig: loadKubeConfig(opProxy.url), namespace: NS, clusterDomain: 'cluster.local', dnsSelector: 'app.kubernetes.io/name=splitdns-dns',
-      debounceMs: 20, leaseDurationSeconds: 1, renewDeadlineMs: 800, retryPeriodMs: 100, confirmIntervalMs: 50,
-      informerBackoff: { initialMs: 50, maxMs: 400 }, httpPort: null, logger: silent,
-    });
+  before(async function () {
+    env = await useEnvtest(this);
+    rendered = await installInto(env, NS) as unknown as K8sObject[];
+    for (const name of ['team-a', 'shop']) await createNamespace(env, name);
+    h = await startHarness(env, NS, { replicas: 1 });
+    await h.startOperator({ httpPort: null });
+    const kube = h.kube;
 
     // 1. The samples: creates, status patches, events.
-    for (const o of sampleCrs()) await kube(api, 'POST', PATHS[o.kind]!(o), o);
+    for (const o of sampleCrs()) await kube('POST', PATHS[o.kind]!(o), o);
     const zoneReady = async (gen: number) => {
-      const z = await kube(api, 'GET', '/apis/splitdns.io/v1alpha1/dnszones/corp');
+      const z = await kube('GET', '/apis/splitdns.io/v1alpha1/dnszones/corp');
       const ready = (z.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
       return z.status?.observedGeneration === gen && ready?.status === 'True' ? z : undefined;
     };
@@ -119,50 +90,51 @@ describe('install: RBAC against the calls the code makes', function () {
 
     // 2. Someone else touches the zone's shard ConfigMap, then the zone changes: the operator's
     //    update meets a 409, re-reads the ConfigMap and writes again.
-    const cms = await kube(api, 'GET', `/api/v1/namespaces/${NS}/configmaps`);
+    const cms = await kube('GET', `/api/v1/namespaces/${NS}/configmaps`);
     const cm = cms.items.find((c: any) => c.metadata.annotations?.['splitdns.io/shard-id'] === 'zone/corp.example');
     expect(cm, 'the zone shard ConfigMap').to.not.equal(undefined);
-    await kube(api, 'PUT', `/api/v1/namespaces/${NS}/configmaps/${cm.metadata.name}`, { ...cm, metadata: { ...cm.metadata, labels: { ...cm.metadata.labels, touched: 'yes' } } });
-    await kube(api, 'PATCH', '/apis/splitdns.io/v1alpha1/dnszones/corp', { spec: { ttl: 120 } }, 'application/merge-patch+json');
+    await kube('PUT', `/api/v1/namespaces/${NS}/configmaps/${cm.metadata.name}`, { ...cm, metadata: { ...cm.metadata, labels: { ...cm.metadata.labels, touched: 'yes' } } });
+    await kube('PATCH', '/apis/splitdns.io/v1alpha1/dnszones/corp', { spec: { ttl: 120 } }, 'application/merge-patch+json');
     await eventually('DNSZone corp Ready at generation 2', 15000, () => zoneReady(2));
 
     // 3. A resource goes away: its shard ConfigMap is deleted.
-    await kube(api, 'DELETE', '/apis/splitdns.io/v1alpha1/dnszones/corp');
-    await eventually('the zone shard ConfigMap deleted', 15000, async () => opProxy.calls.some((c) => c.method === 'DELETE') ? true : undefined);
+    await kube('DELETE', '/apis/splitdns.io/v1alpha1/dnszones/corp');
+    const op = () => env.audit(user(OPERATOR_SA));
+    await eventually('the zone shard ConfigMap deleted', 15000, () => (op().some((e) => e.verb === 'delete' && e.objectRef?.resource === 'configmaps') ? true : undefined));
     // 4. Leader election renews its Lease.
-    await eventually('a Lease renewal', 15000, async () => opProxy.calls.some((c) => c.method === 'PUT' && c.url.includes('/leases/')) ? true : undefined);
+    await eventually('a Lease renewal', 15000, () => (op().some((e) => e.verb === 'update' && e.objectRef?.resource === 'leases') ? true : undefined));
   });
 
-  after(async () => {
-    await operator?.close();
-    source?.close();
-    await server?.close();
-    await api?.close();
-    await opProxy?.close();
-    await dnsProxy?.close();
-  });
+  after(async () => { await h?.close(); });
 
-  for (const [who, sa, proxy] of [['operator', 'splitdns-operator', () => opProxy], ['DNS server', 'splitdns-dns', () => dnsProxy]] as const) {
-    it(`allows every call the ${who} made`, () => {
+  for (const [who, sa] of [['operator', OPERATOR_SA], ['DNS server', DNS_SA]] as const) {
+    it(`the apiserver allowed every call the ${who} made`, () => {
+      const calls = env.audit(user(sa));
+      expect(calls.length).to.be.greaterThan(0);
+      const refused = calls.filter((e) => e.responseStatus?.code === 403).map((e) => show(needOf(e)));
+      expect([...new Set(refused)], `${who} calls refused`).to.deep.equal([]);
+    });
+
+    it(`the rendered roles allow every call the ${who} made`, () => {
       const grants = grantsOf(rendered, sa);
-      const needs = proxy().needs();
-      expect(needs.length).to.be.greaterThan(0);
+      const needs = env.audit(user(sa)).map(needOf);
       const denied = [...new Set(needs.filter((n) => !grants.some((g) => allows(g, n))).map(show))];
       expect(denied, `${who} calls that ${sa}'s roles do not allow`).to.deep.equal([]);
     });
 
     it(`grants the ${who} nothing it did not use`, () => {
-      const needs = proxy().needs();
+      const needs = env.audit(user(sa)).map(needOf);
       const unused = grantsOf(rendered, sa).filter((g) => !needs.some((n) => allows(g, n)));
       expect(unused.map(show), `${sa} rules no call used`).to.deep.equal([]);
     });
   }
 
   it('exercised the paths it meant to: a 409 re-read, a delete, status patches and events', () => {
-    const calls = opProxy.calls.map((c) => `${c.method} ${new URL(c.url, 'http://x').pathname}`);
-    expect(calls.some((c) => /^GET \/api\/v1\/namespaces\/splitdns\/configmaps\/[^/]+$/.test(c)), 'GET of one ConfigMap after the conflict').to.equal(true);
-    expect(calls.some((c) => c.startsWith('PATCH ') && c.endsWith('/status'))).to.equal(true);
-    expect(calls.some((c) => c.startsWith('POST /apis/events.k8s.io/'))).to.equal(true);
+    const calls = env.audit(user(OPERATOR_SA));
+    expect(calls.some((e) => e.verb === 'update' && e.objectRef?.resource === 'configmaps' && e.responseStatus?.code === 409), 'a ConfigMap update that met 409').to.equal(true);
+    expect(calls.some((e) => e.verb === 'get' && e.objectRef?.resource === 'configmaps'), 'GET of one ConfigMap after the conflict').to.equal(true);
+    expect(calls.some((e) => e.verb === 'patch' && e.objectRef?.subresource === 'status')).to.equal(true);
+    expect(calls.some((e) => e.verb === 'create' && e.objectRef?.apiGroup === 'events.k8s.io' && (e.responseStatus?.code ?? 0) < 300), 'an Event created').to.equal(true);
   });
 
   it('matches the verbs table in operator/controller/README.md', () => {
@@ -176,6 +148,6 @@ describe('install: RBAC against the calls the code makes', function () {
       for (const r of ticks(resources!)) for (const v of ticks(verbs!)) documented.add(`${v} ${g || 'core'}/${r}${scope!.startsWith('cluster') ? ' (cluster-wide)' : ` in ${NS}`}`);
     }
     expect(documented.size, 'rows parsed from the README table').to.be.greaterThan(5);
-    expect([...new Set(grantsOf(rendered, 'splitdns-operator').map(show))].sort()).to.deep.equal([...documented].sort());
+    expect([...new Set(grantsOf(rendered, OPERATOR_SA).map(show))].sort()).to.deep.equal([...documented].sort());
   });
 });

@@ -1,18 +1,19 @@
 // Operator parts against the API double: flags, publish (hash-gated writes, gzip, 409 retry,
-// deletion), the ConfigMap source, informer restart after an outage, Lease election.
+// deletion), the ConfigMap source, informer restart after an outage, readiness. (Lease
+// election runs on the real apiserver with an injected clock: real-api.test.ts.)
 
 import { expect } from 'chai';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { startDnsServer } from '../../../dns-server/server.js';
-import { configMapName, decodeShardConfigMap } from '../../../dns-server/config/configmap-form.js';
+import { decodeShardConfigMap } from '../../../dns-server/config/configmap-form.js';
 import { startConfigMapSource } from '../../../dns-server/source/configmap.js';
 import { ResourceInformer } from '../../../kube/informer.js';
 import { createKubeClient, loadKubeConfig } from '../../../kube/kube-client.js';
-import { LeaderElector } from '../../../operator/controller/leader.js';
 import { startOperator } from '../../../operator/controller/controller.js';
 import { OperatorMetrics } from '../../../operator/controller/metrics.js';
 import { parseOptions } from '../../../operator/controller/options.js';
+import { configMapName } from '../../../dns-server/config/configmap-form.js';
 import { Publisher } from '../../../operator/controller/publish.js';
 import { withHash } from '../../../dns-server/config/index.js';
 import { KubeApiDouble } from '../../kube-api-double/server.js';
@@ -121,33 +122,6 @@ describe('operator controller: against the API double', function () {
       expect(inf.restarts).to.be.greaterThan(0);
       expect(changes).to.be.greaterThan(1);
     } finally { await inf.stop(); }
-  });
-
-  it('gives the Lease to one candidate, renews it, and hands it over on release or expiry', async () => {
-    const events: string[] = [];
-    const make = (identity: string) => new LeaderElector({
-      client: client(), namespace: NS, name: 'l', identity, leaseDurationSeconds: 1, renewDeadlineMs: 600, retryPeriodMs: 50, logger: silent,
-      onStart: () => events.push(`${identity}+`), onStop: () => events.push(`${identity}-`),
-    });
-    const a = make('a');
-    const b = make('b');
-    a.start();
-    await until('a leads', () => a.isLeader);
-    b.start();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(b.isLeader).to.equal(false);
-    await a.stop();
-    await until('b leads after release', () => b.isLeader);
-    // b stops renewing without releasing (a crash): c takes over once the Lease expires.
-    const c = make('c');
-    const lease = () => api.list('leases', NS)[0];
-    await b.stop({ release: false });
-    expect(lease().spec.holderIdentity).to.equal('b');
-    c.start();
-    await until('c leads', () => c.isLeader);
-    expect(lease().spec.leaseTransitions).to.be.at.least(2);
-    expect(events).to.deep.equal(['a+', 'a-', 'b+', 'b-', 'c+']);
-    await c.stop();
   });
 
   it('is unready until every informer has synced, then serves /readyz, /healthz and its metrics', async () => {
