@@ -23,6 +23,8 @@ import { buildConditions } from './status.js';
 import type { Verdict } from './status.js';
 import type { CompileOptions, CompileResult, Compiler, ResourceResult, Snapshot } from './types.js';
 import { buildClusterZoneShard, buildZoneShard, shardIdOfZone } from './zones.js';
+import { ReverseClaims, refusedPart } from './reverse-claims.js';
+import { DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS, buildClusterReverseShards, clusterRangeClash, clusterRanges, recordsInClusterRanges } from './reverse-zones.js';
 import type { BuiltZone, Contribution } from './zones.js';
 
 /** The annotation that names a Service's published hostname in a DNSZone. */
@@ -50,6 +52,10 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
   const zoneMemo = new Map<string, { key: string; built: BuiltZone }>();
   let clusterShard: Shard | undefined;
   let lastPhases: [string, number][] = [];
+  // Reverse names (reverse-zones.ts, reverse-claims.ts): the cluster's ranges are served authoritatively; PTRs obey tenancy.
+  const clusterReverse = clusterRanges(opts.serviceCIDRs ?? DEFAULT_SERVICE_CIDRS, opts.podCIDRs ?? DEFAULT_POD_CIDRS);
+  const clusterReverseShards = buildClusterReverseShards(clusterZone, clusterReverse);
+  const reverseClaims = new ReverseClaims(clusterReverse, opts.operatorNamespace);
   /** Small shards rebuilt every time: keep the previous object when the hash did not move. */
   const lastById = new Map<string, Shard>();
   const reuse = (s: Shard): Shard => {
@@ -74,6 +80,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     for (const z of zones) if (z.p.errors.length) reject(z.p.meta, 'InvalidSpec', z.p.errors.join('; '));
     for (const f of fwds) if (f.errors.length) reject(f.meta, 'InvalidSpec', f.errors.join('; '));
     for (const h of hosts) if (h.errors.length) reject(h.meta, 'InvalidSpec', h.errors.join('; '));
+    for (const z of zones) { const clash = clusterRangeClash(z.p.domain, clusterReverse); if (clash && !verdicts.has(z.p.meta)) reject(z.p.meta, 'Conflict', clash); }
 
     mark('parse');
     // Namespaces and their labels (delegation and service selection by namespace labels).
@@ -173,6 +180,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     for (const ns of servicesMemo.keys()) if (!liveNs.has(ns)) servicesMemo.delete(ns);
     clusterShard ??= buildClusterZoneShard(clusterZone);
     shards.push(clusterShard);
+    shards.push(...clusterReverseShards);
 
     mark('services');
     // Names inside zones and the hosts shard: zone records first, then contributors by age.
@@ -286,11 +294,12 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       const r = c.build();
       if ('accepted' in r) { reject(c.meta, r.reason, r.message); outcome.rejected.push([c.meta.key, r]); continue; }
       const owner = describe(c.meta);
-      let blocked: string | undefined;
+      // Every conflict is named (validate reports them all), not just the first.
+      const conflicts: string[] = [];
       for (const p of r.placements.values()) {
-        for (const rec of p.records) { blocked = claims.blocker(rec.name, rec.type, owner); if (blocked) { blocked = `${rec.name} ${rec.type} is already claimed by ${blocked}`; break; } }
-        if (blocked) break;
+        for (const rec of p.records) { const by = claims.blocker(rec.name, rec.type, owner); if (by) conflicts.push(`${rec.name} ${rec.type} is already claimed by ${by}`); }
       }
+      const blocked = conflicts.length ? [...new Set(conflicts)].join('; ') : undefined;
       if (blocked) {
         if (c.meta.kind === 'StaticHost') { reject(c.meta, 'Conflict', blocked); outcome.rejected.push([c.meta.key, { accepted: false, reason: 'Conflict', message: blocked }]); }
         else for (const z of c.skipZones ?? []) note(z).skipped.push(`Service ${c.meta.key}: ${blocked}`);
@@ -316,11 +325,13 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     }
 
     mark('claims');
+    // PTR tenancy: refused PTRs leave the Services shards (replaced in `shards`) and the contributions.
+    const ptrs = reverseClaims.apply(shards, contributions, zoneByShard);
     // Zone shards (memoised on the zone object and what was contributed to it).
     const liveZones = new Set<string>();
     for (const { p, id } of acceptedZones.values()) {
       const shardId = shardIdOfZone(p.domain);
-      const contribs = contributions.get(shardId) ?? [];
+      const contribs = ptrs.contributions.get(shardId) ?? [];
       let key = id;
       for (const c of contribs) key += '|' + c.owner + '@' + (c.ident || JSON.stringify(c.records) + JSON.stringify(c.reverse));
       liveZones.add(shardId);
@@ -332,13 +343,14 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
       figures.set(p.meta, { records: memo.built.records, services: n?.services ?? 0 });
       let message = `Serving ${memo.built.records} records for ${p.domain}`;
       if (n?.skipped.length) message += `; not published: ${n.skipped.slice(0, 3).join('; ')}${n.skipped.length > 3 ? ` (and ${n.skipped.length - 3} more)` : ''}`;
-      verdicts.set(p.meta, { accepted: true, message });
+      const refused = recordsInClusterRanges(p.records, clusterReverse);
+      verdicts.set(p.meta, { accepted: true, message, ...(refused && { refused }) });
     }
     for (const id of zoneMemo.keys()) if (!liveZones.has(id)) zoneMemo.delete(id);
 
     mark('zones');
     // Hosts outside every zone (operator namespace only).
-    const hostContribs = contributions.get('hosts') ?? [];
+    const hostContribs = ptrs.contributions.get('hosts') ?? [];
     const hostsKey = hostContribs.map((c) => c.owner + '@' + c.ident).join('|');
     if (hostContribs.length && hostsMemo?.key === hostsKey) shards.push(hostsMemo.shard);
     else if (hostContribs.length) {
@@ -363,7 +375,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     for (const h of hosts) {
       if (!verdicts.has(h.meta)) {
         const where = shardsOf.get(h.meta) ?? [];
-        verdicts.set(h.meta, { accepted: true, message: `Serving ${h.hostnames.join(', ')} in ${where.join(', ')}` });
+        verdicts.set(h.meta, { accepted: true, message: `Serving ${h.hostnames.join(', ')} in ${where.join(', ')}`, ...refusedPart(ptrs.refusals.get(describe(h.meta))) });
       }
     }
 
@@ -385,7 +397,8 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     mark('statuses');
     lastPhases = phases.map(([n, t], i) => [n, t - (i ? phases[i - 1][1] : t0)]);
     resources.sort((a, b) => byString(a.kind, b.kind) || byString(a.namespace ?? '', b.namespace ?? '') || byString(a.name, b.name));
-    return { bundle, resources };
+    const notices = [...ptrs.refusals].filter(([owner]) => owner.startsWith('Service ')).flatMap(([owner, l]) => l.map((r) => ({ ref: owner.replace(' ', '/'), reason: r.reason, message: r.message })));
+    return { bundle, resources, notices };
   }
 
   return { compile, phases: () => lastPhases };

@@ -63,6 +63,7 @@ export class Permissions {
       let shardId: string;
       if (z) {
         if (!this.delegated(z.p, ns)) return { accepted: false, reason: 'NotPermitted', message: `${name} is in DNSZone ${z.p.meta.name}, which does not delegate to namespace ${ns}` };
+        if (name === z.p.domain && ns !== this.operatorNamespace) return { accepted: false, reason: 'NotPermitted', message: `${name} is the apex of DNSZone ${z.p.meta.name}: a delegation grants names below the apex only (apex records belong in the DNSZone)` };
         shardId = shardIdOfZone(z.p.domain);
       } else {
         if (ns !== this.operatorNamespace) return { accepted: false, reason: 'NotPermitted', message: `${name} is outside every DNSZone; only StaticHosts in the operator's namespace ${this.operatorNamespace} may claim such names` };

@@ -5,8 +5,11 @@
 import type { Meta } from './meta.js';
 import type { Condition, ConditionStatus } from './types.js';
 
+/** Condition type present (status True) while part of an accepted resource is not served; reason NotPermitted or Conflict. */
+export const PARTIALLY_REFUSED = 'PartiallyRefused';
+
 export type Verdict =
-  | { accepted: true; message: string }
+  | { accepted: true; message: string; /** Served, but part of it is not (refused PTRs, records the cluster owns): condition PartiallyRefused. */ refused?: { reason: 'NotPermitted' | 'Conflict'; message: string } }
   | { accepted: false; reason: 'InvalidSpec' | 'NotPermitted' | 'Conflict'; message: string };
 
 /** metav1.Time: RFC 3339 with second precision. */
@@ -23,11 +26,13 @@ function condition(meta: Meta, now: string, type: string, status: ConditionStatu
 export function buildConditions(meta: Meta, v: Verdict, now: Date): Condition[] {
   const t = k8sTime(now);
   if (v.accepted) {
-    return [
+    const out = [
       condition(meta, t, 'Accepted', 'True', 'Accepted', v.message),
       condition(meta, t, 'Programmed', 'Unknown', 'Pending', 'Waiting for every ready DNS server to serve the generated configuration'),
       condition(meta, t, 'Ready', 'Unknown', 'Pending', 'Accepted; not yet confirmed served by the DNS servers'),
     ];
+    if (v.refused) out.push(condition(meta, t, PARTIALLY_REFUSED, 'True', v.refused.reason, v.refused.message));
+    return out;
   }
   return [
     condition(meta, t, 'Accepted', 'False', v.reason, v.message),

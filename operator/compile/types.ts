@@ -18,6 +18,10 @@ export interface CompileOptions {
   clusterDomain: string;
   /** The operator's own namespace: its StaticHosts may claim any name outside the cluster domain. */
   operatorNamespace: string;
+  /** The cluster's Service CIDRs (default reverse-zones.ts DEFAULT_SERVICE_CIDRS): reverse zones served authoritatively; only ClusterIPs have PTRs there. */
+  serviceCIDRs?: readonly string[];
+  /** The cluster's Pod CIDRs (default DEFAULT_POD_CIDRS): reverse zones served authoritatively. */
+  podCIDRs?: readonly string[];
   /** The only clock compile() reads: lastTransitionTime of conditions that change. */
   now: Date;
 }
@@ -51,6 +55,8 @@ export interface CompileResult {
   bundle: ConfigBundle;
   /** One per custom resource in the snapshot, sorted by kind, namespace, name. */
   resources: ResourceResult[];
+  /** What was refused of objects that have no status of their own (a Service's PTRs), sorted by ref. */
+  notices?: { ref: string; reason: 'NotPermitted' | 'Conflict'; message: string }[];
 }
 
 export interface Compiler {

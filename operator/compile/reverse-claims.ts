@@ -1,0 +1,189 @@
+// Who may have the PTR of an address: tenancy for reverse names. Every PTR the compiler would
+// publish (a Service's ClusterIP, a headless Service's endpoint, a StaticHost with ptr: true) is
+// a claim; judgePtrClaims() refuses the ones the rules in docs/compiler.md ("Reverse names")
+// forbid, and ReverseClaims applies the verdict to the built shards and contributions without
+// touching what they hold otherwise (a refused PTR never takes a forward name with it).
+
+import type { Shard, ServicesShard } from '../../dns-server/config/types.js';
+import { byString } from './names.js';
+import type { ParsedZone } from './parse-crs.js';
+import { hashShard } from './rrsets.js';
+import { addressOfReverseName } from './reverse-zones.js';
+import type { ClusterRange, ReverseRanges } from './reverse-zones.js';
+import type { Contribution } from './zones.js';
+
+export type PtrSource = 'clusterIP' | 'endpoint' | 'static';
+
+export interface PtrClaim {
+  /** The reverse name (1.0.96.10.in-addr.arpa.). */
+  name: string;
+  target: string;
+  namespace: string;
+  /** "Service default/kubernetes", "StaticHost team-a/db". */
+  owner: string;
+  source: PtrSource;
+  /** Set when the claimant's own grant does not cover the address (StaticHosts: the delegation). */
+  denied?: string;
+}
+
+export interface PtrRefusal {
+  claim: PtrClaim;
+  reason: 'NotPermitted' | 'Conflict';
+  message: string;
+}
+
+export interface PtrRules {
+  /** The cluster range holding a reverse name. */
+  clusterRange(name: string): ClusterRange | undefined;
+  /** The DNSZone ("DNSZone corp") whose own records are at a reverse name outside the cluster ranges. */
+  zoneRecordOwner(name: string): string | undefined;
+}
+
+const addr = (name: string): string => addressOfReverseName(name) ?? name;
+const list = (owners: Iterable<string>): string => [...new Set(owners)].sort(byString).join(', ');
+
+/** The refused claims, sorted by owner then name. Claims of one name are judged together. */
+export function judgePtrClaims(claims: readonly PtrClaim[], rules: PtrRules): PtrRefusal[] {
+  const byName = new Map<string, PtrClaim[]>();
+  for (const c of claims) { const l = byName.get(c.name); if (l) l.push(c); else byName.set(c.name, [c]); }
+  const refused: PtrRefusal[] = [];
+  for (const [name, group] of byName) {
+    const range = rules.clusterRange(name);
+    const clusterIPs = group.filter((c) => c.source === 'clusterIP');
+    const zoneOwner = range === undefined ? rules.zoneRecordOwner(name) : undefined;
+    const eligible: PtrClaim[] = [];
+    for (const c of group) {
+      const refuse = (reason: PtrRefusal['reason'], message: string) => refused.push({ claim: c, reason, message: `PTR ${addr(name)} → ${c.target}: ${message}` });
+      if (c.denied !== undefined) refuse('NotPermitted', c.denied);
+      else if (clusterIPs.length && c.source !== 'clusterIP') refuse('Conflict', `${addr(name)} is the ClusterIP of ${list(clusterIPs.map((x) => x.owner))}, which alone has its PTR`);
+      else if (range?.role === 'Service' && c.source !== 'clusterIP') refuse('NotPermitted', `${addr(name)} is in the cluster's Service CIDR ${range.cidr}, whose PTRs only the Service holding the address as ClusterIP may have`);
+      else if (zoneOwner !== undefined) refuse('Conflict', `${zoneOwner} has its own records at ${name}`);
+      else eligible.push(c);
+    }
+    const namespaces = new Set(eligible.map((c) => c.namespace));
+    if (namespaces.size > 1) {
+      for (const c of eligible) {
+        const others = eligible.filter((x) => x.namespace !== c.namespace).map((x) => x.owner);
+        refused.push({ claim: c, reason: 'Conflict', message: `PTR ${addr(name)} → ${c.target}: ${addr(name)} is also claimed by ${list(others)}; an address claimed from more than one namespace has no PTR` });
+      }
+    }
+  }
+  return refused.sort((a, b) => byString(a.claim.owner, b.claim.owner) || byString(a.claim.name, b.claim.name) || byString(a.claim.target, b.claim.target));
+}
+
+/** The PTR claims a Services shard makes: its reverse RRsets, owned by the Service each target names. */
+export function claimsOfServicesShard(shard: ServicesShard): PtrClaim[] {
+  const suffix = `.${shard.namespace}.svc.${shard.zone}`;
+  const out: PtrClaim[] = [];
+  for (const rs of shard.reverse) {
+    for (const target of rs.data as string[]) {
+      if (!target.endsWith(suffix)) continue;
+      const head = target.slice(0, -suffix.length); // "<service>" or "<endpoint>.<service>"
+      const dot = head.indexOf('.');
+      out.push({
+        name: rs.name, target, namespace: shard.namespace, owner: `Service ${shard.namespace}/${head.slice(dot + 1)}`,
+        source: dot < 0 ? 'clusterIP' : 'endpoint',
+      });
+    }
+  }
+  return out;
+}
+
+const claimKey = (name: string, target: string, owner: string) => `${owner}\n${name}\n${target}`;
+
+export interface ReverseOutcome {
+  /** The contributions with refused PTRs left out (new objects where something was refused; the input is not changed). */
+  contributions: Map<string, Contribution[]>;
+  /** Refusals by owner ("Service ns/x", "StaticHost ns/y"). */
+  refusals: Map<string, PtrRefusal[]>;
+}
+
+/**
+ * Applies the PTR rules to one compile's output. Kept by the compiler: a Services shard's
+ * claims and its filtered copy are remembered with the shard object, so an unchanged
+ * namespace costs a lookup.
+ */
+export class ReverseClaims {
+  readonly #claims = new WeakMap<Shard, PtrClaim[]>();
+  readonly #filtered = new WeakMap<Shard, { key: string; shard: Shard }>();
+
+  constructor(private readonly ranges: ReverseRanges<ClusterRange>, private readonly operatorNamespace: string) {}
+
+  /** Replaces, in `shards`, the Services shards that lose PTRs; returns the filtered contributions and the refusals. */
+  apply(shards: Shard[], contributions: ReadonlyMap<string, Contribution[]>, zoneOfShard: ReadonlyMap<string, ParsedZone>): ReverseOutcome {
+    const claims: PtrClaim[] = [];
+    for (const s of shards) {
+      if (s.kind !== 'services' || s.reverse.length === 0) continue;
+      let c = this.#claims.get(s);
+      if (c === undefined) this.#claims.set(s, (c = claimsOfServicesShard(s)));
+      for (const x of c) claims.push(x);
+    }
+    for (const [shardId, contribs] of contributions) {
+      const zone = zoneOfShard.get(shardId);
+      for (const c of contribs) for (const p of c.reverse) claims.push(this.#staticClaim(c.owner, p.name, p.target, zone));
+    }
+    const zoneRecords = new Map<string, string>();
+    for (const z of zoneOfShard.values()) for (const r of z.records) if (r.name.endsWith('.arpa.')) zoneRecords.set(r.name, `DNSZone ${z.meta.name}`);
+    const refusedList = judgePtrClaims(claims, { clusterRange: (n) => this.ranges.find(n), zoneRecordOwner: (n) => zoneRecords.get(n) });
+    const refusals = new Map<string, PtrRefusal[]>();
+    const refused = new Set<string>();
+    for (const r of refusedList) {
+      refused.add(claimKey(r.claim.name, r.claim.target, r.claim.owner));
+      const l = refusals.get(r.claim.owner);
+      if (l) l.push(r); else refusals.set(r.claim.owner, [r]);
+    }
+    for (let i = 0; i < shards.length; i++) {
+      const s = shards[i];
+      if (s.kind === 'services' && s.reverse.length) shards[i] = this.#filterServices(s, refused);
+    }
+    const out = new Map<string, Contribution[]>();
+    for (const [shardId, contribs] of contributions) {
+      out.set(shardId, contribs.map((c) => {
+        const lost = c.reverse.filter((p) => refused.has(claimKey(p.name, p.target, c.owner)));
+        if (lost.length === 0) return c;
+        return { ...c, ident: c.ident + '#noptr:' + lost.map((p) => p.name).join(','), reverse: c.reverse.filter((p) => !lost.includes(p)) };
+      }));
+    }
+    return { contributions: out, refusals };
+  }
+
+  #staticClaim(owner: string, name: string, target: string, zone: ParsedZone | undefined): PtrClaim {
+    const namespace = owner.slice(owner.indexOf(' ') + 1, owner.indexOf('/'));
+    const claim: PtrClaim = { name, target, namespace, owner, source: 'static' };
+    if (namespace === this.operatorNamespace) return claim;
+    if (zone === undefined) claim.denied = `only StaticHosts in the operator's namespace ${this.operatorNamespace} may have PTRs outside every DNSZone`;
+    else if (zone.delegation.reverseRanges.find(name) === undefined) {
+      claim.denied = `no CIDR in spec.delegation.reverseCIDRs of DNSZone ${zone.meta.name} holds ${addr(name)} (a delegated namespace has PTRs only for the addresses its delegation grants)`;
+    }
+    return claim;
+  }
+
+  #filterServices(s: ServicesShard, refused: ReadonlySet<string>): Shard {
+    const suffix = `.${s.namespace}.svc.${s.zone}`;
+    const lost: string[] = [];
+    for (const c of this.#claims.get(s) ?? []) if (refused.has(claimKey(c.name, c.target, c.owner))) lost.push(claimKey(c.name, c.target, c.owner));
+    if (lost.length === 0) return s;
+    const key = lost.join('|');
+    const memo = this.#filtered.get(s);
+    if (memo?.key === key) return memo.shard;
+    const gone = new Set(lost);
+    const reverse = [];
+    for (const rs of s.reverse) {
+      const data = (rs.data as string[]).filter((t) => {
+        const head = t.endsWith(suffix) ? t.slice(0, -suffix.length) : '';
+        return !gone.has(claimKey(rs.name, t, `Service ${s.namespace}/${head.slice(head.indexOf('.') + 1)}`));
+      });
+      if (data.length) reverse.push({ ...rs, data });
+    }
+    const { hash: _hash, ...rest } = s;
+    const shard = hashShard({ ...rest, reverse } as Omit<ServicesShard, 'hash'>) as ServicesShard;
+    this.#filtered.set(s, { key, shard });
+    return shard;
+  }
+}
+
+/** The PartiallyRefused part of an accepted resource's verdict from its refusals (every one listed). */
+export function refusedPart(list: readonly PtrRefusal[] | undefined): { refused?: { reason: 'NotPermitted' | 'Conflict'; message: string } } {
+  if (!list?.length) return {};
+  return { refused: { reason: list.some((r) => r.reason === 'Conflict') ? 'Conflict' : 'NotPermitted', message: list.map((r) => r.message).join('; ') } };
+}
