@@ -54,8 +54,11 @@ export function judgePtrClaims(claims: readonly PtrClaim[], rules: PtrRules): Pt
     const eligible: PtrClaim[] = [];
     for (const c of group) {
       const refuse = (reason: PtrRefusal['reason'], message: string) => refused.push({ claim: c, reason, message: `PTR ${addr(name)} → ${c.target}: ${message}` });
-      if (c.denied !== undefined) refuse('NotPermitted', c.denied);
-      else if (clusterIPs.length && c.source !== 'clusterIP') refuse('Conflict', `${addr(name)} is the ClusterIP of ${list(clusterIPs.map((x) => x.owner))}, which alone has its PTR`);
+      if (clusterIPs.length && c.source !== 'clusterIP') refuse('Conflict', `${addr(name)} is the ClusterIP of ${list(clusterIPs.map((x) => x.owner))}, which alone has its PTR`);
+      else if (c.denied !== undefined) {
+        const others = group.filter((x) => x.namespace !== c.namespace && x.denied === undefined).map((x) => x.owner);
+        refuse('NotPermitted', c.denied + (others.length ? `; the address is claimed by ${list(others)}` : ''));
+      }
       else if (range?.role === 'Service' && c.source !== 'clusterIP') refuse('NotPermitted', `${addr(name)} is in the cluster's Service CIDR ${range.cidr}, whose PTRs only the Service holding the address as ClusterIP may have`);
       else if (zoneOwner !== undefined) refuse('Conflict', `${zoneOwner} has its own records at ${name}`);
       else eligible.push(c);
