@@ -8,6 +8,7 @@ import { loadCrdValidators } from '../local/crd-schemas.js';
 import { readManifests } from '../local/manifests.js';
 import type { ManifestSet } from '../local/manifests.js';
 import { digHints } from './hints.js';
+import { parseCidrList } from '../compile/reverse-zones.js';
 
 const HELP = `splitdns: declarative split DNS for Kubernetes.
 
@@ -28,6 +29,9 @@ Usage:
 Common options:
   --cluster-domain NAME        the cluster domain (default cluster.local)
   --operator-namespace NAME    the namespace whose StaticHosts may claim any name (default splitdns)
+  --service-cidr LIST          the cluster's Service CIDRs, comma-separated (default 10.96.0.0/12):
+                               reverse names served authoritatively, PTRs only for ClusterIPs
+  --pod-cidr LIST              the cluster's Pod CIDRs, comma-separated (default 10.244.0.0/16)
   --log-level LEVEL            serve: pino level (default info)
   --no-forward                 serve: do not forward names outside the local data
 `;
@@ -36,14 +40,23 @@ class UsageError extends Error {}
 
 const COMMON = {
   'cluster-domain': { type: 'string' }, 'operator-namespace': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'service-cidr': { type: 'string' }, 'pod-cidr': { type: 'string' },
 } as const;
 
 function compileSet(set: ManifestSet, values: Record<string, unknown>): CompileResult {
   return createCompiler({
     clusterDomain: (values['cluster-domain'] as string | undefined) ?? 'cluster.local',
     operatorNamespace: (values['operator-namespace'] as string | undefined) ?? 'splitdns',
-    now: new Date(),
+    now: new Date(), ...cidrOptions(values),
   }).compile(set.snapshot);
+}
+
+/** --service-cidr / --pod-cidr (comma-separated); compile checks them (a bad one is a usage error). */
+function cidrOptions(values: Record<string, unknown>): { serviceCIDRs?: string[]; podCIDRs?: string[] } {
+  const list = (k: string) => (typeof values[k] === 'string' ? (values[k] as string).split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+  const out = { serviceCIDRs: list('service-cidr'), podCIDRs: list('pod-cidr') };
+  try { parseCidrList(out.serviceCIDRs ?? [], '--service-cidr'); parseCidrList(out.podCIDRs ?? [], '--pod-cidr'); } catch (err) { throw new UsageError((err as Error).message); }
+  return out;
 }
 
 /** Problems of a manifest set plus the resources compile() did not accept, as "file:ref: message" lines. */
@@ -56,6 +69,13 @@ export function problemLines(set: ManifestSet, result: CompileResult): string[] 
     const ref = [r.kind, r.namespace, r.name].filter(Boolean).join('/');
     lines.push(`${fileOf.get(ref) ?? '?'}:${ref}: ${acc.reason}: ${acc.message}`);
   }
+  // Served in part: refused PTRs and records the cluster owns (condition PartiallyRefused), and a Service's refused PTRs.
+  for (const r of result.resources) {
+    const part = r.status.conditions.find((c) => c.type === 'PartiallyRefused');
+    const ref = [r.kind, r.namespace, r.name].filter(Boolean).join('/');
+    if (part?.status === 'True') lines.push(`${fileOf.get(ref) ?? '?'}:${ref}: ${part.reason}: ${part.message}`);
+  }
+  for (const n of result.notices ?? []) lines.push(`${fileOf.get(n.ref) ?? '?'}:${n.ref}: ${n.reason}: ${n.message}`);
   return lines;
 }
 
@@ -104,7 +124,7 @@ async function serveCmd(argv: string[]): Promise<number> {
   const { startLocalServer } = await import('../local/serve.js');
   const local = await startLocalServer({
     manifests: values.manifests, port, address, httpPort, logger, forward: !values['no-forward'],
-    clusterDomain: values['cluster-domain'], operatorNamespace: values['operator-namespace'],
+    clusterDomain: values['cluster-domain'], operatorNamespace: values['operator-namespace'], ...cidrOptions(values),
   });
   process.stdout.write(digHints(local.last.result.bundle, address, local.dns.port, values.manifests, local.dns.httpPort));
   await new Promise<void>((resolveStop) => {

@@ -25,6 +25,9 @@ export interface OperatorOptions {
   kubeConfig: KubeConfig;
   namespace: string;
   clusterDomain: string;
+  /** The cluster's Service and Pod CIDRs (compile's reverse zones; defaults in reverse-zones.ts). */
+  serviceCIDRs?: readonly string[];
+  podCIDRs?: readonly string[];
   /** Label selector of the DNS server pods (in `namespace`). */
   dnsSelector: string;
   statusPort?: number;
@@ -98,7 +101,7 @@ export class Operator {
     this.#log = opts.logger.child({ component: 'operator' });
     this.metrics = new OperatorMetrics(opts.registry ?? new Registry());
     this.client = createKubeClient(opts.kubeConfig);
-    this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, now: new Date() });
+    this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, now: new Date(), serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs });
     this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
     const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
     this.#status = new StatusWriter(this.client, opts.logger.child({ component: 'status' }), this.metrics, { controller: 'splitdns.io/operator', instance: identity });

@@ -25,6 +25,9 @@ export interface LocalServeOptions {
   registry?: Registry;
   clusterDomain?: string;
   operatorNamespace?: string;
+  /** The cluster's Service and Pod CIDRs whose reverse names are served authoritatively (defaults 10.96.0.0/12, 10.244.0.0/16). */
+  serviceCIDRs?: readonly string[];
+  podCIDRs?: readonly string[];
   debounceMs?: number;
   /** Forward names no local data covers (the DNSForwarder resources); default true. */
   forward?: boolean;
@@ -50,7 +53,7 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
   const dir = resolve(opts.manifests);
   if (!statSync(dir).isDirectory()) throw new Error(`${opts.manifests} is not a directory`);
   const validators = loadCrdValidators();
-  const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', now: new Date() });
+  const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', now: new Date(), serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs });
   const registry = opts.registry ?? new Registry();
   const fallback = opts.forward === false ? undefined : createForwarder({ logger: opts.logger, registry });
   const dns = await startDnsServer({ address: opts.address, port: opts.port, httpPort: opts.httpPort, logger: opts.logger, registry, fallback });
