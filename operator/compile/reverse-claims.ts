@@ -109,35 +109,69 @@ export interface ReverseOutcome {
 export class ReverseClaims {
   readonly #claims = new WeakMap<Shard, PtrClaim[]>();
   readonly #filtered = new WeakMap<Shard, { key: string; shard: Shard }>();
+  /** The Services shards' claims by reverse name, kept in step shard by shard (a recompile after one change re-judges only the names it touched). */
+  readonly #index = new Map<string, PtrClaim[]>();
+  #indexed = new Set<Shard>();
+  /** Refusals by reverse name, as last judged. */
+  readonly #refusedAt = new Map<string, PtrRefusal[]>();
+  #lastStatic: string[] = [];
+  #lastZoneRecords = '';
 
   constructor(private readonly ranges: ReverseRanges<ClusterRange>, private readonly operatorNamespace: string) {}
 
   /** Replaces, in `shards`, the Services shards that lose PTRs; returns the filtered contributions and the refusals. */
   apply(shards: Shard[], contributions: ReadonlyMap<string, Contribution[]>, zoneOfShard: ReadonlyMap<string, ParsedZone>): ReverseOutcome {
-    const claims: PtrClaim[] = [];
+    const dirty = new Set<string>();
+    const live = new Set<Shard>();
     for (const s of shards) {
       if (s.kind !== 'services' || s.reverse.length === 0) continue;
+      live.add(s);
+      if (this.#indexed.has(s)) continue;
       let c = this.#claims.get(s);
       if (c === undefined) this.#claims.set(s, (c = claimsOfServicesShard(s)));
-      for (const x of c) claims.push(x);
+      for (const x of c) { const l = this.#index.get(x.name); if (l) l.push(x); else this.#index.set(x.name, [x]); dirty.add(x.name); }
     }
+    for (const s of this.#indexed) {
+      if (live.has(s)) continue;
+      for (const x of this.#claims.get(s) ?? []) {
+        dirty.add(x.name);
+        const rest = (this.#index.get(x.name) ?? []).filter((y) => y !== x);
+        if (rest.length) this.#index.set(x.name, rest); else this.#index.delete(x.name);
+      }
+    }
+    this.#indexed = live;
+    const statics = new Map<string, PtrClaim[]>();
     for (const [shardId, contribs] of contributions) {
       const zone = zoneOfShard.get(shardId);
-      for (const c of contribs) for (const p of c.reverse) claims.push(this.#staticClaim(c.owner, p.name, p.target, zone));
+      for (const c of contribs) for (const p of c.reverse) { const x = this.#staticClaim(c.owner, p.name, p.target, zone); const l = statics.get(x.name); if (l) l.push(x); else statics.set(x.name, [x]); }
     }
+    for (const n of this.#lastStatic) dirty.add(n);
+    for (const n of statics.keys()) dirty.add(n);
+    this.#lastStatic = [...statics.keys()];
     const zoneRecords = new Map<string, string>();
     for (const z of zoneOfShard.values()) for (const r of z.records) if (r.name.endsWith('.arpa.')) zoneRecords.set(r.name, `DNSZone ${z.meta.name}`);
-    const refusedList = judgePtrClaims(claims, { clusterRange: (n) => this.ranges.find(n), zoneRecordOwner: (n) => zoneRecords.get(n) });
+    const zoneKey = [...zoneRecords].join('|');
+    const names = zoneKey === this.#lastZoneRecords ? dirty : new Set([...this.#index.keys(), ...statics.keys()]);
+    this.#lastZoneRecords = zoneKey;
+    const rules: PtrRules = { clusterRange: (n) => this.ranges.find(n), zoneRecordOwner: (n) => zoneRecords.get(n) };
+    for (const name of names) {
+      const group = [...(this.#index.get(name) ?? []), ...(statics.get(name) ?? [])];
+      const r = group.length ? judgePtrClaims(group, rules) : [];
+      if (r.length) this.#refusedAt.set(name, r); else this.#refusedAt.delete(name);
+    }
+    const refusedList = [...this.#refusedAt.values()].flat().sort((a, b) => byString(a.claim.owner, b.claim.owner) || byString(a.claim.name, b.claim.name) || byString(a.claim.target, b.claim.target));
     const refusals = new Map<string, PtrRefusal[]>();
     const refused = new Set<string>();
+    const lossyNs = new Set<string>();
     for (const r of refusedList) {
       refused.add(claimKey(r.claim.name, r.claim.target, r.claim.owner));
+      if (r.claim.source !== 'static') lossyNs.add(r.claim.namespace);
       const l = refusals.get(r.claim.owner);
       if (l) l.push(r); else refusals.set(r.claim.owner, [r]);
     }
     for (let i = 0; i < shards.length; i++) {
       const s = shards[i];
-      if (s.kind === 'services' && s.reverse.length) shards[i] = this.#filterServices(s, refused);
+      if (s.kind === 'services' && lossyNs.has(s.namespace) && s.reverse.length) shards[i] = this.#filterServices(s, refused);
     }
     const out = new Map<string, Contribution[]>();
     for (const [shardId, contribs] of contributions) {

@@ -213,6 +213,24 @@ describe('compile: PTR tenancy across namespaces and grants', () => {
   });
 });
 
+describe('compile: PTR tenancy is kept in step by a long-lived compiler', () => {
+  it('a new claim in another namespace takes the PTR from an unchanged namespace, and gives it back when it goes', async () => {
+    const { createCompiler } = await import('../../../operator/compile/index.js');
+    const c = createCompiler(OPTS);
+    const a = [service('a', 'x', { clusterIP: 'None' }), slice('a', 'x-1', 'x', { endpoints: [{ addresses: ['10.244.1.5'] }] })] as const;
+    const b = [service('b', 'y', { clusterIP: 'None' }), slice('b', 'y-1', 'y', { endpoints: [{ addresses: ['10.244.1.5'] }] })] as const;
+    const only = (l: (typeof a)[]) => snap({ services: l.map((x) => x[0]), endpointSlices: l.map((x) => x[1]) });
+    const name = '5.1.244.10.in-addr.arpa.';
+    expect(ptrs(c.compile(only([a]))).get(name)).to.deep.equal(['10-244-1-5.x.a.svc.cluster.local.']);
+    const both = c.compile(only([a, b]));
+    expect(ptrs(both).get(name)).to.equal(undefined);
+    expect(both.notices?.map((n) => n.ref)).to.deep.equal(['Service/a/x', 'Service/b/y']);
+    expect(ptrs(c.compile(only([b]))).get(name)).to.deep.equal(['10-244-1-5.y.b.svc.cluster.local.']);
+    expect(ptrs(c.compile(only([a, b]))).get(name)).to.equal(undefined);
+    expect(ptrs(c.compile(only([a]))).get(name)).to.deep.equal(['10-244-1-5.x.a.svc.cluster.local.']);
+  });
+});
+
 describe('compile: the cluster\'s reverse zones', () => {
   it('emits an SOA-only zone shard per reverse zone of the Service and Pod CIDRs (configurable, IPv6 too)', () => {
     const r = compile(snap({}), { ...OPTS, serviceCIDRs: ['10.96.0.0/15', 'fd00:10:96::/112'], podCIDRs: ['10.244.0.0/16'] });
