@@ -327,6 +327,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     mark('claims');
     // PTR tenancy: refused PTRs leave the Services shards (replaced in `shards`) and the contributions.
     const ptrs = reverseClaims.apply(shards, contributions, zoneByShard);
+    mark('reverse');
     // Zone shards (memoised on the zone object and what was contributed to it).
     const liveZones = new Set<string>();
     for (const { p, id } of acceptedZones.values()) {

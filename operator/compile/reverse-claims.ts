@@ -94,6 +94,15 @@ export function claimsOfServicesShard(shard: ServicesShard): PtrClaim[] {
 
 const claimKey = (name: string, target: string, owner: string) => `${owner}\n${name}\n${target}`;
 
+interface Summary { refusals: Map<string, PtrRefusal[]>; byNamespace: Map<string, ReadonlySet<string>>; statics: ReadonlySet<string> }
+
+/** Same refusals (by claim and message): a re-judged name whose outcome did not move changes nothing. */
+function sameRefusals(a: readonly PtrRefusal[], b: readonly PtrRefusal[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].claim.owner !== b[i].claim.owner || a[i].claim.target !== b[i].claim.target || a[i].message !== b[i].message) return false;
+  return true;
+}
+
 export interface ReverseOutcome {
   /** The contributions with refused PTRs left out (new objects where something was refused; the input is not changed). */
   contributions: Map<string, Contribution[]>;
@@ -108,13 +117,15 @@ export interface ReverseOutcome {
  */
 export class ReverseClaims {
   readonly #claims = new WeakMap<Shard, PtrClaim[]>();
-  readonly #filtered = new WeakMap<Shard, { key: string; shard: Shard }>();
+  readonly #filtered = new WeakMap<Shard, { refused: ReadonlySet<string>; shard: Shard }>();
   /** The Services shards' claims by reverse name, kept in step shard by shard (a recompile after one change re-judges only the names it touched). */
   readonly #index = new Map<string, PtrClaim[]>();
   #indexed = new Set<Shard>();
   /** Refusals by reverse name, as last judged. */
   readonly #refusedAt = new Map<string, PtrRefusal[]>();
   #lastStatic: string[] = [];
+  /** What the refusals add up to; rebuilt when a re-judged name changed its refusals. */
+  #summary: Summary | undefined;
   #lastZoneRecords = '';
 
   constructor(private readonly ranges: ReverseRanges<ClusterRange>, private readonly operatorNamespace: string) {}
@@ -154,24 +165,23 @@ export class ReverseClaims {
     const names = zoneKey === this.#lastZoneRecords ? dirty : new Set([...this.#index.keys(), ...statics.keys()]);
     this.#lastZoneRecords = zoneKey;
     const rules: PtrRules = { clusterRange: (n) => this.ranges.find(n), zoneRecordOwner: (n) => zoneRecords.get(n) };
+    const changedNs = new Set<string>();
+    let changed = this.#summary === undefined;
     for (const name of names) {
       const group = [...(this.#index.get(name) ?? []), ...(statics.get(name) ?? [])];
       const r = group.length ? judgePtrClaims(group, rules) : [];
+      const old = this.#refusedAt.get(name) ?? [];
+      if (sameRefusals(old, r)) continue;
+      changed = true;
+      for (const x of [...old, ...r]) if (x.claim.source !== 'static') changedNs.add(x.claim.namespace);
       if (r.length) this.#refusedAt.set(name, r); else this.#refusedAt.delete(name);
     }
-    const refusedList = [...this.#refusedAt.values()].flat().sort((a, b) => byString(a.claim.owner, b.claim.owner) || byString(a.claim.name, b.claim.name) || byString(a.claim.target, b.claim.target));
-    const refusals = new Map<string, PtrRefusal[]>();
-    const refused = new Set<string>();
-    const lossyNs = new Set<string>();
-    for (const r of refusedList) {
-      refused.add(claimKey(r.claim.name, r.claim.target, r.claim.owner));
-      if (r.claim.source !== 'static') lossyNs.add(r.claim.namespace);
-      const l = refusals.get(r.claim.owner);
-      if (l) l.push(r); else refusals.set(r.claim.owner, [r]);
-    }
+    if (changed) this.#summary = this.#summarize(changedNs);
+    const { refusals, byNamespace, statics: refused } = this.#summary!;
     for (let i = 0; i < shards.length; i++) {
       const s = shards[i];
-      if (s.kind === 'services' && lossyNs.has(s.namespace) && s.reverse.length) shards[i] = this.#filterServices(s, refused);
+      const lost = s.kind === 'services' ? byNamespace.get(s.namespace) : undefined;
+      if (lost !== undefined && s.kind === 'services') shards[i] = this.#filterServices(s, lost);
     }
     const out = new Map<string, Contribution[]>();
     for (const [shardId, contribs] of contributions) {
@@ -182,6 +192,29 @@ export class ReverseClaims {
       }));
     }
     return { contributions: out, refusals };
+  }
+
+  /** Refusals by owner (sorted), refused Service claim keys by namespace (a namespace not in `changedNs` keeps its Set object, so its filtered shard is reused), refused StaticHost claim keys. */
+  #summarize(changedNs: ReadonlySet<string>): Summary {
+    const byOwner = new Map<string, PtrRefusal[]>();
+    const byNs = new Map<string, Set<string>>();
+    const statics = new Set<string>();
+    for (const list of this.#refusedAt.values()) {
+      for (const r of list) {
+        const l = byOwner.get(r.claim.owner);
+        if (l) l.push(r); else byOwner.set(r.claim.owner, [r]);
+        const key = claimKey(r.claim.name, r.claim.target, r.claim.owner);
+        if (r.claim.source === 'static') { statics.add(key); continue; }
+        const ns = byNs.get(r.claim.namespace);
+        if (ns) ns.add(key); else byNs.set(r.claim.namespace, new Set([key]));
+      }
+    }
+    const prev = this.#summary?.byNamespace;
+    const byNamespace = new Map<string, ReadonlySet<string>>();
+    for (const [ns, set] of byNs) byNamespace.set(ns, !changedNs.has(ns) && prev?.get(ns) ? prev.get(ns)! : set);
+    const order = (a: PtrRefusal, b: PtrRefusal) => byString(a.claim.name, b.claim.name) || byString(a.claim.target, b.claim.target);
+    const refusals = new Map([...byOwner.keys()].sort(byString).map((o) => [o, byOwner.get(o)!.sort(order)]));
+    return { refusals, byNamespace, statics };
   }
 
   #staticClaim(owner: string, name: string, target: string, zone: ParsedZone | undefined): PtrClaim {
@@ -196,27 +229,23 @@ export class ReverseClaims {
   }
 
   #filterServices(s: ServicesShard, refused: ReadonlySet<string>): Shard {
-    const suffix = `.${s.namespace}.svc.${s.zone}`;
-    const lost: string[] = [];
-    for (const c of this.#claims.get(s) ?? []) if (refused.has(claimKey(c.name, c.target, c.owner))) lost.push(claimKey(c.name, c.target, c.owner));
-    if (lost.length === 0) return s;
-    const key = lost.join('|');
     const memo = this.#filtered.get(s);
-    if (memo?.key === key) return memo.shard;
-    const gone = new Set(lost);
+    if (memo?.refused === refused) return memo.shard;
+    const suffix = `.${s.namespace}.svc.${s.zone}`;
     const reverse = [];
     for (const rs of s.reverse) {
       const data = (rs.data as string[]).filter((t) => {
         const head = t.endsWith(suffix) ? t.slice(0, -suffix.length) : '';
-        return !gone.has(claimKey(rs.name, t, `Service ${s.namespace}/${head.slice(head.indexOf('.') + 1)}`));
+        return !refused.has(claimKey(rs.name, t, `Service ${s.namespace}/${head.slice(head.indexOf('.') + 1)}`));
       });
-      if (data.length) reverse.push({ ...rs, data });
+      if (data.length) reverse.push(data.length === rs.data.length ? rs : { ...rs, data });
     }
     const { hash: _hash, ...rest } = s;
     const shard = hashShard({ ...rest, reverse } as Omit<ServicesShard, 'hash'>) as ServicesShard;
-    this.#filtered.set(s, { key, shard });
+    this.#filtered.set(s, { refused, shard });
     return shard;
   }
+
 }
 
 /** The PartiallyRefused part of an accepted resource's verdict from its refusals (every one listed). */
