@@ -47,31 +47,37 @@ export function judgePtrClaims(claims: readonly PtrClaim[], rules: PtrRules): Pt
   const byName = new Map<string, PtrClaim[]>();
   for (const c of claims) { const l = byName.get(c.name); if (l) l.push(c); else byName.set(c.name, [c]); }
   const refused: PtrRefusal[] = [];
-  for (const [name, group] of byName) {
-    const range = rules.clusterRange(name);
-    const clusterIPs = group.filter((c) => c.source === 'clusterIP');
-    const zoneOwner = range === undefined ? rules.zoneRecordOwner(name) : undefined;
-    const eligible: PtrClaim[] = [];
-    for (const c of group) {
-      const refuse = (reason: PtrRefusal['reason'], message: string) => refused.push({ claim: c, reason, message: `PTR ${addr(name)} → ${c.target}: ${message}` });
-      if (clusterIPs.length && c.source !== 'clusterIP') refuse('Conflict', `${addr(name)} is the ClusterIP of ${list(clusterIPs.map((x) => x.owner))}, which alone has its PTR`);
-      else if (c.denied !== undefined) {
-        const others = group.filter((x) => x.namespace !== c.namespace && x.denied === undefined).map((x) => x.owner);
-        refuse('NotPermitted', c.denied + (others.length ? `; the address is claimed by ${list(others)}` : ''));
-      }
-      else if (range?.role === 'Service' && c.source !== 'clusterIP') refuse('NotPermitted', `${addr(name)} is in the cluster's Service CIDR ${range.cidr}, whose PTRs only the Service holding the address as ClusterIP may have`);
-      else if (zoneOwner !== undefined) refuse('Conflict', `${zoneOwner} has its own records at ${name}`);
-      else eligible.push(c);
+  for (const [name, group] of byName) judgeName(name, group, rules, refused);
+  return refused.sort((a, b) => byString(a.claim.owner, b.claim.owner) || byString(a.claim.name, b.claim.name) || byString(a.claim.target, b.claim.target));
+}
+
+/** Judges the claims of one reverse name, appending the refused ones to `refused`. */
+export function judgeName(name: string, group: readonly PtrClaim[], rules: PtrRules, refused: PtrRefusal[]): void {
+  const range = rules.clusterRange(name);
+  // One claim, in its own grant, outside the Service CIDRs and the zones' records: served (the common case, kept cheap).
+  if (group.length === 1 && group[0].denied === undefined && (range === undefined || range.role !== 'Service') && (range !== undefined || rules.zoneRecordOwner(name) === undefined)) return;
+  const ip = addr(name);
+  const clusterIPs = group.filter((c) => c.source === 'clusterIP');
+  const zoneOwner = range === undefined ? rules.zoneRecordOwner(name) : undefined;
+  const eligible: PtrClaim[] = [];
+  for (const c of group) {
+    const refuse = (reason: PtrRefusal['reason'], message: string) => refused.push({ claim: c, reason, message: `PTR ${ip} → ${c.target}: ${message}` });
+    if (clusterIPs.length && c.source !== 'clusterIP') refuse('Conflict', `${ip} is the ClusterIP of ${list(clusterIPs.map((x) => x.owner))}, which alone has its PTR`);
+    else if (c.denied !== undefined) {
+      const others = group.filter((x) => x.namespace !== c.namespace && x.denied === undefined).map((x) => x.owner);
+      refuse('NotPermitted', c.denied + (others.length ? `; the address is claimed by ${list(others)}` : ''));
     }
-    const namespaces = new Set(eligible.map((c) => c.namespace));
-    if (namespaces.size > 1) {
-      for (const c of eligible) {
-        const others = eligible.filter((x) => x.namespace !== c.namespace).map((x) => x.owner);
-        refused.push({ claim: c, reason: 'Conflict', message: `PTR ${addr(name)} → ${c.target}: ${addr(name)} is also claimed by ${list(others)}; an address claimed from more than one namespace has no PTR` });
-      }
+    else if (range?.role === 'Service' && c.source !== 'clusterIP') refuse('NotPermitted', `${ip} is in the cluster's Service CIDR ${range.cidr}, whose PTRs only the Service holding the address as ClusterIP may have`);
+    else if (zoneOwner !== undefined) refuse('Conflict', `${zoneOwner} has its own records at ${name}`);
+    else eligible.push(c);
+  }
+  const namespaces = new Set(eligible.map((c) => c.namespace));
+  if (namespaces.size > 1) {
+    for (const c of eligible) {
+      const others = eligible.filter((x) => x.namespace !== c.namespace).map((x) => x.owner);
+      refused.push({ claim: c, reason: 'Conflict', message: `PTR ${ip} → ${c.target}: ${ip} is also claimed by ${list(others)}; an address claimed from more than one namespace has no PTR` });
     }
   }
-  return refused.sort((a, b) => byString(a.claim.owner, b.claim.owner) || byString(a.claim.name, b.claim.name) || byString(a.claim.target, b.claim.target));
 }
 
 /** The PTR claims a Services shard makes: its reverse RRsets, owned by the Service each target names. */
@@ -123,7 +129,11 @@ export class ReverseClaims {
   #indexed = new Set<Shard>();
   /** Refusals by reverse name, as last judged. */
   readonly #refusedAt = new Map<string, PtrRefusal[]>();
-  #lastStatic: string[] = [];
+  #lastStatic = new Map<string, PtrClaim[]>();
+  /** A contribution without its refused PTRs, kept while the refused set is the same object. */
+  readonly #kept = new WeakMap<Contribution, { refused: ReadonlySet<string>; kept: Contribution }>();
+  /** A contribution's PTR claims, kept while the contribution object and its zone are the same. */
+  readonly #staticClaims = new WeakMap<Contribution, { zone: ParsedZone | undefined; claims: PtrClaim[] }>();
   /** What the refusals add up to; rebuilt when a re-judged name changed its refusals. */
   #summary: Summary | undefined;
   #lastZoneRecords = '';
@@ -154,11 +164,17 @@ export class ReverseClaims {
     const statics = new Map<string, PtrClaim[]>();
     for (const [shardId, contribs] of contributions) {
       const zone = zoneOfShard.get(shardId);
-      for (const c of contribs) for (const p of c.reverse) { const x = this.#staticClaim(c.owner, p.name, p.target, zone); const l = statics.get(x.name); if (l) l.push(x); else statics.set(x.name, [x]); }
+      for (const c of contribs) {
+        if (c.reverse.length === 0) continue;
+        let memo = this.#staticClaims.get(c);
+        if (memo === undefined || memo.zone !== zone) this.#staticClaims.set(c, (memo = { zone, claims: c.reverse.map((p) => this.#staticClaim(c.owner, p.name, p.target, zone)) }));
+        for (const x of memo.claims) { const l = statics.get(x.name); if (l) l.push(x); else statics.set(x.name, [x]); }
+      }
     }
-    for (const n of this.#lastStatic) dirty.add(n);
-    for (const n of statics.keys()) dirty.add(n);
-    this.#lastStatic = [...statics.keys()];
+    // A name's static claims count as changed unless they are the same claim objects as last time.
+    for (const [n, l] of this.#lastStatic) { const now = statics.get(n); if (now === undefined || now.length !== l.length || now.some((x, i) => x !== l[i])) dirty.add(n); }
+    for (const n of statics.keys()) if (!this.#lastStatic.has(n)) dirty.add(n);
+    this.#lastStatic = statics;
     const zoneRecords = new Map<string, string>();
     for (const z of zoneOfShard.values()) for (const r of z.records) if (r.name.endsWith('.arpa.')) zoneRecords.set(r.name, `DNSZone ${z.meta.name}`);
     const zoneKey = [...zoneRecords].join('|');
@@ -169,7 +185,9 @@ export class ReverseClaims {
     let changed = this.#summary === undefined;
     for (const name of names) {
       const group = [...(this.#index.get(name) ?? []), ...(statics.get(name) ?? [])];
-      const r = group.length ? judgePtrClaims(group, rules) : [];
+      const r: PtrRefusal[] = [];
+      if (group.length) judgeName(name, group, rules, r);
+      r.sort((a, b) => byString(a.claim.owner, b.claim.owner) || byString(a.claim.target, b.claim.target));
       const old = this.#refusedAt.get(name) ?? [];
       if (sameRefusals(old, r)) continue;
       changed = true;
@@ -186,9 +204,13 @@ export class ReverseClaims {
     const out = new Map<string, Contribution[]>();
     for (const [shardId, contribs] of contributions) {
       out.set(shardId, contribs.map((c) => {
+        if (c.reverse.length === 0) return c;
+        const memo = this.#kept.get(c);
+        if (memo?.refused === refused) return memo.kept;
         const lost = c.reverse.filter((p) => refused.has(claimKey(p.name, p.target, c.owner)));
-        if (lost.length === 0) return c;
-        return { ...c, ident: c.ident + '#noptr:' + lost.map((p) => p.name).join(','), reverse: c.reverse.filter((p) => !lost.includes(p)) };
+        const kept = lost.length === 0 ? c : { ...c, ident: c.ident + '#noptr:' + lost.map((p) => p.name).join(','), reverse: c.reverse.filter((p) => !lost.includes(p)) };
+        this.#kept.set(c, { refused, kept });
+        return kept;
       }));
     }
     return { contributions: out, refusals };
