@@ -95,7 +95,6 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
     );
     const perm = new Permissions(acceptedZones, nsLabels, opts.operatorNamespace, clusterZone);
     const zoneOf = (name: string) => perm.zoneOf(name);
-    const delegated = (z: ParsedZone, ns: string) => perm.delegated(z, ns);
 
     mark('domains');
     // Cluster Services, grouped by namespace. The parse caches persist across compiles and are
@@ -220,7 +219,7 @@ export function createCompiler(opts: CompileOptions): Compiler & { compile(s: Sn
           if (ann !== undefined) {
             const name = toFqdn(ann);
             const z = zoneOf(name);
-            if (z && (delegated(z.p, ns) || perm.selects(z.p, svc))) targets.push({ zone: z.p, name });
+            if (z && (perm.delegatedName(z.p, ns, name) || perm.selects(z.p, svc))) targets.push({ zone: z.p, name });
           } else {
             for (const { p } of acceptedZones.values()) if (perm.selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
           }

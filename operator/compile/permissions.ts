@@ -37,6 +37,11 @@ export class Permissions {
       (sel !== undefined && this.nsLabels.has(ns) && matchesSelector(sel, this.nsLabels.get(ns)!));
   }
 
+  /** The delegation lets namespace `ns` have `name`: never the apex, except for the operator's namespace (docs/compiler.md). */
+  delegatedName(z: ParsedZone, ns: string, name: string): boolean {
+    return this.delegated(z, ns) && (name !== z.domain || ns === this.operatorNamespace);
+  }
+
   /** The zone's spec.services selects the Service. */
   selects(z: ParsedZone, svc: ServiceInfo): boolean {
     const sv = z.services;

@@ -277,6 +277,13 @@ describe('compile: the apex of a delegated zone', () => {
     expect(rrsOf(r, 'zone/a.example').find((x) => x.name === 'a.example.' && x.type === 'A')).to.equal(undefined);
     expect(cond(res(r, 'StaticHost', 'www'), 'Accepted')?.status).to.equal('True');
   });
+  it('does not publish a delegated namespace\'s Service at the apex by its hostname annotation', () => {
+    const ann = (ns: string) => service(ns, 'web', { clusterIP: '10.96.5.5' }, { annotations: { 'splitdns.io/hostname': 'a.example' } });
+    const tenant = compile(snap({ zones: [z], services: [ann('tenant-a')] }), OPTS);
+    expect(rrsOf(tenant, 'zone/a.example').find((x) => x.name === 'a.example.' && x.type === 'A')).to.equal(undefined);
+    const admin = compile(snap({ zones: [z], services: [ann('splitdns')] }), OPTS);
+    expect(rrsOf(admin, 'zone/a.example').find((x) => x.name === 'a.example.' && x.type === 'A')?.data).to.deep.equal(['10.96.5.5']);
+  });
   it('lets the operator\'s namespace claim the apex', () => {
     const r = compile(snap({ zones: [z], staticHosts: [staticHost('splitdns', 'apex', { hostnames: ['a.example'], addresses: ['192.0.2.1'] })] }), OPTS);
     expect(rrsOf(r, 'zone/a.example').find((x) => x.name === 'a.example.' && x.type === 'A')?.data).to.deep.equal(['192.0.2.1']);
