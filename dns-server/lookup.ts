@@ -16,9 +16,12 @@ export type Location =
   | { kind: 'none' };
 
 const SVC = '\x03svc';
+const ARPA = '\x04arpa\x00';
 
 /** Finds the table responsible for `key`: the longest zone, the cluster namespace shard, hosts, the reverse index. */
 export function locate(t: Tables, key: string): Location {
+  // The reverse index (PTRs the compiler let through) answers first, also inside an authoritative reverse zone (the cluster's Service and Pod CIDRs, docs/compiler.md).
+  if (key.endsWith(ARPA)) { const node = t.reverse.node(key); if (node !== undefined) return { kind: 'reverse', node }; }
   const zones = t.zones;
   for (let off = 0; off < key.length; off += key.charCodeAt(off) + 1) {
     const zone = zones.get(off === 0 ? key : key.substring(off));

@@ -8,9 +8,10 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { createLogger, parseLogFormat, parseLogLevel } from '../../dns-server/logging.js';
 import { createCompiler } from '../compile/index.js';
+import { parseCidrList } from '../compile/reverse-zones.js';
 import type { CompileResult } from '../compile/index.js';
 import { loadCrdValidators } from '../local/crd-schemas.js';
-import { checkPaths, problemText, readManifests, rejectedResources } from '../local/manifests.js';
+import { checkPaths, partlyRefused, problemText, readManifests, rejectedResources } from '../local/manifests.js';
 import type { ManifestProblem, ManifestSet } from '../local/manifests.js';
 import { digHints } from './hints.js';
 
@@ -25,8 +26,11 @@ interface Command {
 }
 
 const COMMON_HELP = `  --cluster-domain NAME        the cluster domain (default cluster.local)
-  --operator-namespace NAME    the namespace whose StaticHosts may claim any name (default splitdns)`;
-const COMMON: Options = { 'cluster-domain': { type: 'string' }, 'operator-namespace': { type: 'string' } };
+  --operator-namespace NAME    the namespace whose StaticHosts may claim any name (default splitdns)
+  --service-cidr LIST          the cluster's Service CIDRs, comma-separated (default 10.96.0.0/12):
+                               reverse names served authoritatively, PTRs only for ClusterIPs
+  --pod-cidr LIST              the cluster's Pod CIDRs, comma-separated (default 10.244.0.0/16)`;
+const COMMON: Options = { 'cluster-domain': { type: 'string' }, 'operator-namespace': { type: 'string' }, 'service-cidr': { type: 'string' }, 'pod-cidr': { type: 'string' } };
 const LOG_HELP = `  --log-level LEVEL            fatal, error, warn, info, debug, trace or silent (default info)
   --log-format FORMAT          auto (readable lines on a terminal, JSON otherwise), pretty or json`;
 const LOG: Options = { 'log-level': { type: 'string' }, 'log-format': { type: 'string' } };
@@ -37,7 +41,16 @@ function compileSet(set: ManifestSet, values: Record<string, unknown>): CompileR
   return createCompiler({
     clusterDomain: (values['cluster-domain'] as string | undefined) ?? 'cluster.local',
     operatorNamespace: (values['operator-namespace'] as string | undefined) ?? 'splitdns',
+    ...cidrOptions(values),
   }).compile(set.snapshot);
+}
+
+/** --service-cidr / --pod-cidr (comma-separated); a bad one is a usage error. */
+function cidrOptions(values: Record<string, unknown>): { serviceCIDRs?: string[]; podCIDRs?: string[] } {
+  const list = (k: string) => (typeof values[k] === 'string' ? (values[k] as string).split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+  const out = { serviceCIDRs: list('service-cidr'), podCIDRs: list('pod-cidr') };
+  try { parseCidrList(out.serviceCIDRs ?? [], '--service-cidr'); parseCidrList(out.podCIDRs ?? [], '--pod-cidr'); } catch (err) { throw new UsageError((err as Error).message); }
+  return out;
 }
 
 /** Reads and checks manifests the way validate and render both do. */
@@ -45,7 +58,7 @@ function checkManifests(paths: string[], values: Record<string, unknown>): { set
   checkPaths(paths);
   const set = readManifests(paths, loadCrdValidators());
   const result = compileSet(set, values);
-  const problems = [...set.problems, ...rejectedResources(set, result)];
+  const problems = [...set.problems, ...rejectedResources(set, result), ...partlyRefused(set, result)];
   if (set.objects.length === 0 && !values['allow-empty']) {
     problems.push({ file: paths.join(' '), message: `no objects found (looked for ${KINDS} in *.yaml, *.yml, *.json); pass --allow-empty if that is expected` });
   }
@@ -133,6 +146,7 @@ ${COMMON_HELP}
           logQueries: values['log-queries'] === true,
           defaultUpstream: values['default-upstream'] || values['resolv-conf'] !== undefined ? { resolvConf: values['resolv-conf'] as string | undefined } : undefined,
           clusterDomain: values['cluster-domain'] as string | undefined, operatorNamespace: values['operator-namespace'] as string | undefined,
+          ...cidrOptions(values),
         });
       } catch (err) {
         const hint = serveErrorHint(err, { port, address, httpPort });

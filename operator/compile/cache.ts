@@ -11,6 +11,9 @@ import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.
 import type { Shard } from './rrsets.js';
 import type { Verdict } from './status.js';
 import type { BuiltZone, Contribution } from './zones.js';
+import type { ZoneShard } from '../../dns-server/config/types.js';
+import type { ReverseClaims } from './reverse-claims.js';
+import type { ClusterRange, ReverseRanges } from './reverse-zones.js';
 
 /** Identity of an input object: uid@resourceVersion when it has both, else a counter per object. */
 class Identities {
@@ -117,6 +120,15 @@ export class CompileCache {
   readonly zoneShards = new Map<string, { key: string; id: string; claims: ClaimsOutcome; built: BuiltZone }>();
   /** The hosts shard, keyed on its contributions (likewise); replaced when they move. */
   hostsShard: { key: string; claims: ClaimsOutcome; shard: Shard } | undefined;
+  // Reverse phase (reverse-zones.ts, reverse-claims.ts): the cluster's reverse ranges and their
+  // authoritative zone shards (from the compiler's options only), and the PTR claims judged
+  // shard by shard (ReverseClaims keeps its own per-shard memory). Live as long as the cache.
+  reverse: { ranges: ReverseRanges<ClusterRange>; shards: ZoneShard[]; claims: ReverseClaims } | undefined;
+  /**
+   * The claims outcome with refused PTRs left out: kept while the claims outcome is the same
+   * object and every filtered contribution is too, so the shards phase can key on its identity.
+   */
+  ptrClaims: { base: ClaimsOutcome; outcome: ClaimsOutcome } | undefined;
   /** The cluster domain's zone shard (depends on the compiler's options only: lives as long as the cache). */
   clusterShard: Shard | undefined;
   /** Small shards rebuilt every time (forwarders, hosts): the previous object, by id, to return when its hash did not move. */

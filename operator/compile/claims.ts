@@ -10,6 +10,8 @@ import type { DomainsOutcome } from './domains.js';
 import { byAge } from './meta.js';
 import { byString } from './names.js';
 import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
+import { refusedPart } from './reverse-claims.js';
+import type { PtrRefusal } from './reverse-claims.js';
 import type { Verdicts } from './status.js';
 import { shardIdOfZone } from './zones.js';
 
@@ -69,11 +71,12 @@ function runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcome
     const r = c.build();
     if ('accepted' in r) { outcome.rejected.push([c.meta.key, r]); continue; }
     const owner = describe(c.meta);
-    let blocked: string | undefined;
+    // Every conflict is named (validate reports them all), not just the first.
+    const conflicts: string[] = [];
     for (const p of r.placements.values()) {
-      for (const rec of p.records) { blocked = claims.blocker(rec.name, rec.type, owner); if (blocked) { blocked = `${rec.name} ${rec.type} is already claimed by ${blocked}`; break; } }
-      if (blocked) break;
+      for (const rec of p.records) { const by = claims.blocker(rec.name, rec.type, owner); if (by) conflicts.push(`${rec.name} ${rec.type} is already claimed by ${by}`); }
     }
+    const blocked = conflicts.length ? [...new Set(conflicts)].join('; ') : undefined;
     if (blocked) {
       if (c.meta.kind === 'StaticHost') outcome.rejected.push([c.meta.key, { accepted: false, reason: 'Conflict', message: blocked }]);
       else for (const z of c.skipZones ?? []) note(z).skipped.push(`Service ${c.meta.key}: ${blocked}`);
@@ -99,12 +102,14 @@ function runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcome
 }
 
 /** The StaticHosts' verdicts from a claims outcome (every StaticHost not refused before is decided here). */
-export function judgeStaticHosts(outcome: ClaimsOutcome, staticHosts: readonly ParsedStaticHost[], verdicts: Verdicts): void {
+export function judgeStaticHosts(outcome: ClaimsOutcome, staticHosts: readonly ParsedStaticHost[], verdicts: Verdicts, ptrRefusals?: ReadonlyMap<string, readonly PtrRefusal[]>): void {
   const hostByKey = new Map(staticHosts.map((h) => [h.meta.key, h]));
   for (const [key, v] of outcome.rejected) verdicts.reject(hostByKey.get(key)!.meta, v.reason, v.message);
   for (const [key, shardIds, figures] of outcome.accepted) {
     const h = hostByKey.get(key)!;
-    verdicts.accept(h.meta, `Serving ${h.hostnames.join(', ')} in ${shardIds.join(', ')}`, shardIds, figures);
+    // Refused PTRs (reverse phase) leave the forward names served: condition PartiallyRefused.
+    const { refused } = refusedPart(ptrRefusals?.get(describe(h.meta)));
+    verdicts.accept(h.meta, `Serving ${h.hostnames.join(', ')} in ${shardIds.join(', ')}`, shardIds, figures, refused);
   }
   for (const h of staticHosts) if (!verdicts.has(h.meta)) verdicts.accept(h.meta, `Serving ${h.hostnames.join(', ')} in `, [], {});
 }

@@ -134,7 +134,7 @@ function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: ServiceInfo, s
     bag.add(base, t, ttl, ep.addr.ip);
     const host = `${ep.hostname ?? dashedIp(ep.addr.ip, ep.addr.family)}.${base}`;
     bag.add(host, t, ttl, ep.addr.ip);
-    if (ep.hostname) reverse.add(reverseName(ep.addr.ip, ep.addr.family), 'PTR', ttl, host);
+    reverse.add(reverseName(ep.addr.ip, ep.addr.family), 'PTR', ttl, host); // spec §2.4.3: every ready address, hostname or system-assigned label
     for (const p of ep.ports) {
       if (p.name) bag.add(`_${p.name}._${p.protocol}.${base}`, 'SRV', ttl, { port: p.port, priority: 0, target: host, weight: 100 });
     }

@@ -1,7 +1,7 @@
 // compile(): a Snapshot of raw objects → the generated configuration (a bundle of shards) and
 // the status of every custom resource, in named phases (docs/compiler.md):
 //   parse → domains → index, services (cluster-service shards) → contributors → claims
-//   → shards (zone, hosts, forwarders) → statuses
+//   → reverse (PTR tenancy, cluster reverse zones) → shards (zone, hosts, forwarders) → statuses
 // Pure: no I/O, no clock, sorted output. What is remembered between calls is one CompileCache,
 // made by createCompiler() and passed to the phases; a one-shot compile() uses a fresh one.
 
@@ -12,8 +12,15 @@ import { judgeStaticHosts, resolveClaims } from './claims.js';
 import { buildConfigShards } from './config-shards.js';
 import { collectContributors } from './contributors.js';
 import { decideDomains } from './domains.js';
+import { describe } from './contributors.js';
 import { byString, toFqdn } from './names.js';
 import { parseResources } from './parse-crs.js';
+import type { ParsedZone } from './parse-crs.js';
+import { ReverseClaims } from './reverse-claims.js';
+import { DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS, buildClusterReverseShards, clusterRangeClash, clusterRanges } from './reverse-zones.js';
+import { shardIdOfZone } from './zones.js';
+import type { ClaimsOutcome } from './cache.js';
+import type { Contribution } from './zones.js';
 import { buildServiceShards, indexServices } from './service-shards.js';
 import { Verdicts, buildStatuses } from './status.js';
 import type { CompileOptions, CompileResult, Compiler, Snapshot } from './types.js';
@@ -33,25 +40,65 @@ function compileWith(s: Snapshot, opts: CompileOptions, cache: CompileCache): Co
   const clusterZone = toFqdn(opts.clusterDomain);
   const phase = opts.onPhase ?? (() => {});
   const verdicts = new Verdicts();
+  // The cluster's reverse ranges (options only: made once per cache).
+  const rev = (cache.reverse ??= (() => {
+    const ranges = clusterRanges(opts.serviceCIDRs ?? DEFAULT_SERVICE_CIDRS, opts.podCIDRs ?? DEFAULT_POD_CIDRS);
+    return { ranges, shards: buildClusterReverseShards(clusterZone, ranges), claims: new ReverseClaims(ranges, opts.operatorNamespace) };
+  })());
 
   const parsed = parseResources(s, cache, verdicts);
+  // A DNSZone at or inside a cluster reverse zone would replace the cluster's PTRs: refused.
+  for (const z of parsed.zones) {
+    const clash = clusterRangeClash(z.p.domain, rev.ranges);
+    if (clash && !verdicts.has(z.p.meta)) verdicts.reject(z.p.meta, 'Conflict', clash);
+  }
   phase('parse');
   const domains = decideDomains(parsed, s.namespaces, clusterZone, opts.operatorNamespace, verdicts);
   phase('domains');
   const svcByNs = indexServices(s, cache);
   phase('index');
   const shards = buildServiceShards(svcByNs, cache, clusterZone);
+  for (const shard of rev.shards) shards.push(shard);
   phase('services');
   const contributors = collectContributors(parsed, domains, svcByNs, s.namespaces, cache, verdicts);
   phase('contributors');
   const claims = resolveClaims(contributors, domains, parsed.staticHosts, cache);
-  judgeStaticHosts(claims, parsed.staticHosts, verdicts);
   phase('claims');
-  for (const shard of buildConfigShards(domains, claims, clusterZone, cache, verdicts)) shards.push(shard);
+  // PTR tenancy: refused PTRs leave the Services shards (replaced in `shards`) and the contributions.
+  const zoneByShard = new Map<string, ParsedZone>([...domains.acceptedZones.values()].map((z) => [shardIdOfZone(z.p.domain), z.p]));
+  const ptrs = rev.claims.apply(shards, claims.contributions, zoneByShard);
+  const effective = withoutRefusedPtrs(claims, ptrs.contributions, cache);
+  judgeStaticHosts(effective, parsed.staticHosts, verdicts, ptrs.refusals);
+  phase('reverse');
+  for (const shard of buildConfigShards(domains, effective, clusterZone, cache, verdicts, rev.ranges)) shards.push(shard);
   shards.sort((a, b) => byString(a.id, b.id));
   phase('shards');
   const bundle: ConfigBundle = { apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards };
   const resources = buildStatuses([...parsed.zones.map((z) => z.p.meta), ...parsed.forwarders.map((f) => f.meta), ...parsed.staticHosts.map((h) => h.meta)], verdicts);
+  // Services have no status: their refused PTRs are reported here (validate prints them).
+  const notices = [...ptrs.refusals].filter(([owner]) => owner.startsWith('Service ')).flatMap(([owner, l]) => l.map((r) => ({ ref: owner.replace(' ', '/'), reason: r.reason, message: r.message })));
   phase('statuses');
-  return { bundle, resources };
+  return { bundle, resources, notices };
+}
+
+/**
+ * The claims outcome with the PTR-filtered contributions. The same object as last time while the
+ * claims outcome and every filtered contribution are (the shards phase keys its memos on it).
+ */
+function withoutRefusedPtrs(claims: ClaimsOutcome, contributions: Map<string, Contribution[]>, cache: CompileCache): ClaimsOutcome {
+  const prev = cache.ptrClaims;
+  if (prev && prev.base === claims && sameContributions(prev.outcome.contributions, contributions)) return prev.outcome;
+  const outcome: ClaimsOutcome = { ...claims, contributions };
+  cache.ptrClaims = { base: claims, outcome };
+  return outcome;
+}
+
+function sameContributions(a: ReadonlyMap<string, Contribution[]>, b: ReadonlyMap<string, Contribution[]>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, la] of a) {
+    const lb = b.get(k);
+    if (lb === undefined || lb.length !== la.length) return false;
+    for (let i = 0; i < la.length; i++) if (la[i] !== lb[i]) return false;
+  }
+  return true;
 }

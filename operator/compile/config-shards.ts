@@ -10,10 +10,12 @@ import { byString } from './names.js';
 import { RRSetBag, hashShard, sortKeys } from './rrsets.js';
 import type { Shard } from './rrsets.js';
 import type { Verdicts } from './status.js';
+import { recordsInClusterRanges } from './reverse-zones.js';
+import type { ClusterRange, ReverseRanges } from './reverse-zones.js';
 import { buildClusterZoneShard, buildZoneShard, shardIdOfZone } from './zones.js';
 
 /** Shards phase: every shard but the Services' (unsorted), and the zones' and forwarders' verdicts. */
-export function buildConfigShards(domains: DomainsOutcome, claims: ClaimsOutcome, clusterZone: string, cache: CompileCache, verdicts: Verdicts): Shard[] {
+export function buildConfigShards(domains: DomainsOutcome, claims: ClaimsOutcome, clusterZone: string, cache: CompileCache, verdicts: Verdicts, clusterRanges?: ReverseRanges<ClusterRange>): Shard[] {
   const shards: Shard[] = [];
   cache.clusterShard ??= buildClusterZoneShard(clusterZone);
   shards.push(cache.clusterShard);
@@ -35,7 +37,9 @@ export function buildConfigShards(domains: DomainsOutcome, claims: ClaimsOutcome
     const n = claims.zoneNotes.get(p.domain);
     let message = `Serving ${memo.built.records} records for ${p.domain}`;
     if (n?.skipped.length) message += `; not published: ${n.skipped.slice(0, 3).join('; ')}${n.skipped.length > 3 ? ` (and ${n.skipped.length - 3} more)` : ''}`;
-    verdicts.accept(p.meta, message, [shardId], { records: memo.built.records, services: n?.services ?? 0 });
+    // Records inside the cluster's reverse ranges are not served (the cluster's PTRs win): PartiallyRefused.
+    const refused = clusterRanges ? recordsInClusterRanges(p.records, clusterRanges) : undefined;
+    verdicts.accept(p.meta, message, [shardId], { records: memo.built.records, services: n?.services ?? 0 }, refused);
   }
   for (const id of cache.zoneShards.keys()) if (!liveZones.has(id)) cache.zoneShards.delete(id);
 

@@ -51,7 +51,7 @@ export function collectContributors(
         if (ann !== undefined) {
           const name = toFqdn(ann);
           const z = perm.zoneOf(name);
-          if (z && (perm.delegated(z.p, ns) || perm.selects(z.p, svc))) targets.push({ zone: z.p, name });
+          if (z && (perm.delegatedName(z.p, ns, name) || perm.selects(z.p, svc))) targets.push({ zone: z.p, name });
         } else {
           for (const { p } of acceptedZones.values()) if (perm.selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
         }

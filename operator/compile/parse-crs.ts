@@ -10,6 +10,7 @@ import type { LabelSelector, Meta, Raw } from './meta.js';
 import { canonicalIp, checkDomainName, isBelow, resolveRelative, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
 import { parseRecordData } from './records.js';
+import { ReverseRanges, parseCidr } from './reverse-zones.js';
 import type { RecordData } from './records.js';
 import type { Verdicts } from './status.js';
 import type { Snapshot } from './types.js';
@@ -61,7 +62,8 @@ export interface ParsedZone {
   nameServers: string[];
   records: ZoneRecord[];
   services?: { namespaces: string[]; namespaceSelector?: LabelSelector; selector?: LabelSelector };
-  delegation: { namespaces: string[]; namespaceSelector?: LabelSelector };
+  /** reverseRanges: spec.delegation.reverseCIDRs, the addresses whose PTRs delegated StaticHosts may have. */
+  delegation: { namespaces: string[]; namespaceSelector?: LabelSelector; reverseRanges: ReverseRanges<string> };
 }
 
 function parseZone(raw: Raw): ParsedZone {
@@ -122,8 +124,18 @@ function parseZone(raw: Raw): ParsedZone {
   const delegation = {
     namespaces: arr(dl.namespaces).filter((x): x is string => typeof x === 'string'),
     namespaceSelector: readSelector(dl.namespaceSelector, errors, 'spec.delegation.namespaceSelector'),
+    reverseRanges: parseReverseCidrs(dl.reverseCIDRs, errors),
   };
   return { meta, errors, domain: d, ttl, soa, nameServers, records, services, delegation };
+}
+
+function parseReverseCidrs(v: unknown, errors: string[]): ReverseRanges<string> {
+  const cidrs = arr(v).flatMap((t, i) => {
+    const c = parseCidr(typeof t === 'string' ? t : '');
+    if (typeof c === 'string') { errors.push(`spec.delegation.reverseCIDRs[${i}]: ${c}`); return []; }
+    return [[c, c.text] as [Exclude<typeof c, string>, string]];
+  });
+  return new ReverseRanges(cidrs);
 }
 
 export interface ParsedForwarder {

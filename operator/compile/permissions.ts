@@ -37,6 +37,11 @@ export class Permissions {
       (sel !== undefined && this.nsLabels.has(ns) && matchesSelector(sel, this.nsLabels.get(ns)!));
   }
 
+  /** The delegation lets namespace `ns` have `name`: never the apex, except for the operator's namespace (docs/compiler.md). */
+  delegatedName(z: ParsedZone, ns: string, name: string): boolean {
+    return this.delegated(z, ns) && (name !== z.domain || ns === this.operatorNamespace);
+  }
+
   /** The zone's spec.services selects the Service. */
   selects(z: ParsedZone, svc: ServiceInfo): boolean {
     const sv = z.services;
@@ -63,6 +68,7 @@ export class Permissions {
       let shardId: string;
       if (z) {
         if (!this.delegated(z.p, ns)) return { accepted: false, reason: 'NotPermitted', message: `${name} is in DNSZone ${z.p.meta.name}, which does not delegate to namespace ${ns}` };
+        if (name === z.p.domain && ns !== this.operatorNamespace) return { accepted: false, reason: 'NotPermitted', message: `${name} is the apex of DNSZone ${z.p.meta.name}: a delegation grants names below the apex only (apex records belong in the DNSZone)` };
         shardId = shardIdOfZone(z.p.domain);
       } else {
         if (ns !== this.operatorNamespace) return { accepted: false, reason: 'NotPermitted', message: `${name} is outside every DNSZone; only StaticHosts in the operator's namespace ${this.operatorNamespace} may claim such names` };

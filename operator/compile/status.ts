@@ -8,8 +8,11 @@ import type { Meta } from './meta.js';
 import { byString } from './names.js';
 import type { Condition, ConditionStatus, ResourceResult } from './types.js';
 
+/** Condition type present (status True) while part of an accepted resource is not served; reason NotPermitted or Conflict. */
+export const PARTIALLY_REFUSED = 'PartiallyRefused';
+
 export type Verdict =
-  | { accepted: true; message: string }
+  | { accepted: true; message: string; /** Served, but part of it is not (refused PTRs, records the cluster owns): condition PartiallyRefused. */ refused?: { reason: 'NotPermitted' | 'Conflict'; message: string } }
   | { accepted: false; reason: 'InvalidSpec' | 'NotPermitted' | 'Conflict'; message: string };
 
 /** What one compile decided about each custom resource (filled by the phases, read by buildStatuses). */
@@ -22,8 +25,9 @@ export class Verdicts {
     this.#verdicts.set(m, { accepted: false, reason, message });
   }
 
-  accept(m: Meta, message: string, shardIds: string[], figures: Record<string, unknown>): void {
-    this.#verdicts.set(m, { accepted: true, message });
+  /** `refused`: part of the resource is not served (condition PartiallyRefused). */
+  accept(m: Meta, message: string, shardIds: string[], figures: Record<string, unknown>, refused?: Extract<Verdict, { accepted: true }>['refused']): void {
+    this.#verdicts.set(m, refused ? { accepted: true, message, refused } : { accepted: true, message });
     this.#shards.set(m, shardIds);
     this.#figures.set(m, figures);
   }
@@ -52,11 +56,13 @@ function condition(meta: Meta, type: string, status: ConditionStatus, reason: st
 
 function buildConditions(meta: Meta, v: Verdict): Condition[] {
   if (v.accepted) {
-    return [
+    const out = [
       condition(meta, 'Accepted', 'True', 'Accepted', v.message),
       condition(meta, 'Programmed', 'Unknown', 'Pending', 'Waiting for every ready DNS server to serve the generated configuration'),
       condition(meta, 'Ready', 'Unknown', 'Pending', 'Accepted; not yet confirmed served by the DNS servers'),
     ];
+    if (v.refused) out.push(condition(meta, PARTIALLY_REFUSED, 'True', v.refused.reason, v.refused.message));
+    return out;
   }
   return [
     condition(meta, 'Accepted', 'False', v.reason, v.message),

@@ -23,10 +23,14 @@ export interface CompileOptions {
    * its own clock (compile reads none). Benchmarks use it; it must not throw.
    */
   onPhase?: (phase: CompilePhase) => void;
+  /** The cluster's Service CIDRs (default reverse-zones.ts DEFAULT_SERVICE_CIDRS): reverse zones served authoritatively; only ClusterIPs have PTRs there. */
+  serviceCIDRs?: readonly string[];
+  /** The cluster's Pod CIDRs (default DEFAULT_POD_CIDRS): reverse zones served authoritatively. */
+  podCIDRs?: readonly string[];
 }
 
 /** The phases of compile(), in order (docs/compiler.md). */
-export type CompilePhase = 'parse' | 'domains' | 'index' | 'services' | 'contributors' | 'claims' | 'shards' | 'statuses';
+export type CompilePhase = 'parse' | 'domains' | 'index' | 'services' | 'contributors' | 'claims' | 'reverse' | 'shards' | 'statuses';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -60,6 +64,8 @@ export interface CompileResult {
   bundle: ConfigBundle;
   /** One per custom resource in the snapshot, sorted by kind, namespace, name. */
   resources: ResourceResult[];
+  /** What was refused of objects that have no status of their own (a Service's PTRs), sorted by ref. */
+  notices?: { ref: string; reason: 'NotPermitted' | 'Conflict'; message: string }[];
 }
 
 export interface Compiler {

@@ -28,6 +28,9 @@ export interface OperatorOptions {
   kubeConfig: KubeConfig;
   namespace: string;
   clusterDomain: string;
+  /** The cluster's Service and Pod CIDRs (compile's reverse zones; defaults in reverse-zones.ts). */
+  serviceCIDRs?: readonly string[];
+  podCIDRs?: readonly string[];
   /** Label selector of the DNS server pods (in `namespace`). */
   dnsSelector: string;
   statusPort?: number;
@@ -95,7 +98,7 @@ export class Operator {
     this.metrics = new OperatorMetrics(opts.registry ?? new Registry());
     this.client = createKubeClient(opts.kubeConfig, { userAgent: opts.userAgent });
     // compile() gives conditions without times: the status writer owns them.
-    this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace });
+    this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs });
     this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
     const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
     this.#status = new StatusWriter({ client: this.client, logger: opts.logger.child({ component: 'status' }), metrics: this.metrics, reporter: { controller: 'splitdns.io/operator', instance: identity }, now: opts.now });

@@ -28,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     kubeConfig, namespace: o.namespace, clusterDomain: o.clusterDomain, dnsSelector: o.dnsSelector, statusPort: o.statusPort,
     statusPortName: o.statusPortName, debounceMs: o.debounceMs, identity: o.identity, leaseName: o.leaseName,
     leaseDurationSeconds: o.leaseDurationSeconds, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
-    httpAddress: o.httpAddress, httpPort: o.httpPort, logger,
+    httpAddress: o.httpAddress, httpPort: o.httpPort, logger, serviceCIDRs: o.serviceCIDRs, podCIDRs: o.podCIDRs,
   });
   logger.info({ namespace: o.namespace, clusterDomain: o.clusterDomain, dnsSelector: o.dnsSelector, httpPort: op.httpPort }, 'operator started');
   await new Promise<void>((resolve) => {

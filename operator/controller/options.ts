@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { parseLogFormat } from '../../dns-server/logging.js';
 import type { LogFormat } from '../../dns-server/logging.js';
+import { DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS, parseCidrList } from '../compile/reverse-zones.js';
 
 export class OptionsError extends Error {}
 
@@ -12,6 +13,8 @@ interface FlagSpec { env: string; def?: string; help: string }
 export const FLAG_SPECS: Record<string, FlagSpec> = {
   namespace: { env: 'SPLITDNS_NAMESPACE', def: 'splitdns', help: 'the operator\'s namespace: shard ConfigMaps, the Lease, the DNS server pods (also POD_NAMESPACE)' },
   'cluster-domain': { env: 'SPLITDNS_CLUSTER_DOMAIN', def: 'cluster.local', help: 'the cluster domain' },
+  'service-cidr': { env: 'SPLITDNS_SERVICE_CIDR', def: DEFAULT_SERVICE_CIDRS.join(','), help: 'the cluster\'s Service CIDRs, comma-separated (IPv6 too): reverse zones served authoritatively, PTRs only for ClusterIPs' },
+  'pod-cidr': { env: 'SPLITDNS_POD_CIDR', def: DEFAULT_POD_CIDRS.join(','), help: 'the cluster\'s Pod CIDRs, comma-separated (IPv6 too): reverse zones served authoritatively' },
   'dns-selector': { env: 'SPLITDNS_DNS_SELECTOR', def: 'app.kubernetes.io/name=splitdns-dns', help: 'label selector of the DNS server pods' },
   'dns-status-port-name': { env: 'SPLITDNS_DNS_STATUS_PORT_NAME', def: 'http', help: 'container port name of the DNS servers\' ops endpoint (/status)' },
   'dns-status-port': { env: 'SPLITDNS_DNS_STATUS_PORT', help: 'a fixed /status port instead of the named container port' },
@@ -32,6 +35,14 @@ export interface ParsedOptions {
   namespace: string; clusterDomain: string; dnsSelector: string; statusPortName: string; statusPort?: number;
   debounceMs: number; identity?: string; leaseName: string; leaseDurationSeconds: number; renewDeadlineMs: number;
   retryPeriodMs: number; httpAddress: string; httpPort: number | null; kubeApi?: string; logLevel: string; logFormat: LogFormat; help: boolean;
+  serviceCIDRs: string[]; podCIDRs: string[];
+}
+
+/** A comma-separated CIDR flag, checked (reverse-zones.ts). */
+function cidrs(name: string, raw: string): string[] {
+  const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  try { parseCidrList(list, `--${name}`); } catch (err) { throw new OptionsError((err as Error).message); }
+  return list;
 }
 
 export function helpText(): string {
@@ -81,5 +92,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ParsedOpti
     debounceMs: int('debounce-ms', get('debounce-ms')!, 0, 60000), identity: get('pod-name'), leaseName: get('lease-name')!,
     leaseDurationSeconds, renewDeadlineMs, retryPeriodMs, httpAddress: get('http-address')!, httpPort: httpPort === 0 ? null : httpPort,
     kubeApi, logLevel, logFormat, help: values.help === true,
+    serviceCIDRs: cidrs('service-cidr', get('service-cidr')!), podCIDRs: cidrs('pod-cidr', get('pod-cidr')!),
   };
 }

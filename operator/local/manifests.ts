@@ -217,6 +217,25 @@ export function readManifests(paths: string[], validators: Map<string, CrdValida
 }
 
 /** The custom resources compile() did not accept, as problems located in their files. */
+/**
+ * What compile() serves only in part: resources with the PartiallyRefused condition (refused
+ * PTRs, records inside the cluster's reverse ranges) and Services whose PTRs were refused.
+ */
+export function partlyRefused(set: ManifestSet, result: CompileResult): ManifestProblem[] {
+  const byRef = new Map(set.objects.map((o) => [o.ref, o]));
+  const out: ManifestProblem[] = [];
+  const push = (ref: string, message: string) => {
+    const o = byRef.get(ref);
+    out.push({ file: o?.file ?? '?', ref, message, ...(o ? positionOf(o.obj) : {}) });
+  };
+  for (const r of result.resources) {
+    const part = r.status.conditions.find((c) => c.type === 'PartiallyRefused');
+    if (part?.status === 'True') push([r.kind, r.namespace, r.name].filter(Boolean).join('/'), `${part.reason}: ${part.message}`);
+  }
+  for (const n of result.notices ?? []) push(n.ref, `${n.reason}: ${n.message}`);
+  return out;
+}
+
 export function rejectedResources(set: ManifestSet, result: CompileResult): ManifestProblem[] {
   const byRef = new Map(set.objects.map((o) => [o.ref, o]));
   const out: ManifestProblem[] = [];

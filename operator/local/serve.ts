@@ -33,6 +33,9 @@ export interface LocalServeOptions {
   registry?: Registry;
   clusterDomain?: string;
   operatorNamespace?: string;
+  /** The cluster's Service and Pod CIDRs whose reverse names are served authoritatively (defaults 10.96.0.0/12, 10.244.0.0/16). */
+  serviceCIDRs?: readonly string[];
+  podCIDRs?: readonly string[];
   debounceMs?: number;
   /** Rescan interval in ms (the fallback when file events are missed); 0 = events only. */
   rescanMs?: number;
@@ -80,7 +83,7 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
   const paths = (Array.isArray(opts.manifests) ? opts.manifests : [opts.manifests]).map((p) => resolve(p));
   checkPaths(paths);
   const validators = loadCrdValidators();
-  const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns' });
+  const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs });
   const registry = opts.registry ?? new Registry();
   const forwarder = opts.forward === false ? undefined : createForwarder({ logger: opts.logger, registry });
   const defaultUpstream = forwarder && opts.defaultUpstream ? withDefaultUpstream(forwarder, { logger: opts.logger, ...opts.defaultUpstream }) : undefined;

@@ -187,7 +187,7 @@ describe('compile: Kubernetes DNS specification for the cluster domain', () => {
 });
 
 describe('compile: StaticHost delegation', () => {
-  const z = corp({ delegation: { namespaces: ['team-a'], namespaceSelector: { matchLabels: { dns: 'corp' } } } });
+  const z = corp({ delegation: { namespaces: ['team-a'], namespaceSelector: { matchLabels: { dns: 'corp' } }, reverseCIDRs: ['10.0.0.0/24', '2001:db8::/64'] } });
   const r = compile(snap({
     zones: [z],
     namespaces: [namespace('team-c', { dns: 'corp' })],

@@ -1,0 +1,277 @@
+// Who may have the PTR of an address: tenancy for reverse names. Every PTR the compiler would
+// publish (a Service's ClusterIP, a headless Service's endpoint, a StaticHost with ptr: true) is
+// a claim; judgePtrClaims() refuses the ones the rules in docs/compiler.md ("Reverse names")
+// forbid, and ReverseClaims applies the verdict to the built shards and contributions without
+// touching what they hold otherwise (a refused PTR never takes a forward name with it).
+
+import type { Shard, ServicesShard } from '../../dns-server/config/types.js';
+import { byString } from './names.js';
+import type { ParsedZone } from './parse-crs.js';
+import { hashShard } from './rrsets.js';
+import { addressOfReverseName } from './reverse-zones.js';
+import type { ClusterRange, ReverseRanges } from './reverse-zones.js';
+import type { Contribution } from './zones.js';
+
+export type PtrSource = 'clusterIP' | 'endpoint' | 'static';
+
+export interface PtrClaim {
+  /** The reverse name (1.0.96.10.in-addr.arpa.). */
+  name: string;
+  target: string;
+  namespace: string;
+  /** "Service default/kubernetes", "StaticHost team-a/db". */
+  owner: string;
+  source: PtrSource;
+  /** Set when the claimant's own grant does not cover the address (StaticHosts: the delegation). */
+  denied?: string;
+}
+
+export interface PtrRefusal {
+  claim: PtrClaim;
+  reason: 'NotPermitted' | 'Conflict';
+  message: string;
+}
+
+export interface PtrRules {
+  /** The cluster range holding a reverse name. */
+  clusterRange(name: string): ClusterRange | undefined;
+  /** The DNSZone ("DNSZone corp") whose own records are at a reverse name outside the cluster ranges. */
+  zoneRecordOwner(name: string): string | undefined;
+}
+
+const addr = (name: string): string => addressOfReverseName(name) ?? name;
+const list = (owners: Iterable<string>): string => [...new Set(owners)].sort(byString).join(', ');
+
+/** The refused claims, sorted by owner then name. Claims of one name are judged together. */
+export function judgePtrClaims(claims: readonly PtrClaim[], rules: PtrRules): PtrRefusal[] {
+  const byName = new Map<string, PtrClaim[]>();
+  for (const c of claims) { const l = byName.get(c.name); if (l) l.push(c); else byName.set(c.name, [c]); }
+  const refused: PtrRefusal[] = [];
+  for (const [name, group] of byName) judgeName(name, group, rules, refused);
+  return refused.sort((a, b) => byString(a.claim.owner, b.claim.owner) || byString(a.claim.name, b.claim.name) || byString(a.claim.target, b.claim.target));
+}
+
+/** Judges the claims of one reverse name, appending the refused ones to `refused`. */
+export function judgeName(name: string, group: readonly PtrClaim[], rules: PtrRules, refused: PtrRefusal[]): void {
+  const range = rules.clusterRange(name);
+  // One claim, in its own grant, outside the Service CIDRs and the zones' records: served (the common case, kept cheap).
+  if (group.length === 1 && group[0].denied === undefined && (range === undefined || range.role !== 'Service') && (range !== undefined || rules.zoneRecordOwner(name) === undefined)) return;
+  const ip = addr(name);
+  const clusterIPs = group.filter((c) => c.source === 'clusterIP');
+  const zoneOwner = range === undefined ? rules.zoneRecordOwner(name) : undefined;
+  const eligible: PtrClaim[] = [];
+  for (const c of group) {
+    const refuse = (reason: PtrRefusal['reason'], message: string) => refused.push({ claim: c, reason, message: `PTR ${ip} → ${c.target}: ${message}` });
+    if (clusterIPs.length && c.source !== 'clusterIP') refuse('Conflict', `${ip} is the ClusterIP of ${list(clusterIPs.map((x) => x.owner))}, which alone has its PTR`);
+    else if (c.denied !== undefined) {
+      const others = group.filter((x) => x.namespace !== c.namespace && x.denied === undefined).map((x) => x.owner);
+      refuse('NotPermitted', c.denied + (others.length ? `; the address is claimed by ${list(others)}` : ''));
+    }
+    else if (range?.role === 'Service' && c.source !== 'clusterIP') refuse('NotPermitted', `${ip} is in the cluster's Service CIDR ${range.cidr}, whose PTRs only the Service holding the address as ClusterIP may have`);
+    else if (zoneOwner !== undefined) refuse('Conflict', `${zoneOwner} has its own records at ${name}`);
+    else eligible.push(c);
+  }
+  const namespaces = new Set(eligible.map((c) => c.namespace));
+  if (namespaces.size > 1) {
+    for (const c of eligible) {
+      const others = eligible.filter((x) => x.namespace !== c.namespace).map((x) => x.owner);
+      refused.push({ claim: c, reason: 'Conflict', message: `PTR ${ip} → ${c.target}: ${ip} is also claimed by ${list(others)}; an address claimed from more than one namespace has no PTR` });
+    }
+  }
+}
+
+/** The PTR claims a Services shard makes: its reverse RRsets, owned by the Service each target names. */
+export function claimsOfServicesShard(shard: ServicesShard): PtrClaim[] {
+  const suffix = `.${shard.namespace}.svc.${shard.zone}`;
+  const out: PtrClaim[] = [];
+  for (const rs of shard.reverse) {
+    for (const target of rs.data as string[]) {
+      if (!target.endsWith(suffix)) continue;
+      const head = target.slice(0, -suffix.length); // "<service>" or "<endpoint>.<service>"
+      const dot = head.indexOf('.');
+      out.push({
+        name: rs.name, target, namespace: shard.namespace, owner: `Service ${shard.namespace}/${head.slice(dot + 1)}`,
+        source: dot < 0 ? 'clusterIP' : 'endpoint',
+      });
+    }
+  }
+  return out;
+}
+
+const claimKey = (name: string, target: string, owner: string) => `${owner}\n${name}\n${target}`;
+
+interface Summary { refusals: Map<string, PtrRefusal[]>; byNamespace: Map<string, ReadonlySet<string>>; statics: ReadonlySet<string> }
+
+/** Same refusals (by claim and message): a re-judged name whose outcome did not move changes nothing. */
+function sameRefusals(a: readonly PtrRefusal[], b: readonly PtrRefusal[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].claim.owner !== b[i].claim.owner || a[i].claim.target !== b[i].claim.target || a[i].message !== b[i].message) return false;
+  return true;
+}
+
+export interface ReverseOutcome {
+  /** The contributions with refused PTRs left out (new objects where something was refused; the input is not changed). */
+  contributions: Map<string, Contribution[]>;
+  /** Refusals by owner ("Service ns/x", "StaticHost ns/y"). */
+  refusals: Map<string, PtrRefusal[]>;
+}
+
+/**
+ * Applies the PTR rules to one compile's output. Kept by the compiler: a Services shard's
+ * claims and its filtered copy are remembered with the shard object, so an unchanged
+ * namespace costs a lookup.
+ */
+export class ReverseClaims {
+  readonly #claims = new WeakMap<Shard, PtrClaim[]>();
+  readonly #filtered = new WeakMap<Shard, { refused: ReadonlySet<string>; shard: Shard }>();
+  /** The Services shards' claims by reverse name, kept in step shard by shard (a recompile after one change re-judges only the names it touched). */
+  readonly #index = new Map<string, PtrClaim[]>();
+  #indexed = new Set<Shard>();
+  /** Refusals by reverse name, as last judged. */
+  readonly #refusedAt = new Map<string, PtrRefusal[]>();
+  #lastStatic = new Map<string, PtrClaim[]>();
+  /** A contribution without its refused PTRs, kept while the refused set is the same object. */
+  readonly #kept = new WeakMap<Contribution, { refused: ReadonlySet<string>; kept: Contribution }>();
+  /** A contribution's PTR claims, kept while the contribution object and its zone are the same. */
+  readonly #staticClaims = new WeakMap<Contribution, { zone: ParsedZone | undefined; claims: PtrClaim[] }>();
+  /** What the refusals add up to; rebuilt when a re-judged name changed its refusals. */
+  #summary: Summary | undefined;
+  #lastZoneRecords = '';
+
+  constructor(private readonly ranges: ReverseRanges<ClusterRange>, private readonly operatorNamespace: string) {}
+
+  /** Replaces, in `shards`, the Services shards that lose PTRs; returns the filtered contributions and the refusals. */
+  apply(shards: Shard[], contributions: ReadonlyMap<string, Contribution[]>, zoneOfShard: ReadonlyMap<string, ParsedZone>): ReverseOutcome {
+    const dirty = new Set<string>();
+    const live = new Set<Shard>();
+    for (const s of shards) {
+      if (s.kind !== 'services' || s.reverse.length === 0) continue;
+      live.add(s);
+      if (this.#indexed.has(s)) continue;
+      let c = this.#claims.get(s);
+      if (c === undefined) this.#claims.set(s, (c = claimsOfServicesShard(s)));
+      for (const x of c) { const l = this.#index.get(x.name); if (l) l.push(x); else this.#index.set(x.name, [x]); dirty.add(x.name); }
+    }
+    for (const s of this.#indexed) {
+      if (live.has(s)) continue;
+      for (const x of this.#claims.get(s) ?? []) {
+        dirty.add(x.name);
+        const rest = (this.#index.get(x.name) ?? []).filter((y) => y !== x);
+        if (rest.length) this.#index.set(x.name, rest); else this.#index.delete(x.name);
+      }
+    }
+    this.#indexed = live;
+    const statics = new Map<string, PtrClaim[]>();
+    for (const [shardId, contribs] of contributions) {
+      const zone = zoneOfShard.get(shardId);
+      for (const c of contribs) {
+        if (c.reverse.length === 0) continue;
+        let memo = this.#staticClaims.get(c);
+        if (memo === undefined || memo.zone !== zone) this.#staticClaims.set(c, (memo = { zone, claims: c.reverse.map((p) => this.#staticClaim(c.owner, p.name, p.target, zone)) }));
+        for (const x of memo.claims) { const l = statics.get(x.name); if (l) l.push(x); else statics.set(x.name, [x]); }
+      }
+    }
+    // A name's static claims count as changed unless they are the same claim objects as last time.
+    for (const [n, l] of this.#lastStatic) { const now = statics.get(n); if (now === undefined || now.length !== l.length || now.some((x, i) => x !== l[i])) dirty.add(n); }
+    for (const n of statics.keys()) if (!this.#lastStatic.has(n)) dirty.add(n);
+    this.#lastStatic = statics;
+    const zoneRecords = new Map<string, string>();
+    for (const z of zoneOfShard.values()) for (const r of z.records) if (r.name.endsWith('.arpa.')) zoneRecords.set(r.name, `DNSZone ${z.meta.name}`);
+    const zoneKey = [...zoneRecords].join('|');
+    const names = zoneKey === this.#lastZoneRecords ? dirty : new Set([...this.#index.keys(), ...statics.keys()]);
+    this.#lastZoneRecords = zoneKey;
+    const rules: PtrRules = { clusterRange: (n) => this.ranges.find(n), zoneRecordOwner: (n) => zoneRecords.get(n) };
+    const changedNs = new Set<string>();
+    let changed = this.#summary === undefined;
+    for (const name of names) {
+      const group = [...(this.#index.get(name) ?? []), ...(statics.get(name) ?? [])];
+      const r: PtrRefusal[] = [];
+      if (group.length) judgeName(name, group, rules, r);
+      r.sort((a, b) => byString(a.claim.owner, b.claim.owner) || byString(a.claim.target, b.claim.target));
+      const old = this.#refusedAt.get(name) ?? [];
+      if (sameRefusals(old, r)) continue;
+      changed = true;
+      for (const x of [...old, ...r]) if (x.claim.source !== 'static') changedNs.add(x.claim.namespace);
+      if (r.length) this.#refusedAt.set(name, r); else this.#refusedAt.delete(name);
+    }
+    if (changed) this.#summary = this.#summarize(changedNs);
+    const { refusals, byNamespace, statics: refused } = this.#summary!;
+    for (let i = 0; i < shards.length; i++) {
+      const s = shards[i];
+      const lost = s.kind === 'services' ? byNamespace.get(s.namespace) : undefined;
+      if (lost !== undefined && s.kind === 'services') shards[i] = this.#filterServices(s, lost);
+    }
+    const out = new Map<string, Contribution[]>();
+    for (const [shardId, contribs] of contributions) {
+      out.set(shardId, contribs.map((c) => {
+        if (c.reverse.length === 0) return c;
+        const memo = this.#kept.get(c);
+        if (memo?.refused === refused) return memo.kept;
+        const lost = c.reverse.filter((p) => refused.has(claimKey(p.name, p.target, c.owner)));
+        const kept = lost.length === 0 ? c : { ...c, ident: c.ident + '#noptr:' + lost.map((p) => p.name).join(','), reverse: c.reverse.filter((p) => !lost.includes(p)) };
+        this.#kept.set(c, { refused, kept });
+        return kept;
+      }));
+    }
+    return { contributions: out, refusals };
+  }
+
+  /** Refusals by owner (sorted), refused Service claim keys by namespace (a namespace not in `changedNs` keeps its Set object, so its filtered shard is reused), refused StaticHost claim keys. */
+  #summarize(changedNs: ReadonlySet<string>): Summary {
+    const byOwner = new Map<string, PtrRefusal[]>();
+    const byNs = new Map<string, Set<string>>();
+    const statics = new Set<string>();
+    for (const list of this.#refusedAt.values()) {
+      for (const r of list) {
+        const l = byOwner.get(r.claim.owner);
+        if (l) l.push(r); else byOwner.set(r.claim.owner, [r]);
+        const key = claimKey(r.claim.name, r.claim.target, r.claim.owner);
+        if (r.claim.source === 'static') { statics.add(key); continue; }
+        const ns = byNs.get(r.claim.namespace);
+        if (ns) ns.add(key); else byNs.set(r.claim.namespace, new Set([key]));
+      }
+    }
+    const prev = this.#summary?.byNamespace;
+    const byNamespace = new Map<string, ReadonlySet<string>>();
+    for (const [ns, set] of byNs) byNamespace.set(ns, !changedNs.has(ns) && prev?.get(ns) ? prev.get(ns)! : set);
+    const order = (a: PtrRefusal, b: PtrRefusal) => byString(a.claim.name, b.claim.name) || byString(a.claim.target, b.claim.target);
+    const refusals = new Map([...byOwner.keys()].sort(byString).map((o) => [o, byOwner.get(o)!.sort(order)]));
+    return { refusals, byNamespace, statics };
+  }
+
+  #staticClaim(owner: string, name: string, target: string, zone: ParsedZone | undefined): PtrClaim {
+    const namespace = owner.slice(owner.indexOf(' ') + 1, owner.indexOf('/'));
+    const claim: PtrClaim = { name, target, namespace, owner, source: 'static' };
+    if (namespace === this.operatorNamespace) return claim;
+    if (zone === undefined) claim.denied = `only StaticHosts in the operator's namespace ${this.operatorNamespace} may have PTRs outside every DNSZone`;
+    else if (zone.delegation.reverseRanges.find(name) === undefined) {
+      claim.denied = `no CIDR in spec.delegation.reverseCIDRs of DNSZone ${zone.meta.name} holds ${addr(name)} (a delegated namespace has PTRs only for the addresses its delegation grants)`;
+    }
+    return claim;
+  }
+
+  #filterServices(s: ServicesShard, refused: ReadonlySet<string>): Shard {
+    const memo = this.#filtered.get(s);
+    if (memo?.refused === refused) return memo.shard;
+    const suffix = `.${s.namespace}.svc.${s.zone}`;
+    const reverse = [];
+    for (const rs of s.reverse) {
+      const data = (rs.data as string[]).filter((t) => {
+        const head = t.endsWith(suffix) ? t.slice(0, -suffix.length) : '';
+        return !refused.has(claimKey(rs.name, t, `Service ${s.namespace}/${head.slice(head.indexOf('.') + 1)}`));
+      });
+      if (data.length) reverse.push(data.length === rs.data.length ? rs : { ...rs, data });
+    }
+    const { hash: _hash, ...rest } = s;
+    const shard = hashShard({ ...rest, reverse } as Omit<ServicesShard, 'hash'>) as ServicesShard;
+    this.#filtered.set(s, { refused, shard });
+    return shard;
+  }
+
+}
+
+/** The PartiallyRefused part of an accepted resource's verdict from its refusals (every one listed). */
+export function refusedPart(list: readonly PtrRefusal[] | undefined): { refused?: { reason: 'NotPermitted' | 'Conflict'; message: string } } {
+  if (!list?.length) return {};
+  return { refused: { reason: list.some((r) => r.reason === 'Conflict') ? 'Conflict' : 'NotPermitted', message: list.map((r) => r.message).join('; ') } };
+}
