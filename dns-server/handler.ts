@@ -22,6 +22,8 @@ export interface HandlerState {
   metrics: ServerMetrics;
   /** Our EDNS UDP payload size. */
   udpPayloadSize: number;
+  /** Worker threads: swaps in a reload every worker has built, before the query reads `tables` (server.ts). */
+  sync?: () => void;
 }
 
 export const PROTO_UDP = 0;
@@ -74,6 +76,7 @@ function answer(ctx: ReplyContext, st: HandlerState): Buffer | null | Promise<Bu
   const key = q.key;
   const qtype = q.qtype;
   if (q.qclass !== CLASS_IN && q.qclass !== 255) return errorFromQuery(ctx, RCODE.REFUSED);
+  if (st.sync !== undefined) st.sync();
   const t = st.tables;
   // No configuration yet (a worker still loading, a source still listing): SERVFAIL, so the
   // client asks another server instead of taking "refused" or "no such name" for an answer.

@@ -22,7 +22,7 @@ export interface TcpTransport {
   close(): Promise<void>;
 }
 
-export async function startTcp(address: string, port: number, st: HandlerState, limits: TcpLimits, tap: QueryTap = TAP_OFF): Promise<TcpTransport> {
+export async function startTcp(address: string, port: number, st: HandlerState, limits: TcpLimits, tap: QueryTap = TAP_OFF, reusePort = false): Promise<TcpTransport> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (sock) => {
     if (sockets.size >= limits.maxConnections) {
@@ -65,7 +65,7 @@ export async function startTcp(address: string, port: number, st: HandlerState, 
   server.maxConnections = limits.maxConnections + 1; // the handler above closes the extra one and counts it
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: address, port, ipv6Only: net.isIPv6(address) }, () => { server.off('error', reject); resolve(); });
+    server.listen({ host: address, port, ipv6Only: net.isIPv6(address), ...(reusePort ? { reusePort } : {}) } as net.ListenOptions, () => { server.off('error', reject); resolve(); });
   });
   return {
     port: (server.address() as net.AddressInfo).port,
