@@ -9,8 +9,8 @@ import { startDnsServer, DEFAULTS } from './server.js';
 import type { DnsServer } from './server.js';
 import { parentPort } from 'node:worker_threads';
 import { startFileSource } from './source/file.js';
-import { setupWorkers } from './workers.js';
-import type { FromWorker, ToWorker, WorkerPool } from './workers.js';
+import { WorkerPool, workerRole } from './workers.js';
+import type { FromWorker, ToWorker } from './workers.js';
 import type { Fallback } from './fallback.js';
 import { createForwarder } from './forward/index.js';
 import { withDefaultUpstream } from './forward/default-upstream.js';
@@ -107,8 +107,7 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
-  const role = setupWorkers(workers, log, argv);
-  if (role.role === 'primary') return runPrimary(role.pool, values, log, values['log-queries'] === true);
+  const role = workerRole(workers, log);
   const registry = new (await import('prom-client')).Registry();
   const makeFallback = hooks.makeFallback ?? ((l: Logger, r: import('prom-client').Registry) => createForwarder({ logger: l, registry: r }));
   const forwarder = values['no-forward'] ? undefined : makeFallback(log, registry);
@@ -120,10 +119,14 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   const server = await startDnsServer({
     address: String(values.address ?? DEFAULTS.address), port, httpAddress: values['http-address'] as string | undefined,
     httpPort: httpPort === 0 ? null : httpPort, logger: log, registry, fallback, udpPayloadSize, lameDuckMs, tcp,
-    reusePort: role.role === 'worker', logQueries: values['log-queries'] === true,
-    worker: role.role === 'worker' ? { index: role.index, gate: role.gate } : undefined,
+    reusePort: role.role !== 'single', logQueries: values['log-queries'] === true,
+    worker: role.role === 'single' ? undefined : { index: role.index, gate: role.gate },
   });
   if (role.role === 'worker') return runWorker(server, defaultUpstream);
+  if (role.role === 'primary') {
+    const pool = new WorkerPool(role, server, (await import('./config/validate.js')).VALIDATOR, log, argv);
+    return runPrimary(pool, values, log, server, defaultUpstream);
+  }
   if (values['metrics-compat'] === 'coredns') {
     const address = String(values.address ?? DEFAULTS.address);
     registerCorednsCompat(registry, { server: corednsServerLabel(address, server.port), family: address.includes(':') ? 2 : 1 });
@@ -157,14 +160,15 @@ async function startSources(values: Record<string, unknown>, target: Target, log
   }
 }
 
-/** --workers N, the main thread: the config source and the signals; the worker threads serve. */
-async function runPrimary(pool: WorkerPool, values: Record<string, unknown>, log: Logger, logQueries: boolean): Promise<number> {
+/** --workers N, the main thread: worker 0, the config source (validated here, for all) and the signals. */
+async function runPrimary(pool: WorkerPool, values: Record<string, unknown>, log: Logger, server: DnsServer, defaultUpstream: DefaultUpstreamFallback | undefined): Promise<number> {
   const sources: { close(): void }[] = [];
   const stop = () => { for (const s of sources) s.close(); pool.stop(); };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  process.on('SIGUSR2', () => { logQueries = !logQueries; pool.setQueryLogging(logQueries); });
+  process.on('SIGUSR2', () => pool.setQueryLogging(!server.queryLogging));
   await startSources(values, pool, log, sources);
+  void defaultUpstream?.probe();
   return new Promise<number>(() => undefined); // runs until a signal
 }
 

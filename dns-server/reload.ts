@@ -9,7 +9,7 @@
 
 import type { Logger } from 'pino';
 import type { ForwardersShard, RRSet, Shard } from './config/types.js';
-import { validateBundle, validateShard } from './config/validate.js';
+import type { Validator } from './config/validate.js';
 import type { Fallback } from './fallback.js';
 import type { ServerMetrics } from './metrics.js';
 import { buildHostsTable, buildServicesTable, buildZoneTable } from './tables/build.js';
@@ -53,13 +53,24 @@ export class ShardStore {
   private generation = 0;
   private everApplied = false;
 
+  /**
+   * @param validator config/validate.ts's VALIDATOR, for applyBundle and applyShards; passed in
+   *   (not imported) so that a worker thread, which takes validated updates only, never loads ajv
+   * @param deferred worker threads: an applied update waits for commit() (see the file comment)
+   */
   constructor(
     private readonly state: { tables: Tables; fallback: Fallback | undefined },
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly validator: Validator | undefined,
     private readonly deferred = false,
+    private readonly clock: () => Date = () => new Date(),
   ) {}
+
+  private validate(): Validator {
+    if (this.validator === undefined) throw new Error('this shard store takes validated updates only (applyValidated)');
+    return this.validator;
+  }
 
   /** True once at least one configuration has been applied (even an empty one); deferred: committed. */
   get loaded(): boolean {
@@ -85,7 +96,7 @@ export class ShardStore {
 
   /** The whole configuration: shards missing from the bundle are removed. */
   applyBundle(bundle: unknown): ReloadReport {
-    const v = validateBundle(bundle);
+    const v = this.validate().bundle(bundle);
     const envelope = v.refused.find((r) => r.id === '(bundle)');
     if (envelope) {
       this.refuse(envelope.id, 'bundle', envelope.errors);
@@ -104,7 +115,7 @@ export class ShardStore {
     for (const raw of changed) {
       const held = this.held.get((raw as { id?: string })?.id ?? '');
       if (held && (raw as { hash?: string }).hash === held.table.hash) { good.push(raw as Shard); continue; }
-      const r = validateShard(raw);
+      const r = this.validate().shard(raw);
       if (r.ok) good.push(r.shard);
       else refused.push({ id: r.id, errors: r.errors });
     }

@@ -75,7 +75,9 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const metrics = new ServerMetrics(opts.registry ?? new Registry());
   const state: HandlerState = { tables: EMPTY_TABLES, fallback: opts.fallback, metrics, udpPayloadSize, sync: undefined };
   const worker = opts.worker;
-  const store = new ShardStore(state, metrics, log, undefined, worker !== undefined);
+  // A worker thread takes validated updates only: it never loads the validator (ajv).
+  const validator = worker === undefined ? (await import('./config/validate.js')).VALIDATOR : undefined;
+  const store = new ShardStore(state, metrics, log, validator, worker !== undefined);
   let waiting = -1; // worker mode: the sequence number of the built, not yet committed update
   const commit = () => { if (waiting >= 0 && Atomics.load(worker!.gate, 0) >= waiting) { waiting = -1; store.commit(); } };
   if (worker !== undefined) state.sync = commit;

@@ -1,18 +1,22 @@
-// --workers N: one process, N worker threads, each with its own UDP, TCP and ops sockets on the
-// same ports (SO_REUSEPORT: the kernel spreads datagrams and connections across them). The
-// primary (main) thread serves nothing: it runs the config source, parses and validates each
-// update once (ajv lives only here), and hands the validated shards to every worker. Each worker
-// builds its tables and holds them back; when all have built, the primary bumps one shared
-// Int32 (the gate) and every worker swaps on its next query (or on the commit message, if idle):
-// one version for all, no query lost, none answered from a half-applied update. ADR 0010 says
-// why threads and not processes or one table in shared memory.
+// --workers N: one process, N workers: the main thread (worker 0) and N-1 worker threads, each
+// with its own UDP, TCP and ops sockets on the same ports (SO_REUSEPORT: the kernel spreads
+// datagrams and connections across them). The main thread also runs the config source, parses
+// and validates each update once (ajv is loaded only there), and hands the validated shards to
+// every thread. Each worker builds its tables and holds them back; when all have built, the main
+// thread bumps one shared Int32 (the gate) and every worker swaps on its next query (or on the
+// commit message, if idle): one version for all, no query lost, none answered from a
+// half-applied update. ADR 0010 says why threads and not processes or one table in shared memory.
 // Node's dgram has `reusePort` from 22.12 on; on older versions we say so and run one thread.
 
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { validateBundle, validateShard } from './config/validate.js';
 import type { Shard } from './config/types.js';
+import type { Validator } from './config/validate.js';
 import type { ReloadReport, ValidatedUpdate } from './reload.js';
+import type { DnsServer } from './server.js';
+
+/** A worker thread's V8 young generation cap (MB): the default lets each grow to tens of MB under load (ADR 0010). */
+const WORKER_YOUNG_GENERATION_MB = 4;
 
 /** Whether this Node's dgram supports reusePort (22.12 and later). */
 export function reusePortSupported(version = process.versions.node): boolean {
@@ -34,10 +38,11 @@ interface WorkerData { splitdnsWorker: true; index: number; gate: SharedArrayBuf
 export type WorkerRole =
   | { role: 'single' }
   | { role: 'worker'; index: number; gate: Int32Array }
-  | { role: 'primary'; pool: WorkerPool };
+  /** The main thread of --workers N: serves as worker 0 (gate included), then starts the pool. */
+  | { role: 'primary'; workers: number; index: 0; gate: Int32Array };
 
-/** Decides this thread's role; in the primary with workers > 1, starts them (the caller does not serve then). */
-export function setupWorkers(workers: number, log: Logger, argv: string[]): WorkerRole {
+/** Decides this thread's role. */
+export function workerRole(workers: number, log: Logger): WorkerRole {
   const wd = workerData as WorkerData | undefined;
   if (!isMainThread && wd?.splitdnsWorker === true) return { role: 'worker', index: wd.index, gate: new Int32Array(wd.gate) };
   if (workers <= 1) return { role: 'single' };
@@ -45,15 +50,15 @@ export function setupWorkers(workers: number, log: Logger, argv: string[]): Work
     log.warn({ workers, node: process.versions.node }, `--workers ${workers} needs Node.js 22.12 or newer (dgram reusePort); running one process`);
     return { role: 'single' };
   }
-  return { role: 'primary', pool: new WorkerPool(workers, log, argv) };
+  return { role: 'primary', workers, index: 0, gate: new Int32Array(new SharedArrayBuffer(4)) };
 }
 
 /**
- * The primary's side: the workers, the gate, and the reload protocol (apply to all, wait until
- * all have built, open the gate, tell all to commit). Reloads run one at a time, in order.
+ * The main thread's side: the worker threads, the gate, and the reload protocol (apply to all,
+ * wait until all have built, open the gate, tell all to commit). Reloads run one at a time, in
+ * order. The main thread's own server is worker 0; the threads are 1..N-1.
  */
 export class WorkerPool {
-  private readonly gate = new Int32Array(new SharedArrayBuffer(4));
   private readonly workers: (Worker | undefined)[] = [];
   private seq = 0;
   private chain: Promise<void> = Promise.resolve();
@@ -65,13 +70,22 @@ export class WorkerPool {
   private readonly waiters = new Map<number, { left: Set<number>; done: () => void }>();
   private readonly entry = new URL(`./worker-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
-  constructor(private readonly n: number, private readonly log: Logger, private readonly argv: string[]) {
-    for (let i = 0; i < n; i++) this.start(i);
-    log.info({ workers: n }, 'started worker threads (reusePort)');
+  constructor(
+    role: Extract<WorkerRole, { role: 'primary' }>,
+    private readonly local: DnsServer,
+    private readonly validator: Validator,
+    private readonly log: Logger,
+    private readonly argv: string[],
+  ) {
+    this.gate = role.gate;
+    for (let i = 1; i < role.workers; i++) this.start(i);
+    log.info({ workers: role.workers }, 'started worker threads (reusePort)');
   }
 
+  private readonly gate: Int32Array;
+
   private start(i: number): void {
-    const w = new Worker(this.entry, { workerData: { splitdnsWorker: true, index: i, gate: this.gate.buffer, argv: this.argv } satisfies WorkerData });
+    const w = new Worker(this.entry, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB }, workerData: { splitdnsWorker: true, index: i, gate: this.gate.buffer as SharedArrayBuffer, argv: this.argv } satisfies WorkerData });
     this.workers[i] = w;
     w.on('message', (m: FromWorker) => {
       if (m.type !== 'built') return;
@@ -82,7 +96,7 @@ export class WorkerPool {
     w.on('exit', (code) => {
       this.workers[i] = undefined;
       for (const waiter of this.waiters.values()) if (waiter.left.delete(i) && waiter.left.size === 0) waiter.done();
-      if (this.stopping) { if (this.workers.every((x) => x === undefined)) process.exit(0); return; }
+      if (this.stopping) { this.exitWhenDone(); return; }
       this.log.error({ worker: i, code }, 'worker thread exited; starting it again');
       setTimeout(() => {
         this.start(i);
@@ -106,17 +120,19 @@ export class WorkerPool {
       this.waiters.set(seq, { left, done: () => {
         this.waiters.delete(seq);
         Atomics.store(this.gate, 0, seq); // from here on every worker answers from `seq`
+        this.local.commit();
         this.send({ type: 'commit' });
         resolve();
       } });
       this.send({ type: 'apply', seq, update });
+      try { this.local.applyValidated(seq, update); } catch (err) { this.log.error({ err }, 'applying an update failed'); }
       if (left.size === 0) this.waiters.get(seq)!.done();
     }));
   }
 
   /** The file source's apply: validates here, once, and publishes to the workers. */
   applyBundle(bundle: unknown): ReloadReport {
-    const v = validateBundle(bundle);
+    const v = this.validator.bundle(bundle);
     const report = this.report(v.shards, v.refused);
     if (v.refused.some((r) => r.id === '(bundle)')) return report;
     const ids = new Set(v.shards.map((s) => s.id));
@@ -131,7 +147,7 @@ export class WorkerPool {
     const good: Shard[] = [];
     const refused: { id: string; errors: string[] }[] = [];
     for (const raw of changed) {
-      const r = validateShard(raw);
+      const r = this.validator.shard(raw);
       if (r.ok) good.push(r.shard); else refused.push({ id: r.id, errors: r.errors });
     }
     const report = this.report(good, refused);
@@ -153,14 +169,22 @@ export class WorkerPool {
   }
 
   setQueryLogging(on: boolean): void {
+    this.local.setQueryLogging(on);
     this.send({ type: 'log-queries', on });
   }
+
+  private localDone = false;
 
   /** SIGTERM/SIGINT: every worker goes lame duck and closes; the process exits when all have. */
   stop(): void {
     if (this.stopping) return;
     this.stopping = true;
     this.send({ type: 'stop' });
+    this.local.shutdown().finally(() => { this.localDone = true; this.exitWhenDone(); });
+  }
+
+  private exitWhenDone(): void {
+    if (this.localDone && this.workers.every((x) => x === undefined)) process.exit(0);
   }
 }
 
