@@ -1,10 +1,9 @@
-// Validation of the generated configuration: the JSON Schema (ajv, compiled once on first use:
-// the compiled validators hold megabytes a process that never validates should not pay for) plus the rules a schema cannot say
+// Validation of the generated configuration: the JSON Schema (ajv, compiled once at module
+// load of this file, which is cheap and side-effect free) plus the rules a schema cannot say
 // (owners inside their zone, CNAME alone at its name, one RRset per name and type, the hash).
 // Each shard is validated alone: a bad shard is refused alone and the rest still loads.
 
 import { Ajv } from 'ajv';
-import type { ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { computeShardHash } from './hash.js';
 import { bundleEnvelopeSchema, shardSchema } from './schema.js';
@@ -13,13 +12,10 @@ import type { ConfigBundle, RRSet, Shard } from './types.js';
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 
-let compiled: { shard: ValidateFunction; envelope: ValidateFunction } | undefined;
-function schemas(): { shard: ValidateFunction; envelope: ValidateFunction } {
-  if (compiled !== undefined) return compiled;
-  const ajv = new Ajv({ allErrors: false, discriminator: true, strict: true, strictRequired: false });
-  (addFormats as unknown as (a: Ajv, f: string[]) => void)(ajv, ['ipv4', 'ipv6']);
-  return (compiled = { shard: ajv.compile(shardSchema), envelope: ajv.compile(bundleEnvelopeSchema) });
-}
+const ajv = new Ajv({ allErrors: false, discriminator: true, strict: true, strictRequired: false });
+(addFormats as unknown as (a: Ajv, f: string[]) => void)(ajv, ['ipv4', 'ipv6']);
+const checkShardSchema = ajv.compile(shardSchema);
+const checkEnvelopeSchema = ajv.compile(bundleEnvelopeSchema);
 
 export type ShardValidation = { ok: true; shard: Shard } | { ok: false; id: string; errors: string[] };
 
@@ -49,7 +45,6 @@ const isReverse = (n: string) => n.endsWith('.in-addr.arpa.') || n.endsWith('.ip
 /** Validates one shard: schema, semantic rules, and that its hash matches its content. */
 export function validateShard(input: unknown): ShardValidation {
   const id = typeof (input as { id?: unknown })?.id === 'string' ? (input as { id: string }).id : '(no id)';
-  const checkShardSchema = schemas().shard;
   if (!checkShardSchema(input)) {
     const errors = (checkShardSchema.errors ?? []).map((e) => `${id}: ${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
     return { ok: false, id, errors };
@@ -96,7 +91,6 @@ export interface BundleValidation {
 
 /** Validates a bundle's envelope, then each shard alone. Duplicate ids: the later one is refused. */
 export function validateBundle(input: unknown): BundleValidation {
-  const checkEnvelopeSchema = schemas().envelope;
   if (!checkEnvelopeSchema(input)) {
     const errors = (checkEnvelopeSchema.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
     return { shards: [], refused: [{ id: '(bundle)', errors }] };
