@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { reusePortSupported } from '../../dns-server/workers.js';
 import { bundle, exampleZone, zoneShard } from '../helpers/bundles.js';
-import { udpQuery } from '../helpers/dns-client.js';
+import { tcpQuery, udpQuery } from '../helpers/dns-client.js';
 
 /** GET on a new connection each time (cluster spreads connections, not requests, over workers). */
 function getFresh(port: number, p: string): Promise<string> {
@@ -83,6 +83,11 @@ describe('dns-server: --workers', function () {
           else { expect(data).to.deep.equal(['192.0.2.1']); await new Promise((r) => setTimeout(r, 10)); }
         }
         expect(afterNew, 'the new version served').to.equal(60);
+        // TCP too: each worker thread listens on the port (reusePort); fresh connections spread over them
+        for (let i = 0; i < 10; i++) {
+          const r = await tcpQuery(port, { name: 'www.example.org' });
+          expect(r.answers!.map((a) => (a as { data: unknown }).data)).to.deep.equal(['192.0.2.2']);
+        }
         const hashes = new Map<number, string>();
         for (let i = 0; i < 200 && hashes.size < 2; i++) {
           const st = JSON.parse(await getFresh(httpPort, '/status')) as { worker: number; shards: { hash: string }[] };
