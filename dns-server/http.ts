@@ -18,7 +18,8 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-export async function startOps(address: string, port: number, src: OpsSource): Promise<OpsServer> {
+/** `reusePort`: one of several worker threads sharing the port (each connection reaches one of them). */
+export async function startOps(address: string, port: number, src: OpsSource, reusePort = false): Promise<OpsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const reply = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
@@ -45,7 +46,7 @@ export async function startOps(address: string, port: number, src: OpsSource): P
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: address, port }, () => { server.off('error', reject); resolve(); });
+    server.listen({ host: address, port, ...(reusePort ? { reusePort } : {}) } as import('node:net').ListenOptions, () => { server.off('error', reject); resolve(); });
   });
   return {
     port: (server.address() as { port: number }).port,

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { handleQuery, PROTO_TCP } from './handler.js';
 import type { HandlerState } from './handler.js';
 import { ServerMetrics } from './metrics.js';
+import { VALIDATOR } from './config/validate.js';
 import { ShardStore } from './reload.js';
 import type { ReloadReport } from './reload.js';
 import { EMPTY_TABLES } from './tables/build.js';
@@ -24,7 +25,7 @@ export interface InProcessServer {
 export function createInProcessServer(logger: Logger): InProcessServer {
   const metrics = new ServerMetrics(new Registry());
   const state: HandlerState = { tables: EMPTY_TABLES, fallback: undefined, metrics, udpPayloadSize: 1232 };
-  const store = new ShardStore(state, metrics, logger);
+  const store = new ShardStore(state, metrics, logger, VALIDATOR);
   return {
     applyBundle: (b) => store.applyBundle(b),
     query: async (msg) => handleQuery(msg, PROTO_TCP, state),

@@ -8,8 +8,11 @@ import { createLogger, parseLogFormat, parseLogLevel } from './logging.js';
 import { startDnsServer, DEFAULTS } from './server.js';
 import type { TcpLimits } from './transport/tcp.js';
 import type { UdpBuffers } from './transport/udp.js';
+import type { DnsServer } from './server.js';
+import { parentPort } from 'node:worker_threads';
 import { startFileSource } from './source/file.js';
-import { setupWorkers } from './workers.js';
+import { WorkerPool, workerRole } from './workers.js';
+import type { FromWorker, ToWorker } from './workers.js';
 import type { Fallback } from './fallback.js';
 import { createForwarder } from './forward/index.js';
 import { withDefaultUpstream } from './forward/default-upstream.js';
@@ -28,7 +31,8 @@ Usage: node dist/dns-server/main.js --config FILE [options]
   --port N                  UDP and TCP port (default 5353)
   --http-address ADDR       ops endpoint address (default: --address)
   --http-port N             ops endpoint port: /healthz /readyz /status /metrics (default 8080; 0 = off)
-  --workers N               processes sharing the UDP port with reusePort (Node >= 22.12; default 1)
+  --workers N               threads serving the same ports with reusePort, one config load and
+                            validation for all (Node >= 22.12; default 1)
   --lame-duck-ms N          after SIGTERM, keep answering this long while unready (default ${DEFAULTS.lameDuckMs})
   --udp-payload-size N      our EDNS0 UDP payload size, 512-4096 (default ${DEFAULTS.udpPayloadSize})
   --tcp-idle-timeout-ms N   close a TCP connection with no query or answer for this long (default ${DEFAULTS.tcp.idleTimeoutMs})
@@ -122,8 +126,7 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
-  const role = setupWorkers(workers, log);
-  if (role.role === 'primary') return new Promise<number>(() => undefined); // the workers serve
+  const role = workerRole(workers, log);
   const registry = new (await import('prom-client')).Registry();
   const makeFallback = hooks.makeFallback ?? ((l: Logger, r: import('prom-client').Registry) => createForwarder({ logger: l, registry: r }));
   const forwarder = values['no-forward'] ? undefined : makeFallback(log, registry);
@@ -135,11 +138,18 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   const server = await startDnsServer({
     address: String(values.address ?? DEFAULTS.address), port, httpAddress: values['http-address'] as string | undefined,
     httpPort: httpPort === 0 ? null : httpPort, logger: log, registry, fallback, udpPayloadSize, lameDuckMs, tcp, udp,
-    reusePort: role.role === 'worker', logQueries: values['log-queries'] === true,
+    reusePort: role.role !== 'single', logQueries: values['log-queries'] === true,
+    worker: role.role === 'single' ? undefined : { index: role.index, gate: role.gate },
   });
+  // Every worker serves its own /metrics: each gets the CoreDNS names too.
   if (values['metrics-compat'] === 'coredns') {
     const address = String(values.address ?? DEFAULTS.address);
     registerCorednsCompat(registry, { server: corednsServerLabel(address, server.port), family: address.includes(':') ? 2 : 1 });
+  }
+  if (role.role === 'worker') return runWorker(server, defaultUpstream);
+  if (role.role === 'primary') {
+    const pool = new WorkerPool(role, server, (await import('./config/validate.js')).VALIDATOR, log, argv);
+    return runPrimary(pool, values, log, server, defaultUpstream);
   }
   process.on('SIGUSR2', () => server.setQueryLogging(!server.queryLogging)); // toggles query logging
   const sources: { close(): void }[] = [];
@@ -150,17 +160,56 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  if (values.config !== undefined) sources.push(await startFileSource({ file: String(values.config), apply: (b) => server.applyBundle(b), logger: log }));
+  await startSources(values, server, log, sources);
+  void defaultUpstream?.probe(); // now that we answer queries: a probe that comes back to us is a loop
+  return new Promise<number>(() => undefined); // runs until a signal
+}
+
+type Target = Pick<DnsServer, 'applyBundle' | 'applyShards'>;
+
+/** The config source (a file or the shard ConfigMaps), feeding `target`. */
+async function startSources(values: Record<string, unknown>, target: Target, log: Logger, sources: { close(): void }[]): Promise<void> {
+  if (values.config !== undefined) sources.push(await startFileSource({ file: String(values.config), apply: (b) => target.applyBundle(b), logger: log }));
   if (values['configmap-namespace'] !== undefined) {
     const { startConfigMapSource } = await import('./source/configmap.js');
     const { loadKubeConfig } = await import('../kube/kube-client.js');
     sources.push(await startConfigMapSource({
       kubeConfig: loadKubeConfig(values['kube-api'] as string | undefined), namespace: String(values['configmap-namespace']),
-      labelSelector: values['configmap-selector'] as string | undefined, server, logger: log,
+      labelSelector: values['configmap-selector'] as string | undefined, server: target, logger: log,
     }));
   }
-  void defaultUpstream?.probe(); // now that we answer queries: a probe that comes back to us is a loop
+}
+
+/** --workers N, the main thread: worker 0, the config source (validated here, for all) and the signals. */
+async function runPrimary(pool: WorkerPool, values: Record<string, unknown>, log: Logger, server: DnsServer, defaultUpstream: DefaultUpstreamFallback | undefined): Promise<number> {
+  const sources: { close(): void }[] = [];
+  const stop = () => { for (const s of sources) s.close(); pool.stop(); };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.on('SIGUSR2', () => pool.setQueryLogging(!server.queryLogging));
+  await startSources(values, pool, log, sources);
+  void defaultUpstream?.probe();
   return new Promise<number>(() => undefined); // runs until a signal
+}
+
+/** --workers N, a worker thread: serves what the primary hands it (workers.ts has the protocol). */
+function runWorker(server: DnsServer, defaultUpstream: DefaultUpstreamFallback | undefined): Promise<number> {
+  const port = parentPort!;
+  port.on('message', (m: ToWorker) => {
+    switch (m.type) {
+      case 'apply': {
+        const report = server.applyValidated(m.seq, m.update);
+        server.commit(); // a restarted worker catching up: its gate is already open
+        port.postMessage({ type: 'built', seq: m.seq, report } satisfies FromWorker);
+        return;
+      }
+      case 'commit': server.commit(); return;
+      case 'log-queries': server.setQueryLogging(m.on); return;
+      case 'stop': server.shutdown().then(() => process.exit(0), () => process.exit(1)); return;
+    }
+  });
+  void defaultUpstream?.probe();
+  return new Promise<number>(() => undefined); // runs until the primary says stop
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;

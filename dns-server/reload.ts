@@ -2,11 +2,14 @@
 // hash changed, then publish a new Tables object with one assignment. A refused shard is
 // logged once (per id and hash), counted, and its last good version keeps serving.
 // The reverse index is the exception: updated in place, shard by shard (tables/reverse.ts says
-// why that is safe). apply() runs to completion synchronously.
+// why that is safe), at the swap. apply() runs to completion synchronously.
+// Deferred mode (worker threads, workers.ts): apply() builds the new Tables but holds them; the
+// swap (reverse updates included) happens at commit(), which the primary triggers for every
+// worker at once after all have built (ADR 0010).
 
 import type { Logger } from 'pino';
 import type { ForwardersShard, RRSet, Shard } from './config/types.js';
-import { validateBundle, validateShard } from './config/validate.js';
+import type { Validator } from './config/validate.js';
 import type { Fallback } from './fallback.js';
 import type { ServerMetrics } from './metrics.js';
 import { buildHostsTable, buildServicesTable, buildZoneTable } from './tables/build.js';
@@ -33,28 +36,67 @@ interface Held {
   forwarders?: ForwardersShard;
 }
 
+/** An update whose shards were already validated (by the primary thread, workers.ts). */
+export type ValidatedUpdate =
+  | { form: 'bundle'; shards: Shard[]; /** ids refused by the validator: kept at their last good version */ keep: string[] }
+  | { form: 'shards'; shards: Shard[]; removed: string[] };
+
+interface ReverseChange { id: string; before: readonly RRSet[]; after: readonly RRSet[] }
+
 export class ShardStore {
   private held = new Map<string, Held>();
+  /** Deferred mode: the built tables and reverse changes waiting for commit(). */
+  private pending: { tables: Tables; reverse: ReverseChange[] } | undefined;
+  private committed = false;
   private readonly reverse = new ReverseIndex();
   private readonly refusedSeen = new Set<string>();
   private generation = 0;
   private everApplied = false;
 
+  /**
+   * @param validator config/validate.ts's VALIDATOR, for applyBundle and applyShards; passed in
+   *   (not imported) so that a worker thread, which takes validated updates only, never loads ajv
+   * @param deferred worker threads: an applied update waits for commit() (see the file comment)
+   */
   constructor(
     private readonly state: { tables: Tables; fallback: Fallback | undefined },
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
+    private readonly validator: Validator | undefined,
+    private readonly deferred = false,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** True once at least one configuration has been applied (even an empty one). */
+  private validate(): Validator {
+    if (this.validator === undefined) throw new Error('this shard store takes validated updates only (applyValidated)');
+    return this.validator;
+  }
+
+  /** True once at least one configuration has been applied (even an empty one); deferred: committed. */
   get loaded(): boolean {
-    return this.everApplied;
+    return this.deferred ? this.committed : this.everApplied;
+  }
+
+  /** Shards validated elsewhere (the primary thread): applied without validating again. */
+  applyValidated(u: ValidatedUpdate): ReloadReport {
+    if (u.form === 'shards') return this.apply(u.shards, u.removed, []);
+    const present = new Set<string>([...u.shards.map((s) => s.id), ...u.keep]);
+    return this.apply(u.shards, [...this.held.keys()].filter((id) => !present.has(id)), []);
+  }
+
+  /** Deferred mode: swaps in the tables the last apply() built (no-op when none wait). */
+  commit(): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.pending = undefined;
+    for (const c of p.reverse) this.reverse.update(c.id, c.before, c.after);
+    this.state.tables = p.tables;
+    this.committed = true;
   }
 
   /** The whole configuration: shards missing from the bundle are removed. */
   applyBundle(bundle: unknown): ReloadReport {
-    const v = validateBundle(bundle);
+    const v = this.validate().bundle(bundle);
     const envelope = v.refused.find((r) => r.id === '(bundle)');
     if (envelope) {
       this.refuse(envelope.id, 'bundle', envelope.errors);
@@ -73,7 +115,7 @@ export class ShardStore {
     for (const raw of changed) {
       const held = this.held.get((raw as { id?: string })?.id ?? '');
       if (held && (raw as { hash?: string }).hash === held.table.hash) { good.push(raw as Shard); continue; }
-      const r = validateShard(raw);
+      const r = this.validate().shard(raw);
       if (r.ok) good.push(r.shard);
       else refused.push({ id: r.id, errors: r.errors });
     }
@@ -90,10 +132,12 @@ export class ShardStore {
 
   private apply(shards: Shard[], removedIds: string[], refused: { id: string; errors: string[] }[]): ReloadReport {
     const started = performance.now();
+    this.commit(); // deferred: an uncommitted version is superseded only after its own swap (the primary waits, so this is a safeguard)
     for (const r of refused) this.refuse(r.id, (shards.find((s) => s.id === r.id)?.hash) ?? 'invalid', r.errors);
     const report: ReloadReport = { applied: [], unchanged: [], removed: [], refused };
     const since = this.clock().toISOString();
     const next = new Map(this.held);
+    const reverse: ReverseChange[] = [];
     let forwardersChanged = false;
     for (const shard of shards) {
       const old = next.get(shard.id);
@@ -111,7 +155,7 @@ export class ShardStore {
         report.refused.push({ id: shard.id, errors: [(err as Error).message] });
         continue;
       }
-      this.reverse.update(shard.id, old?.reverse ?? [], held.reverse);
+      reverse.push({ id: shard.id, before: old?.reverse ?? [], after: held.reverse });
       next.set(shard.id, held);
       report.applied.push(shard.id);
       if (shard.kind === 'forwarders') forwardersChanged = true;
@@ -119,14 +163,14 @@ export class ShardStore {
     for (const id of removedIds) {
       const old = next.get(id);
       if (!old) continue;
-      this.reverse.update(id, old.reverse, []);
+      reverse.push({ id, before: old.reverse, after: [] });
       next.delete(id);
       report.removed.push(id);
       if (old.table.kind === 'forwarders') forwardersChanged = true;
     }
     this.held = next;
     this.everApplied = true;
-    if (report.applied.length || report.removed.length || this.generation === 0) this.publish();
+    if (report.applied.length || report.removed.length || this.generation === 0) this.publish(reverse);
     if (forwardersChanged) {
       const fw = [...next.values()].find((h) => h.forwarders)?.forwarders;
       this.state.fallback?.applyForwarders(fw);
@@ -152,7 +196,7 @@ export class ShardStore {
     }
   }
 
-  private publish(): void {
+  private publish(reverse: ReverseChange[]): void {
     const zones = new Map<string, ZoneTable>();
     const services = new Map<string, ServicesTable>();
     const shards = new Map<string, ShardTable>();
@@ -165,7 +209,12 @@ export class ShardStore {
       else if (t.kind === 'hosts') hosts = t;
     }
     this.generation++;
-    this.state.tables = { zones, services, hosts, reverse: this.reverse, shards, generation: this.generation }; // the swap
+    const tables = { zones, services, hosts, reverse: this.reverse, shards, generation: this.generation };
+    if (this.deferred) this.pending = { tables, reverse };
+    else {
+      for (const c of reverse) this.reverse.update(c.id, c.before, c.after);
+      this.state.tables = tables; // the swap
+    }
     this.metrics.setConfig([...shards.values()].map((s) => ({ id: s.shardId, hash: s.hash })));
   }
 

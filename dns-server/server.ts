@@ -12,14 +12,14 @@ import type { OpsServer } from './http.js';
 import { ServerMetrics } from './metrics.js';
 import { createQueryTap } from './query-log.js';
 import { ShardStore } from './reload.js';
-import type { ReloadReport, ServedShard } from './reload.js';
+import type { ReloadReport, ServedShard, ValidatedUpdate } from './reload.js';
 import { EMPTY_TABLES } from './tables/build.js';
 import { startTcp } from './transport/tcp.js';
 import type { TcpLimits } from './transport/tcp.js';
 import { startUdp } from './transport/udp.js';
 import type { UdpBuffers } from './transport/udp.js';
 
-export type { ReloadReport, ServedShard };
+export type { ReloadReport, ServedShard, ValidatedUpdate };
 
 export interface DnsServerOptions {
   address?: string;
@@ -34,7 +34,13 @@ export interface DnsServerOptions {
   tcp?: Partial<TcpLimits>;
   /** UDP socket buffers (SO_RCVBUF, SO_SNDBUF), bytes; the kernel caps them at net.core.rmem_max / wmem_max. */
   udp?: Partial<UdpBuffers>;
+  /** Bind UDP, TCP and the ops endpoint with SO_REUSEPORT (one of several workers, workers.ts). */
   reusePort?: boolean;
+  /**
+   * A worker thread (workers.ts): reloads come pre-validated (applyValidated) and are swapped in
+   * when `gate[0]` reaches the update's sequence number, checked before each query and on commit().
+   */
+  worker?: { index: number; gate: Int32Array };
   /** Log every query at info (client, name, type, rcode, duration, shard); default false. */
   logQueries?: boolean;
 }
@@ -45,6 +51,10 @@ export interface DnsServer {
   readonly registry: Registry;
   applyBundle(bundle: unknown): ReloadReport;
   applyShards(changed: unknown[], removedIds: string[]): ReloadReport;
+  /** Worker mode: builds update `seq` (validated by the primary); it serves once the gate reaches `seq`. */
+  applyValidated(seq: number, update: ValidatedUpdate): ReloadReport;
+  /** Worker mode: swaps in the built update if the gate has reached it (also done before each query). */
+  commit(): void;
   servedShards(): ServedShard[];
   isReady(): boolean;
   /** Whether queries are logged; setQueryLogging turns it on or off while serving. */
@@ -71,8 +81,14 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const udpPayloadSize = opts.udpPayloadSize ?? DEFAULTS.udpPayloadSize;
   if (!Number.isInteger(udpPayloadSize) || udpPayloadSize < 512 || udpPayloadSize > 4096) throw new Error(`udpPayloadSize must be an integer from 512 to 4096, not ${udpPayloadSize}`);
   const metrics = new ServerMetrics(opts.registry ?? new Registry());
-  const state: HandlerState = { tables: EMPTY_TABLES, fallback: opts.fallback, metrics, udpPayloadSize };
-  const store = new ShardStore(state, metrics, log);
+  const state: HandlerState = { tables: EMPTY_TABLES, fallback: opts.fallback, metrics, udpPayloadSize, sync: undefined };
+  const worker = opts.worker;
+  // A worker thread takes validated updates only: it never loads the validator (ajv).
+  const validator = worker === undefined ? (await import('./config/validate.js')).VALIDATOR : undefined;
+  const store = new ShardStore(state, metrics, log, validator, worker !== undefined);
+  let waiting = -1; // worker mode: the sequence number of the built, not yet committed update
+  const commit = () => { if (waiting >= 0 && Atomics.load(worker!.gate, 0) >= waiting) { waiting = -1; store.commit(); } };
+  if (worker !== undefined) state.sync = commit;
   const tcpLimits: TcpLimits = { ...DEFAULTS.tcp, ...opts.tcp };
   const udpBuffers: UdpBuffers = { ...DEFAULTS.udp, ...opts.udp };
   const tap = createQueryTap(opts.logger, opts.logQueries === true);
@@ -88,7 +104,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   for (let attempt = 0; tcp === undefined; attempt++) {
     udp = await startUdp(address, opts.port, state, opts.reusePort === true, udpBuffers, tap);
     try {
-      tcp = await startTcp(address, udp.port, state, tcpLimits, tap);
+      tcp = await startTcp(address, udp.port, state, tcpLimits, tap, opts.reusePort === true);
     } catch (err) {
       await udp.close();
       if (opts.port !== 0 || attempt >= 9 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
@@ -105,9 +121,9 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     ops = await startOps(opts.httpAddress ?? address, opts.httpPort, {
       ready: isReady,
       registry: metrics.registry,
-      status: () => ({ ready: isReady(), pid: process.pid, logQueries: tap.enabled, shards: store.servedShards(), fallback: state.fallback?.status() ?? null }),
+      status: () => ({ ready: isReady(), pid: process.pid, ...(worker ? { worker: worker.index } : {}), logQueries: tap.enabled, shards: store.servedShards(), fallback: state.fallback?.status() ?? null }),
       setQueryLogging,
-    });
+    }, opts.reusePort === true);
   }
   log.info({ address, port: udp.port, httpPort: ops?.port ?? null, udpBuffers: { asked: udpBuffers, granted: udp.granted } }, 'dns server listening');
   if (udp.granted.recvBufferBytes < udpBuffers.recvBufferBytes || udp.granted.sendBufferBytes < udpBuffers.sendBufferBytes) {
@@ -127,6 +143,14 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     registry: metrics.registry,
     applyBundle: (b) => store.applyBundle(b),
     applyShards: (c, r) => store.applyShards(c, r),
+    applyValidated(seq, u) {
+      if (worker === undefined) throw new Error('applyValidated: not a worker');
+      commit();
+      const report = store.applyValidated(u);
+      waiting = seq;
+      return report;
+    },
+    commit,
     servedShards: () => store.servedShards(),
     isReady,
     get queryLogging() { return tap.enabled; },

@@ -1,10 +1,22 @@
-// --workers N: N processes, each with its own UDP socket on the same port (SO_REUSEPORT, so
-// the kernel spreads datagrams across them). Node's dgram has `reusePort` from 22.12 on; on
-// older versions we say so and run one process. TCP and the ops endpoint are shared through
-// node:cluster, as net servers are.
+// --workers N: one process, N workers: the main thread (worker 0) and N-1 worker threads, each
+// with its own UDP, TCP and ops sockets on the same ports (SO_REUSEPORT: the kernel spreads
+// datagrams and connections across them). The main thread also runs the config source, parses
+// and validates each update once (ajv is loaded only there), and hands the validated shards to
+// every thread. Each worker builds its tables and holds them back; when all have built, the main
+// thread bumps one shared Int32 (the gate) and every worker swaps on its next query (or on the
+// commit message, if idle): one version for all, no query lost, none answered from a
+// half-applied update. ADR 0010 says why threads and not processes or one table in shared memory.
+// Node's dgram has `reusePort` from 22.12 on; on older versions we say so and run one thread.
 
-import cluster from 'node:cluster';
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { Shard } from './config/types.js';
+import type { Validator } from './config/validate.js';
+import type { ReloadReport, ValidatedUpdate } from './reload.js';
+import type { DnsServer } from './server.js';
+
+/** A worker thread's V8 young generation cap (MB): the default lets each grow to tens of MB under load (ADR 0010). */
+const WORKER_YOUNG_GENERATION_MB = 4;
 
 /** Whether this Node's dgram supports reusePort (22.12 and later). */
 export function reusePortSupported(version = process.versions.node): boolean {
@@ -12,38 +24,178 @@ export function reusePortSupported(version = process.versions.node): boolean {
   return major > 22 || (major === 22 && minor >= 12);
 }
 
-export type WorkerRole = { role: 'single' } | { role: 'worker'; index: number } | { role: 'primary' };
+/** What the primary sends a worker. */
+export type ToWorker =
+  | { type: 'apply'; seq: number; update: ValidatedUpdate }
+  | { type: 'commit' }
+  | { type: 'log-queries'; on: boolean }
+  | { type: 'stop' };
+/** What a worker sends back. */
+export type FromWorker = { type: 'listening' } | { type: 'built'; seq: number; report: ReloadReport };
 
-/**
- * Decides this process's role. In the primary with workers > 1, forks them, keeps them
- * running and passes SIGTERM on; the caller should not serve in that case.
- */
-export function setupWorkers(workers: number, log: Logger): WorkerRole {
+interface WorkerData { splitdnsWorker: true; index: number; gate: SharedArrayBuffer; argv: string[] }
+
+export type WorkerRole =
+  | { role: 'single' }
+  | { role: 'worker'; index: number; gate: Int32Array }
+  /** The main thread of --workers N: serves as worker 0 (gate included), then starts the pool. */
+  | { role: 'primary'; workers: number; index: 0; gate: Int32Array };
+
+/** Decides this thread's role. */
+export function workerRole(workers: number, log: Logger): WorkerRole {
+  const wd = workerData as WorkerData | undefined;
+  if (!isMainThread && wd?.splitdnsWorker === true) return { role: 'worker', index: wd.index, gate: new Int32Array(wd.gate) };
   if (workers <= 1) return { role: 'single' };
   if (!reusePortSupported()) {
     log.warn({ workers, node: process.versions.node }, `--workers ${workers} needs Node.js 22.12 or newer (dgram reusePort); running one process`);
     return { role: 'single' };
   }
-  if (cluster.isWorker) return { role: 'worker', index: Number(process.env.SPLITDNS_WORKER ?? 0) };
-  let stopping = false;
-  const fork = (i: number) => {
-    const w = cluster.fork({ SPLITDNS_WORKER: String(i) });
-    w.on('exit', (code, signal) => {
-      if (stopping) return;
-      log.error({ worker: i, code, signal }, 'worker exited; starting it again');
-      setTimeout(() => fork(i), 500);
+  return { role: 'primary', workers, index: 0, gate: new Int32Array(new SharedArrayBuffer(4)) };
+}
+
+/**
+ * The main thread's side: the worker threads, the gate, and the reload protocol (apply to all,
+ * wait until all have built, open the gate, tell all to commit). Reloads run one at a time, in
+ * order. The main thread's own server is worker 0; the threads are 1..N-1.
+ */
+export class WorkerPool {
+  private readonly workers: (Worker | undefined)[] = [];
+  private seq = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private stopping = false;
+  /** The validated shards as of the last update handed in (what reports compare against). */
+  private latest = new Map<string, Shard>();
+  /** The validated shards of update `seq`, the last sent to the workers: what a restarted worker starts from. */
+  private sent = new Map<string, Shard>();
+  private readonly waiters = new Map<number, { left: Set<number>; done: () => void }>();
+  private readonly entry = new URL(`./worker-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+
+  constructor(
+    role: Extract<WorkerRole, { role: 'primary' }>,
+    private readonly local: DnsServer,
+    private readonly validator: Validator,
+    private readonly log: Logger,
+    private readonly argv: string[],
+  ) {
+    this.gate = role.gate;
+    for (let i = 1; i < role.workers; i++) this.start(i);
+    log.info({ workers: role.workers }, 'started worker threads (reusePort)');
+  }
+
+  private readonly gate: Int32Array;
+
+  private start(i: number): void {
+    const w = new Worker(this.entry, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB }, workerData: { splitdnsWorker: true, index: i, gate: this.gate.buffer as SharedArrayBuffer, argv: this.argv } satisfies WorkerData });
+    this.workers[i] = w;
+    w.on('message', (m: FromWorker) => {
+      if (m.type !== 'built') return;
+      const waiter = this.waiters.get(m.seq);
+      if (waiter && waiter.left.delete(i) && waiter.left.size === 0) waiter.done();
     });
-  };
-  for (let i = 0; i < workers; i++) fork(i);
-  const stop = (sig: NodeJS.Signals) => {
-    stopping = true;
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(sig);
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  // SIGUSR2 toggles query logging in each worker (unhandled, it would end the primary).
-  process.on('SIGUSR2', () => { for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGUSR2'); });
-  cluster.on('exit', () => { if (stopping && Object.keys(cluster.workers ?? {}).length === 0) process.exit(0); });
-  log.info({ workers }, 'started worker processes (reusePort)');
-  return { role: 'primary' };
+    w.on('error', (err) => this.log.error({ worker: i, err }, 'worker thread failed'));
+    w.on('exit', (code) => {
+      this.workers[i] = undefined;
+      for (const waiter of this.waiters.values()) if (waiter.left.delete(i) && waiter.left.size === 0) waiter.done();
+      if (this.stopping) { this.exitWhenDone(); return; }
+      this.log.error({ worker: i, code }, 'worker thread exited; starting it again');
+      setTimeout(() => {
+        this.start(i);
+        // It starts empty: give it what the others serve (its gate is already open for that seq).
+        if (this.seq > 0) this.workers[i]!.postMessage({ type: 'apply', seq: this.seq, update: { form: 'bundle', shards: [...this.sent.values()], keep: [] } } satisfies ToWorker);
+      }, 500);
+    });
+  }
+
+  private send(m: ToWorker): void {
+    for (const w of this.workers) w?.postMessage(m);
+  }
+
+  /** Hands a validated update to all workers; swaps it in for all once every live worker has built it. */
+  private publish(update: ValidatedUpdate): void {
+    this.latest = advance(this.latest, update);
+    this.chain = this.chain.then(() => new Promise<void>((resolve) => {
+      this.sent = advance(this.sent, update);
+      const seq = ++this.seq;
+      const left = new Set(this.workers.flatMap((w, i) => (w ? [i] : [])));
+      this.waiters.set(seq, { left, done: () => {
+        this.waiters.delete(seq);
+        Atomics.store(this.gate, 0, seq); // from here on every worker answers from `seq`
+        this.local.commit();
+        this.send({ type: 'commit' });
+        resolve();
+      } });
+      this.send({ type: 'apply', seq, update });
+      try { this.local.applyValidated(seq, update); } catch (err) { this.log.error({ err }, 'applying an update failed'); }
+      if (left.size === 0) this.waiters.get(seq)!.done();
+    }));
+  }
+
+  /** The file source's apply: validates here, once, and publishes to the workers. */
+  applyBundle(bundle: unknown): ReloadReport {
+    const v = this.validator.bundle(bundle);
+    const report = this.report(v.shards, v.refused);
+    if (v.refused.some((r) => r.id === '(bundle)')) return report;
+    const ids = new Set(v.shards.map((s) => s.id));
+    const keep = v.refused.map((r) => r.id).filter((id) => this.latest.has(id));
+    report.removed = [...this.latest.keys()].filter((id) => !ids.has(id) && !keep.includes(id));
+    this.publish({ form: 'bundle', shards: v.shards, keep });
+    return report;
+  }
+
+  /** The ConfigMap source's apply. */
+  applyShards(changed: unknown[], removedIds: string[]): ReloadReport {
+    const good: Shard[] = [];
+    const refused: { id: string; errors: string[] }[] = [];
+    for (const raw of changed) {
+      const r = this.validator.shard(raw);
+      if (r.ok) good.push(r.shard); else refused.push({ id: r.id, errors: r.errors });
+    }
+    const report = this.report(good, refused);
+    report.removed = removedIds.filter((id) => this.latest.has(id));
+    this.publish({ form: 'shards', shards: good, removed: removedIds });
+    return report;
+  }
+
+  private report(shards: Shard[], refused: { id: string; errors: string[] }[]): ReloadReport {
+    for (const r of refused) this.log.error({ shard: r.id, errors: r.errors }, 'shard refused; its last good version keeps serving');
+    const applied = shards.filter((s) => this.latest.get(s.id)?.hash !== s.hash).map((s) => s.id);
+    const unchanged = shards.filter((s) => this.latest.get(s.id)?.hash === s.hash).map((s) => s.id);
+    return { applied, unchanged, removed: [], refused };
+  }
+
+  /** Resolves when every reload handed out so far is committed in every worker. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  setQueryLogging(on: boolean): void {
+    this.local.setQueryLogging(on);
+    this.send({ type: 'log-queries', on });
+  }
+
+  private localDone = false;
+
+  /** SIGTERM/SIGINT: every worker goes lame duck and closes; the process exits when all have. */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.send({ type: 'stop' });
+    this.local.shutdown().finally(() => { this.localDone = true; this.exitWhenDone(); });
+  }
+
+  private exitWhenDone(): void {
+    if (this.localDone && this.workers.every((x) => x === undefined)) process.exit(0);
+  }
+}
+
+/** The shards after an update. */
+function advance(shards: ReadonlyMap<string, Shard>, u: ValidatedUpdate): Map<string, Shard> {
+  if (u.form === 'bundle') {
+    const keep = new Set(u.keep);
+    return new Map([...[...shards].filter(([id]) => keep.has(id)), ...u.shards.map((s) => [s.id, s] as const)]);
+  }
+  const next = new Map(shards);
+  for (const s of u.shards) next.set(s.id, s);
+  for (const id of u.removed) next.delete(id);
+  return next;
 }

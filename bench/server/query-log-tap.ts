@@ -9,6 +9,7 @@ import type { HandlerState } from '../../dns-server/handler.js';
 import { handleQuery, PROTO_UDP } from '../../dns-server/handler.js';
 import { ServerMetrics } from '../../dns-server/metrics.js';
 import { createQueryTap } from '../../dns-server/query-log.js';
+import { VALIDATOR } from '../../dns-server/config/validate.js';
 import { ShardStore } from '../../dns-server/reload.js';
 import { EMPTY_TABLES } from '../../dns-server/tables/build.js';
 import { CONFIG_API_VERSION } from '../../dns-server/config/types.js';
@@ -22,7 +23,7 @@ const zone = {
   soa: { mname: 'ns1.example.org.', rname: 'hostmaster.example.org.', serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60, ttl: 3600 },
   rrsets: [{ name: 'www.example.org.', type: 'A', ttl: 300, data: ['192.0.2.1'] }],
 };
-const r = new ShardStore(st, metrics, silent).applyBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [withHash(zone as never)] });
+const r = new ShardStore(st, metrics, silent, VALIDATOR).applyBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [withHash(zone as never)] });
 if (r.refused.length) throw new Error(`bench bundle refused: ${JSON.stringify(r.refused)}`);
 const msg = dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'www.example.org', class: 'IN' }] });
 const tap = createQueryTap(silent, false);

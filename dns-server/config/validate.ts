@@ -106,3 +106,7 @@ export function validateBundle(input: unknown): BundleValidation {
   }
   return out;
 }
+
+/** The validating functions, as the shard store takes them (reload.ts). */
+export const VALIDATOR = { bundle: validateBundle, shard: validateShard };
+export type Validator = typeof VALIDATOR;

@@ -59,7 +59,7 @@ interface Conn {
 
 const EMPTY = Buffer.alloc(0);
 
-export async function startTcp(address: string, port: number, st: HandlerState, limits: TcpLimits, tap: QueryTap = TAP_OFF): Promise<TcpTransport> {
+export async function startTcp(address: string, port: number, st: HandlerState, limits: TcpLimits, tap: QueryTap = TAP_OFF, reusePort = false): Promise<TcpTransport> {
   // In order of last progress: the first entry is the one to evict (Map keeps insertion order).
   const conns = new Map<net.Socket, Conn>();
   const perClient = new Map<string, number>();
@@ -210,7 +210,7 @@ export async function startTcp(address: string, port: number, st: HandlerState, 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: address, port, ipv6Only: net.isIPv6(address) }, () => { server.off('error', reject); resolve(); });
+    server.listen({ host: address, port, ipv6Only: net.isIPv6(address), ...(reusePort ? { reusePort } : {}) } as net.ListenOptions, () => { server.off('error', reject); resolve(); });
   });
   return {
     port: (server.address() as net.AddressInfo).port,
