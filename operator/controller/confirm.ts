@@ -1,8 +1,9 @@
 // Confirm: which shard hashes does each READY DNS server replica serve? The replicas are the
 // pods matching the DNS server label selector in the operator's namespace; each one's /status
 // (the DNS server's ops endpoint) lists { id, hash } of the shards it serves. The Confirmer
-// owns the polling (every intervalMs, growing ×1.5 to maxIntervalMs, until everything is
-// served) and the confirmed generations: Programmed is decided here, written by the status
+// owns the polling (at once after a publish, then a fast retry schedule: intervalMs, growing
+// ×1.5 to maxIntervalMs, until everything is served: the replicas usually apply a shard within
+// tens of milliseconds of its ConfigMap write, so the first retries come soon) and the confirmed generations: Programmed is decided here, written by the status
 // writer.
 
 import http from 'node:http';
@@ -80,9 +81,23 @@ export function servedEverywhere(replicas: ReplicaState[], shardIds: string[], h
 /** What the Confirmer needs to know of a resource to decide Programmed. */
 export interface Confirmable { key: string; generation: number; accepted: boolean; shardIds: string[] }
 
+/** The waits between polls of one bundle: `first`, growing ×1.5 up to `max`. */
+export function* retryDelays(first: number, max: number): Generator<number, never> {
+  for (let d = first; ; d = Math.min(d * 1.5, max)) yield Math.round(d);
+}
+
+/** Same shard ids with the same hashes. */
+function sameHashes(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
 export interface ConfirmerOptions extends Omit<ConfirmOptions, 'client'> {
   client: KubeClient;
+  /** The first wait between polls (then ×1.5). */
   intervalMs: number;
+  /** Default 5000. */
   maxIntervalMs?: number;
   /** After each read of the replicas: write statuses; true when every resource is Programmed. */
   onRead: () => Promise<boolean>;
@@ -104,7 +119,7 @@ export class Confirmer {
   #timer?: NodeJS.Timeout;
   #polling = false;
   #again = false;
-  #delay = 0;
+  #delays?: Generator<number, never>;
   #closed = false;
 
   constructor(private readonly o: ConfirmerOptions) {}
@@ -142,13 +157,14 @@ export class Confirmer {
    * replicas' answer for the previous bundle would confirm the new generation.
    */
   track(hashes: Map<string, string>, seen: number): void {
-    this.#target = hashes;
+    // The same bundle again (a run that changed nothing): keep the target, so a poll in flight still counts.
+    if (!this.#target || !sameHashes(this.#target, hashes)) this.#target = hashes;
     this.#pendingSeen.push(seen);
   }
 
-  /** Poll the replicas now, then every intervalMs (growing) until they serve the tracked bundle. */
+  /** Poll the replicas now, then on the retry schedule until they serve the tracked bundle. */
   poll(): void {
-    this.#delay = this.o.intervalMs;
+    this.#delays = retryDelays(this.o.intervalMs, this.o.maxIntervalMs ?? 5000);
     this.#schedule(0);
   }
 
@@ -180,8 +196,8 @@ export class Confirmer {
     if (this.#closed) return;
     if (this.#again || this.#target !== target) { this.#again = false; return this.#schedule(0); }
     if (!done) {
-      this.#schedule(this.#delay);
-      this.#delay = Math.min(this.#delay * 1.5, this.o.maxIntervalMs ?? 5000);
+      this.#delays ??= retryDelays(this.o.intervalMs, this.o.maxIntervalMs ?? 5000);
+      this.#schedule(this.#delays.next().value);
     }
   }
 

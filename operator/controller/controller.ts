@@ -56,7 +56,7 @@ export interface OperatorOptions {
 
 export const OPERATOR_DEFAULTS = {
   debounceMs: 50, leaseName: 'splitdns-operator', leaseDurationSeconds: 15, renewDeadlineMs: 10000, retryPeriodMs: 2000,
-  confirmIntervalMs: 100, statusPortName: 'http', gzipAboveBytes: 256 * 1024,
+  confirmIntervalMs: 10, statusPortName: 'http', gzipAboveBytes: 256 * 1024,
 };
 
 const RESOURCES: { key: keyof Snapshot; path: string }[] = [
