@@ -181,24 +181,34 @@ export class Confirmer {
     this.#polling = true;
     let done = false;
     try {
-      const replicas = await readReplicas(this.o);
-      if (this.#target !== target) return; // reset() or a newer bundle meanwhile
-      this.replicas = replicas;
-      const everything = servedEverywhere(replicas, [...target.keys()], target);
-      const allProgrammed = await this.o.onRead();
-      if (everything && this.#target === target) { this.o.onServed?.(this.#pendingSeen, replicas.length); this.#pendingSeen = []; }
-      done = allProgrammed && everything;
+      done = await this.#pollOnce(target);
     } catch (err) {
-      this.o.logger.warn({ err }, 'cannot read the DNS server replicas');
+      this.o.logger.warn({ err }, 'cannot write the statuses');
     } finally {
       this.#polling = false;
     }
     if (this.#closed) return;
+    // Asked again meanwhile, or a newer bundle (this answer was stale): poll that at once.
     if (this.#again || this.#target !== target) { this.#again = false; return this.#schedule(0); }
     if (!done) {
       this.#delays ??= retryDelays(this.o.intervalMs, this.o.maxIntervalMs ?? 5000);
       this.#schedule(this.#delays.next().value);
     }
+  }
+
+  /** One read of the replicas and one round of status writes. true: the target is served everywhere and everything Programmed. */
+  async #pollOnce(target: Map<string, string>): Promise<boolean> {
+    let replicas: ReplicaState[] | undefined;
+    try { replicas = await readReplicas(this.o); }
+    catch (err) { this.o.logger.warn({ err }, 'cannot read the DNS server replicas'); }
+    if (this.#target !== target) return false; // reset() or a newer bundle meanwhile: stale
+    if (replicas) this.replicas = replicas;
+    // The statuses are written even when the replicas could not be read: Accepted and the
+    // figures of a new compile do not wait for them (Programmed is decided on what was last read).
+    const everything = replicas !== undefined && servedEverywhere(replicas, [...target.keys()], target);
+    const allProgrammed = await this.o.onRead();
+    if (everything && this.#target === target) { this.o.onServed?.(this.#pendingSeen, replicas!.length); this.#pendingSeen = []; }
+    return allProgrammed && everything;
   }
 
   close(): void { this.#closed = true; clearTimeout(this.#timer); }

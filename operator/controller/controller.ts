@@ -153,7 +153,7 @@ export class Operator {
     this.#last = undefined;
   }
 
-  /** One reconcile: compile the caches, publish, write statuses, ask the replicas. false: retry later. */
+  /** One reconcile: compile the caches, publish, have the Confirmer ask the replicas and write the statuses. false: retry later. */
   async #reconcile(seen: number): Promise<boolean> {
     const snapshot: Snapshot = { zones: [], forwarders: [], staticHosts: [], services: [], endpointSlices: [], namespaces: [] };
     const live = new Map<string, any>();
@@ -183,7 +183,8 @@ export class Operator {
     this.#confirmer.retain(new Set(result.resources.map(keyOf)));
     this.#last = { result, live };
     this.#confirmer.track(new Map(shards.map((s) => [s.id, s.hash])), seen);
-    await this.#writeStatuses();
+    // The Confirmer's first poll (at once) writes the statuses of this compile: when the
+    // replicas already serve it, as they mostly do by then, one write carries Programmed too.
     this.#confirmer.poll();
     return pub.errors === 0;
   }
