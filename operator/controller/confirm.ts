@@ -1,8 +1,9 @@
 // Confirm: which shard hashes does each READY DNS server replica serve? The replicas are the
 // pods matching the DNS server label selector in the operator's namespace; each one's /status
 // (the DNS server's ops endpoint) lists { id, hash } of the shards it serves. The Confirmer
-// owns the polling (every intervalMs, growing ×1.5 to maxIntervalMs, until everything is
-// served) and the confirmed generations: Programmed is decided here, written by the status
+// owns the polling (at once after a publish, then a fast retry schedule: intervalMs, growing
+// ×1.5 to maxIntervalMs, until everything is served: the replicas usually apply a shard within
+// tens of milliseconds of its ConfigMap write, so the first retries come soon) and the confirmed generations: Programmed is decided here, written by the status
 // writer.
 
 import http from 'node:http';
@@ -80,9 +81,23 @@ export function servedEverywhere(replicas: ReplicaState[], shardIds: string[], h
 /** What the Confirmer needs to know of a resource to decide Programmed. */
 export interface Confirmable { key: string; generation: number; accepted: boolean; shardIds: string[] }
 
+/** The waits between polls of one bundle: `first`, growing ×1.5 up to `max`. */
+export function* retryDelays(first: number, max: number): Generator<number, never> {
+  for (let d = first; ; d = Math.min(d * 1.5, max)) yield Math.round(d);
+}
+
+/** Same shard ids with the same hashes. */
+function sameHashes(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
 export interface ConfirmerOptions extends Omit<ConfirmOptions, 'client'> {
   client: KubeClient;
+  /** The first wait between polls (then ×1.5). */
   intervalMs: number;
+  /** Default 5000. */
   maxIntervalMs?: number;
   /** After each read of the replicas: write statuses; true when every resource is Programmed. */
   onRead: () => Promise<boolean>;
@@ -104,7 +119,7 @@ export class Confirmer {
   #timer?: NodeJS.Timeout;
   #polling = false;
   #again = false;
-  #delay = 0;
+  #delays?: Generator<number, never>;
   #closed = false;
 
   constructor(private readonly o: ConfirmerOptions) {}
@@ -142,13 +157,14 @@ export class Confirmer {
    * replicas' answer for the previous bundle would confirm the new generation.
    */
   track(hashes: Map<string, string>, seen: number): void {
-    this.#target = hashes;
+    // The same bundle again (a run that changed nothing): keep the target, so a poll in flight still counts.
+    if (!this.#target || !sameHashes(this.#target, hashes)) this.#target = hashes;
     this.#pendingSeen.push(seen);
   }
 
-  /** Poll the replicas now, then every intervalMs (growing) until they serve the tracked bundle. */
+  /** Poll the replicas now, then on the retry schedule until they serve the tracked bundle. */
   poll(): void {
-    this.#delay = this.o.intervalMs;
+    this.#delays = retryDelays(this.o.intervalMs, this.o.maxIntervalMs ?? 5000);
     this.#schedule(0);
   }
 
@@ -165,24 +181,34 @@ export class Confirmer {
     this.#polling = true;
     let done = false;
     try {
-      const replicas = await readReplicas(this.o);
-      if (this.#target !== target) return; // reset() or a newer bundle meanwhile
-      this.replicas = replicas;
-      const everything = servedEverywhere(replicas, [...target.keys()], target);
-      const allProgrammed = await this.o.onRead();
-      if (everything && this.#target === target) { this.o.onServed?.(this.#pendingSeen, replicas.length); this.#pendingSeen = []; }
-      done = allProgrammed && everything;
+      done = await this.#pollOnce(target);
     } catch (err) {
-      this.o.logger.warn({ err }, 'cannot read the DNS server replicas');
+      this.o.logger.warn({ err }, 'cannot write the statuses');
     } finally {
       this.#polling = false;
     }
     if (this.#closed) return;
+    // Asked again meanwhile, or a newer bundle (this answer was stale): poll that at once.
     if (this.#again || this.#target !== target) { this.#again = false; return this.#schedule(0); }
     if (!done) {
-      this.#schedule(this.#delay);
-      this.#delay = Math.min(this.#delay * 1.5, this.o.maxIntervalMs ?? 5000);
+      this.#delays ??= retryDelays(this.o.intervalMs, this.o.maxIntervalMs ?? 5000);
+      this.#schedule(this.#delays.next().value);
     }
+  }
+
+  /** One read of the replicas and one round of status writes. true: the target is served everywhere and everything Programmed. */
+  async #pollOnce(target: Map<string, string>): Promise<boolean> {
+    let replicas: ReplicaState[] | undefined;
+    try { replicas = await readReplicas(this.o); }
+    catch (err) { this.o.logger.warn({ err }, 'cannot read the DNS server replicas'); }
+    if (this.#target !== target) return false; // reset() or a newer bundle meanwhile: stale
+    if (replicas) this.replicas = replicas;
+    // The statuses are written even when the replicas could not be read: Accepted and the
+    // figures of a new compile do not wait for them (Programmed is decided on what was last read).
+    const everything = replicas !== undefined && servedEverywhere(replicas, [...target.keys()], target);
+    const allProgrammed = await this.o.onRead();
+    if (everything && this.#target === target) { this.o.onServed?.(this.#pendingSeen, replicas!.length); this.#pendingSeen = []; }
+    return allProgrammed && everything;
   }
 
   close(): void { this.#closed = true; clearTimeout(this.#timer); }

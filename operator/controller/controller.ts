@@ -59,7 +59,7 @@ export interface OperatorOptions {
 
 export const OPERATOR_DEFAULTS = {
   debounceMs: 50, leaseName: 'splitdns-operator', leaseDurationSeconds: 15, renewDeadlineMs: 10000, retryPeriodMs: 2000,
-  confirmIntervalMs: 100, statusPortName: 'http', gzipAboveBytes: 256 * 1024,
+  confirmIntervalMs: 10, statusPortName: 'http', gzipAboveBytes: 256 * 1024,
 };
 
 const RESOURCES: { key: keyof Snapshot; path: string }[] = [
@@ -156,7 +156,7 @@ export class Operator {
     this.#last = undefined;
   }
 
-  /** One reconcile: compile the caches, publish, write statuses, ask the replicas. false: retry later. */
+  /** One reconcile: compile the caches, publish, have the Confirmer ask the replicas and write the statuses. false: retry later. */
   async #reconcile(seen: number): Promise<boolean> {
     const snapshot: Snapshot = { zones: [], forwarders: [], staticHosts: [], services: [], endpointSlices: [], namespaces: [] };
     const live = new Map<string, any>();
@@ -186,7 +186,8 @@ export class Operator {
     this.#confirmer.retain(new Set(result.resources.map(keyOf)));
     this.#last = { result, live };
     this.#confirmer.track(new Map(shards.map((s) => [s.id, s.hash])), seen);
-    await this.#writeStatuses();
+    // The Confirmer's first poll (at once) writes the statuses of this compile: when the
+    // replicas already serve it, as they mostly do by then, one write carries Programmed too.
     this.#confirmer.poll();
     return pub.errors === 0;
   }

@@ -18,7 +18,7 @@ export const FLAG_SPECS: Record<string, FlagSpec> = {
   'dns-selector': { env: 'SPLITDNS_DNS_SELECTOR', def: 'app.kubernetes.io/name=splitdns-dns', help: 'label selector of the DNS server pods' },
   'dns-status-port-name': { env: 'SPLITDNS_DNS_STATUS_PORT_NAME', def: 'http', help: 'container port name of the DNS servers\' ops endpoint (/status)' },
   'dns-status-port': { env: 'SPLITDNS_DNS_STATUS_PORT', help: 'a fixed /status port instead of the named container port' },
-  'debounce-ms': { env: 'SPLITDNS_DEBOUNCE_MS', def: '50', help: 'wait this long after a change before compiling (0-60000)' },
+  'debounce-ms': { env: 'SPLITDNS_DEBOUNCE_MS', def: '50', help: 'runs start at most this often: the first change after a quiet period compiles at once, a burst after it waits out the rest (0-60000)' },
   'pod-name': { env: 'POD_NAME', help: 'this replica\'s identity in the Lease (default hostname-pid)' },
   'lease-name': { env: 'SPLITDNS_LEASE_NAME', def: 'splitdns-operator', help: 'the leader-election Lease' },
   'lease-duration-seconds': { env: 'SPLITDNS_LEASE_DURATION_SECONDS', def: '15', help: 'a Lease not renewed this long may be taken (1-300)' },

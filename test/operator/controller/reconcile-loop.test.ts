@@ -4,7 +4,9 @@
 import { expect } from 'chai';
 import pino from 'pino';
 import { Backoff } from '../../../kube/informer.js';
-import { ReconcileLoop } from '../../../operator/controller/reconcile-loop.js';
+import { ReconcileLoop, runDelay } from '../../../operator/controller/reconcile-loop.js';
+import type { Timers } from '../../../operator/controller/reconcile-loop.js';
+import { retryDelays } from '../../../operator/controller/confirm.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -97,5 +99,103 @@ describe('operator controller: reconcile loop', () => {
     await until('three more runs', () => firsts.length === 7);
     expect(failuresAtRun.slice(4), 'the backoff starts again after a success').to.deep.equal([0, 1, 2]);
     await loop.close();
+  });
+});
+
+/** A fake clock: timers fire only when the test advances time. */
+class FakeClock {
+  t = 1000;
+  #timers: { at: number; fn: () => void; id: number }[] = [];
+  #id = 0;
+  /** Delays asked for, in order. */
+  delays: number[] = [];
+  readonly timers: Timers = {
+    set: (fn, ms) => { this.delays.push(ms); const id = ++this.#id; this.#timers.push({ at: this.t + ms, fn, id }); return id; },
+    clear: (h) => { this.#timers = this.#timers.filter((x) => x.id !== h); },
+  };
+  get pending(): number { return this.#timers.length; }
+  /** Moves the clock to now + ms, firing the timers due on the way. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      const due = this.#timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.#timers = this.#timers.filter((x) => x !== due);
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+    }
+    this.t = end;
+  }
+}
+
+describe('operator controller: reconcile loop scheduling (leading-edge debounce)', () => {
+  it('runDelay: nothing after a quiet period, else the rest of debounceMs since the last start', () => {
+    expect(runDelay(5000, undefined, 50)).to.equal(0);
+    expect(runDelay(5000, 4900, 50)).to.equal(0);
+    expect(runDelay(5000, 4990, 50)).to.equal(40);
+    expect(runDelay(5000, 5000, 50)).to.equal(50);
+  });
+
+  it('runs the first change at once, coalesces the burst after it into one run debounceMs after the first started, and runs at once again after quiet', async () => {
+    const clock = new FakeClock();
+    const starts: { at: number; firstSeen: number }[] = [];
+    let release: (() => void) | undefined;
+    let finished = 0;
+    const loop = new ReconcileLoop({
+      debounceMs: 50, logger: silent, ready: () => true, now: () => clock.t, timers: clock.timers,
+      reconcile: async (firstSeen) => { starts.push({ at: clock.t, firstSeen }); await new Promise<void>((r) => { release = r; }); finished++; return true; },
+    });
+    loop.markDirty();
+    expect(clock.delays, 'the first change after quiet waits for nothing').to.deep.equal([0]);
+    clock.advance(0);
+    expect(starts).to.deep.equal([{ at: 1000, firstSeen: 1000 }]);
+    // A burst while the run is in progress: no timer yet (one run at a time), then one rerun.
+    clock.advance(10);
+    for (let i = 0; i < 5; i++) loop.markDirty();
+    expect(clock.pending).to.equal(0);
+    clock.advance(5);
+    release!();
+    await until('the first run to finish', () => clock.pending === 1);
+    expect(clock.delays.at(-1), 'the rerun waits until debounceMs after the first start').to.equal(35);
+    clock.advance(34);
+    expect(starts).to.have.length(1);
+    clock.advance(1);
+    expect(starts[1]).to.deep.equal({ at: 1050, firstSeen: 1010 });
+    release!();
+    // Quiet for longer than debounceMs: the next change runs at once.
+    await until('the rerun to finish', () => finished === 2);
+    await new Promise((r) => setImmediate(r)); // (the loop's own bookkeeping after the callback resolves)
+    clock.advance(200);
+    loop.markDirty();
+    expect(clock.delays.at(-1)).to.equal(0);
+    clock.advance(0);
+    expect(starts[2]).to.deep.equal({ at: 1250, firstSeen: 1250 });
+    release!();
+    await loop.close();
+  });
+
+  it('a change soon after a finished run waits out the rest of debounceMs', async () => {
+    const clock = new FakeClock();
+    let runs = 0;
+    const loop = new ReconcileLoop({ debounceMs: 50, logger: silent, ready: () => true, now: () => clock.t, timers: clock.timers, reconcile: async () => { runs++; return true; } });
+    loop.markDirty();
+    clock.advance(0);
+    await until('a run', () => runs === 1);
+    clock.advance(20);
+    await Promise.resolve();
+    loop.markDirty();
+    loop.markDirty();
+    expect(clock.delays).to.deep.equal([0, 30]);
+    clock.advance(30);
+    await until('the second run', () => runs === 2);
+    await loop.close();
+  });
+});
+
+describe('operator controller: Confirmer retry schedule', () => {
+  it('retries fast at first (intervalMs, ×1.5) and caps at maxIntervalMs', () => {
+    const it = retryDelays(10, 100);
+    const got = Array.from({ length: 9 }, () => it.next().value);
+    expect(got).to.deep.equal([10, 15, 23, 34, 51, 76, 100, 100, 100]);
   });
 });

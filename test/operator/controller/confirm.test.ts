@@ -1,0 +1,76 @@
+// The Confirmer against a replica's real /status endpoint (HTTP on loopback) and a scripted pod
+// list: a poll overtaken by a newer bundle polls again, and the statuses of a compile are
+// written even when the replicas cannot be listed.
+
+import { expect } from 'chai';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { Confirmer } from '../../../operator/controller/confirm.js';
+import type { KubeClient } from '../../../kube/kube-client.js';
+
+const silent = pino({ level: 'silent' });
+
+async function until(what: string, check: () => boolean, limitMs = 5000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const readyPod = { metadata: { name: 'dns-0' }, status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] } };
+
+describe('operator controller: Confirmer', () => {
+  let server: http.Server;
+  let port = 0;
+  /** What the replica says it serves. */
+  let serving: { id: string; hash: string }[] = [];
+  before(async () => {
+    server = http.createServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ shards: serving })); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('polls again when a newer bundle was tracked while a poll was in flight (it used to stop: Programmed never came)', async () => {
+    const lists: ((v: unknown) => void)[] = [];
+    const client = { request: () => new Promise((resolve) => { lists.push(resolve); }) } as unknown as KubeClient;
+    const served: number[][] = [];
+    let reads = 0;
+    const c = new Confirmer({
+      client, namespace: 'splitdns', labelSelector: 'app=dns', statusPort: port, statusPortName: 'http', logger: silent, intervalMs: 10,
+      onRead: async () => { reads++; return true; },
+      onServed: (seen) => served.push(seen),
+    });
+    try {
+      c.track(new Map([['hosts', 'h1']]), 1);
+      c.poll();
+      await until('the first pod list to be asked', () => lists.length === 1);
+      // A newer bundle while that poll waits for the pod list.
+      c.track(new Map([['hosts', 'h2']]), 2);
+      c.poll();
+      serving = [{ id: 'hosts', hash: 'h2' }];
+      lists.shift()!({ items: [readyPod] });
+      await until('a second pod list to be asked', () => lists.length === 1);
+      lists.shift()!({ items: [readyPod] });
+      await until('the newer bundle confirmed', () => served.length === 1);
+      expect(served[0]).to.deep.equal([1, 2]);
+      expect(reads, 'the stale answer wrote nothing').to.equal(1);
+      expect(c.programmed({ key: 'k', generation: 3, accepted: true, shardIds: ['hosts'] })).to.equal(true);
+    } finally { c.close(); }
+  });
+
+  it('writes the statuses after a publish even when the pods cannot be listed, and keeps polling', async () => {
+    let lists = 0;
+    const client = { request: async () => { lists++; throw new Error('503 apiserver unavailable'); } } as unknown as KubeClient;
+    let reads = 0;
+    const c = new Confirmer({ client, namespace: 'splitdns', labelSelector: 'app=dns', statusPort: port, statusPortName: 'http', logger: silent, intervalMs: 1, onRead: async () => { reads++; return true; } });
+    try {
+      c.track(new Map([['hosts', 'h1']]), 1);
+      c.poll();
+      await until('two polls', () => lists >= 2 && reads >= 2);
+      expect(c.programmed({ key: 'k', generation: 1, accepted: true, shardIds: ['hosts'] })).to.equal(false);
+    } finally { c.close(); }
+  });
+});
