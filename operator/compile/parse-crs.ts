@@ -34,12 +34,21 @@ function bool(v: unknown, def: boolean, where: string, errors: string[]): boolea
   return v;
 }
 
-/** "500ms", "2s", "1m" → milliseconds. */
-function duration(v: unknown, defMs: number, where: string, errors: string[]): number {
+const DURATION = /^(\d{1,7})(ms|s|m)$/;
+
+/** "500ms", "2s", "1m" → milliseconds (undefined when not such a duration). */
+function durationMs(text: string): number | undefined {
+  const m = DURATION.exec(text);
+  return m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60000) : undefined;
+}
+
+/** A duration field, or its default (a duration string of FORWARDER_DEFAULTS: defined once). */
+function duration(v: unknown, def: string, where: string, errors: string[]): number {
+  const defMs = durationMs(def)!;
   if (v === undefined || v === null) return defMs;
-  const m = typeof v === 'string' ? /^(\d{1,7})(ms|s|m)$/.exec(v) : null;
-  if (!m) { errors.push(`${where} must be a duration such as "500ms", "2s" or "1m"`); return defMs; }
-  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60000);
+  const ms = typeof v === 'string' ? durationMs(v) : undefined;
+  if (ms === undefined) { errors.push(`${where} must be a duration such as "500ms", "2s" or "1m"`); return defMs; }
+  return ms;
 }
 
 function domain(v: unknown, where: string, errors: string[], opts: { root?: boolean } = {}): string | undefined {
@@ -183,8 +192,8 @@ export function parseForwarder(raw: Raw): ParsedForwarder {
   if (upstreams.length === 0 && arr(spec.upstreams).length === 0) errors.push('spec.upstreams must hold at least one upstream');
   const policy = str(spec.policy) ?? D.policy;
   if (policy !== 'random' && policy !== 'roundRobin' && policy !== 'sequential') errors.push('spec.policy must be random, roundRobin or sequential');
-  const timeoutMs = duration(spec.timeout, 2000, 'spec.timeout', errors);
-  const deadlineMs = duration(spec.deadline, 5000, 'spec.deadline', errors);
+  const timeoutMs = duration(spec.timeout, D.timeout, 'spec.timeout', errors);
+  const deadlineMs = duration(spec.deadline, D.deadline, 'spec.deadline', errors);
   if (timeoutMs < 10 || timeoutMs > 60000) errors.push('spec.timeout must be from 10ms to 60s');
   if (deadlineMs < 10 || deadlineMs > 120000) errors.push('spec.deadline must be from 10ms to 120s');
   if (deadlineMs < timeoutMs) errors.push('spec.deadline must not be shorter than spec.timeout');
@@ -220,7 +229,7 @@ export function parseForwarder(raw: Raw): ParsedForwarder {
     healthCheck: {
       enabled: bool(hc.enabled, D.healthCheck.enabled, 'spec.healthCheck.enabled', errors),
       failures: int(hc.failures, D.healthCheck.failures, 1, 100, 'spec.healthCheck.failures', errors),
-      intervalMs: duration(hc.interval, 5000, 'spec.healthCheck.interval', errors),
+      intervalMs: duration(hc.interval, D.healthCheck.interval, 'spec.healthCheck.interval', errors),
       name: hcName,
     },
     maxConcurrent: int(spec.maxConcurrent, D.maxConcurrent, 1, 1000000, 'spec.maxConcurrent', errors),
