@@ -46,6 +46,8 @@ export interface OperatorOptions {
   informerBackoff?: BackoffOptions;
   /** Retry of a failed reconcile (publish errors): default 1 s doubling to 30 s. */
   reconcileBackoff?: BackoffOptions;
+  /** Client-side limit of status and Event writes (defaults: qps 50, burst 100, 8 in flight). */
+  statusWrites?: { qps?: number; burst?: number; concurrency?: number };
   /** User-Agent of every request (default splitdns-operator/<version>). */
   userAgent?: string;
   logger: Logger;
@@ -98,7 +100,7 @@ export class Operator {
     this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace });
     this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
     const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
-    this.#status = new StatusWriter({ client: this.client, logger: opts.logger.child({ component: 'status' }), metrics: this.metrics, reporter: { controller: 'splitdns.io/operator', instance: identity }, now: opts.now });
+    this.#status = new StatusWriter({ client: this.client, logger: opts.logger.child({ component: 'status' }), metrics: this.metrics, reporter: { controller: 'splitdns.io/operator', instance: identity }, now: opts.now, ...opts.statusWrites });
     this.#confirmer = new Confirmer({
       client: this.client, namespace: opts.namespace, labelSelector: opts.dnsSelector, statusPort: opts.statusPort,
       statusPortName: opts.statusPortName ?? OPERATOR_DEFAULTS.statusPortName, logger: this.#log,

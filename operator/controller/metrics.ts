@@ -14,6 +14,9 @@ export class OperatorMetrics {
   readonly statusWritesTotal: Counter;
   readonly isLeader: Gauge;
   readonly informerRestartsTotal: Counter;
+  readonly eventsTotal: Counter<'op'>;
+  readonly writeQueueDepth: Gauge;
+  readonly eventLoopLag: Gauge<'quantile'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -27,6 +30,9 @@ export class OperatorMetrics {
     this.workqueueDepth = new Gauge({ name: 'splitdns_operator_workqueue_depth', help: 'Changes seen and not yet compiled (0 or the number of events coalesced into the next compile).', registers });
     this.statusWritesTotal = new Counter({ name: 'splitdns_operator_status_writes_total', help: 'Status patches of custom resources.', registers });
     this.isLeader = new Gauge({ name: 'splitdns_operator_leader', help: '1 while this replica holds the leader Lease.', registers });
+    this.eventsTotal = new Counter({ name: 'splitdns_operator_events_total', help: 'Events recorded: op=create (a new Event) or op=series (a repeat counted on the existing Event).', labelNames: ['op'], registers });
+    this.writeQueueDepth = new Gauge({ name: 'splitdns_operator_write_queue_depth', help: 'Status and Event writes waiting for the client-side rate limit or a free slot.', registers });
+    this.eventLoopLag = new Gauge({ name: 'splitdns_operator_event_loop_lag_seconds', help: 'Event-loop delay over the last 10 s (perf_hooks.monitorEventLoopDelay), by quantile (0.5, 0.99, 1 = max).', labelNames: ['quantile'], registers });
     this.informerRestartsTotal = new Counter({ name: 'splitdns_operator_informer_restarts_total', help: 'Informer restarts (fresh relists) after a failed list or watch, all resources.', registers });
   }
 }
