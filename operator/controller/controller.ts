@@ -198,7 +198,13 @@ export class Operator {
     this.#seedFromLive = false;
     const replicas = this.#confirmer.replicas;
     let all = true;
-    await Promise.all(last.result.resources.map(async (r) => {
+    const writes: Promise<unknown>[] = [];
+    const resources = last.result.resources;
+    for (let i = 0; i < resources.length; i++) {
+      // Diff in slices, yielding between them, so /healthz, the Lease and the watches keep
+      // being served while 10,000 statuses are compared.
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
+      const r = resources[i];
       const accepted = r.status.conditions.some((c) => c.type === 'Accepted' && c.status === 'True');
       const key = keyOf(r);
       const liveObj = r.uid === undefined ? undefined : last.live.get(r.uid);
@@ -207,8 +213,9 @@ export class Operator {
       if (seed && accepted && programmedGeneration(liveObj) === r.generation) this.#confirmer.seed(key, r.generation);
       const programmed = this.#confirmer.programmed({ key, generation: r.generation, accepted, shardIds: r.shardIds });
       if (accepted && !programmed) all = false;
-      await this.#status.write(r, desiredStatus(r, programmed, replicas !== undefined && replicas.length === 0), liveObj);
-    }));
+      writes.push(this.#status.write(r, desiredStatus(r, programmed, replicas !== undefined && replicas.length === 0), liveObj));
+    }
+    await Promise.all(writes);
     return all;
   }
 
@@ -219,8 +226,13 @@ export class Operator {
     await Promise.all([...this.#informers.values()].map((i) => i.stop()));
     await this.#loop.close();
     await this.#ops?.close();
+    this.metrics.close();
   }
 }
+
+/** Objects handled between two yields to the event loop (status diffing). */
+const YIELD_EVERY = 250;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const keyOf = (r: { uid?: string; kind: string; namespace?: string; name: string }) => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
 

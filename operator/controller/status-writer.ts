@@ -9,7 +9,8 @@
 // failure (then at debug), so a broken permission is visible without flooding the log.
 //
 // At scale (issue 16): every write goes through a WriteQueue (write-queue.ts): a client-side
-// QPS/burst limit, bounded concurrency, the most recently changed resource first, and a queued
+// QPS/burst limit, bounded concurrency, the most recently changed resource first, Events after
+// every waiting status write, and a queued
 // write replaced by a newer one for the same resource. Events are aggregated as Kubernetes'
 // event recorder does: the first occurrence of (object, reason) creates an Event, a repeat
 // within an hour PATCHes that Event's series (count, lastObservedTime) instead of creating one.
@@ -93,6 +94,9 @@ export interface StatusWriterOptions {
 /** A repeat of the same (object, reason) within this long updates the Event's series. */
 export const EVENT_SERIES_WINDOW_MS = 60 * 60 * 1000;
 
+/** Subtracted from an Event's priority so that it runs after every waiting status write. */
+const EVENT_BEHIND_STATUS = 1e15;
+
 export class StatusWriter {
   /** uid → canonical JSON and value of the status as last written. */
   #last = new Map<string, { json: string; status: any }>();
@@ -167,7 +171,8 @@ export class StatusWriter {
     if (prog?.status === 'True' && was('Programmed')?.status !== 'True') out.push({ type: 'Normal', reason: 'Programmed', note: prog.message, action: 'Publish' });
     const ns = r.namespace ?? 'default';
     const uid = r.uid ?? live?.metadata?.uid;
-    await Promise.all(out.map((e) => this.queue.enqueue(`event ${uid ?? r.name} ${e.reason}`, priority, async () => {
+    // Events wait behind every status write (a status is what tools read; an Event is a note).
+    await Promise.all(out.map((e) => this.queue.enqueue(`event ${uid ?? r.name} ${e.reason}`, priority - EVENT_BEHIND_STATUS, async () => {
       const now = this.#now();
       const key = `${uid ?? `${r.kind}/${ns}/${r.name}`} ${e.reason}`;
       const seen = this.#events.get(key);
