@@ -22,6 +22,7 @@ import type { OpsHttp } from './ops-http.js';
 import { Publisher } from './publish.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import { desiredStatus, StatusWriter } from './status-writer.js';
+import { stripCustomResource, stripEndpointSlice, stripNamespace, stripService } from './strip.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 export interface OperatorOptions {
@@ -61,13 +62,15 @@ export const OPERATOR_DEFAULTS = {
   confirmIntervalMs: 100, statusPortName: 'http', gzipAboveBytes: 256 * 1024,
 };
 
-const RESOURCES: { key: keyof Snapshot; path: string }[] = [
-  { key: 'zones', path: '/apis/splitdns.io/v1alpha1/dnszones' },
-  { key: 'forwarders', path: '/apis/splitdns.io/v1alpha1/dnsforwarders' },
-  { key: 'staticHosts', path: '/apis/splitdns.io/v1alpha1/statichosts' },
-  { key: 'services', path: '/api/v1/services' },
-  { key: 'endpointSlices', path: '/apis/discovery.k8s.io/v1/endpointslices' },
-  { key: 'namespaces', path: '/api/v1/namespaces' },
+/** Each informer's path and what it keeps of an object (strip.ts: what compile reads). */
+const RESOURCES: { key: keyof Snapshot; path: string; transform: (o: any) => any; ignoreStatus: boolean }[] = [
+  { key: 'zones', path: '/apis/splitdns.io/v1alpha1/dnszones', transform: stripCustomResource, ignoreStatus: true },
+  { key: 'forwarders', path: '/apis/splitdns.io/v1alpha1/dnsforwarders', transform: stripCustomResource, ignoreStatus: true },
+  { key: 'staticHosts', path: '/apis/splitdns.io/v1alpha1/statichosts', transform: stripCustomResource, ignoreStatus: true },
+  // A Service's status.loadBalancer.ingress feeds compile: a status change is a change.
+  { key: 'services', path: '/api/v1/services', transform: stripService, ignoreStatus: false },
+  { key: 'endpointSlices', path: '/apis/discovery.k8s.io/v1/endpointslices', transform: stripEndpointSlice, ignoreStatus: false },
+  { key: 'namespaces', path: '/api/v1/namespaces', transform: stripNamespace, ignoreStatus: false },
 ];
 
 export class Operator {
@@ -128,7 +131,7 @@ export class Operator {
       onStop: () => { this.metrics.isLeader.set(0); this.#forget(); },
     });
     for (const r of RESOURCES) {
-      this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#loop.markDirty(), backoff: opts.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
+      this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#loop.markDirty(), transform: r.transform, ignoreStatus: r.ignoreStatus, backoff: opts.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
     }
   }
 
