@@ -19,7 +19,7 @@ export interface WriteQueueOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export const WRITE_QUEUE_DEFAULTS = { qps: 50, burst: 100, concurrency: 8 };
+export const WRITE_QUEUE_DEFAULTS = { qps: 100, burst: 200, concurrency: 8 };
 
 /** Token bucket: take() resolves when a token is available. */
 export class TokenBucket {
