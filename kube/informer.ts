@@ -30,6 +30,8 @@ export interface InformerOptions {
   onRestart?: (delayMs: number) => void;
   /** Cuts each object down before it is kept (default: kept whole). */
   transform?: (o: any) => any;
+  /** Objects per list page (default 500; 0: one unpaged list). */
+  pageSize?: number;
   /** An update that changed only status is not a change (default true: our own status writes). */
   ignoreStatus?: boolean;
 }
@@ -89,13 +91,28 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
   /** undefined when listed (or stopped), else the delay before the next try. */
   async #startOnce(): Promise<number | undefined> {
     const { client, path, labelSelector } = this.#opts;
-    const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
-    const transform = this.#opts.transform;
-    const listFn = transform
-      ? async () => { const l = await client.request<KubernetesListObject<T>>('GET', path + query); l.items = l.items.map(transform); return l; }
-      : () => client.request<KubernetesListObject<T>>('GET', path + query);
+    const transform = this.#opts.transform ?? ((o: T) => o);
+    // Listed in pages (as client-go's pager does): no single huge response to hold and parse
+    // at once, and the event loop runs between pages. Every page is of the same snapshot; the
+    // last page's resourceVersion is the list's.
+    const limit = this.#opts.pageSize ?? 500;
+    const listFn = async (): Promise<KubernetesListObject<T>> => {
+      const items: T[] = [];
+      let cont: string | undefined;
+      for (;;) {
+        const q = new URLSearchParams();
+        if (labelSelector) q.set('labelSelector', labelSelector);
+        if (limit > 0) q.set('limit', String(limit));
+        if (cont) q.set('continue', cont);
+        const qs = q.toString();
+        const page = await client.request<KubernetesListObject<T>>('GET', path + (qs ? `?${qs}` : ''));
+        for (const o of page.items ?? []) items.push(transform(o));
+        cont = (page.metadata as { continue?: string } | undefined)?.continue;
+        if (!cont) return { ...page, items };
+      }
+    };
     const watch = new Watch(client.kc);
-    if (transform) {
+    if (this.#opts.transform) {
       const inner = watch.watch.bind(watch);
       watch.watch = (p, q, callback, done) => inner(p, q, (phase, obj, raw) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? transform(obj) : obj, raw), done);
     }
