@@ -193,7 +193,10 @@ export class Operator {
     return pub.errors === 0;
   }
 
-  /** Statuses of the last compile result with Programmed from the Confirmer. true: every accepted resource is Programmed. */
+  /**
+   * Queues the statuses of the last compile result, Programmed from the Confirmer (the writes
+   * complete later, in the status writer's queue). true: every accepted resource is Programmed.
+   */
   async #writeStatuses(): Promise<boolean> {
     const last = this.#last;
     if (!last || !this.isLeader) return false;
@@ -218,7 +221,9 @@ export class Operator {
       if (accepted && !programmed) all = false;
       writes.push(this.#status.write(r, desiredStatus(r, programmed, replicas !== undefined && replicas.length === 0), liveObj));
     }
-    await Promise.all(writes);
+    // Not awaited: the writes go through the status writer's rate-limited queue (seconds at
+    // scale), and neither the next compile nor the replica polling should wait for them.
+    void Promise.all(writes).catch((err) => this.#log.error({ err }, 'status write failed'));
     return all;
   }
 
