@@ -194,8 +194,8 @@ export class Operator {
   }
 
   /**
-   * Queues the statuses of the last compile result, Programmed from the Confirmer (the writes
-   * complete later, in the status writer's queue). true: every accepted resource is Programmed.
+   * Writes the statuses of the last compile result, Programmed from the Confirmer, through the
+   * status writer's queue. true: every accepted resource is Programmed.
    */
   async #writeStatuses(): Promise<boolean> {
     const last = this.#last;
@@ -221,9 +221,9 @@ export class Operator {
       if (accepted && !programmed) all = false;
       writes.push(this.#status.write(r, desiredStatus(r, programmed, replicas !== undefined && replicas.length === 0), liveObj));
     }
-    // Not awaited: the writes go through the status writer's rate-limited queue (seconds at
-    // scale), and neither the next compile nor the replica polling should wait for them.
-    void Promise.all(writes).catch((err) => this.#log.error({ err }, 'status write failed'));
+    // Awaits the status patches (rate-limited: seconds at scale), not the Events that follow
+    // them (the status writer records those in the background).
+    await Promise.all(writes);
     return all;
   }
 

@@ -145,7 +145,9 @@ export class StatusWriter {
     const done = await queued;
     this.o.metrics.writeQueueDepth.set(this.queue.depth);
     if (!done) return false;
-    await this.#recordEvents(r, prev, next, live, since);
+    // Events queue behind every status patch: not awaited, so a caller waiting for the statuses
+    // does not wait for thousands of Events too.
+    void this.#recordEvents(r, prev, next, live, since).catch((err) => this.#failed('event', err, { kind: r.kind, namespace: r.namespace, name: r.name }, 'cannot record event'));
     return true;
   }
 
