@@ -1,7 +1,8 @@
 #!/bin/bash
 # npm run bench [-- PART...]: runs each benchmark part in turn (default: every part present).
 # Parts: server (authoritative DNS), forward (forwarding and cache), abuse (hostile clients), scale (compile and load a
-# 10,000-Service cluster), propagation (operator change-to-served latency).
+# 10,000-Service cluster), propagation (operator change-to-served latency); scale-api (the operator at 10,000
+# Services on a real kube-apiserver: minutes, so not in the default list).
 # Benchmarks print figures; they never fail on a figure. See bench/README.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."

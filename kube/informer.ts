@@ -5,7 +5,13 @@
 // long outage is never resumed from a stale resourceVersion. The cap is low (2 s) so that an
 // API server back from an outage is seen within about 2 s however long the outage lasted; the
 // backoff starts again from its first step after every successful list.
+//
+// `transform` cuts each object down as it enters (listed or watched), before the cache keeps it,
+// so the cache holds only what its user reads (the operator keeps what compile() needs).
+// Updates are compared by a SHA-1 of the object (less resourceVersion and managedFields, and
+// less status where `ignoreStatus`), not by a kept copy.
 
+import { createHash } from 'node:crypto';
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubernetesObject, KubernetesListObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -22,6 +28,12 @@ export interface InformerOptions {
   backoff?: BackoffOptions;
   /** Called when the informer stopped on an error and a restart is scheduled `delayMs` later. */
   onRestart?: (delayMs: number) => void;
+  /** Cuts each object down before it is kept (default: kept whole). */
+  transform?: (o: any) => any;
+  /** Objects per list page (default 500; 0: one unpaged list). */
+  pageSize?: number;
+  /** An update that changed only status is not a change (default true: our own status writes). */
+  ignoreStatus?: boolean;
 }
 
 export interface BackoffOptions { initialMs?: number; maxMs?: number }
@@ -79,14 +91,42 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
   /** undefined when listed (or stopped), else the delay before the next try. */
   async #startOnce(): Promise<number | undefined> {
     const { client, path, labelSelector } = this.#opts;
-    const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
-    const listFn = () => client.request<KubernetesListObject<T>>('GET', path + query);
-    const lw = new ListWatch<T>(path, new Watch(client.kc), listFn, false, labelSelector);
+    const transform = this.#opts.transform ?? ((o: T) => o);
+    // Listed in pages (as client-go's pager does): no single huge response to hold and parse
+    // at once, and the event loop runs between pages. Every page is of the same snapshot; the
+    // last page's resourceVersion is the list's.
+    const limit = this.#opts.pageSize ?? 500;
+    const listFn = async (): Promise<KubernetesListObject<T>> => {
+      const items: T[] = [];
+      let cont: string | undefined;
+      for (;;) {
+        const q = new URLSearchParams();
+        if (labelSelector) q.set('labelSelector', labelSelector);
+        if (limit > 0) q.set('limit', String(limit));
+        if (cont) q.set('continue', cont);
+        const qs = q.toString();
+        const page = await client.request<KubernetesListObject<T>>('GET', path + (qs ? `?${qs}` : ''));
+        for (const o of page.items ?? []) items.push(transform(o));
+        cont = (page.metadata as { continue?: string } | undefined)?.continue;
+        if (!cont) return { ...page, items };
+      }
+    };
+    const watch = new Watch(client.kc);
+    if (this.#opts.transform) {
+      const inner = watch.watch.bind(watch);
+      watch.watch = (p, q, callback, done) => inner(p, q, (phase, obj, raw) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? transform(obj) : obj, raw), done);
+    }
+    const lw = new ListWatch<T>(path, watch, listFn, false, labelSelector);
     let failed: unknown;
-    // Only the spec and metadata feed compile(): an update that changed nothing but status
-    // (our own status writes, for one) or the resourceVersion is not a change.
+    // Only what feeds compile() counts: an update that changed nothing but status (our own
+    // status writes, for one) or the resourceVersion is not a change.
+    const ignoreStatus = this.#opts.ignoreStatus ?? true;
     const prints = new Map<string, string>();
-    const fingerprint = (o: T) => { const { status: _s, metadata, ...rest } = o as any; const { resourceVersion: _r, managedFields: _m, ...meta } = metadata ?? {}; return JSON.stringify([meta, rest]); };
+    const fingerprint = (o: T) => {
+      const { status, metadata, ...rest } = o as any;
+      const { resourceVersion: _r, managedFields: _m, ...meta } = metadata ?? {};
+      return createHash('sha1').update(JSON.stringify(ignoreStatus ? [meta, rest] : [meta, rest, status])).digest('base64');
+    };
     const keyOf = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
     const onChange = () => { if (this.#lw === lw) this.#opts.onChange(); };
     lw.on('add', (o) => { prints.set(keyOf(o), fingerprint(o)); onChange(); });

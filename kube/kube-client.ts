@@ -1,6 +1,14 @@
-// A small JSON REST client on a client-node KubeConfig: the credentials, CA and agent come from
+// A small JSON REST client on a client-node KubeConfig: the credentials and CA come from
 // kc.applyToHTTPSOptions (in-cluster service account, a KUBECONFIG file, or, in tests, a plain
 // http://127.0.0.1 server with skipTLSVerify). Informers use client-node's own ListWatch/Watch.
+//
+// Connections: client-node makes a new https.Agent (so a new TCP connection, TLS handshake and
+// TLS context) for every request. This client makes ONE keep-alive agent per client, from the
+// TLS options of the first request, and uses it for every request and every watch of that
+// client (the informers' Watch gets it through applyToFetchOptions), so requests reuse a few
+// open connections. The bearer token is still read per request (a rotated service-account token
+// is picked up); a client certificate is read once. A request that fails with ECONNRESET on a
+// reused socket (the server closed an idle connection just as we sent) is sent again once.
 
 import fs from 'node:fs';
 import http from 'node:http';
@@ -23,6 +31,8 @@ export class KubeApiError extends Error {
 
 export interface KubeClient {
   readonly kc: KubeConfig;
+  /** The one connection pool of this client (undefined until the first request). */
+  readonly agent?: http.Agent;
   request<T = any>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
 }
 
@@ -63,6 +73,8 @@ export interface KubeClientOptions {
   /** Added as `fieldManager` to every PATCH, POST and PUT (default: the operator's). */
   fieldManager?: string;
   timeoutMs?: number;
+  /** Most connections open at once, watches included (default 32; requests beyond wait for one). */
+  maxSockets?: number;
 }
 
 const WRITES = new Set(['PATCH', 'POST', 'PUT']);
@@ -71,10 +83,26 @@ const WRITES = new Set(['PATCH', 'POST', 'PUT']);
  * The KubeConfig a client-node Watch should use: the same credentials, plus our User-Agent
  * (Watch builds its headers with applyToFetchOptions({}), which keeps headers passed in).
  */
-function withUserAgent(kc: KubeConfig, userAgent: string): KubeConfig {
+function withUserAgent(kc: KubeConfig, userAgent: string, agent: (opts: https.RequestOptions) => http.Agent): KubeConfig {
   const out = Object.create(kc) as KubeConfig;
-  out.applyToFetchOptions = (opts) => kc.applyToFetchOptions({ ...opts, headers: { ...(opts.headers as Record<string, string>), 'user-agent': userAgent } });
+  out.applyToFetchOptions = async (opts) => {
+    const init = await kc.applyToFetchOptions({ ...opts, headers: { ...(opts.headers as Record<string, string>), 'user-agent': userAgent } });
+    return { ...init, agent: agent(init as https.RequestOptions) };
+  };
   return out;
+}
+
+/** A keep-alive agent with the TLS settings client-node chose for `opts` (its agent is dropped). */
+function pooledAgent(server: string, opts: https.RequestOptions, maxSockets: number, proxied: boolean): http.Agent {
+  // Behind a proxy, client-node's agent is the proxy's (hpagent/socks): keep that one, once.
+  if (proxied && opts.agent) return opts.agent as http.Agent;
+  const common = { keepAlive: true, keepAliveMsecs: 30000, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const };
+  if (server.startsWith('http:')) return new http.Agent(common);
+  const a = (opts.agent as https.Agent | undefined)?.options ?? {};
+  return new https.Agent({
+    ...common, ca: opts.ca ?? a.ca, cert: opts.cert ?? a.cert, key: opts.key ?? a.key, pfx: opts.pfx ?? a.pfx, passphrase: opts.passphrase ?? a.passphrase,
+    servername: opts.servername ?? a.servername, ...((opts.rejectUnauthorized ?? a.rejectUnauthorized) !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized ?? a.rejectUnauthorized } : {}),
+  });
 }
 
 /** `options` as a number: the timeout in ms (older callers). */
@@ -83,19 +111,15 @@ export function createKubeClient(config: KubeConfig, options: KubeClientOptions 
   const userAgent = o.userAgent ?? OPERATOR_USER_AGENT;
   const fieldManager = o.fieldManager ?? OPERATOR_FIELD_MANAGER;
   const timeoutMs = o.timeoutMs ?? 10000;
-  const kc = withUserAgent(config, userAgent);
-  return {
-    kc,
-    async request(method, path, body, contentType = 'application/json') {
-      const cluster = kc.getCurrentCluster()!;
-      const url = new URL(cluster.server.replace(/\/$/, '') + path);
-      if (WRITES.has(method) && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', fieldManager);
-      const opts: https.RequestOptions = { method, headers: {} };
-      await kc.applyToHTTPSOptions(opts);
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      opts.headers = { ...(opts.headers as Record<string, string>), accept: 'application/json', 'user-agent': userAgent, ...(payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {}) };
-      const mod = url.protocol === 'http:' ? http : https;
-      return new Promise((resolve, reject) => {
+  let agent: http.Agent | undefined;
+  const agentFor = (opts: https.RequestOptions): http.Agent => {
+    const cluster = config.getCurrentCluster()!;
+    agent ??= pooledAgent(cluster.server, opts, o.maxSockets ?? 32, Boolean((cluster as { proxyUrl?: string }).proxyUrl));
+    return agent;
+  };
+  const kc = withUserAgent(config, userAgent, agentFor);
+  const send = (mod: typeof http | typeof https, url: URL, opts: https.RequestOptions, method: string, path: string, payload: Buffer | undefined, retried: boolean): Promise<any> =>
+    new Promise((resolve, reject) => {
         const req = mod.request(url, { ...opts, timeout: timeoutMs }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -110,10 +134,26 @@ export function createKubeClient(config: KubeConfig, options: KubeClientOptions 
           });
         });
         req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out after ${timeoutMs} ms`)));
-        req.on('error', reject);
+        req.on('error', (err: NodeJS.ErrnoException) => {
+          if (!retried && req.reusedSocket && err.code === 'ECONNRESET') resolve(send(mod, url, opts, method, path, payload, true));
+          else reject(err);
+        });
         if (payload) req.write(payload);
         req.end();
-      });
+    });
+  return {
+    kc,
+    get agent() { return agent; },
+    async request(method, path, body, contentType = 'application/json') {
+      const cluster = kc.getCurrentCluster()!;
+      const url = new URL(cluster.server.replace(/\/$/, '') + path);
+      if (WRITES.has(method) && !url.searchParams.has('fieldManager')) url.searchParams.set('fieldManager', fieldManager);
+      const opts: https.RequestOptions = { method, headers: {} };
+      await config.applyToHTTPSOptions(opts);
+      opts.agent = agentFor(opts);
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      opts.headers = { ...(opts.headers as Record<string, string>), accept: 'application/json', 'user-agent': userAgent, ...(payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {}) };
+      return send(url.protocol === 'http:' ? http : https, url, opts, method, path, payload, false);
     },
   };
 }

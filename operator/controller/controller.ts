@@ -22,6 +22,7 @@ import type { OpsHttp } from './ops-http.js';
 import { Publisher } from './publish.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import { desiredStatus, StatusWriter } from './status-writer.js';
+import { stripCustomResource, stripEndpointSlice, stripNamespace, stripService } from './strip.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 export interface OperatorOptions {
@@ -49,6 +50,8 @@ export interface OperatorOptions {
   informerBackoff?: BackoffOptions;
   /** Retry of a failed reconcile (publish errors): default 1 s doubling to 30 s. */
   reconcileBackoff?: BackoffOptions;
+  /** Client-side limit of status and Event writes (defaults: qps 100, burst 200, 8 in flight). */
+  statusWrites?: { qps?: number; burst?: number; concurrency?: number };
   /** User-Agent of every request (default splitdns-operator/<version>). */
   userAgent?: string;
   logger: Logger;
@@ -62,13 +65,15 @@ export const OPERATOR_DEFAULTS = {
   confirmIntervalMs: 10, statusPortName: 'http', gzipAboveBytes: 256 * 1024,
 };
 
-const RESOURCES: { key: keyof Snapshot; path: string }[] = [
-  { key: 'zones', path: '/apis/splitdns.io/v1alpha1/dnszones' },
-  { key: 'forwarders', path: '/apis/splitdns.io/v1alpha1/dnsforwarders' },
-  { key: 'staticHosts', path: '/apis/splitdns.io/v1alpha1/statichosts' },
-  { key: 'services', path: '/api/v1/services' },
-  { key: 'endpointSlices', path: '/apis/discovery.k8s.io/v1/endpointslices' },
-  { key: 'namespaces', path: '/api/v1/namespaces' },
+/** Each informer's path and what it keeps of an object (strip.ts: what compile reads). */
+const RESOURCES: { key: keyof Snapshot; path: string; transform: (o: any) => any; ignoreStatus: boolean }[] = [
+  { key: 'zones', path: '/apis/splitdns.io/v1alpha1/dnszones', transform: stripCustomResource, ignoreStatus: true },
+  { key: 'forwarders', path: '/apis/splitdns.io/v1alpha1/dnsforwarders', transform: stripCustomResource, ignoreStatus: true },
+  { key: 'staticHosts', path: '/apis/splitdns.io/v1alpha1/statichosts', transform: stripCustomResource, ignoreStatus: true },
+  // A Service's status.loadBalancer.ingress feeds compile: a status change is a change.
+  { key: 'services', path: '/api/v1/services', transform: stripService, ignoreStatus: false },
+  { key: 'endpointSlices', path: '/apis/discovery.k8s.io/v1/endpointslices', transform: stripEndpointSlice, ignoreStatus: false },
+  { key: 'namespaces', path: '/api/v1/namespaces', transform: stripNamespace, ignoreStatus: false },
 ];
 
 export class Operator {
@@ -101,7 +106,7 @@ export class Operator {
     this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs });
     this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
     const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
-    this.#status = new StatusWriter({ client: this.client, logger: opts.logger.child({ component: 'status' }), metrics: this.metrics, reporter: { controller: 'splitdns.io/operator', instance: identity }, now: opts.now });
+    this.#status = new StatusWriter({ client: this.client, logger: opts.logger.child({ component: 'status' }), metrics: this.metrics, reporter: { controller: 'splitdns.io/operator', instance: identity }, now: opts.now, ...opts.statusWrites });
     this.#confirmer = new Confirmer({
       client: this.client, namespace: opts.namespace, labelSelector: opts.dnsSelector, statusPort: opts.statusPort,
       statusPortName: opts.statusPortName ?? OPERATOR_DEFAULTS.statusPortName, logger: this.#log,
@@ -129,7 +134,7 @@ export class Operator {
       onStop: () => { this.metrics.isLeader.set(0); this.#forget(); },
     });
     for (const r of RESOURCES) {
-      this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#loop.markDirty(), backoff: opts.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
+      this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#loop.markDirty(), transform: r.transform, ignoreStatus: r.ignoreStatus, backoff: opts.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
     }
   }
 
@@ -192,7 +197,10 @@ export class Operator {
     return pub.errors === 0;
   }
 
-  /** Statuses of the last compile result with Programmed from the Confirmer. true: every accepted resource is Programmed. */
+  /**
+   * Writes the statuses of the last compile result, Programmed from the Confirmer, through the
+   * status writer's queue. true: every accepted resource is Programmed.
+   */
   async #writeStatuses(): Promise<boolean> {
     const last = this.#last;
     if (!last || !this.isLeader) return false;
@@ -200,7 +208,13 @@ export class Operator {
     this.#seedFromLive = false;
     const replicas = this.#confirmer.replicas;
     let all = true;
-    await Promise.all(last.result.resources.map(async (r) => {
+    const writes: Promise<unknown>[] = [];
+    const resources = last.result.resources;
+    for (let i = 0; i < resources.length; i++) {
+      // Diff in slices, yielding between them, so /healthz, the Lease and the watches keep
+      // being served while 10,000 statuses are compared.
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
+      const r = resources[i];
       const accepted = r.status.conditions.some((c) => c.type === 'Accepted' && c.status === 'True');
       const key = keyOf(r);
       const liveObj = r.uid === undefined ? undefined : last.live.get(r.uid);
@@ -209,8 +223,11 @@ export class Operator {
       if (seed && accepted && programmedGeneration(liveObj) === r.generation) this.#confirmer.seed(key, r.generation);
       const programmed = this.#confirmer.programmed({ key, generation: r.generation, accepted, shardIds: r.shardIds });
       if (accepted && !programmed) all = false;
-      await this.#status.write(r, desiredStatus(r, programmed, replicas !== undefined && replicas.length === 0), liveObj);
-    }));
+      writes.push(this.#status.write(r, desiredStatus(r, programmed, replicas !== undefined && replicas.length === 0), liveObj));
+    }
+    // Awaits the status patches (rate-limited: seconds at scale), not the Events that follow
+    // them (the status writer records those in the background).
+    await Promise.all(writes);
     return all;
   }
 
@@ -221,8 +238,13 @@ export class Operator {
     await Promise.all([...this.#informers.values()].map((i) => i.stop()));
     await this.#loop.close();
     await this.#ops?.close();
+    this.metrics.close();
   }
 }
+
+/** Objects handled between two yields to the event loop (status diffing). */
+const YIELD_EVERY = 250;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const keyOf = (r: { uid?: string; kind: string; namespace?: string; name: string }) => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
 

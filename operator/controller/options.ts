@@ -24,6 +24,9 @@ export const FLAG_SPECS: Record<string, FlagSpec> = {
   'lease-duration-seconds': { env: 'SPLITDNS_LEASE_DURATION_SECONDS', def: '15', help: 'a Lease not renewed this long may be taken (1-300)' },
   'renew-deadline-ms': { env: 'SPLITDNS_RENEW_DEADLINE_MS', def: '10000', help: 'a leader that cannot renew this long steps down (< lease duration)' },
   'retry-period-ms': { env: 'SPLITDNS_RETRY_PERIOD_MS', def: '2000', help: 'how often to renew or try to acquire the Lease (< renew deadline)' },
+  'kube-api-qps': { env: 'SPLITDNS_KUBE_API_QPS', def: '100', help: 'status and Event writes a second, sustained (client-side limit, like client-go\'s QPS; 1-10000)' },
+  'kube-api-burst': { env: 'SPLITDNS_KUBE_API_BURST', def: '200', help: 'status and Event writes allowed at once after a quiet spell (1-100000)' },
+  'status-concurrency': { env: 'SPLITDNS_STATUS_CONCURRENCY', def: '8', help: 'status and Event writes in flight at once (1-256)' },
   'http-address': { env: 'SPLITDNS_HTTP_ADDRESS', def: '0.0.0.0', help: 'address of /healthz /readyz /metrics' },
   'http-port': { env: 'SPLITDNS_HTTP_PORT', def: '8081', help: 'port of /healthz /readyz /metrics (0 = off)' },
   'kube-api': { env: 'SPLITDNS_KUBE_API', help: 'API server URL without credentials (development and tests); default: in-cluster or KUBECONFIG' },
@@ -34,7 +37,7 @@ export const FLAG_SPECS: Record<string, FlagSpec> = {
 export interface ParsedOptions {
   namespace: string; clusterDomain: string; dnsSelector: string; statusPortName: string; statusPort?: number;
   debounceMs: number; identity?: string; leaseName: string; leaseDurationSeconds: number; renewDeadlineMs: number;
-  retryPeriodMs: number; httpAddress: string; httpPort: number | null; kubeApi?: string; logLevel: string; logFormat: LogFormat; help: boolean;
+  retryPeriodMs: number; kubeApiQps: number; kubeApiBurst: number; statusConcurrency: number; httpAddress: string; httpPort: number | null; kubeApi?: string; logLevel: string; logFormat: LogFormat; help: boolean;
   serviceCIDRs: string[]; podCIDRs: string[];
 }
 
@@ -90,7 +93,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ParsedOpti
   return {
     namespace, clusterDomain, dnsSelector, statusPortName, statusPort: sp === undefined ? undefined : int('dns-status-port', sp, 1, 65535),
     debounceMs: int('debounce-ms', get('debounce-ms')!, 0, 60000), identity: get('pod-name'), leaseName: get('lease-name')!,
-    leaseDurationSeconds, renewDeadlineMs, retryPeriodMs, httpAddress: get('http-address')!, httpPort: httpPort === 0 ? null : httpPort,
+    leaseDurationSeconds, renewDeadlineMs, retryPeriodMs,
+    kubeApiQps: int('kube-api-qps', get('kube-api-qps')!, 1, 10000), kubeApiBurst: int('kube-api-burst', get('kube-api-burst')!, 1, 100000),
+    statusConcurrency: int('status-concurrency', get('status-concurrency')!, 1, 256), httpAddress: get('http-address')!, httpPort: httpPort === 0 ? null : httpPort,
     kubeApi, logLevel, logFormat, help: values.help === true,
     serviceCIDRs: cidrs('service-cidr', get('service-cidr')!), podCIDRs: cidrs('pod-cidr', get('pod-cidr')!),
   };

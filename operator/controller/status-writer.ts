@@ -7,6 +7,13 @@
 // changed it writes nothing. Events (events.k8s.io/v1) on transitions: accepted, rejected (with
 // the reason), programmed. A failed status or Event write is logged at warn once per kind of
 // failure (then at debug), so a broken permission is visible without flooding the log.
+//
+// At scale (issue 16): every write goes through a WriteQueue (write-queue.ts): a client-side
+// QPS/burst limit, bounded concurrency, the most recently changed resource first, Events after
+// every waiting status write, and a queued
+// write replaced by a newer one for the same resource. Events are aggregated as Kubernetes'
+// event recorder does: the first occurrence of (object, reason) creates an Event, a repeat
+// within an hour PATCHes that Event's series (count, lastObservedTime) instead of creating one.
 
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -15,6 +22,7 @@ import type { Condition, ConditionStatus, ResourceResult } from '../compile/inde
 import { KubeApiError } from '../../kube/kube-client.js';
 import type { KubeClient } from '../../kube/kube-client.js';
 import type { OperatorMetrics } from './metrics.js';
+import { WRITE_QUEUE_DEFAULTS, WriteQueue } from './write-queue.js';
 
 const PLURAL = { DNSZone: 'dnszones', DNSForwarder: 'dnsforwarders', StaticHost: 'statichosts' } as const;
 
@@ -77,19 +85,37 @@ export interface StatusWriterOptions {
   reporter: { controller: string; instance: string };
   /** Milliseconds since the epoch: the time of a transition (tests inject a fake clock). */
   now?: () => number;
+  /** Client-side limit of status and Event writes (default qps 100, burst 200, 8 in flight). */
+  qps?: number;
+  burst?: number;
+  concurrency?: number;
 }
+
+/** A repeat of the same (object, reason) within this long updates the Event's series. */
+export const EVENT_SERIES_WINDOW_MS = 60 * 60 * 1000;
+
+/** Subtracted from an Event's priority so that it runs after every waiting status write. */
+const EVENT_BEHIND_STATUS = 1e15;
 
 export class StatusWriter {
   /** uid → canonical JSON and value of the status as last written. */
   #last = new Map<string, { json: string; status: any }>();
   /** Kinds of write failure already logged at warn ("status 403", "event 422", ...). */
   #warned = new Set<string>();
+  /** uid → the desired status (times aside) and when it last changed: the write order. */
+  #desired = new Map<string, { json: string; since: number }>();
+  /** `uid reason` → the Event recorded for it (name, namespace, count, when). */
+  #events = new Map<string, { name: string; namespace: string; count: number; at: number }>();
   #now: () => number;
+  readonly queue: WriteQueue;
 
-  constructor(private readonly o: StatusWriterOptions) { this.#now = o.now ?? Date.now; }
+  constructor(private readonly o: StatusWriterOptions) {
+    this.#now = o.now ?? Date.now;
+    this.queue = new WriteQueue({ qps: o.qps ?? WRITE_QUEUE_DEFAULTS.qps, burst: o.burst ?? WRITE_QUEUE_DEFAULTS.burst, concurrency: o.concurrency ?? WRITE_QUEUE_DEFAULTS.concurrency });
+  }
 
   /** Forget what was written: the next writes compare against the live objects (a new leader). */
-  reset(): void { this.#last.clear(); }
+  reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.queue.clear(); }
 
   /** Writes one resource's status if it differs from the live one; `live` is the informer's copy. */
   async write(r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
@@ -98,16 +124,30 @@ export class StatusWriter {
     const prev = mine?.status ?? live?.status;
     const next = stampTransitions(desired, prev, this.#now());
     const json = canonicalJson(next);
-    if (json === mine?.json || (prev !== undefined && json === canonicalJson(prev))) return false;
-    try {
-      await this.o.client.request('PATCH', resourcePath(r, '/status'), { status: next }, 'application/merge-patch+json');
-    } catch (err) {
-      this.#failed('status', err, { kind: r.kind, namespace: r.namespace, name: r.name }, 'cannot write status');
-      return false;
-    }
-    this.o.metrics.statusWritesTotal.inc();
-    this.#last.set(key, { json, status: next });
-    await this.#events(r, prev, next, live);
+    if (json === mine?.json || (prev !== undefined && json === canonicalJson(prev))) { this.#desired.delete(key); return false; }
+    const want = canonicalJson(desired);
+    const d = this.#desired.get(key);
+    const since = d && d.json === want ? d.since : this.#now();
+    this.#desired.set(key, { json: want, since });
+    const queued = this.queue.enqueue(`status ${key}`, since, async () => {
+      try {
+        await this.o.client.request('PATCH', resourcePath(r, '/status'), { status: next }, 'application/merge-patch+json');
+      } catch (err) {
+        this.#failed('status', err, { kind: r.kind, namespace: r.namespace, name: r.name }, 'cannot write status');
+        return false;
+      }
+      this.o.metrics.statusWritesTotal.inc();
+      this.#last.set(key, { json, status: next });
+      if (this.#desired.get(key)?.json === want) this.#desired.delete(key);
+      return true;
+    });
+    this.o.metrics.writeQueueDepth.set(this.queue.depth);
+    const done = await queued;
+    this.o.metrics.writeQueueDepth.set(this.queue.depth);
+    if (!done) return false;
+    // Events queue behind every status patch: not awaited, so a caller waiting for the statuses
+    // does not wait for thousands of Events too.
+    void this.#recordEvents(r, prev, next, live, since).catch((err) => this.#failed('event', err, { kind: r.kind, namespace: r.namespace, name: r.name }, 'cannot record event'));
     return true;
   }
 
@@ -118,7 +158,7 @@ export class StatusWriter {
     this.o.logger[first ? 'warn' : 'debug']({ err, ...fields }, first ? `${msg} (further failures of this kind are logged at debug)` : msg);
   }
 
-  async #events(r: ResourceResult, prev: any, next: ResourceResult['status'], live: any): Promise<void> {
+  async #recordEvents(r: ResourceResult, prev: any, next: ResourceResult['status'], live: any, priority: number): Promise<void> {
     const was = (t: string) => (Array.isArray(prev?.conditions) ? prev.conditions : []).find((c: any) => c?.type === t);
     const is = (t: string) => next.conditions.find((c) => c.type === t);
     const out: { type: 'Normal' | 'Warning'; reason: string; note: string; action: string }[] = [];
@@ -131,23 +171,49 @@ export class StatusWriter {
     }
     const prog = is('Programmed');
     if (prog?.status === 'True' && was('Programmed')?.status !== 'True') out.push({ type: 'Normal', reason: 'Programmed', note: prog.message, action: 'Publish' });
-    for (const e of out) {
-      const ns = r.namespace ?? 'default';
+    const ns = r.namespace ?? 'default';
+    const uid = r.uid ?? live?.metadata?.uid;
+    // Events wait behind every status write (a status is what tools read; an Event is a note).
+    await Promise.all(out.map((e) => this.queue.enqueue(`event ${uid ?? r.name} ${e.reason}`, priority - EVENT_BEHIND_STATUS, async () => {
       const now = this.#now();
+      const key = `${uid ?? `${r.kind}/${ns}/${r.name}`} ${e.reason}`;
+      const seen = this.#events.get(key);
       try {
+        if (seen && now - seen.at < EVENT_SERIES_WINDOW_MS) {
+          try {
+            await this.o.client.request('PATCH', `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(seen.namespace)}/events/${encodeURIComponent(seen.name)}`,
+              { series: { count: seen.count + 1, lastObservedTime: microTime(now) }, note: e.note.slice(0, 1000) }, 'application/merge-patch+json');
+            this.#events.set(key, { ...seen, count: seen.count + 1, at: now });
+            this.o.metrics.eventsTotal.inc({ op: 'series' });
+            return;
+          } catch (err) {
+            if (!(err instanceof KubeApiError && err.code === 404)) throw err; // expired: record it anew
+          }
+        }
+        const name = eventName(r.name, now);
         await this.o.client.request('POST', `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/events`, {
           apiVersion: 'events.k8s.io/v1', kind: 'Event',
-          metadata: { name: eventName(r.name, now), namespace: ns },
-          eventTime: new Date(now).toISOString().replace('Z', '000Z'), type: e.type, reason: e.reason, note: e.note.slice(0, 1000), action: e.action,
+          metadata: { name, namespace: ns },
+          eventTime: microTime(now), type: e.type, reason: e.reason, note: e.note.slice(0, 1000), action: e.action,
           reportingController: this.o.reporter.controller, reportingInstance: this.o.reporter.instance,
-          regarding: { apiVersion: 'splitdns.io/v1alpha1', kind: r.kind, name: r.name, namespace: r.namespace, uid: r.uid ?? live?.metadata?.uid, resourceVersion: live?.metadata?.resourceVersion },
+          regarding: { apiVersion: 'splitdns.io/v1alpha1', kind: r.kind, name: r.name, namespace: r.namespace, uid, resourceVersion: live?.metadata?.resourceVersion },
         });
+        this.#events.set(key, { name, namespace: ns, count: 1, at: now });
+        this.o.metrics.eventsTotal.inc({ op: 'create' });
+        if (this.#events.size > 20000) this.#pruneEvents(now);
       } catch (err) {
         this.#failed('event', err, { kind: r.kind, namespace: r.namespace, name: r.name, reason: e.reason }, 'cannot record event');
       }
-    }
+    })));
+  }
+
+  #pruneEvents(now: number): void {
+    for (const [k, v] of this.#events) if (now - v.at >= EVENT_SERIES_WINDOW_MS) this.#events.delete(k);
   }
 }
+
+/** metav1.MicroTime: RFC 3339 with microseconds. */
+const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 /**
  * An Event's name, as client-go's recorder makes it: `<object>.<hex>` (a DNS subdomain). Not a

@@ -1,0 +1,222 @@
+// Scale bench against a real kube-apiserver (test/envtest), issue 16. Loads 100 namespaces,
+// 10,000 Services (1 in 10 headless), one EndpointSlice each with 10 endpoints (100,000), and
+// 1,000 StaticHosts, with bounded concurrency; then runs ONE operator as its own process
+// (`splitdns operator`, as its ServiceAccount) and one DNS server (this process, ConfigMap source,
+// a replica Pod), and prints the issue's figures:
+//   operator peak RSS (VmHWM from /proc), the longest unanswered /healthz (polled every 100 ms),
+//   start → first shard ConfigMap / first DNS answer, start → all StaticHosts Programmed,
+//   a restart with nothing changed (writes from the audit log; any Programmed flip),
+//   operator CPU per endpoint change (/proc utime+stime around N changes), endpoint change →
+//   answered p50/p99. Prints figures; never fails on one.
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import http from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dnsPacket from 'dns-packet';
+import pino from 'pino';
+import { startDnsServer } from '../../dns-server/server.js';
+import { startConfigMapSource } from '../../dns-server/source/configmap.js';
+import { Envtest, etcdVersion } from '../../test/envtest/apiserver.js';
+import { findAssets, ROOT } from '../../test/envtest/assets.js';
+import { createNamespace, kubeConfigFor } from '../../test/envtest/kube.js';
+import { createReplicaPod, DNS_SA, installInto, OPERATOR_SA } from '../../test/envtest/splitdns.js';
+
+const NAMESPACES = 100;
+const SERVICES = Number(process.env.BENCH_SERVICES ?? 10000);
+const ENDPOINTS_PER_SLICE = 10;
+const STATIC_HOSTS = Number(process.env.BENCH_STATICHOSTS ?? 1000);
+const CHANGES = Number(process.env.BENCH_CHANGES ?? 20);
+const NS = 'splitdns-scale';
+const DNS_PORT = 5560, DNS_HTTP = 5561, OP_HTTP = 5562;
+const log = pino({ level: 'warn' });
+const SH = `/apis/splitdns.io/v1alpha1/namespaces/${NS}/statichosts`;
+
+const sock = dgram.createSocket('udp4');
+const waiting = new Map<number, (addrs: string[]) => void>();
+sock.on('message', (m) => {
+  try {
+    const p = dnsPacket.decode(m);
+    waiting.get(p.id!)?.((p.answers ?? []).filter((a) => a.type === 'A').map((a) => String((a as { data: unknown }).data)));
+    waiting.delete(p.id!);
+  } catch { /* ignore */ }
+});
+let nextId = 1;
+function queryA(name: string): Promise<string[]> {
+  const id = (nextId = (nextId % 65535) + 1);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => { waiting.delete(id); resolve([]); }, 300);
+    waiting.set(id, (a) => { clearTimeout(t); resolve(a); });
+    sock.send(dnsPacket.encode({ id, type: 'query', flags: 0, questions: [{ name, type: 'A', class: 'IN' }] }), DNS_PORT, '127.0.0.1');
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(limitMs: number, check: () => Promise<boolean> | boolean, everyMs: number): Promise<boolean> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) { if (await check()) return true; await sleep(everyMs); }
+  return false;
+}
+/** Runs `fn` over `items`, `width` at a time. */
+async function pool<T>(items: T[], width: number, fn: (x: T) => Promise<unknown>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: width }, async () => { while (i < items.length) await fn(items[i++]!); }));
+}
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+const fmt = (xs: number[]) => xs.length ? `p50 ${pct(xs, 50).toFixed(0)} ms, p99 ${pct(xs, 99).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length})` : 'no samples';
+const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
+
+function procStatus(pid: number, key: string): number {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+)`, 'm'));
+  return m ? Number(m[1]) : 0;
+}
+/** utime + stime of a process, in ms. */
+function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** Polls /healthz every 100 ms; the longest wait for an answer (an unanswered request keeps counting). */
+class OpsProbe {
+  max = 0;
+  #timer?: NodeJS.Timeout;
+  #open = new Set<number>();
+  start(port: number): void {
+    this.#timer = setInterval(() => {
+      const t0 = performance.now();
+      this.#open.add(t0);
+      const req = http.get({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => { res.resume(); res.on('end', () => { this.#open.delete(t0); this.max = Math.max(this.max, performance.now() - t0); }); });
+      req.on('error', () => { this.#open.delete(t0); });
+    }, 100);
+  }
+  /** The worst so far, an unanswered request included. */
+  worst(): number { const now = performance.now(); let w = this.max; for (const t of this.#open) w = Math.max(w, now - t); return w; }
+  stop(): void { clearInterval(this.#timer); }
+}
+
+async function main(): Promise<void> {
+  const assets = findAssets();
+  if (typeof assets === 'string') throw new Error(`scale-api bench needs a kube-apiserver: ${assets}`);
+  const env = await Envtest.start(assets);
+  const kube = env.request.bind(env);
+  const work = mkdtempSync(join(tmpdir(), 'splitdns-scale-api-'));
+  const children = new Set<ChildProcess>();
+  try {
+    console.log(`envtest: kube-apiserver ${env.version} (etcd ${etcdVersion(assets.etcd)}) on ${env.url}`);
+    await installInto(env, NS);
+
+    // Load: namespaces, Services, EndpointSlices, StaticHosts, 32 requests at a time.
+    let t0 = performance.now();
+    const nss = Array.from({ length: NAMESPACES }, (_, i) => `scale-${i}`);
+    await pool(nss, 16, (n) => createNamespace(env, n));
+    const svcs = Array.from({ length: SERVICES }, (_, i) => ({ ns: nss[i % NAMESPACES]!, name: `svc-${Math.floor(i / NAMESPACES)}`, i, headless: i % 10 === 0 }));
+    const epIp = (i: number, j: number) => { const n = i * ENDPOINTS_PER_SLICE + j; return `10.${128 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`; };
+    await pool(svcs, 32, async (s) => {
+      await kube('POST', `/api/v1/namespaces/${s.ns}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name: s.name, namespace: s.ns, labels: { app: s.name }, annotations: { 'example.com/team': 'bench' } },
+        spec: { ...(s.headless ? { clusterIP: 'None' } : {}), selector: { app: s.name }, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] } });
+      await kube('POST', `/apis/discovery.k8s.io/v1/namespaces/${s.ns}/endpointslices`, { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+        metadata: { name: `${s.name}-a`, namespace: s.ns, labels: { 'kubernetes.io/service-name': s.name } }, addressType: 'IPv4',
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        endpoints: Array.from({ length: ENDPOINTS_PER_SLICE }, (_, j) => ({ addresses: [epIp(s.i, j)], conditions: { ready: true }, nodeName: `node-${j}`, targetRef: { kind: 'Pod', name: `${s.name}-${j}`, namespace: s.ns } })) });
+    });
+    await pool(Array.from({ length: STATIC_HOSTS }, (_, i) => i), 32, (i) => kube('POST', SH, { apiVersion: 'splitdns.io/v1alpha1', kind: 'StaticHost', metadata: { name: `h-${i}` },
+      spec: { hostnames: [`h-${i}.static.example`], addresses: [`10.250.${Math.floor(i / 250)}.${(i % 250) + 1}`] } }));
+    console.log(`loaded ${NAMESPACES} namespaces, ${SERVICES} Services (${svcs.filter((s) => s.headless).length} headless), ${SERVICES} EndpointSlices (${SERVICES * ENDPOINTS_PER_SLICE} endpoints), ${STATIC_HOSTS} StaticHosts in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+
+    // One DNS server (this process) with its replica Pod; the operator as its own process.
+    const dnsKc = await kubeConfigFor(env, NS, DNS_SA);
+    const server = await startDnsServer({ port: DNS_PORT, httpPort: DNS_HTTP, logger: log, lameDuckMs: 0 });
+    const source = await startConfigMapSource({ kubeConfig: dnsKc, namespace: NS, server, logger: log });
+    await createReplicaPod(env, NS, 'dns-0', DNS_HTTP);
+    const kubeconfig = join(work, 'kubeconfig.json');
+    writeFileSync(kubeconfig, (await kubeConfigFor(env, NS, OPERATOR_SA)).exportConfig(), { mode: 0o600 });
+    const startOp = (name: string): ChildProcess => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin/splitdns.js'), 'operator', `--namespace=${NS}`, `--pod-name=${name}`, `--http-port=${OP_HTTP}`, '--http-address=127.0.0.1', '--log-level=warn'],
+        { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'ignore', 'inherit'] });
+      children.add(child);
+      child.once('exit', () => children.delete(child));
+      return child;
+    };
+    const programmedCount = async () => (await kube('GET', SH)).items.filter((h: any) => (h.status?.conditions ?? []).some((c: any) => c.type === 'Programmed' && c.status === 'True')).length;
+    const shardCount = async () => (await kube('GET', `/api/v1/namespaces/${NS}/configmaps?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dsplitdns`)).items.length;
+    const probeName = `${svcs[1]!.name}.${svcs[1]!.ns}.svc.cluster.local`;
+
+    // Cold start.
+    const probe = new OpsProbe();
+    t0 = performance.now();
+    let op = startOp('op-0');
+    probe.start(OP_HTTP);
+    let firstPublish = 0, firstAnswer = 0, allProgrammed = 0;
+    await until(300000, async () => {
+      if (!firstPublish && (await shardCount()) > 0) firstPublish = performance.now() - t0;
+      if (!firstAnswer && (await queryA(probeName)).length > 0) firstAnswer = performance.now() - t0;
+      return firstPublish > 0 && firstAnswer > 0;
+    }, 50);
+    await until(300000, async () => (await programmedCount()) >= STATIC_HOSTS, 250);
+    allProgrammed = performance.now() - t0;
+    console.log(`cold start: start → first publish ${(firstPublish / 1000).toFixed(1)} s, → DNS answers ${(firstAnswer / 1000).toFixed(1)} s, → all ${STATIC_HOSTS} StaticHosts Programmed ${(allProgrammed / 1000).toFixed(1)} s (${((allProgrammed - firstPublish) / 1000).toFixed(1)} s after the first publish)  [target ≤ 10 s after]`);
+    console.log(`  longest unanswered /healthz during the cold start: ${probe.worst().toFixed(0)} ms  [target < 1000 ms]`);
+    const coldPeak = procStatus(op.pid!, 'VmHWM');
+
+    // Endpoint changes: one headless Service's slice gets a new first address; wait until answered.
+    const headless = svcs.filter((s) => s.headless).slice(0, CHANGES);
+    await sleep(2000);
+    const lat: number[] = [];
+    const cpu0 = cpuMs(op.pid!);
+    const w0 = performance.now();
+    for (let k = 0; k < headless.length; k++) {
+      const s = headless[k]!;
+      const ip = `10.251.${Math.floor(k / 250)}.${(k % 250) + 1}`;
+      const name = `${s.name}.${s.ns}.svc.cluster.local`;
+      const t = performance.now();
+      await kube('PATCH', `/apis/discovery.k8s.io/v1/namespaces/${s.ns}/endpointslices/${s.name}-a`, { endpoints: [{ addresses: [ip], conditions: { ready: true } }, ...Array.from({ length: ENDPOINTS_PER_SLICE - 1 }, (_, j) => ({ addresses: [epIp(s.i, j + 1)], conditions: { ready: true } }))] }, 'application/merge-patch+json');
+      if (await until(5000, async () => (await queryA(name)).includes(ip), 2)) lat.push(performance.now() - t);
+      await sleep(100);
+    }
+    const cpuPer = (cpuMs(op.pid!) - cpu0) / headless.length;
+    const wall = performance.now() - w0;
+    // Idle CPU over the same wall time, for comparison (Lease renewals, watch traffic).
+    const idle0 = cpuMs(op.pid!);
+    await sleep(wall);
+    const idlePer = (cpuMs(op.pid!) - idle0) / headless.length;
+    console.log(`endpoint change → answered: ${fmt(lat)}  [target p99 < 150 ms]`);
+    console.log(`operator CPU per endpoint change: ${cpuPer.toFixed(1)} ms (idle over the same time: ${idlePer.toFixed(1)} ms per change-interval)  [target < 50 ms]`);
+
+    // Restart with nothing changed: SIGTERM, start another, count its writes in the audit log.
+    const user = `system:serviceaccount:${NS}:${OPERATOR_SA}`;
+    const before = env.audit(user).length;
+    op.kill('SIGTERM');
+    await new Promise((r) => op.once('exit', r));
+    const probe2 = new OpsProbe();
+    let minProgrammed = STATIC_HOSTS;
+    t0 = performance.now();
+    op = startOp('op-1');
+    probe2.start(OP_HTTP);
+    // Until it has compiled, confirmed and settled: 20 s, watching for a Programmed flip.
+    await until(20000, async () => { minProgrammed = Math.min(minProgrammed, await programmedCount()); return false; }, 500);
+    const writes = env.audit(user).slice(before).filter((e) => ['create', 'update', 'patch', 'delete'].includes(e.verb));
+    const by = (f: (e: typeof writes[0]) => boolean) => writes.filter(f).length;
+    console.log(`restart with nothing changed (20 s): ${by((e) => e.objectRef?.resource === 'configmaps')} ConfigMap writes, ${by((e) => e.objectRef?.subresource === 'status')} status patches, ${by((e) => e.objectRef?.resource === 'events')} Events, ${by((e) => e.objectRef?.resource === 'leases')} Lease writes; fewest StaticHosts Programmed meanwhile ${minProgrammed}/${STATIC_HOSTS}  [target 0 writes but the Lease, no flip]`);
+    console.log(`  longest unanswered /healthz during the restart: ${probe2.worst().toFixed(0)} ms  [target < 1000 ms]`);
+    const restartPeak = procStatus(op.pid!, 'VmHWM');
+    console.log(`operator peak RSS (VmHWM): cold start ${mib(coldPeak)}, restart ${mib(restartPeak)}  [target < 300 MiB]`);
+    const metrics = await new Promise<string>((resolve) => http.get({ host: '127.0.0.1', port: OP_HTTP, path: '/metrics' }, (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => resolve(b)); }).on('error', () => resolve('')));
+    console.log(`  operator metrics: ${metrics.split('\n').filter((l) => /^splitdns_operator_(event_loop_lag_seconds|compile_duration_seconds_(sum|count)|status_writes_total|events_total)/.test(l)).join('; ')}`);
+    probe.stop(); probe2.stop();
+    source.close();
+    await server.close();
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    sock.close();
+    await env.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => { console.error(err); process.exitCode = 1; });

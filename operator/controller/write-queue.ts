@@ -1,0 +1,95 @@
+// The API writes of the status writer (status patches, Events) go through one queue: a
+// client-side rate limit like client-go's (a token bucket: `qps` tokens a second, at most
+// `burst` saved up), at most `concurrency` requests in flight, and the most recent change
+// first (a job's priority is the time its resource's state changed; newest runs first). A job
+// queued again under the same key before it started replaces the earlier one (which resolves
+// `undefined`), so a resource that changes twice while it waits is written once, with its
+// newest state.
+
+export interface WriteQueueOptions {
+  /** Sustained writes a second (client-go's QPS). */
+  qps: number;
+  /** Writes allowed at once after a quiet spell (client-go's Burst). */
+  burst: number;
+  /** Most writes in flight. */
+  concurrency: number;
+  /** Milliseconds, monotonic (tests inject a fake clock). */
+  now?: () => number;
+  /** Waits `ms` (tests inject a fake timer). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const WRITE_QUEUE_DEFAULTS = { qps: 100, burst: 200, concurrency: 8 };
+
+/** Token bucket: take() resolves when a token is available. */
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
+  constructor(private readonly qps: number, private readonly burst: number, private readonly now: () => number) {
+    this.#tokens = burst;
+    this.#at = now();
+  }
+  /** Milliseconds until a token is available (0: take one now). */
+  wait(): number {
+    const t = this.now();
+    this.#tokens = Math.min(this.burst, this.#tokens + ((t - this.#at) / 1000) * this.qps);
+    this.#at = t;
+    if (this.#tokens >= 1) { this.#tokens -= 1; return 0; }
+    return Math.ceil(((1 - this.#tokens) / this.qps) * 1000);
+  }
+}
+
+interface Job<T> { key: string; priority: number; seq: number; run: () => Promise<T>; resolve: (v: T | undefined) => void; reject: (e: unknown) => void }
+
+export class WriteQueue {
+  #waiting = new Map<string, Job<any>>();
+  #inFlight = 0;
+  #pumping = false;
+  #seq = 0;
+  #bucket: TokenBucket;
+  #sleep: (ms: number) => Promise<void>;
+  constructor(private readonly o: WriteQueueOptions) {
+    this.#bucket = new TokenBucket(o.qps, o.burst, o.now ?? (() => performance.now()));
+    this.#sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  get depth(): number { return this.#waiting.size; }
+  get inFlight(): number { return this.#inFlight; }
+
+  /** Runs `run` when its turn comes; undefined if a later job with the same key replaced it. */
+  enqueue<T>(key: string, priority: number, run: () => Promise<T>): Promise<T | undefined> {
+    return new Promise<T | undefined>((resolve, reject) => {
+      const old = this.#waiting.get(key);
+      if (old) { this.#waiting.delete(key); old.resolve(undefined); }
+      this.#waiting.set(key, { key, priority, seq: this.#seq++, run, resolve, reject });
+      void this.#pump();
+    });
+  }
+
+  /** Drops every waiting job (they resolve undefined): leadership ended. */
+  clear(): void {
+    for (const j of this.#waiting.values()) j.resolve(undefined);
+    this.#waiting.clear();
+  }
+
+  #next(): Job<any> | undefined {
+    let best: Job<any> | undefined;
+    for (const j of this.#waiting.values()) if (!best || j.priority > best.priority || (j.priority === best.priority && j.seq < best.seq)) best = j;
+    return best;
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#waiting.size > 0 && this.#inFlight < this.o.concurrency) {
+        const ms = this.#bucket.wait();
+        if (ms > 0) { await this.#sleep(ms); continue; }
+        const job = this.#next()!;
+        this.#waiting.delete(job.key);
+        this.#inFlight++;
+        job.run().then(job.resolve, job.reject).finally(() => { this.#inFlight--; void this.#pump(); });
+      }
+    } finally { this.#pumping = false; }
+  }
+}
