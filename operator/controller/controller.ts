@@ -94,6 +94,8 @@ export class Operator {
   #last?: { result: CompileResult; live: Map<string, any> };
   /** Leadership just began: take Programmed generations from the live status (see #writeStatuses). */
   #seedFromLive = false;
+  /** The compile notices (a Service's refused PTRs: Services have no status) logged, so each is logged once while it holds. */
+  #notices = new Set<string>();
   /** The last time every ready replica was seen serving the whole latest bundle. */
   lastConfirmed?: { at: number; replicas: number };
 
@@ -179,6 +181,7 @@ export class Operator {
       return true; // the same caches would fail the same way: wait for the next change
     }
     this.metrics.compileSeconds.observe((performance.now() - t0) / 1000);
+    this.#logNotices(result);
     const shards = result.bundle.shards;
     let bytes = 0, records = 0;
     for (const s of shards) { bytes += this.#publisher.serialised(s).length; records += 'rrsets' in s ? s.rrsets.length : 0; }
@@ -195,6 +198,17 @@ export class Operator {
     // replicas already serve it, as they mostly do by then, one write carries Programmed too.
     this.#confirmer.poll();
     return pub.errors === 0;
+  }
+
+  /** A Service has no status to carry a refused PTR: each such notice is logged at warn once, while it holds. */
+  #logNotices(result: CompileResult): void {
+    const now = new Set<string>();
+    for (const n of result.notices ?? []) {
+      const line = `${n.ref}: ${n.reason}: ${n.message}`;
+      now.add(line);
+      if (!this.#notices.has(line)) this.#log.warn({ resource: n.ref, reason: n.reason, problem: n.message }, 'PTR refused; the forward names are still served');
+    }
+    this.#notices = now;
   }
 
   /**
