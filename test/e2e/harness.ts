@@ -63,7 +63,10 @@ export async function startHarness(env: Envtest, ns: string, opts: { replicas?: 
       const op = await startOperator({
         kubeConfig: opKc, namespace: ns, clusterDomain: 'cluster.local', dnsSelector: DNS_SELECTOR,
         debounceMs: 20, leaseDurationSeconds: 1, renewDeadlineMs: 800, retryPeriodMs: 100, confirmIntervalMs: 50,
-        informerBackoff: { initialMs: 50, maxMs: 400 }, logger: silent, ...extra,
+        // Retries scaled down as the informers' are: a reconcile that failed while the API was
+        // away (writes refused, 429 while its storage reinitialises) is retried within 400 ms,
+        // not after the production backoff (1 s doubling to 30 s) that outlasts the tests' waits.
+        informerBackoff: { initialMs: 50, maxMs: 400 }, reconcileBackoff: { initialMs: 50, maxMs: 400 }, logger: silent, ...extra,
       });
       operators.push(op);
       return op;
