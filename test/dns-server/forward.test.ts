@@ -30,6 +30,11 @@ describe('forwarder: routing, policies, failover', () => {
     const r = server.applyBundle(bundle(exampleZone(), forwardersShard(...specs)));
     expect(r.refused).to.deep.equal([]);
   }
+  /** Resolves once the server under test has counted n UDP A queries (or after 10 s: the test's assertions then say what went wrong). */
+  async function received(n: number): Promise<void> {
+    const want = new RegExp(`splitdns_dns_requests_total\\{proto="udp",type="A"\\} ${n}\\b`);
+    for (const end = Date.now() + 10000; Date.now() < end && !want.test(await registry.metrics());) await sleep(10);
+  }
   async function upstream(table: Record<string, string[]>) {
     const u = await startUpstream(answerFrom(table));
     ups.push(u);
@@ -195,10 +200,12 @@ describe('forwarder: routing, policies, failover', () => {
     const u = await startUpstream(async (q, proto) => {
       const from = u.queries[u.queries.length - 1].from;
       const fake = (id: number, name: string) => dnsPacket.encode({ id, type: 'response', flags: 0, questions: [{ name, type: 'A', class: 'IN' }], answers: [{ name, type: 'A', ttl: 300, data: '6.6.6.6' }] });
-      u.udpSocket.send(fake((q.id! + 1) & 0xffff, 'spoof.example.com'), from, '127.0.0.1'); // wrong ID
-      u.udpSocket.send(fake(q.id!, 'other.example.com'), from, '127.0.0.1'); // wrong question
-      liar.send(fake(q.id!, 'spoof.example.com'), from, '127.0.0.1'); // right ID and question, wrong source port
-      await sleep(30);
+      // Each lie is sent before the real answer; the two from the upstream's own socket reach the
+      // forwarder first, in order, so they are counted by the time the real answer is read.
+      const send = (s: dgram.Socket, b: Buffer) => new Promise<void>((r) => s.send(b, from, '127.0.0.1', () => r()));
+      await send(u.udpSocket, fake((q.id! + 1) & 0xffff, 'spoof.example.com')); // wrong ID
+      await send(u.udpSocket, fake(q.id!, 'other.example.com')); // wrong question
+      await send(liar, fake(q.id!, 'spoof.example.com')); // right ID and question, wrong source port
       return real(q, proto);
     });
     ups.push(u);
@@ -220,7 +227,8 @@ describe('forwarder: routing, policies, failover', () => {
 
   it('coalesces identical questions in flight into one upstream query', async () => {
     const real = answerFrom({ 'slow.example.com': ['10.7.0.1'] });
-    const u = await startUpstream(async (q, p) => { await sleep(150); return real(q, p); });
+    // The upstream answers once the server has received all ten questions: they are in flight together.
+    const u = await startUpstream(async (q, p) => { await received(10); return real(q, p); });
     ups.push(u);
     await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], cache: { enabled: false } });
     const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => udpQuery(server.port, { name: 'slow.example.com', id: 500 + i })));
@@ -231,7 +239,8 @@ describe('forwarder: routing, policies, failover', () => {
 
   it('answers REFUSED over the cap of concurrent upstream queries', async () => {
     const real = answerFrom({});
-    const u = await startUpstream(async (q, p) => { await sleep(200); return real(q, p); });
+    // The two admitted questions are answered once the server has received all five.
+    const u = await startUpstream(async (q, p) => { await received(5); return real(q, p); });
     ups.push(u);
     await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], maxConcurrent: 2, cache: { enabled: false } });
     const rs = await Promise.all(Array.from({ length: 5 }, (_, i) => udpQuery(server.port, { name: `n${i}.example.com` })));

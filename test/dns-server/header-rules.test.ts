@@ -92,9 +92,14 @@ describe('forwarder: the class is part of the cache and coalescing key', () => {
 
   it('never serves an IN query from an answer to another class, cached or in flight', async () => {
     const inner = answerFrom({ 'c.example.com': ['10.2.2.2'] });
-    // NXDOMAIN (with an SOA, so cacheable) for any class but IN; a short delay so questions overlap.
+    // NXDOMAIN (with an SOA, so cacheable) for any class but IN. The first two questions are held
+    // until both have arrived, so they are surely in flight together; the bound only matters
+    // when the IN query joined the ANY one (the bug) and no second question comes.
+    let release!: () => void;
+    const bothArrived = new Promise<void>((r) => { release = r; setTimeout(r, 2000).unref(); });
     up = await startUpstream(async (q) => {
-      await new Promise((r) => setTimeout(r, 30));
+      if (up.queries.length === 2) release();
+      if (up.queries.length <= 2) await bothArrived;
       if (q.questions![0].class === 'IN') return inner(q, 'udp');
       const soa = { name: 'example.com', type: 'SOA' as const, ttl: 900, data: { mname: 'ns.example.com', rname: 'h.example.com', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } };
       return { id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | 3, questions: q.questions, answers: [], authorities: [soa] } as dnsPacket.Packet;

@@ -37,9 +37,11 @@ describe('dns-server: TCP transport', () => {
     const two = Buffer.concat([frame(buildQuery({ name: 'www.example.org', id: 1 })), frame(buildQuery({ name: 'mail.example.org', id: 2 }))]);
     const cut = frame(buildQuery({ name: 'www.example.org', id: 1 })).length + 1;
     c.sock.write(two.subarray(0, cut));
-    await new Promise((r) => setTimeout(r, 20));
+    // The first write holds a whole query: its answer shows the server has read that write on
+    // its own, with the next frame's length prefix cut after one byte.
+    expect((await c.next(1)).map((b) => dnsPacket.decode(b).id)).to.deep.equal([1]);
     c.sock.write(two.subarray(cut));
-    expect((await c.next(2)).map((b) => dnsPacket.decode(b).id).sort()).to.deep.equal([1, 2]);
+    expect((await c.next(1)).map((b) => dnsPacket.decode(b).id)).to.deep.equal([2]);
     c.sock.destroy();
   });
 

@@ -62,8 +62,14 @@ export async function startHarness(env: Envtest, ns: string, opts: { replicas?: 
     async startOperator(extra = {}) {
       const op = await startOperator({
         kubeConfig: opKc, namespace: ns, clusterDomain: 'cluster.local', dnsSelector: DNS_SELECTOR,
-        debounceMs: 20, leaseDurationSeconds: 1, renewDeadlineMs: 800, retryPeriodMs: 100, confirmIntervalMs: 50,
-        informerBackoff: { initialMs: 50, maxMs: 400 }, logger: silent, ...extra,
+        // A Lease long enough that a busy machine does not make the leader step down between
+        // renewals (a 1 s Lease with an 800 ms deadline did: leadership flapped, every new term
+        // reset what the operator knew). A stopping operator releases it, so failover stays prompt.
+        debounceMs: 20, leaseDurationSeconds: 4, renewDeadlineMs: 3000, retryPeriodMs: 100, confirmIntervalMs: 50,
+        // Retries scaled down as the informers' are: a reconcile that failed while the API was
+        // away (writes refused, 429 while its storage reinitialises) is retried within 400 ms,
+        // not after the production backoff (1 s doubling to 30 s) that outlasts the tests' waits.
+        informerBackoff: { initialMs: 50, maxMs: 400 }, reconcileBackoff: { initialMs: 50, maxMs: 400 }, logger: silent, ...extra,
       });
       operators.push(op);
       return op;

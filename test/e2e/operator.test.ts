@@ -13,7 +13,8 @@ import type { Harness } from './harness.js';
 
 const NS = 'e2e-splitdns';
 const SH = (ns: string, name = '') => `${CR}/namespaces/${ns}/statichosts${name ? '/' + name : ''}`;
-const LIMIT = 2000;
+/** How long to wait for a change to show: generous, a busy 2-core machine is slow; each wait ends as soon as its condition holds. */
+const LIMIT = 10000;
 
 export function staticHost(name: string, hostnames: string[], addresses: string[]) {
   return { apiVersion: 'splitdns.io/v1alpha1', kind: 'StaticHost', metadata: { name }, spec: { hostnames, addresses } };
@@ -26,7 +27,7 @@ export async function servedEverywhere(h: Harness, name: string, want: string[],
   });
 }
 
-export async function waitCondition(h: Harness, path: string, type: string, status: string, generation?: number, limitMs = 5000): Promise<any> {
+export async function waitCondition(h: Harness, path: string, type: string, status: string, generation?: number, limitMs = LIMIT): Promise<any> {
   return eventually(`${path} ${type}=${status}`, limitMs, async () => {
     const o = await h.kube('GET', path);
     const c = condition(o, type);
@@ -76,7 +77,7 @@ describe('real API e2e: operator + two DNS servers, each as its own ServiceAccou
     const o = await waitCondition(h, SH(NS, 'db'), 'Programmed', 'True', 1);
     expect(condition(o, 'Accepted').status).to.equal('True');
     expect(condition(o, 'Ready').status).to.equal('True');
-    const reasons = await eventually('Events for db', 3000, async () => {
+    const reasons = await eventually('Events for db', LIMIT, async () => {
       const r = (await eventsFor(h, o)).map((e) => e.reason).sort();
       return r.includes('Programmed') ? r : undefined;
     });
@@ -102,7 +103,7 @@ describe('real API e2e: operator + two DNS servers, each as its own ServiceAccou
     const user = `system:serviceaccount:${NS}:${OPERATOR_SA}`;
     await h.kube('POST', SH(NS), staticHost('db', ['db.example.org'], ['10.0.0.5']));
     await waitCondition(h, SH(NS, 'db'), 'Programmed', 'True', 1);
-    await eventually('status settled (Ready)', 3000, async () => (condition(await h.kube('GET', SH(NS, 'db')), 'Ready')?.status === 'True' ? true : undefined));
+    await eventually('status settled (Ready)', LIMIT, async () => (condition(await h.kube('GET', SH(NS, 'db')), 'Ready')?.status === 'True' ? true : undefined));
     const from = env.audit(user).length;
     await h.kube('PATCH', SH(NS, 'db'), { metadata: { annotations: { note: 'metadata only' } } }, 'application/merge-patch+json');
     // A later, real change proves the operator ran after the no-op one.
@@ -123,7 +124,7 @@ describe('real API e2e: operator + two DNS servers, each as its own ServiceAccou
     // Blind while the API is unreachable: the name is still served (the test exercises the gap).
     expect(await lookupA(h.servers[0]!, 'db.example.org')).to.deep.equal(['10.0.0.5']);
     h.proxy.refuse = false;
-    await servedEverywhere(h, 'db.example.org', [], 5000);
+    await servedEverywhere(h, 'db.example.org', []);
   });
 
   it('removes a name deleted while no operator runs, when one starts again', async () => {
@@ -133,7 +134,7 @@ describe('real API e2e: operator + two DNS servers, each as its own ServiceAccou
     await h.kube('DELETE', SH(NS, 'db'));
     expect(await lookupA(h.servers[0]!, 'db.example.org')).to.deep.equal(['10.0.0.5']);
     await h.startOperator();
-    await servedEverywhere(h, 'db.example.org', [], 5000);
+    await servedEverywhere(h, 'db.example.org', []);
   });
 
   it('keeps serving changes across an apiserver restart, including one made while its watches were away', async function () {
@@ -149,12 +150,12 @@ describe('real API e2e: operator + two DNS servers, each as its own ServiceAccou
     try { await waitCondition(h, SH(NS, 'db'), 'Programmed', 'True', 2, 10000); } catch (err) {
       // Say what the operator last did: its status and its last requests as the apiserver saw them.
       const status = JSON.stringify((await h.kube('GET', SH(NS, 'db'))).status);
-      const last = env.audit(`system:serviceaccount:${NS}:${OPERATOR_SA}`).slice(-15)
+      const last = env.audit(`system:serviceaccount:${NS}:${OPERATOR_SA}`).filter((e) => e.objectRef?.resource !== 'leases').slice(-15)
         .map((e) => `${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? '/' + e.objectRef.subresource : ''} ${e.objectRef?.name ?? ''} → ${e.responseStatus?.code}`);
       throw new Error(`${(err as Error).message}; status ${status}; the operator's last requests: ${last.join('; ')}`, { cause: err });
     }
     await h.kube('PATCH', SH(NS, 'db'), { spec: { addresses: ['10.0.0.9'] } }, 'application/merge-patch+json');
-    await servedEverywhere(h, 'db.example.org', ['10.0.0.9'], 5000);
+    await servedEverywhere(h, 'db.example.org', ['10.0.0.9']);
   });
 
   it('reports Conflict on the younger of two StaticHosts claiming one name and serves the older', async () => {
@@ -177,7 +178,7 @@ describe('real API e2e: operator + two DNS servers, each as its own ServiceAccou
     await h.kube('POST', SH('team-a'), staticHost('ok', ['ok.corp.example'], ['10.0.1.2']));
     await waitCondition(h, SH('team-a', 'ok'), 'Programmed', 'True', 1);
     for (const s of h.servers) expect(await lookupA(s, 'sneaky.corp.example')).to.deep.equal([]);
-    const warn = await eventually('a NotPermitted Event', 3000, async () => (await eventsFor(h, created)).find((e) => e.reason === 'NotPermitted'));
+    const warn = await eventually('a NotPermitted Event', LIMIT, async () => (await eventsFor(h, created)).find((e) => e.reason === 'NotPermitted'));
     expect(warn.type).to.equal('Warning');
   });
 
@@ -193,7 +194,7 @@ describe('real API e2e: operator + two DNS servers, each as its own ServiceAccou
     expect(standby.synced).to.equal(true);
     await leader.close();
     h.operators.splice(h.operators.indexOf(leader), 1);
-    await eventually('the standby takes over', 5000, () => (standby.isLeader ? true : undefined));
+    await eventually('the standby takes over', LIMIT, () => (standby.isLeader ? true : undefined));
     const lease = await h.kube('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/splitdns-operator`);
     expect(lease.spec.leaseTransitions).to.be.greaterThan(0);
     await h.kube('POST', SH(NS), staticHost('after', ['after.example.org'], ['10.0.0.42']));

@@ -19,7 +19,8 @@ export function buildQuery(q: Query): Buffer {
   });
 }
 
-export function udpExchange(port: number, msg: Buffer, timeoutMs = 1000, host = '127.0.0.1'): Promise<Buffer | null> {
+/** An answer, or null after timeoutMs: generous by default (a busy machine is slow; an answer ends the wait); a test expecting silence passes a short one. */
+export function udpExchange(port: number, msg: Buffer, timeoutMs = 5000, host = '127.0.0.1'): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     const timer = setTimeout(() => { sock.close(); resolve(null); }, timeoutMs);
@@ -52,7 +53,7 @@ export function tcpConnect(port: number, host = '127.0.0.1'): Promise<{ sock: ne
     });
     const closed = new Promise<void>((r) => sock.on('close', () => { for (const w of waiters.splice(0)) w(); r(); }));
     sock.on('error', () => undefined);
-    const next = async (n = 1, timeoutMs = 2000) => {
+    const next = async (n = 1, timeoutMs = 10000) => { // generous: a busy machine is slow, and a wait ends as soon as the answers are in
       const deadline = Date.now() + timeoutMs;
       while (responses.length < n && !sock.destroyed && Date.now() < deadline) {
         await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 50); });

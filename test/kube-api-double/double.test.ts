@@ -11,9 +11,10 @@ async function call(d: KubeApiDouble, method: string, path: string, body?: unkno
 }
 
 /** Opens a watch and collects its events until it ends or `count` arrived. */
-function watch(d: KubeApiDouble, path: string, count: number): Promise<{ events: any[]; ended: boolean }> {
-  return new Promise((resolve, reject) => {
-    const events: any[] = [];
+/** Collects a watch's events until `count` arrived or the server ends it; `events` fills as they come. */
+function watch(d: KubeApiDouble, path: string, count: number): Promise<{ events: any[]; ended: boolean }> & { events: any[] } {
+  const events: any[] = [];
+  return Object.assign(new Promise<{ events: any[]; ended: boolean }>((resolve, reject) => {
     let buf = '';
     const req = http.get(d.url + path, (res) => {
       res.on('data', (c: Buffer) => {
@@ -25,7 +26,14 @@ function watch(d: KubeApiDouble, path: string, count: number): Promise<{ events:
       res.on('end', () => resolve({ events, ended: true }));
     });
     req.on('error', (err) => { if (events.length < count) reject(err); });
-  });
+  }), { events });
+}
+
+async function until(what: string, check: () => boolean, limitMs = 5000): Promise<void> {
+  for (const end = Date.now() + limitMs; !check();) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 const CM = '/api/v1/namespaces/ns1/configmaps';
@@ -84,11 +92,10 @@ describe('kube-api-double', () => {
     const fresh = await watch(d, `${CM}?watch=true`, 1);
     expect(fresh.events.map((e) => `${e.type} ${e.object.metadata.name}`)).to.deep.equal(['ADDED b']);
     const live = watch(d, `${CM}?watch=true&allowWatchBookmarks=true&resourceVersion=${a.metadata.resourceVersion}`, 10);
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the replay read (the watch is open)', () => live.events.length === 2);
     d.sendBookmarks();
     await call(d, 'POST', CM, { metadata: { name: 'c' } });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(d.watchCount()).to.equal(1);
+    await until('the watches whose clients went away are dropped', () => d.watchCount() === 1);
     d.dropWatches();
     const got = await live;
     expect(got.ended).to.equal(true);
@@ -105,7 +112,7 @@ describe('kube-api-double', () => {
     expect(gone.events[0]).to.deep.include({ type: 'ERROR' });
     expect(gone.events[0].object.code).to.equal(410);
     const open = watch(d, `${CM}?watch=true&resourceVersion=${(await call(d, 'GET', CM)).json.metadata.resourceVersion}`, 5);
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the watch is open', () => d.watchCount() === 1); // (the 410 one above never was)
     d.expireWatches();
     const expired = await open;
     expect(expired.events.map((e) => [e.type, e.object.code])).to.deep.equal([['ERROR', 410]]);

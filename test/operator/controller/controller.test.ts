@@ -3,6 +3,7 @@
 // election runs on the real apiserver with an injected clock: real-api.test.ts.)
 
 import { expect } from 'chai';
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { startDnsServer } from '../../../dns-server/server.js';
@@ -87,7 +88,10 @@ describe('operator controller: against the API double', function () {
     const server = await startDnsServer({ port: 0, logger: silent });
     const pub = new Publisher(client(), NS, silent, new OperatorMetrics(new Registry()), 100);
     await pub.publish([hostsShard('10.0.0.1')]);
-    const src = await startConfigMapSource({ kubeConfig: loadKubeConfig(api.url), namespace: NS, server, logger: silent });
+    // The source's errors are collected, so the test can wait for the broken ConfigMap's refusal.
+    const errors: string[] = [];
+    const logger = pino({ level: 'error' }, new Writable({ write(chunk, _e, cb) { errors.push(String(chunk)); cb(); } }));
+    const src = await startConfigMapSource({ kubeConfig: loadKubeConfig(api.url), namespace: NS, server, logger });
     try {
       expect(server.servedShards().map((s) => s.hash)).to.deep.equal([hostsShard('10.0.0.1').hash]);
       await pub.publish([hostsShard('10.0.0.3')]);
@@ -96,7 +100,7 @@ describe('operator controller: against the API double', function () {
       const name = configMapName('hosts');
       const cur = api.list('configmaps', NS)[0];
       await fetch(`${api.url}/api/v1/namespaces/${NS}/configmaps/${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...cur, binaryData: undefined, data: { 'shard.json': '{not json' }, metadata: { ...cur.metadata, annotations: { ...cur.metadata.annotations, 'splitdns.io/shard-hash': 'x' } } }) });
-      await new Promise((r) => setTimeout(r, 100));
+      await until('broken ConfigMap refused', () => errors.some((l) => l.includes('cannot decode shard ConfigMap')));
       expect(server.servedShards()[0]?.hash).to.equal(hostsShard('10.0.0.3').hash);
       await pub.publish([]);
       await until('shard removed', () => server.servedShards().length === 0);

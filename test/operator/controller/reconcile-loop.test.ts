@@ -68,10 +68,11 @@ describe('operator controller: reconcile loop', () => {
 
   it('does not run while not ready, and runs once made ready and marked', async () => {
     let ready = false;
-    let runs = 0;
-    const loop = new ReconcileLoop({ debounceMs: 1, logger: silent, ready: () => ready, reconcile: async () => { runs++; return true; } });
+    let runs = 0, asked = 0;
+    const loop = new ReconcileLoop({ debounceMs: 1, logger: silent, ready: () => { asked++; return ready; }, reconcile: async () => { runs++; return true; } });
     loop.markDirty();
-    await new Promise((r) => setTimeout(r, 30)); // (nothing to wait for: the point is that nothing happens)
+    // The debounced run has fired once it asks ready(); a run would have started in that same turn.
+    await until('the debounced run asks ready()', () => asked >= 1);
     expect(runs).to.equal(0);
     ready = true;
     loop.markDirty();
