@@ -222,6 +222,7 @@ export class Operator {
     this.#seedFromLive = false;
     const replicas = this.#confirmer.replicas;
     let all = true;
+    const failuresBefore = this.#status.statusFailures;
     const writes: Promise<unknown>[] = [];
     const resources = last.result.resources;
     for (let i = 0; i < resources.length; i++) {
@@ -242,7 +243,8 @@ export class Operator {
     // Awaits the status patches (rate-limited: seconds at scale), not the Events that follow
     // them (the status writer records those in the background).
     await Promise.all(writes);
-    return all;
+    // A failed patch leaves a status unwritten: not done, so the Confirmer polls (and writes) again.
+    return all && this.#status.statusFailures === failuresBefore;
   }
 
   async close(): Promise<void> {

@@ -117,6 +117,10 @@ export class StatusWriter {
   /** Forget what was written: the next writes compare against the live objects (a new leader). */
   reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.queue.clear(); }
 
+  #statusFailures = 0;
+  /** Status patches that failed so far: a caller compares it around its writes to know whether to try again. */
+  get statusFailures(): number { return this.#statusFailures; }
+
   /** Writes one resource's status if it differs from the live one; `live` is the informer's copy. */
   async write(r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
     const key = r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
@@ -133,6 +137,7 @@ export class StatusWriter {
       try {
         await this.o.client.request('PATCH', resourcePath(r, '/status'), { status: next }, 'application/merge-patch+json');
       } catch (err) {
+        this.#statusFailures++;
         this.#failed('status', err, { kind: r.kind, namespace: r.namespace, name: r.name }, 'cannot write status');
         return false;
       }

@@ -66,5 +66,7 @@ describe('operator controller: status writer failures', () => {
     const debug = lines.filter((l) => l.level === 20).map((l) => l.msg);
     expect(warn).to.deep.equal(['cannot write status (further failures of this kind are logged at debug)', 'cannot record event (further failures of this kind are logged at debug)']);
     expect(debug).to.deep.equal(['cannot write status', 'cannot write status', 'cannot record event']);
+    // The failed patches are counted, so the operator knows the statuses are not all written.
+    expect(w.statusFailures).to.equal(3);
   });
 });
