@@ -90,18 +90,20 @@ function serviceContributor(svc: ServiceInfo, ident: string, targets: SvcTarget[
   return {
     meta: svc.meta,
     ident,
-    skipZones: targets.map((t) => t.zone),
+    skipZones: [...new Set(targets.map((t) => t.zone))],
     build: () => {
       const placements = new Map<string, Contribution>();
       for (const t of targets) {
-        const c: Contribution = { owner: describe(svc.meta), ident, records: [], reverse: [] };
+        // Several names in one zone (ExternalDNS's annotation lists several): one contribution.
+        const shardId = shardIdOfZone(t.zone.domain);
+        const c: Contribution = placements.get(shardId) ?? { owner: describe(svc.meta), ident, records: [], reverse: [] };
         if (svc.type === 'ExternalName') {
           if (svc.externalName) c.records.push({ name: t.name, type: 'CNAME', ttl: t.zone.ttl, data: toFqdn(svc.externalName) });
         } else {
           const addrs = svc.headless ? readyEndpoints(svc, slices).map((e) => e.addr) : svc.lbIngress.length ? svc.lbIngress : svc.clusterIPs;
           for (const a of addrs) c.records.push({ name: t.name, type: addressRecordType(a.family), ttl: t.zone.ttl, data: a.ip });
         }
-        if (c.records.length) placements.set(shardIdOfZone(t.zone.domain), c);
+        if (c.records.length) placements.set(shardId, c);
       }
       return { placements };
     },
