@@ -21,6 +21,7 @@ import { startOpsHttp } from './ops-http.js';
 import type { OpsHttp } from './ops-http.js';
 import { Publisher } from './publish.js';
 import { ReconcileLoop } from './reconcile-loop.js';
+import { INGRESS_RESOURCE, gatewayResources } from './route-sources.js';
 import { desiredStatus, StatusWriter } from './status-writer.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -31,6 +32,10 @@ export interface OperatorOptions {
   /** The cluster's Service and Pod CIDRs (compile's reverse zones; defaults in reverse-zones.ts). */
   serviceCIDRs?: readonly string[];
   podCIDRs?: readonly string[];
+  /** Watch and publish Ingresses, Gateway API routes (only the kinds installed), ExternalDNS's annotation (route-sources.ts). */
+  publishIngress?: boolean;
+  publishGatewayAPI?: boolean;
+  externalDnsHostnameAnnotation?: boolean;
   /** Label selector of the DNS server pods (in `namespace`). */
   dnsSelector: string;
   statusPort?: number;
@@ -98,7 +103,7 @@ export class Operator {
     this.metrics = new OperatorMetrics(opts.registry ?? new Registry());
     this.client = createKubeClient(opts.kubeConfig, { userAgent: opts.userAgent });
     // compile() gives conditions without times: the status writer owns them.
-    this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs });
+    this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs, externalDnsHostnameAnnotation: opts.externalDnsHostnameAnnotation });
     this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
     const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
     this.#status = new StatusWriter({ client: this.client, logger: opts.logger.child({ component: 'status' }), metrics: this.metrics, reporter: { controller: 'splitdns.io/operator', instance: identity }, now: opts.now });
@@ -128,9 +133,12 @@ export class Operator {
       onStart: () => { this.metrics.isLeader.set(1); this.#forget(); this.#seedFromLive = true; this.#loop.markDirty(); },
       onStop: () => { this.metrics.isLeader.set(0); this.#forget(); },
     });
-    for (const r of RESOURCES) {
-      this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#loop.markDirty(), backoff: opts.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
-    }
+    for (const r of RESOURCES) this.#watch(r);
+    if (opts.publishIngress) this.#watch(INGRESS_RESOURCE);
+  }
+
+  #watch(r: { key: keyof Snapshot; path: string }): void {
+    this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#loop.markDirty(), backoff: this.#o.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
   }
 
   get isLeader(): boolean { return this.#elector.isLeader; }
@@ -143,6 +151,8 @@ export class Operator {
       this.#ops = await startOpsHttp(this.#o.httpAddress ?? '0.0.0.0', this.#o.httpPort, () => this.synced && !this.#closed, this.metrics.registry,
         () => ({ leader: this.isLeader, synced: this.synced, shards: this.#last?.result.bundle.shards.length ?? 0 }));
     }
+    // Gateway API kinds only where their CRDs are installed (discovery; logged once when absent).
+    if (this.#o.publishGatewayAPI) for (const r of await gatewayResources(this.client, this.#log)) this.#watch(r);
     this.#elector.start();
     // Informers sync in the background; the first run waits for all of them.
     for (const inf of this.#informers.values()) void inf.start().then(() => this.#loop.markDirty());

@@ -29,6 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     statusPortName: o.statusPortName, debounceMs: o.debounceMs, identity: o.identity, leaseName: o.leaseName,
     leaseDurationSeconds: o.leaseDurationSeconds, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
     httpAddress: o.httpAddress, httpPort: o.httpPort, logger, serviceCIDRs: o.serviceCIDRs, podCIDRs: o.podCIDRs,
+    publishIngress: o.publishIngress, publishGatewayAPI: o.publishGatewayAPI, externalDnsHostnameAnnotation: o.externalDnsHostnameAnnotation,
   });
   logger.info({ namespace: o.namespace, clusterDomain: o.clusterDomain, dnsSelector: o.dnsSelector, httpPort: op.httpPort }, 'operator started');
   await new Promise<void>((resolve) => {
