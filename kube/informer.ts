@@ -22,6 +22,8 @@ export interface InformerOptions {
   backoff?: BackoffOptions;
   /** Called when the informer stopped on an error and a restart is scheduled `delayMs` later. */
   onRestart?: (delayMs: number) => void;
+  /** The status feeds compile too (a Service's or Ingress's load balancer, a Gateway's addresses): a status-only update is a change. */
+  statusMatters?: boolean;
 }
 
 export interface BackoffOptions { initialMs?: number; maxMs?: number }
@@ -83,10 +85,11 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
     const listFn = () => client.request<KubernetesListObject<T>>('GET', path + query);
     const lw = new ListWatch<T>(path, new Watch(client.kc), listFn, false, labelSelector);
     let failed: unknown;
-    // Only the spec and metadata feed compile(): an update that changed nothing but status
-    // (our own status writes, for one) or the resourceVersion is not a change.
+    // Only the spec and metadata feed compile() (with statusMatters, the status too): an update
+    // that changed nothing but status (our own status writes, for one) or the resourceVersion is not a change.
     const prints = new Map<string, string>();
-    const fingerprint = (o: T) => { const { status: _s, metadata, ...rest } = o as any; const { resourceVersion: _r, managedFields: _m, ...meta } = metadata ?? {}; return JSON.stringify([meta, rest]); };
+    const keepStatus = this.#opts.statusMatters === true;
+    const fingerprint = (o: T) => { const { status, metadata, ...rest } = o as any; if (keepStatus) rest.status = status; const { resourceVersion: _r, managedFields: _m, ...meta } = metadata ?? {}; return JSON.stringify([meta, rest]); };
     const keyOf = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
     const onChange = () => { if (this.#lw === lw) this.#opts.onChange(); };
     lw.on('add', (o) => { prints.set(keyOf(o), fingerprint(o)); onChange(); });

@@ -22,6 +22,7 @@ import type { OpsHttp } from './ops-http.js';
 import { Publisher } from './publish.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import { INGRESS_RESOURCE, gatewayResources } from './route-sources.js';
+import type { WatchedResource } from './route-sources.js';
 import { desiredStatus, StatusWriter } from './status-writer.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -67,11 +68,11 @@ export const OPERATOR_DEFAULTS = {
   confirmIntervalMs: 100, statusPortName: 'http', gzipAboveBytes: 256 * 1024,
 };
 
-const RESOURCES: { key: keyof Snapshot; path: string }[] = [
+const RESOURCES: WatchedResource[] = [
   { key: 'zones', path: '/apis/splitdns.io/v1alpha1/dnszones' },
   { key: 'forwarders', path: '/apis/splitdns.io/v1alpha1/dnsforwarders' },
   { key: 'staticHosts', path: '/apis/splitdns.io/v1alpha1/statichosts' },
-  { key: 'services', path: '/api/v1/services' },
+  { key: 'services', path: '/api/v1/services', statusMatters: true }, // status.loadBalancer is published
   { key: 'endpointSlices', path: '/apis/discovery.k8s.io/v1/endpointslices' },
   { key: 'namespaces', path: '/api/v1/namespaces' },
 ];
@@ -137,8 +138,8 @@ export class Operator {
     if (opts.publishIngress) this.#watch(INGRESS_RESOURCE);
   }
 
-  #watch(r: { key: keyof Snapshot; path: string }): void {
-    this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#loop.markDirty(), backoff: this.#o.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
+  #watch(r: WatchedResource): void {
+    this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, statusMatters: r.statusMatters, logger: this.#log, onChange: () => this.#loop.markDirty(), backoff: this.#o.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
   }
 
   get isLeader(): boolean { return this.#elector.isLeader; }

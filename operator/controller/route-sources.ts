@@ -9,9 +9,10 @@ import type { Snapshot } from '../compile/index.js';
 import { isCode } from '../../kube/kube-client.js';
 import type { KubeClient } from '../../kube/kube-client.js';
 
-export interface WatchedResource { key: keyof Snapshot; path: string }
+/** An informer's collection; statusMatters: its objects' status feeds compile (InformerOptions). */
+export interface WatchedResource { key: keyof Snapshot; path: string; statusMatters?: boolean }
 
-export const INGRESS_RESOURCE: WatchedResource = { key: 'ingresses', path: '/apis/networking.k8s.io/v1/ingresses' };
+export const INGRESS_RESOURCE: WatchedResource = { key: 'ingresses', path: '/apis/networking.k8s.io/v1/ingresses', statusMatters: true };
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 /** The Gateway API kinds we read, by group version and plural. */
@@ -37,7 +38,7 @@ export async function gatewayResources(client: KubeClient, log: Logger): Promise
   const out: WatchedResource[] = [];
   const missing: string[] = [];
   for (const k of GATEWAY_KINDS) {
-    if (served.get(k.version)!.has(k.plural)) out.push({ key: k.key, path: `/apis/${GATEWAY_GROUP}/${k.version}/${k.plural}` });
+    if (served.get(k.version)!.has(k.plural)) out.push({ key: k.key, path: `/apis/${GATEWAY_GROUP}/${k.version}/${k.plural}`, statusMatters: k.key === 'gateways' });
     else missing.push(`${k.plural}.${GATEWAY_GROUP}/${k.version}`);
   }
   if (missing.length) log.warn({ missing }, out.some((r) => r.key === 'gateways') ? 'Gateway API: some route kinds are not installed; not watching them' : 'Gateway API: CRDs not installed; not watching them (install the CRDs and restart the operator to publish routes)');
