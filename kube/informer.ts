@@ -34,6 +34,8 @@ export interface InformerOptions {
   pageSize?: number;
   /** An update that changed only status is not a change (default true: our own status writes). */
   ignoreStatus?: boolean;
+  /** The status feeds compile too (a Service's or Ingress's load balancer, a Gateway's addresses): a status-only update is a change. */
+  statusMatters?: boolean;
 }
 
 export interface BackoffOptions { initialMs?: number; maxMs?: number }
@@ -119,8 +121,8 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
     const lw = new ListWatch<T>(path, watch, listFn, false, labelSelector);
     let failed: unknown;
     // Only what feeds compile() counts: an update that changed nothing but status (our own
-    // status writes, for one) or the resourceVersion is not a change.
-    const ignoreStatus = this.#opts.ignoreStatus ?? true;
+    // status writes, for one; unless statusMatters) or the resourceVersion is not a change.
+    const ignoreStatus = this.#opts.statusMatters === true ? false : this.#opts.ignoreStatus ?? true;
     const prints = new Map<string, string>();
     const fingerprint = (o: T) => {
       const { status, metadata, ...rest } = o as any;

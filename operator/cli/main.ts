@@ -29,27 +29,30 @@ const COMMON_HELP = `  --cluster-domain NAME        the cluster domain (default 
   --operator-namespace NAME    the namespace whose StaticHosts may claim any name (default splitdns)
   --service-cidr LIST          the cluster's Service CIDRs, comma-separated (default 10.96.0.0/12):
                                reverse names served authoritatively, PTRs only for ClusterIPs
-  --pod-cidr LIST              the cluster's Pod CIDRs, comma-separated (default 10.244.0.0/16)`;
-const COMMON: Options = { 'cluster-domain': { type: 'string' }, 'operator-namespace': { type: 'string' }, 'service-cidr': { type: 'string' }, 'pod-cidr': { type: 'string' } };
+  --pod-cidr LIST              the cluster's Pod CIDRs, comma-separated (default 10.244.0.0/16)
+  --external-dns-annotation    honour external-dns.alpha.kubernetes.io/hostname on Services as
+                               an alias of splitdns.io/hostname (default off)`;
+const COMMON: Options = { 'cluster-domain': { type: 'string' }, 'operator-namespace': { type: 'string' }, 'service-cidr': { type: 'string' }, 'pod-cidr': { type: 'string' }, 'external-dns-annotation': { type: 'boolean' } };
 const LOG_HELP = `  --log-level LEVEL            fatal, error, warn, info, debug, trace or silent (default info)
   --log-format FORMAT          auto (readable lines on a terminal, JSON otherwise), pretty or json`;
 const LOG: Options = { 'log-level': { type: 'string' }, 'log-format': { type: 'string' } };
 
-const KINDS = 'DNSZone, DNSForwarder, StaticHost (splitdns.io/v1alpha1), v1 Service, discovery.k8s.io/v1 EndpointSlice, v1 Namespace';
+const KINDS = 'DNSZone, DNSForwarder, StaticHost (splitdns.io/v1alpha1), v1 Service, discovery.k8s.io/v1 EndpointSlice, v1 Namespace, networking.k8s.io/v1 Ingress, gateway.networking.k8s.io Gateway, HTTPRoute, GRPCRoute, TLSRoute';
 
 function compileSet(set: ManifestSet, values: Record<string, unknown>): CompileResult {
   return createCompiler({
     clusterDomain: (values['cluster-domain'] as string | undefined) ?? 'cluster.local',
     operatorNamespace: (values['operator-namespace'] as string | undefined) ?? 'splitdns',
-    ...cidrOptions(values),
+    ...compileFlags(values),
   }).compile(set.snapshot);
 }
 
-/** --service-cidr / --pod-cidr (comma-separated); a bad one is a usage error. */
-function cidrOptions(values: Record<string, unknown>): { serviceCIDRs?: string[]; podCIDRs?: string[] } {
+/** --service-cidr / --pod-cidr (comma-separated; a bad one is a usage error) and --external-dns-annotation. */
+function compileFlags(values: Record<string, unknown>): { serviceCIDRs?: string[]; podCIDRs?: string[]; externalDnsHostnameAnnotation?: boolean } {
   const list = (k: string) => (typeof values[k] === 'string' ? (values[k] as string).split(',').map((x) => x.trim()).filter(Boolean) : undefined);
   const out = { serviceCIDRs: list('service-cidr'), podCIDRs: list('pod-cidr') };
   try { parseCidrList(out.serviceCIDRs ?? [], '--service-cidr'); parseCidrList(out.podCIDRs ?? [], '--pod-cidr'); } catch (err) { throw new UsageError((err as Error).message); }
+  if (values['external-dns-annotation'] === true) return { ...out, externalDnsHostnameAnnotation: true };
   return out;
 }
 
@@ -146,7 +149,7 @@ ${COMMON_HELP}
           logQueries: values['log-queries'] === true,
           defaultUpstream: values['default-upstream'] || values['resolv-conf'] !== undefined ? { resolvConf: values['resolv-conf'] as string | undefined } : undefined,
           clusterDomain: values['cluster-domain'] as string | undefined, operatorNamespace: values['operator-namespace'] as string | undefined,
-          ...cidrOptions(values),
+          ...compileFlags(values),
         });
       } catch (err) {
         const hint = serveErrorHint(err, { port, address, httpPort });

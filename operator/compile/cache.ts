@@ -34,13 +34,13 @@ class Identities {
 
 export type Rejection = Extract<Verdict, { accepted: false }>;
 
-/** A StaticHost or a published Service asking for names (the claims phase decides). */
+/** A StaticHost, a published Service, Ingress or Gateway API route asking for names (the claims phase decides). */
 export type Contributor = {
   meta: Meta;
   /** Identity of everything the outcome depends on. */
   ident: string;
   build: () => { placements: Map<string, Contribution> } | Rejection;
-  /** Services only: the zones to note a name not published in. */
+  /** Services and routes: the zones to note a name not published in. */
   skipZones?: ParsedZone[];
 };
 
@@ -74,8 +74,8 @@ export interface ClaimsOutcome {
   accepted: [string, string[], Record<string, unknown>][];
   /** Shard id → what the winners put there, in claim order. */
   contributions: Map<string, Contribution[]>;
-  /** Zone domain → Services published there, and those not published (why). */
-  zoneNotes: Map<string, { services: number; skipped: string[] }>;
+  /** Zone domain → Services and routes (Ingresses, Gateway API routes) published there, and those not published (why). */
+  zoneNotes: Map<string, { services: number; routes: number; skipped: string[] }>;
 }
 
 export class CompileCache {

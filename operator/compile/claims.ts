@@ -1,5 +1,5 @@
 // Claims phase: who owns which name and type. Claims are made in precedence order (a zone's own
-// records first, then StaticHosts and published Services oldest first), so the first claimant
+// records first, then StaticHosts, published Services, Ingresses and routes oldest first), so the first claimant
 // wins and a later one learns whom it lost to. A CNAME excludes every other type at its name.
 
 import type { RecordType } from '../../dns-server/config/types.js';
@@ -63,7 +63,7 @@ function runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcome
   const hostByMeta = new Map(staticHosts.map((h) => [h.meta, h]));
   const note = (z: ParsedZone) => {
     let n = outcome.zoneNotes.get(z.domain);
-    if (!n) outcome.zoneNotes.set(z.domain, (n = { services: 0, skipped: [] }));
+    if (!n) outcome.zoneNotes.set(z.domain, (n = { services: 0, routes: 0, skipped: [] }));
     return n;
   };
   const list = contributors.list.sort((a, b) => byAge(a, b) || byString(a.meta.kind, b.meta.kind));
@@ -79,7 +79,7 @@ function runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcome
     const blocked = conflicts.length ? [...new Set(conflicts)].join('; ') : undefined;
     if (blocked) {
       if (c.meta.kind === 'StaticHost') outcome.rejected.push([c.meta.key, { accepted: false, reason: 'Conflict', message: blocked }]);
-      else for (const z of c.skipZones ?? []) note(z).skipped.push(`Service ${c.meta.key}: ${blocked}`);
+      else for (const z of c.skipZones ?? []) note(z).skipped.push(`${owner}: ${blocked}`);
       continue;
     }
     for (const [shardId, p] of r.placements) {
@@ -94,7 +94,7 @@ function runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcome
     } else {
       for (const shardId of r.placements.keys()) {
         const z = zoneByShard.get(shardId);
-        if (z) note(z).services++;
+        if (z) { if (c.meta.kind === 'Service') note(z).services++; else note(z).routes++; }
       }
     }
   }

@@ -15,6 +15,8 @@ export const CLUSTER_TTL = 5;
 export const DNS_SCHEMA_VERSION = '1.1.0';
 /** The annotation that names a Service's published hostname in a DNSZone. */
 const HOSTNAME_ANNOTATION = 'splitdns.io/hostname';
+/** ExternalDNS's hostname annotation (comma-separated names): an opt-in alias. */
+export const EXTERNAL_DNS_HOSTNAME_ANNOTATION = 'external-dns.alpha.kubernetes.io/hostname';
 
 interface Port { name: string; port: number; protocol: string }
 interface Addr { ip: string; family: IpFamily }
@@ -30,6 +32,8 @@ export interface ServiceInfo {
   lbIngress: Addr[];
   /** The splitdns.io/hostname annotation. */
   hostnameAnnotation?: string;
+  /** ExternalDNS's hostname annotation, split at commas (used when the compile option opts in). */
+  externalDnsHostnames?: string[];
 }
 
 export interface SliceInfo {
@@ -73,6 +77,7 @@ export function parseService(raw: Raw): ServiceInfo {
     publishNotReady: spec.publishNotReadyAddresses === true,
     lbIngress: type === 'LoadBalancer' ? addrs(ingress) : [],
     hostnameAnnotation: meta.annotations[HOSTNAME_ANNOTATION],
+    externalDnsHostnames: meta.annotations[EXTERNAL_DNS_HOSTNAME_ANNOTATION]?.split(',').map((h) => h.trim()).filter((h) => h !== ''),
   };
 }
 

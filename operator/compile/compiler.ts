@@ -60,7 +60,7 @@ function compileWith(s: Snapshot, opts: CompileOptions, cache: CompileCache): Co
   const shards = buildServiceShards(svcByNs, cache, clusterZone);
   for (const shard of rev.shards) shards.push(shard);
   phase('services');
-  const contributors = collectContributors(parsed, domains, svcByNs, s.namespaces, cache, verdicts);
+  const contributors = collectContributors(parsed, domains, svcByNs, s.namespaces, cache, verdicts, s, opts);
   phase('contributors');
   const claims = resolveClaims(contributors, domains, parsed.staticHosts, cache);
   phase('claims');

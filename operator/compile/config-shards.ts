@@ -39,7 +39,10 @@ export function buildConfigShards(domains: DomainsOutcome, claims: ClaimsOutcome
     if (n?.skipped.length) message += `; not published: ${n.skipped.slice(0, 3).join('; ')}${n.skipped.length > 3 ? ` (and ${n.skipped.length - 3} more)` : ''}`;
     // Records inside the cluster's reverse ranges are not served (the cluster's PTRs win): PartiallyRefused.
     const refused = clusterRanges ? recordsInClusterRanges(p.records, clusterRanges) : undefined;
-    verdicts.accept(p.meta, message, [shardId], { records: memo.built.records, services: n?.services ?? 0 }, refused);
+        // `routes` only for zones that publish routes (spec.ingresses or spec.routes).
+    const figures: Record<string, unknown> = { records: memo.built.records, services: n?.services ?? 0 };
+    if (p.ingresses || p.routes) figures.routes = n?.routes ?? 0;
+    verdicts.accept(p.meta, message, [shardId], figures, refused);
   }
   for (const id of cache.zoneShards.keys()) if (!liveZones.has(id)) cache.zoneShards.delete(id);
 

@@ -1,6 +1,7 @@
 // Contributors phase: everything that asks for names inside the zones or the hosts shard.
-// StaticHosts (placed by the Permissions), and published Services: selected by a zone's
-// spec.services, or named by the splitdns.io/hostname annotation. A Service's target zones
+// StaticHosts (placed by the Permissions), published Services: selected by a zone's
+// spec.services, or named by the splitdns.io/hostname annotation (or, opted in, ExternalDNS's
+// hostname annotation), and published Ingresses and Gateway API routes (routes.ts). A Service's target zones
 // and its contributor are kept on its cache entry while its inputs stay the same.
 
 import type { CompileCache, Contributor, SvcEntry, SvcTarget } from './cache.js';
@@ -10,15 +11,17 @@ import type { DomainsOutcome } from './domains.js';
 import type { Meta } from './meta.js';
 import { addressRecordType, toFqdn } from './names.js';
 import type { ParsedResources } from './parse-crs.js';
+import { routeContributors } from './routes.js';
 import { slicesOf } from './service-shards.js';
 import type { Verdicts } from './status.js';
+import type { Snapshot } from './types.js';
 import { shardIdOfZone } from './zones.js';
 import type { Contribution } from './zones.js';
 
 export const describe = (meta: Meta): string => `${meta.kind} ${meta.key}`;
 
 export interface Contributors {
-  /** StaticHosts first (snapshot order), then published Services (namespace, then list order). */
+  /** StaticHosts first (snapshot order), then published Services (namespace, then list order), then routes (routes.ts). */
   list: Contributor[];
   /** Identity of the accepted zones and the Namespaces (interned in the cache). */
   zonesKey: string;
@@ -27,7 +30,7 @@ export interface Contributors {
 /** Contributors phase: the accepted StaticHosts and the published Services, each a Contributor. */
 export function collectContributors(
   parsed: ParsedResources, domains: DomainsOutcome, svcByNs: ReadonlyMap<string, SvcEntry[]>, namespaces: readonly object[],
-  cache: CompileCache, verdicts: Verdicts,
+  cache: CompileCache, verdicts: Verdicts, s: Partial<Snapshot> = {}, opts: { externalDnsHostnameAnnotation?: boolean } = {},
 ): Contributors {
   const { perm, acceptedZones } = domains;
   const list: Contributor[] = [];
@@ -47,11 +50,14 @@ export function collectContributors(
       if (entry.targets && entry.targets.key === zonesKey) targets = entry.targets.list;
       else {
         targets = [];
-        const ann = svc.hostnameAnnotation;
-        if (ann !== undefined) {
-          const name = toFqdn(ann);
-          const z = perm.zoneOf(name);
-          if (z && (perm.delegatedName(z.p, ns, name) || perm.selects(z.p, svc))) targets.push({ zone: z.p, name });
+        const anns = svc.hostnameAnnotation !== undefined ? [svc.hostnameAnnotation]
+          : opts.externalDnsHostnameAnnotation && svc.externalDnsHostnames !== undefined ? svc.externalDnsHostnames : undefined;
+        if (anns !== undefined) {
+          for (const ann of anns) {
+            const name = toFqdn(ann);
+            const z = perm.zoneOf(name);
+            if (z && (perm.delegatedName(z.p, ns, name) || perm.selects(z.p, svc)) && !targets.some((t) => t.name === name)) targets.push({ zone: z.p, name });
+          }
         } else {
           for (const { p } of acceptedZones.values()) if (perm.selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
         }
@@ -74,6 +80,8 @@ export function collectContributors(
       list.push(entry.contributor);
     }
   }
+  // Ingresses and Gateway API routes (routes.ts).
+  for (const c of routeContributors(s, perm, cache)) list.push(c);
   return { list, zonesKey };
 }
 
@@ -82,18 +90,20 @@ function serviceContributor(svc: ServiceInfo, ident: string, targets: SvcTarget[
   return {
     meta: svc.meta,
     ident,
-    skipZones: targets.map((t) => t.zone),
+    skipZones: [...new Set(targets.map((t) => t.zone))],
     build: () => {
       const placements = new Map<string, Contribution>();
       for (const t of targets) {
-        const c: Contribution = { owner: describe(svc.meta), ident, records: [], reverse: [] };
+        // Several names in one zone (ExternalDNS's annotation lists several): one contribution.
+        const shardId = shardIdOfZone(t.zone.domain);
+        const c: Contribution = placements.get(shardId) ?? { owner: describe(svc.meta), ident, records: [], reverse: [] };
         if (svc.type === 'ExternalName') {
           if (svc.externalName) c.records.push({ name: t.name, type: 'CNAME', ttl: t.zone.ttl, data: toFqdn(svc.externalName) });
         } else {
           const addrs = svc.headless ? readyEndpoints(svc, slices).map((e) => e.addr) : svc.lbIngress.length ? svc.lbIngress : svc.clusterIPs;
           for (const a of addrs) c.records.push({ name: t.name, type: addressRecordType(a.family), ttl: t.zone.ttl, data: a.ip });
         }
-        if (c.records.length) placements.set(shardIdOfZone(t.zone.domain), c);
+        if (c.records.length) placements.set(shardId, c);
       }
       return { placements };
     },

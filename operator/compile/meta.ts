@@ -2,8 +2,11 @@
 
 import type { ResourceKind } from './types.js';
 
+/** The published objects that are not Services (routes.ts). */
+export type RouteKind = 'Ingress' | 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute';
+
 export interface Meta {
-  kind: ResourceKind | 'Service';
+  kind: ResourceKind | 'Service' | RouteKind;
   name: string;
   namespace?: string;
   uid?: string;

@@ -62,6 +62,19 @@ function domain(v: unknown, where: string, errors: string[], opts: { root?: bool
 
 interface ZoneRecord { name: string; type: RecordType; ttl: number; data: RecordData[] }
 
+/** Which objects of one kind a zone publishes (spec.services, spec.ingresses, spec.routes). */
+export interface Selection { namespaces: string[]; namespaceSelector?: LabelSelector; selector?: LabelSelector }
+
+function readSelection(v: unknown, field: string, errors: string[]): Selection | undefined {
+  if (v === undefined || v === null) return undefined;
+  const sv = obj(v);
+  return {
+    namespaces: arr(sv.namespaces).filter((x): x is string => typeof x === 'string'),
+    namespaceSelector: readSelector(sv.namespaceSelector, errors, `spec.${field}.namespaceSelector`),
+    selector: readSelector(sv.selector, errors, `spec.${field}.selector`),
+  };
+}
+
 export interface ParsedZone {
   meta: Meta;
   errors: string[];
@@ -70,7 +83,11 @@ export interface ParsedZone {
   soa: { mname?: string; rname?: string; refresh: number; retry: number; expire: number; minimum: number };
   nameServers: string[];
   records: ZoneRecord[];
-  services?: { namespaces: string[]; namespaceSelector?: LabelSelector; selector?: LabelSelector };
+  services?: Selection;
+  /** spec.ingresses: the Ingresses whose hosts this zone publishes. */
+  ingresses?: Selection;
+  /** spec.routes: the Gateway API routes (HTTPRoute, GRPCRoute, TLSRoute) whose hostnames this zone publishes. */
+  routes?: Selection;
   /** reverseRanges: spec.delegation.reverseCIDRs, the addresses whose PTRs delegated StaticHosts may have. */
   delegation: { namespaces: string[]; namespaceSelector?: LabelSelector; reverseRanges: ReverseRanges<string> };
 }
@@ -120,22 +137,16 @@ function parseZone(raw: Raw): ParsedZone {
   const types = new Map<string, Set<string>>();
   for (const r of records) { let t = types.get(r.name); if (!t) types.set(r.name, (t = new Set())); t.add(r.type); }
   for (const [n, t] of types) if (t.has('CNAME') && t.size > 1) errors.push(`spec.records: ${n} has a CNAME and other records (a CNAME must be alone at its name)`);
-  let services: ParsedZone['services'];
-  if (spec.services !== undefined && spec.services !== null) {
-    const sv = obj(spec.services);
-    services = {
-      namespaces: arr(sv.namespaces).filter((x): x is string => typeof x === 'string'),
-      namespaceSelector: readSelector(sv.namespaceSelector, errors, 'spec.services.namespaceSelector'),
-      selector: readSelector(sv.selector, errors, 'spec.services.selector'),
-    };
-  }
+  const services = readSelection(spec.services, 'services', errors);
+  const ingresses = readSelection(spec.ingresses, 'ingresses', errors);
+  const routes = readSelection(spec.routes, 'routes', errors);
   const dl = obj(spec.delegation);
   const delegation = {
     namespaces: arr(dl.namespaces).filter((x): x is string => typeof x === 'string'),
     namespaceSelector: readSelector(dl.namespaceSelector, errors, 'spec.delegation.namespaceSelector'),
     reverseRanges: parseReverseCidrs(dl.reverseCIDRs, errors),
   };
-  return { meta, errors, domain: d, ttl, soa, nameServers, records, services, delegation };
+  return { meta, errors, domain: d, ttl, soa, nameServers, records, services, ingresses, routes, delegation };
 }
 
 function parseReverseCidrs(v: unknown, errors: string[]): ReverseRanges<string> {

@@ -4,13 +4,14 @@
 import type { ServiceInfo } from './cluster-services.js';
 import type { Rejection } from './cache.js';
 import { matchesSelector } from './meta.js';
+import type { Meta } from './meta.js';
 import { addressRecordType, isBelow, reverseName } from './names.js';
-import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
+import type { ParsedStaticHost, ParsedZone, Selection } from './parse-crs.js';
 import { shardIdOfZone } from './zones.js';
 import type { Contribution } from './zones.js';
 
 export class Permissions {
-  readonly #admitted = new Map<ParsedZone, Map<string, boolean>>();
+  readonly #admitted = new Map<Selection, Map<string, boolean>>();
 
   constructor(
     private readonly zones: ReadonlyMap<string, { p: ParsedZone; id: string }>,
@@ -44,18 +45,23 @@ export class Permissions {
 
   /** The zone's spec.services selects the Service. */
   selects(z: ParsedZone, svc: ServiceInfo): boolean {
-    const sv = z.services;
+    return this.selectsIn(z, 'services', svc.meta);
+  }
+
+  /** The zone's spec.<field> (services, ingresses or routes) selects the object. */
+  selectsIn(z: ParsedZone, field: 'services' | 'ingresses' | 'routes', meta: Meta): boolean {
+    const sv = z[field];
     if (!sv) return false;
-    const ns = svc.meta.namespace ?? 'default';
-    let admitted = this.#admitted.get(z);
-    if (!admitted) this.#admitted.set(z, (admitted = new Map()));
+    const ns = meta.namespace ?? 'default';
+    let admitted = this.#admitted.get(sv);
+    if (!admitted) this.#admitted.set(sv, (admitted = new Map()));
     let nsOk = admitted.get(ns);
     if (nsOk === undefined) {
       const anyNs = sv.namespaces.length === 0 && sv.namespaceSelector === undefined;
       nsOk = anyNs || sv.namespaces.includes(ns) || (sv.namespaceSelector !== undefined && this.nsLabels.has(ns) && matchesSelector(sv.namespaceSelector, this.nsLabels.get(ns)!));
       admitted.set(ns, nsOk);
     }
-    return nsOk && (sv.selector === undefined || matchesSelector(sv.selector, svc.meta.labels));
+    return nsOk && (sv.selector === undefined || matchesSelector(sv.selector, meta.labels));
   }
 
   /** Where a StaticHost's records go (shard id → records), or why it may not have them. */

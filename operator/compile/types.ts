@@ -11,6 +11,16 @@ export interface Snapshot {
   services: object[];
   endpointSlices: object[];
   namespaces: object[];
+  /** networking.k8s.io/v1 Ingresses (published by a zone's spec.ingresses); absent: none. */
+  ingresses?: object[];
+  /** gateway.networking.k8s.io Gateways: the addresses of the routes attached to them. */
+  gateways?: object[];
+  /** gateway.networking.k8s.io/v1 HTTPRoutes (published by a zone's spec.routes). */
+  httpRoutes?: object[];
+  /** gateway.networking.k8s.io/v1 GRPCRoutes. */
+  grpcRoutes?: object[];
+  /** gateway.networking.k8s.io/v1alpha2 TLSRoutes. */
+  tlsRoutes?: object[];
 }
 
 export interface CompileOptions {
@@ -27,6 +37,12 @@ export interface CompileOptions {
   serviceCIDRs?: readonly string[];
   /** The cluster's Pod CIDRs (default DEFAULT_POD_CIDRS): reverse zones served authoritatively. */
   podCIDRs?: readonly string[];
+  /**
+   * Honour ExternalDNS's `external-dns.alpha.kubernetes.io/hostname` annotation on Services as an
+   * alias of `splitdns.io/hostname` (comma-separated names; splitdns.io/hostname wins when both
+   * are set). Off by default.
+   */
+  externalDnsHostnameAnnotation?: boolean;
 }
 
 /** The phases of compile(), in order (docs/compiler.md). */

@@ -21,6 +21,8 @@ import { startOpsHttp } from './ops-http.js';
 import type { OpsHttp } from './ops-http.js';
 import { Publisher } from './publish.js';
 import { ReconcileLoop } from './reconcile-loop.js';
+import { INGRESS_RESOURCE, gatewayResources } from './route-sources.js';
+import type { WatchedResource } from './route-sources.js';
 import { desiredStatus, StatusWriter } from './status-writer.js';
 import { stripCustomResource, stripEndpointSlice, stripNamespace, stripService } from './strip.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -32,6 +34,10 @@ export interface OperatorOptions {
   /** The cluster's Service and Pod CIDRs (compile's reverse zones; defaults in reverse-zones.ts). */
   serviceCIDRs?: readonly string[];
   podCIDRs?: readonly string[];
+  /** Watch and publish Ingresses, Gateway API routes (only the kinds installed), ExternalDNS's annotation (route-sources.ts). */
+  publishIngress?: boolean;
+  publishGatewayAPI?: boolean;
+  externalDnsHostnameAnnotation?: boolean;
   /** Label selector of the DNS server pods (in `namespace`). */
   dnsSelector: string;
   statusPort?: number;
@@ -65,15 +71,15 @@ export const OPERATOR_DEFAULTS = {
   confirmIntervalMs: 10, statusPortName: 'http', gzipAboveBytes: 256 * 1024,
 };
 
-/** Each informer's path and what it keeps of an object (strip.ts: what compile reads). */
-const RESOURCES: { key: keyof Snapshot; path: string; transform: (o: any) => any; ignoreStatus: boolean }[] = [
-  { key: 'zones', path: '/apis/splitdns.io/v1alpha1/dnszones', transform: stripCustomResource, ignoreStatus: true },
-  { key: 'forwarders', path: '/apis/splitdns.io/v1alpha1/dnsforwarders', transform: stripCustomResource, ignoreStatus: true },
-  { key: 'staticHosts', path: '/apis/splitdns.io/v1alpha1/statichosts', transform: stripCustomResource, ignoreStatus: true },
-  // A Service's status.loadBalancer.ingress feeds compile: a status change is a change.
-  { key: 'services', path: '/api/v1/services', transform: stripService, ignoreStatus: false },
-  { key: 'endpointSlices', path: '/apis/discovery.k8s.io/v1/endpointslices', transform: stripEndpointSlice, ignoreStatus: false },
-  { key: 'namespaces', path: '/api/v1/namespaces', transform: stripNamespace, ignoreStatus: false },
+/** Each informer's path, what it keeps of an object (strip.ts: what compile reads) and whether its status feeds compile. */
+const RESOURCES: WatchedResource[] = [
+  { key: 'zones', path: '/apis/splitdns.io/v1alpha1/dnszones', transform: stripCustomResource },
+  { key: 'forwarders', path: '/apis/splitdns.io/v1alpha1/dnsforwarders', transform: stripCustomResource },
+  { key: 'staticHosts', path: '/apis/splitdns.io/v1alpha1/statichosts', transform: stripCustomResource },
+  // A Service's status.loadBalancer.ingress is published: a status change is a change.
+  { key: 'services', path: '/api/v1/services', transform: stripService, statusMatters: true },
+  { key: 'endpointSlices', path: '/apis/discovery.k8s.io/v1/endpointslices', transform: stripEndpointSlice, statusMatters: true },
+  { key: 'namespaces', path: '/api/v1/namespaces', transform: stripNamespace, statusMatters: true },
 ];
 
 export class Operator {
@@ -105,7 +111,7 @@ export class Operator {
     this.metrics = new OperatorMetrics(opts.registry ?? new Registry());
     this.client = createKubeClient(opts.kubeConfig, { userAgent: opts.userAgent });
     // compile() gives conditions without times: the status writer owns them.
-    this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs });
+    this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs, externalDnsHostnameAnnotation: opts.externalDnsHostnameAnnotation });
     this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
     const identity = opts.identity ?? `${os.hostname()}-${process.pid}`;
     this.#status = new StatusWriter({ client: this.client, logger: opts.logger.child({ component: 'status' }), metrics: this.metrics, reporter: { controller: 'splitdns.io/operator', instance: identity }, now: opts.now, ...opts.statusWrites });
@@ -135,9 +141,12 @@ export class Operator {
       onStart: () => { this.metrics.isLeader.set(1); this.#forget(); this.#seedFromLive = true; this.#loop.markDirty(); },
       onStop: () => { this.metrics.isLeader.set(0); this.#forget(); },
     });
-    for (const r of RESOURCES) {
-      this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, logger: this.#log, onChange: () => this.#loop.markDirty(), transform: r.transform, ignoreStatus: r.ignoreStatus, backoff: opts.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
-    }
+    for (const r of RESOURCES) this.#watch(r);
+    if (opts.publishIngress) this.#watch(INGRESS_RESOURCE);
+  }
+
+  #watch(r: WatchedResource): void {
+    this.#informers.set(r.key, new ResourceInformer({ client: this.client, path: r.path, statusMatters: r.statusMatters, transform: r.transform, logger: this.#log, onChange: () => this.#loop.markDirty(), backoff: this.#o.informerBackoff, onRestart: () => this.metrics.informerRestartsTotal.inc() }));
   }
 
   get isLeader(): boolean { return this.#elector.isLeader; }
@@ -150,6 +159,8 @@ export class Operator {
       this.#ops = await startOpsHttp(this.#o.httpAddress ?? '0.0.0.0', this.#o.httpPort, () => this.synced && !this.#closed, this.metrics.registry,
         () => ({ leader: this.isLeader, synced: this.synced, shards: this.#last?.result.bundle.shards.length ?? 0 }));
     }
+    // Gateway API kinds only where their CRDs are installed (discovery; logged once when absent).
+    if (this.#o.publishGatewayAPI) for (const r of await gatewayResources(this.client, this.#log)) this.#watch(r);
     this.#elector.start();
     // Informers sync in the background; the first run waits for all of them.
     for (const inf of this.#informers.values()) void inf.start().then(() => this.#loop.markDirty());

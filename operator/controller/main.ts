@@ -30,6 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     leaseDurationSeconds: o.leaseDurationSeconds, renewDeadlineMs: o.renewDeadlineMs, retryPeriodMs: o.retryPeriodMs,
     httpAddress: o.httpAddress, httpPort: o.httpPort, logger, serviceCIDRs: o.serviceCIDRs, podCIDRs: o.podCIDRs,
     statusWrites: { qps: o.kubeApiQps, burst: o.kubeApiBurst, concurrency: o.statusConcurrency },
+    publishIngress: o.publishIngress, publishGatewayAPI: o.publishGatewayAPI, externalDnsHostnameAnnotation: o.externalDnsHostnameAnnotation,
   });
   logger.info({ namespace: o.namespace, clusterDomain: o.clusterDomain, dnsSelector: o.dnsSelector, httpPort: op.httpPort }, 'operator started');
   await new Promise<void>((resolve) => {

@@ -30,6 +30,9 @@ export const FLAG_SPECS: Record<string, FlagSpec> = {
   'http-address': { env: 'SPLITDNS_HTTP_ADDRESS', def: '0.0.0.0', help: 'address of /healthz /readyz /metrics' },
   'http-port': { env: 'SPLITDNS_HTTP_PORT', def: '8081', help: 'port of /healthz /readyz /metrics (0 = off)' },
   'kube-api': { env: 'SPLITDNS_KUBE_API', help: 'API server URL without credentials (development and tests); default: in-cluster or KUBECONFIG' },
+  'publish-ingress': { env: 'SPLITDNS_PUBLISH_INGRESS', def: 'false', help: 'watch Ingresses (networking.k8s.io/v1) and publish them where a DNSZone\'s spec.ingresses selects them (true/false; RBAC: the publish-routes component)' },
+  'publish-gateway-api': { env: 'SPLITDNS_PUBLISH_GATEWAY_API', def: 'false', help: 'watch Gateways, HTTPRoutes, GRPCRoutes and TLSRoutes and publish routes where spec.routes selects them (true/false; kinds whose CRDs are not installed are skipped)' },
+  'external-dns-annotation': { env: 'SPLITDNS_EXTERNAL_DNS_ANNOTATION', def: 'false', help: 'honour external-dns.alpha.kubernetes.io/hostname on Services as an alias of splitdns.io/hostname (true/false)' },
   'log-level': { env: 'SPLITDNS_LOG_LEVEL', def: 'info', help: 'pino level' },
   'log-format': { env: 'SPLITDNS_LOG_FORMAT', def: 'auto', help: 'auto (readable lines on a terminal, JSON otherwise), pretty or json' },
 };
@@ -39,6 +42,7 @@ export interface ParsedOptions {
   debounceMs: number; identity?: string; leaseName: string; leaseDurationSeconds: number; renewDeadlineMs: number;
   retryPeriodMs: number; kubeApiQps: number; kubeApiBurst: number; statusConcurrency: number; httpAddress: string; httpPort: number | null; kubeApi?: string; logLevel: string; logFormat: LogFormat; help: boolean;
   serviceCIDRs: string[]; podCIDRs: string[];
+  publishIngress: boolean; publishGatewayAPI: boolean; externalDnsHostnameAnnotation: boolean;
 }
 
 /** A comma-separated CIDR flag, checked (reverse-zones.ts). */
@@ -55,6 +59,13 @@ export function helpText(): string {
 
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const SEL_TERM = /^(!?[A-Za-z0-9._/-]+|[A-Za-z0-9._/-]+\s*(==|=|!=)\s*[A-Za-z0-9._-]*)$/;
+
+function bool(name: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new OptionsError(`--${name} must be true or false, not ${JSON.stringify(raw)}`);
+}
 
 function int(name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
@@ -98,5 +109,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ParsedOpti
     statusConcurrency: int('status-concurrency', get('status-concurrency')!, 1, 256), httpAddress: get('http-address')!, httpPort: httpPort === 0 ? null : httpPort,
     kubeApi, logLevel, logFormat, help: values.help === true,
     serviceCIDRs: cidrs('service-cidr', get('service-cidr')!), podCIDRs: cidrs('pod-cidr', get('pod-cidr')!),
+    publishIngress: bool('publish-ingress', get('publish-ingress')!), publishGatewayAPI: bool('publish-gateway-api', get('publish-gateway-api')!),
+    externalDnsHostnameAnnotation: bool('external-dns-annotation', get('external-dns-annotation')!),
   };
 }

@@ -3,7 +3,7 @@
 // boundary to what compile() reads (operator/compile: meta.ts readMeta, cluster-services.ts
 // parseService/parseSlice, domains.ts for Namespaces) and what the status writer reads of the
 // custom resources (metadata, status). Dropped everywhere: managedFields and every annotation
-// but splitdns.io/* on core objects. A test compiles the stripped and the full objects and
+// but splitdns.io/* and ExternalDNS's hostname on core objects. A test compiles the stripped and the full objects and
 // compares (test/operator/controller/strip.test.ts); a field compile starts reading must be
 // added here too.
 
@@ -21,12 +21,15 @@ function pick(o: unknown, keys: readonly string[]): Raw {
 
 const META = ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'labels'] as const;
 
-/** Metadata compile reads; annotations only ours (splitdns.io/...). */
+/** ExternalDNS's hostname annotation: compile reads it when --external-dns-annotation is on. */
+const EXTERNAL_DNS_HOSTNAME = 'external-dns.alpha.kubernetes.io/hostname';
+
+/** Metadata compile reads; annotations only ours (splitdns.io/...) and ExternalDNS's hostname. */
 function meta(m: unknown, labels: 'all' | readonly string[] = 'all'): Raw {
   const out = pick(m, META);
   if (labels !== 'all' && isObj(out.labels)) out.labels = pick(out.labels, labels);
   if (isObj(m) && isObj(m.annotations)) {
-    const ours = Object.entries(m.annotations).filter(([k]) => k.startsWith('splitdns.io/'));
+    const ours = Object.entries(m.annotations).filter(([k]) => k.startsWith('splitdns.io/') || k === EXTERNAL_DNS_HOSTNAME);
     if (ours.length) out.annotations = Object.fromEntries(ours);
   }
   return out;

@@ -137,6 +137,14 @@ const SLOTS: Record<string, keyof Snapshot> = {
   'v1/Service': 'services',
   'discovery.k8s.io/v1/EndpointSlice': 'endpointSlices',
   'v1/Namespace': 'namespaces',
+  // Published routes (DNSZone spec.ingresses / spec.routes).
+  'networking.k8s.io/v1/Ingress': 'ingresses',
+  'gateway.networking.k8s.io/v1/Gateway': 'gateways',
+  'gateway.networking.k8s.io/v1beta1/Gateway': 'gateways',
+  'gateway.networking.k8s.io/v1/HTTPRoute': 'httpRoutes',
+  'gateway.networking.k8s.io/v1beta1/HTTPRoute': 'httpRoutes',
+  'gateway.networking.k8s.io/v1/GRPCRoute': 'grpcRoutes',
+  'gateway.networking.k8s.io/v1alpha2/TLSRoute': 'tlsRoutes',
 };
 
 /**
@@ -178,7 +186,7 @@ export function buildManifestSet(byFile: Map<string, Record<string, unknown>[] |
       if (errs.length) { for (const m of errs) problems.push({ file, ref, message: m, ...positionOf(o, m.split(':')[0].replace('<root>', '')) }); continue; }
       if (seen.has(ref)) { problems.push({ file, ref, message: `defined twice (also in ${seen.get(ref)}); the first one is used`, ...positionOf(o) }); continue; }
       seen.set(ref, file);
-      (snapshot[slot] as object[]).push(o);
+      ((snapshot[slot] ??= []) as object[]).push(o);
       objects.push({ file, obj: o, ref });
     }
   }

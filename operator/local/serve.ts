@@ -36,6 +36,8 @@ export interface LocalServeOptions {
   /** The cluster's Service and Pod CIDRs whose reverse names are served authoritatively (defaults 10.96.0.0/12, 10.244.0.0/16). */
   serviceCIDRs?: readonly string[];
   podCIDRs?: readonly string[];
+  /** Honour ExternalDNS's hostname annotation on Services (compile option). */
+  externalDnsHostnameAnnotation?: boolean;
   debounceMs?: number;
   /** Rescan interval in ms (the fallback when file events are missed); 0 = events only. */
   rescanMs?: number;
@@ -83,7 +85,7 @@ export async function startLocalServer(opts: LocalServeOptions): Promise<LocalSe
   const paths = (Array.isArray(opts.manifests) ? opts.manifests : [opts.manifests]).map((p) => resolve(p));
   checkPaths(paths);
   const validators = loadCrdValidators();
-  const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs });
+  const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs, externalDnsHostnameAnnotation: opts.externalDnsHostnameAnnotation });
   const registry = opts.registry ?? new Registry();
   const forwarder = opts.forward === false ? undefined : createForwarder({ logger: opts.logger, registry });
   const defaultUpstream = forwarder && opts.defaultUpstream ? withDefaultUpstream(forwarder, { logger: opts.logger, ...opts.defaultUpstream }) : undefined;

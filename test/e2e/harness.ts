@@ -127,3 +127,28 @@ export async function eventually<T>(what: string, limitMs: number, check: () => 
 export function condition(obj: any, type: string): any {
   return (obj?.status?.conditions ?? []).find((c: any) => c.type === type);
 }
+
+/** The operator's change limit in the e2e suites: a change is answered by both servers within 2 s. */
+const LIMIT = 2000;
+
+export async function servedEverywhere(h: Harness, name: string, want: string[], limitMs = LIMIT): Promise<void> {
+  await eventually(`${name} → ${want.join(',') || 'nothing'} on both servers`, limitMs, async () => {
+    const answers = await Promise.all(h.servers.map((s) => lookupA(s, name)));
+    return answers.every((a) => JSON.stringify(a) === JSON.stringify(want)) ? true : undefined;
+  });
+}
+
+export async function waitCondition(h: Harness, path: string, type: string, status: string, generation?: number, limitMs = 5000): Promise<any> {
+  return eventually(`${path} ${type}=${status}`, limitMs, async () => {
+    const o = await h.kube('GET', path);
+    const c = condition(o, type);
+    return c?.status === status && (generation === undefined || (c.observedGeneration === generation && o.status.observedGeneration === generation)) ? o : undefined;
+  });
+}
+
+/** Requests of the suite's ServiceAccounts that the apiserver refused (403), from its audit log. */
+export function denials(env: Envtest, ns: string): string[] {
+  return [OPERATOR_SA, DNS_SA].flatMap((sa) => env.audit(`system:serviceaccount:${ns}:${sa}`))
+    .filter((e) => e.responseStatus?.code === 403)
+    .map((e) => `${e.user.username}: ${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? '/' + e.objectRef.subresource : ''} ${e.objectRef?.namespace ?? ''}`);
+}

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { Envtest } from '../envtest/apiserver.js';
 import { useEnvtest } from '../envtest/shared.js';
 import { DNS_SA, installInto, OPERATOR_SA } from '../envtest/splitdns.js';
-import { condition, CR, ensureNamespaces, eventually, lookupA, startHarness } from './harness.js';
+import { condition, CR, denials, ensureNamespaces, eventually, lookupA, servedEverywhere, startHarness, waitCondition } from './harness.js';
 import type { Harness } from './harness.js';
 
 const NS = 'e2e-splitdns';
@@ -20,32 +20,10 @@ export function staticHost(name: string, hostnames: string[], addresses: string[
   return { apiVersion: 'splitdns.io/v1alpha1', kind: 'StaticHost', metadata: { name }, spec: { hostnames, addresses } };
 }
 
-export async function servedEverywhere(h: Harness, name: string, want: string[], limitMs = LIMIT): Promise<void> {
-  await eventually(`${name} → ${want.join(',') || 'nothing'} on both servers`, limitMs, async () => {
-    const answers = await Promise.all(h.servers.map((s) => lookupA(s, name)));
-    return answers.every((a) => JSON.stringify(a) === JSON.stringify(want)) ? true : undefined;
-  });
-}
-
-export async function waitCondition(h: Harness, path: string, type: string, status: string, generation?: number, limitMs = LIMIT): Promise<any> {
-  return eventually(`${path} ${type}=${status}`, limitMs, async () => {
-    const o = await h.kube('GET', path);
-    const c = condition(o, type);
-    return c?.status === status && (generation === undefined || (c.observedGeneration === generation && o.status.observedGeneration === generation)) ? o : undefined;
-  });
-}
-
 /** The Events the events API lists for one object (by uid). */
 async function eventsFor(h: Harness, obj: any): Promise<any[]> {
   const list = await h.kube('GET', `/apis/events.k8s.io/v1/namespaces/${obj.metadata.namespace}/events`);
   return list.items.filter((e: any) => e.regarding?.uid === obj.metadata.uid);
-}
-
-/** Requests of the suite's ServiceAccounts that the apiserver refused (403), from its audit log. */
-export function denials(env: Envtest, ns: string): string[] {
-  return [OPERATOR_SA, DNS_SA].flatMap((sa) => env.audit(`system:serviceaccount:${ns}:${sa}`))
-    .filter((e) => e.responseStatus?.code === 403)
-    .map((e) => `${e.user.username}: ${e.verb} ${e.objectRef?.resource}${e.objectRef?.subresource ? '/' + e.objectRef.subresource : ''} ${e.objectRef?.namespace ?? ''}`);
 }
 
 describe('real API e2e: operator + two DNS servers, each as its own ServiceAccount', function () {

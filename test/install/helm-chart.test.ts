@@ -4,8 +4,9 @@
 // config/overlays/cluster-dns. So the two install paths cannot drift apart.
 
 import { expect } from 'chai';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { mergeValues, renderTemplate } from './helm-template.js';
 import { renderKustomization } from './render.js';
@@ -53,6 +54,25 @@ describe('install: Helm chart charts/splitdns', () => {
 
   it('renders, with clusterDns.enabled into kube-system, exactly the objects of config/overlays/cluster-dns', () => {
     expectSameObjects(renderChart('kube-system', { clusterDns: { enabled: true } }), overlay);
+  });
+
+  it('renders, with publish.ingress and publish.gatewayAPI, exactly config/base with the publish-routes component', () => {
+    // A throw-away overlay (kustomize takes components by relative path only).
+    const dir = mkdtempSync(join(tmpdir(), 'splitdns-publish-routes-'));
+    try {
+      writeFileSync(join(dir, 'kustomization.yaml'), [
+        'apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization',
+        `resources: [${relative(dir, join(ROOT, 'config/base'))}]`, `components: [${relative(dir, join(ROOT, 'config/components/publish-routes'))}]`, '',
+      ].join('\n'));
+      const withRoutes = renderKustomization(dir);
+      const role = withRoutes.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'splitdns-operator') as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+      // Only list/watch on the route kinds is added.
+      expect(role.rules.slice(-2)).to.deep.equal([
+        { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['list', 'watch'] },
+        { apiGroups: ['gateway.networking.k8s.io'], resources: ['gateways', 'httproutes', 'grpcroutes', 'tlsroutes'], verbs: ['list', 'watch'] },
+      ]);
+      expectSameObjects(renderChart('splitdns', { publish: { ingress: true, gatewayAPI: true } }), withRoutes);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
   it('takes the clusterDNS address, replica counts and image from values', () => {

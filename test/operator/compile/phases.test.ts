@@ -190,7 +190,7 @@ describe('compile phase: claims', () => {
   it("notes a published Service whose name is taken in the zone's notes, without refusing anything", () => {
     const r = phasesUpTo(snap({ zones: [z], services: [service('shop', 'www', { clusterIP: '10.96.0.1' }, { annotations: { 'splitdns.io/hostname': 'www.corp.example.org' } })], namespaces: [namespace('shop')] }));
     // shop is not delegated; the zone's spec.services ({}: every Service) selects it.
-    expect(r.claims.zoneNotes.get('corp.example.org.')).to.deep.equal({ services: 0, skipped: ['Service shop/www: www.corp.example.org. A is already claimed by DNSZone corp'] });
+    expect(r.claims.zoneNotes.get('corp.example.org.')).to.deep.equal({ services: 0, routes: 0, skipped: ['Service shop/www: www.corp.example.org. A is already claimed by DNSZone corp'] });
   });
 
   it('remembers the outcome while the contributors and zones are the same, and recomputes when one moves', () => {

@@ -87,6 +87,11 @@ describe('operator controller: objects stripped at the informer boundary', () =>
     expect(size(strip(full)) / size(full)).to.be.below(0.5);
   });
 
+  it('keeps the hostname annotations compile reads (ours and, opt-in, ExternalDNS\'s) and drops the rest', () => {
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop', annotations: { 'splitdns.io/hostname': 'a.example.org', 'external-dns.alpha.kubernetes.io/hostname': 'b.example.org', 'kubectl.kubernetes.io/last-applied-configuration': '{}' } }, spec: { clusterIP: '10.96.0.9', type: 'ClusterIP' } };
+    expect(stripService(svc).metadata.annotations).to.deep.equal({ 'splitdns.io/hostname': 'a.example.org', 'external-dns.alpha.kubernetes.io/hostname': 'b.example.org' });
+  });
+
   it('keeps what the status writer reads of a custom resource, less managedFields', () => {
     const o = served({ apiVersion: 'splitdns.io/v1alpha1', kind: 'StaticHost', metadata: { name: 'h', namespace: 'n' }, spec: { hostname: 'a' }, status: { conditions: [{ type: 'Accepted' }] } }, 1);
     const s = stripCustomResource(o);
