@@ -1,7 +1,8 @@
 // RBAC grants exactly what the code calls. The real operator and the real DNS server with its
 // ConfigMap source run against the real kube-apiserver (test/envtest), each as its own
 // ServiceAccount bound to the roles rendered from config/, through a scenario that exercises
-// every write path (create, update after a conflict, delete, status, events, leader election).
+// every write path (create, update after a conflict, delete, status, events and an Event series,
+// leader election).
 // The apiserver's audit log records every request each ServiceAccount made: every one must have
 // been allowed (no 403), each must be allowed by the rendered roles, and every rule in those
 // roles must have been used.
@@ -97,6 +98,22 @@ describe('real API: RBAC against the calls the code makes', function () {
     await kube('PATCH', '/apis/splitdns.io/v1alpha1/dnszones/corp', { spec: { ttl: 120 } }, 'application/merge-patch+json');
     await eventually('DNSZone corp Ready at generation 2', 15000, () => zoneReady(2));
 
+    // 2b. A StaticHost is refused, then accepted again: the second Accepted Event of the same
+    //     object is a repeat, recorded as a series (PATCH of the existing Event).
+    const host = `/apis/splitdns.io/v1alpha1/namespaces/team-a/statichosts/build-farm`;
+    const accepted = async (status: string) => {
+      const o = await kube('GET', host);
+      const c = (o.status?.conditions ?? []).find((x: any) => x.type === 'Accepted');
+      return c?.status === status && c?.observedGeneration === o.metadata.generation ? o : undefined;
+    };
+    await eventually('StaticHost build-farm Accepted', 15000, () => accepted('True'));
+    await kube('PATCH', host, { spec: { hostnames: ['build.elsewhere.example'] } }, 'application/merge-patch+json');
+    await eventually('StaticHost build-farm NotPermitted', 15000, () => accepted('False'));
+    await kube('PATCH', host, { spec: { hostnames: ['build.corp.example'] } }, 'application/merge-patch+json');
+    await eventually('StaticHost build-farm Accepted again', 15000, () => accepted('True'));
+    const opCalls = () => env.audit(user(OPERATOR_SA));
+    await eventually('an Event series patched', 15000, () => (opCalls().some((e) => e.verb === 'patch' && e.objectRef?.apiGroup === 'events.k8s.io') ? true : undefined));
+
     // 3. A resource goes away: its shard ConfigMap is deleted.
     await kube('DELETE', '/apis/splitdns.io/v1alpha1/dnszones/corp');
     const op = () => env.audit(user(OPERATOR_SA));
@@ -135,6 +152,7 @@ describe('real API: RBAC against the calls the code makes', function () {
     expect(calls.some((e) => e.verb === 'get' && e.objectRef?.resource === 'configmaps'), 'GET of one ConfigMap after the conflict').to.equal(true);
     expect(calls.some((e) => e.verb === 'patch' && e.objectRef?.subresource === 'status')).to.equal(true);
     expect(calls.some((e) => e.verb === 'create' && e.objectRef?.apiGroup === 'events.k8s.io' && (e.responseStatus?.code ?? 0) < 300), 'an Event created').to.equal(true);
+    expect(calls.some((e) => e.verb === 'patch' && e.objectRef?.apiGroup === 'events.k8s.io' && (e.responseStatus?.code ?? 0) < 300), 'an Event series patched').to.equal(true);
   });
 
   it('matches the verbs table in operator/controller/README.md', () => {
