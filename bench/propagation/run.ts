@@ -11,11 +11,9 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import dnsPacket from 'dns-packet';
 import pino from 'pino';
 import { startDnsServer } from '../../dns-server/server.js';
 import type { DnsServer } from '../../dns-server/server.js';
@@ -25,6 +23,7 @@ import { Envtest, etcdVersion } from '../../test/envtest/apiserver.js';
 import { findAssets, ROOT } from '../../test/envtest/assets.js';
 import { createNamespace, kubeConfigFor } from '../../test/envtest/kube.js';
 import { createReplicaPod, DNS_SA, DNS_SELECTOR, installInto, OPERATOR_SA } from '../../test/envtest/splitdns.js';
+import { createProber, until } from '../lib/probe.js';
 
 const N = Number(process.argv[2] ?? 25);
 const DEBOUNCE = Number(process.env.BENCH_DEBOUNCE_MS ?? OPERATOR_DEFAULTS.debounceMs);
@@ -34,30 +33,8 @@ const PORTS = { dns: [5510, 5511], http: [5520, 5521] };
 const NS = 'splitdns-bench';
 const log = pino({ level: 'warn' });
 
-const sock = dgram.createSocket('udp4');
-const waiting = new Map<number, (addrs: string[]) => void>();
-sock.on('message', (m) => {
-  try {
-    const p = dnsPacket.decode(m);
-    waiting.get(p.id!)?.((p.answers ?? []).filter((a) => a.type === 'A').map((a) => String((a as { data: unknown }).data)));
-    waiting.delete(p.id!);
-  } catch { /* ignore */ }
-});
-let nextId = 1;
-function queryA(port: number, name: string): Promise<string[]> {
-  const id = (nextId = (nextId % 65535) + 1);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => { waiting.delete(id); resolve([]); }, 200);
-    waiting.set(id, (a) => { clearTimeout(t); resolve(a); });
-    sock.send(dnsPacket.encode({ id, type: 'query', flags: 0, questions: [{ name, type: 'A', class: 'IN' }] }), port, '127.0.0.1');
-  });
-}
-
-async function until(limitMs: number, check: () => Promise<boolean>, everyMs: number): Promise<boolean> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) { if (await check()) return true; await new Promise((r) => setTimeout(r, everyMs)); }
-  return false;
-}
+const prober = createProber(200);
+const queryA = (port: number, name: string) => prober.queryA(port, name);
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -166,7 +143,7 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => s.close()));
   } finally {
     for (const c of children) c.kill('SIGKILL');
-    sock.close();
+    prober.close();
     await env.close();
     rmSync(work, { recursive: true, force: true });
   }

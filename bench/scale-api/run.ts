@@ -11,12 +11,10 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import dnsPacket from 'dns-packet';
 import pino from 'pino';
 import { startDnsServer } from '../../dns-server/server.js';
 import { startConfigMapSource } from '../../dns-server/source/configmap.js';
@@ -24,6 +22,7 @@ import { Envtest, etcdVersion } from '../../test/envtest/apiserver.js';
 import { findAssets, ROOT } from '../../test/envtest/assets.js';
 import { createNamespace, kubeConfigFor } from '../../test/envtest/kube.js';
 import { createReplicaPod, DNS_SA, installInto, OPERATOR_SA } from '../../test/envtest/splitdns.js';
+import { createProber, until } from '../lib/probe.js';
 
 const NAMESPACES = 100;
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 10000);
@@ -35,31 +34,9 @@ const DNS_PORT = 5560, DNS_HTTP = 5561, OP_HTTP = 5562;
 const log = pino({ level: 'warn' });
 const SH = `/apis/splitdns.io/v1alpha1/namespaces/${NS}/statichosts`;
 
-const sock = dgram.createSocket('udp4');
-const waiting = new Map<number, (addrs: string[]) => void>();
-sock.on('message', (m) => {
-  try {
-    const p = dnsPacket.decode(m);
-    waiting.get(p.id!)?.((p.answers ?? []).filter((a) => a.type === 'A').map((a) => String((a as { data: unknown }).data)));
-    waiting.delete(p.id!);
-  } catch { /* ignore */ }
-});
-let nextId = 1;
-function queryA(name: string): Promise<string[]> {
-  const id = (nextId = (nextId % 65535) + 1);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => { waiting.delete(id); resolve([]); }, 300);
-    waiting.set(id, (a) => { clearTimeout(t); resolve(a); });
-    sock.send(dnsPacket.encode({ id, type: 'query', flags: 0, questions: [{ name, type: 'A', class: 'IN' }] }), DNS_PORT, '127.0.0.1');
-  });
-}
-
+const prober = createProber(300);
+const queryA = (name: string) => prober.queryA(DNS_PORT, name);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(limitMs: number, check: () => Promise<boolean> | boolean, everyMs: number): Promise<boolean> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) { if (await check()) return true; await sleep(everyMs); }
-  return false;
-}
 /** Runs `fn` over `items`, `width` at a time. */
 async function pool<T>(items: T[], width: number, fn: (x: T) => Promise<unknown>): Promise<void> {
   let i = 0;
@@ -213,7 +190,7 @@ async function main(): Promise<void> {
     await server.close();
   } finally {
     for (const c of children) c.kill('SIGKILL');
-    sock.close();
+    prober.close();
     await env.close();
     rmSync(work, { recursive: true, force: true });
   }

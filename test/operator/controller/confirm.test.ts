@@ -8,16 +8,9 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Confirmer } from '../../../operator/controller/confirm.js';
 import type { KubeClient } from '../../../kube/kube-client.js';
+import { until } from '../../helpers/until.js';
 
 const silent = pino({ level: 'silent' });
-
-async function until(what: string, check: () => boolean, limitMs = 5000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const readyPod = { metadata: { name: 'dns-0' }, status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] } };
 

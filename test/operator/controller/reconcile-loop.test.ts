@@ -7,16 +7,9 @@ import { Backoff } from '../../../kube/informer.js';
 import { ReconcileLoop, runDelay } from '../../../operator/controller/reconcile-loop.js';
 import type { Timers } from '../../../operator/controller/reconcile-loop.js';
 import { retryDelays } from '../../../operator/controller/confirm.js';
+import { until } from '../../helpers/until.js';
 
 const silent = pino({ level: 'silent' });
-
-async function until(what: string, check: () => boolean, limitMs = 5000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('operator controller: backoff', () => {
   it('doubles per consecutive failure from the first step to the cap, with jitter in [d/2, d], and restarts after reset()', () => {
