@@ -4,7 +4,7 @@
 // a negative answer (header + question + the zone's SOA), the slow path (planAnswer over all
 // the live tables), or the fallback (the forwarder) for names no table holds.
 
-import type { Fallback } from './fallback.js';
+import type { Fallback, FallbackQuery } from './fallback.js';
 import { locate, tablesScope } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
 import { planAnswer, wildcardFor } from './tables/plan.js';
@@ -13,7 +13,6 @@ import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';
 import { keyToName } from './wire/name.js';
 import { newParsedQuery, parseQuery, Verdict } from './wire/query.js';
 import { echoOf, encodePlan, errorFromQuery, headerOnly, negativeFromQuery, patchPrepared } from './wire/response.js';
-import type { ReplyContext } from './wire/response.js';
 
 export interface HandlerState {
   /** The live tables; replaced (never mutated) on reload. */
@@ -49,9 +48,12 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Buffer
     return errorFromQuery(headerOnly(msg), rcode);
   }
   m.request(proto, q.qtype);
-  const ctx: ReplyContext = {
+  // One object per query: the reply context, with the question, is also what the fallback gets
+  // (a FallbackQuery), so a forwarded query is not copied into a second object.
+  const ctx: FallbackQuery = {
     msg, qend: q.qend, optSize: q.ednsPresent ? st.udpPayloadSize : -1, dnssecOk: q.ednsDo,
     maxSize: proto === PROTO_TCP ? 65535 : q.ednsPresent ? Math.min(q.ednsUdpSize, st.udpPayloadSize) : 512,
+    key: q.key, qtype: q.qtype, qclass: q.qclass,
   };
   if (q.ednsPresent && q.ednsVersion > 0) {
     // RFC 6891 §6.1.3: BADVERS, with the highest version we do (0) in the OPT.
@@ -72,7 +74,7 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Buffer
 }
 
 /** The answer to the query in `q` (parsed, version 0), from the live tables or the fallback. */
-function answer(ctx: ReplyContext, st: HandlerState): Buffer | null | Promise<Buffer | null> {
+function answer(ctx: FallbackQuery, st: HandlerState): Buffer | null | Promise<Buffer | null> {
   const key = q.key;
   const qtype = q.qtype;
   // Only class IN is served (never forwarded or cached otherwise); zone transfers are not offered.
@@ -110,7 +112,7 @@ function answer(ctx: ReplyContext, st: HandlerState): Buffer | null | Promise<Bu
     case 'none': {
       const fb = st.fallback;
       if (fb === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
-      const r = fb.resolve({ msg: ctx.msg, qend: ctx.qend, optSize: ctx.optSize, dnssecOk: ctx.dnssecOk, maxSize: ctx.maxSize, key, qtype, qclass: q.qclass });
+      const r = fb.resolve(ctx);
       if (r === null) return errorFromQuery(ctx, RCODE.REFUSED);
       if (!(r instanceof Promise)) return r;
       return r.then((b) => b ?? errorFromQuery(ctx, RCODE.REFUSED), () => errorFromQuery(ctx, RCODE.SERVFAIL));
