@@ -88,12 +88,12 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
 
 export interface NonReaderFigures {
   clients: number; queriesEach: number;
-  /** After a full GC, before the attack. */
+  /** After a settled full GC, before the attack. */
   rssBefore: number;
   rssPeak: number;
   /** Once the server has closed every connection, before any GC of ours (V8 collects at its own pace). */
   rssAfterNoGc: number;
-  /** The same after a full GC: what the server still holds. */
+  /** The same after a settled full GC: what the server still holds. */
   rssAfter: number;
   servedQueries: number; closedByServer: number;
 }
@@ -102,9 +102,10 @@ export interface NonReaderFigures {
  * `clients` TCP connections each pipeline `queries` queries for the 31 KB TXT record and never
  * read. Resident memory is sampled while the server takes what it will take (until its query
  * count stops moving), then the clients go and memory is read again once the server has
- * closed every connection (and, waiting up to `settleMs`, until it is back within 10%).
+ * closed every connection, before and after a settled GC (ChildServer.gc; the baseline is read
+ * after one too, so both sides are V8's heap shrunk to what is live).
  */
-export async function nonReaders(srv: ChildServer, clients = 20, queries = 1000, settleMs = 10000): Promise<NonReaderFigures> {
+export async function nonReaders(srv: ChildServer, clients = 20, queries = 1000): Promise<NonReaderFigures> {
   // Warm the server up (code paths, the prepared answer) before the baseline.
   const warm = await connect(srv.port);
   await new Promise<void>((resolve) => {
