@@ -1,8 +1,9 @@
 // The query path: bytes in, bytes out (or nothing). Transport-agnostic: UDP and TCP both call
 // handleQuery(). Parse (wire/query.ts) → one reply context (wire/response.ts ReplyContext) →
-// locate the table that holds the name (lookup.ts) → its prepared answer (a copy and a patch),
-// a negative answer (header + question + the zone's SOA), the slow path (planAnswer over all
-// the live tables), or the fallback (the forwarder) for names no table holds.
+// locate the table that holds the name (lookup.ts) → its prepared answer (patched: a copy, or
+// over TCP a new head and the prepared bytes themselves), a negative answer (header + question
+// + the zone's SOA), the slow path (planAnswer over all the live tables), or the fallback (the
+// forwarder) for names no table holds.
 
 import type { Fallback, FallbackQuery } from './fallback.js';
 import { locate, tablesScope } from './lookup.js';

@@ -21,7 +21,10 @@
 //   - `maxQueriesPerConnection`: after it the connection is ended once its answers are written
 //     ('query_limit').
 // Memory per connection is therefore bounded by one read chunk plus one partial frame, plus
-// maxQueuedBytes plus one answer (at most 64 KiB); see the README, "Memory bound".
+// maxQueuedBytes plus one answer (at most 64 KiB); see the README, "Memory bound". The queue is
+// counted in message bytes (writableLength) even where they are shared: a prepared answer is
+// written as its patched head and the table's own bytes (wire/response.ts patchPrepared), so
+// what it holds on the queue is the head.
 
 import net from 'node:net';
 import type { HandlerState } from '../handler.js';

@@ -1,6 +1,7 @@
 // Building responses. Two kinds of work:
 //  - the hot path copies a prepared message and patches it: ID, RD, the question bytes (so the
-//    client's 0x20 mixed case comes back exactly as sent), and appends OPT when asked;
+//    client's 0x20 mixed case comes back exactly as sent), and appends OPT when asked; for TCP
+//    only the patched head is new and the rest is the prepared message's own bytes (Reply);
 //  - everything else encodes a Plan (sections of records) with the compressing WireWriter.
 // Truncation (RFC 1035 §4.2.1, RFC 2181 §9, RFC 6891 §7): an answer over the client's UDP
 // limit goes out as header + question (+ OPT) with TC=1 and no records; the client retries
