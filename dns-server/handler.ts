@@ -1,8 +1,9 @@
 // The query path: bytes in, bytes out (or nothing). Transport-agnostic: UDP and TCP both call
 // handleQuery(). Parse (wire/query.ts) → one reply context (wire/response.ts ReplyContext) →
-// locate the table that holds the name (lookup.ts) → its prepared answer (a copy and a patch),
-// a negative answer (header + question + the zone's SOA), the slow path (planAnswer over all
-// the live tables), or the fallback (the forwarder) for names no table holds.
+// locate the table that holds the name (lookup.ts) → its prepared answer (patched: a copy, or
+// over TCP a new head and the prepared bytes themselves), a negative answer (header + question
+// + the zone's SOA), the slow path (planAnswer over all the live tables), or the fallback (the
+// forwarder) for names no table holds.
 
 import type { Fallback, FallbackQuery } from './fallback.js';
 import { locate, tablesScope } from './lookup.js';
@@ -12,7 +13,8 @@ import type { Tables } from './tables/types.js';
 import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';
 import { keyToName } from './wire/name.js';
 import { newParsedQuery, parseQuery, Verdict } from './wire/query.js';
-import { echoOf, encodePlan, errorFromQuery, headerOnly, negativeFromQuery, patchPrepared } from './wire/response.js';
+import { echoOf, encodePlan, errorFromQuery, headerOnly, negativeFromQuery, patchPrepared, replyRcode } from './wire/response.js';
+import type { Reply } from './wire/response.js';
 
 export interface HandlerState {
   /** The live tables; replaced (never mutated) on reload. */
@@ -34,9 +36,10 @@ const now = (): number => performance.now();
 
 /**
  * Answers one query. Returns the response, null to send nothing (dropped), or a promise of
- * either (forwarded). Never throws for any input bytes.
+ * either (forwarded). Never throws for any input bytes. Over TCP a prepared answer comes in
+ * parts that share the table's bytes (wire/response.ts Reply); over UDP always one Buffer.
  */
-export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Buffer | null | Promise<Buffer | null> {
+export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply | null | Promise<Reply | null> {
   const t0 = now();
   const m = st.metrics;
   parseQuery(msg, q);
@@ -60,21 +63,21 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Buffer
     m.response(EXT_RCODE_BADVERS, (now() - t0) / 1000);
     return errorFromQuery(ctx, 0, 1);
   }
-  let out: Buffer | null | Promise<Buffer | null>;
+  let out: Reply | null | Promise<Reply | null>;
   try {
-    out = answer(ctx, st);
+    out = answer(ctx, st, proto === PROTO_TCP);
   } catch {
     out = errorFromQuery(ctx, RCODE.SERVFAIL); // a bug must not stop the server
   }
   if (!(out instanceof Promise)) {
-    m.response(out === null ? RCODE.REFUSED : out[3] & 0x0f, (now() - t0) / 1000);
+    m.response(out === null ? RCODE.REFUSED : replyRcode(out), (now() - t0) / 1000);
     return out;
   }
-  return out.then((r) => { m.response(r === null ? RCODE.SERVFAIL : r[3] & 0x0f, (now() - t0) / 1000); return r; });
+  return out.then((r) => { m.response(r === null ? RCODE.SERVFAIL : replyRcode(r), (now() - t0) / 1000); return r; });
 }
 
-/** The answer to the query in `q` (parsed, version 0), from the live tables or the fallback. */
-function answer(ctx: FallbackQuery, st: HandlerState): Buffer | null | Promise<Buffer | null> {
+/** The answer to the query in `q` (parsed, version 0), from the live tables or the fallback; `shared`: a prepared answer in parts (TCP). */
+function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | null | Promise<Reply | null> {
   const key = q.key;
   const qtype = q.qtype;
   // Only class IN is served (never forwarded or cached otherwise); zone transfers are not offered.
@@ -89,7 +92,7 @@ function answer(ctx: FallbackQuery, st: HandlerState): Buffer | null | Promise<B
     case 'zone': {
       const table = loc.table;
       const tpl = table.answerFor(key, qtype);
-      if (tpl !== undefined) return patchPrepared(tpl, ctx);
+      if (tpl !== undefined) return patchPrepared(tpl, ctx, shared);
       const node = table.names.get(key);
       if (node !== undefined) {
         if (!node.cname && qtype !== TYPE.ANY && !node.rrsets.has(qtype)) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
@@ -101,12 +104,12 @@ function answer(ctx: FallbackQuery, st: HandlerState): Buffer | null | Promise<B
     }
     case 'hosts': {
       const tpl = loc.table.answerFor(key, qtype);
-      if (tpl !== undefined) return patchPrepared(tpl, ctx);
+      if (tpl !== undefined) return patchPrepared(tpl, ctx, shared);
       break;
     }
     case 'reverse': {
       const tpl = t.reverse.answerFor(key, qtype);
-      if (tpl !== undefined) return patchPrepared(tpl, ctx);
+      if (tpl !== undefined) return patchPrepared(tpl, ctx, shared);
       break;
     }
     case 'none': {

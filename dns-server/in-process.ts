@@ -13,6 +13,7 @@ import type { ReloadReport } from './reload.js';
 import { EMPTY_TABLES } from './tables/build.js';
 import { shardOf } from './query-log.js';
 import { nameToKey } from './wire/name.js';
+import { replyBytes } from './wire/response.js';
 
 export interface InProcessServer {
   applyBundle(bundle: unknown): ReloadReport;
@@ -28,7 +29,10 @@ export function createInProcessServer(logger: Logger): InProcessServer {
   const store = new ShardStore(state, metrics, logger, VALIDATOR);
   return {
     applyBundle: (b) => store.applyBundle(b),
-    query: async (msg) => handleQuery(msg, PROTO_TCP, state),
+    query: async (msg) => {
+      const r = await handleQuery(msg, PROTO_TCP, state);
+      return r === null ? null : replyBytes(r);
+    },
     shardOf: (name) => shardOf(state, nameToKey(name)),
   };
 }

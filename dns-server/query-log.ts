@@ -11,11 +11,13 @@ import type { HandlerState } from './handler.js';
 import { locate } from './lookup.js';
 import { keyToName } from './wire/name.js';
 import { newParsedQuery, parseQuery, Verdict } from './wire/query.js';
+import { replyRcode } from './wire/response.js';
+import type { Reply } from './wire/response.js';
 
 export interface QueryTap {
   /** Read by the transports on every query: false = call handleQuery directly. */
   enabled: boolean;
-  handle(msg: Buffer, proto: 0 | 1, st: HandlerState, client: string): Buffer | null | Promise<Buffer | null>;
+  handle(msg: Buffer, proto: 0 | 1, st: HandlerState, client: string): Reply | null | Promise<Reply | null>;
 }
 
 /** The tap of a transport started without one: never enabled. */
@@ -50,8 +52,9 @@ export function createQueryTap(logger: Logger, enabled: boolean): QueryTap {
         name: ok ? keyToName(pq.key) : '-', type: ok ? TYPES[pq.qtype] ?? `TYPE${pq.qtype}` : '-',
         shard: ok ? shardOf(st, pq.key) : '-',
       };
-      const done = (r: Buffer | null) => {
-        const rcode = r === null ? 'DROPPED' : RCODES[r[3] & 0x0f] ?? `RCODE${r[3] & 0x0f}`;
+      const done = (r: Reply | null) => {
+        const rc = r === null ? 0 : replyRcode(r);
+        const rcode = r === null ? 'DROPPED' : RCODES[rc] ?? `RCODE${rc}`;
         log.info({ ...fields, rcode, ms: Math.round((performance.now() - t0) * 1000) / 1000 }, 'query');
         return r;
       };

@@ -14,7 +14,7 @@ for (const p of parts) {
       console.log(`nonreaders: ${f.clients} TCP clients × ${f.queriesEach} pipelined 31 KB TXT queries, never reading`);
       const pct = (x: number) => `${x >= f.rssBefore ? '+' : ''}${((x / f.rssBefore - 1) * 100).toFixed(1)}%`;
       console.log(`  server RSS before ${MB(f.rssBefore)}, peak ${MB(f.rssPeak)} (+${MB(f.rssPeak - f.rssBefore)})`);
-      console.log(`  after they left: ${MB(f.rssAfterNoGc)} (${pct(f.rssAfterNoGc)}) before V8's next GC, ${MB(f.rssAfter)} (${pct(f.rssAfter)}) after a full GC`);
+      console.log(`  after they left: ${MB(f.rssAfterNoGc)} (${pct(f.rssAfterNoGc)}) before V8's next GC, ${MB(f.rssAfter)} (${pct(f.rssAfter)}) after a settled full GC (as before the attack)`);
       console.log(`  queries the server took before back-pressure stopped it: ${f.servedQueries}`);
       break;
     }

@@ -1,8 +1,9 @@
 // Preparing a name's answers: complete response messages (ID 0, canonical question) for every
 // type the name holds and, for a CNAME, A and AAAA chased through the chain, as long as the
 // answer stays inside the table's scope (others go the slow path, lookup.ts). The hot path then
-// copies one and patches it (wire/response.ts patchPrepared). Called by the tables themselves
-// (table.ts, reverse.ts), at build or on a name's first query.
+// patches one (wire/response.ts patchPrepared: a copy, or over TCP a new head sent ahead of
+// the message's own remaining bytes, so a prepared message is never written to once made).
+// Called by the tables themselves (table.ts, reverse.ts), at build or on a name's first query.
 
 import { TYPE } from '../wire/constants.js';
 import { encodePlan } from '../wire/response.js';

@@ -21,7 +21,10 @@
 //   - `maxQueriesPerConnection`: after it the connection is ended once its answers are written
 //     ('query_limit').
 // Memory per connection is therefore bounded by one read chunk plus one partial frame, plus
-// maxQueuedBytes plus one answer (at most 64 KiB); see the README, "Memory bound".
+// maxQueuedBytes plus one answer (at most 64 KiB); see the README, "Memory bound". The queue is
+// counted in message bytes (writableLength) even where they are shared: a prepared answer is
+// written as its patched head and the table's own bytes (wire/response.ts patchPrepared), so
+// what it holds on the queue is the head.
 
 import net from 'node:net';
 import type { HandlerState } from '../handler.js';
@@ -29,6 +32,8 @@ import { handleQuery, PROTO_TCP } from '../handler.js';
 import { TAP_OFF } from '../query-log.js';
 import type { QueryTap } from '../query-log.js';
 import type { TcpCloseReason } from '../metrics.js';
+import { replyLength } from '../wire/response.js';
+import type { Reply } from '../wire/response.js';
 
 export interface TcpLimits {
   /** No complete query, no answer written and none in flight for this long: closed. */
@@ -138,16 +143,18 @@ export async function startTcp(address: string, port: number, st: HandlerState, 
     };
     arm(limits.idleTimeoutMs);
 
-    const send = (b: Buffer | null) => {
+    const send = (r: Reply | null) => {
       c.inflight--;
       if (sock.destroyed) return;
-      if (b !== null) {
-        // Prefix and message in one writev: no framed copy of every answer (up to 64 KiB of garbage each).
+      if (r !== null) {
+        // Prefix and message (or its parts: a prepared answer's bytes are the table's, shared)
+        // in one writev: no framed copy of every answer (up to 64 KiB each).
         const prefix = Buffer.allocUnsafe(2);
-        prefix.writeUInt16BE(b.length, 0);
+        prefix.writeUInt16BE(replyLength(r), 0);
         sock.cork();
         sock.write(prefix);
-        if (!sock.write(b)) blocked = true;
+        if (Buffer.isBuffer(r)) { if (!sock.write(r)) blocked = true; }
+        else for (const part of r) if (!sock.write(part)) blocked = true;
         sock.uncork();
         if (sock.writableLength > limits.maxQueuedBytes) { forget(c); closeFor(c, 'backpressure'); return; }
         if (!blocked) progressed();
@@ -185,7 +192,15 @@ export async function startTcp(address: string, port: number, st: HandlerState, 
           frameStart = performance.now();
           arm(limits.frameTimeoutMs);
         }
-        if (pending.byteOffset !== 0 || pending.buffer.byteLength !== pending.length) pending = Buffer.from(pending); // do not pin a chunk
+        // Do not pin a read chunk (or a pool slab) for the few bytes left of it: copied to a
+        // buffer of its own once less than half of what it holds is left. Not on every call: a
+        // connection held back by a client that does not read would copy its queued queries
+        // (up to a read chunk) on every 'drain', megabytes of garbage a second.
+        if (pending.length * 2 <= pending.buffer.byteLength) {
+          const own = Buffer.allocUnsafeSlow(pending.length);
+          pending.copy(own);
+          pending = own;
+        }
       }
       // Read more only when every frame already read is being handled.
       const canRead = !ending && !blocked && c.inflight < limits.maxPipelined && !whole;

@@ -1,6 +1,7 @@
 // Building responses. Two kinds of work:
 //  - the hot path copies a prepared message and patches it: ID, RD, the question bytes (so the
-//    client's 0x20 mixed case comes back exactly as sent), and appends OPT when asked;
+//    client's 0x20 mixed case comes back exactly as sent), and appends OPT when asked; for TCP
+//    only the patched head is new and the rest is the prepared message's own bytes (Reply);
 //  - everything else encodes a Plan (sections of records) with the compressing WireWriter.
 // Truncation (RFC 1035 §4.2.1, RFC 2181 §9, RFC 6891 §7): an answer over the client's UDP
 // limit goes out as header + question (+ OPT) with TC=1 and no records; the client retries
@@ -131,19 +132,57 @@ function truncated(full: Buffer, q: QueryEcho): Buffer {
 }
 
 /**
- * The hot path: a copy of a prepared message with the client's ID, RD and question bytes,
- * plus OPT when the client sent one. A TC response when the result exceeds the client's limit.
+ * A response, ready to send: one message, or (over TCP: patchPrepared with `shared`) the parts
+ * of one, sent back to back: a patched head, the prepared message's remainder (the table's own
+ * bytes, shared by every reply, never written to) and, when asked, an OPT.
  */
-export function patchPrepared(tpl: Buffer, ctx: ReplyContext): Buffer {
+export type Reply = Buffer | ReplyParts;
+export type ReplyParts = readonly Buffer[];
+
+/** The reply's RCODE (low 4 bits of the header's second flags byte). */
+export function replyRcode(r: Reply): number {
+  return (Buffer.isBuffer(r) ? r : r[0]!)[3] & 0x0f;
+}
+
+/** The reply's length in bytes. */
+export function replyLength(r: Reply): number {
+  if (Buffer.isBuffer(r)) return r.length;
+  let n = 0;
+  for (const b of r) n += b.length;
+  return n;
+}
+
+/** The reply as one message (a copy when it comes in parts). */
+export function replyBytes(r: Reply): Buffer {
+  return Buffer.isBuffer(r) ? r : Buffer.concat(r);
+}
+
+/**
+ * The hot path: a prepared message with the client's ID, RD and question bytes (same length as
+ * the canonical question, so the prepared compression pointers stay valid), plus OPT when the
+ * client sent one. A TC response when the result exceeds the client's limit.
+ *
+ * Without `shared`, one new message (a copy of the prepared one, patched). With `shared` (TCP),
+ * only the header and question are new: the reply is [head, rest of the prepared message (+ OPT)],
+ * so an answer queued on a connection holds a few dozen bytes of its own, not a copy of up to
+ * 64 KiB (README, "Memory bound").
+ */
+export function patchPrepared(tpl: Buffer, ctx: ReplyContext, shared = false): Reply {
   const { msg, qend, optSize } = ctx;
   const extra = optSize >= 0 ? OPT_LEN : 0;
   const total = tpl.length + extra;
   if (total > ctx.maxSize) return truncatedFromQuery(ctx, FLAG_QR | FLAG_AA, 0);
-  const out = Buffer.allocUnsafe(total);
-  tpl.copy(out, 0, 0, tpl.length);
-  msg.copy(out, 0, 0, 2); // ID
+  const out = Buffer.allocUnsafe(shared ? qend + extra : total);
+  msg.copy(out, 0, 0, qend); // ID, question as sent (case preserved)
   out[2] = tpl[2] | (msg[2] & 1); // RD echoed
-  msg.copy(out, 12, 12, qend); // question as sent (case preserved)
+  out[3] = tpl[3];
+  tpl.copy(out, 4, 4, 12); // counts
+  if (shared) {
+    if (!extra) return [out, tpl.subarray(qend)];
+    appendOpt(out, qend, optSize, 0, ctx.dnssecOk); // counted in the head's ARCOUNT
+    return [out.subarray(0, qend), tpl.subarray(qend), out.subarray(qend)];
+  }
+  tpl.copy(out, qend, qend);
   if (extra) appendOpt(out, tpl.length, optSize, 0, ctx.dnssecOk);
   return out;
 }
