@@ -17,10 +17,12 @@ function nodesFrom(rrsets: readonly RRSet[], extra?: (nodes: Map<string, Mutable
   const nodes = new Map<string, MutableNode>();
   for (const rs of rrsets) {
     const key = nameToKey(rs.name);
-    let node = nodes.get(key);
-    if (node === undefined) nodes.set(key, (node = { name: rs.name, rrsets: [], cname: false }));
     const type = RR_TYPE_BY_NAME[rs.type];
-    node.rrsets.push({ type, ttl: rs.ttl, data: rs.data }); // one RRset per name and type: validated
+    const rrset: RRData = { type, ttl: rs.ttl, data: rs.data };
+    let node = nodes.get(key);
+    // A literal of one: an empty array grown by push reserves 17 slots (136 bytes) per name.
+    if (node === undefined) nodes.set(key, (node = { name: rs.name, rrsets: [rrset], cname: false }));
+    else node.rrsets.push(rrset); // one RRset per name and type: validated
     if (type === TYPE.CNAME) node.cname = true;
   }
   extra?.(nodes);

@@ -68,8 +68,8 @@ export function prepareAnswers(key: string, node: NameNode, scope: Scope): Prepa
       if (rs === undefined) continue;
       const n = rs.data.length;
       const rotations = Math.min(n, MAX_ROTATIONS);
-      const bufs: Buffer[] = [];
-      for (let i = 0; i < rotations; i++) bufs.push(encodeAddressAnswer(key, type, rs.ttl, rs.data, Math.floor((i * n) / rotations)));
+      const bufs = new Array<Buffer>(rotations);
+      for (let i = 0; i < rotations; i++) bufs[i] = encodeAddressAnswer(key, type, rs.ttl, rs.data, Math.floor((i * n) / rotations));
       prepared.push({ qtype: type, bufs, next: 0 });
     }
   }
@@ -86,14 +86,16 @@ export function prepareAnswers(key: string, node: NameNode, scope: Scope): Prepa
     const finalSet = last.type === TYPE.CNAME ? undefined : plan0.answer.filter((rr) => rr.type === qtype && rr.owner === last.owner).length;
     const n = finalSet ?? 1;
     const rotations = Math.min(n, MAX_ROTATIONS);
-    const bufs: Buffer[] = [encodePrepared(plan0, key, node.name, qtype)];
+    const bufs = new Array<Buffer>(rotations);
+    bufs[0] = encodePrepared(plan0, key, node.name, qtype);
     for (let i = 1; i < rotations; i++) {
       const plan = planAnswer(scope, first, node.name, qtype, Math.floor((i * n) / rotations))!;
-      bufs.push(encodePrepared(plan, key, node.name, qtype));
+      bufs[i] = encodePrepared(plan, key, node.name, qtype);
     }
     prepared.push({ qtype, bufs, next: 0 });
   }
-  return prepared;
+  // Kept for the table's life: an exact-size copy (an array grown by push reserves 17 slots).
+  return prepared.slice();
 }
 
 /** The next rotation of a prepared answer. */

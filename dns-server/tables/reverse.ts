@@ -88,5 +88,7 @@ function mergedNode(name: string, parts: readonly Part[]): NameNode {
   const data: string[] = [];
   for (const p of parts) { ttl = Math.min(ttl, p.ttl); for (const d of p.data) if (!data.includes(d)) data.push(d); }
   data.sort();
-  return { name, rrsets: [{ type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data }], cname: false };
+  // Exact size (an array grown by push reserves 17 slots); one shard's sorted list as it is.
+  const single = parts.length === 1 && parts[0].data.length === data.length && parts[0].data.every((d, i) => d === data[i]);
+  return { name, rrsets: [{ type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data: single ? parts[0].data : data.slice() }], cname: false };
 }
