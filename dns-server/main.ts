@@ -129,7 +129,7 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   }
   holdYoungGeneration();
   const role = workerRole(workers, log);
-  const registry = new (await import('prom-client')).Registry();
+  const registry = new (await import('./prom.js')).Registry();
   const makeFallback = hooks.makeFallback ?? ((l: Logger, r: import('prom-client').Registry) => createForwarder({ logger: l, registry: r }));
   const forwarder = values['no-forward'] ? undefined : makeFallback(log, registry);
   let defaultUpstream: DefaultUpstreamFallback | undefined;
