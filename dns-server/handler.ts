@@ -9,6 +9,7 @@ import type { Fallback, FallbackQuery } from './fallback.js';
 import { locate, tablesScope } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
 import { planAnswer, wildcardFor } from './tables/plan.js';
+import { rrsetOf } from './tables/types.js';
 import type { Tables } from './tables/types.js';
 import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';
 import { keyToName } from './wire/name.js';
@@ -95,7 +96,7 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
       if (tpl !== undefined) return patchPrepared(tpl, ctx, shared);
       const node = table.names.get(key);
       if (node !== undefined) {
-        if (!node.cname && qtype !== TYPE.ANY && !node.rrsets.has(qtype)) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
+        if (!node.cname && qtype !== TYPE.ANY && rrsetOf(node, qtype) === undefined) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
         break; // slow path
       }
       if (loc.clusterEnt || table.ents.has(key)) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);

@@ -3,7 +3,7 @@
 // REFUSED here (the caller says which forwarder would take it).
 
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry } from './prom.js';
 import { handleQuery, PROTO_TCP } from './handler.js';
 import type { HandlerState } from './handler.js';
 import { ServerMetrics } from './metrics.js';

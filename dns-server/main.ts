@@ -17,6 +17,7 @@ import type { Fallback } from './fallback.js';
 import { createForwarder } from './forward/index.js';
 import { withDefaultUpstream } from './forward/default-upstream.js';
 import type { DefaultUpstreamFallback } from './forward/default-upstream.js';
+import { holdYoungGeneration } from './heap.js';
 import { METRICS_COMPAT_MODES, corednsServerLabel, registerCorednsCompat } from './metrics-compat.js';
 
 const HELP = `splitdns dns-server: serves a generated configuration over UDP and TCP.
@@ -126,8 +127,9 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
+  holdYoungGeneration();
   const role = workerRole(workers, log);
-  const registry = new (await import('prom-client')).Registry();
+  const registry = new (await import('./prom.js')).Registry();
   const makeFallback = hooks.makeFallback ?? ((l: Logger, r: import('prom-client').Registry) => createForwarder({ logger: l, registry: r }));
   const forwarder = values['no-forward'] ? undefined : makeFallback(log, registry);
   let defaultUpstream: DefaultUpstreamFallback | undefined;

@@ -2,7 +2,7 @@
 // them at scrape time through collect() (CoreDNS keeps its metrics in one file the same way).
 // All metrics live on the Registry the caller gives, never on prom-client's global one.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from './prom.js';
 import { COUNTED_TYPES, RCODE_NAMES } from './wire/constants.js';
 
 export const PROTOS = ['udp', 'tcp'] as const;

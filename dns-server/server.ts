@@ -4,7 +4,7 @@
 // data covers.
 
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry } from './prom.js';
 import type { Fallback } from './fallback.js';
 import type { HandlerState } from './handler.js';
 import { startOps } from './http.js';

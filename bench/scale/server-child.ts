@@ -4,6 +4,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
 import pino from 'pino';
+import { holdYoungGeneration } from '../../dns-server/heap.js';
 import { startDnsServer } from '../../dns-server/index.js';
 
 const [bundleFile, changedFile] = process.argv.slice(2);
@@ -11,6 +12,7 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const mib = (b: number) => (b / 1048576).toFixed(1) + ' MiB';
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
+holdYoungGeneration(); // as dns-server/main.ts does, so the RSS is the standalone server's
 gc();
 const base = process.memoryUsage().rss;
 const server = await startDnsServer({ port: 0, logger: pino({ level: 'silent' }) });

@@ -3,8 +3,9 @@
 // with N = 1, 2, ... workers; once every worker is ready and every Service name has been asked
 // once (so the lazily prepared answers exist), the resident memory of the whole process tree
 // (VmRSS of the server and any children; threads share the one process). Target: each extra
-// worker adds at most 25 MB over one. Needs Node >= 22.12 for N > 1 (reusePort); older Nodes
-// run one process whatever N says, and the figures show it.
+// worker adds at most 25 MB over one. First, the server before any data (an empty bundle).
+// Needs Node >= 22.12 for N > 1 (reusePort); older Nodes run one process whatever N says, and
+// the figures show it.
 // Usage: node workers.js [SERVICES=1000] [MAX_WORKERS=4] [MAIN=dist/dns-server/main.js]
 import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -57,11 +58,10 @@ async function askAll(port: number): Promise<number> {
   return answered;
 }
 
-console.log(`workers: node ${process.versions.node}, ${os.cpus().length} cores, ${SERVICES} Services (${path.relative(process.cwd(), MAIN)})`);
-let one = 0;
-for (let n = 1; n <= MAX; n++) {
+/** Starts the server on `bundle` with n workers and waits until every worker says it is ready. */
+async function startServer(bundle: string, n: number) {
   const [port, httpPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [MAIN, '--config', config, '--port', String(port), '--http-port', String(httpPort), '--workers', String(n), '--no-default-upstream', '--log-level', 'warn', '--lame-duck-ms', '0'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [MAIN, '--config', bundle, '--port', String(port), '--http-port', String(httpPort), '--workers', String(n), '--no-default-upstream', '--log-level', 'warn', '--lame-duck-ms', '0'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const t0 = performance.now();
   const ready = new Set<string>();
   for (let i = 0; i < 600 && ready.size < n; i++) {
@@ -69,15 +69,31 @@ for (let n = 1; n <= MAX; n++) {
     if (st.code === 200) { const j = JSON.parse(st.body) as { ready: boolean; pid: number; worker?: number }; if (j.ready) ready.add(`${j.pid}/${j.worker ?? 0}`); }
     if (ready.size < n) await sleep(50);
   }
-  const readyMs = performance.now() - t0;
+  const stop = async () => { child.kill('SIGTERM'); await new Promise((r) => child.on('exit', r)); };
+  return { child, port, ready: ready.size, readyMs: performance.now() - t0, stop };
+}
+
+console.log(`workers: node ${process.versions.node}, ${os.cpus().length} cores, ${SERVICES} Services (${path.relative(process.cwd(), MAIN)})`);
+{
+  // Before any data: the runtime and the modules (issue 14: under 90 MB at 1,000 Services leaves
+  // this much for everything else).
+  const empty = path.join(dir, 'empty.json');
+  fs.writeFileSync(empty, JSON.stringify({ apiVersion: 'splitdns.io/config.v1', kind: 'ConfigBundle', shards: [] }));
+  const s = await startServer(empty, 1);
+  await sleep(500);
+  console.log(`workers: before any data (an empty bundle), N=1 ready=${s.ready}/1, rss_mb=${treeRssMb(s.child.pid!).toFixed(1)}`);
+  await s.stop();
+}
+let one = 0;
+for (let n = 1; n <= MAX; n++) {
+  const { child, port, ready, readyMs, stop } = await startServer(config, n);
   let answered = 0;
   for (let k = 0; k < n; k++) answered += await askAll(port); // each round spreads over the workers by source port
   await sleep(500);
   const mb = treeRssMb(child.pid!);
   if (n === 1) one = mb;
   const extra = n === 1 ? '' : ` per extra worker ${((mb - one) / (n - 1)).toFixed(1)} MB (target <= 25)`;
-  console.log(`workers: N=${n} ready=${ready.size}/${n} in ${readyMs.toFixed(0)} ms, answered ${answered}/${n * SERVICES}, rss_mb=${mb.toFixed(1)}${extra}`);
-  child.kill('SIGTERM');
-  await new Promise((r) => child.on('exit', r));
+  console.log(`workers: N=${n} ready=${ready}/${n} in ${readyMs.toFixed(0)} ms, answered ${answered}/${n * SERVICES}, rss_mb=${mb.toFixed(1)}${extra}`);
+  await stop();
 }
 fs.rmSync(dir, { recursive: true, force: true });

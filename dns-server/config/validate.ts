@@ -1,21 +1,20 @@
-// Validation of the generated configuration: the JSON Schema (ajv, compiled once at module
-// load of this file, which is cheap and side-effect free) plus the rules a schema cannot say
-// (owners inside their zone, CNAME alone at its name, one RRset per name and type, the hash).
+// Validation of the generated configuration: the JSON Schema (schema.ts, compiled ahead of time
+// by ajv into schema-validators.generated.ts, so that neither ajv nor a schema compile is paid
+// at start; compile-schema.ts writes it) plus the rules a schema cannot say (owners inside
+// their zone, CNAME alone at its name, one RRset per name and type, the hash).
 // Each shard is validated alone: a bad shard is refused alone and the rest still loads.
 
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { computeShardHash } from './hash.js';
-import { bundleEnvelopeSchema, shardSchema } from './schema.js';
+import { checkEnvelope, checkShard } from './schema-validators.generated.js';
 import type { ConfigBundle, RRSet, Shard } from './types.js';
 
-// ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
-
-const ajv = new Ajv({ allErrors: false, discriminator: true, strict: true, strictRequired: false });
-(addFormats as unknown as (a: Ajv, f: string[]) => void)(ajv, ['ipv4', 'ipv6']);
-const checkShardSchema = ajv.compile(shardSchema);
-const checkEnvelopeSchema = ajv.compile(bundleEnvelopeSchema);
+/** An ajv validating function (the generated module is untyped). */
+interface SchemaCheck {
+  (data: unknown): boolean;
+  errors?: { instancePath: string; message?: string }[] | null;
+}
+const checkShardSchema = checkShard as SchemaCheck;
+const checkEnvelopeSchema = checkEnvelope as SchemaCheck;
 
 export type ShardValidation = { ok: true; shard: Shard } | { ok: false; id: string; errors: string[] };
 

@@ -8,6 +8,7 @@ import { RCODE, TYPE } from '../wire/constants.js';
 import { nameToKey, parentKey } from '../wire/name.js';
 import type { Plan, PlanRR } from '../wire/response.js';
 import type { Soa } from '../config/types.js';
+import { rrsetOf } from './types.js';
 import type { NameData, NameNode } from './types.js';
 
 /** The zone whose SOA goes in a negative answer. */
@@ -100,12 +101,12 @@ export function planAnswer(scope: Scope, first: Found, qname: string, qtype: num
     }
     const node = found.node;
     if (qtype === TYPE.ANY) {
-      for (const rs of node.rrsets.values()) pushRRSet(plan.answer, owner, rs.type, rs.ttl, rs.data, 0);
+      for (const rs of node.rrsets) pushRRSet(plan.answer, owner, rs.type, rs.ttl, rs.data, 0);
       break;
     }
-    const rs = node.rrsets.get(qtype);
+    const rs = rrsetOf(node, qtype);
     if (rs !== undefined) { pushRRSet(plan.answer, owner, rs.type, rs.ttl, rs.data, rotation); break; }
-    const cname = node.rrsets.get(TYPE.CNAME);
+    const cname = rrsetOf(node, TYPE.CNAME);
     if (cname === undefined || qtype === TYPE.CNAME) {
       if (found.zone !== undefined) plan.authority.push(soaRR(found.zone)); // NODATA
       break;
@@ -140,7 +141,7 @@ function addAdditional(scope: Scope, plan: Plan): void {
     try { f = scope.find(nameToKey(target)); } catch { continue; }
     if (f.kind !== 'node' || f.node.name !== target) continue; // no synthesis for additional data
     for (const type of [TYPE.A, TYPE.AAAA]) {
-      const rs = f.node.rrsets.get(type);
+      const rs = rrsetOf(f.node, type);
       if (rs !== undefined) pushRRSet(plan.additional, target, type, rs.ttl, rs.data, 0);
     }
   }

@@ -12,7 +12,8 @@ import { WireWriter } from '../wire/writer.js';
 import { writeAddress } from '../config/address.js';
 import { planAnswer } from './plan.js';
 import type { Scope } from './plan.js';
-import type { Answer, NameNode } from './types.js';
+import { answerOfType, rrsetOf } from './types.js';
+import type { Answer, NameNode, PreparedAnswers } from './types.js';
 
 /** At most this many rotations are prepared for an RRset (evenly spaced starting records). */
 const MAX_ROTATIONS = 8;
@@ -58,25 +59,25 @@ export function encodeAddressAnswer(key: string, type: number, ttl: number, data
 }
 
 /** The prepared answers of one node, by query type (empty for a wildcard owner: synthesised per query name). */
-export function prepareAnswers(key: string, node: NameNode, scope: Scope): ReadonlyMap<number, Answer> {
-  const prepared = new Map<number, Answer>();
+export function prepareAnswers(key: string, node: NameNode, scope: Scope): PreparedAnswers {
+  const prepared: Answer[] = [];
   if (key.startsWith('\x01*')) return prepared;
   if (!node.cname) {
     // Fast path for the common case: address RRsets answer themselves, no additional data.
     for (const type of [TYPE.A, TYPE.AAAA]) {
-      const rs = node.rrsets.get(type);
+      const rs = rrsetOf(node, type);
       if (rs === undefined) continue;
       const n = rs.data.length;
       const rotations = Math.min(n, MAX_ROTATIONS);
-      const bufs: Buffer[] = [];
-      for (let i = 0; i < rotations; i++) bufs.push(encodeAddressAnswer(key, type, rs.ttl, rs.data, Math.floor((i * n) / rotations)));
-      prepared.set(type, { bufs, next: 0 });
+      const bufs = new Array<Buffer>(rotations);
+      for (let i = 0; i < rotations; i++) bufs[i] = encodeAddressAnswer(key, type, rs.ttl, rs.data, Math.floor((i * n) / rotations));
+      prepared.push({ qtype: type, bufs, next: 0 });
     }
   }
-  const types = new Set<number>(node.rrsets.keys());
+  const types = new Set<number>(node.rrsets.map((rs) => rs.type));
   if (node.cname) { types.add(TYPE.A); types.add(TYPE.AAAA); }
   for (const qtype of types) {
-    if (prepared.has(qtype)) continue;
+    if (answerOfType(prepared, qtype) !== undefined) continue;
     const first = scope.find(key);
     const plan0 = planAnswer(scope, first, node.name, qtype, 0);
     if (plan0 === undefined) continue;
@@ -86,14 +87,16 @@ export function prepareAnswers(key: string, node: NameNode, scope: Scope): Reado
     const finalSet = last.type === TYPE.CNAME ? undefined : plan0.answer.filter((rr) => rr.type === qtype && rr.owner === last.owner).length;
     const n = finalSet ?? 1;
     const rotations = Math.min(n, MAX_ROTATIONS);
-    const bufs: Buffer[] = [encodePrepared(plan0, key, node.name, qtype)];
+    const bufs = new Array<Buffer>(rotations);
+    bufs[0] = encodePrepared(plan0, key, node.name, qtype);
     for (let i = 1; i < rotations; i++) {
       const plan = planAnswer(scope, first, node.name, qtype, Math.floor((i * n) / rotations))!;
-      bufs.push(encodePrepared(plan, key, node.name, qtype));
+      bufs[i] = encodePrepared(plan, key, node.name, qtype);
     }
-    prepared.set(qtype, { bufs, next: 0 });
+    prepared.push({ qtype, bufs, next: 0 });
   }
-  return prepared;
+  // Kept for the table's life: an exact-size copy (an array grown by push reserves 17 slots).
+  return prepared.slice();
 }
 
 /** The next rotation of a prepared answer. */

@@ -12,19 +12,26 @@ import type { RRSet } from '../config/types.js';
 import { TYPE } from '../wire/constants.js';
 import { nameToKey } from '../wire/name.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
-import type { Answer, NameNode } from './types.js';
+import { answerOfType } from './types.js';
+import type { NameNode, PreparedAnswers } from './types.js';
+
+/** What one shard contributes to a reverse name. */
+interface Part { readonly shardId: string; readonly ttl: number; readonly data: readonly string[] }
 
 interface Entry {
   readonly name: string;
-  /** shard id → the PTR targets it contributes. */
-  readonly byShard: Map<string, { ttl: number; data: readonly string[] }>;
-  /** The merged node (rebuilt when byShard changes). */
+  /**
+   * The PTR targets each shard contributes; nearly always one shard, so an array (a Map per
+   * reverse name cost about 200 bytes more, issue 14).
+   */
+  parts: readonly Part[];
+  /** The merged node (rebuilt when parts change). */
   node: NameNode;
 }
 
 export class ReverseIndex {
   readonly #entries = new Map<string, Entry>();
-  readonly #prepared = new Map<string, ReadonlyMap<number, Answer>>();
+  readonly #prepared = new Map<string, PreparedAnswers>();
 
   get size(): number { return this.#entries.size; }
 
@@ -44,7 +51,7 @@ export class ReverseIndex {
       byType = prepareAnswers(key, node, { find: (k) => (k === key ? { kind: 'node', node, zone: undefined, table } : { kind: 'outside' }) });
       this.#prepared.set(key, byType);
     }
-    const ans = byType.get(qtype);
+    const ans = answerOfType(byType, qtype);
     return ans === undefined ? undefined : nextRotation(ans);
   }
 
@@ -53,30 +60,35 @@ export class ReverseIndex {
     const touched = new Map<string, string>();
     for (const rs of before) {
       const key = nameToKey(rs.name);
-      this.#entries.get(key)?.byShard.delete(shardId);
+      const e = this.#entries.get(key);
+      if (e !== undefined) e.parts = e.parts.filter((p) => p.shardId !== shardId);
       touched.set(key, rs.name);
     }
     for (const rs of after) {
       const key = nameToKey(rs.name);
-      let e = this.#entries.get(key);
-      if (!e) { e = { name: rs.name, byShard: new Map(), node: undefined as never }; this.#entries.set(key, e); }
-      e.byShard.set(shardId, { ttl: rs.ttl, data: rs.data as string[] });
+      const part: Part = { shardId, ttl: rs.ttl, data: rs.data as string[] };
+      const e = this.#entries.get(key);
+      if (e === undefined) this.#entries.set(key, { name: rs.name, parts: [part], node: undefined as never });
+      else e.parts = [...e.parts.filter((p) => p.shardId !== shardId), part];
       touched.set(key, rs.name);
     }
     for (const [key, name] of touched) {
       this.#prepared.delete(key);
-      const e = this.#entries.get(key)!;
-      if (e.byShard.size === 0) { this.#entries.delete(key); continue; }
-      e.node = mergedNode(name, e.byShard.values());
+      const e = this.#entries.get(key);
+      if (e === undefined) continue;
+      if (e.parts.length === 0) { this.#entries.delete(key); continue; }
+      e.node = mergedNode(name, e.parts);
     }
   }
 }
 
 /** One reverse name's node from the PTR targets every shard contributes (lowest TTL, targets sorted). */
-function mergedNode(name: string, parts: Iterable<{ ttl: number; data: readonly string[] }>): NameNode {
+function mergedNode(name: string, parts: readonly Part[]): NameNode {
   let ttl = Infinity;
   const data: string[] = [];
   for (const p of parts) { ttl = Math.min(ttl, p.ttl); for (const d of p.data) if (!data.includes(d)) data.push(d); }
   data.sort();
-  return { name, rrsets: new Map([[TYPE.PTR, { type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data }]]), cname: false };
+  // Exact size (an array grown by push reserves 17 slots); one shard's sorted list as it is.
+  const single = parts.length === 1 && parts[0].data.length === data.length && parts[0].data.every((d, i) => d === data[i]);
+  return { name, rrsets: [{ type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data: single ? parts[0].data : data.slice() }], cname: false };
 }

@@ -9,11 +9,12 @@
 
 import type { Scope } from './plan.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
-import type { Answer, NameData, NameNode } from './types.js';
+import { answerOfType } from './types.js';
+import type { NameData, NameNode, PreparedAnswers } from './types.js';
 
 export class NameTable implements NameData {
   /** Prepared answers: name key → query type → answer. See the file comment. */
-  readonly #prepared = new Map<string, ReadonlyMap<number, Answer>>();
+  readonly #prepared = new Map<string, PreparedAnswers>();
   #scope: Scope | undefined;
 
   /**
@@ -45,11 +46,11 @@ export class NameTable implements NameData {
       if (node === undefined) return undefined;
       byType = this.#prepare(key, node);
     }
-    const ans = byType.get(qtype);
+    const ans = answerOfType(byType, qtype);
     return ans === undefined ? undefined : nextRotation(ans);
   }
 
-  #prepare(key: string, node: NameNode): ReadonlyMap<number, Answer> {
+  #prepare(key: string, node: NameNode): PreparedAnswers {
     const byType = prepareAnswers(key, node, (this.#scope ??= this.scopeOf(this)));
     this.#prepared.set(key, byType);
     return byType;

@@ -21,18 +21,43 @@ export interface RRData {
  * order, served in turn so clients taking the first address spread their load.
  */
 export interface Answer {
+  /** The query type it answers. */
+  readonly qtype: number;
   readonly bufs: readonly Buffer[];
   /** Rotation cursor: the only mutable field, a counter with no meaning across reloads. */
   next: number;
+}
+
+/**
+ * A name's prepared answers, one per query type, searched in order. An array rather than a Map:
+ * a name has one to three of them, and a Map per name cost about 200 bytes more (issue 14).
+ */
+export type PreparedAnswers = readonly Answer[];
+
+/** The answer for `qtype` among a name's prepared answers. */
+export function answerOfType(answers: PreparedAnswers, qtype: number): Answer | undefined {
+  for (let i = 0; i < answers.length; i++) if (answers[i].qtype === qtype) return answers[i];
+  return undefined;
 }
 
 /** One owner name's records. Immutable. */
 export interface NameNode {
   /** dotted, lower-case owner name */
   readonly name: string;
-  readonly rrsets: ReadonlyMap<number, RRData>;
+  /**
+   * Its RRsets, one per type (rrsetOf finds one). An array rather than a Map: most names hold
+   * one or two, and a Map per name was the largest part of the tables (issue 14).
+   */
+  readonly rrsets: readonly RRData[];
   /** Set when the name holds a CNAME: the chase may need other tables (slow path). */
   readonly cname: boolean;
+}
+
+/** The RRset of `type` at a node. */
+export function rrsetOf(node: NameNode, type: number): RRData | undefined {
+  const rrsets = node.rrsets;
+  for (let i = 0; i < rrsets.length; i++) if (rrsets[i].type === type) return rrsets[i];
+  return undefined;
 }
 
 /** The name data of a table: what answer composition (plan.ts) reads. Immutable. */

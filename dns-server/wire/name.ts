@@ -9,16 +9,19 @@ export function nameToKey(name: string): string {
   let n = name.endsWith('.') ? name : name + '.';
   if (/[A-Z]/.test(n)) n = n.toLowerCase();
   if (/[^\x00-\x7f]/.test(n)) n = Buffer.from(n, 'utf8').toString('latin1'); // keys are bytes
-  let out = '';
+  // Joined rather than concatenated: join gives one flat string, where += leaves a tree of
+  // concatenations that a Map key keeps alive (32 bytes a key, 75,000 keys at 10,000 Services).
+  const parts: string[] = [];
   let start = 0;
   while (start < n.length) {
     const dot = n.indexOf('.', start);
     const len = dot - start;
     if (len < 1 || len > 63) throw new Error(`bad label length in ${JSON.stringify(name)}`);
-    out += String.fromCharCode(len) + n.substring(start, dot);
+    parts.push(String.fromCharCode(len), n.substring(start, dot));
     start = dot + 1;
   }
-  return out + '\x00';
+  parts.push('\x00');
+  return parts.join('');
 }
 
 /** Dotted absolute name of a wire key ("\x03www\x00" → "www."). */

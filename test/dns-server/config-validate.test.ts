@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { CONFIG_API_VERSION, computeShardHash, validateBundle, validateShard, withHash } from '../../dns-server/config/index.js';
 import type { UnhashedShard, ZoneShard } from '../../dns-server/config/index.js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { GENERATED_FILE, compileSchemaModule } from '../../dns-server/config/compile-schema.js';
 
 const soa = { mname: 'ns1.example.org.', rname: 'hostmaster.example.org.', serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60, ttl: 3600 };
 function zone(extra: Partial<ZoneShard> = {}): ZoneShard {
@@ -34,6 +37,8 @@ describe('generated config validation', () => {
     ['a tampered hash', (z) => ({ ...z, hash: '0'.repeat(64) }), /does not match/],
     ['an owner outside the origin', (z) => withHash({ ...z, rrsets: [{ name: 'www.example.net.', type: 'A', ttl: 1, data: ['192.0.2.9'] }] } as UnhashedShard), /outside/],
     ['an invalid IPv4', (z) => withHash({ ...z, rrsets: [{ name: 'a.example.org.', type: 'A', ttl: 1, data: ['300.1.1.1'] }] } as UnhashedShard), /format/],
+    ['an invalid IPv6', (z) => withHash({ ...z, rrsets: [{ name: 'a.example.org.', type: 'AAAA', ttl: 1, data: ['2001:db8::1::2'] }] } as UnhashedShard), /format/],
+    ['a label of 64 characters', (z) => withHash({ ...z, rrsets: [{ name: `${'a'.repeat(64)}.example.org.`, type: 'A', ttl: 1, data: ['192.0.2.9'] }] } as UnhashedShard), /pattern/],
     ['an upper-case name', (z) => withHash({ ...z, rrsets: [{ name: 'A.example.org.', type: 'A', ttl: 1, data: ['192.0.2.9'] }] } as UnhashedShard), /pattern/],
     ['CNAME beside other data', (z) => withHash({ ...z, rrsets: [
       { name: 'c.example.org.', type: 'CNAME', ttl: 1, data: ['www.example.org.'] },
@@ -56,6 +61,22 @@ describe('generated config validation', () => {
     const v = validateBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [good, { ...zone({ id: 'zone/x' } as Partial<ZoneShard>), hash: 'f'.repeat(64) }] });
     expect(v.shards.map((s) => s.id)).to.deep.equal(['zone/example.org']);
     expect(v.refused.map((r) => r.id)).to.deep.equal(['zone/x']);
+  });
+});
+
+describe('the precompiled schema validators', () => {
+  it('are what compile-schema.ts writes from schema.ts now (run it after changing the schema)', () => {
+    expect(readFileSync(GENERATED_FILE, 'utf8') === compileSchemaModule(), 'schema-validators.generated.ts is stale: npx tsx dns-server/config/compile-schema.ts').to.equal(true);
+  });
+
+  it('validate without loading ajv itself (only its 20-line string length helper)', () => {
+    const probe = `import { createRequire } from 'node:module';
+      const { validateShard } = await import(${JSON.stringify(new URL('../../dns-server/config/validate.ts', import.meta.url).href)});
+      const ok = validateShard({}).ok;
+      console.log(JSON.stringify({ ok, loaded: Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('/node_modules/ajv')) }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' })) as { ok: boolean; loaded: string[] };
+    expect(out.ok).to.equal(false);
+    expect(out.loaded.map((k) => k.replace(/.*node_modules\//, ''))).to.deep.equal(['ajv/dist/runtime/ucs2length.js']);
   });
 });
 
