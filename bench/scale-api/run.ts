@@ -8,6 +8,8 @@
 //   a restart with nothing changed (writes from the audit log; any Programmed flip),
 //   operator CPU per endpoint change (/proc utime+stime around N changes), endpoint change →
 //   answered p50/p99. Prints figures; never fails on one.
+// BENCH_OPERATOR_NODE_OPTIONS: NODE_OPTIONS of the operator processes only (e.g. `--cpu-prof
+// --cpu-prof-dir=/tmp/prof`: the first operator writes its profile when SIGTERM ends it).
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
     writeFileSync(kubeconfig, (await kubeConfigFor(env, NS, OPERATOR_SA)).exportConfig(), { mode: 0o600 });
     const startOp = (name: string): ChildProcess => {
       const child = spawn(process.execPath, [join(ROOT, 'bin/splitdns.js'), 'operator', `--namespace=${NS}`, `--pod-name=${name}`, `--http-port=${OP_HTTP}`, '--http-address=127.0.0.1', '--log-level=warn'],
-        { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'ignore', 'inherit'] });
+        { env: { ...process.env, KUBECONFIG: kubeconfig, ...(process.env.BENCH_OPERATOR_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}) }, stdio: ['ignore', 'ignore', 'inherit'] });
       children.add(child);
       child.once('exit', () => children.delete(child));
       return child;
