@@ -10,13 +10,22 @@ import type { SliceInfo } from './cluster-services.js';
 import type { Raw } from './meta.js';
 import { byString } from './names.js';
 import type { Shard } from './rrsets.js';
+import { STEP_ITEMS, finish } from './steps.js';
+import type { Steps } from './steps.js';
 import type { Snapshot } from './types.js';
 
 /** Index phase: the snapshot's Services grouped by namespace (snapshot order); the cache's slice index brought up to date. */
 export function indexServices(s: Pick<Snapshot, 'services' | 'endpointSlices'>, cache: CompileCache): Map<string, SvcEntry[]> {
+  return finish(indexServicesSteps(s, cache));
+}
+
+/** indexServices() as steps (steps.ts): yields every STEP_ITEMS objects. */
+export function* indexServicesSteps(s: Pick<Snapshot, 'services' | 'endpointSlices'>, cache: CompileCache): Steps<Map<string, SvcEntry[]>> {
   const gen = ++cache.generation;
   const svcByNs = new Map<string, SvcEntry[]>();
+  let n = 0;
   for (const o of s.services) {
+    if (++n % STEP_ITEMS === 0) yield;
     let e = cache.services.get(o);
     if (e === undefined) {
       const svc = parseService(o as Raw);
@@ -31,6 +40,7 @@ export function indexServices(s: Pick<Snapshot, 'services' | 'endpointSlices'>, 
   // Slices by "<namespace>/<service>", changed only for slices that appeared or went away
   // (each compile only stamps the ones it sees).
   for (const o of s.endpointSlices) {
+    if (++n % STEP_ITEMS === 0) yield;
     let e = cache.slices.get(o);
     if (e === undefined) {
       const p = parseSlice(o as Raw);
@@ -77,8 +87,14 @@ function sameEntries(cache: CompileCache, list: readonly SvcEntry[], prev: reado
  * rebuilt namespace's list by name in place.
  */
 export function buildServiceShards(svcByNs: Map<string, SvcEntry[]>, cache: CompileCache, clusterZone: string): Shard[] {
+  return finish(buildServiceShardsSteps(svcByNs, cache, clusterZone));
+}
+
+/** buildServiceShards() as steps (steps.ts): yields after each namespace. */
+export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache: CompileCache, clusterZone: string): Steps<Shard[]> {
   const shards: Shard[] = [];
   for (const [ns, list] of svcByNs) {
+    if (shards.length > 0) yield;
     const memo = cache.serviceShards.get(ns);
     if (memo && sameEntries(cache, list, memo.entries)) { shards.push(memo.shard); continue; }
     const entries: object[] = [];
