@@ -8,8 +8,9 @@
 //   a restart with nothing changed (writes from the audit log; any Programmed flip),
 //   operator CPU per endpoint change (/proc utime+stime around N changes), endpoint change →
 //   answered p50/p99. Prints figures; never fails on one.
-// BENCH_OPERATOR_NODE_OPTIONS: NODE_OPTIONS of the operator processes only (e.g. `--cpu-prof
-// --cpu-prof-dir=/tmp/prof`: the first operator writes its profile when SIGTERM ends it).
+// BENCH_OPERATOR_NODE_ARGS: node flags of the operator processes only, space-separated (e.g.
+// `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses: the first operator writes
+// its profile when SIGTERM ends it).
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -34,6 +35,7 @@ const CHANGES = Number(process.env.BENCH_CHANGES ?? 20);
 const NS = 'splitdns-scale';
 const DNS_PORT = 5560, DNS_HTTP = 5561, OP_HTTP = 5562;
 const log = pino({ level: 'warn' });
+const NODE_ARGS = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 const SH = `/apis/splitdns.io/v1alpha1/namespaces/${NS}/statichosts`;
 
 const prober = createProber(300);
@@ -116,8 +118,8 @@ async function main(): Promise<void> {
     const kubeconfig = join(work, 'kubeconfig.json');
     writeFileSync(kubeconfig, (await kubeConfigFor(env, NS, OPERATOR_SA)).exportConfig(), { mode: 0o600 });
     const startOp = (name: string): ChildProcess => {
-      const child = spawn(process.execPath, [join(ROOT, 'bin/splitdns.js'), 'operator', `--namespace=${NS}`, `--pod-name=${name}`, `--http-port=${OP_HTTP}`, '--http-address=127.0.0.1', '--log-level=warn'],
-        { env: { ...process.env, KUBECONFIG: kubeconfig, ...(process.env.BENCH_OPERATOR_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}) }, stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [...NODE_ARGS, join(ROOT, 'bin/splitdns.js'), 'operator', `--namespace=${NS}`, `--pod-name=${name}`, `--http-port=${OP_HTTP}`, '--http-address=127.0.0.1', '--log-level=warn'],
+        { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'ignore', 'inherit'] });
       children.add(child);
       child.once('exit', () => children.delete(child));
       return child;

@@ -10,6 +10,7 @@ import type { Meta, Raw } from './meta.js';
 import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import type { Shard } from './rrsets.js';
 import type { Verdict } from './status.js';
+import type { ResourceResult } from './types.js';
 import type { BuiltZone, Contribution } from './zones.js';
 import type { ZoneShard } from '../../dns-server/config/types.js';
 import type { ReverseClaims } from './reverse-claims.js';
@@ -131,6 +132,11 @@ export class CompileCache {
   ptrClaims: { base: ClaimsOutcome; outcome: ClaimsOutcome } | undefined;
   /** The cluster domain's zone shard (depends on the compiler's options only: lives as long as the cache). */
   clusterShard: Shard | undefined;
+  /**
+   * Statuses phase: each resource's last result and its JSON, by parsed metadata (WeakMap: dies
+   * with the parsed object). An unchanged result is the same object, compile after compile.
+   */
+  readonly statuses = new WeakMap<Meta, { json: string; result: ResourceResult }>();
   /** Small shards rebuilt every time (forwarders, hosts): the previous object, by id, to return when its hash did not move. */
   readonly lastById = new Map<string, Shard>();
 

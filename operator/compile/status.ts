@@ -71,13 +71,23 @@ function buildConditions(meta: Meta, v: Verdict): Condition[] {
   ];
 }
 
-/** Statuses phase: one result per custom resource, sorted by kind, namespace, name. */
-export function buildStatuses(metas: readonly Meta[], verdicts: Verdicts): ResourceResult[] {
+/**
+ * Statuses phase: one result per custom resource, sorted by kind, namespace, name. With `memo`
+ * (the compile cache's), a resource whose result is the same as last time (same parsed object,
+ * same JSON) gets the same object again, so a caller can skip it by identity (the operator's
+ * status diff does).
+ */
+export function buildStatuses(metas: readonly Meta[], verdicts: Verdicts, memo?: WeakMap<Meta, { json: string; result: ResourceResult }>): ResourceResult[] {
   const resources = metas.map((m): ResourceResult => {
     const { status, shardIds } = verdicts.result(m);
     const r: ResourceResult = { kind: m.kind as ResourceResult['kind'], name: m.name, generation: m.generation, status, shardIds };
     if (m.namespace !== undefined) r.namespace = m.namespace;
     if (m.uid !== undefined) r.uid = m.uid;
+    if (memo === undefined) return r;
+    const json = JSON.stringify(r);
+    const prev = memo.get(m);
+    if (prev !== undefined && prev.json === json) return prev.result;
+    memo.set(m, { json, result: r });
     return r;
   });
   return resources.sort((a, b) => byString(a.kind, b.kind) || byString(a.namespace ?? '', b.namespace ?? '') || byString(a.name, b.name));

@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createCompiler } from '../compile/index.js';
-import type { CompileResult, Snapshot } from '../compile/index.js';
+import type { CompileResult, ResourceResult, Snapshot } from '../compile/index.js';
 import { Confirmer } from './confirm.js';
 import { ResourceInformer } from '../../kube/informer.js';
 import type { BackoffOptions } from '../../kube/informer.js';
@@ -25,6 +25,7 @@ import { runSliced, yieldToLoop } from './slices.js';
 import { INGRESS_RESOURCE, gatewayResources } from './route-sources.js';
 import type { WatchedResource } from './route-sources.js';
 import { desiredStatus, StatusWriter } from './status-writer.js';
+import type { DesiredStatus } from './status-writer.js';
 import { stripCustomResource, stripEndpointSlice, stripNamespace, stripService } from './strip.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -101,6 +102,8 @@ export class Operator {
   #last?: { result: CompileResult; live: Map<string, any> };
   /** Leadership just began: take Programmed generations from the live status (see #writeStatuses). */
   #seedFromLive = false;
+  /** key → the desired status last made for a resource and what it was made from: the same object while they hold (the status writer then skips it). */
+  #desired = new Map<string, { r: ResourceResult; programmed: boolean; noReplicas: boolean; desired: DesiredStatus }>();
   /** The compile notices (a Service's refused PTRs: Services have no status) logged, so each is logged once while it holds. */
   #notices = new Set<string>();
   /** The last time every ready replica was seen serving the whole latest bundle. */
@@ -172,6 +175,7 @@ export class Operator {
     this.#publisher.reset();
     this.#status.reset();
     this.#confirmer.reset();
+    this.#desired.clear();
     this.#last = undefined;
   }
 
@@ -205,7 +209,10 @@ export class Operator {
     const pub = await this.#publisher.publish(shards);
     if (pub.written.length || pub.deleted.length) this.#log.info({ written: pub.written, deleted: pub.deleted, unchanged: pub.unchanged }, 'published shards');
     if (!this.isLeader) return true; // lost leadership meanwhile: the new leader starts afresh
-    this.#confirmer.retain(new Set(result.resources.map(keyOf)));
+    const keys = new Set(result.resources.map(keyOf));
+    this.#confirmer.retain(keys);
+    this.#status.retain(keys);
+    for (const k of this.#desired.keys()) if (!keys.has(k)) this.#desired.delete(k);
     this.#last = { result, live };
     this.#confirmer.track(new Map(shards.map((s) => [s.id, s.hash])), seen);
     // The Confirmer's first poll (at once) writes the statuses of this compile: when the
@@ -252,7 +259,10 @@ export class Operator {
       if (seed && accepted && programmedGeneration(liveObj) === r.generation) this.#confirmer.seed(key, r.generation);
       const programmed = this.#confirmer.programmed({ key, generation: r.generation, accepted, shardIds: r.shardIds });
       if (accepted && !programmed) all = false;
-      writes.push(this.#status.write(r, desiredStatus(r, programmed, replicas !== undefined && replicas.length === 0), liveObj));
+      const noReplicas = replicas !== undefined && replicas.length === 0;
+      let d = this.#desired.get(key);
+      if (d === undefined || d.r !== r || d.programmed !== programmed || d.noReplicas !== noReplicas) this.#desired.set(key, (d = { r, programmed, noReplicas, desired: desiredStatus(r, programmed, noReplicas) }));
+      writes.push(this.#status.write(r, d.desired, liveObj));
     }
     // Awaits the status patches (rate-limited: seconds at scale), not the Events that follow
     // them (the status writer records those in the background).

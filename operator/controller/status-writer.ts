@@ -106,6 +106,12 @@ export class StatusWriter {
   #desired = new Map<string, { json: string; since: number }>();
   /** `uid reason` → the Event recorded for it (name, namespace, count, when). */
   #events = new Map<string, { name: string; namespace: string; count: number; at: number }>();
+  /**
+   * uid → the desired status object and the live object last found written (or written): the
+   * same two objects again need no diff at all (the Confirmer asks after every poll, 1,000s of
+   * resources, while one of them changed).
+   */
+  #settled = new Map<string, { desired: DesiredStatus; live: unknown }>();
   #now: () => number;
   readonly queue: WriteQueue;
 
@@ -115,20 +121,36 @@ export class StatusWriter {
   }
 
   /** Forget what was written: the next writes compare against the live objects (a new leader). */
-  reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.queue.clear(); }
+  reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.#settled.clear(); this.queue.clear(); }
+
+  /** Forgets resources that are gone (keys as write() makes them). */
+  retain(keys: ReadonlySet<string>): void {
+    for (const k of this.#settled.keys()) if (!keys.has(k)) this.#settled.delete(k);
+  }
 
   #statusFailures = 0;
   /** Status patches that failed so far: a caller compares it around its writes to know whether to try again. */
   get statusFailures(): number { return this.#statusFailures; }
 
-  /** Writes one resource's status if it differs from the live one; `live` is the informer's copy. */
+  /**
+   * Writes one resource's status if it differs from the live one; `live` is the informer's copy.
+   * Pass the same `desired` object while the desired status is the same: with the same live
+   * object as when it was last found written, nothing is compared.
+   */
   async write(r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
     const key = r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
+    const settled = this.#settled.get(key);
+    if (settled !== undefined && settled.desired === desired && settled.live === live) return false;
     const mine = this.#last.get(key);
     const prev = mine?.status ?? live?.status;
     const next = stampTransitions(desired, prev, this.#now());
     const json = canonicalJson(next);
-    if (json === mine?.json || (prev !== undefined && json === canonicalJson(prev))) { this.#desired.delete(key); return false; }
+    if (json === mine?.json || (prev !== undefined && json === canonicalJson(prev))) {
+      this.#desired.delete(key);
+      this.#settled.set(key, { desired, live });
+      return false;
+    }
+    this.#settled.delete(key);
     const want = canonicalJson(desired);
     const d = this.#desired.get(key);
     const since = d && d.json === want ? d.since : this.#now();

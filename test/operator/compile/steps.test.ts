@@ -75,6 +75,22 @@ describe('compile as steps (issue 16: a compile that can be run in slices)', () 
     expect(JSON.stringify(c.compile(s))).to.equal(JSON.stringify(compile(s, OPTS)));
   });
 
+  it('a resource whose status did not move keeps its result object across compiles (callers skip it by identity)', () => {
+    const c = createCompiler(OPTS);
+    const s = cluster(2, 10);
+    const first = c.compile(s);
+    const h = s.staticHosts[0] as ReturnType<typeof staticHost>;
+    const s2 = { ...s, staticHosts: [{ ...h, metadata: { ...h.metadata, resourceVersion: 'h2', generation: 2 } }, ...s.staticHosts.slice(1)] };
+    const second = c.compile(s2);
+    const byName = (r: typeof first) => new Map(r.resources.map((x) => [x.name, x]));
+    const [a, b] = [byName(first), byName(second)];
+    expect(b.get('h1')).to.equal(a.get('h1'));
+    expect(b.get('corp')).to.equal(a.get('corp'));
+    expect(b.get('h0')).to.not.equal(a.get('h0'));
+    expect(b.get('h0')!.generation).to.equal(2);
+    expect(JSON.stringify(second)).to.equal(JSON.stringify(compile(s2, OPTS)));
+  });
+
   it('finish() runs steps to the end at once', () => {
     const s = cluster(2, 10);
     expect(JSON.stringify(finish(createCompiler(OPTS).steps(s)))).to.equal(JSON.stringify(compile(s, OPTS)));
