@@ -9,7 +9,7 @@ import { obj } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import type { Shard } from './rrsets.js';
-import type { Verdict } from './status.js';
+import type { Decided, Verdict } from './status.js';
 import type { ResourceResult } from './types.js';
 import type { BuiltZone, Contribution } from './zones.js';
 import type { ZoneShard } from '../../dns-server/config/types.js';
@@ -103,6 +103,13 @@ export class CompileCache {
   // objects, in input order, and their sorted identity key). Dies when the namespace has no
   // Service left.
   readonly serviceShards = new Map<string, { entries: object[]; sortedKey: string; shard: Shard }>();
+  /**
+   * Namespaces where the index phase saw a Service or EndpointSlice entry appear or go away
+   * since the services phase last looked: only these can need a new shard. Filled by the index
+   * phase, emptied by the services phase namespace by namespace (so a compile that failed in
+   * between leaves them marked).
+   */
+  readonly touchedNamespaces = new Set<string>();
 
   // Contributors phase: the identity key of the accepted zones and the Namespaces, interned
   // (equal keys are the same string, so entries compare it by pointer). Replaced when it moves.
@@ -133,10 +140,10 @@ export class CompileCache {
   /** The cluster domain's zone shard (depends on the compiler's options only: lives as long as the cache). */
   clusterShard: Shard | undefined;
   /**
-   * Statuses phase: each resource's last result and its JSON, by parsed metadata (WeakMap: dies
+   * Statuses phase: each resource's last decision and result, by parsed metadata (WeakMap: dies
    * with the parsed object). An unchanged result is the same object, compile after compile.
    */
-  readonly statuses = new WeakMap<Meta, { json: string; result: ResourceResult }>();
+  readonly statuses = new WeakMap<Meta, { decided: Decided; result: ResourceResult }>();
   /** Small shards rebuilt every time (forwarders, hosts): the previous object, by id, to return when its hash did not move. */
   readonly lastById = new Map<string, Shard>();
 

@@ -30,6 +30,7 @@ export function* indexServicesSteps(s: Pick<Snapshot, 'services' | 'endpointSlic
     if (e === undefined) {
       const svc = parseService(o as Raw);
       cache.services.set(o, (e = { svc, id: cache.ids.fresh(o), key: `${svc.meta.namespace ?? 'default'}/${svc.meta.name}`, gen }));
+      cache.touchedNamespaces.add(svc.meta.namespace ?? 'default');
     }
     e.gen = gen;
     const ns = e.svc.meta.namespace ?? 'default';
@@ -46,6 +47,7 @@ export function* indexServicesSteps(s: Pick<Snapshot, 'services' | 'endpointSlic
       const p = parseSlice(o as Raw);
       cache.slices.set(o, (e = p ? { slice: p, id: cache.ids.fresh(o), key: `${p.namespace}/${p.service}`, gen } : { slice: undefined, id: '', key: '', gen }));
       if (e.slice !== undefined) {
+        cache.touchedNamespaces.add(e.slice.namespace);
         const l = cache.slicesBySvc.get(e.key);
         if (l === undefined) cache.slicesBySvc.set(e.key, [e]); else l.push(e);
       }
@@ -53,11 +55,14 @@ export function* indexServicesSteps(s: Pick<Snapshot, 'services' | 'endpointSlic
     e.gen = gen;
   }
   // Sweep what is no longer in the snapshot (only when something is: the sizes tell).
-  if (cache.services.size > s.services.length) for (const [o, e] of cache.services) if (e.gen !== gen) cache.services.delete(o);
+  if (cache.services.size > s.services.length) {
+    for (const [o, e] of cache.services) if (e.gen !== gen) { cache.services.delete(o); cache.touchedNamespaces.add(e.svc.meta.namespace ?? 'default'); }
+  }
   if (cache.slices.size > s.endpointSlices.length) {
     for (const [o, e] of cache.slices) {
       if (e.gen === gen) continue;
       cache.slices.delete(o);
+      if (e.slice !== undefined) cache.touchedNamespaces.add(e.slice.namespace);
       const l = e.slice !== undefined ? cache.slicesBySvc.get(e.key) : undefined;
       if (l === undefined) continue;
       const rest = l.filter((x) => x !== e);
@@ -82,7 +87,9 @@ function sameEntries(cache: CompileCache, list: readonly SvcEntry[], prev: reado
 
 /**
  * Services phase: the ServicesShard of every namespace with a Service. A namespace's shard is
- * reused when its entries are the same objects in the same order (informer caches keep their
+ * reused when the index phase saw no entry of it appear or go away (the cache's
+ * touchedNamespaces: nothing of it to look at, the common case after one change elsewhere),
+ * else when its entries are the same objects in the same order (informer caches keep their
  * order), else when their sorted identity key is the same; otherwise rebuilt. Sorts each
  * rebuilt namespace's list by name in place.
  */
@@ -94,8 +101,10 @@ export function buildServiceShards(svcByNs: Map<string, SvcEntry[]>, cache: Comp
 export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache: CompileCache, clusterZone: string): Steps<Shard[]> {
   const shards: Shard[] = [];
   for (const [ns, list] of svcByNs) {
-    if (shards.length > 0) yield;
     const memo = cache.serviceShards.get(ns);
+    if (memo && !cache.touchedNamespaces.has(ns)) { shards.push(memo.shard); continue; }
+    if (shards.length > 0) yield;
+    cache.touchedNamespaces.delete(ns);
     if (memo && sameEntries(cache, list, memo.entries)) { shards.push(memo.shard); continue; }
     const entries: object[] = [];
     for (const e of list) { entries.push(e); for (const x of cache.sliceEntriesOf(e.key)) entries.push(x); }
@@ -114,5 +123,7 @@ export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache
     shards.push(shard);
   }
   for (const ns of cache.serviceShards.keys()) if (!svcByNs.has(ns)) cache.serviceShards.delete(ns);
+  // A namespace without Services (a slice whose Service is not there): nothing to build.
+  for (const ns of cache.touchedNamespaces) if (!svcByNs.has(ns)) cache.touchedNamespaces.delete(ns);
   return shards;
 }
