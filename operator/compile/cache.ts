@@ -4,7 +4,8 @@
 // with a warm cache gives the same bytes as one with a fresh cache (tests check this); it only
 // skips work whose inputs (compared by object identity or uid@resourceVersion) did not move.
 
-import type { ServiceInfo, SliceInfo } from './cluster-services.js';
+import { parseSlice } from './cluster-services.js';
+import type { ServiceInfo, SliceHead, SliceInfo } from './cluster-services.js';
 import { obj } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
@@ -65,8 +66,15 @@ export interface SvcEntry {
   contributorSlice?: SliceEntry | null;
 }
 
-/** One EndpointSlice object, parsed (undefined: not a Service's IPv4/IPv6 slice). */
-export interface SliceEntry { slice: SliceInfo | undefined; id: string; /** "<namespace>/<service>" */ key: string; gen: number }
+/**
+ * One EndpointSlice object: whose it is (`slice` undefined: not a Service's IPv4/IPv6 slice),
+ * and its endpoints parsed only when someone reads them (`sliceInfo()`): only a headless
+ * Service's records come from its slices, so most slices are never parsed.
+ */
+export interface SliceEntry { slice: SliceHead | undefined; raw: object; info?: SliceInfo; id: string; /** "<namespace>/<service>" */ key: string; gen: number }
+
+/** The parsed slice of an entry (parsed on first use, then kept). */
+export const sliceInfo = (e: SliceEntry): SliceInfo => (e.info ??= parseSlice(e.raw as Raw)!);
 
 export interface ClaimsOutcome {
   /** StaticHost key → why it was refused. */

@@ -87,7 +87,7 @@ export function* collectContributorsSteps(
       for (const x of sl) ident += ',' + x.id;
       if (entry.contributor === undefined || entry.contributor.ident !== ident || entry.contributorZonesKey !== zonesKey) {
         entry.contributorZonesKey = zonesKey;
-        entry.contributor = serviceContributor(svc, ident, targets, slicesOf(cache, entry.key));
+        entry.contributor = serviceContributor(svc, ident, targets, svc.headless ? slicesOf(cache, entry.key) : []);
       }
       list.push(entry.contributor);
     }

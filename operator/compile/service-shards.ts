@@ -4,8 +4,9 @@
 // namespace's objects moved (on a 100,000-endpoint cluster, the garbage collector's work is
 // what a recompile mostly costs, so neither phase copies the cluster per compile).
 
+import { sliceInfo } from './cache.js';
 import type { CompileCache, SliceEntry, SvcEntry } from './cache.js';
-import { buildServicesShard, parseService, parseSlice } from './cluster-services.js';
+import { buildServicesShard, parseService, sliceHead } from './cluster-services.js';
 import type { SliceInfo } from './cluster-services.js';
 import type { Raw } from './meta.js';
 import { byString } from './names.js';
@@ -44,8 +45,8 @@ export function* indexServicesSteps(s: Pick<Snapshot, 'services' | 'endpointSlic
     if (++n % STEP_ITEMS === 0) yield;
     let e = cache.slices.get(o);
     if (e === undefined) {
-      const p = parseSlice(o as Raw);
-      cache.slices.set(o, (e = p ? { slice: p, id: cache.ids.fresh(o), key: `${p.namespace}/${p.service}`, gen } : { slice: undefined, id: '', key: '', gen }));
+      const p = sliceHead(o as Raw);
+      cache.slices.set(o, (e = p ? { slice: p, raw: o, id: cache.ids.fresh(o), key: `${p.namespace}/${p.service}`, gen } : { slice: undefined, raw: o, id: '', key: '', gen }));
       if (e.slice !== undefined) {
         cache.touchedNamespaces.add(e.slice.namespace);
         const l = cache.slicesBySvc.get(e.key);
@@ -73,7 +74,7 @@ export function* indexServicesSteps(s: Pick<Snapshot, 'services' | 'endpointSlic
 }
 
 /** The parsed slices of a Service ("<namespace>/<name>"). */
-export const slicesOf = (cache: CompileCache, svcKey: string): SliceInfo[] => cache.sliceEntriesOf(svcKey).map((x) => x.slice!);
+export const slicesOf = (cache: CompileCache, svcKey: string): SliceInfo[] => cache.sliceEntriesOf(svcKey).map(sliceInfo);
 
 /** Same entries in the same order as `prev` (compared by identity, allocating nothing)? */
 function sameEntries(cache: CompileCache, list: readonly SvcEntry[], prev: readonly object[]): boolean {
@@ -117,7 +118,8 @@ export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache
     }
     if (memo && memo.sortedKey === sortedKey) { memo.entries = entries; shards.push(memo.shard); continue; }
     const bySvc = new Map<string, SliceInfo[]>();
-    for (const e of list) bySvc.set(e.svc.meta.name, slicesOf(cache, e.key).sort((a, b) => byString(a.key, b.key)));
+    // Only a headless Service's records come from its endpoints: the others' slices stay unparsed.
+    for (const e of list) if (e.svc.headless) bySvc.set(e.svc.meta.name, slicesOf(cache, e.key).sort((a, b) => byString(a.key, b.key)));
     const shard = buildServicesShard(clusterZone, ns, list.map((x) => x.svc), bySvc);
     cache.serviceShards.set(ns, { entries, sortedKey, shard });
     shards.push(shard);
