@@ -264,8 +264,13 @@ export class Operator {
       if (d === undefined || d.r !== r || d.programmed !== programmed || d.noReplicas !== noReplicas) this.#desired.set(key, (d = { r, programmed, noReplicas, desired: desiredStatus(r, programmed, noReplicas) }));
       writes.push(this.#status.write(r, d.desired, liveObj));
     }
-    // Awaits the status patches (rate-limited: seconds at scale), not the Events that follow
-    // them (the status writer records those in the background).
+    // While something is not yet Programmed the Confirmer polls again anyway: the patches are
+    // left to the queue, not awaited, so the next poll comes on time (a cold start queues 1,000s
+    // of patches, seconds at the rate limit) and its newer status replaces a patch still waiting
+    // (one patch carrying Programmed instead of two). Once everything is Programmed the patches
+    // are awaited (rate-limited: seconds at scale; not the Events that follow them, which the
+    // status writer records in the background), so a failed one makes the Confirmer poll again.
+    if (!all) return false;
     await Promise.all(writes);
     // A failed patch leaves a status unwritten: not done, so the Confirmer polls (and writes) again.
     return all && this.#status.statusFailures === failuresBefore;

@@ -4,7 +4,8 @@
 // first (a job's priority is the time its resource's state changed; newest runs first). A job
 // queued again under the same key before it started replaces the earlier one (which resolves
 // `undefined`), so a resource that changes twice while it waits is written once, with its
-// newest state.
+// newest state. Two jobs of one key never run at once: a job waits while an earlier one of its
+// key is in flight (so an older status patch can never land after a newer one).
 
 export interface WriteQueueOptions {
   /** Sustained writes a second (client-go's QPS). */
@@ -44,6 +45,8 @@ interface Job<T> { key: string; priority: number; seq: number; run: () => Promis
 export class WriteQueue {
   #waiting = new Map<string, Job<any>>();
   #inFlight = 0;
+  /** Keys of the jobs in flight. */
+  #running = new Set<string>();
   #pumping = false;
   #seq = 0;
   #bucket: TokenBucket;
@@ -74,7 +77,10 @@ export class WriteQueue {
 
   #next(): Job<any> | undefined {
     let best: Job<any> | undefined;
-    for (const j of this.#waiting.values()) if (!best || j.priority > best.priority || (j.priority === best.priority && j.seq < best.seq)) best = j;
+    for (const j of this.#waiting.values()) {
+      if (this.#running.has(j.key)) continue;
+      if (!best || j.priority > best.priority || (j.priority === best.priority && j.seq < best.seq)) best = j;
+    }
     return best;
   }
 
@@ -83,12 +89,16 @@ export class WriteQueue {
     this.#pumping = true;
     try {
       while (this.#waiting.size > 0 && this.#inFlight < this.o.concurrency) {
+        // Only jobs whose key is in flight wait: the end of that one pumps again.
+        if (this.#next() === undefined) break;
         const ms = this.#bucket.wait();
         if (ms > 0) { await this.#sleep(ms); continue; }
-        const job = this.#next()!;
+        const job = this.#next();
+        if (job === undefined) break;
         this.#waiting.delete(job.key);
         this.#inFlight++;
-        job.run().then(job.resolve, job.reject).finally(() => { this.#inFlight--; void this.#pump(); });
+        this.#running.add(job.key);
+        job.run().then(job.resolve, job.reject).finally(() => { this.#inFlight--; this.#running.delete(job.key); void this.#pump(); });
       }
     } finally { this.#pumping = false; }
   }
