@@ -9,8 +9,8 @@
 //   operator CPU per endpoint change (/proc utime+stime around N changes), endpoint change →
 //   answered p50/p99. Prints figures; never fails on one.
 // BENCH_OPERATOR_NODE_ARGS: node flags of the operator processes only, space-separated (e.g.
-// `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses: the first operator writes
-// its profile when SIGTERM ends it).
+// `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses: each operator writes its
+// profile when SIGTERM ends it).
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -202,6 +202,9 @@ async function main(): Promise<void> {
     const metrics = await opsMetrics();
     console.log(`  operator metrics: ${metrics.split('\n').filter((l) => /^splitdns_operator_(event_loop_lag_seconds|compile_duration_seconds_(sum|count)|status_writes_total|events_total)/.test(l)).join('; ')}`);
     probe.stop(); probe2.stop();
+    // Ended with SIGTERM, so that a profiling flag (BENCH_OPERATOR_NODE_ARGS) writes its profile.
+    op.kill('SIGTERM');
+    await new Promise((r) => op.once('exit', r));
     source.close();
     await server.close();
   } finally {

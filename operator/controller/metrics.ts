@@ -39,7 +39,7 @@ export class OperatorMetrics {
     this.statusWritesTotal = new Counter({ name: 'splitdns_operator_status_writes_total', help: 'Status patches of custom resources.', registers });
     this.isLeader = new Gauge({ name: 'splitdns_operator_leader', help: '1 while this replica holds the leader Lease.', registers });
     this.eventsTotal = new Counter({ name: 'splitdns_operator_events_total', help: 'Events recorded: op=create (a new Event) or op=series (a repeat counted on the existing Event).', labelNames: ['op'], registers });
-    this.writeQueueDepth = new Gauge({ name: 'splitdns_operator_write_queue_depth', help: 'Status and Event writes waiting for the client-side rate limit or a free slot.', registers });
+    this.writeQueueDepth = new Gauge({ name: 'splitdns_operator_write_queue_depth', help: 'Status and Event writes waiting for the client-side rate limit or a free slot, or in flight.', registers });
     this.eventLoopLag = new Gauge({ name: 'splitdns_operator_event_loop_lag_seconds', help: `Event-loop delay (perf_hooks.monitorEventLoopDelay, 10 ms resolution) over the last complete ${EVENT_LOOP_WINDOW_MS / 1000} s window, by quantile (0.5, 0.99, 1 = max).`, labelNames: ['quantile'], registers });
     this.#lag = monitorEventLoopDelay({ resolution: 10 });
     this.#lag.enable();

@@ -85,7 +85,7 @@ export interface StatusWriterOptions {
   reporter: { controller: string; instance: string };
   /** Milliseconds since the epoch: the time of a transition (tests inject a fake clock). */
   now?: () => number;
-  /** Client-side limit of status and Event writes (default qps 100, burst 200, 8 in flight). */
+  /** Client-side limit of status and Event writes (default qps 200, burst 300, 8 in flight). */
   qps?: number;
   burst?: number;
   concurrency?: number;
@@ -117,7 +117,11 @@ export class StatusWriter {
 
   constructor(private readonly o: StatusWriterOptions) {
     this.#now = o.now ?? Date.now;
-    this.queue = new WriteQueue({ qps: o.qps ?? WRITE_QUEUE_DEFAULTS.qps, burst: o.burst ?? WRITE_QUEUE_DEFAULTS.burst, concurrency: o.concurrency ?? WRITE_QUEUE_DEFAULTS.concurrency });
+    this.queue = new WriteQueue({
+      qps: o.qps ?? WRITE_QUEUE_DEFAULTS.qps, burst: o.burst ?? WRITE_QUEUE_DEFAULTS.burst, concurrency: o.concurrency ?? WRITE_QUEUE_DEFAULTS.concurrency,
+      // Every change of the queue, Events included (the gauge was set around status writes only, so it kept a stale depth while Events drained).
+      onDepth: (n) => o.metrics.writeQueueDepth.set(n),
+    });
   }
 
   /** Forget what was written: the next writes compare against the live objects (a new leader). */
@@ -168,9 +172,7 @@ export class StatusWriter {
       if (this.#desired.get(key)?.json === want) this.#desired.delete(key);
       return true;
     });
-    this.o.metrics.writeQueueDepth.set(this.queue.depth);
     const done = await queued;
-    this.o.metrics.writeQueueDepth.set(this.queue.depth);
     if (!done) return false;
     // Events queue behind every status patch: not awaited, so a caller waiting for the statuses
     // does not wait for thousands of Events too.

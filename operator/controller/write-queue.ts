@@ -18,9 +18,16 @@ export interface WriteQueueOptions {
   now?: () => number;
   /** Waits `ms` (tests inject a fake timer). */
   sleep?: (ms: number) => Promise<void>;
+  /** Called with the number of jobs waiting or in flight whenever it changes. */
+  onDepth?: (jobs: number) => void;
 }
 
-export const WRITE_QUEUE_DEFAULTS = { qps: 100, burst: 200, concurrency: 8 };
+/**
+ * 200/s, burst 300 (Karpenter's defaults; client-go's are 5/10, controller-runtime's 20/30): a
+ * cold start at 1,000 StaticHosts is one patch each, written in (1,000 - 300) / 200 = 3.5 s,
+ * inside issue 16's 10 s with room for the replicas to load first. ADR 0013.
+ */
+export const WRITE_QUEUE_DEFAULTS = { qps: 200, burst: 300, concurrency: 8 };
 
 /** Token bucket: take() resolves when a token is available. */
 export class TokenBucket {
@@ -57,6 +64,7 @@ export class WriteQueue {
   }
 
   get depth(): number { return this.#waiting.size; }
+  #reportDepth(): void { this.o.onDepth?.(this.#waiting.size + this.#inFlight); }
   get inFlight(): number { return this.#inFlight; }
 
   /** Runs `run` when its turn comes; undefined if a later job with the same key replaced it. */
@@ -65,6 +73,7 @@ export class WriteQueue {
       const old = this.#waiting.get(key);
       if (old) { this.#waiting.delete(key); old.resolve(undefined); }
       this.#waiting.set(key, { key, priority, seq: this.#seq++, run, resolve, reject });
+      this.#reportDepth();
       void this.#pump();
     });
   }
@@ -73,6 +82,7 @@ export class WriteQueue {
   clear(): void {
     for (const j of this.#waiting.values()) j.resolve(undefined);
     this.#waiting.clear();
+    this.#reportDepth();
   }
 
   #next(): Job<any> | undefined {
@@ -98,7 +108,7 @@ export class WriteQueue {
         this.#waiting.delete(job.key);
         this.#inFlight++;
         this.#running.add(job.key);
-        job.run().then(job.resolve, job.reject).finally(() => { this.#inFlight--; this.#running.delete(job.key); void this.#pump(); });
+        job.run().then(job.resolve, job.reject).finally(() => { this.#inFlight--; this.#running.delete(job.key); this.#reportDepth(); void this.#pump(); });
       }
     } finally { this.#pumping = false; }
   }

@@ -26,6 +26,14 @@ describe('operator controller: write queue', () => {
     expect(b.wait()).to.equal(0);
   });
 
+  it('reports its depth (waiting and in flight) on every change, down to 0 when all is written', async () => {
+    const depths: number[] = [];
+    const q = new WriteQueue({ qps: 1000, burst: 1000, concurrency: 2, onDepth: (n) => depths.push(n) });
+    await Promise.all([1, 2, 3].map((i) => q.enqueue(`k${i}`, 0, async () => i)));
+    expect(depths[depths.length - 1]).to.equal(0);
+    expect(Math.max(...depths)).to.equal(3);
+  });
+
   it('never runs two jobs of one key at once: a newer write waits for the one in flight', async () => {
     const q = new WriteQueue({ qps: 1000, burst: 1000, concurrency: 8 });
     const order: string[] = [];
