@@ -112,6 +112,8 @@ export class StatusWriter {
    * resources, while one of them changed).
    */
   #settled = new Map<string, { desired: DesiredStatus; live: unknown }>();
+  /** uid → the write queued or in flight for these desired and live objects: asked again, the same promise (no second diff). */
+  #pending = new Map<string, { desired: DesiredStatus; live: unknown; done: Promise<boolean> }>();
   #now: () => number;
   readonly queue: WriteQueue;
 
@@ -125,11 +127,12 @@ export class StatusWriter {
   }
 
   /** Forget what was written: the next writes compare against the live objects (a new leader). */
-  reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.#settled.clear(); this.queue.clear(); }
+  reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.#settled.clear(); this.#pending.clear(); this.queue.clear(); }
 
   /** Forgets resources that are gone (keys as write() makes them). */
   retain(keys: ReadonlySet<string>): void {
     for (const k of this.#settled.keys()) if (!keys.has(k)) this.#settled.delete(k);
+    for (const k of this.#pending.keys()) if (!keys.has(k)) this.#pending.delete(k);
   }
 
   #statusFailures = 0;
@@ -141,10 +144,20 @@ export class StatusWriter {
    * Pass the same `desired` object while the desired status is the same: with the same live
    * object as when it was last found written, nothing is compared.
    */
-  async write(r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
+  write(r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
     const key = r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
     const settled = this.#settled.get(key);
-    if (settled !== undefined && settled.desired === desired && settled.live === live) return false;
+    if (settled !== undefined && settled.desired === desired && settled.live === live) return Promise.resolve(false);
+    const pending = this.#pending.get(key);
+    if (pending !== undefined && pending.desired === desired && pending.live === live) return pending.done;
+    const done = this.#write(key, r, desired, live);
+    const entry = { desired, live, done };
+    this.#pending.set(key, entry);
+    void done.finally(() => { if (this.#pending.get(key) === entry) this.#pending.delete(key); });
+    return done;
+  }
+
+  async #write(key: string, r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
     const mine = this.#last.get(key);
     const prev = mine?.status ?? live?.status;
     const next = stampTransitions(desired, prev, this.#now());

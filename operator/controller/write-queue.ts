@@ -99,12 +99,12 @@ export class WriteQueue {
     this.#pumping = true;
     try {
       while (this.#waiting.size > 0 && this.#inFlight < this.o.concurrency) {
-        // Only jobs whose key is in flight wait: the end of that one pumps again.
-        if (this.#next() === undefined) break;
-        const ms = this.#bucket.wait();
-        if (ms > 0) { await this.#sleep(ms); continue; }
+        // None but jobs whose key is in flight: the end of that one pumps again.
         const job = this.#next();
         if (job === undefined) break;
+        // After a wait the choice is made again (a newer job may have come meanwhile).
+        const ms = this.#bucket.wait();
+        if (ms > 0) { await this.#sleep(ms); continue; }
         this.#waiting.delete(job.key);
         this.#inFlight++;
         this.#running.add(job.key);
