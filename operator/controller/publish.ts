@@ -51,7 +51,11 @@ export class Publisher {
     if (!this.#loaded) await this.#load();
     const out: PublishResult = { written: [], deleted: [], unchanged: 0, errors: 0 };
     const want = new Set(shards.map((s) => s.id));
-    const changed = shards.filter((s) => this.#known.get(s.id)?.hash !== s.hash);
+    // The shards that carry custom resources (zones, hosts, forwarders) first, the namespaces'
+    // Services shards after them: on a cold start the replicas serve the StaticHosts' and
+    // zones' names, and the Confirmer can report them Programmed, before 100+ Services shards
+    // are through (stable sort: id order otherwise).
+    const changed = shards.filter((s) => this.#known.get(s.id)?.hash !== s.hash).sort((a, b) => Number(a.kind === 'services') - Number(b.kind === 'services'));
     out.unchanged = shards.length - changed.length;
     // PUBLISH_CONCURRENCY at a time: a cold start's 100+ ConfigMaps were all built and sent in
     // one synchronous run (a fifth of a second of blocked event loop at 10,000 Services).
