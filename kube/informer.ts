@@ -123,7 +123,10 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
     // Only what feeds compile() counts: an update that changed nothing but status (our own
     // status writes, for one; unless statusMatters) or the resourceVersion is not a change.
     const ignoreStatus = this.#opts.statusMatters === true ? false : this.#opts.ignoreStatus ?? true;
-    const prints = new Map<string, string>();
+    // key → the object as last seen, or its fingerprint once it has been compared: computed only
+    // when an update comes (a relist of 10,000 objects adds them all in one synchronous loop of
+    // client-node's ListWatch; hashing each there blocked the event loop for a second at scale).
+    const prints = new Map<string, string | T>();
     const fingerprint = (o: T) => {
       const { status, metadata, ...rest } = o as any;
       const { resourceVersion: _r, managedFields: _m, ...meta } = metadata ?? {};
@@ -131,12 +134,14 @@ export class ResourceInformer<T extends KubernetesObject = KubernetesObject> {
     };
     const keyOf = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
     const onChange = () => { if (this.#lw === lw) this.#opts.onChange(); };
-    lw.on('add', (o) => { prints.set(keyOf(o), fingerprint(o)); onChange(); });
+    lw.on('add', (o) => { prints.set(keyOf(o), o); onChange(); });
     lw.on('delete', (o) => { prints.delete(keyOf(o)); onChange(); });
     lw.on('update', (o) => {
+      const k = keyOf(o);
+      const prev = prints.get(k);
       const f = fingerprint(o);
-      if (prints.get(keyOf(o)) === f) return;
-      prints.set(keyOf(o), f);
+      prints.set(k, f);
+      if (prev !== undefined && (typeof prev === 'string' ? prev : fingerprint(prev)) === f) return;
       onChange();
     });
     lw.on('error', (err) => {

@@ -4,12 +4,14 @@
 // with a warm cache gives the same bytes as one with a fresh cache (tests check this); it only
 // skips work whose inputs (compared by object identity or uid@resourceVersion) did not move.
 
-import type { ServiceInfo, SliceInfo } from './cluster-services.js';
+import { parseSlice } from './cluster-services.js';
+import type { ServiceInfo, SliceHead, SliceInfo } from './cluster-services.js';
 import { obj } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import type { Shard } from './rrsets.js';
-import type { Verdict } from './status.js';
+import type { Decided, Verdict } from './status.js';
+import type { ResourceResult } from './types.js';
 import type { BuiltZone, Contribution } from './zones.js';
 import type { ZoneShard } from '../../dns-server/config/types.js';
 import type { ReverseClaims } from './reverse-claims.js';
@@ -64,8 +66,15 @@ export interface SvcEntry {
   contributorSlice?: SliceEntry | null;
 }
 
-/** One EndpointSlice object, parsed (undefined: not a Service's IPv4/IPv6 slice). */
-export interface SliceEntry { slice: SliceInfo | undefined; id: string; /** "<namespace>/<service>" */ key: string; gen: number }
+/**
+ * One EndpointSlice object: whose it is (`slice` undefined: not a Service's IPv4/IPv6 slice),
+ * and its endpoints parsed only when someone reads them (`sliceInfo()`): only a headless
+ * Service's records come from its slices, so most slices are never parsed.
+ */
+export interface SliceEntry { slice: SliceHead | undefined; raw: object; info?: SliceInfo; id: string; /** "<namespace>/<service>" */ key: string; gen: number }
+
+/** The parsed slice of an entry (parsed on first use, then kept). */
+export const sliceInfo = (e: SliceEntry): SliceInfo => (e.info ??= parseSlice(e.raw as Raw)!);
 
 export interface ClaimsOutcome {
   /** StaticHost key → why it was refused. */
@@ -102,6 +111,13 @@ export class CompileCache {
   // objects, in input order, and their sorted identity key). Dies when the namespace has no
   // Service left.
   readonly serviceShards = new Map<string, { entries: object[]; sortedKey: string; shard: Shard }>();
+  /**
+   * Namespaces where the index phase saw a Service or EndpointSlice entry appear or go away
+   * since the services phase last looked: only these can need a new shard. Filled by the index
+   * phase, emptied by the services phase namespace by namespace (so a compile that failed in
+   * between leaves them marked).
+   */
+  readonly touchedNamespaces = new Set<string>();
 
   // Contributors phase: the identity key of the accepted zones and the Namespaces, interned
   // (equal keys are the same string, so entries compare it by pointer). Replaced when it moves.
@@ -131,6 +147,11 @@ export class CompileCache {
   ptrClaims: { base: ClaimsOutcome; outcome: ClaimsOutcome } | undefined;
   /** The cluster domain's zone shard (depends on the compiler's options only: lives as long as the cache). */
   clusterShard: Shard | undefined;
+  /**
+   * Statuses phase: each resource's last decision and result, by parsed metadata (WeakMap: dies
+   * with the parsed object). An unchanged result is the same object, compile after compile.
+   */
+  readonly statuses = new WeakMap<Meta, { decided: Decided; result: ResourceResult }>();
   /** Small shards rebuilt every time (forwarders, hosts): the previous object, by id, to return when its hash did not move. */
   readonly lastById = new Map<string, Shard>();
 

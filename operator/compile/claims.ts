@@ -13,6 +13,8 @@ import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import { refusedPart } from './reverse-claims.js';
 import type { PtrRefusal } from './reverse-claims.js';
 import type { Verdicts } from './status.js';
+import { STEP_ITEMS, finish } from './steps.js';
+import type { Steps } from './steps.js';
 import { shardIdOfZone } from './zones.js';
 
 class NameClaims {
@@ -42,16 +44,21 @@ class NameClaims {
  * elsewhere in the cluster skips the phase.
  */
 export function resolveClaims(contributors: Contributors, domains: DomainsOutcome, staticHosts: readonly ParsedStaticHost[], cache: CompileCache): ClaimsOutcome {
+  return finish(resolveClaimsSteps(contributors, domains, staticHosts, cache));
+}
+
+/** resolveClaims() as steps (steps.ts): yields every STEP_ITEMS contributors. */
+export function* resolveClaimsSteps(contributors: Contributors, domains: DomainsOutcome, staticHosts: readonly ParsedStaticHost[], cache: CompileCache): Steps<ClaimsOutcome> {
   const { zonesKey, list } = contributors;
   const memo = cache.claims;
   if (memo && memo.zonesKey === zonesKey && memo.idents.length === list.length && list.every((c, i) => c.ident === memo.idents[i])) return memo.outcome;
   const idents = list.map((c) => c.ident); // before runClaims sorts the list
-  const outcome = runClaims(contributors, domains, staticHosts);
+  const outcome = yield* runClaims(contributors, domains, staticHosts);
   cache.claims = { zonesKey, idents, outcome };
   return outcome;
 }
 
-function runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcome, staticHosts: readonly ParsedStaticHost[]): ClaimsOutcome {
+function* runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcome, staticHosts: readonly ParsedStaticHost[]): Steps<ClaimsOutcome> {
   const outcome: ClaimsOutcome = { rejected: [], accepted: [], contributions: new Map(), zoneNotes: new Map() };
   const claims = new NameClaims();
   for (const { p } of acceptedZones.values()) {
@@ -67,7 +74,9 @@ function runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcome
     return n;
   };
   const list = contributors.list.sort((a, b) => byAge(a, b) || byString(a.meta.kind, b.meta.kind));
+  let n = 0;
   for (const c of list) {
+    if (++n % STEP_ITEMS === 0) yield;
     const r = c.build();
     if ('accepted' in r) { outcome.rejected.push([c.meta.key, r]); continue; }
     const owner = describe(c.meta);

@@ -36,10 +36,14 @@ export interface ServiceInfo {
   externalDnsHostnames?: string[];
 }
 
-export interface SliceInfo {
+export interface SliceHead {
   namespace: string;
   service: string;
+  /** "<namespace>/<slice name>" */
   key: string;
+}
+
+export interface SliceInfo extends SliceHead {
   ports: Port[];
   endpoints: { addresses: Addr[]; ready: boolean; hostname?: string }[];
 }
@@ -81,15 +85,22 @@ export function parseService(raw: Raw): ServiceInfo {
   };
 }
 
-export function parseSlice(raw: Raw): SliceInfo | undefined {
+/** Which Service a slice belongs to (cheap: metadata only); undefined when it is not a Service's IPv4/IPv6 slice. */
+export function sliceHead(raw: Raw): SliceHead | undefined {
   const m = obj(raw.metadata);
   const namespace = str(m.namespace) ?? '';
   const service = str(obj(m.labels)['kubernetes.io/service-name']);
   const addressType = str(raw.addressType);
   if (!service || (addressType !== 'IPv4' && addressType !== 'IPv6')) return undefined;
-  const family = addressType === 'IPv4' ? 4 : 6;
+  return { namespace, service, key: `${namespace}/${str(m.name) ?? ''}` };
+}
+
+export function parseSlice(raw: Raw): SliceInfo | undefined {
+  const head = sliceHead(raw);
+  if (head === undefined) return undefined;
+  const family = raw.addressType === 'IPv4' ? 4 : 6;
   return {
-    namespace, service, key: `${namespace}/${str(m.name) ?? ''}`,
+    ...head,
     ports: ports(raw.ports),
     endpoints: arr(raw.endpoints).map((e0) => {
       const e = obj(e0);

@@ -4,13 +4,15 @@
 //   → reverse (PTR tenancy, cluster reverse zones) → shards (zone, hosts, forwarders) → statuses
 // Pure: no I/O, no clock, sorted output. What is remembered between calls is one CompileCache,
 // made by createCompiler() and passed to the phases; a one-shot compile() uses a fresh one.
+// The phases are steps (steps.ts): compileSteps() yields between phases and inside the big
+// loops, so a caller can run a large compile in slices; compile() runs the same steps at once.
 
 import type { ConfigBundle } from '../../dns-server/config/types.js';
 import { CONFIG_API_VERSION } from '../../dns-server/config/types.js';
 import { CompileCache } from './cache.js';
-import { judgeStaticHosts, resolveClaims } from './claims.js';
+import { judgeStaticHosts, resolveClaimsSteps } from './claims.js';
 import { buildConfigShards } from './config-shards.js';
-import { collectContributors } from './contributors.js';
+import { collectContributorsSteps } from './contributors.js';
 import { decideDomains } from './domains.js';
 import { describe } from './contributors.js';
 import { byString, toFqdn } from './names.js';
@@ -21,22 +23,25 @@ import { DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS, buildClusterReverseShards, cl
 import { shardIdOfZone } from './zones.js';
 import type { ClaimsOutcome } from './cache.js';
 import type { Contribution } from './zones.js';
-import { buildServiceShards, indexServices } from './service-shards.js';
+import { buildServiceShardsSteps, indexServicesSteps } from './service-shards.js';
+import { finish } from './steps.js';
+import type { Steps } from './steps.js';
 import { Verdicts, buildStatuses } from './status.js';
 import type { CompileOptions, CompileResult, Compiler, Snapshot } from './types.js';
 
 /** A compiler that remembers, between calls, what did not change (its CompileCache lives as long as it does). */
 export function createCompiler(opts: CompileOptions): Compiler {
   const cache = new CompileCache();
-  return { compile: (s) => compileWith(s, opts, cache) };
+  return { compile: (s) => finish(compileSteps(s, opts, cache)), steps: (s) => compileSteps(s, opts, cache) };
 }
 
 /** One-shot compile (a fresh cache, dropped on return). */
 export function compile(s: Snapshot, opts: CompileOptions): CompileResult {
-  return compileWith(s, opts, new CompileCache());
+  return finish(compileSteps(s, opts, new CompileCache()));
 }
 
-function compileWith(s: Snapshot, opts: CompileOptions, cache: CompileCache): CompileResult {
+/** The phases as steps: yields between phases and every STEP_ITEMS objects inside the big loops. */
+function* compileSteps(s: Snapshot, opts: CompileOptions, cache: CompileCache): Steps<CompileResult> {
   const clusterZone = toFqdn(opts.clusterDomain);
   const phase = opts.onPhase ?? (() => {});
   const verdicts = new Verdicts();
@@ -53,28 +58,36 @@ function compileWith(s: Snapshot, opts: CompileOptions, cache: CompileCache): Co
     if (clash && !verdicts.has(z.p.meta)) verdicts.reject(z.p.meta, 'Conflict', clash);
   }
   phase('parse');
+  yield;
   const domains = decideDomains(parsed, s.namespaces, clusterZone, opts.operatorNamespace, verdicts);
   phase('domains');
-  const svcByNs = indexServices(s, cache);
+  yield;
+  const svcByNs = yield* indexServicesSteps(s, cache);
   phase('index');
-  const shards = buildServiceShards(svcByNs, cache, clusterZone);
+  yield;
+  const shards = yield* buildServiceShardsSteps(svcByNs, cache, clusterZone);
   for (const shard of rev.shards) shards.push(shard);
   phase('services');
-  const contributors = collectContributors(parsed, domains, svcByNs, s.namespaces, cache, verdicts, s, opts);
+  yield;
+  const contributors = yield* collectContributorsSteps(parsed, domains, svcByNs, s.namespaces, cache, verdicts, s, opts);
   phase('contributors');
-  const claims = resolveClaims(contributors, domains, parsed.staticHosts, cache);
+  yield;
+  const claims = yield* resolveClaimsSteps(contributors, domains, parsed.staticHosts, cache);
   phase('claims');
+  yield;
   // PTR tenancy: refused PTRs leave the Services shards (replaced in `shards`) and the contributions.
   const zoneByShard = new Map<string, ParsedZone>([...domains.acceptedZones.values()].map((z) => [shardIdOfZone(z.p.domain), z.p]));
-  const ptrs = rev.claims.apply(shards, claims.contributions, zoneByShard);
+  const ptrs = yield* rev.claims.applySteps(shards, claims.contributions, zoneByShard);
   const effective = withoutRefusedPtrs(claims, ptrs.contributions, cache);
   judgeStaticHosts(effective, parsed.staticHosts, verdicts, ptrs.refusals);
   phase('reverse');
+  yield;
   for (const shard of buildConfigShards(domains, effective, clusterZone, cache, verdicts, rev.ranges)) shards.push(shard);
   shards.sort((a, b) => byString(a.id, b.id));
   phase('shards');
+  yield;
   const bundle: ConfigBundle = { apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards };
-  const resources = buildStatuses([...parsed.zones.map((z) => z.p.meta), ...parsed.forwarders.map((f) => f.meta), ...parsed.staticHosts.map((h) => h.meta)], verdicts);
+  const resources = buildStatuses([...parsed.zones.map((z) => z.p.meta), ...parsed.forwarders.map((f) => f.meta), ...parsed.staticHosts.map((h) => h.meta)], verdicts, cache.statuses);
   // Services have no status: their refused PTRs are reported here (validate prints them).
   const notices = [...ptrs.refusals].filter(([owner]) => owner.startsWith('Service ')).flatMap(([owner, l]) => l.map((r) => ({ ref: owner.replace(' ', '/'), reason: r.reason, message: r.message })));
   phase('statuses');

@@ -14,6 +14,8 @@ import type { ParsedResources } from './parse-crs.js';
 import { routeContributors } from './routes.js';
 import { slicesOf } from './service-shards.js';
 import type { Verdicts } from './status.js';
+import { STEP_ITEMS, finish } from './steps.js';
+import type { Steps } from './steps.js';
 import type { Snapshot } from './types.js';
 import { shardIdOfZone } from './zones.js';
 import type { Contribution } from './zones.js';
@@ -32,6 +34,14 @@ export function collectContributors(
   parsed: ParsedResources, domains: DomainsOutcome, svcByNs: ReadonlyMap<string, SvcEntry[]>, namespaces: readonly object[],
   cache: CompileCache, verdicts: Verdicts, s: Partial<Snapshot> = {}, opts: { externalDnsHostnameAnnotation?: boolean } = {},
 ): Contributors {
+  return finish(collectContributorsSteps(parsed, domains, svcByNs, namespaces, cache, verdicts, s, opts));
+}
+
+/** collectContributors() as steps (steps.ts): yields every STEP_ITEMS Services. */
+export function* collectContributorsSteps(
+  parsed: ParsedResources, domains: DomainsOutcome, svcByNs: ReadonlyMap<string, SvcEntry[]>, namespaces: readonly object[],
+  cache: CompileCache, verdicts: Verdicts, s: Partial<Snapshot> = {}, opts: { externalDnsHostnameAnnotation?: boolean } = {},
+): Steps<Contributors> {
   const { perm, acceptedZones } = domains;
   const list: Contributor[] = [];
   for (const h of parsed.staticHosts) {
@@ -43,8 +53,10 @@ export function collectContributors(
   // Namespaces' labels: remembered per Service entry while those stay the same.
   const zonesKeyNow = [...acceptedZones.values()].map((z) => z.id).join(',') + '|' + namespaces.map((n) => cache.ids.of(n)).join(',');
   const zonesKey = zonesKeyNow === cache.zonesKey ? cache.zonesKey : (cache.zonesKey = zonesKeyNow);
+  let n = 0;
   for (const [ns, entries] of svcByNs) {
     for (const entry of entries) {
+      if (++n % STEP_ITEMS === 0) yield;
       const { svc, id } = entry;
       let targets: SvcTarget[];
       if (entry.targets && entry.targets.key === zonesKey) targets = entry.targets.list;
@@ -75,7 +87,7 @@ export function collectContributors(
       for (const x of sl) ident += ',' + x.id;
       if (entry.contributor === undefined || entry.contributor.ident !== ident || entry.contributorZonesKey !== zonesKey) {
         entry.contributorZonesKey = zonesKey;
-        entry.contributor = serviceContributor(svc, ident, targets, slicesOf(cache, entry.key));
+        entry.contributor = serviceContributor(svc, ident, targets, svc.headless ? slicesOf(cache, entry.key) : []);
       }
       list.push(entry.contributor);
     }

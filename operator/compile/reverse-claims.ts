@@ -10,6 +10,8 @@ import type { ParsedZone } from './parse-crs.js';
 import { hashShard } from './rrsets.js';
 import { addressOfReverseName } from './reverse-zones.js';
 import type { ClusterRange, ReverseRanges } from './reverse-zones.js';
+import { STEP_ITEMS, finish } from './steps.js';
+import type { Steps } from './steps.js';
 import type { Contribution } from './zones.js';
 
 export type PtrSource = 'clusterIP' | 'endpoint' | 'static';
@@ -142,12 +144,22 @@ export class ReverseClaims {
 
   /** Replaces, in `shards`, the Services shards that lose PTRs; returns the filtered contributions and the refusals. */
   apply(shards: Shard[], contributions: ReadonlyMap<string, Contribution[]>, zoneOfShard: ReadonlyMap<string, ParsedZone>): ReverseOutcome {
+    return finish(this.applySteps(shards, contributions, zoneOfShard));
+  }
+
+  /**
+   * apply() as steps (steps.ts): yields after each Services shard indexed and every STEP_ITEMS
+   * names judged. Its memory is consistent only once the steps have run to the end: a caller
+   * never leaves them half run (the operator's driver runs every compile to its end).
+   */
+  *applySteps(shards: Shard[], contributions: ReadonlyMap<string, Contribution[]>, zoneOfShard: ReadonlyMap<string, ParsedZone>): Steps<ReverseOutcome> {
     const dirty = new Set<string>();
     const live = new Set<Shard>();
     for (const s of shards) {
       if (s.kind !== 'services' || s.reverse.length === 0) continue;
       live.add(s);
       if (this.#indexed.has(s)) continue;
+      yield;
       let c = this.#claims.get(s);
       if (c === undefined) this.#claims.set(s, (c = claimsOfServicesShard(s)));
       for (const x of c) { const l = this.#index.get(x.name); if (l) l.push(x); else this.#index.set(x.name, [x]); dirty.add(x.name); }
@@ -183,7 +195,9 @@ export class ReverseClaims {
     const rules: PtrRules = { clusterRange: (n) => this.ranges.find(n), zoneRecordOwner: (n) => zoneRecords.get(n) };
     const changedNs = new Set<string>();
     let changed = this.#summary === undefined;
+    let n = 0;
     for (const name of names) {
+      if (++n % STEP_ITEMS === 0) yield;
       const group = [...(this.#index.get(name) ?? []), ...(statics.get(name) ?? [])];
       const r: PtrRefusal[] = [];
       if (group.length) judgeName(name, group, rules, r);

@@ -4,23 +4,34 @@
 // namespace's objects moved (on a 100,000-endpoint cluster, the garbage collector's work is
 // what a recompile mostly costs, so neither phase copies the cluster per compile).
 
+import { sliceInfo } from './cache.js';
 import type { CompileCache, SliceEntry, SvcEntry } from './cache.js';
-import { buildServicesShard, parseService, parseSlice } from './cluster-services.js';
+import { buildServicesShard, parseService, sliceHead } from './cluster-services.js';
 import type { SliceInfo } from './cluster-services.js';
 import type { Raw } from './meta.js';
 import { byString } from './names.js';
 import type { Shard } from './rrsets.js';
+import { STEP_ITEMS, finish } from './steps.js';
+import type { Steps } from './steps.js';
 import type { Snapshot } from './types.js';
 
 /** Index phase: the snapshot's Services grouped by namespace (snapshot order); the cache's slice index brought up to date. */
 export function indexServices(s: Pick<Snapshot, 'services' | 'endpointSlices'>, cache: CompileCache): Map<string, SvcEntry[]> {
+  return finish(indexServicesSteps(s, cache));
+}
+
+/** indexServices() as steps (steps.ts): yields every STEP_ITEMS objects. */
+export function* indexServicesSteps(s: Pick<Snapshot, 'services' | 'endpointSlices'>, cache: CompileCache): Steps<Map<string, SvcEntry[]>> {
   const gen = ++cache.generation;
   const svcByNs = new Map<string, SvcEntry[]>();
+  let n = 0;
   for (const o of s.services) {
+    if (++n % STEP_ITEMS === 0) yield;
     let e = cache.services.get(o);
     if (e === undefined) {
       const svc = parseService(o as Raw);
       cache.services.set(o, (e = { svc, id: cache.ids.fresh(o), key: `${svc.meta.namespace ?? 'default'}/${svc.meta.name}`, gen }));
+      cache.touchedNamespaces.add(svc.meta.namespace ?? 'default');
     }
     e.gen = gen;
     const ns = e.svc.meta.namespace ?? 'default';
@@ -31,11 +42,13 @@ export function indexServices(s: Pick<Snapshot, 'services' | 'endpointSlices'>, 
   // Slices by "<namespace>/<service>", changed only for slices that appeared or went away
   // (each compile only stamps the ones it sees).
   for (const o of s.endpointSlices) {
+    if (++n % STEP_ITEMS === 0) yield;
     let e = cache.slices.get(o);
     if (e === undefined) {
-      const p = parseSlice(o as Raw);
-      cache.slices.set(o, (e = p ? { slice: p, id: cache.ids.fresh(o), key: `${p.namespace}/${p.service}`, gen } : { slice: undefined, id: '', key: '', gen }));
+      const p = sliceHead(o as Raw);
+      cache.slices.set(o, (e = p ? { slice: p, raw: o, id: cache.ids.fresh(o), key: `${p.namespace}/${p.service}`, gen } : { slice: undefined, raw: o, id: '', key: '', gen }));
       if (e.slice !== undefined) {
+        cache.touchedNamespaces.add(e.slice.namespace);
         const l = cache.slicesBySvc.get(e.key);
         if (l === undefined) cache.slicesBySvc.set(e.key, [e]); else l.push(e);
       }
@@ -43,11 +56,14 @@ export function indexServices(s: Pick<Snapshot, 'services' | 'endpointSlices'>, 
     e.gen = gen;
   }
   // Sweep what is no longer in the snapshot (only when something is: the sizes tell).
-  if (cache.services.size > s.services.length) for (const [o, e] of cache.services) if (e.gen !== gen) cache.services.delete(o);
+  if (cache.services.size > s.services.length) {
+    for (const [o, e] of cache.services) if (e.gen !== gen) { cache.services.delete(o); cache.touchedNamespaces.add(e.svc.meta.namespace ?? 'default'); }
+  }
   if (cache.slices.size > s.endpointSlices.length) {
     for (const [o, e] of cache.slices) {
       if (e.gen === gen) continue;
       cache.slices.delete(o);
+      if (e.slice !== undefined) cache.touchedNamespaces.add(e.slice.namespace);
       const l = e.slice !== undefined ? cache.slicesBySvc.get(e.key) : undefined;
       if (l === undefined) continue;
       const rest = l.filter((x) => x !== e);
@@ -58,7 +74,7 @@ export function indexServices(s: Pick<Snapshot, 'services' | 'endpointSlices'>, 
 }
 
 /** The parsed slices of a Service ("<namespace>/<name>"). */
-export const slicesOf = (cache: CompileCache, svcKey: string): SliceInfo[] => cache.sliceEntriesOf(svcKey).map((x) => x.slice!);
+export const slicesOf = (cache: CompileCache, svcKey: string): SliceInfo[] => cache.sliceEntriesOf(svcKey).map(sliceInfo);
 
 /** Same entries in the same order as `prev` (compared by identity, allocating nothing)? */
 function sameEntries(cache: CompileCache, list: readonly SvcEntry[], prev: readonly object[]): boolean {
@@ -72,14 +88,24 @@ function sameEntries(cache: CompileCache, list: readonly SvcEntry[], prev: reado
 
 /**
  * Services phase: the ServicesShard of every namespace with a Service. A namespace's shard is
- * reused when its entries are the same objects in the same order (informer caches keep their
+ * reused when the index phase saw no entry of it appear or go away (the cache's
+ * touchedNamespaces: nothing of it to look at, the common case after one change elsewhere),
+ * else when its entries are the same objects in the same order (informer caches keep their
  * order), else when their sorted identity key is the same; otherwise rebuilt. Sorts each
  * rebuilt namespace's list by name in place.
  */
 export function buildServiceShards(svcByNs: Map<string, SvcEntry[]>, cache: CompileCache, clusterZone: string): Shard[] {
+  return finish(buildServiceShardsSteps(svcByNs, cache, clusterZone));
+}
+
+/** buildServiceShards() as steps (steps.ts): yields after each namespace. */
+export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache: CompileCache, clusterZone: string): Steps<Shard[]> {
   const shards: Shard[] = [];
   for (const [ns, list] of svcByNs) {
     const memo = cache.serviceShards.get(ns);
+    if (memo && !cache.touchedNamespaces.has(ns)) { shards.push(memo.shard); continue; }
+    if (shards.length > 0) yield;
+    cache.touchedNamespaces.delete(ns);
     if (memo && sameEntries(cache, list, memo.entries)) { shards.push(memo.shard); continue; }
     const entries: object[] = [];
     for (const e of list) { entries.push(e); for (const x of cache.sliceEntriesOf(e.key)) entries.push(x); }
@@ -92,11 +118,14 @@ export function buildServiceShards(svcByNs: Map<string, SvcEntry[]>, cache: Comp
     }
     if (memo && memo.sortedKey === sortedKey) { memo.entries = entries; shards.push(memo.shard); continue; }
     const bySvc = new Map<string, SliceInfo[]>();
-    for (const e of list) bySvc.set(e.svc.meta.name, slicesOf(cache, e.key).sort((a, b) => byString(a.key, b.key)));
+    // Only a headless Service's records come from its endpoints: the others' slices stay unparsed.
+    for (const e of list) if (e.svc.headless) bySvc.set(e.svc.meta.name, slicesOf(cache, e.key).sort((a, b) => byString(a.key, b.key)));
     const shard = buildServicesShard(clusterZone, ns, list.map((x) => x.svc), bySvc);
     cache.serviceShards.set(ns, { entries, sortedKey, shard });
     shards.push(shard);
   }
   for (const ns of cache.serviceShards.keys()) if (!svcByNs.has(ns)) cache.serviceShards.delete(ns);
+  // A namespace without Services (a slice whose Service is not there): nothing to build.
+  for (const ns of cache.touchedNamespaces) if (!svcByNs.has(ns)) cache.touchedNamespaces.delete(ns);
   return shards;
 }

@@ -15,6 +15,28 @@ export type Verdict =
   | { accepted: true; message: string; /** Served, but part of it is not (refused PTRs, records the cluster owns): condition PartiallyRefused. */ refused?: { reason: 'NotPermitted' | 'Conflict'; message: string } }
   | { accepted: false; reason: 'InvalidSpec' | 'NotPermitted' | 'Conflict'; message: string };
 
+type Rejected = Extract<Verdict, { accepted: false }>;
+
+/** One resource's decision, as remembered between compiles (status memo). */
+export interface Decided { verdict: Verdict | undefined; shardIds: string[] | undefined; figures: Record<string, unknown> | undefined }
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Figures are flat records of numbers and strings. */
+function sameFigures(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 /** What one compile decided about each custom resource (filled by the phases, read by buildStatuses). */
 export class Verdicts {
   readonly #verdicts = new Map<Meta, Verdict>();
@@ -38,6 +60,21 @@ export class Verdicts {
 
   get(m: Meta): Verdict | undefined {
     return this.#verdicts.get(m);
+  }
+
+  /** Whether `m` was decided exactly as `prev` says (verdict, shard ids, figures): its result would be the same. */
+  same(m: Meta, prev: Decided | undefined): boolean {
+    if (prev === undefined) return false;
+    const v = this.#verdicts.get(m), p = prev.verdict;
+    if (v === undefined || p === undefined || v.accepted !== p.accepted || v.message !== p.message) return false;
+    if (!v.accepted || !p.accepted) return (v as Rejected).reason === (p as Rejected).reason;
+    if (v.refused?.reason !== p.refused?.reason || v.refused?.message !== p.refused?.message) return false;
+    return sameList(this.#shards.get(m), prev.shardIds) && sameFigures(this.#figures.get(m), prev.figures);
+  }
+
+  /** What `same()` compares, as decided now. */
+  decided(m: Meta): Decided {
+    return { verdict: this.#verdicts.get(m), shardIds: this.#shards.get(m), figures: this.#figures.get(m) };
   }
 
   /** The status and shard ids of a resource (an undecided one reads as not compiled). */
@@ -71,13 +108,21 @@ function buildConditions(meta: Meta, v: Verdict): Condition[] {
   ];
 }
 
-/** Statuses phase: one result per custom resource, sorted by kind, namespace, name. */
-export function buildStatuses(metas: readonly Meta[], verdicts: Verdicts): ResourceResult[] {
+/**
+ * Statuses phase: one result per custom resource, sorted by kind, namespace, name. With `memo`
+ * (the compile cache's), a resource decided as last time (same parsed object, same verdict,
+ * shard ids and figures) gets the same result object again, so a caller can skip it by identity (the operator's
+ * status diff does).
+ */
+export function buildStatuses(metas: readonly Meta[], verdicts: Verdicts, memo?: WeakMap<Meta, { decided: Decided; result: ResourceResult }>): ResourceResult[] {
   const resources = metas.map((m): ResourceResult => {
+    const prev = memo?.get(m);
+    if (prev !== undefined && verdicts.same(m, prev.decided)) return prev.result;
     const { status, shardIds } = verdicts.result(m);
     const r: ResourceResult = { kind: m.kind as ResourceResult['kind'], name: m.name, generation: m.generation, status, shardIds };
     if (m.namespace !== undefined) r.namespace = m.namespace;
     if (m.uid !== undefined) r.uid = m.uid;
+    memo?.set(m, { decided: verdicts.decided(m), result: r });
     return r;
   });
   return resources.sort((a, b) => byString(a.kind, b.kind) || byString(a.namespace ?? '', b.namespace ?? '') || byString(a.name, b.name));

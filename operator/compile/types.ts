@@ -86,4 +86,10 @@ export interface CompileResult {
 
 export interface Compiler {
   compile(s: Snapshot): CompileResult;
+  /**
+   * The same compile as steps (operator/compile/steps.ts): a generator that yields where the
+   * caller may pause it and returns the result. Run it to its end before the next compile:
+   * the compiler's cache is consistent only between whole compiles.
+   */
+  steps(s: Snapshot): Generator<void, CompileResult, void>;
 }

@@ -2,7 +2,7 @@
 // pods matching the DNS server label selector in the operator's namespace; each one's /status
 // (the DNS server's ops endpoint) lists { id, hash } of the shards it serves. The Confirmer
 // owns the polling (at once after a publish, then a fast retry schedule: intervalMs, growing
-// ×1.5 to maxIntervalMs, until everything is served: the replicas usually apply a shard within
+// ×1.5 to maxIntervalMs (1 s), until everything is served: the replicas usually apply a shard within
 // tens of milliseconds of its ConfigMap write, so the first retries come soon) and the confirmed generations: Programmed is decided here, written by the status
 // writer.
 
@@ -93,11 +93,18 @@ function sameHashes(a: Map<string, string>, b: Map<string, string>): boolean {
   return true;
 }
 
+/**
+ * The longest wait between two polls while something is not yet served: 1 s. A cold start at
+ * 10,000 Services takes the replicas seconds to load every shard; with a 5 s cap the poll after
+ * they were done could come 3-4 s late, and every StaticHost's Programmed with it.
+ */
+export const CONFIRM_MAX_INTERVAL_MS = 1000;
+
 export interface ConfirmerOptions extends Omit<ConfirmOptions, 'client'> {
   client: KubeClient;
   /** The first wait between polls (then ×1.5). */
   intervalMs: number;
-  /** Default 5000. */
+  /** Default CONFIRM_MAX_INTERVAL_MS. */
   maxIntervalMs?: number;
   /** After each read of the replicas: write statuses; true when every resource is Programmed. */
   onRead: () => Promise<boolean>;
@@ -164,7 +171,7 @@ export class Confirmer {
 
   /** Poll the replicas now, then on the retry schedule until they serve the tracked bundle. */
   poll(): void {
-    this.#delays = retryDelays(this.o.intervalMs, this.o.maxIntervalMs ?? 5000);
+    this.#delays = retryDelays(this.o.intervalMs, this.o.maxIntervalMs ?? CONFIRM_MAX_INTERVAL_MS);
     this.#schedule(0);
   }
 
@@ -191,7 +198,7 @@ export class Confirmer {
     // Asked again meanwhile, or a newer bundle (this answer was stale): poll that at once.
     if (this.#again || this.#target !== target) { this.#again = false; return this.#schedule(0); }
     if (!done) {
-      this.#delays ??= retryDelays(this.o.intervalMs, this.o.maxIntervalMs ?? 5000);
+      this.#delays ??= retryDelays(this.o.intervalMs, this.o.maxIntervalMs ?? CONFIRM_MAX_INTERVAL_MS);
       this.#schedule(this.#delays.next().value);
     }
   }

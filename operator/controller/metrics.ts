@@ -28,7 +28,7 @@ export class OperatorMetrics {
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
-    this.compileSeconds = new Histogram({ name: 'splitdns_operator_compile_duration_seconds', help: 'Time to compile the snapshot into the configuration.', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers });
+    this.compileSeconds = new Histogram({ name: 'splitdns_operator_compile_duration_seconds', help: 'Time to compile the snapshot into the configuration (wall time: the compile runs in slices, so it includes the event loop\'s turns between them).', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers });
     this.configBytes = new Gauge({ name: 'splitdns_operator_config_bytes', help: 'Size of the generated configuration (canonical JSON of all shards).', registers });
     this.configRecords = new Gauge({ name: 'splitdns_operator_config_records', help: 'RRsets in the generated configuration.', registers });
     this.shards = new Gauge({ name: 'splitdns_operator_config_shards', help: 'Shards in the generated configuration.', registers });
@@ -39,7 +39,7 @@ export class OperatorMetrics {
     this.statusWritesTotal = new Counter({ name: 'splitdns_operator_status_writes_total', help: 'Status patches of custom resources.', registers });
     this.isLeader = new Gauge({ name: 'splitdns_operator_leader', help: '1 while this replica holds the leader Lease.', registers });
     this.eventsTotal = new Counter({ name: 'splitdns_operator_events_total', help: 'Events recorded: op=create (a new Event) or op=series (a repeat counted on the existing Event).', labelNames: ['op'], registers });
-    this.writeQueueDepth = new Gauge({ name: 'splitdns_operator_write_queue_depth', help: 'Status and Event writes waiting for the client-side rate limit or a free slot.', registers });
+    this.writeQueueDepth = new Gauge({ name: 'splitdns_operator_write_queue_depth', help: 'Status and Event writes waiting for the client-side rate limit or a free slot, or in flight.', registers });
     this.eventLoopLag = new Gauge({ name: 'splitdns_operator_event_loop_lag_seconds', help: `Event-loop delay (perf_hooks.monitorEventLoopDelay, 10 ms resolution) over the last complete ${EVENT_LOOP_WINDOW_MS / 1000} s window, by quantile (0.5, 0.99, 1 = max).`, labelNames: ['quantile'], registers });
     this.#lag = monitorEventLoopDelay({ resolution: 10 });
     this.#lag.enable();

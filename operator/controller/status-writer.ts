@@ -85,7 +85,7 @@ export interface StatusWriterOptions {
   reporter: { controller: string; instance: string };
   /** Milliseconds since the epoch: the time of a transition (tests inject a fake clock). */
   now?: () => number;
-  /** Client-side limit of status and Event writes (default qps 100, burst 200, 8 in flight). */
+  /** Client-side limit of status and Event writes (default qps 200, burst 300, 8 in flight). */
   qps?: number;
   burst?: number;
   concurrency?: number;
@@ -106,29 +106,68 @@ export class StatusWriter {
   #desired = new Map<string, { json: string; since: number }>();
   /** `uid reason` → the Event recorded for it (name, namespace, count, when). */
   #events = new Map<string, { name: string; namespace: string; count: number; at: number }>();
+  /**
+   * uid → the desired status object and the live object last found written (or written): the
+   * same two objects again need no diff at all (the Confirmer asks after every poll, 1,000s of
+   * resources, while one of them changed).
+   */
+  #settled = new Map<string, { desired: DesiredStatus; live: unknown }>();
+  /** uid → the write queued or in flight for these desired and live objects: asked again, the same promise (no second diff). */
+  #pending = new Map<string, { desired: DesiredStatus; live: unknown; done: Promise<boolean> }>();
   #now: () => number;
   readonly queue: WriteQueue;
 
   constructor(private readonly o: StatusWriterOptions) {
     this.#now = o.now ?? Date.now;
-    this.queue = new WriteQueue({ qps: o.qps ?? WRITE_QUEUE_DEFAULTS.qps, burst: o.burst ?? WRITE_QUEUE_DEFAULTS.burst, concurrency: o.concurrency ?? WRITE_QUEUE_DEFAULTS.concurrency });
+    this.queue = new WriteQueue({
+      qps: o.qps ?? WRITE_QUEUE_DEFAULTS.qps, burst: o.burst ?? WRITE_QUEUE_DEFAULTS.burst, concurrency: o.concurrency ?? WRITE_QUEUE_DEFAULTS.concurrency,
+      // Every change of the queue, Events included (the gauge was set around status writes only, so it kept a stale depth while Events drained).
+      onDepth: (n) => o.metrics.writeQueueDepth.set(n),
+    });
   }
 
   /** Forget what was written: the next writes compare against the live objects (a new leader). */
-  reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.queue.clear(); }
+  reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.#settled.clear(); this.#pending.clear(); this.queue.clear(); }
+
+  /** Forgets resources that are gone (keys as write() makes them). */
+  retain(keys: ReadonlySet<string>): void {
+    for (const k of this.#settled.keys()) if (!keys.has(k)) this.#settled.delete(k);
+    for (const k of this.#pending.keys()) if (!keys.has(k)) this.#pending.delete(k);
+  }
 
   #statusFailures = 0;
   /** Status patches that failed so far: a caller compares it around its writes to know whether to try again. */
   get statusFailures(): number { return this.#statusFailures; }
 
-  /** Writes one resource's status if it differs from the live one; `live` is the informer's copy. */
-  async write(r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
+  /**
+   * Writes one resource's status if it differs from the live one; `live` is the informer's copy.
+   * Pass the same `desired` object while the desired status is the same: with the same live
+   * object as when it was last found written, nothing is compared.
+   */
+  write(r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
     const key = r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
+    const settled = this.#settled.get(key);
+    if (settled !== undefined && settled.desired === desired && settled.live === live) return Promise.resolve(false);
+    const pending = this.#pending.get(key);
+    if (pending !== undefined && pending.desired === desired && pending.live === live) return pending.done;
+    const done = this.#write(key, r, desired, live);
+    const entry = { desired, live, done };
+    this.#pending.set(key, entry);
+    void done.finally(() => { if (this.#pending.get(key) === entry) this.#pending.delete(key); });
+    return done;
+  }
+
+  async #write(key: string, r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
     const mine = this.#last.get(key);
     const prev = mine?.status ?? live?.status;
     const next = stampTransitions(desired, prev, this.#now());
     const json = canonicalJson(next);
-    if (json === mine?.json || (prev !== undefined && json === canonicalJson(prev))) { this.#desired.delete(key); return false; }
+    if (json === mine?.json || (prev !== undefined && json === canonicalJson(prev))) {
+      this.#desired.delete(key);
+      this.#settled.set(key, { desired, live });
+      return false;
+    }
+    this.#settled.delete(key);
     const want = canonicalJson(desired);
     const d = this.#desired.get(key);
     const since = d && d.json === want ? d.since : this.#now();
@@ -146,9 +185,7 @@ export class StatusWriter {
       if (this.#desired.get(key)?.json === want) this.#desired.delete(key);
       return true;
     });
-    this.o.metrics.writeQueueDepth.set(this.queue.depth);
     const done = await queued;
-    this.o.metrics.writeQueueDepth.set(this.queue.depth);
     if (!done) return false;
     // Events queue behind every status patch: not awaited, so a caller waiting for the statuses
     // does not wait for thousands of Events too.

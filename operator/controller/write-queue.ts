@@ -4,7 +4,8 @@
 // first (a job's priority is the time its resource's state changed; newest runs first). A job
 // queued again under the same key before it started replaces the earlier one (which resolves
 // `undefined`), so a resource that changes twice while it waits is written once, with its
-// newest state.
+// newest state. Two jobs of one key never run at once: a job waits while an earlier one of its
+// key is in flight (so an older status patch can never land after a newer one).
 
 export interface WriteQueueOptions {
   /** Sustained writes a second (client-go's QPS). */
@@ -17,9 +18,16 @@ export interface WriteQueueOptions {
   now?: () => number;
   /** Waits `ms` (tests inject a fake timer). */
   sleep?: (ms: number) => Promise<void>;
+  /** Called with the number of jobs waiting or in flight whenever it changes. */
+  onDepth?: (jobs: number) => void;
 }
 
-export const WRITE_QUEUE_DEFAULTS = { qps: 100, burst: 200, concurrency: 8 };
+/**
+ * 200/s, burst 300 (Karpenter's defaults; client-go's are 5/10, controller-runtime's 20/30): a
+ * cold start at 1,000 StaticHosts is one patch each, written in (1,000 - 300) / 200 = 3.5 s,
+ * inside issue 16's 10 s with room for the replicas to load first. ADR 0013.
+ */
+export const WRITE_QUEUE_DEFAULTS = { qps: 200, burst: 300, concurrency: 8 };
 
 /** Token bucket: take() resolves when a token is available. */
 export class TokenBucket {
@@ -44,6 +52,8 @@ interface Job<T> { key: string; priority: number; seq: number; run: () => Promis
 export class WriteQueue {
   #waiting = new Map<string, Job<any>>();
   #inFlight = 0;
+  /** Keys of the jobs in flight. */
+  #running = new Set<string>();
   #pumping = false;
   #seq = 0;
   #bucket: TokenBucket;
@@ -54,6 +64,7 @@ export class WriteQueue {
   }
 
   get depth(): number { return this.#waiting.size; }
+  #reportDepth(): void { this.o.onDepth?.(this.#waiting.size + this.#inFlight); }
   get inFlight(): number { return this.#inFlight; }
 
   /** Runs `run` when its turn comes; undefined if a later job with the same key replaced it. */
@@ -62,6 +73,7 @@ export class WriteQueue {
       const old = this.#waiting.get(key);
       if (old) { this.#waiting.delete(key); old.resolve(undefined); }
       this.#waiting.set(key, { key, priority, seq: this.#seq++, run, resolve, reject });
+      this.#reportDepth();
       void this.#pump();
     });
   }
@@ -70,11 +82,15 @@ export class WriteQueue {
   clear(): void {
     for (const j of this.#waiting.values()) j.resolve(undefined);
     this.#waiting.clear();
+    this.#reportDepth();
   }
 
   #next(): Job<any> | undefined {
     let best: Job<any> | undefined;
-    for (const j of this.#waiting.values()) if (!best || j.priority > best.priority || (j.priority === best.priority && j.seq < best.seq)) best = j;
+    for (const j of this.#waiting.values()) {
+      if (this.#running.has(j.key)) continue;
+      if (!best || j.priority > best.priority || (j.priority === best.priority && j.seq < best.seq)) best = j;
+    }
     return best;
   }
 
@@ -83,12 +99,16 @@ export class WriteQueue {
     this.#pumping = true;
     try {
       while (this.#waiting.size > 0 && this.#inFlight < this.o.concurrency) {
+        // None but jobs whose key is in flight: the end of that one pumps again.
+        const job = this.#next();
+        if (job === undefined) break;
+        // After a wait the choice is made again (a newer job may have come meanwhile).
         const ms = this.#bucket.wait();
         if (ms > 0) { await this.#sleep(ms); continue; }
-        const job = this.#next()!;
         this.#waiting.delete(job.key);
         this.#inFlight++;
-        job.run().then(job.resolve, job.reject).finally(() => { this.#inFlight--; void this.#pump(); });
+        this.#running.add(job.key);
+        job.run().then(job.resolve, job.reject).finally(() => { this.#inFlight--; this.#running.delete(job.key); this.#reportDepth(); void this.#pump(); });
       }
     } finally { this.#pumping = false; }
   }

@@ -131,6 +131,17 @@ describe('compile phases: index and services (cluster-service shards)', () => {
     });
   }
 
+  it("parses only a headless Service's slices (the others' endpoints make no records); touched namespaces are looked at once", () => {
+    const cache = new CompileCache();
+    const webSlice = slice('shop', 'web-1', 'web', { endpoints: [{ addresses: ['10.1.0.9'] }] });
+    buildServiceShards(indexServices(snap({ services: [web, db], endpointSlices: [dbSlice, webSlice] }), cache), cache, CLUSTER);
+    expect(cache.sliceEntriesOf('shop/web')[0].info).to.equal(undefined);
+    expect(cache.sliceEntriesOf('shop/db')[0].info?.endpoints).to.have.length(1);
+    expect([...cache.touchedNamespaces]).to.deep.equal([]);
+    indexServices(snap({ services: [web, db, other], endpointSlices: [dbSlice, webSlice] }), cache);
+    expect([...cache.touchedNamespaces]).to.deep.equal(['ops']);
+  });
+
   it("drops a namespace's shard from the cache when its last Service goes", () => {
     const cache = new CompileCache();
     buildServiceShards(indexServices(snap({ services: [web, other] }), cache), cache, CLUSTER);

@@ -70,3 +70,52 @@ describe('operator controller: status writer failures', () => {
     expect(w.statusFailures).to.equal(3);
   });
 });
+
+describe('operator controller: status writer skips what it has settled', () => {
+  const r = { kind: 'StaticHost' as const, namespace: 'ns', name: 'h', uid: 'h', generation: 1, shardIds: [], status: { observedGeneration: 1, conditions: [c('Accepted', 'True') as any] } };
+  function writer() {
+    const patches: unknown[] = [];
+    let fail = false;
+    const client = { kc: undefined as any, request: async (method: string, _path: string, body?: any) => {
+      if (method === 'PATCH' && _path.endsWith('/status')) { if (fail) throw new KubeApiError(500, 'InternalError', 'boom'); patches.push(body); }
+      return { metadata: { name: 'e' } } as any;
+    } };
+    const w = new StatusWriter({ client, logger: pino({ level: 'silent' }), metrics: new OperatorMetrics(new Registry()), reporter: { controller: 'c', instance: 'i' }, now: () => T0 });
+    return { w, patches, setFail: (f: boolean) => { fail = f; } };
+  }
+
+  it('one patch carries every condition; the same desired and live objects again write nothing', async () => {
+    const { w, patches } = writer();
+    const desired = desiredStatus(r, true, false);
+    expect(await w.write(r, desired, undefined)).to.equal(true);
+    expect(patches).to.have.length(1);
+    expect((patches[0] as any).status.conditions.map((x: any) => x.type)).to.deep.equal(['Accepted', 'Programmed', 'Ready']);
+    const live = { metadata: { uid: 'h' }, status: (patches[0] as any).status };
+    expect(await w.write(r, desired, live)).to.equal(false);
+    expect(await w.write(r, desired, live)).to.equal(false);
+    expect(patches).to.have.length(1);
+  });
+
+  it('a failed patch is not settled: the same objects are written again on the next call', async () => {
+    const { w, patches, setFail } = writer();
+    const desired = desiredStatus(r, true, false);
+    setFail(true);
+    expect(await w.write(r, desired, undefined)).to.equal(false);
+    expect(w.statusFailures).to.equal(1);
+    setFail(false);
+    expect(await w.write(r, desired, undefined)).to.equal(true);
+    expect(patches).to.have.length(1);
+  });
+
+  it('a live status changed by someone else is compared again and written back', async () => {
+    const { w, patches } = writer();
+    const desired = desiredStatus(r, true, false);
+    await w.write(r, desired, undefined);
+    const live = { metadata: { uid: 'h' }, status: (patches[0] as any).status };
+    expect(await w.write(r, desired, live)).to.equal(false);
+    w.reset(); // a new leader: what was written is forgotten
+    const edited = { metadata: { uid: 'h' }, status: { observedGeneration: 1, conditions: [] } };
+    expect(await w.write(r, desired, edited)).to.equal(true);
+    expect(patches).to.have.length(2);
+  });
+});

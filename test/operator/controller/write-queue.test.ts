@@ -26,6 +26,30 @@ describe('operator controller: write queue', () => {
     expect(b.wait()).to.equal(0);
   });
 
+  it('reports its depth (waiting and in flight) on every change, down to 0 when all is written', async () => {
+    const depths: number[] = [];
+    const q = new WriteQueue({ qps: 1000, burst: 1000, concurrency: 2, onDepth: (n) => depths.push(n) });
+    await Promise.all([1, 2, 3].map((i) => q.enqueue(`k${i}`, 0, async () => i)));
+    expect(depths[depths.length - 1]).to.equal(0);
+    expect(Math.max(...depths)).to.equal(3);
+  });
+
+  it('never runs two jobs of one key at once: a newer write waits for the one in flight', async () => {
+    const q = new WriteQueue({ qps: 1000, burst: 1000, concurrency: 8 });
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const first = q.enqueue('status a', 0, async () => { order.push('a1 start'); await held; order.push('a1 end'); return 1; });
+    await new Promise((r) => setImmediate(r));
+    const second = q.enqueue('status a', 0, async () => { order.push('a2 start'); return 2; });
+    const other = q.enqueue('status b', 0, async () => { order.push('b'); return 3; });
+    expect(await other).to.equal(3);
+    expect(order).to.deep.equal(['a1 start', 'b']);
+    release();
+    expect(await Promise.all([first, second])).to.deep.equal([1, 2]);
+    expect(order).to.deep.equal(['a1 start', 'b', 'a1 end', 'a2 start']);
+  });
+
   it('runs 300 writes at qps 100 / burst 50 in 2.5 s of (fake) time, never more than `concurrency` at once', async () => {
     const clock = fakeTime();
     const q = new WriteQueue({ qps: 100, burst: 50, concurrency: 4, now: clock.now, sleep: clock.sleep });
