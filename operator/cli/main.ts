@@ -142,6 +142,10 @@ ${COMMON_HELP}
       try { logger = createLogger({ level: parseLogLevel(values['log-level']), format: parseLogFormat(values['log-format']), destination: 2 }); } catch (err) { throw new UsageError((err as Error).message); }
       checkPaths(paths);
       const { startLocalServer } = await import('../local/serve.js');
+      // As the standalone server does (dns-server/heap.ts): V8 would keep the young generation a
+      // manifest load grew, up to 32 MB, for a process whose live young objects are a few KB.
+      const { holdYoungGeneration } = await import('../../dns-server/heap.js');
+      holdYoungGeneration();
       let local;
       try {
         local = await startLocalServer({
