@@ -19,12 +19,13 @@ SECS=${SECS:-10}; REPS=${REPS:-3}; RATE=${RATE:-20000}
 for t in dnsperf dig knotd taskset; do command -v $t >/dev/null || { echo "bench: $t is missing: apt-get install -y dnsperf bind9-dnsutils knot"; exit 1; }; done
 [ -f "$ROOT/dist/bench/forward/serve.js" ] || (cd "$ROOT" && npm run build:bench >/dev/null)
 H=${TMPDIR:-/tmp}/splitdns-bench-forward
-rm -rf "$H"; cp -r "$SHARED" "$H"; (cd "$H" && node gen.js >/dev/null)
+source "$ROOT/bench/lib/harness.sh"
+copy_harness "$SHARED" "$H"
 UP=5451
 (cd "$H" && exec setsid taskset -c 0 ./servers.sh knot $UP 1) >"$H/knot.log" 2>&1 &
 KNOT=$!
 trap 'kill -TERM -- -$KNOT 2>/dev/null' EXIT
-for _ in $(seq 50); do [ -n "$(dig @127.0.0.1 -p $UP h0.bench.example +short +tries=1 +time=1 2>/dev/null)" ] && break; sleep 0.2; done
+wait_answer $UP || exit 1
 echo "load: $(uptime | sed 's/.*load average/load average/')"
 RAW=$H/raw.txt; : > "$RAW"
 port=5460
@@ -43,10 +44,12 @@ const rows = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter((l) => 
   .map((l) => Object.fromEntries([...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])));
 const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[(s.length - 1) >> 1]; };
 const q = (s) => med(rows.filter((r) => r.server === s && r.test === 'thr').map((r) => +r.qps));
+// Server CPU time per query (us): bench.sh's cpu% over qps. Less swayed than qps by other work on the machine.
+const usq = (s) => { const v = rows.filter((r) => r.server === s && r.test === 'thr' && r.cpu).map((r) => parseFloat(r.cpu) / 100 / +r.qps * 1e6); return v.length ? med(v).toFixed(1) : 'n/a'; };
 const lost = (s) => rows.filter((r) => r.server === s && r.test === 'thr').map((r) => r.lost).join('/');
 const lat = (s) => rows.find((r) => r.server === s && r.test === 'lat') || {};
 console.log('\nsummary (median of repeats, closed loop, 100 outstanding):');
-for (const s of ['node-echo', 'node-fwd', 'cold', 'cached']) console.log(`  ${s.padEnd(10)} qps=${q(s)} lost=${lost(s)}`);
+for (const s of ['node-echo', 'node-fwd', 'cold', 'cached']) console.log(`  ${s.padEnd(10)} qps=${q(s)} server_us_per_query=${usq(s)} lost=${lost(s)}`);
 console.log(`  cached / node-echo = ${(q('cached') / q('node-echo')).toFixed(2)} (target >= 0.8)`);
 console.log(`  cold / node-fwd    = ${(q('cold') / q('node-fwd')).toFixed(2)} (target >= 0.6)`);
 const k = lat('knot'), c = lat('cold');

@@ -19,7 +19,8 @@ SECS=${SECS:-10}; REPS=${REPS:-3}; RATE=${RATE:-50000}
 for t in dnsperf dig taskset; do command -v $t >/dev/null || { echo "bench: $t is missing: apt-get install -y dnsperf bind9-dnsutils util-linux"; exit 1; }; done
 [ -f "$ROOT/dist/bench/server/gen-bundle.js" ] || (cd "$ROOT" && npm run build:bench >/dev/null)
 H=${TMPDIR:-/tmp}/splitdns-bench-server
-rm -rf "$H"; cp -r "$SHARED" "$H"; (cd "$H" && node gen.js >/dev/null)
+source "$ROOT/bench/lib/harness.sh"
+copy_harness "$SHARED" "$H"
 node "$ROOT/dist/bench/server/gen-bundle.js" "$H/bench.json"
 OURS="node $ROOT/dist/dns-server/main.js --config $H/bench.json --http-port 0 --log-level warn --no-default-upstream --port"
 RAW=$H/raw.txt; : > "$RAW"
