@@ -288,6 +288,9 @@ export class Operator {
   async close(): Promise<void> {
     this.#closed = true;
     this.#confirmer.close();
+    // No status patch or Event lands after this operator stops (and releases its Lease): a
+    // restarted or newer leader compares against what is written, and writes nothing twice.
+    await this.#status.close();
     await this.#elector.stop();
     await Promise.all([...this.#informers.values()].map((i) => i.stop()));
     await this.#loop.close();

@@ -129,6 +129,9 @@ export class StatusWriter {
   /** Forget what was written: the next writes compare against the live objects (a new leader). */
   reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.#settled.clear(); this.#pending.clear(); this.queue.clear(); }
 
+  /** Stops writing: queued patches and Events are dropped, the ones in flight awaited (the operator is stopping). */
+  close(): Promise<void> { return this.queue.close(); }
+
   /** Forgets resources that are gone (keys as write() makes them). */
   retain(keys: ReadonlySet<string>): void {
     for (const k of this.#settled.keys()) if (!keys.has(k)) this.#settled.delete(k);

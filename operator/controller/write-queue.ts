@@ -55,6 +55,9 @@ export class WriteQueue {
   /** Keys of the jobs in flight. */
   #running = new Set<string>();
   #pumping = false;
+  #closed = false;
+  /** Settles when the last job in flight has ended (close() waits on it). */
+  #idle: (() => void)[] = [];
   #seq = 0;
   #bucket: TokenBucket;
   #sleep: (ms: number) => Promise<void>;
@@ -70,6 +73,7 @@ export class WriteQueue {
   /** Runs `run` when its turn comes; undefined if a later job with the same key replaced it. */
   enqueue<T>(key: string, priority: number, run: () => Promise<T>): Promise<T | undefined> {
     return new Promise<T | undefined>((resolve, reject) => {
+      if (this.#closed) { resolve(undefined); return; }
       const old = this.#waiting.get(key);
       if (old) { this.#waiting.delete(key); old.resolve(undefined); }
       this.#waiting.set(key, { key, priority, seq: this.#seq++, run, resolve, reject });
@@ -85,6 +89,17 @@ export class WriteQueue {
     this.#reportDepth();
   }
 
+  /**
+   * Stops the queue: waiting jobs are dropped (they resolve undefined), later ones are refused
+   * the same way, and the promise settles once the writes already in flight have ended, so
+   * nothing this queue sends lands after it (an operator that stopped writes nothing more).
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.clear();
+    if (this.#inFlight > 0) await new Promise<void>((r) => this.#idle.push(r));
+  }
+
   #next(): Job<any> | undefined {
     let best: Job<any> | undefined;
     for (const j of this.#waiting.values()) {
@@ -98,7 +113,7 @@ export class WriteQueue {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (this.#waiting.size > 0 && this.#inFlight < this.o.concurrency) {
+      while (!this.#closed && this.#waiting.size > 0 && this.#inFlight < this.o.concurrency) {
         // None but jobs whose key is in flight: the end of that one pumps again.
         const job = this.#next();
         if (job === undefined) break;
@@ -108,7 +123,11 @@ export class WriteQueue {
         this.#waiting.delete(job.key);
         this.#inFlight++;
         this.#running.add(job.key);
-        job.run().then(job.resolve, job.reject).finally(() => { this.#inFlight--; this.#running.delete(job.key); this.#reportDepth(); void this.#pump(); });
+        job.run().then(job.resolve, job.reject).finally(() => {
+          this.#inFlight--; this.#running.delete(job.key); this.#reportDepth();
+          if (this.#inFlight === 0) for (const r of this.#idle.splice(0)) r();
+          void this.#pump();
+        });
       }
     } finally { this.#pumping = false; }
   }

@@ -50,6 +50,26 @@ describe('operator controller: write queue', () => {
     expect(order).to.deep.equal(['a1 start', 'b', 'a1 end', 'a2 start']);
   });
 
+  it('close() drops the waiting writes, refuses new ones, and settles only after the ones in flight end', async () => {
+    const q = new WriteQueue({ qps: 1000, burst: 1000, concurrency: 1 });
+    const ran: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const inFlight = q.enqueue('a', 0, async () => { ran.push('a'); await held; return 'a'; });
+    await new Promise((r) => setImmediate(r));
+    const waiting = q.enqueue('b', 0, async () => { ran.push('b'); return 'b'; });
+    let closed = false;
+    const closing = q.close().then(() => { closed = true; });
+    expect(await waiting, 'a waiting write is dropped').to.equal(undefined);
+    expect(await q.enqueue('c', 0, async () => { ran.push('c'); return 'c'; }), 'a write after close is refused').to.equal(undefined);
+    await new Promise((r) => setImmediate(r));
+    expect(closed, 'close() waits for the write in flight').to.equal(false);
+    release();
+    await closing;
+    expect(await inFlight).to.equal('a');
+    expect(ran).to.deep.equal(['a']);
+  });
+
   it('runs 300 writes at qps 100 / burst 50 in 2.5 s of (fake) time, never more than `concurrency` at once', async () => {
     const clock = fakeTime();
     const q = new WriteQueue({ qps: 100, burst: 50, concurrency: 4, now: clock.now, sleep: clock.sleep });
