@@ -1,10 +1,12 @@
 // Writes schema-validators.generated.ts: the JSON Schema of the generated configuration
 // (schema.ts) compiled by ajv into plain JavaScript ahead of time (ajv's standalone code), so
 // the DNS server validates what it receives without loading ajv or compiling the schema at start
-// (ajv and its compile cost the server about 30 MB resident, issue 14). A test checks that the
-// file is what this script writes from schema.ts now. Run after changing the schema:
-//   npx tsx dns-server/config/compile-schema.ts
-import { writeFileSync } from 'node:fs';
+// (ajv and its compile cost the server about 30 MB resident, issue 14). The file is generated,
+// not committed (.gitignore): `npm run build`, `npm run typecheck` (so `npm test`) and `npm
+// start`'s build write it, and `npm install` builds. It is rewritten only when its text changes
+// (the build's up-to-date check compares times). By hand: npx tsx dns-server/config/compile-schema.ts
+// A test checks that it accepts and refuses exactly what ajv compiling schema.ts at run time does.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import standaloneCodeModule from 'ajv/dist/standalone/index.js';
@@ -17,8 +19,8 @@ const { fullFormats } = ((formatsModule as unknown as { default?: typeof formats
 
 export const GENERATED_FILE = fileURLToPath(new URL('./schema-validators.generated.ts', import.meta.url));
 
-/** The generated module's text. */
-export function compileSchemaModule(): string {
+/** An ajv holding schema.ts's shard ('shard') and bundle envelope ('envelope') schemas, as the generated code compiles them. */
+export function schemaAjv(): Ajv {
   const formats = { ipv4: fullFormats.ipv4, ipv6: fullFormats.ipv6 };
   const ajv = new Ajv({
     allErrors: false, discriminator: true, strict: true, strictRequired: false,
@@ -30,6 +32,12 @@ export function compileSchemaModule(): string {
   });
   ajv.addSchema(shardSchema, 'shard');
   ajv.addSchema(bundleEnvelopeSchema, 'envelope');
+  return ajv;
+}
+
+/** The generated module's text. */
+export function compileSchemaModule(): string {
+  const ajv = schemaAjv();
   const RUNTIME = 'require("ajv/dist/runtime/ucs2length").default';
   const code = standaloneCode(ajv, { checkShard: 'shard', checkEnvelope: 'envelope' }).replaceAll(RUNTIME, 'ucs2length');
   if (code.includes('require(')) throw new Error('ajv standalone code needs a runtime module this script does not import');
@@ -45,6 +53,9 @@ export function compileSchemaModule(): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  writeFileSync(GENERATED_FILE, compileSchemaModule());
-  process.stdout.write(`wrote ${GENERATED_FILE}\n`);
+  const text = compileSchemaModule();
+  if (!existsSync(GENERATED_FILE) || readFileSync(GENERATED_FILE, 'utf8') !== text) {
+    writeFileSync(GENERATED_FILE, text);
+    if (!process.argv.includes('--quiet')) process.stdout.write(`wrote ${GENERATED_FILE}\n`);
+  }
 }
