@@ -53,6 +53,8 @@ export interface SvcEntry {
   svc: ServiceInfo;
   /** uid@resourceVersion (or a counter). */
   id: string;
+  /** Its namespace. */
+  ns: string;
   /** "<namespace>/<name>" */
   key: string;
   /** The compile that last saw the object (entries of objects gone from the snapshot are swept). */
@@ -104,6 +106,12 @@ export class CompileCache {
   generation = 0;
   readonly services = new Map<object, SvcEntry>();
   readonly slices = new Map<object, SliceEntry>();
+  /**
+   * What the last whole index phase saw: its own copies of the snapshot's Service and
+   * EndpointSlice lists, and the Service entries by namespace it returned (kept, and patched
+   * when only some positions of the lists hold other objects: service-shards.ts).
+   */
+  indexed: { services: object[]; slices: object[]; svcByNs: Map<string, SvcEntry[]> } | undefined;
   /** Live slice entries by "<namespace>/<service>"; lists are replaced, never mutated, when one goes. */
   readonly slicesBySvc = new Map<string, SliceEntry[]>();
 
