@@ -126,6 +126,15 @@ export class CompileCache {
    * between leaves them marked).
    */
   readonly touchedNamespaces = new Set<string>();
+  /** The same for the contributors phase (emptied by it: each phase keeps its own account). */
+  readonly contributorNamespaces = new Set<string>();
+
+  /**
+   * Contributors phase: each namespace's Service contributors (in list order), with the
+   * zonesKey they were collected for; reused while the namespace is not in
+   * contributorNamespaces and the zonesKey is the same string. Dies with the namespace.
+   */
+  readonly nsContributors = new Map<string, { zonesKey: string; list: Contributor[] }>();
 
   // Contributors phase: the identity key of the accepted zones and the Namespaces, interned
   // (equal keys are the same string, so entries compare it by pointer). Replaced when it moves.
@@ -162,6 +171,12 @@ export class CompileCache {
   readonly statuses = new WeakMap<Meta, { decided: Decided; result: ResourceResult }>();
   /** Small shards rebuilt every time (forwarders, hosts): the previous object, by id, to return when its hash did not move. */
   readonly lastById = new Map<string, Shard>();
+
+  /** Marks a namespace whose Service or EndpointSlice entries changed, for the phases that look. */
+  touch(ns: string): void {
+    this.touchedNamespaces.add(ns);
+    this.contributorNamespaces.add(ns);
+  }
 
   /** The live slice entries of a Service ("<namespace>/<name>"). */
   sliceEntriesOf(svcKey: string): readonly SliceEntry[] {

@@ -107,6 +107,7 @@ function withoutRefusedPtrs(claims: ClaimsOutcome, contributions: Map<string, Co
 }
 
 function sameContributions(a: ReadonlyMap<string, Contribution[]>, b: ReadonlyMap<string, Contribution[]>): boolean {
+  if (a === b) return true;
   if (a.size !== b.size) return false;
   for (const [k, la] of a) {
     const lb = b.get(k);

@@ -50,7 +50,7 @@ export function* indexServicesSteps(s: Pick<Snapshot, 'services' | 'endpointSlic
   }
   // Sweep what is no longer in the snapshot (only when something is: the sizes tell).
   if (cache.services.size > s.services.length) {
-    for (const [o, e] of cache.services) if (e.gen !== gen) { cache.services.delete(o); cache.touchedNamespaces.add(e.ns); }
+    for (const [o, e] of cache.services) if (e.gen !== gen) { cache.services.delete(o); cache.touch(e.ns); }
   }
   if (cache.slices.size > s.endpointSlices.length) {
     for (const [o, e] of cache.slices) if (e.gen !== gen) dropSlice(cache, o, e);
@@ -75,7 +75,7 @@ function patchIndex(last: NonNullable<CompileCache['indexed']>, s: Pick<Snapshot
     const old = last.services[i], now = s.services[i];
     const oe = cache.services.get(old)!;
     cache.services.delete(old);
-    cache.touchedNamespaces.add(oe.ns);
+    cache.touch(oe.ns);
     const ne = addService(cache, now, gen);
     const l = last.svcByNs.get(oe.ns)!;
     const at = l.indexOf(oe);
@@ -121,7 +121,7 @@ function addService(cache: CompileCache, o: object, gen: number): SvcEntry {
   const ns = svc.meta.namespace ?? 'default';
   const e: SvcEntry = { svc, id: cache.ids.fresh(o), ns, key: `${ns}/${svc.meta.name}`, gen };
   cache.services.set(o, e);
-  cache.touchedNamespaces.add(ns);
+  cache.touch(ns);
   return e;
 }
 
@@ -141,7 +141,7 @@ function addSlice(cache: CompileCache, o: object, gen: number): SliceEntry {
 function dropSlice(cache: CompileCache, o: object, e: SliceEntry, by?: SliceEntry): void {
   cache.slices.delete(o);
   if (e.slice !== undefined) {
-    cache.touchedNamespaces.add(e.slice.namespace);
+    cache.touch(e.slice.namespace);
     const l = cache.slicesBySvc.get(e.key);
     if (l !== undefined) {
       const same = by !== undefined && by.slice !== undefined && by.key === e.key;
@@ -154,7 +154,7 @@ function dropSlice(cache: CompileCache, o: object, e: SliceEntry, by?: SliceEntr
 }
 
 function listSlice(cache: CompileCache, e: SliceEntry): void {
-  cache.touchedNamespaces.add(e.slice!.namespace);
+  cache.touch(e.slice!.namespace);
   const l = cache.slicesBySvc.get(e.key);
   if (l === undefined) cache.slicesBySvc.set(e.key, [e]); else l.push(e);
 }
