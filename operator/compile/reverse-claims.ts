@@ -159,22 +159,43 @@ export class ReverseClaims {
   *applySteps(shards: Shard[], contributions: ReadonlyMap<string, Contribution[]>, zoneOfShard: ReadonlyMap<string, ParsedZone>): Steps<ReverseOutcome> {
     const dirty = new Set<string>();
     const live = new Set<Shard>();
+    // A Services shard that replaces one of the same id (its namespace changed): only the claims
+    // that differ leave and enter the index (equal claims keep their objects), so one changed
+    // Service re-judges its own names, not its namespace's.
+    let prevById: Map<string, Shard> | undefined;
+    const replaced = new Set<Shard>();
+    const indexClaim = (x: PtrClaim) => { const l = this.#index.get(x.name); if (l) l.push(x); else this.#index.set(x.name, [x]); dirty.add(x.name); };
+    const unindexClaim = (x: PtrClaim) => {
+      dirty.add(x.name);
+      const rest = (this.#index.get(x.name) ?? []).filter((y) => y !== x);
+      if (rest.length) this.#index.set(x.name, rest); else this.#index.delete(x.name);
+    };
     for (const s of shards) {
       if (s.kind !== 'services' || s.reverse.length === 0) continue;
       live.add(s);
       if (this.#indexed.has(s)) continue;
       yield;
+      prevById ??= new Map([...this.#indexed].map((x) => [x.id, x]));
+      const old = prevById.get(s.id);
+      const oldClaims = old !== undefined && !replaced.has(old) ? this.#claims.get(old) : undefined;
       let c = this.#claims.get(s);
-      if (c === undefined) this.#claims.set(s, (c = claimsOfServicesShard(s)));
-      for (const x of c) { const l = this.#index.get(x.name); if (l) l.push(x); else this.#index.set(x.name, [x]); dirty.add(x.name); }
+      if (c === undefined) {
+        c = claimsOfServicesShard(s);
+        if (oldClaims !== undefined) {
+          const byKey = new Map(oldClaims.map((x) => [x.name + '\n' + x.target, x]));
+          c = c.map((x) => byKey.get(x.name + '\n' + x.target) ?? x);
+        }
+        this.#claims.set(s, c);
+      }
+      if (oldClaims === undefined) { for (const x of c) indexClaim(x); continue; }
+      replaced.add(old!);
+      const now = new Set(c), was = new Set(oldClaims);
+      for (const x of oldClaims) if (!now.has(x)) unindexClaim(x);
+      for (const x of c) if (!was.has(x)) indexClaim(x);
     }
     for (const s of this.#indexed) {
-      if (live.has(s)) continue;
-      for (const x of this.#claims.get(s) ?? []) {
-        dirty.add(x.name);
-        const rest = (this.#index.get(x.name) ?? []).filter((y) => y !== x);
-        if (rest.length) this.#index.set(x.name, rest); else this.#index.delete(x.name);
-      }
+      if (live.has(s) || replaced.has(s)) continue;
+      for (const x of this.#claims.get(s) ?? []) unindexClaim(x);
     }
     this.#indexed = live;
     // The StaticHosts' (and routes') claims: the same as last time while the contributions map
