@@ -4,6 +4,7 @@
 // with a warm cache gives the same bytes as one with a fresh cache (tests check this); it only
 // skips work whose inputs (compared by object identity or uid@resourceVersion) did not move.
 
+import type { StaticVerdictsMemo } from './claims.js';
 import { parseSlice } from './cluster-services.js';
 import type { ServiceInfo, SliceHead, SliceInfo } from './cluster-services.js';
 import { obj } from './meta.js';
@@ -145,6 +146,9 @@ export class CompileCache {
   // once made, so later phases may key on its identity.
   claims: { zonesKey: string; idents: string[]; outcome: ClaimsOutcome } | undefined;
 
+  /** Reverse phase: the StaticHosts' verdicts last decided, with their inputs (claims.ts judgeStaticHosts). Replaced when they move. */
+  staticVerdicts: StaticVerdictsMemo | undefined;
+
   // Shards phase.
   /**
    * Zone shard id → the shard, keyed on the zone's identity and its contributions (first
@@ -169,6 +173,8 @@ export class CompileCache {
    * with the parsed object). An unchanged result is the same object, compile after compile.
    */
   readonly statuses = new WeakMap<Meta, { decided: Decided; result: ResourceResult }>();
+  /** Statuses phase: the last results in input order and sorted (buildStatuses returns a copy of the sorted list while the results are the same objects). */
+  statusesRun: { results: ResourceResult[]; sorted: ResourceResult[] } | undefined;
   /** Small shards rebuilt every time (forwarders, hosts): the previous object, by id, to return when its hash did not move. */
   readonly lastById = new Map<string, Shard>();
 
