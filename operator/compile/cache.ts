@@ -6,7 +6,7 @@
 
 import type { StaticVerdictsMemo } from './claims.js';
 import { parseSlice } from './cluster-services.js';
-import type { ServiceInfo, SliceHead, SliceInfo } from './cluster-services.js';
+import type { ServiceRecords, ServiceInfo, SliceHead, SliceInfo } from './cluster-services.js';
 import { obj } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
@@ -60,6 +60,8 @@ export interface SvcEntry {
   key: string;
   /** The compile that last saw the object (entries of objects gone from the snapshot are swept). */
   gen: number;
+  /** Services phase: its records in its namespace's shard, for `key` (the cluster zone and, when headless, its slice identities). */
+  records?: { key: string; r: ServiceRecords };
   /** Contributors phase: the zones publishing it, valid while `key` is the cache's zonesKey. */
   targets?: { key: string; list: SvcTarget[] };
   /** Contributors phase: its contributor, built for `contributorZonesKey`. */

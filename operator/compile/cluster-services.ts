@@ -7,7 +7,7 @@ import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import { addressRecordType, canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
-import { RRSetBag, hashShard } from './rrsets.js';
+import { RRSetBag, byNameType, hashShard } from './rrsets.js';
 
 /** TTL of the cluster domain's records (CoreDNS's kubernetes plugin uses 5 s too). */
 export const CLUSTER_TTL = 5;
@@ -157,17 +157,39 @@ function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: ServiceInfo, s
   }
 }
 
-/** The ServicesShard of one namespace. */
-export function buildServicesShard(zone: string, namespace: string, services: ServiceInfo[], slicesByService: Map<string, SliceInfo[]>): ServicesShard {
+/**
+ * One Service's records in its namespace's shard: its forward RRsets (sorted, each with its
+ * canonical JSON; no other Service has names under its own) and its PTRs (merged with the
+ * other Services' in the shard: two Services may have PTRs at the same address).
+ */
+export interface ServiceRecords { forward: RRSet[]; forwardJson: string[]; reverse: RRSetBag }
+
+/** The records of one Service (`slices`: its EndpointSlices, read only when it is headless). */
+export function serviceRecords(zone: string, namespace: string, svc: ServiceInfo, slices: SliceInfo[]): ServiceRecords {
   const bag = new RRSetBag();
   const reverse = new RRSetBag();
-  for (const svc of services) {
-    if (checkDomainName(`${svc.meta.name}.${namespace}.svc.${zone}`) !== undefined) continue;
-    addServiceRecords(bag, reverse, svc, slicesByService.get(svc.meta.name) ?? [], `${svc.meta.name}.${namespace}.svc.${zone}`);
-  }
-  return hashShard({
-    apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
-    reverse: reverse.toRRSets(), rrsets: bag.toRRSets(), zone,
-  } as Omit<ServicesShard, 'hash'>) as ServicesShard;
+  const base = `${svc.meta.name}.${namespace}.svc.${zone}`;
+  if (checkDomainName(base) === undefined) addServiceRecords(bag, reverse, svc, slices, base);
+  const forward = bag.toRRSets();
+  return { forward, forwardJson: forward.map((r) => JSON.stringify(r)), reverse };
 }
 
+/** The ServicesShard of one namespace. */
+export function buildServicesShard(zone: string, namespace: string, services: ServiceInfo[], slicesByService: Map<string, SliceInfo[]>): ServicesShard {
+  return servicesShardOf(zone, namespace, services.map((svc) => serviceRecords(zone, namespace, svc, slicesByService.get(svc.meta.name) ?? [])));
+}
+
+/** The ServicesShard of one namespace from its Services' records (kept per Service by the compile cache). */
+export function servicesShardOf(zone: string, namespace: string, records: readonly ServiceRecords[]): ServicesShard {
+  const reverse = new RRSetBag();
+  const forward: { rs: RRSet; json: string }[] = [];
+  for (const r of records) {
+    reverse.merge(r.reverse);
+    for (let i = 0; i < r.forward.length; i++) forward.push({ rs: r.forward[i], json: r.forwardJson[i] });
+  }
+  forward.sort((a, b) => byNameType(a.rs, b.rs));
+  return hashShard({
+    apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
+    reverse: reverse.toRRSets(), rrsets: forward.map((x) => x.rs), zone,
+  } as Omit<ServicesShard, 'hash'>, { rrsets: '[' + forward.map((x) => x.json).join(',') + ']' }) as ServicesShard;
+}

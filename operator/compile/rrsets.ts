@@ -38,6 +38,11 @@ export class RRSetBag {
     b.data.set(dataKey(data), data);
   }
 
+  /** Adds every record of another bag. */
+  merge(other: RRSetBag): void {
+    for (const b of other.buckets.values()) for (const d of b.data.values()) this.add(b.name, b.type, b.ttl, d);
+  }
+
   has(name: string, type: RecordType): boolean {
     return this.buckets.has(name + ' ' + type);
   }
@@ -52,6 +57,9 @@ export class RRSetBag {
     });
   }
 }
+
+/** An RRset list sorted by name then type, as toRRSets() sorts it. */
+export const byNameType = (a: RRSet, b: RRSet): number => cmp(a.name, b.name) || cmp(a.type, b.type);
 
 /** The canonical JSON of each shard hashShard() made, kept until the shard object is collected. */
 const jsonOfShard = new WeakMap<object, string>();

@@ -6,7 +6,8 @@
 
 import { sliceInfo } from './cache.js';
 import type { CompileCache, SliceEntry, SvcEntry } from './cache.js';
-import { buildServicesShard, parseService, sliceHead } from './cluster-services.js';
+import { parseService, serviceRecords, servicesShardOf, sliceHead } from './cluster-services.js';
+import type { ServiceRecords } from './cluster-services.js';
 import type { SliceInfo } from './cluster-services.js';
 import type { Raw } from './meta.js';
 import { byString } from './names.js';
@@ -162,6 +163,20 @@ function listSlice(cache: CompileCache, e: SliceEntry): void {
 /** The parsed slices of a Service ("<namespace>/<name>"). */
 export const slicesOf = (cache: CompileCache, svcKey: string): SliceInfo[] => cache.sliceEntriesOf(svcKey).map(sliceInfo);
 
+/**
+ * A Service's records, kept on its entry while the entry and its slice entries are the same
+ * (only a headless Service's records come from its endpoints: the others' slices stay unparsed).
+ */
+function recordsOf(cache: CompileCache, e: SvcEntry, clusterZone: string): ServiceRecords {
+  const slices = cache.sliceEntriesOf(e.key);
+  let key = clusterZone;
+  if (e.svc.headless) for (const x of slices) key += ',' + x.id;
+  if (e.records !== undefined && e.records.key === key) return e.records.r;
+  const r = serviceRecords(clusterZone, e.ns, e.svc, e.svc.headless ? slices.map(sliceInfo).sort((a, b) => byString(a.key, b.key)) : []);
+  e.records = { key, r };
+  return r;
+}
+
 /** Same entries in the same order as `prev` (compared by identity, allocating nothing)? */
 function sameEntries(cache: CompileCache, list: readonly SvcEntry[], prev: readonly object[]): boolean {
   let i = 0;
@@ -203,10 +218,7 @@ export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache
       for (const x of [...cache.sliceEntriesOf(key)].sort(bySlice)) sortedKey += ',' + x.id;
     }
     if (memo && memo.sortedKey === sortedKey) { memo.entries = entries; shards.push(memo.shard); continue; }
-    const bySvc = new Map<string, SliceInfo[]>();
-    // Only a headless Service's records come from its endpoints: the others' slices stay unparsed.
-    for (const e of list) if (e.svc.headless) bySvc.set(e.svc.meta.name, slicesOf(cache, e.key).sort((a, b) => byString(a.key, b.key)));
-    const shard = buildServicesShard(clusterZone, ns, list.map((x) => x.svc), bySvc);
+    const shard = servicesShardOf(clusterZone, ns, list.map((e) => recordsOf(cache, e, clusterZone)));
     cache.serviceShards.set(ns, { entries, sortedKey, shard });
     shards.push(shard);
   }
