@@ -158,11 +158,12 @@ function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: ServiceInfo, s
 }
 
 /**
- * One Service's records in its namespace's shard: its forward RRsets (sorted, each with its
- * canonical JSON; no other Service has names under its own) and its PTRs (merged with the
- * other Services' in the shard: two Services may have PTRs at the same address).
+ * One Service's records in its namespace's shard: its forward RRsets (sorted; no other Service
+ * has names under its own) and its PTRs (merged with the other Services' in the shard: two
+ * Services may have PTRs at the same address). Compact, as the cache keeps one per Service
+ * (the RRset objects are the shard's own; their JSON is not kept: 16 MiB at 10k Services).
  */
-export interface ServiceRecords { forward: RRSet[]; forwardJson: string[]; reverse: RRSetBag }
+export interface ServiceRecords { forward: RRSet[]; /** PTRs: reverse name, target, reverse name, target, ... (TTL CLUSTER_TTL). */ reverse: string[] }
 
 /** The records of one Service (`slices`: its EndpointSlices, read only when it is headless). */
 export function serviceRecords(zone: string, namespace: string, svc: ServiceInfo, slices: SliceInfo[]): ServiceRecords {
@@ -171,7 +172,9 @@ export function serviceRecords(zone: string, namespace: string, svc: ServiceInfo
   const base = `${svc.meta.name}.${namespace}.svc.${zone}`;
   if (checkDomainName(base) === undefined) addServiceRecords(bag, reverse, svc, slices, base);
   const forward = bag.toRRSets();
-  return { forward, forwardJson: forward.map((r) => JSON.stringify(r)), reverse };
+  const ptrs: string[] = [];
+  for (const rs of reverse.toRRSets()) for (const t of rs.data as string[]) ptrs.push(rs.name, t);
+  return { forward, reverse: ptrs };
 }
 
 /** The ServicesShard of one namespace. */
@@ -182,14 +185,14 @@ export function buildServicesShard(zone: string, namespace: string, services: Se
 /** The ServicesShard of one namespace from its Services' records (kept per Service by the compile cache). */
 export function servicesShardOf(zone: string, namespace: string, records: readonly ServiceRecords[]): ServicesShard {
   const reverse = new RRSetBag();
-  const forward: { rs: RRSet; json: string }[] = [];
+  const forward: RRSet[] = [];
   for (const r of records) {
-    reverse.merge(r.reverse);
-    for (let i = 0; i < r.forward.length; i++) forward.push({ rs: r.forward[i], json: r.forwardJson[i] });
+    for (let i = 0; i < r.reverse.length; i += 2) reverse.add(r.reverse[i], 'PTR', CLUSTER_TTL, r.reverse[i + 1]);
+    for (const rs of r.forward) forward.push(rs);
   }
-  forward.sort((a, b) => byNameType(a.rs, b.rs));
+  forward.sort(byNameType);
   return hashShard({
     apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
-    reverse: reverse.toRRSets(), rrsets: forward.map((x) => x.rs), zone,
-  } as Omit<ServicesShard, 'hash'>, { rrsets: '[' + forward.map((x) => x.json).join(',') + ']' }) as ServicesShard;
+    reverse: reverse.toRRSets(), rrsets: forward, zone,
+  } as Omit<ServicesShard, 'hash'>) as ServicesShard;
 }

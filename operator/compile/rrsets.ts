@@ -38,11 +38,6 @@ export class RRSetBag {
     b.data.set(dataKey(data), data);
   }
 
-  /** Adds every record of another bag. */
-  merge(other: RRSetBag): void {
-    for (const b of other.buckets.values()) for (const d of b.data.values()) this.add(b.name, b.type, b.ttl, d);
-  }
-
   has(name: string, type: RecordType): boolean {
     return this.buckets.has(name + ' ' + type);
   }
