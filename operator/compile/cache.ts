@@ -6,7 +6,7 @@
 
 import type { StaticVerdictsMemo } from './claims.js';
 import { parseSlice } from './cluster-services.js';
-import type { ServiceRecords, ServiceInfo, SliceHead, SliceInfo } from './cluster-services.js';
+import type { ServiceRecords, ServicesForward, ServiceInfo, SliceHead, SliceInfo } from './cluster-services.js';
 import { obj } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
@@ -121,7 +121,7 @@ export class CompileCache {
   // Service shards phase: namespace → its shard and the entries it was built from (the
   // objects, in input order, and their sorted identity key). Dies when the namespace has no
   // Service left.
-  readonly serviceShards = new Map<string, { entries: object[]; sortedKey: string; shard: Shard }>();
+  readonly serviceShards = new Map<string, { entries: object[]; sortedKey: string; shard: Shard; /** Its Services' records and sorted forward RRsets (to patch the next shard from). */ forward: ServicesForward }>();
   /**
    * Namespaces where the index phase saw a Service or EndpointSlice entry appear or go away
    * since the services phase last looked: only these can need a new shard. Filled by the index

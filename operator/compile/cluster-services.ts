@@ -179,20 +179,50 @@ export function serviceRecords(zone: string, namespace: string, svc: ServiceInfo
 
 /** The ServicesShard of one namespace. */
 export function buildServicesShard(zone: string, namespace: string, services: ServiceInfo[], slicesByService: Map<string, SliceInfo[]>): ServicesShard {
-  return servicesShardOf(zone, namespace, services.map((svc) => serviceRecords(zone, namespace, svc, slicesByService.get(svc.meta.name) ?? [])));
+  return servicesShardOf(zone, namespace, services.map((svc) => serviceRecords(zone, namespace, svc, slicesByService.get(svc.meta.name) ?? []))).shard;
 }
 
-/** The ServicesShard of one namespace from its Services' records (kept per Service by the compile cache). */
-export function servicesShardOf(zone: string, namespace: string, records: readonly ServiceRecords[]): ServicesShard {
+/** A namespace's Services' records and the forward RRsets they make, sorted (to patch when few Services change). */
+export interface ServicesForward { records: readonly ServiceRecords[]; sorted: RRSet[] }
+
+/**
+ * The ServicesShard of one namespace from its Services' records (kept per Service by the
+ * compile cache). With `prev`, the records the namespace's last shard was made from: when
+ * only a few Services' records differ, their RRsets leave and enter the sorted list of last
+ * time (a linear merge) instead of sorting every RRset again. Returns what to pass next time.
+ */
+export function servicesShardOf(zone: string, namespace: string, records: readonly ServiceRecords[], prev?: ServicesForward): { shard: ServicesShard; forward: ServicesForward } {
   const reverse = new RRSetBag();
-  const forward: RRSet[] = [];
-  for (const r of records) {
-    for (let i = 0; i < r.reverse.length; i += 2) reverse.add(r.reverse[i], 'PTR', CLUSTER_TTL, r.reverse[i + 1]);
-    for (const rs of r.forward) forward.push(rs);
+  for (const r of records) for (let i = 0; i < r.reverse.length; i += 2) reverse.add(r.reverse[i], 'PTR', CLUSTER_TTL, r.reverse[i + 1]);
+  let sorted = (prev && patchForward(prev, records)) ?? records.flatMap((r) => r.forward).sort(byNameType);
+  // Two Service objects of one name (a snapshot that repeats one): their RRsets merged, as one bag would.
+  if (sorted.some((rs, i) => i > 0 && byNameType(sorted[i - 1], rs) === 0)) {
+    const bag = new RRSetBag();
+    for (const rs of sorted) for (const d of rs.data) bag.add(rs.name, rs.type, rs.ttl, d);
+    sorted = bag.toRRSets();
   }
-  forward.sort(byNameType);
-  return hashShard({
+  const shard = hashShard({
     apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
-    reverse: reverse.toRRSets(), rrsets: forward, zone,
+    reverse: reverse.toRRSets(), rrsets: sorted, zone,
   } as Omit<ServicesShard, 'hash'>) as ServicesShard;
+  return { shard, forward: { records, sorted } };
+}
+
+/** The sorted forward RRsets of `records`, from `prev`'s; undefined when too many records moved to gain. */
+function patchForward(prev: ServicesForward, records: readonly ServiceRecords[]): RRSet[] | undefined {
+  const was = new Set(prev.records), now = new Set(records);
+  const added = records.filter((r) => !was.has(r));
+  const gone = prev.records.filter((r) => !now.has(r));
+  if ((added.length + gone.length) * 4 > records.length) return undefined;
+  const leave = new Set(gone.flatMap((r) => r.forward));
+  const enter = added.flatMap((r) => r.forward).sort(byNameType);
+  const out: RRSet[] = [];
+  let j = 0;
+  for (const rs of prev.sorted) {
+    if (leave.has(rs)) continue;
+    while (j < enter.length && byNameType(enter[j], rs) < 0) out.push(enter[j++]);
+    out.push(rs);
+  }
+  while (j < enter.length) out.push(enter[j++]);
+  return out;
 }

@@ -218,8 +218,8 @@ export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache
       for (const x of [...cache.sliceEntriesOf(key)].sort(bySlice)) sortedKey += ',' + x.id;
     }
     if (memo && memo.sortedKey === sortedKey) { memo.entries = entries; shards.push(memo.shard); continue; }
-    const shard = servicesShardOf(clusterZone, ns, list.map((e) => recordsOf(cache, e, clusterZone)));
-    cache.serviceShards.set(ns, { entries, sortedKey, shard });
+    const { shard, forward } = servicesShardOf(clusterZone, ns, list.map((e) => recordsOf(cache, e, clusterZone)), memo?.forward);
+    cache.serviceShards.set(ns, { entries, sortedKey, shard, forward });
     shards.push(shard);
   }
   for (const ns of cache.serviceShards.keys()) if (!svcByNs.has(ns)) cache.serviceShards.delete(ns);
