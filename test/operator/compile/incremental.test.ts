@@ -134,3 +134,19 @@ describe('compile: a long-lived compiler patching its memory gives what a fresh 
     });
   }
 });
+
+describe('compile: per-Service records merged into one namespace shard', () => {
+  it('two Service objects of one name (a repeated manifest) make one RRset, as one bag of records did', () => {
+    const a1 = service('ns0', 'a', { clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1'], ports: [] });
+    const a2 = service('ns0', 'a', { clusterIP: '10.96.0.2', clusterIPs: ['10.96.0.2'], ports: [] });
+    const s = snap({ services: [a1, a2, service('ns0', 'b', { clusterIP: '10.96.0.3', clusterIPs: ['10.96.0.3'], ports: [] })], namespaces: [namespace('ns0')] });
+    const shard = compile(s, OPTS).bundle.shards.find((x) => x.id === 'services/ns0') as { rrsets: { name: string; type: string; data: unknown[] }[] };
+    const a = shard.rrsets.filter((r) => r.name === 'a.ns0.svc.cluster.local.' && r.type === 'A');
+    expect(a).to.have.length(1);
+    expect(a[0].data).to.deep.equal(['10.96.0.1', '10.96.0.2']);
+    // ... and a long-lived compiler that saw one of them first gives the same.
+    const c = createCompiler(OPTS);
+    c.compile(snap({ ...s, services: [a1, s.services[2]] }));
+    expect(JSON.stringify(c.compile(s))).to.equal(JSON.stringify(compile(s, OPTS)));
+  });
+});
