@@ -182,12 +182,8 @@ export function buildServicesShard(zone: string, namespace: string, services: Se
   return servicesShardOf(zone, namespace, services.map((svc) => serviceRecords(zone, namespace, svc, slicesByService.get(svc.meta.name) ?? []))).shard;
 }
 
-/**
- * A namespace's Services' records and the forward RRsets they make, sorted (to patch when few
- * Services change); once the shard was patched, each RRset's JSON too (`json`: only namespaces
- * that change keep it, so the cost in memory follows the churn, not the cluster).
- */
-export interface ServicesForward { records: readonly ServiceRecords[]; sorted: RRSet[]; json?: Map<RRSet, string> }
+/** A namespace's Services' records and the forward RRsets they make, sorted (to patch when few Services change). */
+export interface ServicesForward { records: readonly ServiceRecords[]; sorted: RRSet[] }
 
 /**
  * The ServicesShard of one namespace from its Services' records (kept per Service by the
@@ -198,25 +194,18 @@ export interface ServicesForward { records: readonly ServiceRecords[]; sorted: R
 export function servicesShardOf(zone: string, namespace: string, records: readonly ServiceRecords[], prev?: ServicesForward): { shard: ServicesShard; forward: ServicesForward } {
   const reverse = new RRSetBag();
   for (const r of records) for (let i = 0; i < r.reverse.length; i += 2) reverse.add(r.reverse[i], 'PTR', CLUSTER_TTL, r.reverse[i + 1]);
-  const patched = prev && patchForward(prev, records);
-  let sorted = patched ?? records.flatMap((r) => r.forward).sort(byNameType);
+  let sorted = (prev && patchForward(prev, records)) ?? records.flatMap((r) => r.forward).sort(byNameType);
   // Two Service objects of one name (a snapshot that repeats one): their RRsets merged, as one bag would.
   if (sorted.some((rs, i) => i > 0 && byNameType(sorted[i - 1], rs) === 0)) {
     const bag = new RRSetBag();
     for (const rs of sorted) for (const d of rs.data) bag.add(rs.name, rs.type, rs.ttl, d);
     sorted = bag.toRRSets();
   }
-  // A patched shard: the RRsets' JSON of last time, the new ones' added (see ServicesForward).
-  let json: Map<RRSet, string> | undefined;
-  if (patched === sorted) {
-    json = new Map();
-    for (const rs of sorted) json.set(rs, prev!.json?.get(rs) ?? JSON.stringify(rs));
-  }
   const shard = hashShard({
     apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
     reverse: reverse.toRRSets(), rrsets: sorted, zone,
-  } as Omit<ServicesShard, 'hash'>, json ? { rrsets: '[' + [...json.values()].join(',') + ']' } : {}) as ServicesShard;
-  return { shard, forward: { records, sorted, json } };
+  } as Omit<ServicesShard, 'hash'>) as ServicesShard;
+  return { shard, forward: { records, sorted } };
 }
 
 /** The sorted forward RRsets of `records`, from `prev`'s; undefined when too many records moved to gain. */
