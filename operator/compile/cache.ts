@@ -4,8 +4,9 @@
 // with a warm cache gives the same bytes as one with a fresh cache (tests check this); it only
 // skips work whose inputs (compared by object identity or uid@resourceVersion) did not move.
 
+import type { StaticVerdictsMemo } from './claims.js';
 import { parseSlice } from './cluster-services.js';
-import type { ServiceInfo, SliceHead, SliceInfo } from './cluster-services.js';
+import type { ServiceRecords, ServicesForward, ServiceInfo, SliceHead, SliceInfo } from './cluster-services.js';
 import { obj } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
@@ -53,10 +54,14 @@ export interface SvcEntry {
   svc: ServiceInfo;
   /** uid@resourceVersion (or a counter). */
   id: string;
+  /** Its namespace. */
+  ns: string;
   /** "<namespace>/<name>" */
   key: string;
   /** The compile that last saw the object (entries of objects gone from the snapshot are swept). */
   gen: number;
+  /** Services phase: its records in its namespace's shard, for `key` (the cluster zone and, when headless, its slice identities). */
+  records?: { key: string; r: ServiceRecords };
   /** Contributors phase: the zones publishing it, valid while `key` is the cache's zonesKey. */
   targets?: { key: string; list: SvcTarget[] };
   /** Contributors phase: its contributor, built for `contributorZonesKey`. */
@@ -104,13 +109,19 @@ export class CompileCache {
   generation = 0;
   readonly services = new Map<object, SvcEntry>();
   readonly slices = new Map<object, SliceEntry>();
+  /**
+   * What the last whole index phase saw: its own copies of the snapshot's Service and
+   * EndpointSlice lists, and the Service entries by namespace it returned (kept, and patched
+   * when only some positions of the lists hold other objects: service-shards.ts).
+   */
+  indexed: { services: object[]; slices: object[]; svcByNs: Map<string, SvcEntry[]> } | undefined;
   /** Live slice entries by "<namespace>/<service>"; lists are replaced, never mutated, when one goes. */
   readonly slicesBySvc = new Map<string, SliceEntry[]>();
 
   // Service shards phase: namespace → its shard and the entries it was built from (the
   // objects, in input order, and their sorted identity key). Dies when the namespace has no
   // Service left.
-  readonly serviceShards = new Map<string, { entries: object[]; sortedKey: string; shard: Shard }>();
+  readonly serviceShards = new Map<string, { entries: object[]; sortedKey: string; shard: Shard; /** Its Services' records and sorted forward RRsets (to patch the next shard from). */ forward: ServicesForward }>();
   /**
    * Namespaces where the index phase saw a Service or EndpointSlice entry appear or go away
    * since the services phase last looked: only these can need a new shard. Filled by the index
@@ -118,6 +129,15 @@ export class CompileCache {
    * between leaves them marked).
    */
   readonly touchedNamespaces = new Set<string>();
+  /** The same for the contributors phase (emptied by it: each phase keeps its own account). */
+  readonly contributorNamespaces = new Set<string>();
+
+  /**
+   * Contributors phase: each namespace's Service contributors (in list order), with the
+   * zonesKey they were collected for; reused while the namespace is not in
+   * contributorNamespaces and the zonesKey is the same string. Dies with the namespace.
+   */
+  readonly nsContributors = new Map<string, { zonesKey: string; list: Contributor[] }>();
 
   // Contributors phase: the identity key of the accepted zones and the Namespaces, interned
   // (equal keys are the same string, so entries compare it by pointer). Replaced when it moves.
@@ -127,6 +147,9 @@ export class CompileCache {
   // collection order). One entry, replaced when either moves. The outcome is never changed
   // once made, so later phases may key on its identity.
   claims: { zonesKey: string; idents: string[]; outcome: ClaimsOutcome } | undefined;
+
+  /** Reverse phase: the StaticHosts' verdicts last decided, with their inputs (claims.ts judgeStaticHosts). Replaced when they move. */
+  staticVerdicts: StaticVerdictsMemo | undefined;
 
   // Shards phase.
   /**
@@ -152,8 +175,16 @@ export class CompileCache {
    * with the parsed object). An unchanged result is the same object, compile after compile.
    */
   readonly statuses = new WeakMap<Meta, { decided: Decided; result: ResourceResult }>();
+  /** Statuses phase: the last results in input order and sorted (buildStatuses returns a copy of the sorted list while the results are the same objects). */
+  statusesRun: { results: ResourceResult[]; sorted: ResourceResult[] } | undefined;
   /** Small shards rebuilt every time (forwarders, hosts): the previous object, by id, to return when its hash did not move. */
   readonly lastById = new Map<string, Shard>();
+
+  /** Marks a namespace whose Service or EndpointSlice entries changed, for the phases that look. */
+  touch(ns: string): void {
+    this.touchedNamespaces.add(ns);
+    this.contributorNamespaces.add(ns);
+  }
 
   /** The live slice entries of a Service ("<namespace>/<name>"). */
   sliceEntriesOf(svcKey: string): readonly SliceEntry[] {

@@ -110,16 +110,48 @@ function* runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcom
   return outcome;
 }
 
-/** The StaticHosts' verdicts from a claims outcome (every StaticHost not refused before is decided here). */
-export function judgeStaticHosts(outcome: ClaimsOutcome, staticHosts: readonly ParsedStaticHost[], verdicts: Verdicts, ptrRefusals?: ReadonlyMap<string, readonly PtrRefusal[]>): void {
-  const hostByKey = new Map(staticHosts.map((h) => [h.meta.key, h]));
-  for (const [key, v] of outcome.rejected) verdicts.reject(hostByKey.get(key)!.meta, v.reason, v.message);
-  for (const [key, shardIds, figures] of outcome.accepted) {
-    const h = hostByKey.get(key)!;
-    // Refused PTRs (reverse phase) leave the forward names served: condition PartiallyRefused.
-    const { refused } = refusedPart(ptrRefusals?.get(describe(h.meta)));
-    verdicts.accept(h.meta, `Serving ${h.hostnames.join(', ')} in ${shardIds.join(', ')}`, shardIds, figures, refused);
+/** One StaticHost's verdict, as judgeStaticHosts() decided it (replayed while its inputs stay the same). */
+type HostVerdict = { h: ParsedStaticHost; rejected: Rejection } | { h: ParsedStaticHost; message: string; shardIds: string[]; figures: Record<string, unknown>; refused?: ReturnType<typeof refusedPart>['refused'] };
+type Rejection = Extract<ClaimsOutcome['rejected'][number][1], { accepted: false }>;
+
+/** What judgeStaticHosts() last decided, and from what (compared by identity). */
+export interface StaticVerdictsMemo { outcome: ClaimsOutcome; ptrRefusals: ReadonlyMap<string, readonly PtrRefusal[]> | undefined; hosts: readonly ParsedStaticHost[]; list: HostVerdict[] }
+
+/**
+ * The StaticHosts' verdicts from a claims outcome (every StaticHost not refused before is
+ * decided here). With `memo` (the compile cache's), the same outcome, refusals and parsed
+ * StaticHosts give last time's verdicts again, the same objects, without rebuilding them.
+ */
+export function judgeStaticHosts(
+  outcome: ClaimsOutcome, staticHosts: readonly ParsedStaticHost[], verdicts: Verdicts, ptrRefusals?: ReadonlyMap<string, readonly PtrRefusal[]>,
+  memo?: { staticVerdicts?: StaticVerdictsMemo },
+): void {
+  const last = memo?.staticVerdicts;
+  const undecided = staticHosts.filter((h) => !verdicts.has(h.meta));
+  let list: HostVerdict[];
+  if (last !== undefined && last.outcome === outcome && last.ptrRefusals === ptrRefusals && sameHosts(last.hosts, undecided)) list = last.list;
+  else {
+    list = [];
+    const hostByKey = new Map(staticHosts.map((h) => [h.meta.key, h]));
+    for (const [key, v] of outcome.rejected) list.push({ h: hostByKey.get(key)!, rejected: v });
+    for (const [key, shardIds, figures] of outcome.accepted) {
+      const h = hostByKey.get(key)!;
+      // Refused PTRs (reverse phase) leave the forward names served: condition PartiallyRefused.
+      const { refused } = refusedPart(ptrRefusals?.get(describe(h.meta)));
+      list.push({ h, message: `Serving ${h.hostnames.join(', ')} in ${shardIds.join(', ')}`, shardIds, figures, refused });
+    }
+    const decided = new Set(list.map((x) => x.h));
+    for (const h of undecided) if (!decided.has(h)) list.push({ h, message: `Serving ${h.hostnames.join(', ')} in `, shardIds: [], figures: {} });
+    if (memo) memo.staticVerdicts = { outcome, ptrRefusals, hosts: undecided, list };
   }
-  for (const h of staticHosts) if (!verdicts.has(h.meta)) verdicts.accept(h.meta, `Serving ${h.hostnames.join(', ')} in `, [], {});
+  for (const x of list) {
+    if ('rejected' in x) verdicts.reject(x.h.meta, x.rejected.reason, x.rejected.message);
+    else verdicts.accept(x.h.meta, x.message, x.shardIds, x.figures, x.refused);
+  }
 }
 
+function sameHosts(a: readonly ParsedStaticHost[], b: readonly ParsedStaticHost[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

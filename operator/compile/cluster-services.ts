@@ -7,7 +7,7 @@ import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import { addressRecordType, canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
-import { RRSetBag, hashShard } from './rrsets.js';
+import { RRSetBag, byNameType, hashShard } from './rrsets.js';
 
 /** TTL of the cluster domain's records (CoreDNS's kubernetes plugin uses 5 s too). */
 export const CLUSTER_TTL = 5;
@@ -157,17 +157,72 @@ function addServiceRecords(bag: RRSetBag, reverse: RRSetBag, svc: ServiceInfo, s
   }
 }
 
-/** The ServicesShard of one namespace. */
-export function buildServicesShard(zone: string, namespace: string, services: ServiceInfo[], slicesByService: Map<string, SliceInfo[]>): ServicesShard {
+/**
+ * One Service's records in its namespace's shard: its forward RRsets (sorted; no other Service
+ * has names under its own) and its PTRs (merged with the other Services' in the shard: two
+ * Services may have PTRs at the same address). Compact, as the cache keeps one per Service
+ * (the RRset objects are the shard's own; their JSON is not kept: 16 MiB at 10k Services).
+ */
+export interface ServiceRecords { forward: RRSet[]; /** PTRs: reverse name, target, reverse name, target, ... (TTL CLUSTER_TTL). */ reverse: string[] }
+
+/** The records of one Service (`slices`: its EndpointSlices, read only when it is headless). */
+export function serviceRecords(zone: string, namespace: string, svc: ServiceInfo, slices: SliceInfo[]): ServiceRecords {
   const bag = new RRSetBag();
   const reverse = new RRSetBag();
-  for (const svc of services) {
-    if (checkDomainName(`${svc.meta.name}.${namespace}.svc.${zone}`) !== undefined) continue;
-    addServiceRecords(bag, reverse, svc, slicesByService.get(svc.meta.name) ?? [], `${svc.meta.name}.${namespace}.svc.${zone}`);
-  }
-  return hashShard({
-    apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
-    reverse: reverse.toRRSets(), rrsets: bag.toRRSets(), zone,
-  } as Omit<ServicesShard, 'hash'>) as ServicesShard;
+  const base = `${svc.meta.name}.${namespace}.svc.${zone}`;
+  if (checkDomainName(base) === undefined) addServiceRecords(bag, reverse, svc, slices, base);
+  const forward = bag.toRRSets();
+  const ptrs: string[] = [];
+  for (const rs of reverse.toRRSets()) for (const t of rs.data as string[]) ptrs.push(rs.name, t);
+  return { forward, reverse: ptrs };
 }
 
+/** The ServicesShard of one namespace. */
+export function buildServicesShard(zone: string, namespace: string, services: ServiceInfo[], slicesByService: Map<string, SliceInfo[]>): ServicesShard {
+  return servicesShardOf(zone, namespace, services.map((svc) => serviceRecords(zone, namespace, svc, slicesByService.get(svc.meta.name) ?? []))).shard;
+}
+
+/** A namespace's Services' records and the forward RRsets they make, sorted (to patch when few Services change). */
+export interface ServicesForward { records: readonly ServiceRecords[]; sorted: RRSet[] }
+
+/**
+ * The ServicesShard of one namespace from its Services' records (kept per Service by the
+ * compile cache). With `prev`, the records the namespace's last shard was made from: when
+ * only a few Services' records differ, their RRsets leave and enter the sorted list of last
+ * time (a linear merge) instead of sorting every RRset again. Returns what to pass next time.
+ */
+export function servicesShardOf(zone: string, namespace: string, records: readonly ServiceRecords[], prev?: ServicesForward): { shard: ServicesShard; forward: ServicesForward } {
+  const reverse = new RRSetBag();
+  for (const r of records) for (let i = 0; i < r.reverse.length; i += 2) reverse.add(r.reverse[i], 'PTR', CLUSTER_TTL, r.reverse[i + 1]);
+  let sorted = (prev && patchForward(prev, records)) ?? records.flatMap((r) => r.forward).sort(byNameType);
+  // Two Service objects of one name (a snapshot that repeats one): their RRsets merged, as one bag would.
+  if (sorted.some((rs, i) => i > 0 && byNameType(sorted[i - 1], rs) === 0)) {
+    const bag = new RRSetBag();
+    for (const rs of sorted) for (const d of rs.data) bag.add(rs.name, rs.type, rs.ttl, d);
+    sorted = bag.toRRSets();
+  }
+  const shard = hashShard({
+    apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
+    reverse: reverse.toRRSets(), rrsets: sorted, zone,
+  } as Omit<ServicesShard, 'hash'>) as ServicesShard;
+  return { shard, forward: { records, sorted } };
+}
+
+/** The sorted forward RRsets of `records`, from `prev`'s; undefined when too many records moved to gain. */
+function patchForward(prev: ServicesForward, records: readonly ServiceRecords[]): RRSet[] | undefined {
+  const was = new Set(prev.records), now = new Set(records);
+  const added = records.filter((r) => !was.has(r));
+  const gone = prev.records.filter((r) => !now.has(r));
+  if ((added.length + gone.length) * 4 > records.length) return undefined;
+  const leave = new Set(gone.flatMap((r) => r.forward));
+  const enter = added.flatMap((r) => r.forward).sort(byNameType);
+  const out: RRSet[] = [];
+  let j = 0;
+  for (const rs of prev.sorted) {
+    if (leave.has(rs)) continue;
+    while (j < enter.length && byNameType(enter[j], rs) < 0) out.push(enter[j++]);
+    out.push(rs);
+  }
+  while (j < enter.length) out.push(enter[j++]);
+  return out;
+}

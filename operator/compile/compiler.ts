@@ -79,7 +79,7 @@ function* compileSteps(s: Snapshot, opts: CompileOptions, cache: CompileCache): 
   const zoneByShard = new Map<string, ParsedZone>([...domains.acceptedZones.values()].map((z) => [shardIdOfZone(z.p.domain), z.p]));
   const ptrs = yield* rev.claims.applySteps(shards, claims.contributions, zoneByShard);
   const effective = withoutRefusedPtrs(claims, ptrs.contributions, cache);
-  judgeStaticHosts(effective, parsed.staticHosts, verdicts, ptrs.refusals);
+  judgeStaticHosts(effective, parsed.staticHosts, verdicts, ptrs.refusals, cache);
   phase('reverse');
   yield;
   for (const shard of buildConfigShards(domains, effective, clusterZone, cache, verdicts, rev.ranges)) shards.push(shard);
@@ -87,7 +87,7 @@ function* compileSteps(s: Snapshot, opts: CompileOptions, cache: CompileCache): 
   phase('shards');
   yield;
   const bundle: ConfigBundle = { apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards };
-  const resources = buildStatuses([...parsed.zones.map((z) => z.p.meta), ...parsed.forwarders.map((f) => f.meta), ...parsed.staticHosts.map((h) => h.meta)], verdicts, cache.statuses);
+  const resources = buildStatuses([...parsed.zones.map((z) => z.p.meta), ...parsed.forwarders.map((f) => f.meta), ...parsed.staticHosts.map((h) => h.meta)], verdicts, cache.statuses, cache);
   // Services have no status: their refused PTRs are reported here (validate prints them).
   const notices = [...ptrs.refusals].filter(([owner]) => owner.startsWith('Service ')).flatMap(([owner, l]) => l.map((r) => ({ ref: owner.replace(' ', '/'), reason: r.reason, message: r.message })));
   phase('statuses');
@@ -107,6 +107,7 @@ function withoutRefusedPtrs(claims: ClaimsOutcome, contributions: Map<string, Co
 }
 
 function sameContributions(a: ReadonlyMap<string, Contribution[]>, b: ReadonlyMap<string, Contribution[]>): boolean {
+  if (a === b) return true;
   if (a.size !== b.size) return false;
   for (const [k, la] of a) {
     const lb = b.get(k);

@@ -55,46 +55,64 @@ export function* collectContributorsSteps(
   const zonesKey = zonesKeyNow === cache.zonesKey ? cache.zonesKey : (cache.zonesKey = zonesKeyNow);
   let n = 0;
   for (const [ns, entries] of svcByNs) {
+    // A namespace none of whose Services or slices changed, with the same zones: its contributors of last time.
+    const memo = cache.nsContributors.get(ns);
+    if (memo !== undefined && memo.zonesKey === zonesKey && !cache.contributorNamespaces.has(ns)) {
+      for (const c of memo.list) list.push(c);
+      continue;
+    }
+    const mine: Contributor[] = [];
     for (const entry of entries) {
       if (++n % STEP_ITEMS === 0) yield;
-      const { svc, id } = entry;
-      let targets: SvcTarget[];
-      if (entry.targets && entry.targets.key === zonesKey) targets = entry.targets.list;
-      else {
-        targets = [];
-        const anns = svc.hostnameAnnotation !== undefined ? [svc.hostnameAnnotation]
-          : opts.externalDnsHostnameAnnotation && svc.externalDnsHostnames !== undefined ? svc.externalDnsHostnames : undefined;
-        if (anns !== undefined) {
-          for (const ann of anns) {
-            const name = toFqdn(ann);
-            const z = perm.zoneOf(name);
-            if (z && (perm.delegatedName(z.p, ns, name) || perm.selects(z.p, svc)) && !targets.some((t) => t.name === name)) targets.push({ zone: z.p, name });
-          }
-        } else {
-          for (const { p } of acceptedZones.values()) if (perm.selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
-        }
-        entry.targets = { key: zonesKey, list: targets };
-      }
-      if (targets.length === 0) continue;
-      // Same Service object, same single EndpointSlice object, same zones: same contributor.
-      const sl = cache.sliceEntriesOf(entry.key);
-      if (entry.contributor !== undefined && entry.contributorZonesKey === zonesKey && sl.length <= 1 && entry.contributorSlice === (sl[0] ?? null)) {
-        list.push(entry.contributor);
-        continue;
-      }
-      entry.contributorSlice = sl.length <= 1 ? sl[0] ?? null : undefined;
-      let ident = id;
-      for (const x of sl) ident += ',' + x.id;
-      if (entry.contributor === undefined || entry.contributor.ident !== ident || entry.contributorZonesKey !== zonesKey) {
-        entry.contributorZonesKey = zonesKey;
-        entry.contributor = serviceContributor(svc, ident, targets, svc.headless ? slicesOf(cache, entry.key) : []);
-      }
-      list.push(entry.contributor);
+      const c = serviceContributorOf(entry, ns, zonesKey, perm, acceptedZones, cache, opts);
+      if (c !== undefined) mine.push(c);
     }
+    cache.nsContributors.set(ns, { zonesKey, list: mine });
+    for (const c of mine) list.push(c);
   }
+  // Only now (a compile stopped above looks again next time).
+  cache.contributorNamespaces.clear();
+  for (const ns of cache.nsContributors.keys()) if (!svcByNs.has(ns)) cache.nsContributors.delete(ns);
   // Ingresses and Gateway API routes (routes.ts).
   for (const c of routeContributors(s, perm, cache)) list.push(c);
   return { list, zonesKey };
+}
+
+/** The contributor of one Service entry (undefined: no zone publishes it), kept on the entry while its inputs stay the same. */
+function serviceContributorOf(
+  entry: SvcEntry, ns: string, zonesKey: string, perm: DomainsOutcome['perm'], acceptedZones: DomainsOutcome['acceptedZones'],
+  cache: CompileCache, opts: { externalDnsHostnameAnnotation?: boolean },
+): Contributor | undefined {
+  const { svc, id } = entry;
+  let targets: SvcTarget[];
+  if (entry.targets && entry.targets.key === zonesKey) targets = entry.targets.list;
+  else {
+    targets = [];
+    const anns = svc.hostnameAnnotation !== undefined ? [svc.hostnameAnnotation]
+      : opts.externalDnsHostnameAnnotation && svc.externalDnsHostnames !== undefined ? svc.externalDnsHostnames : undefined;
+    if (anns !== undefined) {
+      for (const ann of anns) {
+        const name = toFqdn(ann);
+        const z = perm.zoneOf(name);
+        if (z && (perm.delegatedName(z.p, ns, name) || perm.selects(z.p, svc)) && !targets.some((t) => t.name === name)) targets.push({ zone: z.p, name });
+      }
+    } else {
+      for (const { p } of acceptedZones.values()) if (perm.selects(p, svc)) targets.push({ zone: p, name: `${svc.meta.name}.${ns}.${p.domain}` });
+    }
+    entry.targets = { key: zonesKey, list: targets };
+  }
+  if (targets.length === 0) return undefined;
+  // Same Service object, same single EndpointSlice object, same zones: same contributor.
+  const sl = cache.sliceEntriesOf(entry.key);
+  if (entry.contributor !== undefined && entry.contributorZonesKey === zonesKey && sl.length <= 1 && entry.contributorSlice === (sl[0] ?? null)) return entry.contributor;
+  entry.contributorSlice = sl.length <= 1 ? sl[0] ?? null : undefined;
+  let ident = id;
+  for (const x of sl) ident += ',' + x.id;
+  if (entry.contributor === undefined || entry.contributor.ident !== ident || entry.contributorZonesKey !== zonesKey) {
+    entry.contributorZonesKey = zonesKey;
+    entry.contributor = serviceContributor(svc, ident, targets, svc.headless ? slicesOf(cache, entry.key) : []);
+  }
+  return entry.contributor;
 }
 
 /** A published Service's contributor, built from its own data only (so it can be kept with its entry). */

@@ -132,6 +132,10 @@ export class ReverseClaims {
   /** Refusals by reverse name, as last judged. */
   readonly #refusedAt = new Map<string, PtrRefusal[]>();
   #lastStatic = new Map<string, PtrClaim[]>();
+  /** The inputs #lastStatic was collected from (compared by identity). */
+  #staticInput: { contributions: ReadonlyMap<string, Contribution[]>; zoneOfShard: ReadonlyMap<string, ParsedZone> } | undefined;
+  /** The last filtered contributions, with the contributions and refused set they came from. */
+  #lastOut: { contributions: ReadonlyMap<string, Contribution[]>; refused: ReadonlySet<string>; out: Map<string, Contribution[]> } | undefined;
   /** A contribution without its refused PTRs, kept while the refused set is the same object. */
   readonly #kept = new WeakMap<Contribution, { refused: ReadonlySet<string>; kept: Contribution }>();
   /** A contribution's PTR claims, kept while the contribution object and its zone are the same. */
@@ -155,38 +159,66 @@ export class ReverseClaims {
   *applySteps(shards: Shard[], contributions: ReadonlyMap<string, Contribution[]>, zoneOfShard: ReadonlyMap<string, ParsedZone>): Steps<ReverseOutcome> {
     const dirty = new Set<string>();
     const live = new Set<Shard>();
+    // A Services shard that replaces one of the same id (its namespace changed): only the claims
+    // that differ leave and enter the index (equal claims keep their objects), so one changed
+    // Service re-judges its own names, not its namespace's.
+    let prevById: Map<string, Shard> | undefined;
+    const replaced = new Set<Shard>();
+    const indexClaim = (x: PtrClaim) => { const l = this.#index.get(x.name); if (l) l.push(x); else this.#index.set(x.name, [x]); dirty.add(x.name); };
+    const unindexClaim = (x: PtrClaim) => {
+      dirty.add(x.name);
+      const rest = (this.#index.get(x.name) ?? []).filter((y) => y !== x);
+      if (rest.length) this.#index.set(x.name, rest); else this.#index.delete(x.name);
+    };
     for (const s of shards) {
       if (s.kind !== 'services' || s.reverse.length === 0) continue;
       live.add(s);
       if (this.#indexed.has(s)) continue;
       yield;
+      prevById ??= new Map([...this.#indexed].map((x) => [x.id, x]));
+      const old = prevById.get(s.id);
+      const oldClaims = old !== undefined && !replaced.has(old) ? this.#claims.get(old) : undefined;
       let c = this.#claims.get(s);
-      if (c === undefined) this.#claims.set(s, (c = claimsOfServicesShard(s)));
-      for (const x of c) { const l = this.#index.get(x.name); if (l) l.push(x); else this.#index.set(x.name, [x]); dirty.add(x.name); }
+      if (c === undefined) {
+        c = claimsOfServicesShard(s);
+        if (oldClaims !== undefined) {
+          const byKey = new Map(oldClaims.map((x) => [x.name + '\n' + x.target, x]));
+          c = c.map((x) => byKey.get(x.name + '\n' + x.target) ?? x);
+        }
+        this.#claims.set(s, c);
+      }
+      if (oldClaims === undefined) { for (const x of c) indexClaim(x); continue; }
+      replaced.add(old!);
+      const now = new Set(c), was = new Set(oldClaims);
+      for (const x of oldClaims) if (!now.has(x)) unindexClaim(x);
+      for (const x of c) if (!was.has(x)) indexClaim(x);
     }
     for (const s of this.#indexed) {
-      if (live.has(s)) continue;
-      for (const x of this.#claims.get(s) ?? []) {
-        dirty.add(x.name);
-        const rest = (this.#index.get(x.name) ?? []).filter((y) => y !== x);
-        if (rest.length) this.#index.set(x.name, rest); else this.#index.delete(x.name);
-      }
+      if (live.has(s) || replaced.has(s)) continue;
+      for (const x of this.#claims.get(s) ?? []) unindexClaim(x);
     }
     this.#indexed = live;
-    const statics = new Map<string, PtrClaim[]>();
-    for (const [shardId, contribs] of contributions) {
-      const zone = zoneOfShard.get(shardId);
-      for (const c of contribs) {
-        if (c.reverse.length === 0) continue;
-        let memo = this.#staticClaims.get(c);
-        if (memo === undefined || memo.zone !== zone) this.#staticClaims.set(c, (memo = { zone, claims: c.reverse.map((p) => this.#staticClaim(c.owner, p.name, p.target, zone)) }));
-        for (const x of memo.claims) { const l = statics.get(x.name); if (l) l.push(x); else statics.set(x.name, [x]); }
+    // The StaticHosts' (and routes') claims: the same as last time while the contributions map
+    // and the zones are the same objects (a change to Services only leaves both).
+    const lastIn = this.#staticInput;
+    if (lastIn === undefined || lastIn.contributions !== contributions || !sameEntries(lastIn.zoneOfShard, zoneOfShard)) {
+      const statics = new Map<string, PtrClaim[]>();
+      for (const [shardId, contribs] of contributions) {
+        const zone = zoneOfShard.get(shardId);
+        for (const c of contribs) {
+          if (c.reverse.length === 0) continue;
+          let memo = this.#staticClaims.get(c);
+          if (memo === undefined || memo.zone !== zone) this.#staticClaims.set(c, (memo = { zone, claims: c.reverse.map((p) => this.#staticClaim(c.owner, p.name, p.target, zone)) }));
+          for (const x of memo.claims) { const l = statics.get(x.name); if (l) l.push(x); else statics.set(x.name, [x]); }
+        }
       }
+      // A name's static claims count as changed unless they are the same claim objects as last time.
+      for (const [n, l] of this.#lastStatic) { const now = statics.get(n); if (now === undefined || now.length !== l.length || now.some((x, i) => x !== l[i])) dirty.add(n); }
+      for (const n of statics.keys()) if (!this.#lastStatic.has(n)) dirty.add(n);
+      this.#lastStatic = statics;
+      this.#staticInput = { contributions, zoneOfShard };
     }
-    // A name's static claims count as changed unless they are the same claim objects as last time.
-    for (const [n, l] of this.#lastStatic) { const now = statics.get(n); if (now === undefined || now.length !== l.length || now.some((x, i) => x !== l[i])) dirty.add(n); }
-    for (const n of statics.keys()) if (!this.#lastStatic.has(n)) dirty.add(n);
-    this.#lastStatic = statics;
+    const statics = this.#lastStatic;
     const zoneRecords = new Map<string, string>();
     for (const z of zoneOfShard.values()) for (const r of z.records) if (r.name.endsWith('.arpa.')) zoneRecords.set(r.name, `DNSZone ${z.meta.name}`);
     const zoneKey = [...zoneRecords].join('|');
@@ -215,6 +247,10 @@ export class ReverseClaims {
       const lost = s.kind === 'services' ? byNamespace.get(s.namespace) : undefined;
       if (lost !== undefined && s.kind === 'services') shards[i] = this.#filterServices(s, lost);
     }
+    // The contributions without their refused PTRs: the same map as last time while the
+    // contributions and the refused set are the same objects.
+    const lastOut = this.#lastOut;
+    if (lastOut !== undefined && lastOut.contributions === contributions && lastOut.refused === refused) return { contributions: lastOut.out, refusals };
     const out = new Map<string, Contribution[]>();
     for (const [shardId, contribs] of contributions) {
       out.set(shardId, contribs.map((c) => {
@@ -227,6 +263,7 @@ export class ReverseClaims {
         return kept;
       }));
     }
+    this.#lastOut = { contributions, refused, out };
     return { contributions: out, refusals };
   }
 
@@ -288,4 +325,11 @@ export class ReverseClaims {
 export function refusedPart(list: readonly PtrRefusal[] | undefined): { refused?: { reason: 'NotPermitted' | 'Conflict'; message: string } } {
   if (!list?.length) return {};
   return { refused: { reason: list.some((r) => r.reason === 'Conflict') ? 'Conflict' : 'NotPermitted', message: list.map((r) => r.message).join('; ') } };
+}
+
+/** Same keys mapped to the same values (by identity), in any order? */
+function sameEntries<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }

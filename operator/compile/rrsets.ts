@@ -53,6 +53,9 @@ export class RRSetBag {
   }
 }
 
+/** An RRset list sorted by name then type, as toRRSets() sorts it. */
+export const byNameType = (a: RRSet, b: RRSet): number => cmp(a.name, b.name) || cmp(a.type, b.type);
+
 /** The canonical JSON of each shard hashShard() made, kept until the shard object is collected. */
 const jsonOfShard = new WeakMap<object, string>();
 

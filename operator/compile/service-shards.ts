@@ -6,7 +6,8 @@
 
 import { sliceInfo } from './cache.js';
 import type { CompileCache, SliceEntry, SvcEntry } from './cache.js';
-import { buildServicesShard, parseService, sliceHead } from './cluster-services.js';
+import { parseService, serviceRecords, servicesShardOf, sliceHead } from './cluster-services.js';
+import type { ServiceRecords } from './cluster-services.js';
 import type { SliceInfo } from './cluster-services.js';
 import type { Raw } from './meta.js';
 import { byString } from './names.js';
@@ -20,61 +21,161 @@ export function indexServices(s: Pick<Snapshot, 'services' | 'endpointSlices'>, 
   return finish(indexServicesSteps(s, cache));
 }
 
-/** indexServices() as steps (steps.ts): yields every STEP_ITEMS objects. */
+/**
+ * indexServices() as steps (steps.ts). When the snapshot's Service and EndpointSlice lists have
+ * the lengths they had last time (an object changed, none came or went: the common case), only
+ * the positions holding another object than last time are looked at (a pointer comparison per
+ * object, no allocation), and the index of last time is patched. Otherwise every object is
+ * looked up (yielding every STEP_ITEMS objects) and what is gone is swept.
+ */
 export function* indexServicesSteps(s: Pick<Snapshot, 'services' | 'endpointSlices'>, cache: CompileCache): Steps<Map<string, SvcEntry[]>> {
   const gen = ++cache.generation;
+  const last = cache.indexed;
+  if (last !== undefined && patchIndex(last, s, cache, gen)) return last.svcByNs;
+  cache.indexed = undefined; // a compile stopped half way through indexes from scratch next time
   const svcByNs = new Map<string, SvcEntry[]>();
   let n = 0;
   for (const o of s.services) {
     if (++n % STEP_ITEMS === 0) yield;
-    let e = cache.services.get(o);
-    if (e === undefined) {
-      const svc = parseService(o as Raw);
-      cache.services.set(o, (e = { svc, id: cache.ids.fresh(o), key: `${svc.meta.namespace ?? 'default'}/${svc.meta.name}`, gen }));
-      cache.touchedNamespaces.add(svc.meta.namespace ?? 'default');
-    }
+    const e = cache.services.get(o) ?? addService(cache, o, gen);
     e.gen = gen;
-    const ns = e.svc.meta.namespace ?? 'default';
-    let l = svcByNs.get(ns);
-    if (!l) svcByNs.set(ns, (l = []));
-    l.push(e);
+    listOf(svcByNs, e.ns).push(e);
   }
   // Slices by "<namespace>/<service>", changed only for slices that appeared or went away
   // (each compile only stamps the ones it sees).
   for (const o of s.endpointSlices) {
     if (++n % STEP_ITEMS === 0) yield;
     let e = cache.slices.get(o);
-    if (e === undefined) {
-      const p = sliceHead(o as Raw);
-      cache.slices.set(o, (e = p ? { slice: p, raw: o, id: cache.ids.fresh(o), key: `${p.namespace}/${p.service}`, gen } : { slice: undefined, raw: o, id: '', key: '', gen }));
-      if (e.slice !== undefined) {
-        cache.touchedNamespaces.add(e.slice.namespace);
-        const l = cache.slicesBySvc.get(e.key);
-        if (l === undefined) cache.slicesBySvc.set(e.key, [e]); else l.push(e);
-      }
-    }
+    if (e === undefined && (e = addSlice(cache, o, gen)).slice !== undefined) listSlice(cache, e);
     e.gen = gen;
   }
   // Sweep what is no longer in the snapshot (only when something is: the sizes tell).
   if (cache.services.size > s.services.length) {
-    for (const [o, e] of cache.services) if (e.gen !== gen) { cache.services.delete(o); cache.touchedNamespaces.add(e.svc.meta.namespace ?? 'default'); }
+    for (const [o, e] of cache.services) if (e.gen !== gen) { cache.services.delete(o); cache.touch(e.ns); }
   }
   if (cache.slices.size > s.endpointSlices.length) {
-    for (const [o, e] of cache.slices) {
-      if (e.gen === gen) continue;
-      cache.slices.delete(o);
-      if (e.slice !== undefined) cache.touchedNamespaces.add(e.slice.namespace);
-      const l = e.slice !== undefined ? cache.slicesBySvc.get(e.key) : undefined;
-      if (l === undefined) continue;
-      const rest = l.filter((x) => x !== e);
+    for (const [o, e] of cache.slices) if (e.gen !== gen) dropSlice(cache, o, e);
+  }
+  cache.indexed = { services: s.services.slice(), slices: s.endpointSlices.slice(), svcByNs };
+  return svcByNs;
+}
+
+/** Changes at most this share of a list in place (more: the full index is as cheap). */
+const PATCH_SHARE = 8;
+
+/**
+ * Patches last compile's index with the objects now at positions that held another object
+ * (same list lengths only). False, having changed nothing, when it cannot: lengths moved, too
+ * many positions did, or a new object was already indexed (moved or repeated in the list).
+ */
+function patchIndex(last: NonNullable<CompileCache['indexed']>, s: Pick<Snapshot, 'services' | 'endpointSlices'>, cache: CompileCache, gen: number): boolean {
+  const svcAt = changedPositions(last.services, s.services, cache.services);
+  const sliceAt = svcAt && changedPositions(last.slices, s.endpointSlices, cache.slices);
+  if (!svcAt || !sliceAt) return false;
+  for (const i of svcAt) {
+    const old = last.services[i], now = s.services[i];
+    const oe = cache.services.get(old)!;
+    cache.services.delete(old);
+    cache.touch(oe.ns);
+    const ne = addService(cache, now, gen);
+    const l = last.svcByNs.get(oe.ns)!;
+    const at = l.indexOf(oe);
+    // The same namespace: the new entry takes the old one's place (as in the snapshot).
+    if (ne.ns === oe.ns) l[at] = ne;
+    else {
+      l.splice(at, 1);
+      if (l.length === 0) last.svcByNs.delete(oe.ns);
+      listOf(last.svcByNs, ne.ns).push(ne);
+    }
+    last.services[i] = now;
+  }
+  for (const i of sliceAt) {
+    const old = last.slices[i], now = s.endpointSlices[i];
+    dropSlice(cache, old, cache.slices.get(old)!, addSlice(cache, now, gen));
+    last.slices[i] = now;
+  }
+  return true;
+}
+
+/** Positions where `now` holds another object than `was`, or undefined (see patchIndex). */
+function changedPositions(was: readonly object[], now: readonly object[], known: ReadonlyMap<object, unknown>): number[] | undefined {
+  if (was.length !== now.length) return undefined;
+  const at: number[] = [];
+  const most = Math.max(1, now.length / PATCH_SHARE);
+  for (let i = 0; i < now.length; i++) {
+    if (was[i] === now[i]) continue;
+    if (at.length >= most || known.has(now[i])) return undefined;
+    at.push(i);
+  }
+  return at;
+}
+
+function listOf<T>(m: Map<string, T[]>, k: string): T[] {
+  let l = m.get(k);
+  if (l === undefined) m.set(k, (l = []));
+  return l;
+}
+
+/** Parses and indexes a Service object not seen before. */
+function addService(cache: CompileCache, o: object, gen: number): SvcEntry {
+  const svc = parseService(o as Raw);
+  const ns = svc.meta.namespace ?? 'default';
+  const e: SvcEntry = { svc, id: cache.ids.fresh(o), ns, key: `${ns}/${svc.meta.name}`, gen };
+  cache.services.set(o, e);
+  cache.touch(ns);
+  return e;
+}
+
+/** Indexes an EndpointSlice object not seen before: appended to its Service's list (see dropSlice for a replacement). */
+function addSlice(cache: CompileCache, o: object, gen: number): SliceEntry {
+  const p = sliceHead(o as Raw);
+  const e: SliceEntry = p ? { slice: p, raw: o, id: cache.ids.fresh(o), key: `${p.namespace}/${p.service}`, gen } : { slice: undefined, raw: o, id: '', key: '', gen };
+  cache.slices.set(o, e);
+  return e;
+}
+
+/**
+ * Drops a slice entry from the index; `by`, a new entry not yet listed, takes its place in its
+ * Service's list when it is of the same Service, else is appended to its own. Lists are
+ * replaced, never changed in place, when an entry goes.
+ */
+function dropSlice(cache: CompileCache, o: object, e: SliceEntry, by?: SliceEntry): void {
+  cache.slices.delete(o);
+  if (e.slice !== undefined) {
+    cache.touch(e.slice.namespace);
+    const l = cache.slicesBySvc.get(e.key);
+    if (l !== undefined) {
+      const same = by !== undefined && by.slice !== undefined && by.key === e.key;
+      const rest = same ? l.map((x) => (x === e ? by : x)) : l.filter((x) => x !== e);
       if (rest.length) cache.slicesBySvc.set(e.key, rest); else cache.slicesBySvc.delete(e.key);
+      if (same) return;
     }
   }
-  return svcByNs;
+  if (by?.slice !== undefined) listSlice(cache, by);
+}
+
+function listSlice(cache: CompileCache, e: SliceEntry): void {
+  cache.touch(e.slice!.namespace);
+  const l = cache.slicesBySvc.get(e.key);
+  if (l === undefined) cache.slicesBySvc.set(e.key, [e]); else l.push(e);
 }
 
 /** The parsed slices of a Service ("<namespace>/<name>"). */
 export const slicesOf = (cache: CompileCache, svcKey: string): SliceInfo[] => cache.sliceEntriesOf(svcKey).map(sliceInfo);
+
+/**
+ * A Service's records, kept on its entry while the entry and its slice entries are the same
+ * (only a headless Service's records come from its endpoints: the others' slices stay unparsed).
+ */
+function recordsOf(cache: CompileCache, e: SvcEntry, clusterZone: string): ServiceRecords {
+  const slices = cache.sliceEntriesOf(e.key);
+  let key = clusterZone;
+  if (e.svc.headless) for (const x of slices) key += ',' + x.id;
+  if (e.records !== undefined && e.records.key === key) return e.records.r;
+  const r = serviceRecords(clusterZone, e.ns, e.svc, e.svc.headless ? slices.map(sliceInfo).sort((a, b) => byString(a.key, b.key)) : []);
+  e.records = { key, r };
+  return r;
+}
 
 /** Same entries in the same order as `prev` (compared by identity, allocating nothing)? */
 function sameEntries(cache: CompileCache, list: readonly SvcEntry[], prev: readonly object[]): boolean {
@@ -117,11 +218,8 @@ export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache
       for (const x of [...cache.sliceEntriesOf(key)].sort(bySlice)) sortedKey += ',' + x.id;
     }
     if (memo && memo.sortedKey === sortedKey) { memo.entries = entries; shards.push(memo.shard); continue; }
-    const bySvc = new Map<string, SliceInfo[]>();
-    // Only a headless Service's records come from its endpoints: the others' slices stay unparsed.
-    for (const e of list) if (e.svc.headless) bySvc.set(e.svc.meta.name, slicesOf(cache, e.key).sort((a, b) => byString(a.key, b.key)));
-    const shard = buildServicesShard(clusterZone, ns, list.map((x) => x.svc), bySvc);
-    cache.serviceShards.set(ns, { entries, sortedKey, shard });
+    const { shard, forward } = servicesShardOf(clusterZone, ns, list.map((e) => recordsOf(cache, e, clusterZone)), memo?.forward);
+    cache.serviceShards.set(ns, { entries, sortedKey, shard, forward });
     shards.push(shard);
   }
   for (const ns of cache.serviceShards.keys()) if (!svcByNs.has(ns)) cache.serviceShards.delete(ns);

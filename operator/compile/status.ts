@@ -114,7 +114,10 @@ function buildConditions(meta: Meta, v: Verdict): Condition[] {
  * shard ids and figures) gets the same result object again, so a caller can skip it by identity (the operator's
  * status diff does).
  */
-export function buildStatuses(metas: readonly Meta[], verdicts: Verdicts, memo?: WeakMap<Meta, { decided: Decided; result: ResourceResult }>): ResourceResult[] {
+export function buildStatuses(
+  metas: readonly Meta[], verdicts: Verdicts, memo?: WeakMap<Meta, { decided: Decided; result: ResourceResult }>,
+  last?: { statusesRun?: { results: ResourceResult[]; sorted: ResourceResult[] } },
+): ResourceResult[] {
   const resources = metas.map((m): ResourceResult => {
     const prev = memo?.get(m);
     if (prev !== undefined && verdicts.same(m, prev.decided)) return prev.result;
@@ -125,5 +128,10 @@ export function buildStatuses(metas: readonly Meta[], verdicts: Verdicts, memo?:
     memo?.set(m, { decided: verdicts.decided(m), result: r });
     return r;
   });
-  return resources.sort((a, b) => byString(a.kind, b.kind) || byString(a.namespace ?? '', b.namespace ?? '') || byString(a.name, b.name));
+  // The same result objects in the same order as last time: last time's sorted list (a copy).
+  const run = last?.statusesRun;
+  if (run !== undefined && run.results.length === resources.length && resources.every((r, i) => r === run.results[i])) return run.sorted.slice();
+  const sorted = resources.slice().sort((a, b) => byString(a.kind, b.kind) || byString(a.namespace ?? '', b.namespace ?? '') || byString(a.name, b.name));
+  if (last) last.statusesRun = { results: resources, sorted };
+  return sorted.slice();
 }
