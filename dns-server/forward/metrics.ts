@@ -1,7 +1,7 @@
 // Forwarder and cache metrics. Per-query counts are plain numbers in maps, turned into
 // prom-client series at scrape time (collect()), on the Registry the server was given.
 
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from '../prom.js';
 import type { Registry } from 'prom-client';
 
 /** A counter keyed by a fixed tuple of label values, read at scrape time. */

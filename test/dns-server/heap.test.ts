@@ -25,3 +25,15 @@ describe('the main thread young generation (heap.ts)', () => {
     expect(held).to.be.at.most(4 * MiB);
   });
 });
+
+describe('what the DNS server loads (issue 14: resident memory per thread)', () => {
+  it('loads prom-client class by class (prom.ts), never its index (Pushgateway, cluster aggregator, default metrics)', () => {
+    const index = new URL('../../dns-server/index.ts', import.meta.url).href;
+    const probe = `import { createRequire } from 'node:module';
+      await import(${JSON.stringify(index)});
+      console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('/node_modules/prom-client/')).map((k) => k.replace(/.*node_modules\\/prom-client\\//, ''))));`;
+    const loaded = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' })) as string[];
+    expect(loaded, 'prom-client files loaded').to.include('lib/registry.js');
+    expect(loaded.filter((f) => f === 'index.js' || /pushgateway|cluster|defaultMetrics/.test(f))).to.deep.equal([]);
+  });
+});
