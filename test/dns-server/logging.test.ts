@@ -15,6 +15,7 @@ import { parseOptions } from '../../operator/controller/options.js';
 import { bundle, exampleZone } from '../helpers/bundles.js';
 import { rcodeOf, tcpQuery, udpQuery } from '../helpers/dns-client.js';
 import { startTestServer } from '../helpers/server.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -27,15 +28,8 @@ function sink(tty: boolean): Writable & { text: () => string; isTTY?: boolean } 
   return w;
 }
 
-async function until<T>(what: string, get: () => T, ok: (v: T) => boolean, ms = 15000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = get();
-    if (ok(v)) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Waits up to 15 s until `ok(get())` (test/helpers/until.ts), returning that value. */
+const until = <T>(what: string, get: () => T, ok: (v: T) => boolean, ms = 15000) => waitUntil(what, () => { const v = get(); return ok(v) ? [v] as const : undefined; }, ms, { pollMs: 20 }).then(([v]) => v);
 
 describe('logging', () => {
   it('writes readable lines on a TTY: time, level, component, message, key fields', () => {

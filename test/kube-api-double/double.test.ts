@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import http from 'node:http';
 import { KubeApiDouble } from './server.js';
 import { matchesSelector, mergePatch } from './resources.js';
+import { until } from '../helpers/until.js';
 
 async function call(d: KubeApiDouble, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: any }> {
   const res = await fetch(d.url + path, { method, headers: body === undefined ? {} : { 'content-type': contentType }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -29,12 +30,6 @@ function watch(d: KubeApiDouble, path: string, count: number): Promise<{ events:
   }), { events });
 }
 
-async function until(what: string, check: () => boolean, limitMs = 5000): Promise<void> {
-  for (const end = Date.now() + limitMs; !check();) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const CM = '/api/v1/namespaces/ns1/configmaps';
 const ZONES = '/apis/splitdns.io/v1alpha1/dnszones';

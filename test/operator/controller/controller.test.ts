@@ -18,6 +18,7 @@ import { configMapName } from '../../../dns-server/config/configmap-form.js';
 import { Publisher } from '../../../operator/controller/publish.js';
 import { withHash } from '../../../dns-server/config/index.js';
 import { KubeApiDouble } from '../../kube-api-double/server.js';
+import { until } from '../../helpers/until.js';
 
 const silent = pino({ level: 'silent' });
 const NS = 'splitdns';
@@ -26,13 +27,6 @@ function hostsShard(address: string): any {
   return withHash({ apiVersion: 'splitdns.io/config.v1', id: 'hosts', kind: 'hosts', rrsets: [{ name: 'db.example.org.', type: 'A', ttl: 60, data: [address] }], reverse: [] } as any);
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 3000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('operator controller: flags', () => {
   it('takes defaults, environment, then flags', () => {

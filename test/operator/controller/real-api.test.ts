@@ -22,20 +22,14 @@ import { apply, createNamespace, createServiceAccount, kubeConfigFor } from '../
 import { ApiProxy } from '../../envtest/proxy.js';
 import { useEnvtest } from '../../envtest/shared.js';
 import { installCrds } from '../../envtest/splitdns.js';
+import { until as waitUntil } from '../../helpers/until.js';
 
 const NS = 'op-real';
 const SA = `system:serviceaccount:${NS}:operator`;
 const silent = pino({ level: 'silent' });
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, limitMs = 15000): Promise<T> {
-  const end = Date.now() + limitMs;
-  let last: unknown;
-  for (;;) {
-    try { const v = await check(); if (v !== undefined && v !== false) return v; } catch (err) { last = err; }
-    if (Date.now() > end) throw new Error(`${what}: not within ${limitMs} ms${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits up to 15 s, an API error counting as "not yet" (test/helpers/until.ts). */
+const until = <T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, limitMs = 15000) => waitUntil(what, check, limitMs, { pollMs: 25, retryErrors: true });
 
 const cond = (o: any, type: string) => (o?.status?.conditions ?? []).find((c: any) => c.type === type);
 const k8sTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

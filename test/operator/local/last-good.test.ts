@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startLocalServer } from '../../../operator/local/serve.js';
 import type { LocalServer } from '../../../operator/local/serve.js';
+import { until as waitUntil } from '../../helpers/until.js';
 
 const zone = (ip: string) => `apiVersion: splitdns.io/v1alpha1
 kind: DNSZone
@@ -48,16 +49,8 @@ async function answer(r: Resolver, name: string): Promise<string> {
   try { return (await r.resolve4(name)).sort().join(','); } catch (err) { return (err as { code?: string }).code ?? String(err); }
 }
 
-async function until<T>(what: string, get: () => T | Promise<T>, ok: (v: T) => boolean, ms = 10000): Promise<T> {
-  const t0 = Date.now();
-  let v = await get();
-  while (!ok(v)) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(v)})`);
-    await new Promise((res) => setTimeout(res, 20));
-    v = await get();
-  }
-  return v;
-}
+/** Waits up to 10 s until `ok(await get())` (test/helpers/until.ts), returning that value. */
+const until = <T>(what: string, get: () => T | Promise<T>, ok: (v: T) => boolean, ms = 10000) => waitUntil(what, async () => { const v = await get(); return ok(v) ? [v] as const : undefined; }, ms, { pollMs: 20 }).then(([v]) => v);
 
 describe('local mode: a broken edit keeps the last good version of its file', function () {
   this.timeout(60000);
