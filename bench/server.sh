@@ -3,6 +3,9 @@
 # query file and CPU split (server on CPU 1, dnsperf on CPU 0), using ../shared/bench:
 #   node-echo  Node's bare UDP floor (flip QR, send back)
 #   splitdns   dist/dns-server/main.js serving the same bench.example data
+#   cluster    the same server with 1,000 ClusterIP Services (gen-manifests.js, rendered by
+#              `splitdns render`), asked their cluster names (80% A, 10% AAAA, 10% search-path miss)
+#   serve      `splitdns serve` (local mode) on the same manifests and queries
 # Repeats REPS times, interleaved, and prints the median of each and the ratio; then p50/p99 at
 # a fixed RATE; then the reload bench (a 10,000-Service config: full load, one changed shard
 # under dnsperf load, lost queries); then --workers (ADR 0010): throughput and CPU per query for
@@ -23,12 +26,18 @@ source "$ROOT/bench/lib/harness.sh"
 copy_harness "$SHARED" "$H"
 node "$ROOT/dist/bench/server/gen-bundle.js" "$H/bench.json"
 OURS="node $ROOT/dist/dns-server/main.js --config $H/bench.json --http-port 0 --log-level warn --no-default-upstream --port"
+node "$ROOT/dist/bench/server/gen-manifests.js" "$H/manifests" 1000
+node "$ROOT/bin/splitdns.js" render "$H/manifests" > "$H/cluster.json" || exit 1
+CLUSTER="node $ROOT/dist/dns-server/main.js --config $H/cluster.json --http-port 0 --log-level warn --no-default-upstream --port"
+SERVE="node $ROOT/bin/splitdns.js serve --manifests $H/manifests --log-level warn --no-forward --port"
 RAW=$H/raw.txt; : > "$RAW"
 echo "load: $(uptime | sed 's/.*load average/load average/') (other work on this machine skews absolute figures; compare the ratio)"
 port=5410
 for r in $(seq "$REPS"); do
   port=$((port+1)); echo "server=node-echo test=thr rep=$r $("$H/bench.sh" -p $port -c "./servers.sh node-echo $port 1" -l "$SECS")" | tee -a "$RAW"
   port=$((port+1)); echo "server=splitdns test=thr rep=$r $("$H/bench.sh" -p $port -c "$OURS $port" -l "$SECS")" | tee -a "$RAW"
+  port=$((port+1)); echo "server=cluster test=thr rep=$r $("$H/bench.sh" -p $port -c "$CLUSTER $port" -d "$H/manifests/queries.txt" -l "$SECS")" | tee -a "$RAW"
+  port=$((port+1)); echo "server=serve test=thr rep=$r $("$H/bench.sh" -p $port -c "$SERVE $port" -d "$H/manifests/queries.txt" -l "$SECS")" | tee -a "$RAW"
 done
 port=$((port+1)); echo "server=node-echo test=lat rep=1 $("$H/bench.sh" -p $port -c "./servers.sh node-echo $port 1" -l "$SECS" -Q "$RATE" -P)" | tee -a "$RAW"
 port=$((port+1)); echo "server=splitdns test=lat rep=1 $("$H/bench.sh" -p $port -c "$OURS $port" -l "$SECS" -Q "$RATE" -P)" | tee -a "$RAW"
@@ -43,7 +52,10 @@ const lost = (s) => thr(s).map((r) => r.lost).join('/');
 const lat = (s) => rows.find((r) => r.server === s && r.test === 'lat') || {};
 console.log('\nsummary (median of repeats):');
 for (const s of ['node-echo', 'splitdns']) console.log(`  ${s.padEnd(10)} qps=${q(s)} lost=${lost(s)}  at fixed rate: qps=${lat(s).qps} p50_ms=${lat(s).p50_ms} p99_ms=${lat(s).p99_ms} lost=${lat(s).lost}`);
-console.log(`  ratio splitdns/node-echo = ${(q('splitdns') / q('node-echo')).toFixed(2)} (target >= 0.85)`);
+for (const s of ['cluster', 'serve']) console.log(`  ${s.padEnd(10)} qps=${q(s)} lost=${lost(s)}`);
+console.log(`  ratio splitdns/node-echo = ${(q('splitdns') / q('node-echo')).toFixed(2)} (zone names; target >= 0.9)`);
+console.log(`  ratio cluster/node-echo  = ${(q('cluster') / q('node-echo')).toFixed(2)} (1,000 Services' cluster names; target >= 0.9)`);
+console.log(`  ratio serve/cluster      = ${(q('serve') / q('cluster')).toFixed(2)} (local mode against the standalone server, same data; target >= 0.95)`);
 JS
 echo
 node "$ROOT/dist/bench/server/query-log-tap.js"   # what query logging costs off (and on)
@@ -56,10 +68,10 @@ CORES=$(nproc)
 MAXN=$((CORES > 1 ? CORES - 1 : 1))
 echo "workers: $CORES cores, so N = 1..$MAXN (on a bigger machine this runs up to cores-1 by itself; dnsperf keeps CPU 0, give it more with the harness's -T/-k)"
 echo "workers: node $($NODE --version) for this part$($NODE -e 'const [a,b]=process.versions.node.split(".").map(Number);process.stdout.write(a>22||(a===22&&b>=12)?"":" (older than 22.12: --workers runs one thread; set NODE)")')"
-WOURS="$NODE $ROOT/dist/dns-server/main.js --config $H/bench.json --http-port 0 --log-level warn --no-default-upstream"
+WOURS="$NODE $ROOT/dist/dns-server/main.js --config $H/cluster.json --http-port 0 --log-level warn --no-default-upstream"
 for n in $(seq 1 "$MAXN"); do
   port=$((port+2))
-  line=$("$H/bench.sh" -p $port -c "$WOURS --workers $n --port $port" -s "1-$n" -l "$SECS")
+  line=$("$H/bench.sh" -p $port -c "$WOURS --workers $n --port $port" -s "1-$n" -d "$H/manifests/queries.txt" -l "$SECS")
   echo "workers: N=$n $line" | tee -a "$RAW"
   echo "$line" | node -e 'const l=require("fs").readFileSync(0,"utf8");const q=+/qps=(\S+)/.exec(l)[1],c=+/ cpu=(\S+)%/.exec(l)[1];console.log(`workers:   server CPU per query ${(c/100/q*1e6).toFixed(2)} us`)'
 done
