@@ -72,7 +72,14 @@ const FORMAT_WORDS: Record<string, string> = {
   'date-time': 'must be an RFC 3339 date-time, e.g. 2024-01-02T03:04:05Z',
 };
 
-const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+/**
+ * A value as a message shows it: as JSON, except a long list or object, which the apiserver
+ * too names by its type ("array", "object") rather than printing a 256-record list in a message.
+ */
+const shown = (v: unknown): string => {
+  const json = JSON.stringify(v) ?? String(v);
+  return typeof v === 'object' && v !== null && json.length > 100 ? (Array.isArray(v) ? '"array"' : '"object"') : json;
+};
 
 function ajvMessage(e: ErrorObject): string {
   const at = path(e.instancePath) || '<root>';
@@ -80,6 +87,8 @@ function ajvMessage(e: ErrorObject): string {
     case 'required': return `${at ? at + '.' : ''}${(e.params as { missingProperty: string }).missingProperty}: Required value`.replace(/^<root>\./, '');
     case 'enum': return `${at}: Unsupported value: ${shown(e.data)}: supported values: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'additionalProperties': return `${at}: unknown field "${at === '<root>' ? '' : at + '.'}${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    // The apiserver's words for a list over its maxItems (field.TooMany).
+    case 'maxItems': return `${at}: Too many: ${Array.isArray(e.data) ? e.data.length : '?'}: must have at most ${(e.params as { limit: number }).limit} items`;
     case 'anyOf': return `${at}: Invalid value: ${shown(e.data)}: must be an IPv4 or IPv6 address`;
     case 'format': return `${at}: Invalid value: ${shown(e.data)}: ${FORMAT_WORDS[(e.params as { format: string }).format] ?? e.message}`;
     case 'pattern': {

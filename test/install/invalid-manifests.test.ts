@@ -33,6 +33,10 @@ const TABLE: Row[] = [
   { what: 'an upstream address that is not an IP', obj: fwd({ upstreams: [{ address: 'dns.example' }] }), path: 'spec.upstreams[0].address', means: [/must be of type ipv4/, /must match format "ipv4"|must be an IPv4/] },
   { what: 'an empty domains list', obj: fwd({ domains: [] }), path: 'spec.domains', means: [/should have at least 1 items/, /must NOT have fewer than 1 items/] },
   { what: 'an unknown field', obj: fwd({ retries: 3 }), path: 'spec.retries', means: [/field not declared in schema/, /unknown field/] },
+  {
+    what: 'a zone with more records than its limit (the list is counted, not printed)', path: 'spec.records', means: /Too many: 257: must have at most 256 items/,
+    obj: { apiVersion: 'splitdns.io/v1alpha1', kind: 'DNSZone', metadata: { name: 'bad' }, spec: { domain: 'bad.example', records: Array.from({ length: 257 }, (_, i) => ({ name: `h${i}`, type: 'A', a: ['10.0.0.1'] })) } },
+  },
   { what: 'an A record without its address (a CEL rule)', obj: zoneWith({ type: 'A', cname: 'x.example.' }), path: 'spec.records[0]', means: /a must be set when type is A, and only then/ },
   { what: 'a StaticHost address that is not an IP', obj: host({ addresses: ['not-an-ip'] }), path: 'spec.addresses[0]', means: [/must be of type ipv4/, /must match format "ipv4"|must be an IPv4/] },
   { what: 'a StaticHost with a negative ttl', obj: host({ ttl: -1 }), path: 'spec.ttl', means: [/should be greater than or equal to 0/, /must be >= 0/] },
