@@ -256,7 +256,9 @@ describe('forwarder: routing, policies, failover', () => {
       return { id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions, answers: [{ name, type: 'A', ttl: 60, data: `10.8.${n >> 8}.${n & 255}` }] };
     });
     ups.push(u);
-    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], cache: { enabled: false } });
+    // Timeouts far above the upstream's 20 ms: what is tested is who gets which answer, and on a
+    // busy machine the helper's 300 ms try timeout could turn a slow answer into a SERVFAIL.
+    await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], cache: { enabled: false }, timeoutMs: 2000, deadlineMs: 4500 });
     // 300 queries from 300 client sockets, all sent at once: all in flight together (the
     // upstream holds each up to 20 ms). The server's 4 MiB receive buffer takes the burst (the
     // OS default, about 256 datagrams, dropped queries 256-299 here). Where the kernel caps
