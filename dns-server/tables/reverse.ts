@@ -1,50 +1,70 @@
-// The reverse index: every shard's PTR names merged into one node per reverse name, and the
-// answers it owns. Shared by all shards and large (one name per Service and endpoint address in
-// a cluster), so it is updated in place, name by name, for the shards that changed, instead of
-// being copied on every reload. That is safe because a reload runs to completion synchronously:
-// Node handles no packet while it runs, so no query sees a half-updated index, and a query that
-// awaits (forwarding) has finished its local lookups before it awaits.
+// The reverse index: every shard's PTR names merged into one entry per reverse name, in one slab
+// (slab.ts) that the main thread builds and every thread reads (ADR 0010). On a reload the main
+// thread builds the next slab from the current one (buildReverseSlab): the entries no changed
+// shard touches are copied as bytes (hash, key and record, not decoded), only the touched names
+// are merged again. Each record keeps what every shard contributes, so the next update needs
+// nothing but the slab and the changed shards' own RRsets, and the merge itself (lowest TTL,
+// targets sorted) is done when a name is decoded.
 //
-// Its explicit state, besides the entries: `#prepared`, a name's PTR answer made on its first
-// query (few of the many names are ever asked) and dropped when an update touches the name.
+// Per thread (ReverseIndex): the slab in service, swapped at commit (reload.ts), and
+// `#prepared`, a name's PTR answer made on its first query in this thread (few of the many
+// names are ever asked) and dropped when an update touches the name. The index object lives as
+// long as its shard store; the swap and the drops happen in one synchronous step, so no query
+// sees one without the other.
 
 import type { RRSet } from '../config/types.js';
 import { TYPE } from '../wire/constants.js';
 import { nameToKey } from '../wire/name.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
+import { hashKey, NODE, Slab, SlabWriter, typeBit } from './slab.js';
 import { answerOfType } from './types.js';
 import type { NameNode, PreparedAnswers } from './types.js';
 
-/** What one shard contributes to a reverse name. */
-interface Part { readonly shardId: string; readonly ttl: number; readonly data: readonly string[] }
+/** What one shard contributes to a reverse name: [shard id, TTL, PTR targets]. */
+type Part = [string, number, readonly string[]];
+/** A reverse name's record: [name, parts]. */
+type ReverseRecord = [string, Part[]];
 
-interface Entry {
-  readonly name: string;
-  /**
-   * The PTR targets each shard contributes; nearly always one shard, so an array (a Map per
-   * reverse name cost about 200 bytes more, issue 14).
-   */
-  parts: readonly Part[];
-  /** The merged node (rebuilt when parts change). */
-  node: NameNode;
-}
+const FLAGS = NODE | typeBit(TYPE.PTR);
+
+/** A reverse slab with no names. */
+export const EMPTY_REVERSE_SLAB = new SlabWriter().finish({ kind: 'reverse' });
+
+/** Above this many touched names an update drops every prepared reverse answer instead of each. */
+const TOUCHED_MAX = 4096;
+
+/** A new reverse slab and the names whose answers changed (null: all of them). */
+export interface ReverseUpdate { slab: SharedArrayBuffer; touched: readonly string[] | null }
 
 export class ReverseIndex {
-  readonly #entries = new Map<string, Entry>();
+  #slab: Slab;
   readonly #prepared = new Map<string, PreparedAnswers>();
 
-  get size(): number { return this.#entries.size; }
+  constructor(sab: SharedArrayBuffer = EMPTY_REVERSE_SLAB) {
+    this.#slab = new Slab(sab);
+  }
 
-  /** The merged node of a reverse name (key: wire/name.ts form), if any shard has it. */
+  /** The slab in service (the main thread builds the next one from it). */
+  get slab(): Slab { return this.#slab; }
+
+  get size(): number { return this.#slab.nodes; }
+
+  /** Whether a shard has the reverse name (key: wire/name.ts form): a probe, nothing decoded. */
+  has(key: string): boolean {
+    return this.#slab.find(key) >= 0;
+  }
+
+  /** The merged node of a reverse name, if any shard has it (decoded: the slow path and a first query). */
   node(key: string): NameNode | undefined {
-    return this.#entries.get(key)?.node;
+    const i = this.#slab.find(key);
+    return i < 0 ? undefined : mergedNode(this.#slab.recordAt(i) as ReverseRecord);
   }
 
   /** The prepared response for (key, qtype), made on the name's first query; as NameTable.answerFor. */
   answerFor(key: string, qtype: number): Buffer | undefined {
     let byType = this.#prepared.get(key);
     if (byType === undefined) {
-      const node = this.#entries.get(key)?.node;
+      const node = this.node(key);
       if (node === undefined) return undefined;
       // The node alone is the scope: a PTR answer needs nothing else.
       const table = { names: new Map([[key, node]]), ents: new Set<string>(), wildcardParents: new Set<string>() };
@@ -55,40 +75,56 @@ export class ReverseIndex {
     return ans === undefined ? undefined : nextRotation(ans);
   }
 
-  /** Replaces what `shardId` contributes: its PTR RRsets were `before`, are `after` now. */
-  update(shardId: string, before: readonly RRSet[], after: readonly RRSet[]): void {
-    const touched = new Map<string, string>();
-    for (const rs of before) {
-      const key = nameToKey(rs.name);
-      const e = this.#entries.get(key);
-      if (e !== undefined) e.parts = e.parts.filter((p) => p.shardId !== shardId);
-      touched.set(key, rs.name);
-    }
-    for (const rs of after) {
-      const key = nameToKey(rs.name);
-      const part: Part = { shardId, ttl: rs.ttl, data: rs.data as string[] };
-      const e = this.#entries.get(key);
-      if (e === undefined) this.#entries.set(key, { name: rs.name, parts: [part], node: undefined as never });
-      else e.parts = [...e.parts.filter((p) => p.shardId !== shardId), part];
-      touched.set(key, rs.name);
-    }
-    for (const [key, name] of touched) {
-      this.#prepared.delete(key);
-      const e = this.#entries.get(key);
-      if (e === undefined) continue;
-      if (e.parts.length === 0) { this.#entries.delete(key); continue; }
-      e.node = mergedNode(name, e.parts);
-    }
+  /** Serves `u.slab` from now on, dropping the prepared answers of the names it changed. */
+  swap(u: ReverseUpdate): void {
+    this.#slab = new Slab(u.slab);
+    if (u.touched === null) this.#prepared.clear();
+    else for (const key of u.touched) this.#prepared.delete(key);
   }
 }
 
+/** A change of one shard's reverse RRsets: they were `before`, are `after` now. */
+export interface ReverseChange { id: string; before: readonly RRSet[]; after: readonly RRSet[] }
+
+/** The next reverse slab after `changes` (the main thread, at reload). */
+export function buildReverseSlab(current: Slab, changes: readonly ReverseChange[]): ReverseUpdate {
+  const changed = new Set(changes.map((c) => c.id));
+  const touched = new Map<string, ReverseRecord>();
+  const touchedHashes = new Set<number>();
+  const entry = (name: string): ReverseRecord => {
+    const key = nameToKey(name);
+    let rec = touched.get(key);
+    if (rec === undefined) {
+      const i = current.find(key);
+      const parts = i < 0 ? [] : (current.recordAt(i) as ReverseRecord)[1].filter((p) => !changed.has(p[0]));
+      touched.set(key, (rec = [name, parts]));
+      touchedHashes.add(hashKey(key));
+    }
+    return rec;
+  };
+  for (const c of changes) for (const rs of c.before) entry(rs.name);
+  for (const c of changes) for (const rs of c.after) entry(rs.name)[1].push([c.id, rs.ttl, rs.data as string[]]);
+  const w = new SlabWriter();
+  for (let i = 0; i < current.capacity; i++) {
+    if (!current.used(i)) continue;
+    if (touchedHashes.has(current.hashAt(i)) && touched.has(current.keyAt(i))) continue;
+    w.copy(current, i);
+  }
+  for (const [key, rec] of touched) {
+    if (rec[1].length === 0) continue; // no shard has it any more
+    rec[1].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    w.add(key, FLAGS, JSON.stringify(rec));
+  }
+  const slab = w.finish({ kind: 'reverse' });
+  return { slab, touched: current.nodes === 0 || touched.size > TOUCHED_MAX ? null : [...touched.keys()] };
+}
+
 /** One reverse name's node from the PTR targets every shard contributes (lowest TTL, targets sorted). */
-function mergedNode(name: string, parts: readonly Part[]): NameNode {
+function mergedNode([name, parts]: ReverseRecord): NameNode {
   let ttl = Infinity;
   const data: string[] = [];
-  for (const p of parts) { ttl = Math.min(ttl, p.ttl); for (const d of p.data) if (!data.includes(d)) data.push(d); }
+  for (const p of parts) { ttl = Math.min(ttl, p[1]); for (const d of p[2]) if (!data.includes(d)) data.push(d); }
   data.sort();
-  // Exact size (an array grown by push reserves 17 slots); one shard's sorted list as it is.
-  const single = parts.length === 1 && parts[0].data.length === data.length && parts[0].data.every((d, i) => d === data[i]);
-  return { name, rrsets: [{ type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data: single ? parts[0].data : data.slice() }], cname: false };
+  return { name, rrsets: [{ type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data }], cname: false };
 }
+
