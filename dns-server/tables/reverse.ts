@@ -1,8 +1,8 @@
 // The reverse index: every shard's PTR names merged into one entry per reverse name, in one slab
 // (slab.ts) that the main thread builds and every thread reads (ADR 0010). On a reload the main
-// thread builds the next slab from the current one (buildReverseSlab): the entries no changed
-// shard touches are copied as bytes (hash, key and record, not decoded), only the touched names
-// are merged again. Each record keeps what every shard contributes, so the next update needs
+// thread builds the next slab from the current one (buildReverseSlab, slab.ts patchSlab): the
+// index and the entries are copied as bytes (not decoded), and only the names the changed
+// shards touch are merged again and replaced. Each record keeps what every shard contributes, so the next update needs
 // nothing but the slab and the changed shards' own RRsets, and the merge itself (lowest TTL,
 // targets sorted) is done when a name is decoded.
 //
@@ -16,7 +16,7 @@ import type { RRSet } from '../config/types.js';
 import { TYPE } from '../wire/constants.js';
 import { nameToKey } from '../wire/name.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
-import { hashKey, NODE, Slab, SlabWriter, typeBit } from './slab.js';
+import { NODE, patchSlab, Slab, SlabWriter, typeBit } from './slab.js';
 import { answerOfType } from './types.js';
 import type { NameNode, PreparedAnswers } from './types.js';
 
@@ -90,7 +90,6 @@ export interface ReverseChange { id: string; before: readonly RRSet[]; after: re
 export function buildReverseSlab(current: Slab, changes: readonly ReverseChange[]): ReverseUpdate {
   const changed = new Set(changes.map((c) => c.id));
   const touched = new Map<string, ReverseRecord>();
-  const touchedHashes = new Set<number>();
   const entry = (name: string): ReverseRecord => {
     const key = nameToKey(name);
     let rec = touched.get(key);
@@ -98,24 +97,18 @@ export function buildReverseSlab(current: Slab, changes: readonly ReverseChange[
       const i = current.find(key);
       const parts = i < 0 ? [] : (current.recordAt(i) as ReverseRecord)[1].filter((p) => !changed.has(p[0]));
       touched.set(key, (rec = [name, parts]));
-      touchedHashes.add(hashKey(key));
     }
     return rec;
   };
   for (const c of changes) for (const rs of c.before) entry(rs.name);
   for (const c of changes) for (const rs of c.after) entry(rs.name)[1].push([c.id, rs.ttl, rs.data as string[]]);
-  const w = new SlabWriter();
-  for (let i = 0; i < current.capacity; i++) {
-    if (!current.used(i)) continue;
-    if (touchedHashes.has(current.hashAt(i)) && touched.has(current.keyAt(i))) continue;
-    w.copy(current, i);
-  }
+  const add: [string, number, string][] = [];
   for (const [key, rec] of touched) {
     if (rec[1].length === 0) continue; // no shard has it any more
     rec[1].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    w.add(key, FLAGS, JSON.stringify(rec));
+    add.push([key, FLAGS, JSON.stringify(rec)]);
   }
-  const slab = w.finish({ kind: 'reverse' });
+  const slab = patchSlab(current, touched.keys(), add, { kind: 'reverse' });
   return { slab, touched: current.nodes === 0 || touched.size > TOUCHED_MAX ? null : [...touched.keys()] };
 }
 

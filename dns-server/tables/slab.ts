@@ -119,73 +119,172 @@ export class Slab {
   aux(): unknown { return JSON.parse(this.bytes.toString('utf8', this.u32[8], this.u32[8] + this.u32[9])); }
 }
 
-/** An entry to write: a key, its flags and its record (JSON text; empty for an ENT or wildcard parent). */
-interface NewEntry { hash: number; key: string; flags: number; record: string; recordBytes: number }
-type Pending = NewEntry | { raw: ReturnType<Slab['rawAt']> };
+/** Words of the header past the first ten: where the entries' data ends, and how much of it is dead (patchSlab). */
+const DATA_END = 10;
+const DEAD_BYTES = 11;
 
-/** Builds a slab: add entries (each key once), then finish(). */
+/**
+ * Builds a slab: add entries (each key once), then finish(). Keys and records are written as
+ * one string when all of it is ASCII (the common case: one write instead of two per entry);
+ * otherwise entry by entry (keys latin1, records UTF-8).
+ */
 export class SlabWriter {
-  readonly #pending: Pending[] = [];
-  #dataBytes = 0;
-  #nodes = 0;
-  #wildcardParents = 0;
+  readonly #keys: string[] = [];
+  readonly #records: string[] = [];
+  readonly #flags: number[] = [];
+  #chars = 0;
 
   add(key: string, flags: number, record = ''): void {
-    const recordBytes = Buffer.byteLength(record, 'utf8');
-    this.#pending.push({ hash: hashKey(key), key, flags, record, recordBytes });
-    this.#count(flags, key.length + recordBytes);
-  }
-
-  /** Copies an entry of another slab as it is (bytes and hash), without decoding it. */
-  copy(from: Slab, slot: number): void {
-    const raw = from.rawAt(slot);
-    this.#pending.push({ raw });
-    this.#count(raw.flags, raw.bytes.length);
-  }
-
-  #count(flags: number, bytes: number): void {
-    this.#dataBytes += bytes;
-    if (flags & NODE) this.#nodes++;
-    if (flags & WILDCARD_PARENT) this.#wildcardParents++;
+    if (key.length === 0) throw new Error('a slab key is never empty');
+    this.#keys.push(key);
+    this.#records.push(record);
+    this.#flags.push(flags);
+    this.#chars += key.length + record.length;
   }
 
   finish(meta: unknown, aux: unknown = null): SharedArrayBuffer {
-    const metaText = JSON.stringify(meta);
-    const auxText = JSON.stringify(aux);
-    const n = this.#pending.length;
+    const keys = this.#keys;
+    const records = this.#records;
+    const n = keys.length;
+    const joined = n === 0 ? '' : keys.map((k, i) => k + records[i]).join('');
+    const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
+    let dataBytes = joined.length;
+    if (!ascii) { dataBytes = 0; for (let i = 0; i < n; i++) dataBytes += keys[i].length + Buffer.byteLength(records[i], 'utf8'); }
     let capacity = 8;
     while (capacity < n * 2) capacity *= 2;
     const dataStart = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
-    const metaBytes = Buffer.byteLength(metaText, 'utf8');
-    const total = dataStart + this.#dataBytes + metaBytes + Buffer.byteLength(auxText, 'utf8');
-    const sab = new SharedArrayBuffer(total);
-    const u32 = new Uint32Array(sab, 0, dataStart >>> 2);
-    const u8 = Buffer.from(sab);
+    const out = allocate(capacity, dataStart + dataBytes, meta, aux);
+    const { u32, u8 } = out;
+    if (ascii) u8.write(joined, dataStart, dataBytes, 'latin1');
     const mask = capacity - 1;
     let p = dataStart;
-    for (const e of this.#pending) {
-      const hash = 'raw' in e ? e.raw.hash : e.hash;
+    for (let e = 0; e < n; e++) {
+      const key = keys[e];
+      const hash = hashKey(key);
       let i = hash & mask;
       while (u32[HEADER_WORDS + i * SLOT_WORDS + 2] !== 0) i = (i + 1) & mask;
       const w = HEADER_WORDS + i * SLOT_WORDS;
-      u32[w] = hash;
-      u32[w + 1] = p;
-      if ('raw' in e) {
-        u32[w + 2] = e.raw.keyLen; u32[w + 3] = e.raw.bytes.length - e.raw.keyLen; u32[w + 4] = e.raw.flags;
-        u8.set(e.raw.bytes, p);
-        p += e.raw.bytes.length;
-      } else {
-        if (e.key.length === 0) throw new Error('a slab key is never empty');
-        u32[w + 2] = e.key.length; u32[w + 3] = e.recordBytes; u32[w + 4] = e.flags;
-        p += u8.write(e.key, p, e.key.length, 'latin1');
-        p += u8.write(e.record, p, e.recordBytes, 'utf8');
+      let rlen = records[e].length;
+      if (!ascii) {
+        u8.write(key, p, key.length, 'latin1');
+        rlen = u8.write(records[e], p + key.length, 'utf8');
       }
+      u32[w] = hash; u32[w + 1] = p; u32[w + 2] = key.length; u32[w + 3] = rlen; u32[w + 4] = this.#flags[e];
+      p += key.length + rlen;
+      countEntry(u32, this.#flags[e], 1);
     }
-    u32[6] = p; u32[7] = metaBytes;
-    p += u8.write(metaText, p, metaBytes, 'utf8');
-    u32[8] = p; u32[9] = total - p;
-    u8.write(auxText, p, total - p, 'utf8');
-    u32[0] = MAGIC; u32[1] = capacity; u32[2] = n; u32[3] = this.#nodes; u32[4] = this.#wildcardParents; u32[5] = dataStart;
-    return sab;
+    u32[2] = n;
+    return out.sab;
   }
+}
+
+/** A new slab's memory with its header, meta and aux written; the index and entries are the caller's. */
+function allocate(capacity: number, dataEnd: number, meta: unknown, aux: unknown): { sab: SharedArrayBuffer; u32: Uint32Array; u8: Buffer } {
+  const metaText = JSON.stringify(meta);
+  const auxText = JSON.stringify(aux);
+  const metaBytes = Buffer.byteLength(metaText, 'utf8');
+  const total = dataEnd + metaBytes + Buffer.byteLength(auxText, 'utf8');
+  const sab = new SharedArrayBuffer(total);
+  const dataStart = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
+  const u32 = new Uint32Array(sab, 0, dataStart >>> 2);
+  const u8 = Buffer.from(sab);
+  u8.write(metaText, dataEnd, metaBytes, 'utf8');
+  u8.write(auxText, dataEnd + metaBytes, total - dataEnd - metaBytes, 'utf8');
+  u32[0] = MAGIC; u32[1] = capacity; u32[5] = dataStart;
+  u32[6] = dataEnd; u32[7] = metaBytes; u32[8] = dataEnd + metaBytes; u32[9] = total - dataEnd - metaBytes;
+  u32[DATA_END] = dataEnd;
+  return { sab, u32, u8 };
+}
+
+function countEntry(u32: Uint32Array, flags: number, by: number): void {
+  if (flags & NODE) u32[3] += by;
+  if (flags & WILDCARD_PARENT) u32[4] += by;
+}
+
+/**
+ * A copy of `old` with the entries of `remove` taken out and `add` put in (a key in both is
+ * replaced), for a large slab that changes a little at a time (the reverse index): the index and
+ * the entries' bytes are copied whole (two memory copies, nothing decoded), then patched; the
+ * removed entries' bytes stay behind as dead space. When the dead space passes the live data, or
+ * the index would be more than half full, the entries are written afresh instead (compaction).
+ */
+export function patchSlab(old: Slab, remove: Iterable<string>, add: readonly (readonly [string, number, string])[], meta: unknown, aux: unknown = null): SharedArrayBuffer {
+  const ou32 = old.u32;
+  const removeSlots: number[] = [];
+  let deadBytes = ou32[DEAD_BYTES];
+  for (const key of remove) {
+    const i = old.find(key);
+    if (i < 0) continue;
+    removeSlots.push(i);
+    const w = HEADER_WORDS + i * SLOT_WORDS;
+    deadBytes += ou32[w + 2] + ou32[w + 3];
+  }
+  let addBytes = 0;
+  let ascii = true;
+  for (const [key, , record] of add) {
+    const b = Buffer.byteLength(record, 'utf8');
+    if (b !== record.length) ascii = false;
+    addBytes += key.length + b;
+  }
+  const count = old.entries - removeSlots.length + add.length;
+  const liveBytes = ou32[DATA_END] - ou32[5] - deadBytes + addBytes;
+  if (count * 2 > old.capacity || deadBytes > liveBytes) return rewrite(old, removeSlots, add, meta, aux);
+  const oldEnd = ou32[DATA_END];
+  const out = allocate(old.capacity, oldEnd + addBytes, meta, aux);
+  const { u32, u8 } = out;
+  u8.set(old.bytes.subarray(HEADER_WORDS * 4, oldEnd), HEADER_WORDS * 4); // the index and the entries, as they are
+  u32[2] = ou32[2]; u32[3] = ou32[3]; u32[4] = ou32[4];
+  // Deleting moves entries within the index: find each removed key's slot again in the copy.
+  const removeKeys = removeSlots.map((i) => old.keyAt(i));
+  const view = new Slab(out.sab);
+  for (const key of removeKeys) deleteSlot(u32, view.find(key));
+  let p = oldEnd;
+  const mask = old.capacity - 1;
+  for (const [key, flags, record] of add) {
+    if (key.length === 0) throw new Error('a slab key is never empty');
+    const hash = hashKey(key);
+    let i = hash & mask;
+    while (u32[HEADER_WORDS + i * SLOT_WORDS + 2] !== 0) i = (i + 1) & mask;
+    const w = HEADER_WORDS + i * SLOT_WORDS;
+    u8.write(key, p, key.length, 'latin1');
+    const rlen = ascii ? u8.write(record, p + key.length, record.length, 'latin1') : u8.write(record, p + key.length, 'utf8');
+    u32[w] = hash; u32[w + 1] = p; u32[w + 2] = key.length; u32[w + 3] = rlen; u32[w + 4] = flags;
+    p += key.length + rlen;
+    u32[2]++;
+    countEntry(u32, flags, 1);
+  }
+  u32[DEAD_BYTES] = deadBytes;
+  return out.sab;
+}
+
+/** Linear-probing deletion by backward shift (no tombstones): later entries of the same run move up. */
+function deleteSlot(u32: Uint32Array, slot: number): void {
+  const mask = u32[1] - 1;
+  const flags = u32[HEADER_WORDS + slot * SLOT_WORDS + 4];
+  u32[2]--;
+  countEntry(u32, flags, -1);
+  let i = slot;
+  for (let j = (i + 1) & mask; u32[HEADER_WORDS + j * SLOT_WORDS + 2] !== 0; j = (j + 1) & mask) {
+    const home = u32[HEADER_WORDS + j * SLOT_WORDS] & mask;
+    // The entry at j stays when its home lies cyclically in (i, j].
+    if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+    u32.copyWithin(HEADER_WORDS + i * SLOT_WORDS, HEADER_WORDS + j * SLOT_WORDS, HEADER_WORDS + (j + 1) * SLOT_WORDS);
+    i = j;
+  }
+  u32.fill(0, HEADER_WORDS + i * SLOT_WORDS, HEADER_WORDS + (i + 1) * SLOT_WORDS);
+}
+
+/** patchSlab's compaction: every live entry written afresh (decoded as text, not parsed). */
+function rewrite(old: Slab, removeSlots: readonly number[], add: readonly (readonly [string, number, string])[], meta: unknown, aux: unknown): SharedArrayBuffer {
+  const removed = new Set(removeSlots);
+  const w = new SlabWriter();
+  const u32 = old.u32;
+  for (let i = 0; i < old.capacity; i++) {
+    if (!old.used(i) || removed.has(i)) continue;
+    const at = HEADER_WORDS + i * SLOT_WORDS;
+    const p = u32[at + 1] + u32[at + 2];
+    w.add(old.keyAt(i), u32[at + 4], old.bytes.toString('utf8', p, p + u32[at + 3]));
+  }
+  for (const [key, flags, record] of add) w.add(key, flags, record);
+  return w.finish(meta, aux);
 }
