@@ -212,7 +212,7 @@ export function patchSlab(old: Slab, remove: Iterable<string>, add: readonly (re
   const ou32 = old.u32;
   const removeSlots: number[] = [];
   let deadBytes = ou32[DEAD_BYTES];
-  for (const key of remove) {
+  for (const key of new Set(remove)) {
     const i = old.find(key);
     if (i < 0) continue;
     removeSlots.push(i);

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import type { RRSet } from '../../dns-server/config/types.js';
 import { buildReverseSlab, EMPTY_REVERSE_SLAB, ReverseIndex } from '../../dns-server/tables/reverse.js';
-import { CNAME, ENT, hashKey, NODE, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from '../../dns-server/tables/slab.js';
+import { CNAME, ENT, hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from '../../dns-server/tables/slab.js';
 import { decodeNode, nodeFlags, nodeRecord, SlabNames, writeNames } from '../../dns-server/tables/slab-names.js';
 import type { NameNode } from '../../dns-server/tables/types.js';
 import { TYPE } from '../../dns-server/wire/constants.js';
@@ -82,6 +82,40 @@ describe('dns-server: table slabs (shared memory)', () => {
     const f = data.flagsOf(nameToKey('example.org.'));
     expect([f & typeBit(TYPE.NS), f & typeBit(TYPE.TXT), f & typeBit(TYPE.A), f & typeBit(TYPE.AAAA)].map(Boolean)).to.deep.equal([true, true, false, false]);
     expect(typeBit(TYPE.ANY)).to.equal(0);
+  });
+
+  it('patches a slab (remove, replace, add) to the same contents as a Map, through compactions, for a random sequence', () => {
+    // A small deterministic generator: the same sequence every run.
+    let seed = 42;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+    const model = new Map<string, string>();
+    let slab = new Slab(new SlabWriter().finish({ v: 0 }));
+    const keyOf = (i: number) => nameToKey(`n${i}.example.org.`);
+    let compactions = 0;
+    for (let round = 1; round <= 60; round++) {
+      const remove = new Set<string>();
+      const add = new Map<string, string>();
+      for (let k = 0; k < 40; k++) {
+        const key = keyOf(rnd(300));
+        if (rnd(3) === 0) { remove.add(key); add.delete(key); } else add.set(key, `"${round}:${k} é"`);
+      }
+      for (const key of remove) model.delete(key);
+      for (const [key, rec] of add) model.set(key, rec);
+      const capacity = slab.capacity;
+      slab = new Slab(patchSlab(slab, [...remove, ...add.keys()], [...add].map(([k, r]) => [k, NODE, r] as const), { v: round }, [round]));
+      if (slab.capacity !== capacity || slab.u32[11] === 0) compactions++;
+      expect(slab.meta()).to.deep.equal({ v: round });
+      expect(slab.aux()).to.deep.equal([round]);
+      expect(slab.entries).to.equal(model.size);
+      expect(slab.nodes).to.equal(model.size);
+      for (let i = 0; i < 300; i++) {
+        const at = slab.find(keyOf(i));
+        const want = model.get(keyOf(i));
+        if (want === undefined) expect(at, `round ${round}: key ${i} absent`).to.equal(-1);
+        else expect(slab.recordAt(at), `round ${round}: key ${i}`).to.equal(JSON.parse(want));
+      }
+    }
+    expect(compactions, 'the sequence went through compactions too').to.be.greaterThan(0);
   });
 
   it('decodes a node as it was written (RRsets in order, CNAME flag)', () => {
