@@ -15,7 +15,7 @@ import type { Validator } from './config/validate.js';
 import type { Fallback } from './fallback.js';
 import type { ServerMetrics } from './metrics.js';
 import { buildShardSlab, reverseOf, tableFromSlab } from './tables/build.js';
-import { buildReverseSlab, ReverseIndex } from './tables/reverse.js';
+import { buildReverseSlabs, ReverseIndex } from './tables/reverse.js';
 import type { ReverseChange, ReverseUpdate } from './tables/reverse.js';
 import type { Slab } from './tables/slab.js';
 import type { ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
@@ -190,7 +190,7 @@ export class ShardStore {
       reverse.push({ id, before: reverseOf(old.slab), after: [] });
       built.removed.push(id);
     }
-    if (reverse.some((c) => c.before.length > 0 || c.after.length > 0)) built.reverse = buildReverseSlab(this.reverse.slab, reverse);
+    if (reverse.some((c) => c.before.length > 0 || c.after.length > 0)) built.reverse = buildReverseSlabs(this.reverse.slabs, reverse);
     const report = this.install(built, refused);
     report.unchanged = unchanged;
     this.finish(report, started);

@@ -15,6 +15,7 @@ import type { Validator } from './config/validate.js';
 import type { Shard } from './config/types.js';
 import type { BuiltShard, BuiltUpdate, ReloadReport, ValidatedUpdate } from './reload.js';
 import type { DnsServer } from './server.js';
+import type { ReverseUpdate } from './tables/reverse.js';
 
 /** A worker thread's V8 young generation cap (MB): the default lets each grow to tens of MB under load (ADR 0010). */
 const WORKER_YOUNG_GENERATION_MB = 4;
@@ -68,7 +69,7 @@ export class WorkerPool {
   private latest = new Map<string, string>();
   /** The slabs of update `seq`, the last sent to the workers: what a restarted worker starts from. */
   private sent = new Map<string, BuiltShard>();
-  private sentReverse: SharedArrayBuffer | undefined;
+  private sentReverse: ReverseUpdate | undefined;
   private readonly waiters = new Map<number, { left: Set<number>; done: () => void }>();
   private readonly entry = new URL(`./worker-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
@@ -104,7 +105,7 @@ export class WorkerPool {
         this.start(i);
         // It starts empty: give it what the others serve (its gate is already open for that seq).
         if (this.seq > 0) {
-          const update: BuiltUpdate = { shards: [...this.sent.values()], removed: [], reverse: this.sentReverse && { slab: this.sentReverse, touched: null }, full: true };
+          const update: BuiltUpdate = { shards: [...this.sent.values()], removed: [], reverse: this.sentReverse && { ...this.sentReverse, touched: null }, full: true };
           this.workers[i]!.postMessage({ type: 'apply', seq: this.seq, update } satisfies ToWorker);
         }
       }, 500);
@@ -124,7 +125,7 @@ export class WorkerPool {
       try { built = this.local.applyValidated(seq, update).built; } catch (err) { this.log.error({ err }, 'applying an update failed'); }
       for (const b of built.shards) this.sent.set(b.id, b);
       for (const id of built.removed) this.sent.delete(id);
-      if (built.reverse !== undefined) this.sentReverse = built.reverse.slab;
+      if (built.reverse !== undefined) this.sentReverse = built.reverse;
       const left = new Set(this.workers.flatMap((w, i) => (w ? [i] : [])));
       this.waiters.set(seq, { left, done: () => {
         this.waiters.delete(seq);

@@ -1,12 +1,14 @@
-// The reverse index: every shard's PTR names merged into one entry per reverse name, in one slab
-// (slab.ts) that the main thread builds and every thread reads (ADR 0010). On a reload the main
-// thread builds the next slab from the current one (buildReverseSlab, slab.ts patchSlab): the
-// index and the entries are copied as bytes (not decoded), and only the names the changed
-// shards touch are merged again and replaced. Each record keeps what every shard contributes, so the next update needs
-// nothing but the slab and the changed shards' own RRsets, and the merge itself (lowest TTL,
-// targets sorted) is done when a name is decoded.
+// The reverse index: every shard's PTR names merged into one entry per reverse name, in slabs
+// (slab.ts) that the main thread builds and every thread reads (ADR 0010). Two of them: a large
+// base and a small overlay of the names changed since the base was written (a record, or a
+// tombstone for a name gone). A lookup probes the overlay, then the base. A reload rebuilds only
+// the overlay (buildReverseSlabs: its entries copied as bytes, the touched names merged again),
+// so one changed shard costs its own names, not the index; when the overlay passes an eighth of
+// the base it is folded into a new base (slab.ts patchSlab). Each record keeps what every shard
+// contributes, so the next update needs nothing but the slabs and the changed shards' own
+// RRsets; the merge itself (lowest TTL, targets sorted) is done when a name is decoded.
 //
-// Per thread (ReverseIndex): the slab in service, swapped at commit (reload.ts), and
+// Per thread (ReverseIndex): the slabs in service, swapped at commit (reload.ts), and
 // `#prepared`, a name's PTR answer made on its first query in this thread (few of the many
 // names are ever asked) and dropped when an update touches the name. The index object lives as
 // long as its shard store; the swap and the drops happen in one synchronous step, so no query
@@ -16,7 +18,7 @@ import type { RRSet } from '../config/types.js';
 import { TYPE } from '../wire/constants.js';
 import { nameToKey } from '../wire/name.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
-import { NODE, patchSlab, Slab, SlabWriter, typeBit } from './slab.js';
+import { hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit } from './slab.js';
 import { answerOfType } from './types.js';
 import type { NameNode, PreparedAnswers } from './types.js';
 
@@ -26,38 +28,71 @@ type Part = [string, number, readonly string[]];
 type ReverseRecord = [string, Part[]];
 
 const FLAGS = NODE | typeBit(TYPE.PTR);
+/** An overlay entry for a name no shard has any more (the base still holds it). */
+const TOMBSTONE = 16;
 
-/** A reverse slab with no names. */
-export const EMPTY_REVERSE_SLAB = new SlabWriter().finish({ kind: 'reverse' });
+/** A reverse slab with no names (base or overlay). */
+export const EMPTY_REVERSE_SLAB = new SlabWriter().finish({ size: 0 });
 
 /** Above this many touched names an update drops every prepared reverse answer instead of each. */
 const TOUCHED_MAX = 4096;
+/** The overlay is folded into the base when it holds more entries than this and an eighth of the base. */
+const OVERLAY_MIN = 1024;
 
-/** A new reverse slab and the names whose answers changed (null: all of them). */
-export interface ReverseUpdate { slab: SharedArrayBuffer; touched: readonly string[] | null }
+/**
+ * The reverse index's slabs after an update, and the names whose answers changed (null: all of
+ * them). The overlay's meta holds the number of names ({ size }).
+ */
+export interface ReverseUpdate { base: SharedArrayBuffer; overlay: SharedArrayBuffer; touched: readonly string[] | null }
 
-export class ReverseIndex {
-  #slab: Slab;
-  readonly #prepared = new Map<string, PreparedAnswers>();
+/** The two slabs of the reverse index (read views). */
+export class ReverseSlabs {
+  readonly size: number;
 
-  constructor(sab: SharedArrayBuffer = EMPTY_REVERSE_SLAB) {
-    this.#slab = new Slab(sab);
+  constructor(readonly base: Slab, readonly overlay: Slab) {
+    this.size = (overlay.meta() as { size: number }).size;
   }
 
-  /** The slab in service (the main thread builds the next one from it). */
-  get slab(): Slab { return this.#slab; }
+  static of(u: Pick<ReverseUpdate, 'base' | 'overlay'>): ReverseSlabs {
+    return new ReverseSlabs(new Slab(u.base), new Slab(u.overlay));
+  }
 
-  get size(): number { return this.#slab.nodes; }
-
-  /** Whether a shard has the reverse name (key: wire/name.ts form): a probe, nothing decoded. */
   has(key: string): boolean {
-    return this.#slab.find(key) >= 0;
+    const h = hashKey(key);
+    const o = this.overlay;
+    if (o.entries > 0) { const i = o.find(key, h); if (i >= 0) return (o.flagsAt(i) & NODE) !== 0; }
+    return this.base.find(key, h) >= 0;
+  }
+
+  record(key: string): ReverseRecord | undefined {
+    const h = hashKey(key);
+    const o = this.overlay;
+    if (o.entries > 0) { const i = o.find(key, h); if (i >= 0) return o.flagsAt(i) & NODE ? o.recordAt(i) as ReverseRecord : undefined; }
+    const i = this.base.find(key, h);
+    return i < 0 ? undefined : this.base.recordAt(i) as ReverseRecord;
+  }
+}
+
+const EMPTY = new ReverseSlabs(new Slab(EMPTY_REVERSE_SLAB), new Slab(EMPTY_REVERSE_SLAB));
+
+export class ReverseIndex {
+  #slabs = EMPTY;
+  readonly #prepared = new Map<string, PreparedAnswers>();
+
+  /** The slabs in service (the main thread builds the next ones from them). */
+  get slabs(): ReverseSlabs { return this.#slabs; }
+
+  get size(): number { return this.#slabs.size; }
+
+  /** Whether a shard has the reverse name (key: wire/name.ts form): probes, nothing decoded. */
+  has(key: string): boolean {
+    return this.#slabs.has(key);
   }
 
   /** The merged node of a reverse name, if any shard has it (decoded: the slow path and a first query). */
   node(key: string): NameNode | undefined {
-    const i = this.#slab.find(key);
-    return i < 0 ? undefined : mergedNode(this.#slab.recordAt(i) as ReverseRecord);
+    const rec = this.#slabs.record(key);
+    return rec === undefined ? undefined : mergedNode(rec);
   }
 
   /** The prepared response for (key, qtype), made on the name's first query; as NameTable.answerFor. */
@@ -75,9 +110,9 @@ export class ReverseIndex {
     return ans === undefined ? undefined : nextRotation(ans);
   }
 
-  /** Serves `u.slab` from now on, dropping the prepared answers of the names it changed. */
+  /** Serves the update's slabs from now on, dropping the prepared answers of the names it changed. */
   swap(u: ReverseUpdate): void {
-    this.#slab = new Slab(u.slab);
+    this.#slabs = ReverseSlabs.of(u);
     if (u.touched === null) this.#prepared.clear();
     else for (const key of u.touched) this.#prepared.delete(key);
   }
@@ -86,30 +121,45 @@ export class ReverseIndex {
 /** A change of one shard's reverse RRsets: they were `before`, are `after` now. */
 export interface ReverseChange { id: string; before: readonly RRSet[]; after: readonly RRSet[] }
 
-/** The next reverse slab after `changes` (the main thread, at reload). */
-export function buildReverseSlab(current: Slab, changes: readonly ReverseChange[]): ReverseUpdate {
+/** The next reverse slabs after `changes` (the main thread, at reload). */
+export function buildReverseSlabs(current: ReverseSlabs, changes: readonly ReverseChange[]): ReverseUpdate {
   const changed = new Set(changes.map((c) => c.id));
-  const touched = new Map<string, ReverseRecord>();
+  const touched = new Map<string, { rec: ReverseRecord; was: boolean }>();
   const entry = (name: string): ReverseRecord => {
     const key = nameToKey(name);
-    let rec = touched.get(key);
-    if (rec === undefined) {
-      const i = current.find(key);
-      const parts = i < 0 ? [] : (current.recordAt(i) as ReverseRecord)[1].filter((p) => !changed.has(p[0]));
-      touched.set(key, (rec = [name, parts]));
+    let t = touched.get(key);
+    if (t === undefined) {
+      const prev = current.record(key);
+      const parts = prev === undefined ? [] : prev[1].filter((p) => !changed.has(p[0]));
+      touched.set(key, (t = { rec: [name, parts], was: prev !== undefined }));
     }
-    return rec;
+    return t.rec;
   };
   for (const c of changes) for (const rs of c.before) entry(rs.name);
   for (const c of changes) for (const rs of c.after) entry(rs.name)[1].push([c.id, rs.ttl, rs.data as string[]]);
+  let size = current.size;
   const add: [string, number, string][] = [];
-  for (const [key, rec] of touched) {
-    if (rec[1].length === 0) continue; // no shard has it any more
-    rec[1].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    add.push([key, FLAGS, JSON.stringify(rec)]);
+  for (const [key, { rec, was }] of touched) {
+    const live = rec[1].length > 0;
+    size += (live ? 1 : 0) - (was ? 1 : 0);
+    if (live) {
+      rec[1].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      add.push([key, FLAGS, JSON.stringify(rec)]);
+    } else if (current.base.find(key) >= 0) add.push([key, TOMBSTONE, '']); // gone, but the base has it
   }
-  const slab = patchSlab(current, touched.keys(), add, { kind: 'reverse' });
-  return { slab, touched: current.nodes === 0 || touched.size > TOUCHED_MAX ? null : [...touched.keys()] };
+  const touchedKeys = current.size === 0 || touched.size > TOUCHED_MAX ? null : [...touched.keys()];
+  const { base, overlay } = current;
+  if (overlay.entries + add.length <= Math.max(OVERLAY_MIN, base.entries / 8)) {
+    return { base: base.sab, overlay: patchSlab(overlay, touched.keys(), add, { size }), touched: touchedKeys };
+  }
+  // Fold: the overlay's entries and this update's into a new base; the overlay starts empty.
+  const fold = new Map<string, [number, string]>();
+  for (let i = 0; i < overlay.capacity; i++) if (overlay.used(i)) fold.set(overlay.keyAt(i), [overlay.flagsAt(i), overlay.recordTextAt(i)]);
+  for (const key of touched.keys()) fold.delete(key);
+  for (const [key, flags, text] of add) fold.set(key, [flags, text]);
+  const live: [string, number, string][] = [];
+  for (const [key, [flags, text]] of fold) if (flags & NODE) live.push([key, flags, text]);
+  return { base: patchSlab(base, fold.keys(), live, null), overlay: new SlabWriter().finish({ size }), touched: touchedKeys };
 }
 
 /** One reverse name's node from the PTR targets every shard contributes (lowest TTL, targets sorted). */

@@ -106,11 +106,11 @@ export class Slab {
     return JSON.parse(this.bytes.toString('utf8', p, p + this.u32[w + 3]));
   }
 
-  /** The entry of slot `i` as raw bytes (key then record), for copying into another slab. */
-  rawAt(i: number): { hash: number; flags: number; keyLen: number; bytes: Uint8Array } {
+  /** The record of slot `i` as text (copied into another slab without parsing). */
+  recordTextAt(i: number): string {
     const w = HEADER_WORDS + i * SLOT_WORDS;
-    const p = this.u32[w + 1];
-    return { hash: this.u32[w], flags: this.u32[w + 4], keyLen: this.u32[w + 2], bytes: this.bytes.subarray(p, p + this.u32[w + 2] + this.u32[w + 3]) };
+    const p = this.u32[w + 1] + this.u32[w + 2];
+    return this.bytes.toString('utf8', p, p + this.u32[w + 3]);
   }
 
   /** The meta blob, parsed (what kind of table, its shard's id and hash...). */
@@ -281,9 +281,7 @@ function rewrite(old: Slab, removeSlots: readonly number[], add: readonly (reado
   const u32 = old.u32;
   for (let i = 0; i < old.capacity; i++) {
     if (!old.used(i) || removed.has(i)) continue;
-    const at = HEADER_WORDS + i * SLOT_WORDS;
-    const p = u32[at + 1] + u32[at + 2];
-    w.add(old.keyAt(i), u32[at + 4], old.bytes.toString('utf8', p, p + u32[at + 3]));
+    w.add(old.keyAt(i), u32[HEADER_WORDS + i * SLOT_WORDS + 4], old.recordTextAt(i));
   }
   for (const [key, flags, record] of add) w.add(key, flags, record);
   return w.finish(meta, aux);

@@ -4,7 +4,7 @@
 // slab must merge and replace shards' PTR names as the in-place index did.
 import { expect } from 'chai';
 import type { RRSet } from '../../dns-server/config/types.js';
-import { buildReverseSlab, EMPTY_REVERSE_SLAB, ReverseIndex } from '../../dns-server/tables/reverse.js';
+import { buildReverseSlabs, ReverseIndex } from '../../dns-server/tables/reverse.js';
 import { CNAME, ENT, hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from '../../dns-server/tables/slab.js';
 import { decodeNode, nodeFlags, nodeRecord, SlabNames, writeNames } from '../../dns-server/tables/slab-names.js';
 import type { NameNode } from '../../dns-server/tables/types.js';
@@ -132,7 +132,7 @@ describe('dns-server: the reverse slab', () => {
 
   it('merges the shards of a name (lowest TTL, targets sorted, no duplicates) and replaces only the changed shard', () => {
     const idx = new ReverseIndex();
-    const u1 = buildReverseSlab(idx.slab, [
+    const u1 = buildReverseSlabs(idx.slabs, [
       { id: 'a', before: [], after: [ptr('192.0.2.1', 300, 'x.example.org.'), ptr('192.0.2.2', 60, 'b.example.org.')] },
       { id: 'b', before: [], after: [ptr('192.0.2.1', 60, 'w.example.org.', 'x.example.org.')] },
     ]);
@@ -143,7 +143,7 @@ describe('dns-server: the reverse slab', () => {
     expect(answer).to.be.instanceOf(Buffer);
 
     // Shard b changes: 192.0.2.1 loses b's part, 192.0.2.3 is new; 192.0.2.2 (a only) is copied untouched.
-    const u2 = buildReverseSlab(idx.slab, [{ id: 'b', before: [ptr('192.0.2.1', 60, 'w.example.org.', 'x.example.org.')], after: [ptr('192.0.2.3', 30, 'c.example.org.')] }]);
+    const u2 = buildReverseSlabs(idx.slabs, [{ id: 'b', before: [ptr('192.0.2.1', 60, 'w.example.org.', 'x.example.org.')], after: [ptr('192.0.2.3', 30, 'c.example.org.')] }]);
     expect(u2.touched).to.have.members([key('192.0.2.1'), key('192.0.2.3')]);
     expect(ptrOf(idx, '192.0.2.3'), 'not served before the swap').to.equal(undefined);
     idx.swap(u2);
@@ -153,19 +153,39 @@ describe('dns-server: the reverse slab', () => {
     expect(idx.answerFor(key('192.0.2.1'), TYPE.PTR)!.equals(answer!), 'a touched name is prepared again').to.equal(false);
 
     // Shard a removed: only b's name is left.
-    idx.swap(buildReverseSlab(idx.slab, [{ id: 'a', before: [ptr('192.0.2.1', 300, 'x.example.org.'), ptr('192.0.2.2', 60, 'b.example.org.')], after: [] }]));
+    idx.swap(buildReverseSlabs(idx.slabs, [{ id: 'a', before: [ptr('192.0.2.1', 300, 'x.example.org.'), ptr('192.0.2.2', 60, 'b.example.org.')], after: [] }]));
     expect([idx.has(key('192.0.2.1')), idx.has(key('192.0.2.2')), idx.has(key('192.0.2.3'))]).to.deep.equal([false, false, true]);
     expect(idx.size).to.equal(1);
   });
 
-  it('copies untouched names as bytes: a change of one shard leaves the others\' records identical', () => {
-    const after = Array.from({ length: 2000 }, (_, i) => ptr(`10.0.${i >> 8}.${i & 255}`, 30, `s${i}.ns.svc.cluster.local.`));
-    const first = new Slab(buildReverseSlab(new Slab(EMPTY_REVERSE_SLAB), [{ id: 'ns', before: [], after }, { id: 'other', before: [], after: [ptr('10.9.9.9', 5, 'o.example.org.')] }]).slab);
-    const next = new Slab(buildReverseSlab(first, [{ id: 'other', before: [ptr('10.9.9.9', 5, 'o.example.org.')], after: [] }]).slab);
-    expect(next.nodes).to.equal(2000);
-    for (const rs of after.slice(0, 50)) {
-      const k = nameToKey(rs.name);
-      expect(Buffer.from(next.rawAt(next.find(k)).bytes).equals(Buffer.from(first.rawAt(first.find(k)).bytes))).to.equal(true);
+  it('rebuilds only the overlay for a small change (the base is the same memory), and folds a large overlay into a new base', () => {
+    const shard = (n: number, ttl: number) => Array.from({ length: 200 }, (_, i) => ptr(`10.0.${n}.${i}`, ttl, `s${i}.ns${n}.svc.cluster.local.`));
+    const idx = new ReverseIndex();
+    idx.swap(buildReverseSlabs(idx.slabs, Array.from({ length: 50 }, (_, n) => ({ id: `ns${n}`, before: [], after: shard(n, 30) }))));
+    expect(idx.size).to.equal(10_000);
+    const base = idx.slabs.base.sab;
+    const one = buildReverseSlabs(idx.slabs, [{ id: 'ns3', before: shard(3, 30), after: shard(3, 31).slice(0, 150) }]);
+    expect(one.base, 'the base is shared as it is').to.equal(base);
+    expect(new Slab(one.overlay).entries, '150 changed, 50 tombstones').to.equal(200);
+    idx.swap(one);
+    expect(idx.size).to.equal(9_950);
+    expect(ptrOf(idx, '10.0.3.10')).to.deep.equal({ type: TYPE.PTR, ttl: 31, data: ['s10.ns3.svc.cluster.local.'] });
+    expect(idx.has(key('10.0.3.199')), 'removed: a tombstone hides the base entry').to.equal(false);
+    expect(ptrOf(idx, '10.0.4.10')).to.deep.equal({ type: TYPE.PTR, ttl: 30, data: ['s10.ns4.svc.cluster.local.'] });
+    // Changes over 20 shards (4,000 names) pass an eighth of the base: folded.
+    let folded = false;
+    for (let n = 10; n < 30; n++) {
+      const u = buildReverseSlabs(idx.slabs, [{ id: `ns${n}`, before: shard(n, 30), after: shard(n, 40) }]);
+      if (u.base !== idx.slabs.base.sab) folded = true;
+      idx.swap(u);
+    }
+    expect(folded).to.equal(true);
+    expect(idx.size).to.equal(9_950);
+    for (let n = 0; n < 50; n++) {
+      for (const i of [0, 120, 199]) {
+        const want = n === 3 ? (i < 150 ? 31 : undefined) : n >= 10 && n < 30 ? 40 : 30;
+        expect(ptrOf(idx, `10.0.${n}.${i}`)?.ttl, `10.0.${n}.${i}`).to.equal(want);
+      }
     }
   });
 });

@@ -77,7 +77,7 @@ describe('dns-server: worker gate (--workers reloads swap in all at once)', () =
       expect(rcodeOf((await udpQuery(server.port, { name: '7.2.0.192.in-addr.arpa', type: 'PTR' })).raw), 'the old PTR name is gone').to.not.equal(0);
 
       // A restarted worker's full update: the set as it is now; a shard it held that is not in it goes.
-      server.applyBuilt(3, { shards: next.shards, removed: [], reverse: next.reverse && { slab: next.reverse.slab, touched: null }, full: true });
+      server.applyBuilt(3, { shards: next.shards, removed: [], reverse: next.reverse && { ...next.reverse, touched: null }, full: true });
       Atomics.store(gate, 0, 3);
       expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.8']);
       expect(rcodeOf((await udpQuery(server.port, { name: 'www.example.org' })).raw), 'example.org is not in the full set').to.equal(5);
