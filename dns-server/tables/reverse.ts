@@ -144,7 +144,7 @@ export function buildReverseSlabs(current: ReverseSlabs, changes: readonly Rever
     size += (live ? 1 : 0) - (was ? 1 : 0);
     if (live) {
       rec[1].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      add.push([key, FLAGS, JSON.stringify(rec)]);
+      add.push([key, FLAGS, reverseRecord(rec)]);
     } else if (current.base.find(key) >= 0) add.push([key, TOMBSTONE, '']); // gone, but the base has it
   }
   const touchedKeys = current.size === 0 || touched.size > TOUCHED_MAX ? null : [...touched.keys()];
@@ -160,6 +160,13 @@ export function buildReverseSlabs(current: ReverseSlabs, changes: readonly Rever
   const live: [string, number, string][] = [];
   for (const [key, [flags, text]] of fold) if (flags & NODE) live.push([key, flags, text]);
   return { base: patchSlab(base, fold.keys(), live, null), overlay: new SlabWriter().finish({ size }), touched: touchedKeys };
+}
+
+/** A reverse name's record as JSON text (as slab-names.ts nodeRecord, assembled part by part). */
+function reverseRecord([name, parts]: ReverseRecord): string {
+  let s = '[' + JSON.stringify(name) + ',[';
+  for (let i = 0; i < parts.length; i++) s += (i === 0 ? '[' : ',[') + JSON.stringify(parts[i][0]) + ',' + parts[i][1] + ',' + JSON.stringify(parts[i][2]) + ']';
+  return s + ']]';
 }
 
 /** One reverse name's node from the PTR targets every shard contributes (lowest TTL, targets sorted). */

@@ -132,14 +132,12 @@ export class SlabWriter {
   readonly #keys: string[] = [];
   readonly #records: string[] = [];
   readonly #flags: number[] = [];
-  #chars = 0;
 
   add(key: string, flags: number, record = ''): void {
     if (key.length === 0) throw new Error('a slab key is never empty');
     this.#keys.push(key);
     this.#records.push(record);
     this.#flags.push(flags);
-    this.#chars += key.length + record.length;
   }
 
   finish(meta: unknown, aux: unknown = null): SharedArrayBuffer {
