@@ -1,9 +1,9 @@
 // Applying configuration: validate each incoming shard, build slabs (tables/slab.ts: the name
-// data in shared memory) only for the shards whose hash changed and the next reverse slab, wrap
-// them in tables, then publish a new Tables object with one assignment. A refused shard is
-// logged once (per id and hash), counted, and its last good version keeps serving. The reverse
-// index object stays; its slab is swapped (and the touched names' prepared answers dropped) at
-// the swap. apply() runs to completion synchronously.
+// data in shared memory) only for the shards whose hash changed and the reverse index's next
+// slabs, wrap them in tables, then publish a new Tables object with one assignment. A refused
+// shard is logged once (per id and hash), counted, and its last good version keeps serving. The
+// reverse index object stays; its slabs are swapped (and the touched names' prepared answers
+// dropped) at the swap. apply() runs to completion synchronously.
 // The built slabs come back as a BuiltUpdate: worker threads take that (applyBuilt: wrap, no
 // validation, no building; ADR 0010). Deferred mode (worker threads, workers.ts): an update is
 // wrapped but held; the swap (reverse included) happens at commit(), which the primary triggers
