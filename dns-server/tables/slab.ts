@@ -123,11 +123,7 @@ export class Slab {
 const DATA_END = 10;
 const DEAD_BYTES = 11;
 
-/**
- * Builds a slab: add entries (each key once), then finish(). Keys and records are written as
- * one string when all of it is ASCII (the common case: one write instead of two per entry);
- * otherwise entry by entry (keys latin1, records UTF-8).
- */
+/** Builds a slab: add entries (each key once), then finish(). Keys are latin1, records UTF-8. */
 export class SlabWriter {
   readonly #keys: string[] = [];
   readonly #records: string[] = [];
@@ -144,16 +140,20 @@ export class SlabWriter {
     const keys = this.#keys;
     const records = this.#records;
     const n = keys.length;
-    const joined = n === 0 ? '' : keys.map((k, i) => k + records[i]).join('');
-    const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
-    let dataBytes = joined.length;
-    if (!ascii) { dataBytes = 0; for (let i = 0; i < n; i++) dataBytes += keys[i].length + Buffer.byteLength(records[i], 'utf8'); }
+    // Records are JSON of validated names and data: nearly always ASCII, so bytes = chars and
+    // each is written with no UTF-8 pass; one that is not is measured and written as UTF-8.
+    const sizes = new Uint32Array(n);
+    let dataBytes = 0;
+    for (let i = 0; i < n; i++) {
+      const r = records[i];
+      sizes[i] = isAscii(r) ? r.length : Buffer.byteLength(r, 'utf8');
+      dataBytes += keys[i].length + sizes[i];
+    }
     let capacity = 8;
     while (capacity < n * 2) capacity *= 2;
     const dataStart = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
     const out = allocate(capacity, dataStart + dataBytes, meta, aux);
     const { u32, u8 } = out;
-    if (ascii) u8.write(joined, dataStart, dataBytes, 'latin1');
     const mask = capacity - 1;
     let p = dataStart;
     for (let e = 0; e < n; e++) {
@@ -162,11 +162,10 @@ export class SlabWriter {
       let i = hash & mask;
       while (u32[HEADER_WORDS + i * SLOT_WORDS + 2] !== 0) i = (i + 1) & mask;
       const w = HEADER_WORDS + i * SLOT_WORDS;
-      let rlen = records[e].length;
-      if (!ascii) {
-        u8.write(key, p, key.length, 'latin1');
-        rlen = u8.write(records[e], p + key.length, 'utf8');
-      }
+      u8.write(key, p, key.length, 'latin1');
+      const rlen = sizes[e];
+      if (rlen === records[e].length) u8.write(records[e], p + key.length, rlen, 'latin1');
+      else u8.write(records[e], p + key.length, rlen, 'utf8');
       u32[w] = hash; u32[w + 1] = p; u32[w + 2] = key.length; u32[w + 3] = rlen; u32[w + 4] = this.#flags[e];
       p += key.length + rlen;
       countEntry(u32, this.#flags[e], 1);
@@ -174,6 +173,12 @@ export class SlabWriter {
     u32[2] = n;
     return out.sab;
   }
+}
+
+/** Whether a string is all ASCII (then its UTF-8 and latin1 forms are its chars). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** A new slab's memory with its header, meta and aux written; the index and entries are the caller's. */
