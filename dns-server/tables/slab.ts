@@ -155,6 +155,10 @@ export class SlabWriter {
     const out = allocate(capacity, dataStart + dataBytes, meta, aux);
     const { u32, u8 } = out;
     const mask = capacity - 1;
+    // ASCII entries are gathered into chunks of about 64 KB and written with one call each (a
+    // write per key and record was most of the build: about half a microsecond a call).
+    let chunk = '';
+    let chunkAt = dataStart;
     let p = dataStart;
     for (let e = 0; e < n; e++) {
       const key = keys[e];
@@ -162,14 +166,22 @@ export class SlabWriter {
       let i = hash & mask;
       while (u32[HEADER_WORDS + i * SLOT_WORDS + 2] !== 0) i = (i + 1) & mask;
       const w = HEADER_WORDS + i * SLOT_WORDS;
-      u8.write(key, p, key.length, 'latin1');
       const rlen = sizes[e];
-      if (rlen === records[e].length) u8.write(records[e], p + key.length, rlen, 'latin1');
-      else u8.write(records[e], p + key.length, rlen, 'utf8');
+      if (rlen === records[e].length) {
+        chunk += key + records[e];
+      } else {
+        u8.write(chunk, chunkAt, chunk.length, 'latin1');
+        u8.write(key, p, key.length, 'latin1');
+        u8.write(records[e], p + key.length, rlen, 'utf8');
+        chunk = '';
+        chunkAt = p + key.length + rlen;
+      }
       u32[w] = hash; u32[w + 1] = p; u32[w + 2] = key.length; u32[w + 3] = rlen; u32[w + 4] = this.#flags[e];
       p += key.length + rlen;
       countEntry(u32, this.#flags[e], 1);
+      if (chunk.length >= 65536) { u8.write(chunk, chunkAt, chunk.length, 'latin1'); chunk = ''; chunkAt = p; }
     }
+    u8.write(chunk, chunkAt, chunk.length, 'latin1');
     u32[2] = n;
     return out.sab;
   }
