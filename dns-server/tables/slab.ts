@@ -5,13 +5,14 @@
 //
 // Layout (little-endian Uint32 words, then bytes):
 //   header   16 words: MAGIC, capacity, entries, nodes, wildcard parents, data start,
-//            meta offset, meta length, aux offset, aux length
+//            meta offset, meta length, aux offset, aux length, data end, dead bytes (patchSlab)
 //   index    capacity × 5 words: hash, data offset, key length, record length, flags
 //            (open addressing, linear probing, load at most 1/2; key length 0: empty slot)
 //   data     per entry: the key (wire/name.ts nameToKey: latin1, one byte per char) and right
 //            after it the record (UTF-8 JSON, decoded on demand); then the meta and aux blobs
 // The hash is FNV-1a over the key's char codes, so a lookup from a JavaScript key string
-// allocates nothing: hash, probe, compare bytes.
+// allocates nothing: hash, probe, compare bytes. (The machine's byte order: writer and readers
+// are threads of one process.)
 
 import { TYPE } from '../wire/constants.js';
 
