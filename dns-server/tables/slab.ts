@@ -137,7 +137,8 @@ export class SlabWriter {
     this.#flags.push(flags);
   }
 
-  finish(meta: unknown, aux: unknown = null): SharedArrayBuffer {
+  /** @param room entries the index should take besides these, at most half full (a slab that patchSlab will grow) */
+  finish(meta: unknown, aux: unknown = null, room = 0): SharedArrayBuffer {
     const keys = this.#keys;
     const records = this.#records;
     const n = keys.length;
@@ -151,7 +152,7 @@ export class SlabWriter {
       dataBytes += keys[i].length + sizes[i];
     }
     let capacity = 8;
-    while (capacity < n * 2) capacity *= 2;
+    while (capacity < (n + room) * 2) capacity *= 2;
     const dataStart = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
     const out = allocate(capacity, dataStart + dataBytes, meta, aux);
     const { u32, u8 } = out;
@@ -300,5 +301,7 @@ function rewrite(old: Slab, removeSlots: readonly number[], add: readonly (reado
     w.add(old.keyAt(i), u32[HEADER_WORDS + i * SLOT_WORDS + 4], old.recordTextAt(i));
   }
   for (const [key, flags, record] of add) w.add(key, flags, record);
-  return w.finish(meta, aux);
+  // Room for as many again (up to 4,096: a large slab's index keeps its own slack), so that the
+  // next patches of a growing slab (the reverse overlay) copy instead of rewriting.
+  return w.finish(meta, aux, Math.min(4096, old.entries - removeSlots.length + add.length));
 }
