@@ -10,30 +10,25 @@ import { WireWriter } from '../wire/writer.js';
 import { tableScope } from './plan.js';
 import { ReverseIndex } from './reverse.js';
 import { Slab, SlabWriter } from './slab.js';
-import { writeNames } from './slab-names.js';
+import { addRRSet, writeNames } from './slab-names.js';
+import type { NameRecord } from './slab-names.js';
 import { NameTable } from './table.js';
-import type { HostsTable, NameNode, RRData, ServicesTable, ShardTable, Tables, ZoneInfo, ZoneTable } from './types.js';
+import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneInfo, ZoneTable } from './types.js';
 
-interface MutableNode { name: string; rrsets: RRData[]; cname: boolean }
-
-function nodesFrom(rrsets: readonly RRSet[], extra?: (nodes: Map<string, MutableNode>) => void): Map<string, NameNode> {
-  const nodes = new Map<string, MutableNode>();
+/** The records of a shard's names, by key (RRsets in the shard's order; one per name and type: validated). */
+function recordsFrom(rrsets: readonly RRSet[]): Map<string, NameRecord> {
+  const records = new Map<string, NameRecord>();
   for (const rs of rrsets) {
     const key = nameToKey(rs.name);
-    const type = RR_TYPE_BY_NAME[rs.type];
-    const rrset: RRData = { type, ttl: rs.ttl, data: rs.data };
-    let node = nodes.get(key);
-    // A literal of one: an empty array grown by push reserves 17 slots (136 bytes) per name.
-    if (node === undefined) nodes.set(key, (node = { name: rs.name, rrsets: [rrset], cname: false }));
-    else node.rrsets.push(rrset); // one RRset per name and type: validated
-    if (type === TYPE.CNAME) node.cname = true;
+    const r = records.get(key);
+    const next = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs.ttl, rs.data);
+    if (r === undefined) records.set(key, next);
   }
-  extra?.(nodes);
-  return nodes;
+  return records;
 }
 
 /** Empty non-terminals and wildcard parents of a set of names below `baseKey`. */
-function structure(nodes: ReadonlyMap<string, NameNode>, baseKey: string): { ents: Set<string>; wildcardParents: Set<string> } {
+function structure(nodes: ReadonlyMap<string, unknown>, baseKey: string): { ents: Set<string>; wildcardParents: Set<string> } {
   const ents = new Set<string>();
   const wildcardParents = new Set<string>();
   for (const key of nodes.keys()) {
@@ -76,23 +71,22 @@ export function buildShardSlab(shard: Shard): SharedArrayBuffer {
   switch (shard.kind) {
     case 'zone': {
       const originKey = nameToKey(shard.origin);
-      const nodes = nodesFrom(shard.rrsets, (ns) => {
-        let apex = ns.get(originKey);
-        if (apex === undefined) ns.set(originKey, (apex = { name: shard.origin, rrsets: [], cname: false }));
-        apex.rrsets.push({ type: TYPE.SOA, ttl: shard.soa.ttl, data: [shard.soa] });
-      });
+      const nodes = recordsFrom(shard.rrsets);
+      const apex = nodes.get(originKey);
+      const withSoa = addRRSet(apex, shard.origin, TYPE.SOA, shard.soa.ttl, [shard.soa]); // the SOA after the apex's own RRsets
+      if (apex === undefined) nodes.set(originKey, withSoa);
       const { ents, wildcardParents } = structure(nodes, originKey);
       writeNames(w, nodes, ents, wildcardParents);
       return w.finish({ kind: 'zone', id: shard.id, hash: shard.hash, origin: shard.origin, soa: shard.soa, clusterDomain: shard.clusterDomain } satisfies SlabMeta, shard.reverse);
     }
     case 'services': {
-      const nodes = nodesFrom(shard.rrsets);
+      const nodes = recordsFrom(shard.rrsets);
       const { ents, wildcardParents } = structure(nodes, nameToKey(`${shard.namespace}.svc.${shard.zone}`));
       writeNames(w, nodes, ents, wildcardParents);
       return w.finish({ kind: 'services', id: shard.id, hash: shard.hash, zone: shard.zone, namespace: shard.namespace } satisfies SlabMeta, shard.reverse);
     }
     case 'hosts':
-      writeNames(w, nodesFrom(shard.rrsets), [], []); // hosts names stand alone: no structure
+      writeNames(w, recordsFrom(shard.rrsets), [], []); // hosts names stand alone: no structure
       return w.finish({ kind: 'hosts', id: shard.id, hash: shard.hash } satisfies SlabMeta, shard.reverse);
     case 'forwarders':
       return w.finish({ kind: 'forwarders', id: shard.id, hash: shard.hash, forwarders: shard } satisfies SlabMeta, shard.reverse);

@@ -5,24 +5,39 @@
 // the per-thread state (table.ts), the slab the shared one.
 
 import type { RRData, KeySet, NameData, NameNode, NodeMap } from './types.js';
+import { TYPE } from '../wire/constants.js';
 import { CNAME, ENT, NODE, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from './slab.js';
 
 /** A node's record in a slab: [name, [[type, ttl, data], ...]]. */
 type NodeRecord = [string, [number, number, readonly unknown[]][]];
 
-/** A node's record as JSON text (assembled around JSON.stringify of each part: about twice as fast as one call on a new array of arrays). */
-export function nodeRecord(node: NameNode): string {
-  let s = '[' + JSON.stringify(node.name) + ',[';
-  const sets = node.rrsets;
-  for (let i = 0; i < sets.length; i++) s += (i === 0 ? '[' : ',[') + sets[i].type + ',' + sets[i].ttl + ',' + JSON.stringify(sets[i].data) + ']';
-  return s + ']]';
+/**
+ * A name's record while its slab is built: the owner, its RRsets as JSON text (the list's items,
+ * each [type, ttl, data]) and its flags. Built straight from the shard's RRsets: text assembled
+ * around JSON.stringify of each RRset's data, about twice as fast as one call on new arrays.
+ */
+export interface NameRecord { name: string; sets: string; flags: number }
+
+/** `r` with one more RRset (a new record when `r` is undefined). */
+export function addRRSet(r: NameRecord | undefined, name: string, type: number, ttl: number, data: readonly unknown[]): NameRecord {
+  const set = '[' + type + ',' + ttl + ',' + JSON.stringify(data) + ']';
+  const flags = typeBit(type) | (type === TYPE.CNAME ? CNAME : 0);
+  if (r === undefined) return { name, sets: set, flags: NODE | flags };
+  r.sets += ',' + set;
+  r.flags |= flags;
+  return r;
 }
 
-/** The flags of a node: NODE, CNAME and one bit per RR type it holds. */
-export function nodeFlags(node: NameNode): number {
-  let f = NODE | (node.cname ? CNAME : 0);
-  for (const rs of node.rrsets) f |= typeBit(rs.type);
-  return f;
+/** The record of a node (NODE, CNAME and one bit per RR type in its flags). */
+export function recordOf(node: NameNode): NameRecord {
+  let r: NameRecord | undefined;
+  for (const rs of node.rrsets) r = addRRSet(r, node.name, rs.type, rs.ttl, rs.data);
+  return r ?? { name: node.name, sets: '', flags: NODE };
+}
+
+/** A record's JSON text: [name, [[type, ttl, data], ...]]. */
+export function recordText(r: NameRecord): string {
+  return '[' + JSON.stringify(r.name) + ',[' + r.sets + ']]';
 }
 
 export function decodeNode(rec: unknown, flags: number): NameNode {
@@ -33,14 +48,14 @@ export function decodeNode(rec: unknown, flags: number): NameNode {
 }
 
 /** Writes a table's name data: one entry per key, flags merged (a key can be an ENT and a wildcard parent). */
-export function writeNames(w: SlabWriter, nodes: ReadonlyMap<string, NameNode>, ents: Iterable<string>, wildcardParents: Iterable<string>): void {
+export function writeNames(w: SlabWriter, records: ReadonlyMap<string, NameRecord>, ents: Iterable<string>, wildcardParents: Iterable<string>): void {
   const extra = new Map<string, number>();
   for (const k of ents) extra.set(k, (extra.get(k) ?? 0) | ENT);
   for (const k of wildcardParents) extra.set(k, (extra.get(k) ?? 0) | WILDCARD_PARENT);
-  for (const [key, node] of nodes) {
+  for (const [key, r] of records) {
     const more = extra.get(key) ?? 0;
     extra.delete(key);
-    w.add(key, nodeFlags(node) | more, nodeRecord(node));
+    w.add(key, r.flags | more, recordText(r));
   }
   for (const [key, flags] of extra) w.add(key, flags);
 }

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import type { RRSet } from '../../dns-server/config/types.js';
 import { buildReverseSlabs, ReverseIndex } from '../../dns-server/tables/reverse.js';
 import { CNAME, ENT, hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from '../../dns-server/tables/slab.js';
-import { decodeNode, nodeFlags, nodeRecord, SlabNames, writeNames } from '../../dns-server/tables/slab-names.js';
+import { decodeNode, recordOf, recordText, SlabNames, writeNames } from '../../dns-server/tables/slab-names.js';
 import type { NameNode } from '../../dns-server/tables/types.js';
 import { TYPE } from '../../dns-server/wire/constants.js';
 import { nameToKey } from '../../dns-server/wire/name.js';
@@ -68,7 +68,7 @@ describe('dns-server: table slabs (shared memory)', () => {
     const apex: NameNode = { name: 'example.org.', rrsets: [{ type: TYPE.NS, ttl: 60, data: ['ns.example.org.'] }, { type: TYPE.TXT, ttl: 60, data: [['x']] }], cname: false };
     const w = new SlabWriter();
     const aKey = nameToKey('a.example.org.');
-    writeNames(w, new Map([[nameToKey(wild.name), wild], [nameToKey(apex.name), apex]]), [aKey], [aKey]);
+    writeNames(w, new Map([[nameToKey(wild.name), recordOf(wild)], [nameToKey(apex.name), recordOf(apex)]]), [aKey], [aKey]);
     const data = new SlabNames(new Slab(w.finish(null)));
     expect(data.slab.entries).to.equal(3);
     expect(data.flagsOf(aKey)).to.equal(ENT | WILDCARD_PARENT);
@@ -120,8 +120,9 @@ describe('dns-server: table slabs (shared memory)', () => {
 
   it('decodes a node as it was written (RRsets in order, CNAME flag)', () => {
     const node: NameNode = { name: 'alias.example.org.', rrsets: [{ type: TYPE.CNAME, ttl: 5, data: ['www.example.org.'] }], cname: true };
-    expect(nodeFlags(node) & CNAME).to.equal(CNAME);
-    expect(decodeNode(JSON.parse(nodeRecord(node)), nodeFlags(node))).to.deep.equal(node);
+    const r = recordOf(node);
+    expect(r.flags).to.equal(NODE | CNAME | typeBit(TYPE.CNAME));
+    expect(decodeNode(JSON.parse(recordText(r)), r.flags)).to.deep.equal(node);
   });
 });
 
