@@ -9,7 +9,7 @@ import type { Fallback, FallbackQuery } from './fallback.js';
 import { locate, tablesScope } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
 import { planAnswer, wildcardFor } from './tables/plan.js';
-import { rrsetOf } from './tables/types.js';
+import { CNAME, ENT, NODE, typeBit } from './tables/slab.js';
 import type { Tables } from './tables/types.js';
 import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';
 import { keyToName } from './wire/name.js';
@@ -94,12 +94,13 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
       const table = loc.table;
       const tpl = table.answerFor(key, qtype);
       if (tpl !== undefined) return patchPrepared(tpl, ctx, shared);
-      const node = table.names.get(key);
-      if (node !== undefined) {
-        if (!node.cname && qtype !== TYPE.ANY && rrsetOf(node, qtype) === undefined) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
+      // What the name holds, from the slab's index (nothing decoded): NODATA needs no record.
+      const f = table.flagsOf(key);
+      if (f & NODE) {
+        if (!(f & CNAME) && qtype !== TYPE.ANY && !(f & typeBit(qtype))) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
         break; // slow path
       }
-      if (loc.clusterEnt || table.ents.has(key)) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
+      if (loc.clusterEnt || f & ENT) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
       if (wildcardFor(table, key) !== undefined) break; // slow path: synthesis
       return negativeFromQuery(ctx, RCODE.NXDOMAIN, loc.originOffset, loc.zone.soaTail);
     }

@@ -6,13 +6,15 @@
 import { findInTable, labelStartsAt } from './tables/plan.js';
 import type { Found, Scope } from './tables/plan.js';
 import { NameTable } from './tables/table.js';
-import type { NameNode, Tables, ZoneTable } from './tables/types.js';
+import { Slab, SlabWriter } from './tables/slab.js';
+import type { Tables, ZoneTable } from './tables/types.js';
 
 /** Where a name lives. */
 export type Location =
   | { kind: 'zone'; zone: ZoneTable; table: NameTable; /** offset of the zone's origin inside the key */ originOffset: number; /** the name is `<ns>.svc.<zone>` or above it, with no table of its own */ clusterEnt?: boolean }
-  | { kind: 'hosts'; table: NameTable; node: NameNode }
-  | { kind: 'reverse'; node: NameNode }
+  | { kind: 'hosts'; table: NameTable }
+  /** A name of the reverse index (its node is decoded only when the slow path needs it). */
+  | { kind: 'reverse' }
   | { kind: 'none' };
 
 const SVC = '\x03svc';
@@ -21,7 +23,7 @@ const ARPA = '\x04arpa\x00';
 /** Finds the table responsible for `key`: the longest zone, the cluster namespace shard, hosts, the reverse index. */
 export function locate(t: Tables, key: string): Location {
   // The reverse index (PTRs the compiler let through) answers first, also inside an authoritative reverse zone (the cluster's Service and Pod CIDRs, docs/compiler.md).
-  if (key.endsWith(ARPA)) { const node = t.reverse.node(key); if (node !== undefined) return { kind: 'reverse', node }; }
+  if (key.endsWith(ARPA) && t.reverse.has(key)) return REVERSE;
   const zones = t.zones;
   for (let off = 0; off < key.length; off += key.charCodeAt(off) + 1) {
     const zone = zones.get(off === 0 ? key : key.substring(off));
@@ -40,15 +42,16 @@ export function locate(t: Tables, key: string): Location {
     return { kind: 'zone', zone, table: zone, originOffset: off };
   }
   const hosts = t.hosts;
-  const host = hosts?.names.get(key);
-  if (host !== undefined) return { kind: 'hosts', table: hosts!, node: host };
-  const rev = t.reverse.node(key);
-  if (rev !== undefined) return { kind: 'reverse', node: rev };
-  return { kind: 'none' };
+  if (hosts !== undefined && hosts.names.has(key)) return { kind: 'hosts', table: hosts };
+  if (t.reverse.has(key)) return REVERSE;
+  return NONE;
 }
 
+const REVERSE: Location = { kind: 'reverse' };
+const NONE: Location = { kind: 'none' };
+
 /** A namespace of the cluster domain with no Services shard: every name below it is NXDOMAIN. */
-const EMPTY_TABLE = new NameTable(new Map(), new Set(), new Set(), () => ({ find: () => ({ kind: 'outside' }) }), true);
+const EMPTY_TABLE = new NameTable(new Slab(new SlabWriter().finish(null)), () => ({ find: () => ({ kind: 'outside' }) }));
 
 /** The label that ends right at offset `end` (the namespace before ".svc."). */
 function namespaceBefore(key: string, end: number): { label: string; start: number } | undefined {
@@ -65,8 +68,8 @@ export function tablesScope(t: Tables): Scope {
       const loc = locate(t, key);
       switch (loc.kind) {
         case 'none': return { kind: 'outside' };
-        case 'reverse': return { kind: 'node', node: loc.node, zone: undefined, table: EMPTY_TABLE };
-        case 'hosts': return { kind: 'node', node: loc.node, zone: undefined, table: loc.table };
+        case 'reverse': return { kind: 'node', node: t.reverse.node(key)!, zone: undefined, table: EMPTY_TABLE };
+        case 'hosts': return { kind: 'node', node: loc.table.names.get(key)!, zone: undefined, table: loc.table };
         case 'zone': return findInTable(loc.table, key, loc.zone, loc.clusterEnt === true);
       }
     },

@@ -200,7 +200,7 @@ function runWorker(server: DnsServer, defaultUpstream: DefaultUpstreamFallback |
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'apply': {
-        const report = server.applyValidated(m.seq, m.update);
+        const report = server.applyBuilt(m.seq, m.update);
         server.commit(); // a restarted worker catching up: its gate is already open
         port.postMessage({ type: 'built', seq: m.seq, report } satisfies FromWorker);
         return;

@@ -1,19 +1,23 @@
-// Applying configuration: validate each incoming shard, build tables only for the shards whose
-// hash changed, then publish a new Tables object with one assignment. A refused shard is
-// logged once (per id and hash), counted, and its last good version keeps serving.
-// The reverse index is the exception: updated in place, shard by shard (tables/reverse.ts says
-// why that is safe), at the swap. apply() runs to completion synchronously.
-// Deferred mode (worker threads, workers.ts): apply() builds the new Tables but holds them; the
-// swap (reverse updates included) happens at commit(), which the primary triggers for every
-// worker at once after all have built (ADR 0010).
+// Applying configuration: validate each incoming shard, build slabs (tables/slab.ts: the name
+// data in shared memory) only for the shards whose hash changed and the reverse index's next
+// slabs, wrap them in tables, then publish a new Tables object with one assignment. A refused
+// shard is logged once (per id and hash), counted, and its last good version keeps serving. The
+// reverse index object stays; its slabs are swapped (and the touched names' prepared answers
+// dropped) at the swap. apply() runs to completion synchronously.
+// The built slabs come back as a BuiltUpdate: worker threads take that (applyBuilt: wrap, no
+// validation, no building; ADR 0010). Deferred mode (worker threads, workers.ts): an update is
+// wrapped but held; the swap (reverse included) happens at commit(), which the primary triggers
+// for every worker at once after all have built.
 
 import type { Logger } from 'pino';
-import type { ForwardersShard, RRSet, Shard } from './config/types.js';
+import type { Shard } from './config/types.js';
 import type { Validator } from './config/validate.js';
 import type { Fallback } from './fallback.js';
 import type { ServerMetrics } from './metrics.js';
-import { buildHostsTable, buildServicesTable, buildZoneTable } from './tables/build.js';
-import { ReverseIndex } from './tables/reverse.js';
+import { buildShardSlab, reverseOf, tableFromSlab } from './tables/build.js';
+import { buildReverseSlabs, ReverseIndex } from './tables/reverse.js';
+import type { ReverseChange, ReverseUpdate } from './tables/reverse.js';
+import type { Slab } from './tables/slab.js';
 import type { ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
 
 export interface ReloadReport {
@@ -32,21 +36,32 @@ export interface ServedShard {
 
 interface Held {
   table: ShardTable;
-  reverse: RRSet[];
-  forwarders?: ForwardersShard;
+  /** The shard's slab (its reverse RRsets are its aux blob; tables/build.ts reverseOf). */
+  slab: Slab;
 }
+
+/** One shard version's slab, as built by the main thread. */
+export interface BuiltShard { id: string; slab: SharedArrayBuffer; since: string }
+
+/**
+ * An update as built by the main thread, for the worker threads: the changed shards' slabs, the
+ * removed ids, the next reverse slab; `full`: the whole set (a restarted worker), so any held
+ * shard not in it goes. Posting it copies no table (SharedArrayBuffers are shared).
+ */
+export interface BuiltUpdate { shards: BuiltShard[]; removed: string[]; reverse: ReverseUpdate | undefined; full: boolean }
+
+/** What applying an update did, and its slabs for the other threads. */
+export interface Applied { report: ReloadReport; built: BuiltUpdate }
 
 /** An update whose shards were already validated (by the primary thread, workers.ts). */
 export type ValidatedUpdate =
   | { form: 'bundle'; shards: Shard[]; /** ids refused by the validator: kept at their last good version */ keep: string[] }
   | { form: 'shards'; shards: Shard[]; removed: string[] };
 
-interface ReverseChange { id: string; before: readonly RRSet[]; after: readonly RRSet[] }
-
 export class ShardStore {
   private held = new Map<string, Held>();
   /** Deferred mode: the built tables and reverse changes waiting for commit(). */
-  private pending: { tables: Tables; reverse: ReverseChange[] } | undefined;
+  private pending: { tables: Tables; reverse: ReverseUpdate | undefined } | undefined;
   private committed = false;
   private readonly reverse = new ReverseIndex();
   private readonly refusedSeen = new Set<string>();
@@ -77,11 +92,21 @@ export class ShardStore {
     return this.deferred ? this.committed : this.everApplied;
   }
 
-  /** Shards validated elsewhere (the primary thread): applied without validating again. */
-  applyValidated(u: ValidatedUpdate): ReloadReport {
+  /** Shards validated elsewhere (the primary thread): applied without validating again; their slabs for the other threads. */
+  applyValidated(u: ValidatedUpdate): Applied {
     if (u.form === 'shards') return this.apply(u.shards, u.removed, []);
     const present = new Set<string>([...u.shards.map((s) => s.id), ...u.keep]);
     return this.apply(u.shards, [...this.held.keys()].filter((id) => !present.has(id)), []);
+  }
+
+  /** Slabs the main thread built (a worker thread): wrapped, nothing validated or built again. */
+  applyBuilt(u: BuiltUpdate): ReloadReport {
+    const started = performance.now();
+    this.commit(); // as apply()
+    const removed = u.full ? [...this.held.keys()].filter((id) => !u.shards.some((s) => s.id === id)) : u.removed;
+    const report = this.install({ ...u, removed }, []);
+    this.finish(report, started);
+    return report;
   }
 
   /** Deferred mode: swaps in the tables the last apply() built (no-op when none wait). */
@@ -89,7 +114,7 @@ export class ShardStore {
     const p = this.pending;
     if (p === undefined) return;
     this.pending = undefined;
-    for (const c of p.reverse) this.reverse.update(c.id, c.before, c.after);
+    if (p.reverse !== undefined) this.reverse.swap(p.reverse);
     this.state.tables = p.tables;
     this.committed = true;
   }
@@ -105,7 +130,7 @@ export class ShardStore {
     }
     const present = new Set<string>([...v.shards.map((s) => s.id), ...v.refused.map((r) => r.id)]);
     const removed = [...this.held.keys()].filter((id) => !present.has(id));
-    return this.apply(v.shards, removed, v.refused);
+    return this.apply(v.shards, removed, v.refused).report;
   }
 
   /** Some shards changed or were added, some removed (the ConfigMap source). */
@@ -119,7 +144,7 @@ export class ShardStore {
       if (r.ok) good.push(r.shard);
       else refused.push({ id: r.id, errors: r.errors });
     }
-    return this.apply(good, removedIds, refused);
+    return this.apply(good, removedIds, refused).report;
   }
 
   private refuse(id: string, hash: string, errors: string[]): void {
@@ -130,51 +155,77 @@ export class ShardStore {
     this.log.error({ shard: id, hash, errors }, 'shard refused; its last good version keeps serving');
   }
 
-  private apply(shards: Shard[], removedIds: string[], refused: { id: string; errors: string[] }[]): ReloadReport {
+  private apply(shards: Shard[], removedIds: string[], refused: { id: string; errors: string[] }[]): Applied {
     const started = performance.now();
     this.commit(); // deferred: an uncommitted version is superseded only after its own swap (the primary waits, so this is a safeguard)
     for (const r of refused) this.refuse(r.id, (shards.find((s) => s.id === r.id)?.hash) ?? 'invalid', r.errors);
-    const report: ReloadReport = { applied: [], unchanged: [], removed: [], refused };
     const since = this.clock().toISOString();
-    const next = new Map(this.held);
+    const built: BuiltUpdate = { shards: [], removed: [], reverse: undefined, full: false };
     const reverse: ReverseChange[] = [];
-    let forwardersChanged = false;
+    const unchanged: string[] = [];
+    const building = new Set<string>();
     for (const shard of shards) {
-      const old = next.get(shard.id);
-      if (old && old.table.hash === shard.hash) { report.unchanged.push(shard.id); continue; }
+      const old = this.held.get(shard.id);
+      if ((old && old.table.hash === shard.hash) || building.has(shard.id)) { unchanged.push(shard.id); continue; }
       if (old && old.table.kind !== shard.kind) {
         this.refuse(shard.id, shard.hash, [`${shard.id}: kind changed from ${old.table.kind} to ${shard.kind}`]);
-        report.refused.push({ id: shard.id, errors: ['kind changed'] });
+        refused.push({ id: shard.id, errors: ['kind changed'] });
         continue;
       }
-      let held: Held;
+      let slab: SharedArrayBuffer;
       try {
-        held = this.build(shard, since);
+        slab = buildShardSlab(shard);
       } catch (err) {
         this.refuse(shard.id, shard.hash, [`${shard.id}: ${(err as Error).message}`]);
-        report.refused.push({ id: shard.id, errors: [(err as Error).message] });
+        refused.push({ id: shard.id, errors: [(err as Error).message] });
         continue;
       }
-      reverse.push({ id: shard.id, before: old?.reverse ?? [], after: held.reverse });
-      next.set(shard.id, held);
-      report.applied.push(shard.id);
-      if (shard.kind === 'forwarders') forwardersChanged = true;
+      building.add(shard.id);
+      reverse.push({ id: shard.id, before: old ? reverseOf(old.slab) : [], after: shard.reverse });
+      built.shards.push({ id: shard.id, slab, since });
     }
     for (const id of removedIds) {
+      const old = this.held.get(id);
+      if (!old || building.has(id)) continue;
+      reverse.push({ id, before: reverseOf(old.slab), after: [] });
+      built.removed.push(id);
+    }
+    if (reverse.some((c) => c.before.length > 0 || c.after.length > 0)) built.reverse = buildReverseSlabs(this.reverse.slabs, reverse);
+    const report = this.install(built, refused);
+    report.unchanged = unchanged;
+    this.finish(report, started);
+    return { report, built };
+  }
+
+  /** Wraps the slabs of an update in tables and publishes them (or holds them, deferred). */
+  private install(u: BuiltUpdate, refused: { id: string; errors: string[] }[]): ReloadReport {
+    const report: ReloadReport = { applied: [], unchanged: [], removed: [], refused };
+    const next = new Map(this.held);
+    let forwardersChanged = false;
+    for (const b of u.shards) {
+      const table = tableFromSlab(b.slab, b.since);
+      next.set(b.id, { table, slab: table.slab });
+      report.applied.push(b.id);
+      if (table.kind === 'forwarders') forwardersChanged = true;
+    }
+    for (const id of u.removed) {
       const old = next.get(id);
       if (!old) continue;
-      reverse.push({ id, before: old.reverse, after: [] });
       next.delete(id);
       report.removed.push(id);
       if (old.table.kind === 'forwarders') forwardersChanged = true;
     }
     this.held = next;
     this.everApplied = true;
-    if (report.applied.length || report.removed.length || this.generation === 0) this.publish(reverse);
+    if (report.applied.length || report.removed.length || this.generation === 0) this.publish(u.reverse);
     if (forwardersChanged) {
-      const fw = [...next.values()].find((h) => h.forwarders)?.forwarders;
-      this.state.fallback?.applyForwarders(fw);
+      const fw = [...next.values()].find((h) => h.table.kind === 'forwarders')?.table;
+      this.state.fallback?.applyForwarders(fw?.kind === 'forwarders' ? fw.forwarders : undefined);
     }
+    return report;
+  }
+
+  private finish(report: ReloadReport, started: number): void {
     const secs = (performance.now() - started) / 1000;
     this.metrics.reloadDuration.observe(secs);
     // ok: nothing refused; partial: some refused, others applied or still current; failed: nothing accepted.
@@ -184,19 +235,9 @@ export class ShardStore {
     if (report.applied.length || report.removed.length || report.refused.length) {
       this.log.info({ applied: report.applied.length, removed: report.removed.length, refused: report.refused.length, unchanged: report.unchanged.length, ms: Math.round(secs * 1e4) / 10 }, 'configuration applied');
     }
-    return report;
   }
 
-  private build(shard: Shard, since: string): Held {
-    switch (shard.kind) {
-      case 'zone': return { table: buildZoneTable(shard, since), reverse: shard.reverse };
-      case 'services': return { table: buildServicesTable(shard, since), reverse: shard.reverse };
-      case 'hosts': return { table: buildHostsTable(shard, since), reverse: shard.reverse };
-      case 'forwarders': return { table: { kind: 'forwarders', shardId: shard.id, hash: shard.hash, since }, reverse: shard.reverse, forwarders: shard };
-    }
-  }
-
-  private publish(reverse: ReverseChange[]): void {
+  private publish(reverse: ReverseUpdate | undefined): void {
     const zones = new Map<string, ZoneTable>();
     const services = new Map<string, ServicesTable>();
     const shards = new Map<string, ShardTable>();
@@ -212,7 +253,7 @@ export class ShardStore {
     const tables = { zones, services, hosts, reverse: this.reverse, shards, generation: this.generation };
     if (this.deferred) this.pending = { tables, reverse };
     else {
-      for (const c of reverse) this.reverse.update(c.id, c.before, c.after);
+      if (reverse !== undefined) this.reverse.swap(reverse);
       this.state.tables = tables; // the swap
     }
     this.metrics.setConfig([...shards.values()].map((s) => ({ id: s.shardId, hash: s.hash })));

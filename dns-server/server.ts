@@ -12,14 +12,14 @@ import type { OpsServer } from './http.js';
 import { ServerMetrics } from './metrics.js';
 import { createQueryTap } from './query-log.js';
 import { ShardStore } from './reload.js';
-import type { ReloadReport, ServedShard, ValidatedUpdate } from './reload.js';
+import type { Applied, BuiltUpdate, ReloadReport, ServedShard, ValidatedUpdate } from './reload.js';
 import { EMPTY_TABLES } from './tables/build.js';
 import { startTcp } from './transport/tcp.js';
 import type { TcpLimits } from './transport/tcp.js';
 import { startUdp } from './transport/udp.js';
 import type { UdpBuffers } from './transport/udp.js';
 
-export type { ReloadReport, ServedShard, ValidatedUpdate };
+export type { Applied, BuiltUpdate, ReloadReport, ServedShard, ValidatedUpdate };
 
 export interface DnsServerOptions {
   address?: string;
@@ -51,8 +51,13 @@ export interface DnsServer {
   readonly registry: Registry;
   applyBundle(bundle: unknown): ReloadReport;
   applyShards(changed: unknown[], removedIds: string[]): ReloadReport;
-  /** Worker mode: builds update `seq` (validated by the primary); it serves once the gate reaches `seq`. */
-  applyValidated(seq: number, update: ValidatedUpdate): ReloadReport;
+  /**
+   * Worker mode, the primary's own server (worker 0): builds update `seq` (validated by the
+   * primary; it serves once the gate reaches `seq`) and gives back its slabs for the other workers.
+   */
+  applyValidated(seq: number, update: ValidatedUpdate): Applied;
+  /** Worker mode, a worker thread: wraps the slabs the primary built for update `seq`; it serves once the gate reaches `seq`. */
+  applyBuilt(seq: number, update: BuiltUpdate): ReloadReport;
   /** Worker mode: swaps in the built update if the gate has reached it (also done before each query). */
   commit(): void;
   servedShards(): ServedShard[];
@@ -146,7 +151,14 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     applyValidated(seq, u) {
       if (worker === undefined) throw new Error('applyValidated: not a worker');
       commit();
-      const report = store.applyValidated(u);
+      const applied = store.applyValidated(u);
+      waiting = seq;
+      return applied;
+    },
+    applyBuilt(seq, u) {
+      if (worker === undefined) throw new Error('applyBuilt: not a worker');
+      commit();
+      const report = store.applyBuilt(u);
       waiting = seq;
       return report;
     },

@@ -1,19 +1,21 @@
 // --workers N: one process, N workers: the main thread (worker 0) and N-1 worker threads, each
 // with its own UDP, TCP and ops sockets on the same ports (SO_REUSEPORT: the kernel spreads
 // datagrams and connections across them). The main thread also runs the config source, parses
-// and validates each update once (ajv is loaded only there), and hands the validated shards to
-// every thread. Each worker builds its tables and holds them back; when all have built, the main
-// thread bumps one shared Int32 (the gate) and every worker swaps on its next query (or on the
-// commit message, if idle): one version for all, no query lost, none answered from a
-// half-applied update. ADR 0010 says why threads and not processes or one table in shared memory.
+// and validates each update once (ajv is loaded only there), builds the changed shards' tables
+// once, as slabs in shared memory (tables/slab.ts), and hands the slabs to every thread (posting
+// a SharedArrayBuffer copies nothing). Each worker wraps them and holds them back; when all have,
+// the main thread bumps one shared Int32 (the gate) and every worker swaps on its next query (or
+// on the commit message, if idle): one version for all, no query lost, none answered from a
+// half-applied update. ADR 0010 says why threads, and how the tables came to be shared.
 // Node's dgram has `reusePort` from 22.12 on; on older versions we say so and run one thread.
 
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { Shard } from './config/types.js';
 import type { Validator } from './config/validate.js';
-import type { ReloadReport, ValidatedUpdate } from './reload.js';
+import type { Shard } from './config/types.js';
+import type { BuiltShard, BuiltUpdate, ReloadReport, ValidatedUpdate } from './reload.js';
 import type { DnsServer } from './server.js';
+import type { ReverseUpdate } from './tables/reverse.js';
 
 /** A worker thread's V8 young generation cap (MB): the default lets each grow to tens of MB under load (ADR 0010). */
 const WORKER_YOUNG_GENERATION_MB = 4;
@@ -26,7 +28,7 @@ export function reusePortSupported(version = process.versions.node): boolean {
 
 /** What the primary sends a worker. */
 export type ToWorker =
-  | { type: 'apply'; seq: number; update: ValidatedUpdate }
+  | { type: 'apply'; seq: number; update: BuiltUpdate }
   | { type: 'commit' }
   | { type: 'log-queries'; on: boolean }
   | { type: 'stop' };
@@ -63,10 +65,11 @@ export class WorkerPool {
   private seq = 0;
   private chain: Promise<void> = Promise.resolve();
   private stopping = false;
-  /** The validated shards as of the last update handed in (what reports compare against). */
-  private latest = new Map<string, Shard>();
-  /** The validated shards of update `seq`, the last sent to the workers: what a restarted worker starts from. */
-  private sent = new Map<string, Shard>();
+  /** The hashes of the validated shards as of the last update handed in (what reports compare against). */
+  private latest = new Map<string, string>();
+  /** The slabs of update `seq`, the last sent to the workers: what a restarted worker starts from. */
+  private sent = new Map<string, BuiltShard>();
+  private sentReverse: ReverseUpdate | undefined;
   private readonly waiters = new Map<number, { left: Set<number>; done: () => void }>();
   private readonly entry = new URL(`./worker-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
@@ -101,7 +104,10 @@ export class WorkerPool {
       setTimeout(() => {
         this.start(i);
         // It starts empty: give it what the others serve (its gate is already open for that seq).
-        if (this.seq > 0) this.workers[i]!.postMessage({ type: 'apply', seq: this.seq, update: { form: 'bundle', shards: [...this.sent.values()], keep: [] } } satisfies ToWorker);
+        if (this.seq > 0) {
+          const update: BuiltUpdate = { shards: [...this.sent.values()], removed: [], reverse: this.sentReverse && { ...this.sentReverse, touched: null }, full: true };
+          this.workers[i]!.postMessage({ type: 'apply', seq: this.seq, update } satisfies ToWorker);
+        }
       }, 500);
     });
   }
@@ -110,12 +116,16 @@ export class WorkerPool {
     for (const w of this.workers) w?.postMessage(m);
   }
 
-  /** Hands a validated update to all workers; swaps it in for all once every live worker has built it. */
+  /** Builds a validated update (here, once) and hands its slabs to all workers; swaps it in for all once every live worker has it. */
   private publish(update: ValidatedUpdate): void {
     this.latest = advance(this.latest, update);
     this.chain = this.chain.then(() => new Promise<void>((resolve) => {
-      this.sent = advance(this.sent, update);
       const seq = ++this.seq;
+      let built: BuiltUpdate = { shards: [], removed: [], reverse: undefined, full: false };
+      try { built = this.local.applyValidated(seq, update).built; } catch (err) { this.log.error({ err }, 'applying an update failed'); }
+      for (const b of built.shards) this.sent.set(b.id, b);
+      for (const id of built.removed) this.sent.delete(id);
+      if (built.reverse !== undefined) this.sentReverse = built.reverse;
       const left = new Set(this.workers.flatMap((w, i) => (w ? [i] : [])));
       this.waiters.set(seq, { left, done: () => {
         this.waiters.delete(seq);
@@ -124,8 +134,7 @@ export class WorkerPool {
         this.send({ type: 'commit' });
         resolve();
       } });
-      this.send({ type: 'apply', seq, update });
-      try { this.local.applyValidated(seq, update); } catch (err) { this.log.error({ err }, 'applying an update failed'); }
+      this.send({ type: 'apply', seq, update: built });
       if (left.size === 0) this.waiters.get(seq)!.done();
     }));
   }
@@ -158,8 +167,8 @@ export class WorkerPool {
 
   private report(shards: Shard[], refused: { id: string; errors: string[] }[]): ReloadReport {
     for (const r of refused) this.log.error({ shard: r.id, errors: r.errors }, 'shard refused; its last good version keeps serving');
-    const applied = shards.filter((s) => this.latest.get(s.id)?.hash !== s.hash).map((s) => s.id);
-    const unchanged = shards.filter((s) => this.latest.get(s.id)?.hash === s.hash).map((s) => s.id);
+    const applied = shards.filter((s) => this.latest.get(s.id) !== s.hash).map((s) => s.id);
+    const unchanged = shards.filter((s) => this.latest.get(s.id) === s.hash).map((s) => s.id);
     return { applied, unchanged, removed: [], refused };
   }
 
@@ -188,14 +197,14 @@ export class WorkerPool {
   }
 }
 
-/** The shards after an update. */
-function advance(shards: ReadonlyMap<string, Shard>, u: ValidatedUpdate): Map<string, Shard> {
+/** The shards' hashes after an update. */
+function advance(hashes: ReadonlyMap<string, string>, u: ValidatedUpdate): Map<string, string> {
   if (u.form === 'bundle') {
     const keep = new Set(u.keep);
-    return new Map([...[...shards].filter(([id]) => keep.has(id)), ...u.shards.map((s) => [s.id, s] as const)]);
+    return new Map([...[...hashes].filter(([id]) => keep.has(id)), ...u.shards.map((s) => [s.id, s.hash] as const)]);
   }
-  const next = new Map(shards);
-  for (const s of u.shards) next.set(s.id, s);
+  const next = new Map(hashes);
+  for (const s of u.shards) next.set(s.id, s.hash);
   for (const id of u.removed) next.delete(id);
   return next;
 }

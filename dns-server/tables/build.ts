@@ -1,36 +1,34 @@
-// Building the lookup tables of one shard (off the query path, at reload): the name nodes, the
-// empty non-terminals and wildcard parents, and a NameTable (table.ts) that prepares its own
-// answers: now for zones and hosts, on first query for a namespace's cluster Services.
+// Building the lookup tables of one shard (off the query path, at reload), in two steps: the
+// main thread builds the shard's slab once (buildShardSlab: the name nodes, the empty
+// non-terminals and wildcard parents, in shared memory, slab.ts); every thread wraps it in a
+// NameTable (tableFromSlab), which prepares its own answers on each name's first query.
 
-import type { RRSet, ServicesShard, Soa, HostsShard, ZoneShard } from '../config/types.js';
+import type { ForwardersShard, RRSet, ServicesShard, Shard, Soa, HostsShard, ZoneShard } from '../config/types.js';
 import { RR_TYPE_BY_NAME, TYPE } from '../wire/constants.js';
 import { nameToKey, parentKey } from '../wire/name.js';
 import { WireWriter } from '../wire/writer.js';
 import { tableScope } from './plan.js';
 import { ReverseIndex } from './reverse.js';
+import { Slab, SlabWriter } from './slab.js';
+import { addRRSet, writeNames } from './slab-names.js';
+import type { NameRecord } from './slab-names.js';
 import { NameTable } from './table.js';
-import type { HostsTable, NameNode, RRData, ServicesTable, Tables, ZoneInfo, ZoneTable } from './types.js';
+import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneInfo, ZoneTable } from './types.js';
 
-interface MutableNode { name: string; rrsets: RRData[]; cname: boolean }
-
-function nodesFrom(rrsets: readonly RRSet[], extra?: (nodes: Map<string, MutableNode>) => void): Map<string, NameNode> {
-  const nodes = new Map<string, MutableNode>();
+/** The records of a shard's names, by key (RRsets in the shard's order; one per name and type: validated). */
+function recordsFrom(rrsets: readonly RRSet[]): Map<string, NameRecord> {
+  const records = new Map<string, NameRecord>();
   for (const rs of rrsets) {
     const key = nameToKey(rs.name);
-    const type = RR_TYPE_BY_NAME[rs.type];
-    const rrset: RRData = { type, ttl: rs.ttl, data: rs.data };
-    let node = nodes.get(key);
-    // A literal of one: an empty array grown by push reserves 17 slots (136 bytes) per name.
-    if (node === undefined) nodes.set(key, (node = { name: rs.name, rrsets: [rrset], cname: false }));
-    else node.rrsets.push(rrset); // one RRset per name and type: validated
-    if (type === TYPE.CNAME) node.cname = true;
+    const r = records.get(key);
+    const next = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs.ttl, rs.data);
+    if (r === undefined) records.set(key, next);
   }
-  extra?.(nodes);
-  return nodes;
+  return records;
 }
 
 /** Empty non-terminals and wildcard parents of a set of names below `baseKey`. */
-function structure(nodes: ReadonlyMap<string, NameNode>, baseKey: string): { ents: Set<string>; wildcardParents: Set<string> } {
+function structure(nodes: ReadonlyMap<string, unknown>, baseKey: string): { ents: Set<string>; wildcardParents: Set<string> } {
   const ents = new Set<string>();
   const wildcardParents = new Set<string>();
   for (const key of nodes.keys()) {
@@ -56,38 +54,90 @@ export function soaTail(soa: Soa): Buffer {
   return w.result();
 }
 
+/** What a slab says about its shard (its meta blob): enough to make the table in any thread. */
+type SlabMeta =
+  | { kind: 'zone'; id: string; hash: string; origin: string; soa: Soa; clusterDomain: boolean }
+  | { kind: 'services'; id: string; hash: string; zone: string; namespace: string }
+  | { kind: 'hosts'; id: string; hash: string }
+  | { kind: 'forwarders'; id: string; hash: string; forwarders: ForwardersShard };
+
+/**
+ * A validated shard's slab (the main thread, once per shard version): its names, the meta the
+ * table needs, and its reverse RRsets as the aux blob (what the reverse index diffs against when
+ * the shard changes again; reload.ts).
+ */
+export function buildShardSlab(shard: Shard): SharedArrayBuffer {
+  const w = new SlabWriter();
+  switch (shard.kind) {
+    case 'zone': {
+      const originKey = nameToKey(shard.origin);
+      const nodes = recordsFrom(shard.rrsets);
+      const apex = nodes.get(originKey);
+      const withSoa = addRRSet(apex, shard.origin, TYPE.SOA, shard.soa.ttl, [shard.soa]); // the SOA after the apex's own RRsets
+      if (apex === undefined) nodes.set(originKey, withSoa);
+      const { ents, wildcardParents } = structure(nodes, originKey);
+      writeNames(w, nodes, ents, wildcardParents);
+      return w.finish({ kind: 'zone', id: shard.id, hash: shard.hash, origin: shard.origin, soa: shard.soa, clusterDomain: shard.clusterDomain } satisfies SlabMeta, shard.reverse);
+    }
+    case 'services': {
+      const nodes = recordsFrom(shard.rrsets);
+      const { ents, wildcardParents } = structure(nodes, nameToKey(`${shard.namespace}.svc.${shard.zone}`));
+      writeNames(w, nodes, ents, wildcardParents);
+      return w.finish({ kind: 'services', id: shard.id, hash: shard.hash, zone: shard.zone, namespace: shard.namespace } satisfies SlabMeta, shard.reverse);
+    }
+    case 'hosts':
+      writeNames(w, recordsFrom(shard.rrsets), [], []); // hosts names stand alone: no structure
+      return w.finish({ kind: 'hosts', id: shard.id, hash: shard.hash } satisfies SlabMeta, shard.reverse);
+    case 'forwarders':
+      return w.finish({ kind: 'forwarders', id: shard.id, hash: shard.hash, forwarders: shard } satisfies SlabMeta, shard.reverse);
+  }
+}
+
+/** The reverse RRsets a shard slab was built with (its aux blob). */
+export function reverseOf(slab: Slab): RRSet[] {
+  return slab.aux() as RRSet[];
+}
+
+/** The table over a shard's slab (any thread: no validation, no building, nothing copied). */
+export function tableFromSlab(sab: SharedArrayBuffer, since: string): ShardTable {
+  const slab = new Slab(sab);
+  const meta = slab.meta() as SlabMeta;
+  const shardId = meta.id;
+  const hash = meta.hash;
+  switch (meta.kind) {
+    case 'zone': {
+      const originKey = nameToKey(meta.origin);
+      const info: ZoneInfo = {
+        kind: 'zone', shardId, hash, since, originKey, origin: meta.origin, soa: meta.soa, soaTail: soaTail(meta.soa), clusterDomain: meta.clusterDomain,
+      };
+      return Object.assign(new NameTable(slab, (t) => tableScope(t, info, originKey)), info);
+    }
+    case 'services': {
+      const baseKey = nameToKey(`${meta.namespace}.svc.${meta.zone}`);
+      return Object.assign(new NameTable(slab, (t) => tableScope(t, undefined, baseKey)), {
+        kind: 'services' as const, shardId, hash, since, zoneKey: nameToKey(meta.zone), baseKey, namespace: meta.namespace,
+      });
+    }
+    case 'hosts': {
+      // Hosts names stand alone (no zone, no structure): the scope is the names themselves.
+      const scopeOf = (table: NameTable) => ({ find: (key: string) => { const node = table.names.get(key); return node ? { kind: 'node' as const, node, zone: undefined, table } : { kind: 'outside' as const }; } });
+      return Object.assign(new NameTable(slab, scopeOf), { kind: 'hosts' as const, shardId, hash, since });
+    }
+    case 'forwarders':
+      return { kind: 'forwarders', shardId, hash, since, forwarders: meta.forwarders, slab };
+  }
+}
+
 export function buildZoneTable(shard: ZoneShard, since: string): ZoneTable {
-  const originKey = nameToKey(shard.origin);
-  const nodes = nodesFrom(shard.rrsets, (ns) => {
-    let apex = ns.get(originKey);
-    if (apex === undefined) ns.set(originKey, (apex = { name: shard.origin, rrsets: [], cname: false }));
-    apex.rrsets.push({ type: TYPE.SOA, ttl: shard.soa.ttl, data: [shard.soa] });
-  });
-  const { ents, wildcardParents } = structure(nodes, originKey);
-  const info: ZoneInfo = {
-    kind: 'zone', shardId: shard.id, hash: shard.hash, since, originKey, origin: shard.origin, soa: shard.soa,
-    soaTail: soaTail(shard.soa), clusterDomain: shard.clusterDomain,
-  };
-  return Object.assign(new NameTable(nodes, ents, wildcardParents, (t) => tableScope(t, info, originKey), false), info);
+  return tableFromSlab(buildShardSlab(shard), since) as ZoneTable;
 }
 
 export function buildServicesTable(shard: ServicesShard, since: string): ServicesTable {
-  const zoneKey = nameToKey(shard.zone);
-  const baseKey = nameToKey(`${shard.namespace}.svc.${shard.zone}`);
-  const nodes = nodesFrom(shard.rrsets);
-  const { ents, wildcardParents } = structure(nodes, baseKey);
-  // Lazy: a cluster's generated names are many and mostly never asked; each is prepared on its
-  // first query, which keeps reloads and memory small.
-  return Object.assign(new NameTable(nodes, ents, wildcardParents, (t) => tableScope(t, undefined, baseKey), true), {
-    kind: 'services' as const, shardId: shard.id, hash: shard.hash, since, zoneKey, baseKey, namespace: shard.namespace,
-  });
+  return tableFromSlab(buildShardSlab(shard), since) as ServicesTable;
 }
 
 export function buildHostsTable(shard: HostsShard, since: string): HostsTable {
-  const nodes = nodesFrom(shard.rrsets);
-  // Hosts names stand alone (no zone, no structure): the scope is the names themselves.
-  const scopeOf = (table: NameTable) => ({ find: (key: string) => { const node = nodes.get(key); return node ? { kind: 'node' as const, node, zone: undefined, table } : { kind: 'outside' as const }; } });
-  return Object.assign(new NameTable(nodes, new Set(), new Set(), scopeOf, false), { kind: 'hosts' as const, shardId: shard.id, hash: shard.hash, since });
+  return tableFromSlab(buildShardSlab(shard), since) as HostsTable;
 }
 
 /** The tables before the first configuration (generation 0: the handler answers SERVFAIL). */

@@ -1,50 +1,105 @@
-// The reverse index: every shard's PTR names merged into one node per reverse name, and the
-// answers it owns. Shared by all shards and large (one name per Service and endpoint address in
-// a cluster), so it is updated in place, name by name, for the shards that changed, instead of
-// being copied on every reload. That is safe because a reload runs to completion synchronously:
-// Node handles no packet while it runs, so no query sees a half-updated index, and a query that
-// awaits (forwarding) has finished its local lookups before it awaits.
+// The reverse index: every shard's PTR names merged into one entry per reverse name, in slabs
+// (slab.ts) that the main thread builds and every thread reads (ADR 0010). Two of them: a large
+// base and a small overlay of the names changed since the base was written (a record, or a
+// tombstone for a name gone). A lookup probes the overlay, then the base. A reload rebuilds only
+// the overlay (buildReverseSlabs: its entries copied as bytes, the touched names merged again),
+// so one changed shard costs its own names, not the index; when the overlay passes an eighth of
+// the base it is folded into a new base (slab.ts patchSlab). Each record keeps what every shard
+// contributes, so the next update needs nothing but the slabs and the changed shards' own
+// RRsets; the merge itself (lowest TTL, targets sorted) is done when a name is decoded.
 //
-// Its explicit state, besides the entries: `#prepared`, a name's PTR answer made on its first
-// query (few of the many names are ever asked) and dropped when an update touches the name.
+// Per thread (ReverseIndex): the slabs in service, swapped at commit (reload.ts), and
+// `#prepared`, a name's PTR answer made on its first query in this thread (few of the many
+// names are ever asked) and dropped when an update touches the name. The index object lives as
+// long as its shard store; the swap and the drops happen in one synchronous step, so no query
+// sees one without the other.
 
 import type { RRSet } from '../config/types.js';
 import { TYPE } from '../wire/constants.js';
 import { nameToKey } from '../wire/name.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
+import { hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit } from './slab.js';
 import { answerOfType } from './types.js';
 import type { NameNode, PreparedAnswers } from './types.js';
 
-/** What one shard contributes to a reverse name. */
-interface Part { readonly shardId: string; readonly ttl: number; readonly data: readonly string[] }
+/** What one shard contributes to a reverse name: [shard id, TTL, PTR targets]. */
+type Part = [string, number, readonly string[]];
+/** A reverse name's record: [name, parts]. */
+type ReverseRecord = [string, Part[]];
 
-interface Entry {
-  readonly name: string;
-  /**
-   * The PTR targets each shard contributes; nearly always one shard, so an array (a Map per
-   * reverse name cost about 200 bytes more, issue 14).
-   */
-  parts: readonly Part[];
-  /** The merged node (rebuilt when parts change). */
-  node: NameNode;
+const FLAGS = NODE | typeBit(TYPE.PTR);
+/** An overlay entry for a name no shard has any more (the base still holds it). */
+const TOMBSTONE = 16;
+
+/** A reverse slab with no names (base or overlay). */
+export const EMPTY_REVERSE_SLAB = new SlabWriter().finish({ size: 0 });
+
+/** Above this many touched names an update drops every prepared reverse answer instead of each. */
+const TOUCHED_MAX = 4096;
+/** The overlay is folded into the base when it holds more entries than this and an eighth of the base. */
+const OVERLAY_MIN = 1024;
+
+/**
+ * The reverse index's slabs after an update, and the names whose answers changed (null: all of
+ * them). The overlay's meta holds the number of names ({ size }).
+ */
+export interface ReverseUpdate { base: SharedArrayBuffer; overlay: SharedArrayBuffer; touched: readonly string[] | null }
+
+/** The two slabs of the reverse index (read views). */
+export class ReverseSlabs {
+  readonly size: number;
+
+  constructor(readonly base: Slab, readonly overlay: Slab) {
+    this.size = (overlay.meta() as { size: number }).size;
+  }
+
+  static of(u: Pick<ReverseUpdate, 'base' | 'overlay'>): ReverseSlabs {
+    return new ReverseSlabs(new Slab(u.base), new Slab(u.overlay));
+  }
+
+  has(key: string): boolean {
+    const h = hashKey(key);
+    const o = this.overlay;
+    if (o.entries > 0) { const i = o.find(key, h); if (i >= 0) return (o.flagsAt(i) & NODE) !== 0; }
+    return this.base.find(key, h) >= 0;
+  }
+
+  record(key: string): ReverseRecord | undefined {
+    const h = hashKey(key);
+    const o = this.overlay;
+    if (o.entries > 0) { const i = o.find(key, h); if (i >= 0) return o.flagsAt(i) & NODE ? o.recordAt(i) as ReverseRecord : undefined; }
+    const i = this.base.find(key, h);
+    return i < 0 ? undefined : this.base.recordAt(i) as ReverseRecord;
+  }
 }
 
+const EMPTY = new ReverseSlabs(new Slab(EMPTY_REVERSE_SLAB), new Slab(EMPTY_REVERSE_SLAB));
+
 export class ReverseIndex {
-  readonly #entries = new Map<string, Entry>();
+  #slabs = EMPTY;
   readonly #prepared = new Map<string, PreparedAnswers>();
 
-  get size(): number { return this.#entries.size; }
+  /** The slabs in service (the main thread builds the next ones from them). */
+  get slabs(): ReverseSlabs { return this.#slabs; }
 
-  /** The merged node of a reverse name (key: wire/name.ts form), if any shard has it. */
+  get size(): number { return this.#slabs.size; }
+
+  /** Whether a shard has the reverse name (key: wire/name.ts form): probes, nothing decoded. */
+  has(key: string): boolean {
+    return this.#slabs.has(key);
+  }
+
+  /** The merged node of a reverse name, if any shard has it (decoded: the slow path and a first query). */
   node(key: string): NameNode | undefined {
-    return this.#entries.get(key)?.node;
+    const rec = this.#slabs.record(key);
+    return rec === undefined ? undefined : mergedNode(rec);
   }
 
   /** The prepared response for (key, qtype), made on the name's first query; as NameTable.answerFor. */
   answerFor(key: string, qtype: number): Buffer | undefined {
     let byType = this.#prepared.get(key);
     if (byType === undefined) {
-      const node = this.#entries.get(key)?.node;
+      const node = this.node(key);
       if (node === undefined) return undefined;
       // The node alone is the scope: a PTR answer needs nothing else.
       const table = { names: new Map([[key, node]]), ents: new Set<string>(), wildcardParents: new Set<string>() };
@@ -55,40 +110,71 @@ export class ReverseIndex {
     return ans === undefined ? undefined : nextRotation(ans);
   }
 
-  /** Replaces what `shardId` contributes: its PTR RRsets were `before`, are `after` now. */
-  update(shardId: string, before: readonly RRSet[], after: readonly RRSet[]): void {
-    const touched = new Map<string, string>();
-    for (const rs of before) {
-      const key = nameToKey(rs.name);
-      const e = this.#entries.get(key);
-      if (e !== undefined) e.parts = e.parts.filter((p) => p.shardId !== shardId);
-      touched.set(key, rs.name);
-    }
-    for (const rs of after) {
-      const key = nameToKey(rs.name);
-      const part: Part = { shardId, ttl: rs.ttl, data: rs.data as string[] };
-      const e = this.#entries.get(key);
-      if (e === undefined) this.#entries.set(key, { name: rs.name, parts: [part], node: undefined as never });
-      else e.parts = [...e.parts.filter((p) => p.shardId !== shardId), part];
-      touched.set(key, rs.name);
-    }
-    for (const [key, name] of touched) {
-      this.#prepared.delete(key);
-      const e = this.#entries.get(key);
-      if (e === undefined) continue;
-      if (e.parts.length === 0) { this.#entries.delete(key); continue; }
-      e.node = mergedNode(name, e.parts);
-    }
+  /** Serves the update's slabs from now on, dropping the prepared answers of the names it changed. */
+  swap(u: ReverseUpdate): void {
+    this.#slabs = ReverseSlabs.of(u);
+    if (u.touched === null) this.#prepared.clear();
+    else for (const key of u.touched) this.#prepared.delete(key);
   }
 }
 
+/** A change of one shard's reverse RRsets: they were `before`, are `after` now. */
+export interface ReverseChange { id: string; before: readonly RRSet[]; after: readonly RRSet[] }
+
+/** The next reverse slabs after `changes` (the main thread, at reload). */
+export function buildReverseSlabs(current: ReverseSlabs, changes: readonly ReverseChange[]): ReverseUpdate {
+  const changed = new Set(changes.map((c) => c.id));
+  const touched = new Map<string, { rec: ReverseRecord; was: boolean }>();
+  const entry = (name: string): ReverseRecord => {
+    const key = nameToKey(name);
+    let t = touched.get(key);
+    if (t === undefined) {
+      const prev = current.record(key);
+      const parts = prev === undefined ? [] : prev[1].filter((p) => !changed.has(p[0]));
+      touched.set(key, (t = { rec: [name, parts], was: prev !== undefined }));
+    }
+    return t.rec;
+  };
+  for (const c of changes) for (const rs of c.before) entry(rs.name);
+  for (const c of changes) for (const rs of c.after) entry(rs.name)[1].push([c.id, rs.ttl, rs.data as string[]]);
+  let size = current.size;
+  const add: [string, number, string][] = [];
+  for (const [key, { rec, was }] of touched) {
+    const live = rec[1].length > 0;
+    size += (live ? 1 : 0) - (was ? 1 : 0);
+    if (live) {
+      rec[1].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      add.push([key, FLAGS, reverseRecord(rec)]);
+    } else if (current.base.find(key) >= 0) add.push([key, TOMBSTONE, '']); // gone, but the base has it
+  }
+  const touchedKeys = current.size === 0 || touched.size > TOUCHED_MAX ? null : [...touched.keys()];
+  const { base, overlay } = current;
+  if (overlay.entries + add.length <= Math.max(OVERLAY_MIN, base.entries / 8)) {
+    return { base: base.sab, overlay: patchSlab(overlay, touched.keys(), add, { size }), touched: touchedKeys };
+  }
+  // Fold: the overlay's entries and this update's into a new base; the overlay starts empty.
+  const fold = new Map<string, [number, string]>();
+  for (let i = 0; i < overlay.capacity; i++) if (overlay.used(i)) fold.set(overlay.keyAt(i), [overlay.flagsAt(i), overlay.recordTextAt(i)]);
+  for (const key of touched.keys()) fold.delete(key);
+  for (const [key, flags, text] of add) fold.set(key, [flags, text]);
+  const live: [string, number, string][] = [];
+  for (const [key, [flags, text]] of fold) if (flags & NODE) live.push([key, flags, text]);
+  return { base: patchSlab(base, fold.keys(), live, null), overlay: new SlabWriter().finish({ size }), touched: touchedKeys };
+}
+
+/** A reverse name's record as JSON text (as slab-names.ts nodeRecord, assembled part by part). */
+function reverseRecord([name, parts]: ReverseRecord): string {
+  let s = '[' + JSON.stringify(name) + ',[';
+  for (let i = 0; i < parts.length; i++) s += (i === 0 ? '[' : ',[') + JSON.stringify(parts[i][0]) + ',' + parts[i][1] + ',' + JSON.stringify(parts[i][2]) + ']';
+  return s + ']]';
+}
+
 /** One reverse name's node from the PTR targets every shard contributes (lowest TTL, targets sorted). */
-function mergedNode(name: string, parts: readonly Part[]): NameNode {
+function mergedNode([name, parts]: ReverseRecord): NameNode {
   let ttl = Infinity;
   const data: string[] = [];
-  for (const p of parts) { ttl = Math.min(ttl, p.ttl); for (const d of p.data) if (!data.includes(d)) data.push(d); }
+  for (const p of parts) { ttl = Math.min(ttl, p[1]); for (const d of p[2]) if (!data.includes(d)) data.push(d); }
   data.sort();
-  // Exact size (an array grown by push reserves 17 slots); one shard's sorted list as it is.
-  const single = parts.length === 1 && parts[0].data.length === data.length && parts[0].data.every((d, i) => d === data[i]);
-  return { name, rrsets: [{ type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data: single ? parts[0].data : data.slice() }], cname: false };
+  return { name, rrsets: [{ type: TYPE.PTR, ttl: ttl === Infinity ? 0 : ttl, data }], cname: false };
 }
+

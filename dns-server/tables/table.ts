@@ -1,35 +1,42 @@
 // A table of names (a zone, a namespace's cluster Services, the hosts) and the answers it owns.
-// Its name data is immutable. Its one piece of mutable state is explicit: `#prepared`, the
-// ready response bytes by name and query type, filled
-//   - at build for an eager table (zones, hosts: small, admin-written, mostly asked), or
-//   - on a name's first query for a lazy one (cluster Services: many names, few ever asked, so
-//     reloads and memory stay small),
-// and kept for the life of this table (one shard version; a reload builds a new table). The
-// rotation cursor inside each prepared answer moves on every use.
+// Its name data is immutable and shared by every thread: a slab (slab.ts, slab-names.ts), built
+// once by the main thread. Its one piece of mutable state is this thread's own: `#prepared`,
+// the ready response bytes by name and query type, made on a name's first query in this thread
+// (decoding its record from the slab once) and kept for the life of this table (one shard
+// version; a reload builds a new table). The rotation cursor inside each prepared answer moves
+// on every use. (Before the slabs, zone and hosts tables prepared every name at build; with
+// tables shared by all threads that would repeat the work and the memory in each thread.)
 
 import type { Scope } from './plan.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
+import { NODE } from './slab.js';
+import type { Slab } from './slab.js';
+import { SlabNames } from './slab-names.js';
 import { answerOfType } from './types.js';
-import type { NameData, NameNode, PreparedAnswers } from './types.js';
+import type { KeySet, NameData, NodeMap, PreparedAnswers } from './types.js';
 
 export class NameTable implements NameData {
   /** Prepared answers: name key → query type → answer. See the file comment. */
   readonly #prepared = new Map<string, PreparedAnswers>();
   #scope: Scope | undefined;
+  readonly #data: SlabNames;
 
   /**
    * @param scopeOf the scope this table's answers are composed in (its own names only: an
    *   answer that leaves it is not prepared and goes the slow path)
-   * @param lazy prepare a name on its first query rather than now
    */
-  constructor(
-    readonly names: ReadonlyMap<string, NameNode>,
-    readonly ents: ReadonlySet<string>,
-    readonly wildcardParents: ReadonlySet<string>,
-    private readonly scopeOf: (t: NameTable) => Scope,
-    readonly lazy: boolean,
-  ) {
-    if (!lazy) for (const [key, node] of names) this.#prepare(key, node);
+  constructor(slab: Slab, private readonly scopeOf: (t: NameTable) => Scope) {
+    this.#data = new SlabNames(slab);
+  }
+
+  get slab(): Slab { return this.#data.slab; }
+  get names(): NodeMap { return this.#data.names; }
+  get ents(): KeySet { return this.#data.ents; }
+  get wildcardParents(): KeySet & { readonly size: number } { return this.#data.wildcardParents; }
+
+  /** The flags of `key` (slab.ts: NODE, ENT, WILDCARD_PARENT, CNAME, one bit per RR type held), 0 when absent. */
+  flagsOf(key: string): number {
+    return this.#data.flagsOf(key);
   }
 
   /**
@@ -41,18 +48,12 @@ export class NameTable implements NameData {
   answerFor(key: string, qtype: number): Buffer | undefined {
     let byType = this.#prepared.get(key);
     if (byType === undefined) {
-      if (!this.lazy) return undefined;
-      const node = this.names.get(key);
-      if (node === undefined) return undefined;
-      byType = this.#prepare(key, node);
+      if ((this.#data.flagsOf(key) & NODE) === 0) return undefined;
+      const node = this.names.get(key)!;
+      byType = prepareAnswers(key, node, (this.#scope ??= this.scopeOf(this)));
+      this.#prepared.set(key, byType);
     }
     const ans = answerOfType(byType, qtype);
     return ans === undefined ? undefined : nextRotation(ans);
-  }
-
-  #prepare(key: string, node: NameNode): PreparedAnswers {
-    const byType = prepareAnswers(key, node, (this.#scope ??= this.scopeOf(this)));
-    this.#prepared.set(key, byType);
-    return byType;
   }
 }

@@ -1,10 +1,12 @@
-// Lookup tables, one per shard, built at reload time (build.ts). Their name data (nodes,
-// empty non-terminals, wildcard parents) is immutable once built. Each table also owns one
-// piece of state it fills itself: its prepared answers (table.ts: made at build for zones and
-// hosts, on a name's first query for cluster Services; the reverse index likewise, reverse.ts).
+// Lookup tables, one per shard. Their name data (nodes, empty non-terminals, wildcard parents)
+// lives in a slab (slab.ts: a SharedArrayBuffer built once by the main thread, build.ts, and
+// read by every worker thread) and is immutable. Each table also owns one piece of per-thread
+// state it fills itself: its prepared answers (table.ts: made on a name's first query in this
+// thread; the reverse index likewise, reverse.ts).
 // A query reads the current Tables object into a local once and uses only it.
 
-import type { Soa } from '../config/types.js';
+import type { ForwardersShard, Soa } from '../config/types.js';
+import type { Slab } from './slab.js';
 import type { NameTable } from './table.js';
 import type { ReverseIndex } from './reverse.js';
 
@@ -60,13 +62,24 @@ export function rrsetOf(node: NameNode, type: number): RRData | undefined {
   return undefined;
 }
 
+/** A set of name keys (a Set satisfies it; a slab's view does, slab-names.ts). */
+export interface KeySet {
+  has(key: string): boolean;
+}
+
+/** Name keys with their nodes (a Map satisfies it; a slab's view does). */
+export interface NodeMap extends KeySet {
+  get(key: string): NameNode | undefined;
+  readonly size: number;
+}
+
 /** The name data of a table: what answer composition (plan.ts) reads. Immutable. */
 export interface NameData {
-  readonly names: ReadonlyMap<string, NameNode>;
+  readonly names: NodeMap;
   /** Keys of empty non-terminals: names with no data but with names below them (NODATA, not NXDOMAIN). */
-  readonly ents: ReadonlySet<string>;
+  readonly ents: KeySet;
   /** Keys of the names that have a "*" child (RFC 4592 sources of synthesis). */
-  readonly wildcardParents: ReadonlySet<string>;
+  readonly wildcardParents: KeySet & { readonly size: number };
 }
 
 interface ShardInfo {
@@ -105,6 +118,8 @@ export type HostsTable = NameTable & HostsInfo;
 /** Shards that carry no lookup data of their own (the forwarders) are still tracked for /status. */
 export interface OtherShard extends ShardInfo {
   readonly kind: 'forwarders';
+  readonly forwarders: ForwardersShard;
+  readonly slab: Slab;
 }
 
 export type ShardTable = ZoneTable | ServicesTable | HostsTable | OtherShard;

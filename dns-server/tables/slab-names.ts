@@ -1,0 +1,89 @@
+// A table's name data (types.ts NameData: nodes, empty non-terminals, wildcard parents) read
+// from its slab (slab.ts). Lookups probe the shared memory and allocate nothing; a node's
+// RRsets are decoded from its record only when asked (a name's first query in this thread, to
+// prepare its answers, and the slow path). Nothing decoded is kept here: prepared answers are
+// the per-thread state (table.ts), the slab the shared one.
+
+import type { RRData, KeySet, NameData, NameNode, NodeMap } from './types.js';
+import { TYPE } from '../wire/constants.js';
+import { CNAME, ENT, NODE, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from './slab.js';
+
+/** A node's record in a slab: [name, [[type, ttl, data], ...]]. */
+type NodeRecord = [string, [number, number, readonly unknown[]][]];
+
+/**
+ * A name's record while its slab is built: the owner, its RRsets as JSON text (the list's items,
+ * each [type, ttl, data]) and its flags. Built straight from the shard's RRsets: text assembled
+ * around JSON.stringify of each RRset's data, about twice as fast as one call on new arrays.
+ */
+export interface NameRecord { name: string; sets: string; flags: number }
+
+/** `r` with one more RRset (a new record when `r` is undefined). */
+export function addRRSet(r: NameRecord | undefined, name: string, type: number, ttl: number, data: readonly unknown[]): NameRecord {
+  const set = '[' + type + ',' + ttl + ',' + JSON.stringify(data) + ']';
+  const flags = typeBit(type) | (type === TYPE.CNAME ? CNAME : 0);
+  if (r === undefined) return { name, sets: set, flags: NODE | flags };
+  r.sets += ',' + set;
+  r.flags |= flags;
+  return r;
+}
+
+/** The record of a node (NODE, CNAME and one bit per RR type in its flags). */
+export function recordOf(node: NameNode): NameRecord {
+  let r: NameRecord | undefined;
+  for (const rs of node.rrsets) r = addRRSet(r, node.name, rs.type, rs.ttl, rs.data);
+  return r ?? { name: node.name, sets: '', flags: NODE };
+}
+
+/** A record's JSON text: [name, [[type, ttl, data], ...]]. */
+export function recordText(r: NameRecord): string {
+  return '[' + JSON.stringify(r.name) + ',[' + r.sets + ']]';
+}
+
+export function decodeNode(rec: unknown, flags: number): NameNode {
+  const [name, sets] = rec as NodeRecord;
+  const rrsets = new Array<RRData>(sets.length);
+  for (let i = 0; i < sets.length; i++) rrsets[i] = { type: sets[i][0], ttl: sets[i][1], data: sets[i][2] };
+  return { name, rrsets, cname: (flags & CNAME) !== 0 };
+}
+
+/** Writes a table's name data: one entry per key, flags merged (a key can be an ENT and a wildcard parent). */
+export function writeNames(w: SlabWriter, records: ReadonlyMap<string, NameRecord>, ents: Iterable<string>, wildcardParents: Iterable<string>): void {
+  const extra = new Map<string, number>();
+  for (const k of ents) extra.set(k, (extra.get(k) ?? 0) | ENT);
+  for (const k of wildcardParents) extra.set(k, (extra.get(k) ?? 0) | WILDCARD_PARENT);
+  for (const [key, r] of records) {
+    const more = extra.get(key) ?? 0;
+    extra.delete(key);
+    w.add(key, r.flags | more, recordText(r));
+  }
+  for (const [key, flags] of extra) w.add(key, flags);
+}
+
+/** NameData over a slab. */
+export class SlabNames implements NameData {
+  readonly names: NodeMap;
+  readonly ents: KeySet;
+  readonly wildcardParents: KeySet & { readonly size: number };
+
+  constructor(readonly slab: Slab) {
+    const s = slab;
+    this.names = {
+      size: s.nodes,
+      has: (key) => (s.flagsOf(key) & NODE) !== 0,
+      get: (key) => {
+        const i = s.find(key);
+        if (i < 0) return undefined;
+        const f = s.flagsAt(i);
+        return f & NODE ? decodeNode(s.recordAt(i), f) : undefined;
+      },
+    };
+    this.ents = { has: (key) => (s.flagsOf(key) & ENT) !== 0 };
+    this.wildcardParents = { size: s.wildcardParents, has: (key) => (s.flagsOf(key) & WILDCARD_PARENT) !== 0 };
+  }
+
+  /** The flags of `key` (slab.ts: NODE, ENT, WILDCARD_PARENT, CNAME, type bits), 0 when absent. */
+  flagsOf(key: string): number {
+    return this.slab.flagsOf(key);
+  }
+}

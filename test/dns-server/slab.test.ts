@@ -1,0 +1,192 @@
+// The slab (tables/slab.ts): one shard's name data in a SharedArrayBuffer, read by every thread.
+// Its index must find every key it holds and nothing else, whatever the keys' bytes and hashes;
+// the name data over it (slab-names.ts) must say what the Map-based tables said; the reverse
+// slab must merge and replace shards' PTR names as the in-place index did.
+import { expect } from 'chai';
+import type { RRSet } from '../../dns-server/config/types.js';
+import { buildReverseSlabs, ReverseIndex } from '../../dns-server/tables/reverse.js';
+import { CNAME, ENT, hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from '../../dns-server/tables/slab.js';
+import { decodeNode, recordOf, recordText, SlabNames, writeNames } from '../../dns-server/tables/slab-names.js';
+import type { NameNode } from '../../dns-server/tables/types.js';
+import { TYPE } from '../../dns-server/wire/constants.js';
+import { nameToKey } from '../../dns-server/wire/name.js';
+
+const slabOf = (entries: [string, number, string?][]) => {
+  const w = new SlabWriter();
+  for (const [k, f, r] of entries) w.add(k, f, r);
+  return new Slab(w.finish({ kind: 'test' }, ['aux']));
+};
+
+describe('dns-server: table slabs (shared memory)', () => {
+  it('finds nothing in an empty slab, and says so in its counts', () => {
+    const s = slabOf([]);
+    expect(s.find(nameToKey('www.example.org.'))).to.equal(-1);
+    expect(s.flagsOf('\x00')).to.equal(0);
+    expect([s.entries, s.nodes, s.wildcardParents]).to.deep.equal([0, 0, 0]);
+    expect(s.meta()).to.deep.equal({ kind: 'test' });
+    expect(s.aux()).to.deep.equal(['aux']);
+  });
+
+  it('tells apart two keys of the same hash (compares the bytes, not only the hash)', () => {
+    const a = '\x05h4vl8\x07example\x03org\x00';
+    const b = '\x05hlpd6\x07example\x03org\x00';
+    expect(hashKey(a), 'the two keys collide in FNV-1a').to.equal(hashKey(b));
+    const only = slabOf([[a, NODE, '"a"']]);
+    expect(only.find(b), 'same hash, other key: absent').to.equal(-1);
+    const both = slabOf([[a, NODE, '"a"'], [b, NODE | CNAME, '"b"']]);
+    expect(both.recordAt(both.find(a))).to.equal('a');
+    expect(both.recordAt(both.find(b))).to.equal('b');
+    expect(both.flagsOf(b)).to.equal(NODE | CNAME);
+  });
+
+  it('holds keys of any byte (0 to 255) and records of any Unicode text', () => {
+    const keys = Array.from({ length: 256 }, (_, i) => String.fromCharCode(1, i, 0));
+    keys.push(String.fromCharCode(3, 0xff, 0x00, 0x80, 0));
+    const s = slabOf(keys.map((k, i) => [k, NODE, JSON.stringify(`r${i} é ✓ 𝄞`)] as [string, number, string]));
+    keys.forEach((k, i) => {
+      const at = s.find(k);
+      expect(at, `key ${i}`).to.be.at.least(0);
+      expect(s.keyAt(at)).to.equal(k);
+      expect(s.recordAt(at)).to.equal(`r${i} é ✓ 𝄞`);
+    });
+    expect(s.find(String.fromCharCode(1, 0x41))).to.equal(-1); // a prefix of a held key
+    expect(s.find(String.fromCharCode(1, 0x41, 0, 0))).to.equal(-1); // a held key and more
+  });
+
+  it('finds every key of a large shard (100,000 names) and no other', () => {
+    const w = new SlabWriter();
+    for (let i = 0; i < 100_000; i++) w.add(nameToKey(`svc${i}.ns${i % 100}.svc.cluster.local.`), NODE | typeBit(TYPE.A), `${i}`);
+    const s = new Slab(w.finish(null));
+    expect(s.nodes).to.equal(100_000);
+    expect(s.capacity).to.be.at.least(200_000);
+    for (let i = 0; i < 100_000; i += 7) expect(s.recordAt(s.find(nameToKey(`svc${i}.ns${i % 100}.svc.cluster.local.`)))).to.equal(i);
+    for (let i = 0; i < 1000; i++) expect(s.find(nameToKey(`svc${i}.ns${(i + 1) % 100}.svc.cluster.local.`))).to.equal(-1);
+  });
+
+  it('keeps a key that is an empty non-terminal and a wildcard parent as one entry with both flags', () => {
+    const wild: NameNode = { name: '*.a.example.org.', rrsets: [{ type: TYPE.A, ttl: 60, data: ['192.0.2.1'] }], cname: false };
+    const apex: NameNode = { name: 'example.org.', rrsets: [{ type: TYPE.NS, ttl: 60, data: ['ns.example.org.'] }, { type: TYPE.TXT, ttl: 60, data: [['x']] }], cname: false };
+    const w = new SlabWriter();
+    const aKey = nameToKey('a.example.org.');
+    writeNames(w, new Map([[nameToKey(wild.name), recordOf(wild)], [nameToKey(apex.name), recordOf(apex)]]), [aKey], [aKey]);
+    const data = new SlabNames(new Slab(w.finish(null)));
+    expect(data.slab.entries).to.equal(3);
+    expect(data.flagsOf(aKey)).to.equal(ENT | WILDCARD_PARENT);
+    expect(data.ents.has(aKey) && data.wildcardParents.has(aKey)).to.equal(true);
+    expect(data.names.has(aKey)).to.equal(false);
+    expect(data.names.get(aKey)).to.equal(undefined);
+    expect(data.names.size).to.equal(2);
+    expect(data.wildcardParents.size).to.equal(1);
+    expect(data.names.get(nameToKey('*.a.example.org.'))).to.deep.equal(wild);
+    // The type bits: what the handler's NODATA check reads without decoding the record.
+    const f = data.flagsOf(nameToKey('example.org.'));
+    expect([f & typeBit(TYPE.NS), f & typeBit(TYPE.TXT), f & typeBit(TYPE.A), f & typeBit(TYPE.AAAA)].map(Boolean)).to.deep.equal([true, true, false, false]);
+    expect(typeBit(TYPE.ANY)).to.equal(0);
+  });
+
+  it('patches a slab (remove, replace, add) to the same contents as a Map, through compactions, for a random sequence', () => {
+    // A small deterministic generator: the same sequence every run.
+    let seed = 42;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+    const model = new Map<string, string>();
+    let slab = new Slab(new SlabWriter().finish({ v: 0 }));
+    const keyOf = (i: number) => nameToKey(`n${i}.example.org.`);
+    let compactions = 0;
+    for (let round = 1; round <= 60; round++) {
+      const remove = new Set<string>();
+      const add = new Map<string, string>();
+      for (let k = 0; k < 40; k++) {
+        const key = keyOf(rnd(300));
+        if (rnd(3) === 0) { remove.add(key); add.delete(key); } else add.set(key, `"${round}:${k} é"`);
+      }
+      for (const key of remove) model.delete(key);
+      for (const [key, rec] of add) model.set(key, rec);
+      const capacity = slab.capacity;
+      slab = new Slab(patchSlab(slab, [...remove, ...add.keys()], [...add].map(([k, r]) => [k, NODE, r] as const), { v: round }, [round]));
+      if (slab.capacity !== capacity || slab.u32[11] === 0) compactions++;
+      expect(slab.meta()).to.deep.equal({ v: round });
+      expect(slab.aux()).to.deep.equal([round]);
+      expect(slab.entries).to.equal(model.size);
+      expect(slab.nodes).to.equal(model.size);
+      for (let i = 0; i < 300; i++) {
+        const at = slab.find(keyOf(i));
+        const want = model.get(keyOf(i));
+        if (want === undefined) expect(at, `round ${round}: key ${i} absent`).to.equal(-1);
+        else expect(slab.recordAt(at), `round ${round}: key ${i}`).to.equal(JSON.parse(want));
+      }
+    }
+    expect(compactions, 'the sequence went through compactions too').to.be.greaterThan(0);
+  });
+
+  it('decodes a node as it was written (RRsets in order, CNAME flag)', () => {
+    const node: NameNode = { name: 'alias.example.org.', rrsets: [{ type: TYPE.CNAME, ttl: 5, data: ['www.example.org.'] }], cname: true };
+    const r = recordOf(node);
+    expect(r.flags).to.equal(NODE | CNAME | typeBit(TYPE.CNAME));
+    expect(decodeNode(JSON.parse(recordText(r)), r.flags)).to.deep.equal(node);
+  });
+});
+
+describe('dns-server: the reverse slab', () => {
+  const ptr = (ip: string, ttl: number, ...targets: string[]): RRSet => ({ name: ip.split('.').reverse().join('.') + '.in-addr.arpa.', type: 'PTR', ttl, data: targets });
+  const key = (ip: string) => nameToKey(ip.split('.').reverse().join('.') + '.in-addr.arpa.');
+  const ptrOf = (idx: ReverseIndex, ip: string) => idx.node(key(ip))?.rrsets[0];
+
+  it('merges the shards of a name (lowest TTL, targets sorted, no duplicates) and replaces only the changed shard', () => {
+    const idx = new ReverseIndex();
+    const u1 = buildReverseSlabs(idx.slabs, [
+      { id: 'a', before: [], after: [ptr('192.0.2.1', 300, 'x.example.org.'), ptr('192.0.2.2', 60, 'b.example.org.')] },
+      { id: 'b', before: [], after: [ptr('192.0.2.1', 60, 'w.example.org.', 'x.example.org.')] },
+    ]);
+    expect(u1.touched, 'the first load drops every prepared answer').to.equal(null);
+    idx.swap(u1);
+    expect(ptrOf(idx, '192.0.2.1')).to.deep.equal({ type: TYPE.PTR, ttl: 60, data: ['w.example.org.', 'x.example.org.'] });
+    const answer = idx.answerFor(key('192.0.2.1'), TYPE.PTR);
+    expect(answer).to.be.instanceOf(Buffer);
+
+    // Shard b changes: 192.0.2.1 loses b's part, 192.0.2.3 is new; 192.0.2.2 (a only) is copied untouched.
+    const u2 = buildReverseSlabs(idx.slabs, [{ id: 'b', before: [ptr('192.0.2.1', 60, 'w.example.org.', 'x.example.org.')], after: [ptr('192.0.2.3', 30, 'c.example.org.')] }]);
+    expect(u2.touched).to.have.members([key('192.0.2.1'), key('192.0.2.3')]);
+    expect(ptrOf(idx, '192.0.2.3'), 'not served before the swap').to.equal(undefined);
+    idx.swap(u2);
+    expect(ptrOf(idx, '192.0.2.1')).to.deep.equal({ type: TYPE.PTR, ttl: 300, data: ['x.example.org.'] });
+    expect(ptrOf(idx, '192.0.2.2')).to.deep.equal({ type: TYPE.PTR, ttl: 60, data: ['b.example.org.'] });
+    expect(ptrOf(idx, '192.0.2.3')).to.deep.equal({ type: TYPE.PTR, ttl: 30, data: ['c.example.org.'] });
+    expect(idx.answerFor(key('192.0.2.1'), TYPE.PTR)!.equals(answer!), 'a touched name is prepared again').to.equal(false);
+
+    // Shard a removed: only b's name is left.
+    idx.swap(buildReverseSlabs(idx.slabs, [{ id: 'a', before: [ptr('192.0.2.1', 300, 'x.example.org.'), ptr('192.0.2.2', 60, 'b.example.org.')], after: [] }]));
+    expect([idx.has(key('192.0.2.1')), idx.has(key('192.0.2.2')), idx.has(key('192.0.2.3'))]).to.deep.equal([false, false, true]);
+    expect(idx.size).to.equal(1);
+  });
+
+  it('rebuilds only the overlay for a small change (the base is the same memory), and folds a large overlay into a new base', () => {
+    const shard = (n: number, ttl: number) => Array.from({ length: 200 }, (_, i) => ptr(`10.0.${n}.${i}`, ttl, `s${i}.ns${n}.svc.cluster.local.`));
+    const idx = new ReverseIndex();
+    idx.swap(buildReverseSlabs(idx.slabs, Array.from({ length: 50 }, (_, n) => ({ id: `ns${n}`, before: [], after: shard(n, 30) }))));
+    expect(idx.size).to.equal(10_000);
+    const base = idx.slabs.base.sab;
+    const one = buildReverseSlabs(idx.slabs, [{ id: 'ns3', before: shard(3, 30), after: shard(3, 31).slice(0, 150) }]);
+    expect(one.base, 'the base is shared as it is').to.equal(base);
+    expect(new Slab(one.overlay).entries, '150 changed, 50 tombstones').to.equal(200);
+    idx.swap(one);
+    expect(idx.size).to.equal(9_950);
+    expect(ptrOf(idx, '10.0.3.10')).to.deep.equal({ type: TYPE.PTR, ttl: 31, data: ['s10.ns3.svc.cluster.local.'] });
+    expect(idx.has(key('10.0.3.199')), 'removed: a tombstone hides the base entry').to.equal(false);
+    expect(ptrOf(idx, '10.0.4.10')).to.deep.equal({ type: TYPE.PTR, ttl: 30, data: ['s10.ns4.svc.cluster.local.'] });
+    // Changes over 20 shards (4,000 names) pass an eighth of the base: folded.
+    let folded = false;
+    for (let n = 10; n < 30; n++) {
+      const u = buildReverseSlabs(idx.slabs, [{ id: `ns${n}`, before: shard(n, 30), after: shard(n, 40) }]);
+      if (u.base !== idx.slabs.base.sab) folded = true;
+      idx.swap(u);
+    }
+    expect(folded).to.equal(true);
+    expect(idx.size).to.equal(9_950);
+    for (let n = 0; n < 50; n++) {
+      for (const i of [0, 120, 199]) {
+        const want = n === 3 ? (i < 150 ? 31 : undefined) : n >= 10 && n < 30 ? 40 : 30;
+        expect(ptrOf(idx, `10.0.${n}.${i}`)?.ttl, `10.0.${n}.${i}`).to.equal(want);
+      }
+    }
+  });
+});
