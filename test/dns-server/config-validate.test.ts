@@ -58,6 +58,28 @@ describe('generated config validation', () => {
     });
   }
 
+  it('finds the same errors in a list sorted by name and type (neighbours compared) as in any other order (a map)', () => {
+    // seeded: names below and outside the origin, A/TXT/CNAME, some repeated
+    let seed = 7;
+    const r = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const names = ['a.example.org.', 'b.example.org.', 'example.org.', 'x.example.net.'];
+    const data: Record<string, unknown[]> = { A: ['192.0.2.1'], TXT: [['t']], CNAME: ['c.example.org.'] };
+    const types = Object.keys(data);
+    let sortedWithErrors = 0;
+    for (let n = 0; n < 500; n++) {
+      const list = Array.from({ length: 1 + Math.floor(r() * 6) }, () => {
+        const type = types[Math.floor(r() * types.length)];
+        return { data: data[type], name: names[Math.floor(r() * names.length)], ttl: 1, type };
+      });
+      const sorted = [...list].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : x.type < y.type ? -1 : x.type > y.type ? 1 : 0));
+      const errorsOf = (rrsets: unknown[]) => { const v = validateShard(withHash({ ...zone(), rrsets } as UnhashedShard)); return v.ok ? [] : [...v.errors].sort(); };
+      const inOrder = errorsOf(sorted);
+      expect(inOrder, JSON.stringify(sorted)).to.deep.equal(errorsOf([...sorted].reverse()));
+      if (inOrder.some((e) => /CNAME and other data/.test(e)) && new Set(sorted.map((x) => x.name + x.type)).size === sorted.length) sortedWithErrors++;
+    }
+    expect(sortedWithErrors, 'sorted lists without repeats that hold a CNAME conflict').to.be.greaterThan(20);
+  });
+
   it('refuses a bad shard alone and keeps the rest of a bundle', () => {
     const good = zone();
     const v = validateBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [good, { ...zone({ id: 'zone/x' } as Partial<ZoneShard>), hash: 'f'.repeat(64) }] });
