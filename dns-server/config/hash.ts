@@ -7,7 +7,7 @@
 // costs more than hashing it. So it takes the cheapest of three ways to the same bytes
 // (validShardHash): the text it received, when that text is already canonical (the operator
 // writes canonical JSON, its hash member last); else JSON.stringify, when every object's keys are
-// already in sorted order; else sorting (canonicalJson). docs/adr/0015-shard-hash-from-received-text.md
+// already in sorted order; else sorting (canonicalJson). docs/adr/0015-shard-validation-at-scale.md
 // gives the argument that the first way hashes exactly the canonical bytes.
 
 import { createHash } from 'node:crypto';
@@ -145,7 +145,7 @@ const ODD_NUMBER = /":-?(?:\d{16}|\d+[.eE])/;
  * (every key already found in canonical order, every string free of surrogates, and the shard
  * valid by the schema). It is when the text holds no escape, no white space, no odd number, and is
  * exactly that long: every token left is then in canonical form, and a duplicate member (which
- * JSON.parse drops) would make it longer. docs/adr/0015-shard-hash-from-received-text.md.
+ * JSON.parse drops) would make it longer. docs/adr/0015-shard-validation-at-scale.md.
  */
 function isCanonicalText(text: string, tailLength: number, restLength: number): boolean {
   return text.length - tailLength + 1 === restLength

@@ -2,7 +2,7 @@
 // received text when that text is canonical, else by serialising. Whatever the text, a shard is
 // accepted when its hash is the sha256 of its content's canonical JSON, and refused otherwise;
 // in particular a producer that hashed its own non-canonical bytes is refused, even when those
-// bytes are as long as the canonical ones (docs/adr/0015-shard-hash-from-received-text.md).
+// bytes are as long as the canonical ones (docs/adr/0015-shard-validation-at-scale.md).
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
