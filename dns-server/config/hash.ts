@@ -118,11 +118,11 @@ function memberLength(prev: string, k: string, v: unknown, known?: number): numb
   return l < 0 ? NOT_CANONICAL : canonicalLength(k) + 1 + l;
 }
 
-/** JSON.parse of shard text, where the shard's hash may be taken from that text (validShardHash). */
+/** The text each shard parsed by parseShardJson came from, until validShardHash has used it. */
 const receivedText = new WeakMap<object, string>();
 
 /**
- * JSON.parse(text) for a shard received as text (a ConfigMap, a file): remembers the text, so that
+ * JSON.parse(text) for a shard received as text (a ConfigMap's): remembers the text, so that
  * validShardHash can hash it instead of serialising the shard again. The value must not be
  * changed before it is validated (the sources hand it straight to the shard store).
  */

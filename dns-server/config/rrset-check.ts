@@ -3,8 +3,9 @@
 // message) as ajv's code for it. These lists are nearly all of a large configuration (a 10,000
 // Service cluster: about 100,000 RRsets in 100 namespace shards), and the generated validator's
 // code for them (one large function per definition, compiled late by V8 in a fresh process)
-// cost most of a full load's validation. test/dns-server/config-validate.test.ts compares this
-// check with ajv compiling the schema at run time, on valid RRsets and on mutations of each rule.
+// cost most of a full load's validation (ADR 0015). test/dns-server/rrset-check.test.ts compares
+// this check with ajv compiling the schema at run time, on valid RRsets, on a mutation of each
+// rule and on random mutations; a change to the RRset definition fails it until made here too.
 //
 // While it walks a list, it also measures the list's canonical JSON (hash.ts) for the shard hash,
 // when every object in it has its keys in canonical (sorted) order: what lets the hash use the
