@@ -95,8 +95,19 @@ try {
   const changedShard = r2.bundle.shards.find((s) => s.id === epChanged[0])!;
   writeFileSync(join(dir, 'changed.json'), JSON.stringify(changedShard));
   const child = fileURLToPath(new URL('./server-child.js', import.meta.url));
-  const out = execFileSync(process.execPath, ['--expose-gc', child, join(dir, 'bundle.json'), join(dir, 'changed.json')], { encoding: 'utf8', timeout: 120000 });
-  process.stdout.write(out);
+  // SCALE_BASE: another build's dist/ (main's, say), whose DNS server runs interleaved with this
+  // one's on the same bundle, SCALE_REPS times (default 3; 1 without a base): a side-by-side
+  // comparison in one run. Each load in a fresh process: a full load is a cold start.
+  const builds: [string, string[]][] = [['this build', []], ...(process.env.SCALE_BASE ? [['base ' + process.env.SCALE_BASE, [process.env.SCALE_BASE]] as [string, string[]]] : [])];
+  const reps = Number(process.env.SCALE_REPS ?? (builds.length > 1 ? 3 : 1));
+  for (let r = 0; r < reps; r++) {
+    for (const [label, dist] of builds) {
+      for (const form of ['bundle', 'configmap']) {
+        const out = execFileSync(process.execPath, ['--expose-gc', child, join(dir, 'bundle.json'), join(dir, 'changed.json'), form, ...dist], { encoding: 'utf8', timeout: 120000 });
+        process.stdout.write(builds.length > 1 || reps > 1 ? out.replace(/^/gm, `[${label}, run ${r + 1}] `).replace(/\[[^\]]*\] $/, '') : out);
+      }
+    }
+  }
 } finally {
   if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); // KEEP=1 leaves bundle.json for profiling the server
 }

@@ -10,6 +10,7 @@
 
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { parseShardJson } from './hash.js';
 
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const SHARD_LABEL = 'splitdns.io/shard';
@@ -52,11 +53,14 @@ export function shardConfigMap(namespace: string, shard: ShardDoc, gzipAboveByte
   };
 }
 
-/** The shard document a ConfigMap carries (JSON in data, or gzip'd JSON in binaryData); unvalidated. */
+/**
+ * The shard document a ConfigMap carries (JSON in data, or gzip'd JSON in binaryData); unvalidated.
+ * Parsed with parseShardJson, so that validation hashes the text received (hash.ts).
+ */
 export function decodeShardConfigMap(cm: any): unknown {
   const gz = cm?.binaryData?.[SHARD_GZIP_KEY];
-  if (typeof gz === 'string') return JSON.parse(gunzipSync(Buffer.from(gz, 'base64')).toString('utf8'));
+  if (typeof gz === 'string') return parseShardJson(gunzipSync(Buffer.from(gz, 'base64')).toString('utf8'));
   const text = cm?.data?.[SHARD_KEY];
   if (typeof text !== 'string') throw new Error(`ConfigMap has neither data.${SHARD_KEY} nor binaryData.${SHARD_GZIP_KEY}`);
-  return JSON.parse(text);
+  return parseShardJson(text);
 }

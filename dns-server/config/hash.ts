@@ -1,7 +1,14 @@
 // Canonical JSON and the content hash of a shard. The operator and the DNS server both use
 // these, so a hash means the same thing on both sides: sha256 (hex) of the canonical JSON of
 // the shard without its `hash` field. Canonical: object keys sorted, no white space, arrays in
-// their given order (the compiler sorts them).
+// their given order (the compiler sorts them), strings and numbers as JSON.stringify writes them.
+//
+// The DNS server checks the hash of every shard it loads, and serialising a large shard again
+// costs more than hashing it. So it takes the cheapest of three ways to the same bytes
+// (validShardHash): the text it received, when that text is already canonical (the operator
+// writes canonical JSON, its hash member last); else JSON.stringify, when every object's keys are
+// already in sorted order; else sorting (canonicalJson). docs/adr/0015-shard-validation-at-scale.md
+// gives the argument that the first way hashes exactly the canonical bytes.
 
 import { createHash } from 'node:crypto';
 import type { Shard, UnhashedShard } from './types.js';
@@ -57,6 +64,119 @@ function sortedJson(value: unknown): string {
 export function computeShardHash(shard: UnhashedShard | Shard): string {
   const { hash: _ignored, ...rest } = shard as Shard; // (spread keeps the key order)
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+/** A character JSON.stringify writes escaped, or a surrogate (a lone one it writes as \u). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const SURROGATE = /[\ud800-\udfff]/;
+/** canonicalLength's answer when JSON.stringify(value) is not known to be canonical. */
+export const NOT_CANONICAL = -1;
+
+/**
+ * The length of canonicalJson(value) when JSON.stringify(value) is that (every object's keys in
+ * sorted order, none an array index, none undefined; plain objects; finite numbers), else
+ * NOT_CANONICAL; also NOT_CANONICAL for a string holding a surrogate (rare; the received text's
+ * check needs strings without: see canonicalText).
+ */
+export function canonicalLength(value: unknown): number {
+  switch (typeof value) {
+    case 'string': return !NEEDS_ESCAPE.test(value) ? value.length + 2 : SURROGATE.test(value) ? NOT_CANONICAL : JSON.stringify(value).length;
+    case 'number': return Number.isFinite(value) ? String(value).length : NOT_CANONICAL;
+    case 'boolean': return value ? 4 : 5;
+    case 'object': break;
+    default: return NOT_CANONICAL;
+  }
+  if (value === null) return 4;
+  let len = 1; // the opening bracket, and a comma before every item after the first
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const l = canonicalLength(value[i]);
+      if (l < 0) return NOT_CANONICAL;
+      len += (i ? 1 : 0) + l;
+    }
+    return len + 1;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return NOT_CANONICAL; // toJSON and friends
+  let prev = '';
+  for (const k in value) {
+    const l = memberLength(prev, k, (value as Record<string, unknown>)[k]);
+    if (l < 0) return NOT_CANONICAL;
+    len += (prev ? 1 : 0) + l;
+    prev = k;
+  }
+  return len + 1;
+}
+
+/**
+ * The canonical length of the member `"k":v` after a member `prev` ('' for the first), or
+ * NOT_CANONICAL when k does not sort after prev or could be reordered by JSON.parse (an array
+ * index: V8 enumerates those first, whatever the text's order).
+ */
+function memberLength(prev: string, k: string, v: unknown, known?: number): number {
+  if ((prev && !(prev < k)) || k === '' || (k.charCodeAt(0) >= 48 && k.charCodeAt(0) <= 57) || v === undefined) return NOT_CANONICAL;
+  const l = known ?? canonicalLength(v);
+  return l < 0 ? NOT_CANONICAL : canonicalLength(k) + 1 + l;
+}
+
+/** The text each shard parsed by parseShardJson came from, until validShardHash has used it. */
+const receivedText = new WeakMap<object, string>();
+
+/**
+ * JSON.parse(text) for a shard received as text (a ConfigMap's): remembers the text, so that
+ * validShardHash can hash it instead of serialising the shard again. The value must not be
+ * changed before it is validated (the sources hand it straight to the shard store).
+ */
+export function parseShardJson(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  if (value !== null && typeof value === 'object') receivedText.set(value, text);
+  return value;
+}
+
+/**
+ * A number that is a member's value and could be written shorter, or as long, in canonical form:
+ * with a fraction, an exponent, or 16 digits and more (past 2^53 JSON.parse rounds). A schema-valid
+ * shard has numbers nowhere else (no arrays of numbers).
+ */
+const ODD_NUMBER = /":-?(?:\d{16}|\d+[.eE])/;
+
+/**
+ * Whether `text` (parsed into the shard) minus its last `tailLength` characters, plus '}', is the
+ * canonical JSON of the shard without its hash, of which `restLength` is the canonical length
+ * (every key already found in canonical order, every string free of surrogates, and the shard
+ * valid by the schema). It is when the text holds no escape, no white space, no odd number, and is
+ * exactly that long: every token left is then in canonical form, and a duplicate member (which
+ * JSON.parse drops) would make it longer. docs/adr/0015-shard-validation-at-scale.md.
+ */
+function isCanonicalText(text: string, tailLength: number, restLength: number): boolean {
+  return text.length - tailLength + 1 === restLength
+    && text.indexOf('\\') < 0 && text.indexOf(' ') < 0 && text.indexOf('\n') < 0 && text.indexOf('\r') < 0 && text.indexOf('\t') < 0
+    && !ODD_NUMBER.test(text);
+}
+
+/**
+ * computeShardHash(shard), the cheapest way (see the file comment). For a shard that passed the
+ * schema (so `hash` is 64 hex digits). `lengths`: the canonical lengths of fields already
+ * measured (rrset-check.ts measures the RRset lists as it checks them; NOT_CANONICAL where not).
+ */
+export function validShardHash(shard: Shard, lengths: Partial<Record<string, number>> = {}): string {
+  let len = 1;
+  let prev = '';
+  for (const k in shard) {
+    if (k === 'hash') continue;
+    const l = memberLength(prev, k, (shard as unknown as Record<string, unknown>)[k], lengths[k]);
+    if (l < 0) return computeShardHash(shard);
+    len += (prev ? 1 : 0) + l;
+    prev = k;
+  }
+  len += 1;
+  const text = receivedText.get(shard);
+  receivedText.delete(shard); // needed once
+  const tail = ',"hash":"' + shard.hash + '"}'; // the hash member, last, as the operator writes it
+  if (text !== undefined && text.endsWith(tail) && isCanonicalText(text, tail.length, len)) {
+    return createHash('sha256').update(text.slice(0, text.length - tail.length)).update('}').digest('hex');
+  }
+  const { hash: _ignored, ...rest } = shard;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
 }
 
 /** Returns the shard with its hash set. */

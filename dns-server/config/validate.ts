@@ -1,35 +1,64 @@
-// Validation of the generated configuration: the JSON Schema (schema.ts, compiled ahead of time
-// by ajv into schema-validators.generated.ts, so that neither ajv nor a schema compile is paid
-// at start; compile-schema.ts writes it) plus the rules a schema cannot say (owners inside
-// their zone, CNAME alone at its name, one RRset per name and type, the hash).
-// Each shard is validated alone: a bad shard is refused alone and the rest still loads.
+// Validation of the generated configuration: the JSON Schema (schema.ts; its outline compiled
+// ahead of time by ajv into schema-validators.generated.ts, so that neither ajv nor a schema
+// compile is paid at start; compile-schema.ts writes it; the RRset lists, nearly all of a large
+// configuration, checked by hand with the same verdicts: rrset-check.ts) plus the rules a schema
+// cannot say (owners inside their zone, CNAME alone at its name, one RRset per name and type, the
+// hash). Each shard is validated alone: a bad shard is refused alone and the rest still loads.
 
-import { computeShardHash } from './hash.js';
-import { checkEnvelope, checkShard } from './schema-validators.generated.js';
+import { validShardHash } from './hash.js';
+import { checkRRSetList } from './rrset-check.js';
+import { checkEnvelope as checkEnvelopeSchema, checkShardOutline as checkShardOutlineSchema } from './schema-validators.generated.js';
 import type { ConfigBundle, RRSet, Shard } from './types.js';
-
-/** An ajv validating function (the generated module is untyped). */
-interface SchemaCheck {
-  (data: unknown): boolean;
-  errors?: { instancePath: string; message?: string }[] | null;
-}
-const checkShardSchema = checkShard as SchemaCheck;
-const checkEnvelopeSchema = checkEnvelope as SchemaCheck;
 
 export type ShardValidation = { ok: true; shard: Shard } | { ok: false; id: string; errors: string[] };
 
-function isBelow(name: string, suffix: string): boolean {
-  return suffix === '.' || name === suffix || name.endsWith('.' + suffix);
+const everyName = () => true;
+/** `name` is `origin` or below it (the root holds every name). */
+function below(origin: string): (name: string) => boolean {
+  const dotted = '.' + origin;
+  return origin === '.' ? everyName : (name) => name === origin || name.endsWith(dotted);
+}
+/** `name` is below `base`, not `base` itself. */
+function strictlyBelow(base: string): (name: string) => boolean {
+  const dotted = '.' + base;
+  return (name) => name.endsWith(dotted);
 }
 
+/**
+ * The rules on an RRset list a schema cannot say: owners inside the shard's names, one RRset per
+ * name and type, a CNAME alone at its name. A list sorted by name then type (as compile() writes
+ * them) is checked by comparing neighbours, allocating nothing; any other order with a map.
+ */
 function checkRRSets(rrsets: RRSet[], where: string, inside: (name: string) => boolean, errors: string[]): void {
+  let sorted = true;
+  for (let i = 0; i < rrsets.length; i++) {
+    const rs = rrsets[i];
+    if (!inside(rs.name)) errors.push(`${where}: ${rs.name} ${rs.type} is outside the shard's names`);
+    if (i > 0 && sorted) {
+      const p = rrsets[i - 1];
+      if (p.name > rs.name || (p.name === rs.name && p.type >= rs.type)) sorted = false;
+    }
+  }
+  if (sorted) { // no two alike; the RRsets of a name are neighbours
+    let cname = false, types = 0, told = false;
+    for (let i = 0; i < rrsets.length; i++) {
+      const rs = rrsets[i];
+      if (i === 0 || rrsets[i - 1].name !== rs.name) { cname = false; types = 0; told = false; }
+      types++;
+      if (rs.type === 'CNAME') cname = true;
+      if (cname && types > 1 && !told) {
+        errors.push(`${where}: ${rs.name} has a CNAME and other data (RFC 1034 §3.6.2)`);
+        told = true;
+      }
+    }
+    return;
+  }
   const seen = new Set<string>();
   const typesAt = new Map<string, Set<string>>();
   for (const rs of rrsets) {
     const key = rs.name + ' ' + rs.type;
     if (seen.has(key)) errors.push(`${where}: two RRsets for ${rs.name} ${rs.type} (merge them)`);
     seen.add(key);
-    if (!inside(rs.name)) errors.push(`${where}: ${rs.name} ${rs.type} is outside the shard's names`);
     let types = typesAt.get(rs.name);
     if (!types) typesAt.set(rs.name, (types = new Set()));
     types.add(rs.type);
@@ -41,26 +70,45 @@ function checkRRSets(rrsets: RRSet[], where: string, inside: (name: string) => b
 
 const isReverse = (n: string) => n.endsWith('.in-addr.arpa.') || n.endsWith('.ip6.arpa.');
 
-/** Validates one shard: schema, semantic rules, and that its hash matches its content. */
-export function validateShard(input: unknown): ShardValidation {
-  const id = typeof (input as { id?: unknown })?.id === 'string' ? (input as { id: string }).id : '(no id)';
-  if (!checkShardSchema(input)) {
-    const errors = (checkShardSchema.errors ?? []).map((e) => `${id}: ${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
-    return { ok: false, id, errors };
+export interface SchemaVerdict {
+  /** The first error (`<id>: <path> <message>`), or none. */
+  errors: string[];
+  /** The canonical JSON lengths of the RRset lists (rrset-check.ts), for validShardHash. */
+  lengths: { rrsets?: number; reverse?: number };
+}
+
+/**
+ * The JSON Schema's verdict on one shard (schema.ts `shardSchema`): its outline by the generated
+ * validator, then its RRset lists by rrset-check.ts.
+ */
+export function checkShardSchema(input: unknown, id: string): SchemaVerdict {
+  if (!checkShardOutlineSchema(input)) {
+    const errors = (checkShardOutlineSchema.errors ?? []).map((e) => `${id}: ${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+    return { errors, lengths: {} };
   }
   const shard = input as Shard;
   const errors: string[] = [];
+  const lengths: SchemaVerdict['lengths'] = {};
+  if ('rrsets' in shard) lengths.rrsets = checkRRSetList(shard.rrsets, id, '/rrsets', errors);
+  if (errors.length === 0) lengths.reverse = checkRRSetList(shard.reverse, id, '/reverse', errors);
+  return { errors, lengths };
+}
+
+/** Validates one shard: schema, semantic rules, and that its hash matches its content. */
+export function validateShard(input: unknown): ShardValidation {
+  const id = typeof (input as { id?: unknown })?.id === 'string' ? (input as { id: string }).id : '(no id)';
+  const { errors, lengths } = checkShardSchema(input, id);
+  if (errors.length) return { ok: false, id, errors };
+  const shard = input as Shard;
   switch (shard.kind) {
     case 'zone':
-      checkRRSets(shard.rrsets, id, (n) => isBelow(n, shard.origin), errors);
+      checkRRSets(shard.rrsets, id, below(shard.origin), errors);
       break;
-    case 'services': {
-      const base = `${shard.namespace}.svc.${shard.zone}`;
-      checkRRSets(shard.rrsets, id, (n) => n.endsWith('.' + base), errors);
+    case 'services':
+      checkRRSets(shard.rrsets, id, strictlyBelow(`${shard.namespace}.svc.${shard.zone}`), errors);
       break;
-    }
     case 'hosts':
-      checkRRSets(shard.rrsets, id, () => true, errors);
+      checkRRSets(shard.rrsets, id, everyName, errors);
       for (const rs of shard.rrsets) if (rs.type !== 'A' && rs.type !== 'AAAA') errors.push(`${id}: hosts shard holds only A and AAAA, not ${rs.type}`);
       break;
     case 'forwarders':
@@ -75,7 +123,7 @@ export function validateShard(input: unknown): ShardValidation {
   checkRRSets(shard.reverse, `${id} reverse`, isReverse, errors);
   for (const rs of shard.reverse) if (rs.type !== 'PTR') errors.push(`${id}: reverse holds only PTR, not ${rs.type} at ${rs.name}`);
   if (errors.length === 0) {
-    const want = computeShardHash(shard);
+    const want = validShardHash(shard, lengths);
     if (want !== shard.hash) errors.push(`${id}: hash ${shard.hash} does not match the content (${want})`);
   }
   return errors.length ? { ok: false, id, errors } : { ok: true, shard };

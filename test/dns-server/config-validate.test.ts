@@ -3,7 +3,8 @@ import { CONFIG_API_VERSION, computeShardHash, validateBundle, validateShard, wi
 import type { UnhashedShard, ZoneShard } from '../../dns-server/config/index.js';
 import { execFileSync } from 'node:child_process';
 import { schemaAjv } from '../../dns-server/config/compile-schema.js';
-import { checkEnvelope, checkShard } from '../../dns-server/config/schema-validators.generated.js';
+import { checkEnvelope, checkShardOutline } from '../../dns-server/config/schema-validators.generated.js';
+import { checkShardSchema } from '../../dns-server/config/validate.js';
 
 const soa = { mname: 'ns1.example.org.', rname: 'hostmaster.example.org.', serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60, ttl: 3600 };
 function zone(extra: Partial<ZoneShard> = {}): ZoneShard {
@@ -57,6 +58,28 @@ describe('generated config validation', () => {
     });
   }
 
+  it('finds the same errors in a list sorted by name and type (neighbours compared) as in any other order (a map)', () => {
+    // seeded: names below and outside the origin, A/TXT/CNAME, some repeated
+    let seed = 7;
+    const r = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const names = ['a.example.org.', 'b.example.org.', 'example.org.', 'x.example.net.'];
+    const data: Record<string, unknown[]> = { A: ['192.0.2.1'], TXT: [['t']], CNAME: ['c.example.org.'] };
+    const types = Object.keys(data);
+    let sortedWithErrors = 0;
+    for (let n = 0; n < 500; n++) {
+      const list = Array.from({ length: 1 + Math.floor(r() * 6) }, () => {
+        const type = types[Math.floor(r() * types.length)];
+        return { data: data[type], name: names[Math.floor(r() * names.length)], ttl: 1, type };
+      });
+      const sorted = [...list].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : x.type < y.type ? -1 : x.type > y.type ? 1 : 0));
+      const errorsOf = (rrsets: unknown[]) => { const v = validateShard(withHash({ ...zone(), rrsets } as UnhashedShard)); return v.ok ? [] : [...v.errors].sort(); };
+      const inOrder = errorsOf(sorted);
+      expect(inOrder, JSON.stringify(sorted)).to.deep.equal(errorsOf([...sorted].reverse()));
+      if (inOrder.some((e) => /CNAME and other data/.test(e)) && new Set(sorted.map((x) => x.name + x.type)).size === sorted.length) sortedWithErrors++;
+    }
+    expect(sortedWithErrors, 'sorted lists without repeats that hold a CNAME conflict').to.be.greaterThan(20);
+  });
+
   it('refuses a bad shard alone and keeps the rest of a bundle', () => {
     const good = zone();
     const v = validateBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [good, { ...zone({ id: 'zone/x' } as Partial<ZoneShard>), hash: 'f'.repeat(64) }] });
@@ -69,15 +92,35 @@ describe('the precompiled schema validators', () => {
   it('accept and refuse exactly what ajv compiling schema.ts at run time does (the generated file is current)', () => {
     const ajv = schemaAjv();
     const shard = ajv.getSchema('shard')!;
+    const outline = ajv.getSchema('outline')!;
     const envelope = ajv.getSchema('envelope')!;
+    const services = withHash({
+      apiVersion: CONFIG_API_VERSION, id: 'services/ns', kind: 'services', zone: 'cluster.local.', namespace: 'ns',
+      rrsets: [{ name: 'a.ns.svc.cluster.local.', type: 'A', ttl: 5, data: ['10.96.0.1'] }], reverse: [],
+    } as UnhashedShard);
+    const forwarders = withHash({
+      apiVersion: CONFIG_API_VERSION, id: 'forwarders', kind: 'forwarders', reverse: [], forwarders: [{
+        name: 'f', domains: ['.'], upstreams: [{ address: '192.0.2.53', port: 53, protocol: 'udp' }], policy: 'random', timeoutMs: 1000,
+        deadlineMs: 2000, failFast: false, maxConcurrent: 100, healthCheck: { enabled: false, intervalMs: 1000, failures: 3, name: '.' },
+        cache: { enabled: true, maxEntries: 1000, minTtl: 0, maxTtl: 3600, maxNegativeTtl: 60, servfailTtl: 5, prefetch: { enabled: false, minHits: 1, percent: 10 }, serveStale: { enabled: false, maxStale: 0, ttl: 30 } },
+      }],
+    } as UnhashedShard);
+    const fw = (forwarders as unknown as { forwarders: Record<string, unknown>[] }).forwarders[0];
     const cases: unknown[] = [
-      zone(), ...bad.map(([, mutate]) => mutate(zone())), {}, { kind: 'zone' }, { ...zone(), kind: 'nope' }, { ...zone(), extra: 1 },
+      zone(), services, forwarders, ...bad.map(([, mutate]) => mutate(zone())), {}, { kind: 'zone' }, { ...zone(), kind: 'nope' }, { ...zone(), extra: 1 },
       { ...zone(), soa: { ...soa, serial: -1 } }, { ...zone(), rrsets: [{ name: 'x.example.org.', type: 'MX', ttl: 1, data: [{ preference: 1, exchange: 'm.example.org.' }] }] },
-      { ...zone(), rrsets: [{ name: 'x.example.org.', type: 'TXT', ttl: 1, data: [['a'.repeat(256)]] }] },
+      { ...zone(), rrsets: [{ name: 'x.example.org.', type: 'TXT', ttl: 1, data: [['a'.repeat(256)]] }] }, { ...zone(), rrsets: {} }, { ...zone(), reverse: [1] },
+      { ...services, rrsets: [{ name: 'a.ns.svc.cluster.local.', type: 'A', ttl: 5, data: [] }] }, { ...services, namespace: 'NS' }, { ...services, origin: 'x.' },
+      { ...forwarders, reverse: [{}] }, { ...forwarders, forwarders: [{ ...fw, upstreams: [{ address: 'nope', port: 53, protocol: 'udp' }] }] },
+      { ...forwarders, forwarders: [{ ...fw, cache: { ...(fw.cache as object), servfailTtl: 301 } }] }, { ...forwarders, rrsets: [] },
     ];
-    const verdicts = cases.map((c) => [shard(c), checkShard(c)]);
-    expect(verdicts.filter(([a, b]) => a !== b), 'cases where the generated validator disagrees').to.deep.equal([]);
-    expect(verdicts.some(([a]) => a) && verdicts.some(([a]) => !a), 'both verdicts are exercised').to.equal(true);
+    // The outline plus the RRset lists checked by hand (what validateShard runs) against the whole schema
+    const verdicts = cases.map((c) => [shard(c), checkShardSchema(c, 'x').errors.length === 0]);
+    expect(verdicts.filter(([a, b]) => a !== b), 'cases where the server\'s schema check disagrees').to.deep.equal([]);
+    expect(verdicts.filter(([a]) => a).length, 'valid cases (the semantic errors among them)').to.equal(9);
+    expect(verdicts.filter(([a]) => !a).length, 'invalid cases').to.equal(cases.length - 9);
+    // The generated outline against ajv compiling it now (the generated file is current)
+    expect(cases.filter((c) => outline(c) !== checkShardOutline(c)), 'cases where the generated outline disagrees').to.deep.equal([]);
     for (const e of [{ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [] }, { kind: 'ConfigBundle' }, { apiVersion: 'x', kind: 'ConfigBundle', shards: [] }, []]) {
       expect(checkEnvelope(e), JSON.stringify(e)).to.equal(envelope(e));
     }

@@ -1,0 +1,177 @@
+// The shard hash as the DNS server checks it (dns-server/config/hash.ts validShardHash): from the
+// received text when that text is canonical, else by serialising. Whatever the text, a shard is
+// accepted when its hash is the sha256 of its content's canonical JSON, and refused otherwise;
+// in particular a producer that hashed its own non-canonical bytes is refused, even when those
+// bytes are as long as the canonical ones (docs/adr/0015-shard-validation-at-scale.md).
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { expect } from 'chai';
+import { CONFIG_API_VERSION, computeShardHash, validateShard, withHash } from '../../dns-server/config/index.js';
+import type { Shard, UnhashedShard } from '../../dns-server/config/index.js';
+import { decodeShardConfigMap, SHARD_GZIP_KEY, SHARD_KEY } from '../../dns-server/config/configmap-form.js';
+import { canonicalJson, canonicalLength, NOT_CANONICAL, parseShardJson, validShardHash } from '../../dns-server/config/hash.js';
+import { checkShardSchema } from '../../dns-server/config/validate.js';
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** A zone shard as the operator writes it: keys sorted, the hash member last. */
+function zoneShard(extra: Record<string, unknown>[] = []): Shard {
+  return withHash({
+    apiVersion: CONFIG_API_VERSION, clusterDomain: false, id: 'zone/example.org', kind: 'zone', origin: 'example.org.',
+    reverse: [{ data: ['www.example.org.'], name: '1.2.0.192.in-addr.arpa.', ttl: 300, type: 'PTR' }],
+    rrsets: [
+      { data: ['ns1.example.org.'], name: 'example.org.', ttl: 3600, type: 'NS' },
+      { data: [{ port: 443, priority: 1, target: 'www.example.org.', weight: 5 }], name: '_https._tcp.example.org.', ttl: 1000, type: 'SRV' },
+      { data: ['192.0.2.1', '192.0.2.2'], name: 'www.example.org.', ttl: 300, type: 'A' },
+      ...extra,
+    ],
+    soa: { expire: 86400, minimum: 60, mname: 'ns1.example.org.', refresh: 3600, retry: 600, rname: 'hostmaster.example.org.', serial: 2000000000, ttl: 3600 },
+  } as unknown as UnhashedShard) as Shard;
+}
+
+/** The text with the first `from` replaced by `to` (which must occur). */
+function edit(text: string, from: string, to: string): string {
+  expect(text.includes(from), `${from} in the text`).to.equal(true);
+  return text.replace(from, to);
+}
+
+const reversedKeys = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(reversedKeys) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversedKeys(x)])) : v;
+
+/** Texts of the same shard that are not its canonical JSON: each parses to the same content. */
+function variants(s: Shard): [string, string][] {
+  const c = JSON.stringify(s);
+  const { hash, ...rest } = s;
+  return [
+    ['pretty-printed', JSON.stringify(s, null, 1)],
+    ['the hash member first', JSON.stringify({ hash, ...rest })],
+    ['top-level keys reversed', JSON.stringify({ ...Object.fromEntries(Object.entries(rest).reverse()), hash })],
+    ['every object\'s keys reversed but the hash last', JSON.stringify({ ...(reversedKeys(rest) as object), hash })],
+    ['a character escaped (same content)', edit(c, '"www.', '"\\u0077ww.')],
+    ['a slash escaped', edit(c, 'zone/', 'zone\\/')],
+    ['300 as 3e2 (as long)', edit(c, '"ttl":300', '"ttl":3e2')],
+    ...[' ', '\n', '\r', '\t'].map((ws): [string, string] => [`1000 as 1e3 after ${JSON.stringify(ws)} (as long)`, edit(c, '"ttl":1000', `"ttl":${ws}1e3`)]),
+    ['300 as 300.0', edit(c, '"ttl":300', '"ttl":300.0')],
+    ['2000000000 as 2E9, 1000 as 1e3 and a duplicate member (as long)', edit(edit(c, '"serial":2000000000', '"serial":2E9'), '"ttl":1000', '"ttl":7,"ttl":1e3')],
+    ['a duplicate member', edit(c, '"ttl":1000', '"ttl":7,"ttl":1000')],
+    ['a duplicate hash member earlier', edit(c, '"id":', `"hash":"${'0'.repeat(64)}","id":`)],
+    ['a trailing newline', c + '\n'],
+  ];
+}
+
+/** The text with its last member, the hash, replaced by the sha256 of the text's own bytes without it (a producer hashing non-canonical JSON). */
+function hashedAsWritten(text: string, hash: string): string | undefined {
+  const tail = `,"hash":"${hash}"}`;
+  if (!text.endsWith(tail)) return undefined;
+  const own = sha256(text.slice(0, -tail.length) + '}');
+  return text.slice(0, -tail.length) + `,"hash":"${own}"}`;
+}
+
+describe('the shard hash from the received text (hash.ts validShardHash)', () => {
+  const shard = zoneShard();
+  const canonical = JSON.stringify(shard);
+
+  it('the operator\'s text is the canonical JSON plus the hash member, last', () => {
+    const { hash, ...rest } = shard;
+    expect(canonical).to.equal(canonicalJson(rest).slice(0, -1) + `,"hash":"${hash}"}`);
+    expect(sha256(canonicalJson(rest))).to.equal(hash);
+  });
+
+  it('hashes the received text when it is canonical (seen by changing the parsed value behind its back)', () => {
+    const first = parseShardJson(canonical) as Shard;
+    expect(validShardHash(first, checkShardSchema(first, first.id).lengths)).to.equal(shard.hash);
+    // A same-length change the text does not have: a hash of the text still gives the old hash.
+    const parsed = parseShardJson(canonical) as Shard & { rrsets: { name: string }[] };
+    parsed.rrsets[2].name = 'wxw.example.org.';
+    expect(validShardHash(parsed, checkShardSchema(parsed, parsed.id).lengths)).to.equal(shard.hash);
+    expect(computeShardHash(parsed)).to.not.equal(shard.hash);
+    // The text is used once: asked again, the hash is the value's.
+    expect(validShardHash(parsed, checkShardSchema(parsed, parsed.id).lengths)).to.equal(computeShardHash(parsed));
+    // Without a received text (JSON.parse), the same change is hashed from the value.
+    const plain = JSON.parse(canonical) as typeof parsed;
+    plain.rrsets[2].name = 'wxw.example.org.';
+    expect(validShardHash(plain, checkShardSchema(plain, plain.id).lengths)).to.equal(computeShardHash(plain));
+  });
+
+  it('the ConfigMap source parses shards so (plain and gzip\'d)', () => {
+    for (const cm of [{ data: { [SHARD_KEY]: canonical } }, { binaryData: { [SHARD_GZIP_KEY]: gzipSync(canonical).toString('base64') } }]) {
+      const parsed = decodeShardConfigMap(cm) as Shard & { rrsets: { name: string }[] };
+      parsed.rrsets[2].name = 'wxw.example.org.';
+      expect(validShardHash(parsed, checkShardSchema(parsed, parsed.id).lengths)).to.equal(shard.hash);
+    }
+  });
+
+  for (const [what, text] of variants(shard)) {
+    it(`gives the content's hash to a text of the same shard with ${what}, and refuses that text hashed as written`, () => {
+      expect(text).to.not.equal(canonical);
+      expect(JSON.parse(text)).to.deep.equal(JSON.parse(canonical));
+      const v = validateShard(parseShardJson(text));
+      expect(v.ok, JSON.stringify(v)).to.equal(true);
+      const lying = hashedAsWritten(text, shard.hash);
+      if (lying === undefined) return; // the hash member is not last: nothing to hash "as written"
+      const l = validateShard(parseShardJson(lying));
+      expect(l.ok, 'a hash of non-canonical bytes').to.equal(false);
+      if (!l.ok) expect(l.errors.join('\n')).to.match(new RegExp(`does not match the content \\(${shard.hash}\\)`));
+    });
+  }
+
+  it('some of those texts are exactly as long as the canonical one (the length alone does not decide)', () => {
+    const same = variants(shard).filter(([, t]) => t.length === canonical.length).map(([w]) => w);
+    expect(same).to.have.length.greaterThan(2);
+  });
+
+  it('a raw lone surrogate (JSON.stringify writes it as \\u) as long as the canonical text gets the content\'s hash', () => {
+    const s = zoneShard([{ data: [['a\ud800b']], name: 'x.example.org.', ttl: 60, type: 'TXT' }]);
+    const c = JSON.stringify(s);
+    expect(c).to.include('\\ud800');
+    const raw = edit(c, '\\ud800', '\ud800');
+    const padded = edit(edit(raw, '"ttl":1000', '"ttl":1000.000'), '"ttl":60', '"ttl":6E1'); // -5 +4 +1: as long
+    expect(padded.length).to.equal(c.length);
+    // eight raw lone surrogates (-40) and five duplicate members (+40): no escape, no white space, no odd number
+    const s8 = zoneShard([{ data: [['a' + '\ud800'.repeat(8)]], name: 'x.example.org.', ttl: 60, type: 'TXT' }]);
+    const c8 = JSON.stringify(s8);
+    const sly = edit(c8.replaceAll('\\ud800', '\ud800'), '"ttl":60', '"ttl":7,'.repeat(5) + '"ttl":60');
+    expect(sly.length).to.equal(c8.length);
+    expect(validateShard(parseShardJson(sly)).ok).to.equal(true);
+    expect(validateShard(parseShardJson(hashedAsWritten(sly, s8.hash)!)).ok).to.equal(false);
+    for (const text of [raw, padded]) {
+      expect(validateShard(parseShardJson(text)).ok).to.equal(true);
+      const l = validateShard(parseShardJson(hashedAsWritten(text, s.hash)!));
+      expect(l.ok).to.equal(false);
+    }
+  });
+
+  it('an escape written otherwise, as long as the canonical one, gets the content\'s hash', () => {
+    for (const [char, escape, otherwise] of [['\u001f', '\\u001f', '\\u001F'], ['\ud800', '\\ud800', '\\uD800']]) {
+      const s = zoneShard([{ data: [[`a${char}b`]], name: 'x.example.org.', ttl: 60, type: 'TXT' }]);
+      const c = JSON.stringify(s);
+      const text = edit(c, escape, otherwise);
+      expect(text.length).to.equal(c.length);
+      expect(validateShard(parseShardJson(text)).ok).to.equal(true);
+      expect(validateShard(parseShardJson(hashedAsWritten(text, s.hash)!)).ok).to.equal(false);
+    }
+  });
+
+  it('gives computeShardHash\'s answer from values, whatever their key order and strings', () => {
+    const shards = [
+      shard, zoneShard([{ data: [['v=spf1 include:example.net -all'], ['quote " and backslash \\', 'é', '😀', '\u0001']], name: 't.example.org.', ttl: 60, type: 'TXT' }]),
+      zoneShard([{ data: [{ flags: 0, tag: 'issue', value: 'ca "x"' }], name: 'example.org.', ttl: 60, type: 'CAA' }]),
+    ];
+    for (const s of shards) {
+      for (const value of [s, reversedKeys(s), JSON.parse(JSON.stringify(s)), parseShardJson(JSON.stringify(s)), parseShardJson(JSON.stringify(reversedKeys(s)))] as Shard[]) {
+        const { errors, lengths } = checkShardSchema(value, value.id);
+        expect(errors).to.deep.equal([]);
+        expect(validShardHash(value, lengths)).to.equal(computeShardHash(value)).and.to.equal(s.hash);
+      }
+    }
+  });
+});
+
+describe('canonicalLength', () => {
+  it('is the length of canonicalJson where JSON.stringify is canonical, else NOT_CANONICAL', () => {
+    const measured: unknown[] = [null, true, false, 0, -0, 7, 1.5, -2e-7, 1e21, '', 'a', 'quote " \\ \n \u0001', [], [1, 'a', [null]], {}, { a: 1, b: { c: [] } }];
+    for (const v of measured) expect(canonicalLength(v), JSON.stringify(v)).to.equal(canonicalJson(v).length);
+    const refused: unknown[] = [{ b: 1, a: 2 }, { 1: 'x', b: 2 }, { '': 1 }, { a: undefined }, NaN, Infinity, undefined, () => 1, 'a\ud800', '😀', [{ b: 1, a: 1 }], new Date(0)];
+    for (const v of refused) expect(canonicalLength(v), String(v)).to.equal(NOT_CANONICAL);
+  });
+});
