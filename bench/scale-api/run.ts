@@ -57,6 +57,8 @@ function procStatus(pid: number, key: string): number {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+)`, 'm'));
   return m ? Number(m[1]) : 0;
 }
+/** A performance.now() time on the monotonic clock of V8's CPU profiles (process.hrtime), in µs. */
+const monoUs = (t: number) => Math.round(Number(process.hrtime.bigint() / 1000n) - (performance.now() - t) * 1000);
 /** utime + stime of a process, in ms. */
 function cpuMs(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -172,6 +174,9 @@ async function main(): Promise<void> {
     }
     const cpuPer = (cpuMs(op.pid!) - cpu0) / headless.length;
     const wall = performance.now() - w0;
+    // For a profile of the operator (BENCH_OPERATOR_NODE_ARGS=--cpu-prof): the window of the
+    // changes on the profile's clock, for profile-window.js.
+    console.log(`changes window (monotonic µs): ${monoUs(w0)}..${monoUs(w0 + wall)}, ${headless.length} changes`);
     // Idle CPU over the same wall time, for comparison (Lease renewals, watch traffic).
     const idle0 = cpuMs(op.pid!);
     await sleep(wall);
