@@ -7,7 +7,7 @@
 import type { Shard, ServicesShard } from '../../dns-server/config/types.js';
 import { byString } from './names.js';
 import type { ParsedZone } from './parse-crs.js';
-import { hashShard } from './rrsets.js';
+import { hashShard, shardFieldJson } from './rrsets.js';
 import { addressOfReverseName } from './reverse-zones.js';
 import type { ClusterRange, ReverseRanges } from './reverse-zones.js';
 import { STEP_ITEMS, finish } from './steps.js';
@@ -314,7 +314,8 @@ export class ReverseClaims {
       if (data.length) reverse.push(data.length === rs.data.length ? rs : { ...rs, data });
     }
     const { hash: _hash, ...rest } = s;
-    const shard = hashShard({ ...rest, reverse } as Omit<ServicesShard, 'hash'>) as ServicesShard;
+    // Only `reverse` differs: the forward RRsets' JSON is taken from the shard's own, not made again.
+    const shard = hashShard({ ...rest, reverse } as Omit<ServicesShard, 'hash'>, { rrsets: shardFieldJson(s, 'rrsets') }) as ServicesShard;
     this.#filtered.set(s, { refused, shard });
     return shard;
   }
