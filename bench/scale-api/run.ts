@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -99,6 +99,21 @@ function printPath(sent: { s: { ns: string; name: string }; at: number; answered
 
 /** A performance.now() time on the monotonic clock of V8's CPU profiles (process.hrtime), in µs. */
 const monoUs = (t: number) => Math.round(Number(process.hrtime.bigint() / 1000n) - (performance.now() - t) * 1000);
+/** utime + stime of a process's threads, the main thread apart from the others (V8's GC and compiler workers, libuv's), in ms. */
+function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // Node 20 leaves V8's and libuv's threads named "node": the main thread is the one whose id is the process's.
+      const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/\d+$/, '').trim();
+      const name = tid === String(pid) ? 'main' : comm === 'node' ? 'other threads (GC, JIT, libuv)' : comm;
+      const f = st.slice(st.lastIndexOf(') ') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
 /** utime + stime of a process, in ms. */
 function cpuMs(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -216,6 +231,7 @@ async function main(): Promise<void> {
       const lat: number[] = [];
       const sent: { s: typeof svcs[0]; at: number; answered?: number }[] = [];
       const cpu0 = cpuMs(child.pid!);
+      const threads0 = threadCpuMs(child.pid!);
       const w0 = performance.now();
       for (const s of headless) {
         const k = changeNo++;
@@ -229,6 +245,7 @@ async function main(): Promise<void> {
         await sleep(100);
       }
       const cpuPer = (cpuMs(child.pid!) - cpu0) / headless.length;
+      const byThread = [...threadCpuMs(child.pid!)].map(([n, ms]) => [n, (ms - (threads0.get(n) ?? 0)) / headless.length] as const).filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
       const wall = performance.now() - w0;
       // For a profile of the operator (BENCH_OPERATOR_NODE_ARGS=--cpu-prof): the window of the
       // changes on the profile's clock, for profile-window.js.
@@ -239,6 +256,7 @@ async function main(): Promise<void> {
       const idlePer = (cpuMs(child.pid!) - idle0) / headless.length;
       console.log(`endpoint change → answered: ${fmt(lat)}  [target p99 < 150 ms]`);
       console.log(`operator CPU per endpoint change: ${cpuPer.toFixed(1)} ms (idle over the same time: ${idlePer.toFixed(1)} ms per change-interval)  [target < 50 ms]`);
+      console.log(`  by thread (ms per change): ${byThread.map(([n, ms]) => `${n} ${ms.toFixed(1)}`).join(', ')}`);
       printPath(sent, env.audit(), applied);
     };
     await measureChanges(op);
