@@ -15,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,14 +89,21 @@ function printPath(sent: { s: { ns: string; name: string }; at: number; answered
     const apply = applied.find((a) => a.ids.includes(`services/${c.s.ns}`) && put !== undefined && a.start >= t(put.stageTimestamp) - 5);
     if (!put || !apply) continue;
     const marks = [c.at, t(patch.requestReceivedTimestamp), t(patch.stageTimestamp), t(put.requestReceivedTimestamp), t(put.stageTimestamp), apply.start, apply.end, c.answered];
-    rows.push(marks.slice(1).map((m, i) => m - marks[i]!));
+    rows.push([...marks.slice(1).map((m, i) => m - marks[i]!), gcBetween(t(put.requestReceivedTimestamp), c.answered)]);
   }
   if (rows.length === 0) { console.log('  path: no change matched in the audit log'); return; }
   const names = ['bench → apiserver', 'PATCH written', '→ operator PUT (watch, compile, gzip)', 'PUT written', '→ DNS applyShards (watch, gunzip, parse)', 'applyShards (validate, tables)', '→ answered (2 ms polls)'];
   const med = (i: number) => pct(rows.map((r) => r[i]!), 50);
-  const slowest = rows.reduce((a, b) => (b.reduce((x, y) => x + y, 0) > a.reduce((x, y) => x + y, 0) ? b : a));
+  const total = (r: number[]) => r.slice(0, names.length).reduce((x, y) => x + y, 0);
+  const slowest = rows.reduce((a, b) => (total(b) > total(a) ? b : a));
   console.log(`  path of a change, ms (median of ${rows.length} / the slowest): ${names.map((n, i) => `${n} ${med(i).toFixed(1)} / ${slowest[i]!.toFixed(1)}`).join('; ')}`);
+  console.log(`  this process's (the DNS server's) GC pauses from the operator's PUT to the answer: median ${pct(rows.map((r) => r[names.length]!), 50).toFixed(1)} ms, the slowest change ${slowest[names.length]!.toFixed(1)} ms`);
 }
+
+/** GC pauses of this process (the DNS server runs in it): start (wall ms) and duration. */
+const gcPauses: { start: number; ms: number }[] = [];
+new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push({ start: performance.timeOrigin + e.startTime, ms: e.duration }); }).observe({ entryTypes: ['gc'] });
+const gcBetween = (a: number, b: number) => gcPauses.filter((g) => g.start >= a && g.start < b).reduce((n, g) => n + g.ms, 0);
 
 /** A performance.now() time on the monotonic clock of V8's CPU profiles (process.hrtime), in µs. */
 const monoUs = (t: number) => Math.round(Number(process.hrtime.bigint() / 1000n) - (performance.now() - t) * 1000);
