@@ -7,7 +7,7 @@ import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import { addressRecordType, canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
-import { RRSetBag, byNameType, hashShard } from './rrsets.js';
+import { RRSetBag, byNameType, hashShard, shardFieldJson } from './rrsets.js';
 
 /** TTL of the cluster domain's records (CoreDNS's kubernetes plugin uses 5 s too). */
 export const CLUSTER_TTL = 5;
@@ -183,7 +183,14 @@ export function buildServicesShard(zone: string, namespace: string, services: Se
 }
 
 /** A namespace's Services' records and the forward and reverse RRsets they make, sorted (to patch when few Services change). */
-export interface ServicesForward { records: readonly ServiceRecords[]; sorted: RRSet[]; /** The PTR RRsets, sorted by name (before any PTR is refused). */ reverse?: RRSet[] }
+export interface ServicesForward {
+  records: readonly ServiceRecords[];
+  sorted: RRSet[];
+  /** The PTR RRsets, sorted by name (before any PTR is refused). */
+  reverse?: RRSet[];
+  /** The JSON of `sorted` and `reverse` as the shard holds it (slices of the shard's text, kept with it anyway). */
+  json?: { rrsets: string; reverse: string };
+}
 
 /**
  * The ServicesShard of one namespace from its Services' records (kept per Service by the
@@ -203,11 +210,41 @@ export function servicesShardOf(zone: string, namespace: string, records: readon
     sorted = bag.toRRSets();
   }
   const reverse = (diff && prev!.reverse && patchReverse(prev!.reverse, records, diff)) ?? reverseOf(records);
+  // Patched lists: the RRsets kept from last time are copied as text from last time's JSON.
+  const pre = diff && prev!.json && prev!.reverse ? { rrsets: spliceJson(prev!.sorted, prev!.json.rrsets, sorted), reverse: spliceJson(prev!.reverse, prev!.json.reverse, reverse) } : {};
   const shard = hashShard({
     apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
     reverse, rrsets: sorted, zone,
-  } as Omit<ServicesShard, 'hash'>) as ServicesShard;
-  return { shard, forward: { records, sorted, reverse } };
+  } as Omit<ServicesShard, 'hash'>, pre) as ServicesShard;
+  return { shard, forward: { records, sorted, reverse, json: { rrsets: shardFieldJson(shard, 'rrsets')!, reverse: shardFieldJson(shard, 'reverse')! } } };
+}
+
+/** Where an RRset's JSON ends and the next one's begins in a list's JSON: keys are sorted, so each RRset starts with "data", and a quote inside a string is escaped. */
+const BETWEEN_RRSETS = '},{"data":';
+
+/**
+ * JSON.stringify(list), where `list` holds mostly RRsets of `was` (in the same order) whose
+ * JSON is `wasJson`: runs of them are copied from it, the others serialised. undefined when
+ * `wasJson` does not hold `was` element by element (then the caller serialises the list).
+ */
+function spliceJson(was: readonly RRSet[], wasJson: string, list: readonly RRSet[]): string | undefined {
+  if (was.length === 0) return undefined;
+  const starts: number[] = [1];
+  for (let at = wasJson.indexOf(BETWEEN_RRSETS); at >= 0; at = wasJson.indexOf(BETWEEN_RRSETS, at + 1)) starts.push(at + 2);
+  if (starts.length !== was.length || wasJson[0] !== '[' || !wasJson.startsWith('{"data":', 1)) return undefined;
+  starts.push(wasJson.length); // one past the last one's end (its "]" at wasJson.length - 1, less the comma's place)
+  const index = new Map<RRSet, number>();
+  for (let i = 0; i < was.length; i++) index.set(was[i]!, i);
+  const pieces: string[] = [];
+  for (let k = 0; k < list.length;) {
+    const i = index.get(list[k]!);
+    if (i === undefined) { pieces.push(JSON.stringify(list[k])); k++; continue; }
+    let j = i; // a run of consecutive RRsets of `was`
+    while (k + 1 < list.length && index.get(list[k + 1]!) === j + 1) { k++; j++; }
+    pieces.push(wasJson.slice(starts[i]!, starts[j + 1]! - 1));
+    k++;
+  }
+  return '[' + pieces.join(',') + ']';
 }
 
 /** The PTR RRsets of `records` (those of names in `only`, when given), sorted by name. */
