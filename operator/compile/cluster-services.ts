@@ -188,8 +188,8 @@ export interface ServicesForward {
   sorted: RRSet[];
   /** The PTR RRsets, sorted by name (before any PTR is refused). */
   reverse?: RRSet[];
-  /** The JSON of `sorted` and `reverse` as the shard holds it (slices of the shard's text, kept with it anyway). */
-  json?: { rrsets: string; reverse: string };
+  /** The shard made of them (its JSON, which hashShard keeps, is where the next patched shard copies the kept RRsets' text from). */
+  shard?: ServicesShard;
 }
 
 /**
@@ -211,12 +211,13 @@ export function servicesShardOf(zone: string, namespace: string, records: readon
   }
   const reverse = (diff && prev!.reverse && patchReverse(prev!.reverse, records, diff)) ?? reverseOf(records);
   // Patched lists: the RRsets kept from last time are copied as text from last time's JSON.
-  const pre = diff && prev!.json && prev!.reverse ? { rrsets: spliceJson(prev!.sorted, prev!.json.rrsets, sorted), reverse: spliceJson(prev!.reverse, prev!.json.reverse, reverse) } : {};
+  const was = diff && prev!.shard && prev!.reverse ? { rrsets: shardFieldJson(prev!.shard, 'rrsets'), reverse: shardFieldJson(prev!.shard, 'reverse') } : undefined;
+  const pre = was?.rrsets !== undefined && was.reverse !== undefined ? { rrsets: spliceJson(prev!.sorted, was.rrsets, sorted), reverse: spliceJson(prev!.reverse!, was.reverse, reverse) } : {};
   const shard = hashShard({
     apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
     reverse, rrsets: sorted, zone,
   } as Omit<ServicesShard, 'hash'>, pre) as ServicesShard;
-  return { shard, forward: { records, sorted, reverse, json: { rrsets: shardFieldJson(shard, 'rrsets')!, reverse: shardFieldJson(shard, 'reverse')! } } };
+  return { shard, forward: { records, sorted, reverse, shard } };
 }
 
 /** Where an RRset's JSON ends and the next one's begins in a list's JSON: keys are sorted, so each RRset starts with "data", and a quote inside a string is escaped. */
