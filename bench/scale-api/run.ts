@@ -219,6 +219,8 @@ async function main(): Promise<void> {
     allProgrammed = performance.now() - t0;
     console.log(`cold start: start → first publish ${(firstPublish / 1000).toFixed(1)} s, → DNS answers ${(firstAnswer / 1000).toFixed(1)} s, → all ${STATIC_HOSTS} StaticHosts Programmed ${(allProgrammed / 1000).toFixed(1)} s (${((allProgrammed - firstPublish) / 1000).toFixed(1)} s after the first publish)  [target ≤ 10 s after]`);
     console.log(`  longest unanswered /healthz during the cold start: ${probe.worst().toFixed(0)} ms  [target < 1000 ms]`);
+    // Its figure is taken: the poll (10/s, a new connection each) would count in the CPU per change below.
+    probe.stop();
     const coldPeak = procStatus(op.pid!, 'VmHWM');
 
     // The cold start's Events (2 per StaticHost, behind the status patches in the write queue)
