@@ -86,7 +86,8 @@ function printPath(sent: { s: { ns: string; name: string }; at: number; answered
     if (!patch) continue;
     const cm = configMapName(`services/${c.s.ns}`);
     const put = (audit as A[]).find((e) => e.verb === 'update' && e.objectRef?.resource === 'configmaps' && e.objectRef.name === cm && t(e.requestReceivedTimestamp) >= t(patch.requestReceivedTimestamp));
-    const apply = applied.find((a) => a.ids.includes(`services/${c.s.ns}`) && put !== undefined && a.start >= t(put.stageTimestamp) - 5);
+    // From when the PUT was received: the audit log's "answered" time can come after the watch delivered it.
+    const apply = applied.find((a) => a.ids.includes(`services/${c.s.ns}`) && put !== undefined && a.start >= t(put.requestReceivedTimestamp));
     if (!put || !apply) continue;
     const marks = [c.at, t(patch.requestReceivedTimestamp), t(patch.stageTimestamp), t(put.requestReceivedTimestamp), t(put.stageTimestamp), apply.start, apply.end, c.answered];
     rows.push([...marks.slice(1).map((m, i) => m - marks[i]!), gcBetween(t(put.requestReceivedTimestamp), c.answered)]);
