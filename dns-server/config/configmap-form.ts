@@ -40,7 +40,8 @@ function shardLabelValue(id: string): string {
 
 /** The ConfigMap carrying `shard` in `namespace`: gzip'd into binaryData above `gzipAboveBytes`. */
 /** `json`: JSON.stringify(shard), when the caller already holds it (compile serialises each shard once). */
-export function shardConfigMap(namespace: string, shard: ShardDoc, gzipAboveBytes: number, json: string = JSON.stringify(shard)): Record<string, any> {
+/** `gzipLevel`: zlib's level (the operator's publisher picks it: a speed and size trade; any level decodes the same). */
+export function shardConfigMap(namespace: string, shard: ShardDoc, gzipAboveBytes: number, json: string = JSON.stringify(shard), gzipLevel?: number): Record<string, any> {
   const big = Buffer.byteLength(json) > gzipAboveBytes;
   return {
     apiVersion: 'v1', kind: 'ConfigMap',
@@ -49,7 +50,7 @@ export function shardConfigMap(namespace: string, shard: ShardDoc, gzipAboveByte
       labels: { [MANAGED_BY]: 'splitdns', [SHARD_LABEL]: shardLabelValue(shard.id) },
       annotations: { [SHARD_ID_ANNOTATION]: shard.id, [HASH_ANNOTATION]: shard.hash },
     },
-    ...(big ? { binaryData: { [SHARD_GZIP_KEY]: gzipSync(json).toString('base64') } } : { data: { [SHARD_KEY]: json } }),
+    ...(big ? { binaryData: { [SHARD_GZIP_KEY]: gzipSync(json, gzipLevel === undefined ? {} : { level: gzipLevel }).toString('base64') } } : { data: { [SHARD_KEY]: json } }),
   };
 }
 

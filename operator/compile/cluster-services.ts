@@ -7,7 +7,7 @@ import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import { addressRecordType, canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
-import { RRSetBag, byNameType, hashShard } from './rrsets.js';
+import { RRSetBag, byNameType, hashShard, shardFieldJson } from './rrsets.js';
 
 /** TTL of the cluster domain's records (CoreDNS's kubernetes plugin uses 5 s too). */
 export const CLUSTER_TTL = 5;
@@ -182,47 +182,108 @@ export function buildServicesShard(zone: string, namespace: string, services: Se
   return servicesShardOf(zone, namespace, services.map((svc) => serviceRecords(zone, namespace, svc, slicesByService.get(svc.meta.name) ?? []))).shard;
 }
 
-/** A namespace's Services' records and the forward RRsets they make, sorted (to patch when few Services change). */
-export interface ServicesForward { records: readonly ServiceRecords[]; sorted: RRSet[] }
+/** A namespace's Services' records and the forward and reverse RRsets they make, sorted (to patch when few Services change). */
+export interface ServicesForward {
+  records: readonly ServiceRecords[];
+  sorted: RRSet[];
+  /** The PTR RRsets, sorted by name (before any PTR is refused). */
+  reverse?: RRSet[];
+  /** The shard made of them (its JSON, which hashShard keeps, is where the next patched shard copies the kept RRsets' text from). */
+  shard?: ServicesShard;
+}
 
 /**
  * The ServicesShard of one namespace from its Services' records (kept per Service by the
  * compile cache). With `prev`, the records the namespace's last shard was made from: when
- * only a few Services' records differ, their RRsets leave and enter the sorted list of last
- * time (a linear merge) instead of sorting every RRset again. Returns what to pass next time.
+ * only a few Services' records differ, their RRsets leave and enter the sorted lists of last
+ * time (a linear merge; the PTR RRsets at the names they touch are made again from every
+ * record holding that name) instead of collecting and sorting every RRset again. Returns what
+ * to pass next time.
  */
 export function servicesShardOf(zone: string, namespace: string, records: readonly ServiceRecords[], prev?: ServicesForward): { shard: ServicesShard; forward: ServicesForward } {
-  const reverse = new RRSetBag();
-  for (const r of records) for (let i = 0; i < r.reverse.length; i += 2) reverse.add(r.reverse[i], 'PTR', CLUSTER_TTL, r.reverse[i + 1]);
-  let sorted = (prev && patchForward(prev, records)) ?? records.flatMap((r) => r.forward).sort(byNameType);
+  const diff = prev && recordsDiff(prev, records);
+  let sorted = (diff && mergeSorted(prev!.sorted, new Set(diff.gone.flatMap((r) => r.forward)), diff.added.flatMap((r) => r.forward).sort(byNameType))) ?? records.flatMap((r) => r.forward).sort(byNameType);
   // Two Service objects of one name (a snapshot that repeats one): their RRsets merged, as one bag would.
   if (sorted.some((rs, i) => i > 0 && byNameType(sorted[i - 1], rs) === 0)) {
     const bag = new RRSetBag();
     for (const rs of sorted) for (const d of rs.data) bag.add(rs.name, rs.type, rs.ttl, d);
     sorted = bag.toRRSets();
   }
+  const reverse = (diff && prev!.reverse && patchReverse(prev!.reverse, records, diff)) ?? reverseOf(records);
+  // Patched lists: the RRsets kept from last time are copied as text from last time's JSON.
+  const was = diff && prev!.shard && prev!.reverse ? { rrsets: shardFieldJson(prev!.shard, 'rrsets'), reverse: shardFieldJson(prev!.shard, 'reverse') } : undefined;
+  const pre = was?.rrsets !== undefined && was.reverse !== undefined ? { rrsets: spliceJson(prev!.sorted, was.rrsets, sorted), reverse: spliceJson(prev!.reverse!, was.reverse, reverse) } : {};
   const shard = hashShard({
     apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
-    reverse: reverse.toRRSets(), rrsets: sorted, zone,
-  } as Omit<ServicesShard, 'hash'>) as ServicesShard;
-  return { shard, forward: { records, sorted } };
+    reverse, rrsets: sorted, zone,
+  } as Omit<ServicesShard, 'hash'>, pre) as ServicesShard;
+  return { shard, forward: { records, sorted, reverse, shard } };
 }
 
-/** The sorted forward RRsets of `records`, from `prev`'s; undefined when too many records moved to gain. */
-function patchForward(prev: ServicesForward, records: readonly ServiceRecords[]): RRSet[] | undefined {
+/** Where an RRset's JSON ends and the next one's begins in a list's JSON: keys are sorted, so each RRset starts with "data", and a quote inside a string is escaped. */
+const BETWEEN_RRSETS = '},{"data":';
+
+/**
+ * JSON.stringify(list), where `list` holds mostly RRsets of `was` (in the same order) whose
+ * JSON is `wasJson`: runs of them are copied from it, the others serialised. undefined when
+ * `wasJson` does not hold `was` element by element (then the caller serialises the list).
+ */
+function spliceJson(was: readonly RRSet[], wasJson: string, list: readonly RRSet[]): string | undefined {
+  if (was.length === 0) return undefined;
+  const starts: number[] = [1];
+  for (let at = wasJson.indexOf(BETWEEN_RRSETS); at >= 0; at = wasJson.indexOf(BETWEEN_RRSETS, at + 1)) starts.push(at + 2);
+  if (starts.length !== was.length || wasJson[0] !== '[' || !wasJson.startsWith('{"data":', 1)) return undefined;
+  starts.push(wasJson.length); // one past the last one's end (its "]" at wasJson.length - 1, less the comma's place)
+  const index = new Map<RRSet, number>();
+  for (let i = 0; i < was.length; i++) index.set(was[i]!, i);
+  const pieces: string[] = [];
+  for (let k = 0; k < list.length;) {
+    const i = index.get(list[k]!);
+    if (i === undefined) { pieces.push(JSON.stringify(list[k])); k++; continue; }
+    let j = i; // a run of consecutive RRsets of `was`
+    while (k + 1 < list.length && index.get(list[k + 1]!) === j + 1) { k++; j++; }
+    pieces.push(wasJson.slice(starts[i]!, starts[j + 1]! - 1));
+    k++;
+  }
+  return '[' + pieces.join(',') + ']';
+}
+
+/** The PTR RRsets of `records` (those of names in `only`, when given), sorted by name. */
+function reverseOf(records: readonly ServiceRecords[], only?: ReadonlySet<string>): RRSet[] {
+  const bag = new RRSetBag();
+  for (const r of records) {
+    for (let i = 0; i < r.reverse.length; i += 2) if (only === undefined || only.has(r.reverse[i])) bag.add(r.reverse[i], 'PTR', CLUSTER_TTL, r.reverse[i + 1]);
+  }
+  return bag.toRRSets();
+}
+
+/** The records that came and went since `prev`; undefined when too many did to gain by patching. */
+function recordsDiff(prev: ServicesForward, records: readonly ServiceRecords[]): { added: ServiceRecords[]; gone: ServiceRecords[] } | undefined {
   const was = new Set(prev.records), now = new Set(records);
   const added = records.filter((r) => !was.has(r));
   const gone = prev.records.filter((r) => !now.has(r));
-  if ((added.length + gone.length) * 4 > records.length) return undefined;
-  const leave = new Set(gone.flatMap((r) => r.forward));
-  const enter = added.flatMap((r) => r.forward).sort(byNameType);
+  return (added.length + gone.length) * 4 > records.length ? undefined : { added, gone };
+}
+
+/** `list` (sorted) without the RRsets in `leave`, with `enter` (sorted) merged in. */
+function mergeSorted(list: readonly RRSet[], leave: ReadonlySet<RRSet>, enter: readonly RRSet[]): RRSet[] {
   const out: RRSet[] = [];
   let j = 0;
-  for (const rs of prev.sorted) {
+  for (const rs of list) {
     if (leave.has(rs)) continue;
     while (j < enter.length && byNameType(enter[j], rs) < 0) out.push(enter[j++]);
     out.push(rs);
   }
   while (j < enter.length) out.push(enter[j++]);
   return out;
+}
+
+/** The PTR RRsets from last time's: the names the changed records hold are made again from every record holding them; undefined when too many moved to gain. */
+function patchReverse(prev: readonly RRSet[], records: readonly ServiceRecords[], diff: { added: ServiceRecords[]; gone: ServiceRecords[] }): RRSet[] | undefined {
+  const touched = new Set<string>();
+  for (const r of [...diff.added, ...diff.gone]) for (let i = 0; i < r.reverse.length; i += 2) touched.add(r.reverse[i]);
+  if (touched.size * 4 > prev.length) return undefined;
+  const leave = new Set<RRSet>();
+  for (const rs of prev) if (touched.has(rs.name)) leave.add(rs);
+  return mergeSorted(prev, leave, reverseOf(records, touched));
 }

@@ -4,10 +4,10 @@
 // forbid, and ReverseClaims applies the verdict to the built shards and contributions without
 // touching what they hold otherwise (a refused PTR never takes a forward name with it).
 
-import type { Shard, ServicesShard } from '../../dns-server/config/types.js';
+import type { RRSet, Shard, ServicesShard } from '../../dns-server/config/types.js';
 import { byString } from './names.js';
 import type { ParsedZone } from './parse-crs.js';
-import { hashShard } from './rrsets.js';
+import { hashShard, shardFieldJson } from './rrsets.js';
 import { addressOfReverseName } from './reverse-zones.js';
 import type { ClusterRange, ReverseRanges } from './reverse-zones.js';
 import { STEP_ITEMS, finish } from './steps.js';
@@ -82,11 +82,36 @@ export function judgeName(name: string, group: readonly PtrClaim[], rules: PtrRu
   }
 }
 
-/** The PTR claims a Services shard makes: its reverse RRsets, owned by the Service each target names. */
-export function claimsOfServicesShard(shard: ServicesShard): PtrClaim[] {
+/**
+ * The PTR claims a Services shard makes: its reverse RRsets, owned by the Service each target
+ * names. With the shard it replaces (same id) and that shard's claims, the claims of an RRset
+ * that is the same object in both (a rebuilt namespace shard keeps the PTR RRsets its changed
+ * Services do not touch) are that shard's claim objects, not made again; a claim equal to one
+ * of the old shard's (name and target) is that one too.
+ */
+export function claimsOfServicesShard(shard: ServicesShard, old?: { shard: ServicesShard; claims: readonly PtrClaim[] }): PtrClaim[] {
   const suffix = `.${shard.namespace}.svc.${shard.zone}`;
+  // The old shard's claims by RRset: its claims are made in RRset order, those of one RRset in a row.
+  const oldRanges = new Map<RRSet, [number, number]>();
+  if (old !== undefined && old.shard.namespace === shard.namespace && old.shard.zone === shard.zone) {
+    let i = 0;
+    for (const rs of old.shard.reverse) {
+      const from = i;
+      for (const target of rs.data as string[]) if (target.endsWith(suffix)) i++;
+      oldRanges.set(rs, [from, i]);
+    }
+    if (i !== old.claims.length) oldRanges.clear(); // not the claims of that shard: nothing reused
+  }
+  const walked = oldRanges.size > 0;
   const out: PtrClaim[] = [];
+  let made = false;
   for (const rs of shard.reverse) {
+    const range = oldRanges.get(rs);
+    if (range !== undefined) {
+      for (let i = range[0]; i < range[1]; i++) out.push(old!.claims[i]!);
+      oldRanges.delete(rs); // what is left are the old RRsets not kept
+      continue;
+    }
     for (const target of rs.data as string[]) {
       if (!target.endsWith(suffix)) continue;
       const head = target.slice(0, -suffix.length); // "<service>" or "<endpoint>.<service>"
@@ -95,9 +120,17 @@ export function claimsOfServicesShard(shard: ServicesShard): PtrClaim[] {
         name: rs.name, target, namespace: shard.namespace, owner: `Service ${shard.namespace}/${head.slice(dot + 1)}`,
         source: dot < 0 ? 'clusterIP' : 'endpoint',
       });
+      made = true;
     }
   }
-  return out;
+  if (!made || old === undefined) return out;
+  // Claims made again that equal a claim of an old RRset not kept keep the old object (the
+  // index then moves only what differs). Without ranges (no old shard to walk), all old claims.
+  const byKey = new Map<string, PtrClaim>();
+  const add = (x: PtrClaim) => byKey.set(x.name + '\n' + x.target, x);
+  if (!walked) old.claims.forEach(add);
+  else for (const [from, to] of oldRanges.values()) for (let i = from; i < to; i++) add(old.claims[i]!);
+  return byKey.size === 0 ? out : out.map((x) => byKey.get(x.name + '\n' + x.target) ?? x);
 }
 
 const claimKey = (name: string, target: string, owner: string) => `${owner}\n${name}\n${target}`;
@@ -180,11 +213,7 @@ export class ReverseClaims {
       const oldClaims = old !== undefined && !replaced.has(old) ? this.#claims.get(old) : undefined;
       let c = this.#claims.get(s);
       if (c === undefined) {
-        c = claimsOfServicesShard(s);
-        if (oldClaims !== undefined) {
-          const byKey = new Map(oldClaims.map((x) => [x.name + '\n' + x.target, x]));
-          c = c.map((x) => byKey.get(x.name + '\n' + x.target) ?? x);
-        }
+        c = claimsOfServicesShard(s, oldClaims === undefined ? undefined : { shard: old as ServicesShard, claims: oldClaims });
         this.#claims.set(s, c);
       }
       if (oldClaims === undefined) { for (const x of c) indexClaim(x); continue; }
@@ -314,7 +343,8 @@ export class ReverseClaims {
       if (data.length) reverse.push(data.length === rs.data.length ? rs : { ...rs, data });
     }
     const { hash: _hash, ...rest } = s;
-    const shard = hashShard({ ...rest, reverse } as Omit<ServicesShard, 'hash'>) as ServicesShard;
+    // Only `reverse` differs: the forward RRsets' JSON is taken from the shard's own, not made again.
+    const shard = hashShard({ ...rest, reverse } as Omit<ServicesShard, 'hash'>, { rrsets: shardFieldJson(s, 'rrsets') }) as ServicesShard;
     this.#filtered.set(s, { refused, shard });
     return shard;
   }

@@ -58,6 +58,8 @@ export const byNameType = (a: RRSet, b: RRSet): number => cmp(a.name, b.name) ||
 
 /** The canonical JSON of each shard hashShard() made, kept until the shard object is collected. */
 const jsonOfShard = new WeakMap<object, string>();
+/** Where each top-level field's value lies in that JSON (start, end). */
+const fieldsOfShard = new WeakMap<object, Record<string, [number, number]>>();
 
 /**
  * Sets the hash of a shard whose objects all have sorted keys (see the header), serialising it
@@ -68,17 +70,32 @@ export function hashShard<S extends UnhashedShard>(shard: S, pre: Partial<Record
   const top = shard as unknown as Record<string, unknown>;
   const given = pre as Record<string, string | undefined>;
   const ordered: Record<string, unknown> = {};
+  const at: Record<string, [number, number]> = {};
+  // Hashed piece by piece as it is built: the text is joined (a rope) and flattened only once,
+  // when it is written out, not also for the hash (a second copy of a 350 KB Services shard).
+  const h = createHash('sha256').update('{');
   let json = '{';
   for (const k of Object.keys(top).sort(cmp)) {
     if (top[k] === undefined) continue;
     ordered[k] = top[k];
-    json += (json.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + (given[k] ?? JSON.stringify(top[k]));
+    const value = given[k] ?? JSON.stringify(top[k]);
+    const key = (json.length > 1 ? ',' : '') + JSON.stringify(k) + ':';
+    h.update(key).update(value);
+    json += key;
+    at[k] = [json.length, json.length + value.length];
+    json += value;
   }
-  json += '}';
-  const hash = createHash('sha256').update(json).digest('hex');
+  const hash = h.update('}').digest('hex');
   ordered.hash = hash;
-  jsonOfShard.set(ordered, json.slice(0, -1) + ',"hash":"' + hash + '"}');
+  jsonOfShard.set(ordered, json + ',"hash":"' + hash + '"}');
+  fieldsOfShard.set(ordered, at);
   return ordered as unknown as S & { hash: string };
+}
+
+/** The JSON of one top-level field of a shard hashShard() made (for hashShard's `pre`: a field not serialised again); undefined for another shard. */
+export function shardFieldJson(shard: object, key: string): string | undefined {
+  const at = fieldsOfShard.get(shard)?.[key];
+  return at === undefined ? undefined : jsonOfShard.get(shard)!.slice(at[0], at[1]);
 }
 
 /** JSON.stringify(shard), without serialising again a shard compile() made. */

@@ -84,6 +84,9 @@ const RESOURCES: WatchedResource[] = [
   { key: 'namespaces', path: '/api/v1/namespaces', transform: stripNamespace, statusMatters: true },
 ];
 
+/** A compile result and the live custom resources it was compiled from (their statuses are compared). */
+interface LastCompile { result: CompileResult; live: Map<string, any> }
+
 export class Operator {
   readonly metrics: OperatorMetrics;
   readonly client: KubeClient;
@@ -99,7 +102,7 @@ export class Operator {
   #ops?: OpsHttp;
   #closed = false;
   /** The last compile result and the live objects it was compiled from. */
-  #last?: { result: CompileResult; live: Map<string, any> };
+  #last?: LastCompile;
   /** Leadership just began: take Programmed generations from the live status (see #writeStatuses). */
   #seedFromLive = false;
   /** key → the desired status last made for a resource and what it was made from: the same object while they hold (the status writer then skips it). */
@@ -108,6 +111,13 @@ export class Operator {
   #publishedAt = -Infinity;
   /** The compile notices (a Service's refused PTRs: Services have no status) logged, so each is logged once while it holds. */
   #notices = new Set<string>();
+  /**
+   * The last status pass that found every resource Programmed and its status written, with the
+   * compile it was of: another pass over the same compile, with replicas as before, finds the
+   * same (a Confirmer poll after a publish is answered without looking at 1,000s of statuses;
+   * it polls several times per change until the replicas serve it).
+   */
+  #settledPass?: { last: LastCompile; noReplicas: boolean };
   /** The last time every ready replica was seen serving the whole latest bundle. */
   lastConfirmed?: { at: number; replicas: number };
 
@@ -179,6 +189,7 @@ export class Operator {
     this.#confirmer.reset();
     this.#desired.clear();
     this.#last = undefined;
+    this.#settledPass = undefined;
   }
 
   /** One reconcile: compile the caches, publish, have the Confirmer ask the replicas and write the statuses. false: retry later. */
@@ -245,6 +256,8 @@ export class Operator {
     const seed = this.#seedFromLive;
     this.#seedFromLive = false;
     const replicas = this.#confirmer.replicas;
+    const noReplicas = replicas !== undefined && replicas.length === 0;
+    if (!seed && this.#settledPass?.last === last && this.#settledPass.noReplicas === noReplicas) return true;
     // Just published: a status that would only say Pending waits a moment for the replicas
     // (they mostly serve within it), so one patch carries Programmed instead of two.
     const holdPending = performance.now() - this.#publishedAt < PENDING_GRACE_MS && replicas?.length !== 0;
@@ -268,10 +281,10 @@ export class Operator {
         all = false;
         if (holdPending) continue;
       }
-      const noReplicas = replicas !== undefined && replicas.length === 0;
       let d = this.#desired.get(key);
       if (d === undefined || d.r !== r || d.programmed !== programmed || d.noReplicas !== noReplicas) this.#desired.set(key, (d = { r, programmed, noReplicas, desired: desiredStatus(r, programmed, noReplicas) }));
-      writes.push(this.#status.write(r, d.desired, liveObj));
+      // Settled (the common case: one change elsewhere): no promise, nothing to await.
+      if (!this.#status.settled(r, d.desired, liveObj)) writes.push(this.#status.write(r, d.desired, liveObj));
     }
     // While something is not yet Programmed the Confirmer polls again anyway: the patches are
     // left to the queue, not awaited, so the next poll comes on time (a cold start queues 1,000s
@@ -282,7 +295,9 @@ export class Operator {
     if (!all) return false;
     await Promise.all(writes);
     // A failed patch leaves a status unwritten: not done, so the Confirmer polls (and writes) again.
-    return all && this.#status.statusFailures === failuresBefore;
+    const done = this.#status.statusFailures === failuresBefore;
+    if (done && this.#last === last) this.#settledPass = { last, noReplicas };
+    return done;
   }
 
   async close(): Promise<void> {

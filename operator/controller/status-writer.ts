@@ -97,6 +97,8 @@ export const EVENT_SERIES_WINDOW_MS = 60 * 60 * 1000;
 /** Subtracted from an Event's priority so that it runs after every waiting status write. */
 const EVENT_BEHIND_STATUS = 1e15;
 
+const keyOfResult = (r: ResourceResult): string => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
+
 export class StatusWriter {
   /** uid → canonical JSON and value of the status as last written. */
   #last = new Map<string, { json: string; status: any }>();
@@ -148,9 +150,8 @@ export class StatusWriter {
    * object as when it was last found written, nothing is compared.
    */
   write(r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {
-    const key = r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
-    const settled = this.#settled.get(key);
-    if (settled !== undefined && settled.desired === desired && settled.live === live) return Promise.resolve(false);
+    const key = keyOfResult(r);
+    if (this.#isSettled(key, desired, live)) return Promise.resolve(false);
     const pending = this.#pending.get(key);
     if (pending !== undefined && pending.desired === desired && pending.live === live) return pending.done;
     const done = this.#write(key, r, desired, live);
@@ -158,6 +159,16 @@ export class StatusWriter {
     this.#pending.set(key, entry);
     void done.finally(() => { if (this.#pending.get(key) === entry) this.#pending.delete(key); });
     return done;
+  }
+
+  /** Whether write() would do nothing: these desired and live objects are the ones last found written (no promise made, nothing compared). */
+  settled(r: ResourceResult, desired: DesiredStatus, live: unknown): boolean {
+    return this.#isSettled(keyOfResult(r), desired, live);
+  }
+
+  #isSettled(key: string, desired: DesiredStatus, live: unknown): boolean {
+    const settled = this.#settled.get(key);
+    return settled !== undefined && settled.desired === desired && settled.live === live;
   }
 
   async #write(key: string, r: ResourceResult, desired: DesiredStatus, live: any): Promise<boolean> {

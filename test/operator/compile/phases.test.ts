@@ -2,6 +2,8 @@
 // plus the cache's lifetimes: what a long-lived compiler keeps, and when it lets go.
 import { expect } from 'chai';
 import { compile, createCompiler, shardJson } from '../../../operator/compile/index.js';
+import { computeShardHash } from '../../../dns-server/config/index.js';
+import type { ServicesShard } from '../../../dns-server/config/index.js';
 import type { CompilePhase } from '../../../operator/compile/index.js';
 import { CompileCache } from '../../../operator/compile/cache.js';
 import { judgeStaticHosts, resolveClaims } from '../../../operator/compile/claims.js';
@@ -304,5 +306,20 @@ describe('compile: phase hook and serialised shards', () => {
     for (const shard of r.bundle.shards) expect(shardJson(shard), shard.id).to.equal(JSON.stringify(shard));
     const copy = JSON.parse(JSON.stringify(r.bundle.shards[0]));
     expect(shardJson(copy)).to.equal(JSON.stringify(copy));
+  });
+
+  it('gives a Services shard that lost a refused PTR the JSON and hash of what it holds (its forward RRsets not serialised again)', () => {
+    // One endpoint address in two namespaces: its PTR is refused in both, each shard is filtered.
+    const headless = (ns: string) => [service(ns, 'db', { clusterIP: 'None', ports: [{ name: 'p', port: 80 }] }),
+      slice(ns, 'db-a', 'db', { ports: [{ name: 'p', port: 5432 }], endpoints: [{ addresses: ['10.244.0.5'] }, { addresses: [`10.244.1.${ns === 'a' ? 1 : 2}`] }] })];
+    const [sa, ea] = headless('a'), [sb, eb] = headless('b');
+    const compiler = createCompiler(OPTS);
+    for (let round = 0; round < 2; round++) {
+      const r = compiler.compile(snap({ services: [sa, sb], endpointSlices: [ea, eb], namespaces: [namespace('a'), namespace('b')] }));
+      const shard = r.bundle.shards.find((x) => x.id === 'services/a')! as ServicesShard;
+      expect(shard.reverse.map((x) => x.name), 'the shared address lost its PTR').to.deep.equal(['1.1.244.10.in-addr.arpa.']);
+      expect(shardJson(shard)).to.equal(JSON.stringify(shard));
+      expect(shard.hash).to.equal(computeShardHash(shard));
+    }
   });
 });

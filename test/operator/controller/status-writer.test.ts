@@ -96,6 +96,19 @@ describe('operator controller: status writer skips what it has settled', () => {
     expect(patches).to.have.length(1);
   });
 
+  it('says settled only for the desired and live objects last found written (the operator then skips write())', async () => {
+    const { w, patches } = writer();
+    const desired = desiredStatus(r, true, false);
+    expect(w.settled(r, desired, undefined), 'nothing written yet').to.equal(false);
+    await w.write(r, desired, undefined);
+    const live = { metadata: { uid: 'h' }, status: (patches[0] as any).status };
+    expect(w.settled(r, desired, live), 'this live object not yet compared').to.equal(false);
+    expect(await w.write(r, desired, live)).to.equal(false);
+    expect(w.settled(r, desired, live)).to.equal(true);
+    expect(w.settled(r, desiredStatus(r, false, false), live), 'another desired object').to.equal(false);
+    expect(w.settled(r, desired, { ...live }), 'another live object').to.equal(false);
+  });
+
   it('a failed patch is not settled: the same objects are written again on the next call', async () => {
     const { w, patches, setFail } = writer();
     const desired = desiredStatus(r, true, false);
