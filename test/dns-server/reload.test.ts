@@ -11,6 +11,7 @@ import { startFileSource } from '../../dns-server/source/file.js';
 import { bundle, exampleZone, servicesShard, zoneShard } from '../helpers/bundles.js';
 import { buildQuery, rcodeOf, udpQuery } from '../helpers/dns-client.js';
 import { silent, startTestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 
 const other = (addr: string) => zoneShard('example.net.', [{ name: 'www.example.net.', type: 'A', ttl: 60, data: [addr] }]);
 const cluster = zoneShard('cluster.local.', [], { clusterDomain: true });
@@ -133,6 +134,38 @@ describe('dns-server: file source', () => {
       fs.writeFileSync(file, '{ not json');
       await src.reload();
       expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.2']);
+    } finally {
+      src.close();
+    }
+  });
+
+  it('reads the file again only when its stat changed (an old, unchanged bundle is not re-read every poll)', async () => {
+    const file = path.join(dir, 'config.json');
+    const old = new Date(Date.now() - 3600_000);
+    fs.writeFileSync(file, JSON.stringify(bundle(other('192.0.2.1'))));
+    fs.utimesSync(file, old, old);
+    const src = await startFileSource({ file, apply: (b) => server.applyBundle(b), logger: silent, debounceMs: 1, pollMs: 10 });
+    try {
+      expect(src.counts.reads).to.equal(1);
+      await until('five polls', () => src.counts.checks >= 5);
+      expect(src.counts.reads, 'polls of an unchanged file read it').to.equal(1);
+      // The same size and the same modification time, other text: the change time still moves.
+      fs.writeFileSync(file, JSON.stringify(bundle(other('192.0.2.9'))));
+      fs.utimesSync(file, old, old);
+      await until('the new address served', async () => (await a(server.port, 'www.example.net'))[0] === '192.0.2.9');
+      expect(src.counts.reads).to.equal(2);
+    } finally {
+      src.close();
+    }
+  });
+
+  it('reads a file modified moments ago at every check (a same-size write in the same timestamp tick is not missed)', async () => {
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify(bundle(other('192.0.2.1'))));
+    const src = await startFileSource({ file, apply: (b) => server.applyBundle(b), logger: silent, debounceMs: 1, pollMs: 10 });
+    try {
+      await until('three polls', () => src.counts.checks >= 3);
+      expect(src.counts.reads, 'a racily new file is read at each check').to.be.at.least(3);
     } finally {
       src.close();
     }
