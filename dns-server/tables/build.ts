@@ -21,7 +21,7 @@ function recordsFrom(rrsets: readonly RRSet[]): Map<string, NameRecord> {
   for (const rs of rrsets) {
     const key = nameToKey(rs.name);
     const r = records.get(key);
-    const next = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs.ttl, rs.data);
+    const next = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs);
     if (r === undefined) records.set(key, next);
   }
   return records;
@@ -73,7 +73,7 @@ export function buildShardSlab(shard: Shard): SharedArrayBuffer {
       const originKey = nameToKey(shard.origin);
       const nodes = recordsFrom(shard.rrsets);
       const apex = nodes.get(originKey);
-      const withSoa = addRRSet(apex, shard.origin, TYPE.SOA, shard.soa.ttl, [shard.soa]); // the SOA after the apex's own RRsets
+      const withSoa = addRRSet(apex, shard.origin, TYPE.SOA, { ttl: shard.soa.ttl, data: [shard.soa] }); // the SOA after the apex's own RRsets
       if (apex === undefined) nodes.set(originKey, withSoa);
       const { ents, wildcardParents } = structure(nodes, originKey);
       writeNames(w, nodes, ents, wildcardParents);

@@ -102,7 +102,9 @@ describe('dns-server: table slabs (shared memory)', () => {
       for (const key of remove) model.delete(key);
       for (const [key, rec] of add) model.set(key, rec);
       const capacity = slab.capacity;
-      slab = new Slab(patchSlab(slab, [...remove, ...add.keys()], [...add].map(([k, r]) => [k, NODE, r] as const), { v: round }, [round]));
+      const w = new SlabWriter();
+      for (const [k, r] of add) w.add(k, NODE, r);
+      slab = new Slab(patchSlab(slab, [...remove, ...add.keys()], w, { v: round }, [round]));
       if (slab.capacity !== capacity || slab.u32[11] === 0) compactions++;
       expect(slab.meta()).to.deep.equal({ v: round });
       expect(slab.aux()).to.deep.equal([round]);
