@@ -33,9 +33,11 @@ function structure(nodes: ReadonlyMap<string, unknown>, baseKey: string): { ents
   const wildcardParents = new Set<string>();
   for (const key of nodes.keys()) {
     if (key.startsWith('\x01*')) wildcardParents.add(key.substring(2));
+    // Up to the base, stopping at a node or a known ENT: their own ancestors are done (or will
+    // be, a node's when its own key comes), so each ancestor is walked once, not once a name.
     let p = parentKey(key);
-    while (p !== undefined && p.length >= baseKey.length && p !== baseKey) {
-      if (!nodes.has(p)) ents.add(p);
+    while (p !== undefined && p.length >= baseKey.length && p !== baseKey && !nodes.has(p) && !ents.has(p)) {
+      ents.add(p);
       p = parentKey(p);
     }
     if (p === baseKey && !nodes.has(p)) ents.add(p);
