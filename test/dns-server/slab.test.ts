@@ -209,7 +209,7 @@ describe('dns-server: the slab writer encodes records as JSON.stringify does', (
     ['CNAME', ['www.example.org.']],
     ['NS', ['ns1.example.org.', 'ns2.example.org.']],
     ['PTR', ['svc.ns.svc.cluster.local.']],
-    ['TXT', [['v=spf1 -all'], ['a "quoted" \\ back\\slash', 'tab\there', 'nl\n', '\u0000\u001f\u007f'], ['é ✓ 𝄞 ünïcödé'], ['']]],
+    ['TXT', [['v=spf1 -all'], ['say "hi"', 'back\\slash only'], ['a "quoted" \\ back\\slash', 'tab\there', 'nl\n', '\u0000\u001f\u007f'], ['é ✓ 𝄞 ünïcödé'], ['']]],
     ['MX', [{ preference: 10, exchange: 'mx.example.org.' }, { preference: 0, exchange: '.' }]],
     ['SRV', [{ priority: 0, weight: 100, port: 8080, target: 'svc.ns.svc.cluster.local.' }, { priority: 65535, weight: 0, port: 0, target: '.' }]],
     ['CAA', [{ flags: 128, tag: 'issue', value: 'ca.example.net; account=230123' }, { flags: 0, tag: 'iodef', value: 'mailto:sécurité@example.org' }]],
