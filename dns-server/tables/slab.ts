@@ -286,9 +286,18 @@ export class SlabWriter {
     let capacity = 8;
     while (capacity < (n + room) * 2) capacity *= 2;
     const dataStart = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
-    const out = allocate(capacity, dataStart + this.#p, meta, aux);
-    this.drain(out.u8, dataStart, (e) => indexEntries(out.u32, out.u8, e, dataStart));
-    return out.sab;
+    // The meta and aux blobs follow the entries, written by the same encoder (no JSON string).
+    const metaAt = this.#p;
+    this.json(meta);
+    const auxAt = this.#p;
+    this.json(aux);
+    const end = this.#p;
+    const sab = new SharedArrayBuffer(dataStart + end);
+    const u32 = new Uint32Array(sab, 0, dataStart >>> 2);
+    const u8 = Buffer.from(sab);
+    header(u32, capacity, dataStart + metaAt, auxAt - metaAt, end - auxAt);
+    this.drain(u8, dataStart, (e) => indexEntries(u32, u8, e, dataStart));
+    return sab;
   }
 
   /** Copies the entries' bytes to `u8` at `at`, has `index` index them, and gives the scratch back (the writer is done). */
@@ -339,15 +348,19 @@ function allocate(capacity: number, dataEnd: number, meta: unknown, aux: unknown
   const metaBytes = Buffer.byteLength(metaText, 'utf8');
   const total = dataEnd + metaBytes + Buffer.byteLength(auxText, 'utf8');
   const sab = new SharedArrayBuffer(total);
-  const dataStart = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
-  const u32 = new Uint32Array(sab, 0, dataStart >>> 2);
+  const u32 = new Uint32Array(sab, 0, HEADER_WORDS + capacity * SLOT_WORDS);
   const u8 = Buffer.from(sab);
   u8.write(metaText, dataEnd, metaBytes, 'utf8');
   u8.write(auxText, dataEnd + metaBytes, total - dataEnd - metaBytes, 'utf8');
-  u32[0] = MAGIC; u32[1] = capacity; u32[5] = dataStart;
-  u32[6] = dataEnd; u32[7] = metaBytes; u32[8] = dataEnd + metaBytes; u32[9] = total - dataEnd - metaBytes;
-  u32[DATA_END] = dataEnd;
+  header(u32, capacity, dataEnd, metaBytes, total - dataEnd - metaBytes);
   return { sab, u32, u8 };
+}
+
+/** Writes a new slab's header: the entries end at `dataEnd`, the meta and aux blobs follow. */
+function header(u32: Uint32Array, capacity: number, dataEnd: number, metaBytes: number, auxBytes: number): void {
+  u32[0] = MAGIC; u32[1] = capacity; u32[5] = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
+  u32[6] = dataEnd; u32[7] = metaBytes; u32[8] = dataEnd + metaBytes; u32[9] = auxBytes;
+  u32[DATA_END] = dataEnd;
 }
 
 function countEntry(u32: Uint32Array, flags: number, by: number): void {
