@@ -126,8 +126,8 @@ const DEAD_BYTES = 11;
 
 /** A writer's scratch memory between slabs (one at a time; a writer whose build failed just loses it). */
 let spare: Buffer | undefined;
-/** The largest scratch kept for the next writer (a larger one, the reverse base's, is let go). */
-const SPARE_MAX = 1 << 20;
+/** The largest scratch kept for the next writer (a shard's slab fits; a larger one, such as the reverse base's, is let go, not held for good). */
+const SPARE_MAX = 1 << 18;
 const EMPTY_BUF = Buffer.alloc(0);
 
 /**
