@@ -107,7 +107,7 @@ export class Slab {
     return JSON.parse(this.bytes.toString('utf8', p, p + this.u32[w + 3]));
   }
 
-  /** The record of slot `i` as text (copied into another slab without parsing). */
+  /** The record of slot `i` as text, unparsed (what the writer wrote: its tests compare it with JSON.stringify). */
   recordTextAt(i: number): string {
     const w = HEADER_WORDS + i * SLOT_WORDS;
     const p = this.u32[w + 1] + this.u32[w + 2];
