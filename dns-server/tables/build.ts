@@ -21,7 +21,7 @@ function recordsFrom(rrsets: readonly RRSet[]): Map<string, NameRecord> {
   for (const rs of rrsets) {
     const key = nameToKey(rs.name);
     const r = records.get(key);
-    const next = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs.ttl, rs.data);
+    const next = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs);
     if (r === undefined) records.set(key, next);
   }
   return records;
@@ -33,9 +33,11 @@ function structure(nodes: ReadonlyMap<string, unknown>, baseKey: string): { ents
   const wildcardParents = new Set<string>();
   for (const key of nodes.keys()) {
     if (key.startsWith('\x01*')) wildcardParents.add(key.substring(2));
+    // Up to the base, stopping at a node or a known ENT: their own ancestors are done (or will
+    // be, a node's when its own key comes), so each ancestor is walked once, not once a name.
     let p = parentKey(key);
-    while (p !== undefined && p.length >= baseKey.length && p !== baseKey) {
-      if (!nodes.has(p)) ents.add(p);
+    while (p !== undefined && p.length >= baseKey.length && p !== baseKey && !nodes.has(p) && !ents.has(p)) {
+      ents.add(p);
       p = parentKey(p);
     }
     if (p === baseKey && !nodes.has(p)) ents.add(p);
@@ -73,7 +75,7 @@ export function buildShardSlab(shard: Shard): SharedArrayBuffer {
       const originKey = nameToKey(shard.origin);
       const nodes = recordsFrom(shard.rrsets);
       const apex = nodes.get(originKey);
-      const withSoa = addRRSet(apex, shard.origin, TYPE.SOA, shard.soa.ttl, [shard.soa]); // the SOA after the apex's own RRsets
+      const withSoa = addRRSet(apex, shard.origin, TYPE.SOA, { ttl: shard.soa.ttl, data: [shard.soa] }); // the SOA after the apex's own RRsets
       if (apex === undefined) nodes.set(originKey, withSoa);
       const { ents, wildcardParents } = structure(nodes, originKey);
       writeNames(w, nodes, ents, wildcardParents);

@@ -121,52 +121,82 @@ export class ReverseIndex {
 /** A change of one shard's reverse RRsets: they were `before`, are `after` now. */
 export interface ReverseChange { id: string; before: readonly RRSet[]; after: readonly RRSet[] }
 
+/** A reverse name an update touches: its record as it will be, whether the index had it, whether it is written as a tombstone. */
+interface Touched { rec: ReverseRecord; was: boolean; tombstone: boolean }
+
 /** The next reverse slabs after `changes` (the main thread, at reload). */
 export function buildReverseSlabs(current: ReverseSlabs, changes: readonly ReverseChange[]): ReverseUpdate {
   const changed = new Set(changes.map((c) => c.id));
-  const touched = new Map<string, { rec: ReverseRecord; was: boolean }>();
+  const touched = new Map<string, Touched>();
   const entry = (name: string): ReverseRecord => {
     const key = nameToKey(name);
     let t = touched.get(key);
     if (t === undefined) {
       const prev = current.record(key);
       const parts = prev === undefined ? [] : prev[1].filter((p) => !changed.has(p[0]));
-      touched.set(key, (t = { rec: [name, parts], was: prev !== undefined }));
+      touched.set(key, (t = { rec: [name, parts], was: prev !== undefined, tombstone: false }));
     }
     return t.rec;
   };
   for (const c of changes) for (const rs of c.before) entry(rs.name);
   for (const c of changes) for (const rs of c.after) entry(rs.name)[1].push([c.id, rs.ttl, rs.data as string[]]);
+  // First pass: what is written (a live name, or a tombstone for one the base still has), to
+  // choose between patching the overlay and folding; second: the entries, written as bytes.
   let size = current.size;
-  const add: [string, number, string][] = [];
-  for (const [key, { rec, was }] of touched) {
-    const live = rec[1].length > 0;
-    size += (live ? 1 : 0) - (was ? 1 : 0);
-    if (live) {
-      rec[1].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      add.push([key, FLAGS, reverseRecord(rec)]);
-    } else if (current.base.find(key) >= 0) add.push([key, TOMBSTONE, '']); // gone, but the base has it
+  let adds = 0;
+  const { base, overlay } = current;
+  for (const [key, t] of touched) {
+    const live = t.rec[1].length > 0;
+    size += (live ? 1 : 0) - (t.was ? 1 : 0);
+    if (live) adds++;
+    else if (base.find(key) >= 0) { t.tombstone = true; adds++; }
   }
   const touchedKeys = current.size === 0 || touched.size > TOUCHED_MAX ? null : [...touched.keys()];
-  const { base, overlay } = current;
-  if (overlay.entries + add.length <= Math.max(OVERLAY_MIN, base.entries / 8)) {
-    return { base: base.sab, overlay: patchSlab(overlay, touched.keys(), add, { size }), touched: touchedKeys };
+  const w = new SlabWriter();
+  if (overlay.entries + adds <= Math.max(OVERLAY_MIN, base.entries / 8)) {
+    writeTouched(w, touched, true);
+    return { base: base.sab, overlay: patchSlab(overlay, touched.keys(), w, { size }), touched: touchedKeys };
   }
-  // Fold: the overlay's entries and this update's into a new base; the overlay starts empty.
-  const fold = new Map<string, [number, string]>();
-  for (let i = 0; i < overlay.capacity; i++) if (overlay.used(i)) fold.set(overlay.keyAt(i), [overlay.flagsAt(i), overlay.recordTextAt(i)]);
-  for (const key of touched.keys()) fold.delete(key);
-  for (const [key, flags, text] of add) fold.set(key, [flags, text]);
-  const live: [string, number, string][] = [];
-  for (const [key, [flags, text]] of fold) if (flags & NODE) live.push([key, flags, text]);
-  return { base: patchSlab(base, fold.keys(), live, null), overlay: new SlabWriter().finish({ size }), touched: touchedKeys };
+  // Fold: the overlay's live entries and this update's into a new base (every overlay key,
+  // tombstones included, and every touched key leave the base first); the overlay starts empty.
+  const remove = new Set(touched.keys());
+  for (let i = 0; i < overlay.capacity; i++) {
+    if (!overlay.used(i)) continue;
+    const key = overlay.keyAt(i);
+    if (!touched.has(key) && overlay.flagsAt(i) & NODE) w.copyEntry(overlay, i);
+    remove.add(key);
+  }
+  writeTouched(w, touched, false);
+  return { base: patchSlab(base, remove, w, null), overlay: new SlabWriter().finish({ size }), touched: touchedKeys };
 }
 
-/** A reverse name's record as JSON text (as slab-names.ts nodeRecord, assembled part by part). */
-function reverseRecord([name, parts]: ReverseRecord): string {
-  let s = '[' + JSON.stringify(name) + ',[';
-  for (let i = 0; i < parts.length; i++) s += (i === 0 ? '[' : ',[') + JSON.stringify(parts[i][0]) + ',' + parts[i][1] + ',' + JSON.stringify(parts[i][2]) + ']';
-  return s + ']]';
+/** The touched names' entries: each live one's record (parts sorted by shard id), and tombstones when asked. */
+function writeTouched(w: SlabWriter, touched: ReadonlyMap<string, Touched>, tombstones: boolean): void {
+  for (const [key, { rec, tombstone }] of touched) {
+    if (rec[1].length > 0) {
+      rec[1].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      w.begin(key, FLAGS);
+      writeReverseRecord(w, rec);
+      w.end();
+    } else if (tombstone && tombstones) w.add(key, TOMBSTONE);
+  }
+}
+
+/** A reverse name's record as JSON ([name, [[shard id, ttl, targets], ...]]), written as bytes. */
+function writeReverseRecord(w: SlabWriter, [name, parts]: ReverseRecord): void {
+  w.raw('[');
+  w.str(name);
+  w.raw(',[');
+  for (let i = 0; i < parts.length; i++) {
+    w.raw(i === 0 ? '[' : ',[');
+    w.str(parts[i][0]);
+    w.raw(',');
+    w.num(parts[i][1]);
+    w.raw(',');
+    w.json(parts[i][2]);
+    w.raw(']');
+  }
+  w.raw(']]');
 }
 
 /** One reverse name's node from the PTR targets every shard contributes (lowest TTL, targets sorted). */

@@ -107,7 +107,7 @@ export class Slab {
     return JSON.parse(this.bytes.toString('utf8', p, p + this.u32[w + 3]));
   }
 
-  /** The record of slot `i` as text (copied into another slab without parsing). */
+  /** The record of slot `i` as text, unparsed (what the writer wrote: its tests compare it with JSON.stringify). */
   recordTextAt(i: number): string {
     const w = HEADER_WORDS + i * SLOT_WORDS;
     const p = this.u32[w + 1] + this.u32[w + 2];
@@ -124,75 +124,221 @@ export class Slab {
 const DATA_END = 10;
 const DEAD_BYTES = 11;
 
-/** Builds a slab: add entries (each key once), then finish(). Keys are latin1, records UTF-8. */
+/** A writer's scratch memory between slabs (one at a time; a writer whose build failed just loses it). */
+let spare: Buffer | undefined;
+/** The largest scratch kept for the next writer (a shard's slab fits; a larger one, such as the reverse base's, is let go, not held for good). */
+const SPARE_MAX = 1 << 18;
+const EMPTY_BUF = Buffer.alloc(0);
+
+/**
+ * Builds a slab: add entries (each key once), then finish(). Keys are latin1, records UTF-8 JSON.
+ * An entry's key and record are written as bytes into scratch memory as they are made (begin(),
+ * the record's parts, end(); or add() with the record as text): no JSON string per record, no
+ * pass to measure it. finish() sizes the SharedArrayBuffer exactly, copies the bytes in once and
+ * writes the index. The JSON writer (json(), str()) gives the bytes of JSON.stringify: by hand for
+ * printable-ASCII strings, small integers, arrays and plain objects, through JSON.stringify for
+ * the rest (escapes, non-ASCII, other numbers).
+ */
 export class SlabWriter {
-  readonly #keys: string[] = [];
-  readonly #records: string[] = [];
-  readonly #flags: number[] = [];
+  #buf: Buffer;
+  #p = 0;
+  /** Per entry: [data offset, key length, record length, flags] in scratch. */
+  readonly #ents: number[] = [];
+  #at = -1;
+
+  constructor() {
+    this.#buf = spare ?? Buffer.allocUnsafeSlow(1 << 16);
+    spare = undefined;
+  }
+
+  /** Entries added so far. */
+  get count(): number { return this.#ents.length >>> 2; }
+  /** Bytes of keys and records so far. */
+  get bytes(): number { return this.#p; }
+
+  #room(n: number): void {
+    if (this.#p + n <= this.#buf.length) return;
+    const next = Buffer.allocUnsafeSlow(Math.max(this.#buf.length * 2, this.#p + n));
+    this.#buf.copy(next, 0, 0, this.#p);
+    this.#buf = next;
+  }
+
+  /** Starts an entry: its key; the record's bytes follow (json(), str(), raw()...), then end(). */
+  begin(key: string, flags: number): void {
+    if (key.length === 0) throw new Error('a slab key is never empty');
+    this.#room(key.length);
+    const b = this.#buf;
+    let p = this.#p;
+    this.#ents.push(p, key.length, 0, flags);
+    for (let i = 0; i < key.length; i++) b[p++] = key.charCodeAt(i);
+    this.#p = p;
+    this.#at = p;
+  }
+
+  end(): void {
+    this.#ents[this.#ents.length - 2] = this.#p - this.#at;
+  }
 
   add(key: string, flags: number, record = ''): void {
-    if (key.length === 0) throw new Error('a slab key is never empty');
-    this.#keys.push(key);
-    this.#records.push(record);
-    this.#flags.push(flags);
+    this.begin(key, flags);
+    if (record.length > 0) this.utf8(record);
+    this.end();
+  }
+
+  /** Adds slot `i` of `slab` as it is (its bytes copied, nothing decoded). */
+  copyEntry(slab: Slab, i: number): void {
+    const w = HEADER_WORDS + i * SLOT_WORDS;
+    const at = slab.u32[w + 1];
+    const klen = slab.u32[w + 2];
+    const rlen = slab.u32[w + 3];
+    this.#room(klen + rlen);
+    this.#ents.push(this.#p, klen, rlen, slab.u32[w + 4]);
+    this.#p += slab.bytes.copy(this.#buf, this.#p, at, at + klen + rlen);
+  }
+
+  /** Adds every entry of `other` (an unfinished writer), bytes copied. */
+  copyEntries(other: SlabWriter): void {
+    this.#room(other.#p);
+    const base = this.#p;
+    this.#p += other.#buf.copy(this.#buf, base, 0, other.#p);
+    const e = other.#ents;
+    for (let i = 0; i < e.length; i += 4) this.#ents.push(e[i] + base, e[i + 1], e[i + 2], e[i + 3]);
+  }
+
+  /** Text as UTF-8. */
+  utf8(s: string): void {
+    this.#room(s.length * 3);
+    this.#p += this.#buf.write(s, this.#p, 'utf8');
+  }
+
+  /** Text known to be ASCII (punctuation of the record's JSON). */
+  raw(s: string): void {
+    this.#room(s.length);
+    const b = this.#buf;
+    let p = this.#p;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.#p = p;
+  }
+
+  /** A JSON number. */
+  num(n: number): void {
+    if (!(n >= 0 && n < 0x80000000 && n === (n | 0))) { this.utf8(JSON.stringify(n) ?? 'null'); return; }
+    this.#room(10);
+    const b = this.#buf;
+    let digits = 1;
+    for (let x = n; x >= 10; x = (x / 10) | 0) digits++;
+    let p = this.#p + digits;
+    this.#p = p;
+    let x = n;
+    do { b[--p] = 0x30 + (x % 10); x = (x / 10) | 0; } while (x > 0);
+  }
+
+  /** A JSON string. */
+  str(s: string): void {
+    this.#room(s.length + 2);
+    const b = this.#buf;
+    const start = this.#p;
+    let p = start;
+    b[p++] = 0x22;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      // Escaped or non-ASCII: JSON.stringify's text instead (as UTF-8).
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) { this.#p = start; this.utf8(JSON.stringify(s)); return; }
+      b[p++] = c;
+    }
+    b[p++] = 0x22;
+    this.#p = p;
+  }
+
+  /** Any JSON value (the bytes of JSON.stringify(v); undefined as null, as in an array). */
+  json(v: unknown): void {
+    if (typeof v === 'string') this.str(v);
+    else if (typeof v === 'number') this.num(v);
+    else if (Array.isArray(v)) {
+      this.raw('[');
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) this.raw(',');
+        const x: unknown = v[i];
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') this.raw('null');
+        else this.json(x);
+      }
+      this.raw(']');
+    } else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+      this.raw('{');
+      let first = true;
+      for (const k of Object.keys(v)) {
+        const x: unknown = (v as Record<string, unknown>)[k];
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+        if (!first) this.raw(',');
+        first = false;
+        this.str(k);
+        this.raw(':');
+        this.json(x);
+      }
+      this.raw('}');
+    } else this.utf8(JSON.stringify(v) ?? 'null');
   }
 
   /** @param room entries the index should take besides these, at most half full (a slab that patchSlab will grow) */
   finish(meta: unknown, aux: unknown = null, room = 0): SharedArrayBuffer {
-    const keys = this.#keys;
-    const records = this.#records;
-    const n = keys.length;
-    // Records are JSON of validated names and data: nearly always ASCII, so bytes = chars and
-    // each is written with no UTF-8 pass; one that is not is measured and written as UTF-8.
-    const sizes = new Uint32Array(n);
-    let dataBytes = 0;
-    for (let i = 0; i < n; i++) {
-      const r = records[i];
-      sizes[i] = isAscii(r) ? r.length : Buffer.byteLength(r, 'utf8');
-      dataBytes += keys[i].length + sizes[i];
-    }
+    const ents = this.#ents;
+    const n = ents.length >>> 2;
     let capacity = 8;
     while (capacity < (n + room) * 2) capacity *= 2;
     const dataStart = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
-    const out = allocate(capacity, dataStart + dataBytes, meta, aux);
-    const { u32, u8 } = out;
-    const mask = capacity - 1;
-    // ASCII entries are gathered into chunks of about 64 KB and written with one call each (a
-    // write per key and record was most of the build: about half a microsecond a call).
-    let chunk = '';
-    let chunkAt = dataStart;
-    let p = dataStart;
-    for (let e = 0; e < n; e++) {
-      const key = keys[e];
-      const hash = hashKey(key);
-      let i = hash & mask;
-      while (u32[HEADER_WORDS + i * SLOT_WORDS + 2] !== 0) i = (i + 1) & mask;
-      const w = HEADER_WORDS + i * SLOT_WORDS;
-      const rlen = sizes[e];
-      if (rlen === records[e].length) {
-        chunk += key + records[e];
-      } else {
-        u8.write(chunk, chunkAt, chunk.length, 'latin1');
-        u8.write(key, p, key.length, 'latin1');
-        u8.write(records[e], p + key.length, rlen, 'utf8');
-        chunk = '';
-        chunkAt = p + key.length + rlen;
-      }
-      u32[w] = hash; u32[w + 1] = p; u32[w + 2] = key.length; u32[w + 3] = rlen; u32[w + 4] = this.#flags[e];
-      p += key.length + rlen;
-      countEntry(u32, this.#flags[e], 1);
-      if (chunk.length >= 65536) { u8.write(chunk, chunkAt, chunk.length, 'latin1'); chunk = ''; chunkAt = p; }
-    }
-    u8.write(chunk, chunkAt, chunk.length, 'latin1');
-    u32[2] = n;
-    return out.sab;
+    // The meta and aux blobs follow the entries, written by the same encoder (no JSON string).
+    const metaAt = this.#p;
+    this.json(meta);
+    const auxAt = this.#p;
+    this.json(aux);
+    const end = this.#p;
+    const sab = new SharedArrayBuffer(dataStart + end);
+    const u32 = new Uint32Array(sab, 0, dataStart >>> 2);
+    const u8 = Buffer.from(sab);
+    header(u32, capacity, dataStart + metaAt, auxAt - metaAt, end - auxAt);
+    this.drain(u8, dataStart, (e) => indexEntries(u32, u8, e, dataStart));
+    return sab;
+  }
+
+  /** Copies the entries' bytes to `u8` at `at`, has `index` index them, and gives the scratch back (the writer is done). */
+  drain(u8: Uint8Array, at: number, index: (ents: readonly number[]) => void): void {
+    u8.set(this.#buf.subarray(0, this.#p), at);
+    index(this.#ents);
+    this.discard();
+  }
+
+  /** Gives the scratch back (the writer is done). */
+  discard(): void {
+    const buf = this.#buf;
+    this.#buf = EMPTY_BUF;
+    this.#p = 0;
+    this.#ents.length = 0;
+    if (buf.length > 0 && buf.length <= SPARE_MAX) spare = buf;
   }
 }
 
-/** Whether a string is all ASCII (then its UTF-8 and latin1 forms are its chars). */
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
+/** FNV-1a over bytes (as hashKey over the key's chars: keys are latin1). */
+function hashBytes(u8: Uint8Array, p: number, len: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ u8[p + i], 0x01000193);
+  return h >>> 0;
+}
+
+/** Puts entries (their bytes already at `base` + offset in `u8`) into the slab's index. */
+function indexEntries(u32: Uint32Array, u8: Uint8Array, ents: readonly number[], base: number): void {
+  const mask = u32[1] - 1;
+  for (let e = 0; e < ents.length; e += 4) {
+    const p = ents[e] + base;
+    const klen = ents[e + 1];
+    const flags = ents[e + 3];
+    const hash = hashBytes(u8, p, klen);
+    let i = hash & mask;
+    while (u32[HEADER_WORDS + i * SLOT_WORDS + 2] !== 0) i = (i + 1) & mask;
+    const w = HEADER_WORDS + i * SLOT_WORDS;
+    u32[w] = hash; u32[w + 1] = p; u32[w + 2] = klen; u32[w + 3] = ents[e + 2]; u32[w + 4] = flags;
+    u32[2]++;
+    countEntry(u32, flags, 1);
+  }
 }
 
 /** A new slab's memory with its header, meta and aux written; the index and entries are the caller's. */
@@ -202,15 +348,19 @@ function allocate(capacity: number, dataEnd: number, meta: unknown, aux: unknown
   const metaBytes = Buffer.byteLength(metaText, 'utf8');
   const total = dataEnd + metaBytes + Buffer.byteLength(auxText, 'utf8');
   const sab = new SharedArrayBuffer(total);
-  const dataStart = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
-  const u32 = new Uint32Array(sab, 0, dataStart >>> 2);
+  const u32 = new Uint32Array(sab, 0, HEADER_WORDS + capacity * SLOT_WORDS);
   const u8 = Buffer.from(sab);
   u8.write(metaText, dataEnd, metaBytes, 'utf8');
   u8.write(auxText, dataEnd + metaBytes, total - dataEnd - metaBytes, 'utf8');
-  u32[0] = MAGIC; u32[1] = capacity; u32[5] = dataStart;
-  u32[6] = dataEnd; u32[7] = metaBytes; u32[8] = dataEnd + metaBytes; u32[9] = total - dataEnd - metaBytes;
-  u32[DATA_END] = dataEnd;
+  header(u32, capacity, dataEnd, metaBytes, total - dataEnd - metaBytes);
   return { sab, u32, u8 };
+}
+
+/** Writes a new slab's header: the entries end at `dataEnd`, the meta and aux blobs follow. */
+function header(u32: Uint32Array, capacity: number, dataEnd: number, metaBytes: number, auxBytes: number): void {
+  u32[0] = MAGIC; u32[1] = capacity; u32[5] = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
+  u32[6] = dataEnd; u32[7] = metaBytes; u32[8] = dataEnd + metaBytes; u32[9] = auxBytes;
+  u32[DATA_END] = dataEnd;
 }
 
 function countEntry(u32: Uint32Array, flags: number, by: number): void {
@@ -219,13 +369,14 @@ function countEntry(u32: Uint32Array, flags: number, by: number): void {
 }
 
 /**
- * A copy of `old` with the entries of `remove` taken out and `add` put in (a key in both is
- * replaced), for a large slab that changes a little at a time (the reverse index): the index and
- * the entries' bytes are copied whole (two memory copies, nothing decoded), then patched; the
- * removed entries' bytes stay behind as dead space. When the dead space passes the live data, or
- * the index would be more than half full, the entries are written afresh instead (compaction).
+ * A copy of `old` with the entries of `remove` taken out and those of `add` (an unfinished
+ * writer) put in (a key in both is replaced), for a large slab that changes a little at a time
+ * (the reverse index): the index and the entries' bytes are copied whole (memory copies, nothing
+ * decoded), then patched; the removed entries' bytes stay behind as dead space. When the dead
+ * space passes the live data, or the index would be more than half full, the entries are written
+ * afresh instead (compaction).
  */
-export function patchSlab(old: Slab, remove: Iterable<string>, add: readonly (readonly [string, number, string])[], meta: unknown, aux: unknown = null): SharedArrayBuffer {
+export function patchSlab(old: Slab, remove: Iterable<string>, add: SlabWriter, meta: unknown, aux: unknown = null): SharedArrayBuffer {
   const ou32 = old.u32;
   const removeSlots: number[] = [];
   let deadBytes = ou32[DEAD_BYTES];
@@ -236,14 +387,8 @@ export function patchSlab(old: Slab, remove: Iterable<string>, add: readonly (re
     const w = HEADER_WORDS + i * SLOT_WORDS;
     deadBytes += ou32[w + 2] + ou32[w + 3];
   }
-  let addBytes = 0;
-  let ascii = true;
-  for (const [key, , record] of add) {
-    const b = Buffer.byteLength(record, 'utf8');
-    if (b !== record.length) ascii = false;
-    addBytes += key.length + b;
-  }
-  const count = old.entries - removeSlots.length + add.length;
+  const addBytes = add.bytes;
+  const count = old.entries - removeSlots.length + add.count;
   const liveBytes = ou32[DATA_END] - ou32[5] - deadBytes + addBytes;
   if (count * 2 > old.capacity || deadBytes > liveBytes) return rewrite(old, removeSlots, add, meta, aux);
   const oldEnd = ou32[DATA_END];
@@ -255,21 +400,7 @@ export function patchSlab(old: Slab, remove: Iterable<string>, add: readonly (re
   const removeKeys = removeSlots.map((i) => old.keyAt(i));
   const view = new Slab(out.sab);
   for (const key of removeKeys) deleteSlot(u32, view.find(key));
-  let p = oldEnd;
-  const mask = old.capacity - 1;
-  for (const [key, flags, record] of add) {
-    if (key.length === 0) throw new Error('a slab key is never empty');
-    const hash = hashKey(key);
-    let i = hash & mask;
-    while (u32[HEADER_WORDS + i * SLOT_WORDS + 2] !== 0) i = (i + 1) & mask;
-    const w = HEADER_WORDS + i * SLOT_WORDS;
-    u8.write(key, p, key.length, 'latin1');
-    const rlen = ascii ? u8.write(record, p + key.length, record.length, 'latin1') : u8.write(record, p + key.length, 'utf8');
-    u32[w] = hash; u32[w + 1] = p; u32[w + 2] = key.length; u32[w + 3] = rlen; u32[w + 4] = flags;
-    p += key.length + rlen;
-    u32[2]++;
-    countEntry(u32, flags, 1);
-  }
+  add.drain(u8, oldEnd, (ents) => indexEntries(u32, u8, ents, oldEnd));
   u32[DEAD_BYTES] = deadBytes;
   return out.sab;
 }
@@ -291,17 +422,14 @@ function deleteSlot(u32: Uint32Array, slot: number): void {
   u32.fill(0, HEADER_WORDS + i * SLOT_WORDS, HEADER_WORDS + (i + 1) * SLOT_WORDS);
 }
 
-/** patchSlab's compaction: every live entry written afresh (decoded as text, not parsed). */
-function rewrite(old: Slab, removeSlots: readonly number[], add: readonly (readonly [string, number, string])[], meta: unknown, aux: unknown): SharedArrayBuffer {
+/** patchSlab's compaction: every live entry written afresh (its bytes copied, nothing decoded). */
+function rewrite(old: Slab, removeSlots: readonly number[], add: SlabWriter, meta: unknown, aux: unknown): SharedArrayBuffer {
   const removed = new Set(removeSlots);
   const w = new SlabWriter();
-  const u32 = old.u32;
-  for (let i = 0; i < old.capacity; i++) {
-    if (!old.used(i) || removed.has(i)) continue;
-    w.add(old.keyAt(i), u32[HEADER_WORDS + i * SLOT_WORDS + 4], old.recordTextAt(i));
-  }
-  for (const [key, flags, record] of add) w.add(key, flags, record);
+  for (let i = 0; i < old.capacity; i++) if (old.used(i) && !removed.has(i)) w.copyEntry(old, i);
+  w.copyEntries(add);
+  add.discard();
   // Room for as many again (up to 4,096: a large slab's index keeps its own slack), so that the
   // next patches of a growing slab (the reverse overlay) copy instead of rewriting.
-  return w.finish(meta, aux, Math.min(4096, old.entries - removeSlots.length + add.length));
+  return w.finish(meta, aux, Math.min(4096, w.count));
 }

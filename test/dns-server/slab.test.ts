@@ -102,7 +102,9 @@ describe('dns-server: table slabs (shared memory)', () => {
       for (const key of remove) model.delete(key);
       for (const [key, rec] of add) model.set(key, rec);
       const capacity = slab.capacity;
-      slab = new Slab(patchSlab(slab, [...remove, ...add.keys()], [...add].map(([k, r]) => [k, NODE, r] as const), { v: round }, [round]));
+      const w = new SlabWriter();
+      for (const [k, r] of add) w.add(k, NODE, r);
+      slab = new Slab(patchSlab(slab, [...remove, ...add.keys()], w, { v: round }, [round]));
       if (slab.capacity !== capacity || slab.u32[11] === 0) compactions++;
       expect(slab.meta()).to.deep.equal({ v: round });
       expect(slab.aux()).to.deep.equal([round]);
@@ -188,5 +190,68 @@ describe('dns-server: the reverse slab', () => {
         expect(ptrOf(idx, `10.0.${n}.${i}`)?.ttl, `10.0.${n}.${i}`).to.equal(want);
       }
     }
+  });
+});
+
+describe('dns-server: the slab writer encodes records as JSON.stringify does', () => {
+  // The record's bytes as the writer puts them in the slab (its own JSON writer, by hand).
+  const bytesOf = (write: (w: SlabWriter) => void): string => {
+    const w = new SlabWriter();
+    w.begin('\x01k\x00', NODE);
+    write(w);
+    w.end();
+    const s = new Slab(w.finish(null));
+    return s.recordTextAt(s.find('\x01k\x00'));
+  };
+  const values: [string, unknown][] = [
+    ['A', ['192.0.2.1', '10.0.0.255']],
+    ['AAAA', ['2001:db8::1', '::ffff:192.0.2.1']],
+    ['CNAME', ['www.example.org.']],
+    ['NS', ['ns1.example.org.', 'ns2.example.org.']],
+    ['PTR', ['svc.ns.svc.cluster.local.']],
+    ['TXT', [['v=spf1 -all'], ['say "hi"', 'back\\slash only'], ['a "quoted" \\ back\\slash', 'tab\there', 'nl\n', '\u0000\u001f\u007f'], ['é ✓ 𝄞 ünïcödé'], ['']]],
+    ['MX', [{ preference: 10, exchange: 'mx.example.org.' }, { preference: 0, exchange: '.' }]],
+    ['SRV', [{ priority: 0, weight: 100, port: 8080, target: 'svc.ns.svc.cluster.local.' }, { priority: 65535, weight: 0, port: 0, target: '.' }]],
+    ['CAA', [{ flags: 128, tag: 'issue', value: 'ca.example.net; account=230123' }, { flags: 0, tag: 'iodef', value: 'mailto:sécurité@example.org' }]],
+    ['SOA', [{ mname: 'ns.example.org.', rname: 'hostmaster.example.org.', serial: 4294967295, refresh: 7200, retry: 1800, expire: 86400, minimum: 5, ttl: 30 }]],
+    ['empty data', []],
+    ['empty strings and objects', ['', [], {}, [[]]]],
+    ['numbers', [0, 9, 10, 2147483647, 2147483648, -1, 1.5, 1e21, -0, NaN, Infinity]],
+    ['other values', [null, true, false, undefined, { a: undefined, b: null, 'ké"y': 1 }, { toJSON: () => 'x' }, new Date(0)]],
+  ];
+  for (const [what, data] of values) {
+    it(`writes ${what} byte for byte as JSON.stringify`, () => {
+      expect(bytesOf((w) => w.json(data))).to.equal(JSON.stringify(data));
+    });
+  }
+
+  it('writes a node record of every RR type as recordText, and decodes it back', () => {
+    const node: NameNode = {
+      name: 'ünï.example.org.',
+      rrsets: values.filter(([t]) => t in TYPE).map(([t, data], i) => ({ type: TYPE[t as keyof typeof TYPE], ttl: i * 1000, data: data as unknown[] })),
+      cname: true,
+    };
+    expect(node.rrsets.length).to.equal(10);
+    const key = nameToKey('x.example.org.');
+    const w = new SlabWriter();
+    writeNames(w, new Map([[key, recordOf(node)]]), [], []);
+    const s = new Slab(w.finish(null));
+    expect(s.recordTextAt(s.find(key))).to.equal(recordText(recordOf(node)));
+    expect(new SlabNames(s).names.get(key)).to.deep.equal(node);
+  });
+
+  it('copies entries between slabs as bytes (non-ASCII records, empty records)', () => {
+    const a = slabOf([['\x01a\x00', NODE, JSON.stringify(['é ✓'])], ['\x01b\x00', ENT]]);
+    const w = new SlabWriter();
+    for (let i = 0; i < a.capacity; i++) if (a.used(i)) w.copyEntry(a, i);
+    const more = new SlabWriter();
+    more.add('\x01c\x00', NODE, '"𝄞"');
+    w.copyEntries(more);
+    const b = new Slab(w.finish(null));
+    expect(b.recordAt(b.find('\x01a\x00'))).to.deep.equal(['é ✓']);
+    expect(b.recordTextAt(b.find('\x01b\x00'))).to.equal('');
+    expect(b.flagsOf('\x01b\x00')).to.equal(ENT);
+    expect(b.recordAt(b.find('\x01c\x00'))).to.equal('𝄞');
+    expect([b.entries, b.nodes]).to.deep.equal([3, 2]);
   });
 });
