@@ -11,6 +11,12 @@
 // BENCH_OPERATOR_NODE_ARGS: node flags of the operator processes only, space-separated (e.g.
 // `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses: each operator writes its
 // profile when SIGTERM ends it).
+// Every operator gets the NODE_OPTIONS its checkout's Deployment (config/base/operator-deployment.yaml)
+// sets, as the Deployment starts it. BENCH_COMPARE_NODE_ARGS="A|B|...": more operators of this
+// checkout in the compare rounds, each with those node flags instead of the Deployment's
+// NODE_OPTIONS (heap settings). BENCH_OPERATOR_TRACE_GC=1: the operators run with --trace-gc and
+// each series prints their GCs (count and main-thread pause by kind). BENCH_COLD_SERIES (1): series
+// of changes on the cold-started operator before its restart.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +26,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { parse as parseYaml } from 'yaml';
 import { startDnsServer } from '../../dns-server/server.js';
 import { startConfigMapSource } from '../../dns-server/source/configmap.js';
 import { configMapName } from '../../dns-server/config/configmap-form.js';
@@ -39,6 +46,8 @@ const NS = 'splitdns-scale';
 const DNS_PORT = 5560, DNS_HTTP = 5561, OP_HTTP = 5562;
 const log = pino({ level: 'warn' });
 const NODE_ARGS = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const VARIANTS = (process.env.BENCH_COMPARE_NODE_ARGS ?? '').split('|').map((v) => v.trim()).filter((v) => v !== '');
+const TRACE_GC = process.env.BENCH_OPERATOR_TRACE_GC === '1';
 const SH = `/apis/splitdns.io/v1alpha1/namespaces/${NS}/statichosts`;
 
 const prober = createProber(300);
@@ -63,6 +72,28 @@ function procStatus(pid: number, key: string): number {
 /** Wall-clock milliseconds (the audit log's clock), from the monotonic clock. */
 const wallMs = () => performance.timeOrigin + performance.now();
 const COMPARE = process.env.BENCH_COMPARE;
+
+/** The NODE_OPTIONS a checkout's Deployment gives the operator container ('' when none). */
+function deploymentNodeOptions(root: string): string {
+  let doc: any;
+  try { doc = parseYaml(readFileSync(join(root, 'config/base/operator-deployment.yaml'), 'utf8')); } catch { return ''; }
+  const c = (doc?.spec?.template?.spec?.containers ?? []).find((x: any) => x.name === 'operator');
+  return String((c?.env ?? []).find((e: any) => e.name === 'NODE_OPTIONS')?.value ?? '');
+}
+
+/** One GC of an operator, from --trace-gc: when (bench ms), kind, main-thread pause ms. */
+interface Gc { at: number; kind: string; ms: number }
+const opGcs = new Map<ChildProcess, Gc[]>();
+/** The GCs of an operator between two bench times, by kind: count and main-thread pause. */
+function gcSummary(child: ChildProcess, from: number, to: number): string {
+  const by = new Map<string, { n: number; ms: number }>();
+  for (const g of opGcs.get(child) ?? []) {
+    if (g.at < from || g.at >= to) continue;
+    const b = by.get(g.kind) ?? { n: 0, ms: 0 };
+    b.n++; b.ms += g.ms; by.set(g.kind, b);
+  }
+  return by.size === 0 ? 'none' : [...by].map(([k, b]) => `${k} ${b.n}× ${b.ms.toFixed(1)} ms`).join(', ');
+}
 
 /** One applyShards() call of the DNS server's ConfigMap source: the shards, when it began and ended (wall ms). */
 interface Applied { ids: string[]; start: number; end: number }
@@ -194,11 +225,29 @@ async function main(): Promise<void> {
     await createReplicaPod(env, NS, 'dns-0', DNS_HTTP);
     const kubeconfig = join(work, 'kubeconfig.json');
     writeFileSync(kubeconfig, (await kubeConfigFor(env, NS, OPERATOR_SA)).exportConfig(), { mode: 0o600 });
-    const startOp = (name: string, root = ROOT): ChildProcess => {
-      const child = spawn(process.execPath, [...NODE_ARGS, join(root, 'bin/splitdns.js'), 'operator', `--namespace=${NS}`, `--pod-name=${name}`, `--http-port=${OP_HTTP}`, '--http-address=127.0.0.1', '--log-level=warn'],
-        { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const startOp = (name: string, root = ROOT, nodeArgs?: string): ChildProcess => {
+      // As the Deployment starts it: its NODE_OPTIONS, unless a variant's flags replace them.
+      const nodeOptions = nodeArgs === undefined ? deploymentNodeOptions(root) : '';
+      const args = [...NODE_ARGS, ...(nodeArgs ?? '').split(' ').filter((a) => a !== ''), ...(TRACE_GC ? ['--trace-gc'] : [])];
+      const child = spawn(process.execPath, [...args, join(root, 'bin/splitdns.js'), 'operator', `--namespace=${NS}`, `--pod-name=${name}`, `--http-port=${OP_HTTP}`, '--http-address=127.0.0.1', '--log-level=warn'],
+        { env: { ...process.env, KUBECONFIG: kubeconfig, NODE_OPTIONS: nodeOptions }, stdio: ['ignore', TRACE_GC ? 'pipe' : 'ignore', 'inherit'] });
+      console.log(`  operator ${name}: ${root === ROOT ? 'this checkout' : root}, NODE_OPTIONS "${nodeOptions}", node flags "${args.join(' ')}"`);
       children.add(child);
       child.once('exit', () => children.delete(child));
+      if (TRACE_GC) {
+        // "[pid:0x..]   1234 ms: Scavenge 10.2 (12.0) -> 9.8 (13.0) MB, 0.85 / 0.00 ms ...": ms since the isolate started, about the spawn.
+        const started = performance.now(), gcs: Gc[] = [];
+        opGcs.set(child, gcs);
+        let rest = '';
+        child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+          const lines = (rest + d).split('\n');
+          rest = lines.pop()!;
+          for (const l of lines) {
+            const m = l.match(/\s(\d+) ms: (Scavenge|Mark-Compact \(reduce\)|Mark-Compact|Minor Mark-Compact|Mark-sweep)\b[^,]*, ([\d.]+) \/ [\d.]+ ms/);
+            if (m) gcs.push({ at: started + Number(m[1]), kind: m[2]!, ms: Number(m[3]) });
+          }
+        });
+      }
       return child;
     };
     const programmedCount = async () => (await kube('GET', SH)).items.filter((h: any) => (h.status?.conditions ?? []).some((c: any) => c.type === 'Programmed' && c.status === 'True')).length;
@@ -222,7 +271,6 @@ async function main(): Promise<void> {
     console.log(`  longest unanswered /healthz during the cold start: ${probe.worst().toFixed(0)} ms  [target < 1000 ms]`);
     // Its figure is taken: the poll (10/s, a new connection each) would count in the CPU per change below.
     probe.stop();
-    const coldPeak = procStatus(op.pid!, 'VmHWM');
 
     // The cold start's Events (2 per StaticHost, behind the status patches in the write queue)
     // are still being sent: wait until the queue is empty, so the endpoint changes below measure
@@ -230,6 +278,8 @@ async function main(): Promise<void> {
     const tq = performance.now();
     const drained = await until(180000, async () => /splitdns_operator_write_queue_depth 0\b/.test(await opsMetrics()), 250);
     console.log(`  status and Event write queue ${drained ? `empty ${((performance.now() - tq) / 1000).toFixed(1)} s after all Programmed` : 'not empty after 180 s'}`);
+    // The cold start's peak: after its status and Event backlog, which can raise it (VmHWM only grows).
+    const coldPeak = procStatus(op.pid!, 'VmHWM');
 
     // Endpoint changes: one headless Service's slice gets a new first address; wait until answered.
     // Each series takes the next CHANGES headless Services and new addresses.
@@ -268,9 +318,13 @@ async function main(): Promise<void> {
       console.log(`endpoint change → answered: ${fmt(lat)}  [target p99 < 150 ms]`);
       console.log(`operator CPU per endpoint change: ${cpuPer.toFixed(1)} ms (idle over the same time: ${idlePer.toFixed(1)} ms per change-interval)  [target < 50 ms]`);
       console.log(`  by thread (ms per change): ${byThread.map(([n, ms]) => `${n} ${ms.toFixed(1)}`).join(', ')}`);
+      console.log(`  operator peak RSS so far (VmHWM) ${mib(procStatus(child.pid!, 'VmHWM'))}`);
+      if (TRACE_GC) console.log(`  operator GCs over the changes (--trace-gc: count, main-thread pause): ${gcSummary(child, w0, w0 + wall)}; over as long idle after: ${gcSummary(child, w0 + wall, w0 + 2 * wall)}`);
       printPath(sent, env.audit(), applied);
     };
-    await measureChanges(op);
+    // BENCH_COLD_SERIES=N: more series on the cold-started operator, one after another (is the
+    // first one's cost the cold start's wake, or this operator's lasting state?).
+    for (let i = 0; i < Number(process.env.BENCH_COLD_SERIES ?? 1); i++) await measureChanges(op);
 
     // Restart with nothing changed: SIGTERM, start another, count its writes in the audit log.
     const user = `system:serviceaccount:${NS}:${OPERATOR_SA}`;
@@ -302,10 +356,15 @@ async function main(): Promise<void> {
     // BENCH_COMPARE=ROOT (another checkout, built): its operator and this one take turns on the
     // same loaded apiserver, two rounds each (other, this, other, this), each a new series of
     // endpoint changes once it leads and its write queue is empty.
-    for (let round = 1; COMPARE && round <= 2; round++) {
-      for (const [label, root] of [['other (BENCH_COMPARE)', COMPARE], ['this', ROOT]] as const) {
+    const turns: [string, string, string | undefined][] = [
+      ...(COMPARE ? [['other (BENCH_COMPARE)', COMPARE, undefined] as [string, string, undefined]] : []),
+      ...(COMPARE || VARIANTS.length > 0 ? [['this', ROOT, undefined] as [string, string, undefined]] : []),
+      ...VARIANTS.map((v) => [`this with ${v}`, ROOT, v] as [string, string, string]),
+    ];
+    for (let round = 1; turns.length > 0 && round <= 2; round++) {
+      for (const [label, root, nodeArgs] of turns) {
         console.log(`\ncompare, round ${round}: ${label} operator (${root})`);
-        const o = startOp(`op-${label.slice(0, 5)}-${round}`, root);
+        const o = startOp(`op-${round}-${turns.findIndex((t) => t[0] === label)}`, root, nodeArgs);
         const ready = await until(120000, async () => { const m = await opsMetrics(); return /splitdns_operator_leader 1\b/.test(m) && /splitdns_operator_write_queue_depth 0\b/.test(m) && /splitdns_operator_compile_duration_seconds_count [1-9]/.test(m); }, 250);
         if (!ready) console.log('  not leading with an empty write queue after 120 s');
         await sleep(3000);
