@@ -91,7 +91,6 @@ export class Slab {
 
   /** Whether slot `i` is in use. */
   used(i: number): boolean { return this.u32[HEADER_WORDS + i * SLOT_WORDS + 2] !== 0; }
-  hashAt(i: number): number { return this.u32[HEADER_WORDS + i * SLOT_WORDS]; }
   flagsAt(i: number): number { return this.u32[HEADER_WORDS + i * SLOT_WORDS + 4]; }
 
   keyAt(i: number): string {
