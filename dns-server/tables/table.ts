@@ -9,7 +9,6 @@
 
 import type { Scope } from './plan.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
-import { NODE } from './slab.js';
 import type { Slab } from './slab.js';
 import { SlabNames } from './slab-names.js';
 import { answerOfType } from './types.js';
@@ -48,8 +47,8 @@ export class NameTable implements NameData {
   answerFor(key: string, qtype: number): Buffer | undefined {
     let byType = this.#prepared.get(key);
     if (byType === undefined) {
-      if ((this.#data.flagsOf(key) & NODE) === 0) return undefined;
-      const node = this.names.get(key)!;
+      const node = this.names.get(key);
+      if (node === undefined) return undefined;
       byType = prepareAnswers(key, node, (this.#scope ??= this.scopeOf(this)));
       this.#prepared.set(key, byType);
     }
