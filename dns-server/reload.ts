@@ -103,7 +103,11 @@ export class ShardStore {
   applyBuilt(u: BuiltUpdate): ReloadReport {
     const started = performance.now();
     this.commit(); // as apply()
-    const removed = u.full ? [...this.held.keys()].filter((id) => !u.shards.some((s) => s.id === id)) : u.removed;
+    let removed = u.removed;
+    if (u.full) {
+      const present = new Set(u.shards.map((s) => s.id));
+      removed = [...this.held.keys()].filter((id) => !present.has(id));
+    }
     const report = this.install({ ...u, removed }, []);
     this.finish(report, started);
     return report;
