@@ -17,7 +17,6 @@ import type { ServerMetrics } from './metrics.js';
 import { buildShardSlab, reverseOf, tableFromSlab } from './tables/build.js';
 import { buildReverseSlabs, ReverseIndex } from './tables/reverse.js';
 import type { ReverseChange, ReverseUpdate } from './tables/reverse.js';
-import type { Slab } from './tables/slab.js';
 import type { ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
 
 export interface ReloadReport {
@@ -32,12 +31,6 @@ export interface ServedShard {
   kind: string;
   hash: string;
   since: string;
-}
-
-interface Held {
-  table: ShardTable;
-  /** The shard's slab (its reverse RRsets are its aux blob; tables/build.ts reverseOf). */
-  slab: Slab;
 }
 
 /** One shard version's slab, as built by the main thread. */
@@ -59,7 +52,8 @@ export type ValidatedUpdate =
   | { form: 'shards'; shards: Shard[]; removed: string[] };
 
 export class ShardStore {
-  private held = new Map<string, Held>();
+  /** The shards' tables; each one's slab carries its reverse RRsets (its aux blob, tables/build.ts reverseOf). */
+  private held = new Map<string, ShardTable>();
   /** Deferred mode: the built tables and reverse changes waiting for commit(). */
   private pending: { tables: Tables; reverse: ReverseUpdate | undefined } | undefined;
   private committed = false;
@@ -143,7 +137,7 @@ export class ShardStore {
     const refused: { id: string; errors: string[] }[] = [];
     for (const raw of changed) {
       const held = this.held.get((raw as { id?: string })?.id ?? '');
-      if (held && (raw as { hash?: string }).hash === held.table.hash) { good.push(raw as Shard); continue; }
+      if (held && (raw as { hash?: string }).hash === held.hash) { good.push(raw as Shard); continue; }
       const r = this.validate().shard(raw);
       if (r.ok) good.push(r.shard);
       else refused.push({ id: r.id, errors: r.errors });
@@ -170,9 +164,9 @@ export class ShardStore {
     const building = new Set<string>();
     for (const shard of shards) {
       const old = this.held.get(shard.id);
-      if ((old && old.table.hash === shard.hash) || building.has(shard.id)) { unchanged.push(shard.id); continue; }
-      if (old && old.table.kind !== shard.kind) {
-        this.refuse(shard.id, shard.hash, [`${shard.id}: kind changed from ${old.table.kind} to ${shard.kind}`]);
+      if ((old && old.hash === shard.hash) || building.has(shard.id)) { unchanged.push(shard.id); continue; }
+      if (old && old.kind !== shard.kind) {
+        this.refuse(shard.id, shard.hash, [`${shard.id}: kind changed from ${old.kind} to ${shard.kind}`]);
         refused.push({ id: shard.id, errors: ['kind changed'] });
         continue;
       }
@@ -208,7 +202,7 @@ export class ShardStore {
     let forwardersChanged = false;
     for (const b of u.shards) {
       const table = tableFromSlab(b.slab, b.since);
-      next.set(b.id, { table, slab: table.slab });
+      next.set(b.id, table);
       report.applied.push(b.id);
       if (table.kind === 'forwarders') forwardersChanged = true;
     }
@@ -217,13 +211,13 @@ export class ShardStore {
       if (!old) continue;
       next.delete(id);
       report.removed.push(id);
-      if (old.table.kind === 'forwarders') forwardersChanged = true;
+      if (old.kind === 'forwarders') forwardersChanged = true;
     }
     this.held = next;
     this.everApplied = true;
     if (report.applied.length || report.removed.length || this.generation === 0) this.publish(u.reverse);
     if (forwardersChanged) {
-      const fw = [...next.values()].find((h) => h.table.kind === 'forwarders')?.table;
+      const fw = [...next.values()].find((t) => t.kind === 'forwarders');
       this.state.fallback?.applyForwarders(fw?.kind === 'forwarders' ? fw.forwarders : undefined);
     }
     return report;
@@ -246,9 +240,8 @@ export class ShardStore {
     const services = new Map<string, ServicesTable>();
     const shards = new Map<string, ShardTable>();
     let hosts: Tables['hosts'];
-    for (const [id, h] of this.held) {
-      shards.set(id, h.table);
-      const t = h.table;
+    for (const [id, t] of this.held) {
+      shards.set(id, t);
       if (t.kind === 'zone') zones.set(t.originKey, t);
       else if (t.kind === 'services') services.set(t.zoneKey + '|' + t.namespace, t);
       else if (t.kind === 'hosts') hosts = t;
@@ -264,7 +257,7 @@ export class ShardStore {
   }
 
   servedShards(): ServedShard[] {
-    return [...this.held.values()].map((h) => ({ id: h.table.shardId, kind: h.table.kind, hash: h.table.hash, since: h.table.since })).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return [...this.held.values()].map((t) => ({ id: t.shardId, kind: t.kind, hash: t.hash, since: t.since })).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 }
 
