@@ -97,7 +97,8 @@ export const EVENT_SERIES_WINDOW_MS = 60 * 60 * 1000;
 /** Subtracted from an Event's priority so that it runs after every waiting status write. */
 const EVENT_BEHIND_STATUS = 1e15;
 
-const keyOfResult = (r: ResourceResult): string => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
+/** A resource's key in the writer (and in retain()): its uid, else kind/namespace/name. */
+export const keyOfResult = (r: ResourceResult): string => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
 
 export class StatusWriter {
   /** uid → canonical JSON and value of the status as last written. */
