@@ -158,7 +158,9 @@ export class StatusWriter {
     const done = this.#write(key, r, desired, live);
     const entry = { desired, live, done };
     this.#pending.set(key, entry);
-    void done.finally(() => { if (this.#pending.get(key) === entry) this.#pending.delete(key); });
+    // then(clear, clear), not finally(): a rejection reaches the caller through `done` and leaves no second, unhandled one here.
+    const clear = () => { if (this.#pending.get(key) === entry) this.#pending.delete(key); };
+    void done.then(clear, clear);
     return done;
   }
 
