@@ -12,6 +12,7 @@ import { byString } from './names.js';
 import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import { refusedPart } from './reverse-claims.js';
 import type { PtrRefusal } from './reverse-claims.js';
+import { sameList } from './status.js';
 import type { Verdicts } from './status.js';
 import { STEP_ITEMS, finish } from './steps.js';
 import type { Steps } from './steps.js';
@@ -129,7 +130,7 @@ export function judgeStaticHosts(
   const last = memo?.staticVerdicts;
   const undecided = staticHosts.filter((h) => !verdicts.has(h.meta));
   let list: HostVerdict[];
-  if (last !== undefined && last.outcome === outcome && last.ptrRefusals === ptrRefusals && sameHosts(last.hosts, undecided)) list = last.list;
+  if (last !== undefined && last.outcome === outcome && last.ptrRefusals === ptrRefusals && sameList(last.hosts, undecided)) list = last.list;
   else {
     list = [];
     const hostByKey = new Map(staticHosts.map((h) => [h.meta.key, h]));
@@ -148,10 +149,4 @@ export function judgeStaticHosts(
     if ('rejected' in x) verdicts.reject(x.h.meta, x.rejected.reason, x.rejected.message);
     else verdicts.accept(x.h.meta, x.message, x.shardIds, x.figures, x.refused);
   }
-}
-
-function sameHosts(a: readonly ParsedStaticHost[], b: readonly ParsedStaticHost[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

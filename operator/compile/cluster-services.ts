@@ -187,9 +187,9 @@ export interface ServicesForward {
   records: readonly ServiceRecords[];
   sorted: RRSet[];
   /** The PTR RRsets, sorted by name (before any PTR is refused). */
-  reverse?: RRSet[];
+  reverse: RRSet[];
   /** The shard made of them (its JSON, which hashShard keeps, is where the next patched shard copies the kept RRsets' text from). */
-  shard?: ServicesShard;
+  shard: ServicesShard;
 }
 
 /**
@@ -209,10 +209,10 @@ export function servicesShardOf(zone: string, namespace: string, records: readon
     for (const rs of sorted) for (const d of rs.data) bag.add(rs.name, rs.type, rs.ttl, d);
     sorted = bag.toRRSets();
   }
-  const reverse = (diff && prev!.reverse && patchReverse(prev!.reverse, records, diff)) ?? reverseOf(records);
+  const reverse = (diff && patchReverse(prev!.reverse, records, diff)) ?? reverseOf(records);
   // Patched lists: the RRsets kept from last time are copied as text from last time's JSON.
-  const was = diff && prev!.shard && prev!.reverse ? { rrsets: shardFieldJson(prev!.shard, 'rrsets'), reverse: shardFieldJson(prev!.shard, 'reverse') } : undefined;
-  const pre = was?.rrsets !== undefined && was.reverse !== undefined ? { rrsets: spliceJson(prev!.sorted, was.rrsets, sorted), reverse: spliceJson(prev!.reverse!, was.reverse, reverse) } : {};
+  const was = diff && { rrsets: shardFieldJson(prev!.shard, 'rrsets'), reverse: shardFieldJson(prev!.shard, 'reverse') };
+  const pre = was && was.rrsets !== undefined && was.reverse !== undefined ? { rrsets: spliceJson(prev!.sorted, was.rrsets, sorted), reverse: spliceJson(prev!.reverse, was.reverse, reverse) } : {};
   const shard = hashShard({
     apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
     reverse, rrsets: sorted, zone,

@@ -64,7 +64,7 @@ export function* collectContributorsSteps(
     const mine: Contributor[] = [];
     for (const entry of entries) {
       if (++n % STEP_ITEMS === 0) yield;
-      const c = serviceContributorOf(entry, ns, zonesKey, perm, acceptedZones, cache, opts);
+      const c = serviceContributorOf(entry, zonesKey, perm, acceptedZones, cache, opts);
       if (c !== undefined) mine.push(c);
     }
     cache.nsContributors.set(ns, { zonesKey, list: mine });
@@ -80,10 +80,10 @@ export function* collectContributorsSteps(
 
 /** The contributor of one Service entry (undefined: no zone publishes it), kept on the entry while its inputs stay the same. */
 function serviceContributorOf(
-  entry: SvcEntry, ns: string, zonesKey: string, perm: DomainsOutcome['perm'], acceptedZones: DomainsOutcome['acceptedZones'],
+  entry: SvcEntry, zonesKey: string, perm: DomainsOutcome['perm'], acceptedZones: DomainsOutcome['acceptedZones'],
   cache: CompileCache, opts: { externalDnsHostnameAnnotation?: boolean },
 ): Contributor | undefined {
-  const { svc, id } = entry;
+  const { svc, id, ns } = entry;
   let targets: SvcTarget[];
   if (entry.targets && entry.targets.key === zonesKey) targets = entry.targets.list;
   else {

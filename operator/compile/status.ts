@@ -20,7 +20,8 @@ type Rejected = Extract<Verdict, { accepted: false }>;
 /** One resource's decision, as remembered between compiles (status memo). */
 export interface Decided { verdict: Verdict | undefined; shardIds: string[] | undefined; figures: Record<string, unknown> | undefined }
 
-function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+/** Same items (by identity) in the same order? */
+export function sameList<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -130,7 +131,7 @@ export function buildStatuses(
   });
   // The same result objects in the same order as last time: last time's sorted list (a copy).
   const run = last?.statusesRun;
-  if (run !== undefined && run.results.length === resources.length && resources.every((r, i) => r === run.results[i])) return run.sorted.slice();
+  if (run !== undefined && sameList(run.results, resources)) return run.sorted.slice();
   const sorted = resources.slice().sort((a, b) => byString(a.kind, b.kind) || byString(a.namespace ?? '', b.namespace ?? '') || byString(a.name, b.name));
   if (last) last.statusesRun = { results: resources, sorted };
   return sorted.slice();

@@ -24,7 +24,7 @@ import { ReconcileLoop } from './reconcile-loop.js';
 import { runSliced, yieldToLoop } from './slices.js';
 import { INGRESS_RESOURCE, gatewayResources } from './route-sources.js';
 import type { WatchedResource } from './route-sources.js';
-import { desiredStatus, StatusWriter } from './status-writer.js';
+import { desiredStatus, keyOfResult, StatusWriter } from './status-writer.js';
 import type { DesiredStatus } from './status-writer.js';
 import { stripCustomResource, stripEndpointSlice, stripNamespace, stripService } from './strip.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -223,7 +223,7 @@ export class Operator {
     if (pub.written.length) this.#publishedAt = performance.now();
     if (pub.written.length || pub.deleted.length) this.#log.info({ written: pub.written, deleted: pub.deleted, unchanged: pub.unchanged }, 'published shards');
     if (!this.isLeader) return true; // lost leadership meanwhile: the new leader starts afresh
-    const keys = new Set(result.resources.map(keyOf));
+    const keys = new Set(result.resources.map(keyOfResult));
     this.#confirmer.retain(keys);
     this.#status.retain(keys);
     for (const k of this.#desired.keys()) if (!keys.has(k)) this.#desired.delete(k);
@@ -271,7 +271,7 @@ export class Operator {
       if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
       const r = resources[i];
       const accepted = r.status.conditions.some((c) => c.type === 'Accepted' && c.status === 'True');
-      const key = keyOf(r);
+      const key = keyOfResult(r);
       const liveObj = r.uid === undefined ? undefined : last.live.get(r.uid);
       // A new leader starts from the status already written: a generation the previous leader
       // saw served stays Programmed until the replicas say otherwise.
@@ -325,8 +325,6 @@ export const PENDING_GRACE_MS = 2000;
 
 /** Objects handled between two yields to the event loop (status diffing). */
 const YIELD_EVERY = 250;
-
-const keyOf = (r: { uid?: string; kind: string; namespace?: string; name: string }) => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
 
 /** The generation the live object's status says is Programmed (True), if any. */
 function programmedGeneration(live: any): number | undefined {

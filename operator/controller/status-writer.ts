@@ -97,7 +97,8 @@ export const EVENT_SERIES_WINDOW_MS = 60 * 60 * 1000;
 /** Subtracted from an Event's priority so that it runs after every waiting status write. */
 const EVENT_BEHIND_STATUS = 1e15;
 
-const keyOfResult = (r: ResourceResult): string => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
+/** A resource's key in the writer (and in retain()): its uid, else kind/namespace/name. */
+export const keyOfResult = (r: ResourceResult): string => r.uid ?? `${r.kind}/${r.namespace ?? ''}/${r.name}`;
 
 export class StatusWriter {
   /** uid → canonical JSON and value of the status as last written. */
@@ -157,7 +158,9 @@ export class StatusWriter {
     const done = this.#write(key, r, desired, live);
     const entry = { desired, live, done };
     this.#pending.set(key, entry);
-    void done.finally(() => { if (this.#pending.get(key) === entry) this.#pending.delete(key); });
+    // then(clear, clear), not finally(): a rejection reaches the caller through `done` and leaves no second, unhandled one here.
+    const clear = () => { if (this.#pending.get(key) === entry) this.#pending.delete(key); };
+    void done.then(clear, clear);
     return done;
   }
 

@@ -15,7 +15,7 @@ import { parseOptions } from '../../operator/controller/options.js';
 import { bundle, exampleZone } from '../helpers/bundles.js';
 import { rcodeOf, tcpQuery, udpQuery } from '../helpers/dns-client.js';
 import { startTestServer } from '../helpers/server.js';
-import { until as waitUntil } from '../helpers/until.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -28,8 +28,6 @@ function sink(tty: boolean): Writable & { text: () => string; isTTY?: boolean } 
   return w;
 }
 
-/** Waits up to 15 s until `ok(get())` (test/helpers/until.ts), returning that value. */
-const until = <T>(what: string, get: () => T, ok: (v: T) => boolean, ms = 15000) => waitUntil(what, () => { const v = get(); return ok(v) ? [v] as const : undefined; }, ms, { pollMs: 20 }).then(([v]) => v);
 
 describe('logging', () => {
   it('writes readable lines on a TTY: time, level, component, message, key fields', () => {
@@ -107,17 +105,15 @@ describe('query logging', () => {
       let text = '';
       child.stdout!.on('data', (c) => { text += String(c); });
       child.stderr!.on('data', (c) => { text += String(c); });
-      const listening = await until('the listening line', () => /INFO {2}dns-server: dns server listening {2}address=127\.0\.0\.1 port=(\d+)/.exec(text), (m) => m !== null);
+      const listening = await until('the listening line', () => /INFO {2}dns-server: dns server listening {2}address=127\.0\.0\.1 port=(\d+)/.exec(text) ?? undefined, 15000);
       const port = Number(listening![1]);
       // Until the configuration is loaded (SERVFAIL before).
-      for (let t0 = Date.now(); rcodeOf((await udpQuery(port, { name: 'www.example.org', type: 'A' })).raw) !== 0;) {
-        if (Date.now() - t0 > 15000) throw new Error('the configuration was not loaded');
-      }
+      await until('the configuration loaded', async () => rcodeOf((await udpQuery(port, { name: 'www.example.org', type: 'A' })).raw) === 0, 15000);
       expect(text).to.not.match(/query: query/);
       child.kill('SIGUSR2');
-      await until('query logging on', () => text.includes('query logging on'), (v) => v);
+      await until('query logging on', () => text.includes('query logging on'), 15000);
       await udpQuery(port, { name: 'www.example.org', type: 'A' });
-      const line = await until('a query line', () => /INFO {2}query: query {2}(.*)/.exec(text), (m) => m !== null);
+      const line = await until('a query line', () => /INFO {2}query: query {2}(.*)/.exec(text) ?? undefined, 15000);
       expect(line![1]).to.match(/client=127\.0\.0\.1 proto=udp name=www\.example\.org\. type=A shard=zone\/example\.org rcode=NOERROR ms=[\d.]+/);
     } finally {
       child?.kill('SIGKILL');

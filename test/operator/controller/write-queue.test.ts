@@ -8,6 +8,7 @@ import { KubeApiError } from '../../../kube/kube-client.js';
 import { OperatorMetrics } from '../../../operator/controller/metrics.js';
 import { desiredStatus, StatusWriter } from '../../../operator/controller/status-writer.js';
 import { TokenBucket, WriteQueue } from '../../../operator/controller/write-queue.js';
+import { until } from '../../helpers/until.js';
 
 /** A fake monotonic clock whose sleep advances it. */
 function fakeTime() {
@@ -56,7 +57,7 @@ describe('operator controller: write queue', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => { release = r; });
     const inFlight = q.enqueue('a', 0, async () => { ran.push('a'); await held; return 'a'; });
-    await new Promise((r) => setImmediate(r));
+    await until('a in flight', () => ran.includes('a'));
     const waiting = q.enqueue('b', 0, async () => { ran.push('b'); return 'b'; });
     let closed = false;
     const closing = q.close().then(() => { closed = true; });

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startLocalServer } from '../../../operator/local/serve.js';
 import type { LocalServer } from '../../../operator/local/serve.js';
-import { until as waitUntil } from '../../helpers/until.js';
+import { until } from '../../helpers/until.js';
 
 const zone = (ip: string) => `apiVersion: splitdns.io/v1alpha1
 kind: DNSZone
@@ -49,8 +49,6 @@ async function answer(r: Resolver, name: string): Promise<string> {
   try { return (await r.resolve4(name)).sort().join(','); } catch (err) { return (err as { code?: string }).code ?? String(err); }
 }
 
-/** Waits up to 10 s until `ok(await get())` (test/helpers/until.ts), returning that value. */
-const until = <T>(what: string, get: () => T | Promise<T>, ok: (v: T) => boolean, ms = 10000) => waitUntil(what, async () => { const v = await get(); return ok(v) ? [v] as const : undefined; }, ms, { pollMs: 20 }).then(([v]) => v);
 
 describe('local mode: a broken edit keeps the last good version of its file', function () {
   this.timeout(60000);
@@ -83,7 +81,7 @@ describe('local mode: a broken edit keeps the last good version of its file', fu
       expect(await answer(resolver, 'www.example.org')).to.equal(before);
       lines.length = 0;
       writeFileSync(join(dir, 'zone.yaml'), text);
-      const logged = await until('the log line', () => lines.find((l) => l.level === 50 && problem.test(String(l.problem))), (l) => l !== undefined);
+      const logged = await until('the log line', () => lines.find((l) => l.level === 50 && problem.test(String(l.problem))), 10000);
       expect(logged!.msg).to.equal('bad edit not applied; the last good version of this file is still served');
       expect(logged!.file).to.match(/zone\.yaml$/);
       expect(local.last.problems.some((p) => p.kept && problem.test(p.message))).to.equal(true);
@@ -97,7 +95,7 @@ describe('local mode: a broken edit keeps the last good version of its file', fu
       // Fixing the file applies it.
       good++;
       writeFileSync(join(dir, 'zone.yaml'), zone(`192.0.2.${good}`));
-      await until('the fixed answer', () => answer(resolver, 'www.example.org'), (a) => a === `192.0.2.${good}`);
+      await until('the fixed answer', async () => (await answer(resolver, 'www.example.org')) === `192.0.2.${good}`, 10000, { pollMs: 20 });
       expect(local.last.problems).to.deep.equal([]);
     });
   }
@@ -105,7 +103,7 @@ describe('local mode: a broken edit keeps the last good version of its file', fu
   it('a file broken from the start serves nothing of its bad objects, and says so without claiming a last good version', async () => {
     lines.length = 0;
     writeFileSync(join(dir, 'new.yaml'), other.replace('db.example.net', 'x.example.net').replace('name: db', 'name: x').replace('10.0.0.5', '10.0.0.300'));
-    const logged = await until('the log line', () => lines.find((l) => l.level === 50 && /new\.yaml$/.test(String(l.file))), (l) => l !== undefined);
+    const logged = await until('the log line', () => lines.find((l) => l.level === 50 && /new\.yaml$/.test(String(l.file))), 10000);
     expect(logged!.msg).to.equal('bad manifest left out');
     expect(await answer(resolver, 'x.example.net')).to.not.equal('10.0.0.300');
   });
