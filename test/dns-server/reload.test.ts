@@ -162,6 +162,9 @@ describe('dns-server: file source', () => {
   it('reads a file modified moments ago at every check (a same-size write in the same timestamp tick is not missed)', async () => {
     const file = path.join(dir, 'config.json');
     fs.writeFileSync(file, JSON.stringify(bundle(other('192.0.2.1'))));
+    // A modification time ahead of the clock: within the racy window however long the start takes.
+    const soon = new Date(Date.now() + 3600_000);
+    fs.utimesSync(file, soon, soon);
     const src = await startFileSource({ file, apply: (b) => server.applyBundle(b), logger: silent, debounceMs: 1, pollMs: 10 });
     try {
       await until('three polls', () => src.counts.checks >= 3);
