@@ -12,17 +12,15 @@
 // received text, or JSON.stringify, without sorting anything (hash.ts validShardHash).
 
 import {
-  CAA_TAG_PATTERN, CAA_VALUE_MAX_LENGTH, FQDN_PATTERN, HOSTNAME_PATTERN, NAME_MAX_LENGTH, RRSET_MAX_ITEMS, TXT_MAX_STRINGS,
-  TXT_STRING_MAX_LENGTH,
+  CAA_TAG_PATTERN, CAA_VALUE_MAX_LENGTH, FQDN_PATTERN, HOSTNAME_PATTERN, NAME_MAX_LENGTH, RRSET_MAX_ITEMS, RRSET_TYPES, TTL_MAX,
+  TXT_MAX_STRINGS, TXT_STRING_MAX_LENGTH, U16_MAX,
 } from './schema.js';
 import { IPV4_FORMAT, IPV6_FORMAT } from './schema-validators.generated.js';
 import { canonicalLength, NOT_CANONICAL } from './hash.js';
 
 // Without ajv's "u" flag: the pattern is ASCII, so a string with anything else fails either way.
 const CAA_TAG = new RegExp(CAA_TAG_PATTERN);
-const TTL_MAX = 2147483647;
-const U16_MAX = 65535;
-const TYPES = new Set(['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'PTR', 'CAA', 'NS']);
+const TYPES = new Set<unknown>(RRSET_TYPES);
 
 // '{"data":' + data + ',"name":"' + name + '","ttl":' + ttl + ',"type":"' + type + '"}'
 const RRSET_OVERHEAD = '{"data":,"name":"","ttl":,"type":""}'.length;
