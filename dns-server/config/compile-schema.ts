@@ -21,7 +21,7 @@ import { bundleEnvelopeSchema, rrsetSchema, shardOutlineSchema, shardSchema } fr
 const standaloneCode = standaloneCodeModule.default;
 const { fullFormats } = ((formatsModule as unknown as { default?: typeof formatsModule }).default ?? formatsModule) as { fullFormats: Record<string, RegExp> };
 
-export const GENERATED_FILE = fileURLToPath(new URL('./schema-validators.generated.ts', import.meta.url));
+const GENERATED_FILE = fileURLToPath(new URL('./schema-validators.generated.ts', import.meta.url));
 
 /** The formats the schema uses, as ajv-formats writes them. */
 const FORMATS = { ipv4: fullFormats.ipv4, ipv6: fullFormats.ipv6 };
@@ -31,13 +31,12 @@ const FORMATS = { ipv4: fullFormats.ipv4, ipv6: fullFormats.ipv6 };
  * ('shard'), its outline ('outline'), one RRset ('rrset') and the bundle envelope ('envelope').
  */
 export function schemaAjv(): Ajv {
-  const formats = FORMATS;
   const ajv = new Ajv({
     allErrors: false, discriminator: true, strict: true, strictRequired: false,
     // One function per $ref'd definition rather than the rrset schema inlined at every use: a
     // quarter of the code.
     inlineRefs: false,
-    formats,
+    formats: FORMATS,
     code: { source: true, esm: true, lines: true }, // the format regexps are written into the code
   });
   ajv.addSchema(shardSchema, 'shard');
@@ -48,7 +47,7 @@ export function schemaAjv(): Ajv {
 }
 
 /** The generated module's text. */
-export function compileSchemaModule(): string {
+function compileSchemaModule(): string {
   const ajv = schemaAjv();
   const RUNTIME = 'require("ajv/dist/runtime/ucs2length").default';
   const code = standaloneCode(ajv, { checkShardOutline: 'outline', checkEnvelope: 'envelope' }).replaceAll(RUNTIME, 'ucs2length')
