@@ -76,7 +76,7 @@ export const NOT_CANONICAL = -1;
  * The length of canonicalJson(value) when JSON.stringify(value) is that (every object's keys in
  * sorted order, none an array index, none undefined; plain objects; finite numbers), else
  * NOT_CANONICAL; also NOT_CANONICAL for a string holding a surrogate (rare; the received text's
- * check needs strings without: see canonicalText).
+ * check needs strings without: see isCanonicalText).
  */
 export function canonicalLength(value: unknown): number {
   switch (typeof value) {
