@@ -15,7 +15,7 @@ import {
   CAA_TAG_PATTERN, CAA_VALUE_MAX_LENGTH, FQDN_PATTERN, HOSTNAME_PATTERN, NAME_MAX_LENGTH, RRSET_MAX_ITEMS, RRSET_TYPES, TTL_MAX,
   TXT_MAX_STRINGS, TXT_STRING_MAX_LENGTH, U16_MAX,
 } from './schema.js';
-import { IPV4_FORMAT, IPV6_FORMAT } from './schema-validators.generated.js';
+import { IPV4_FORMAT, IPV6_FORMAT, ucs2length } from './schema-validators.generated.js';
 import { canonicalLength, NOT_CANONICAL } from './hash.js';
 
 // Without ajv's "u" flag: the pattern is ASCII, so a string with anything else fails either way.
@@ -36,17 +36,8 @@ class Refusal {
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 const isInteger = (v: unknown): v is number => typeof v === 'number' && !(v % 1) && !isNaN(v) && isFinite(v);
 
-/** Characters as JSON Schema counts them (code points), as ajv's ucs2length. */
-function codePoints(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++, n++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
-  }
-  return n;
-}
-/** maxLength: code points, counted only when the UTF-16 length is over (it is never less). */
-const tooLong = (s: string, max: number) => s.length > max && codePoints(s) > max;
+/** maxLength: code points (ajv's ucs2length), counted only when the UTF-16 length is over (it is never less). */
+const tooLong = (s: string, max: number) => s.length > max && ucs2length(s) > max;
 
 /** Decimal digits of a non-negative integer (JSON.stringify's length of it; -0 is "0"). */
 function digits(n: number): number {
