@@ -46,6 +46,9 @@ function digits(n: number): number {
   return d;
 }
 
+/** A sum of canonical lengths: NOT_CANONICAL when either is. */
+const plus = (a: number, b: number): number => (a < 0 || b < 0 ? NOT_CANONICAL : a + b);
+
 function checkInteger(v: unknown, path: string, max: number): void {
   if (!isInteger(v)) throw new Refusal(path, 'must be integer');
   if (v > max) throw new Refusal(path, `must be <= ${max}`);
@@ -141,7 +144,7 @@ function checkItem(type: string, item: unknown): number {
         if (typeof s !== 'string') throw new Refusal(`/${j}`, 'must be string');
         if (tooLong(s, TXT_STRING_MAX_LENGTH)) throw new Refusal(`/${j}`, `must NOT have more than ${TXT_STRING_MAX_LENGTH} characters`);
         const l = canonicalLength(s);
-        len = l < 0 || len < 0 ? NOT_CANONICAL : len + l;
+        len = plus(len, l);
       }
       return len;
     }
@@ -202,7 +205,7 @@ function checkRRSet(rs: unknown): number {
     } catch (err) {
       throw err instanceof Refusal ? new Refusal(`/data/${i}${err.path}`, err.message) : err;
     }
-    len = l < 0 || len < 0 ? NOT_CANONICAL : len + l;
+    len = plus(len, l);
   }
   return len;
 }
@@ -214,8 +217,7 @@ function checkRRSet(rs: unknown): number {
  * order, else NOT_CANONICAL (also after an error).
  */
 export function checkRRSetList(list: readonly unknown[], where: string, field: string, errors: string[]): number {
-  let len = 1 + list.length; // brackets and commas
-  if (list.length === 0) len = 2;
+  let len = Math.max(2, 1 + list.length); // brackets and commas
   for (let i = 0; i < list.length; i++) {
     let l: number;
     try {
@@ -225,7 +227,7 @@ export function checkRRSetList(list: readonly unknown[], where: string, field: s
       errors.push(`${where}: ${field}/${i}${err.path} ${err.message}`);
       return NOT_CANONICAL;
     }
-    len = l < 0 || len < 0 ? NOT_CANONICAL : len + l;
+    len = plus(len, l);
   }
   return len;
 }
