@@ -86,8 +86,9 @@ function checkName(v: unknown, path: string, wildcard: boolean): string {
   return v;
 }
 
-function checkObject(v: unknown, path: string): Record<string, unknown> {
-  if (!isObject(v)) throw new Refusal(path, 'must be object');
+/** An RRset, or a data item that is an object (the errors' paths are below it, so ''). */
+function checkObject(v: unknown): Record<string, unknown> {
+  if (!isObject(v)) throw new Refusal('', 'must be object');
   return v;
 }
 
@@ -101,12 +102,12 @@ function requireKeys(v: Record<string, unknown>, required: readonly string[]): v
  * ajv's additionalProperties error for any other key. Every key being required and present, in
  * order means exactly `keys`, in canonical order.
  */
-function keysInOrder(v: Record<string, unknown>, keys: readonly string[], path: string): boolean {
+function keysInOrder(v: Record<string, unknown>, keys: readonly string[]): boolean {
   let i = 0;
   let ordered = true;
   for (const k in v) {
     if (k === keys[i]) { i++; continue; }
-    if (!keys.includes(k)) throw new Refusal(path, 'must NOT have additional properties');
+    if (!keys.includes(k)) throw new Refusal('', 'must NOT have additional properties');
     ordered = false;
   }
   return ordered;
@@ -149,17 +150,17 @@ function checkItem(type: string, item: unknown): number {
       return len;
     }
     case 'MX': {
-      const mx = checkObject(item, '');
+      const mx = checkObject(item);
       requireKeys(mx, MX_REQUIRED);
-      const ordered = keysInOrder(mx, MX_KEYS, '');
+      const ordered = keysInOrder(mx, MX_KEYS);
       checkInteger(mx.preference, '/preference', U16_MAX);
       const exchange = checkName(mx.exchange, '/exchange', false);
       return ordered ? MX_OVERHEAD + exchange.length + digits(mx.preference as number) : NOT_CANONICAL;
     }
     case 'SRV': {
-      const srv = checkObject(item, '');
+      const srv = checkObject(item);
       requireKeys(srv, SRV_REQUIRED);
-      const ordered = keysInOrder(srv, SRV_KEYS, '');
+      const ordered = keysInOrder(srv, SRV_KEYS);
       checkInteger(srv.priority, '/priority', U16_MAX);
       checkInteger(srv.weight, '/weight', U16_MAX);
       checkInteger(srv.port, '/port', U16_MAX);
@@ -167,9 +168,9 @@ function checkItem(type: string, item: unknown): number {
       return ordered ? SRV_OVERHEAD + target.length + digits(srv.port as number) + digits(srv.priority as number) + digits(srv.weight as number) : NOT_CANONICAL;
     }
     case 'CAA': {
-      const caa = checkObject(item, '');
+      const caa = checkObject(item);
       requireKeys(caa, CAA_REQUIRED);
-      const ordered = keysInOrder(caa, CAA_KEYS, '');
+      const ordered = keysInOrder(caa, CAA_KEYS);
       checkInteger(caa.flags, '/flags', 255);
       if (typeof caa.tag !== 'string') throw new Refusal('/tag', 'must be string');
       if (!CAA_TAG.test(caa.tag)) throw new Refusal('/tag', `must match pattern "${CAA_TAG_PATTERN}"`);
@@ -183,13 +184,13 @@ function checkItem(type: string, item: unknown): number {
 }
 
 /** One RRset; returns its canonical JSON length, or NOT_CANONICAL. Paths are below the RRset. */
-function checkRRSet(rs: unknown): number {
-  if (!isObject(rs)) throw new Refusal('', 'must be object');
+function checkRRSet(input: unknown): number {
+  const rs = checkObject(input);
   if (rs.type === undefined) throw new Refusal('', "must have required property 'type'");
   const type = rs.type as string;
   if (!TYPES.has(type)) throw new Refusal('/type', 'must be equal to one of the allowed values');
   requireKeys(rs, RRSET_REQUIRED);
-  const ordered = keysInOrder(rs, RRSET_KEYS, '');
+  const ordered = keysInOrder(rs, RRSET_KEYS);
   const name = checkName(rs.name, '/name', true);
   checkInteger(rs.ttl, '/ttl', TTL_MAX);
   const data = rs.data;
