@@ -92,9 +92,13 @@ function checkObject(v: unknown): Record<string, unknown> {
   return v;
 }
 
-/** ajv's error for the first of the `required` properties (in the schema's order) that is undefined. */
-function requireKeys(v: Record<string, unknown>, required: readonly string[]): void {
-  for (const key of required) if (v[key] === undefined) throw new Refusal('', `must have required property '${key}'`);
+/**
+ * ajv's error for the first of the required properties (in the schema's order) that is undefined,
+ * which the caller names with named property reads: a loop over the names with keyed reads cost
+ * this whole check a quarter more.
+ */
+function missing(key: string | undefined): void {
+  if (key !== undefined) throw new Refusal('', `must have required property '${key}'`);
 }
 
 /**
@@ -117,11 +121,6 @@ const RRSET_KEYS = ['data', 'name', 'ttl', 'type'];
 const MX_KEYS = ['exchange', 'preference'];
 const SRV_KEYS = ['port', 'priority', 'target', 'weight'];
 const CAA_KEYS = ['flags', 'tag', 'value'];
-// The schema's `required` lists, in its order (ajv names the first missing); the RRset's 'type' is checked before these.
-const RRSET_REQUIRED = ['name', 'ttl', 'data'];
-const MX_REQUIRED = ['preference', 'exchange'];
-const SRV_REQUIRED = ['priority', 'weight', 'port', 'target'];
-const CAA_REQUIRED = CAA_KEYS;
 
 /** One data item; returns its canonical JSON length, or NOT_CANONICAL. Paths are below the item. */
 function checkItem(type: string, item: unknown): number {
@@ -151,7 +150,7 @@ function checkItem(type: string, item: unknown): number {
     }
     case 'MX': {
       const mx = checkObject(item);
-      requireKeys(mx, MX_REQUIRED);
+      missing(mx.preference === undefined ? 'preference' : mx.exchange === undefined ? 'exchange' : undefined);
       const ordered = keysInOrder(mx, MX_KEYS);
       checkInteger(mx.preference, '/preference', U16_MAX);
       const exchange = checkName(mx.exchange, '/exchange', false);
@@ -159,7 +158,7 @@ function checkItem(type: string, item: unknown): number {
     }
     case 'SRV': {
       const srv = checkObject(item);
-      requireKeys(srv, SRV_REQUIRED);
+      missing(srv.priority === undefined ? 'priority' : srv.weight === undefined ? 'weight' : srv.port === undefined ? 'port' : srv.target === undefined ? 'target' : undefined);
       const ordered = keysInOrder(srv, SRV_KEYS);
       checkInteger(srv.priority, '/priority', U16_MAX);
       checkInteger(srv.weight, '/weight', U16_MAX);
@@ -169,7 +168,7 @@ function checkItem(type: string, item: unknown): number {
     }
     case 'CAA': {
       const caa = checkObject(item);
-      requireKeys(caa, CAA_REQUIRED);
+      missing(caa.flags === undefined ? 'flags' : caa.tag === undefined ? 'tag' : caa.value === undefined ? 'value' : undefined);
       const ordered = keysInOrder(caa, CAA_KEYS);
       checkInteger(caa.flags, '/flags', 255);
       if (typeof caa.tag !== 'string') throw new Refusal('/tag', 'must be string');
@@ -189,7 +188,7 @@ function checkRRSet(input: unknown): number {
   if (rs.type === undefined) throw new Refusal('', "must have required property 'type'");
   const type = rs.type as string;
   if (!TYPES.has(type)) throw new Refusal('/type', 'must be equal to one of the allowed values');
-  requireKeys(rs, RRSET_REQUIRED);
+  missing(rs.name === undefined ? 'name' : rs.ttl === undefined ? 'ttl' : rs.data === undefined ? 'data' : undefined);
   const ordered = keysInOrder(rs, RRSET_KEYS);
   const name = checkName(rs.name, '/name', true);
   checkInteger(rs.ttl, '/ttl', TTL_MAX);
