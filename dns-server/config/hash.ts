@@ -76,7 +76,7 @@ export const NOT_CANONICAL = -1;
  * The length of canonicalJson(value) when JSON.stringify(value) is that (every object's keys in
  * sorted order, none an array index, none undefined; plain objects; finite numbers), else
  * NOT_CANONICAL; also NOT_CANONICAL for a string holding a surrogate (rare; the received text's
- * check needs strings without: see canonicalText).
+ * check needs strings without: see isCanonicalText).
  */
 export function canonicalLength(value: unknown): number {
   switch (typeof value) {
@@ -87,8 +87,8 @@ export function canonicalLength(value: unknown): number {
     default: return NOT_CANONICAL;
   }
   if (value === null) return 4;
-  let len = 1; // the opening bracket, and a comma before every item after the first
   if (Array.isArray(value)) {
+    let len = 1; // the opening bracket, and a comma before every item after the first
     for (let i = 0; i < value.length; i++) {
       const l = canonicalLength(value[i]);
       if (l < 0) return NOT_CANONICAL;
@@ -97,9 +97,19 @@ export function canonicalLength(value: unknown): number {
     return len + 1;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return NOT_CANONICAL; // toJSON and friends
+  return objectLength(value as Record<string, unknown>);
+}
+
+/**
+ * canonicalLength of a plain object, less its member `skip`; `known`: the canonical lengths of
+ * members already measured.
+ */
+function objectLength(value: Record<string, unknown>, known?: Partial<Record<string, number>>, skip?: string): number {
+  let len = 1; // the opening brace, and a comma before every member after the first
   let prev = '';
   for (const k in value) {
-    const l = memberLength(prev, k, (value as Record<string, unknown>)[k]);
+    if (k === skip) continue;
+    const l = memberLength(prev, k, value[k], known?.[k]);
     if (l < 0) return NOT_CANONICAL;
     len += (prev ? 1 : 0) + l;
     prev = k;
@@ -159,16 +169,8 @@ function isCanonicalText(text: string, tailLength: number, restLength: number): 
  * measured (rrset-check.ts measures the RRset lists as it checks them; NOT_CANONICAL where not).
  */
 export function validShardHash(shard: Shard, lengths: Partial<Record<string, number>> = {}): string {
-  let len = 1;
-  let prev = '';
-  for (const k in shard) {
-    if (k === 'hash') continue;
-    const l = memberLength(prev, k, (shard as unknown as Record<string, unknown>)[k], lengths[k]);
-    if (l < 0) return computeShardHash(shard);
-    len += (prev ? 1 : 0) + l;
-    prev = k;
-  }
-  len += 1;
+  const len = objectLength(shard as unknown as Record<string, unknown>, lengths, 'hash');
+  if (len < 0) return computeShardHash(shard);
   const text = receivedText.get(shard);
   receivedText.delete(shard); // needed once
   const tail = ',"hash":"' + shard.hash + '"}'; // the hash member, last, as the operator writes it

@@ -4,8 +4,12 @@
 import { CONFIG_API_VERSION } from './types.js';
 
 const uint = (max: number) => ({ type: 'integer', minimum: 0, maximum: max }) as const;
-const ttl = uint(2147483647);
-const u16 = uint(65535);
+export const TTL_MAX = 2147483647;
+export const U16_MAX = 65535;
+/** The RRset types a configuration holds (types.ts RecordType). */
+export const RRSET_TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'PTR', 'CAA', 'NS'] as const;
+const ttl = uint(TTL_MAX);
+const u16 = uint(U16_MAX);
 
 /** Lower-case absolute name with trailing dot, labels of 1–63 characters, at most 254 characters; "." is the root. */
 export const FQDN_PATTERN = '^(\\.|([a-z0-9_*]([a-z0-9_-]{0,61}[a-z0-9_])?\\.)+)$';
@@ -37,7 +41,7 @@ const rrset = (type: string, item: object, maxItems = RRSET_MAX_ITEMS) => ({
 export const rrsetSchema = {
   type: 'object',
   required: ['type'],
-  properties: { type: { enum: ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'PTR', 'CAA', 'NS'] } },
+  properties: { type: { enum: RRSET_TYPES } },
   discriminator: { propertyName: 'type' },
   oneOf: [
     rrset('A', { type: 'string', format: 'ipv4' }),
