@@ -105,7 +105,7 @@ describe('query logging', () => {
       let text = '';
       child.stdout!.on('data', (c) => { text += String(c); });
       child.stderr!.on('data', (c) => { text += String(c); });
-      const listening = await until('the listening line', () => /INFO {2}dns-server: dns server listening {2}address=127\.0\.0\.1 port=(\d+)/.exec(text) ?? undefined, 15000);
+      const listening = await until('the listening line', () => /INFO {2}dns-server: dns server listening {2}address=127\.0\.0\.1 port=(\d+)/.exec(text), 15000);
       const port = Number(listening![1]);
       // Until the configuration is loaded (SERVFAIL before).
       await until('the configuration loaded', async () => rcodeOf((await udpQuery(port, { name: 'www.example.org', type: 'A' })).raw) === 0, 15000);
@@ -113,7 +113,7 @@ describe('query logging', () => {
       child.kill('SIGUSR2');
       await until('query logging on', () => text.includes('query logging on'), 15000);
       await udpQuery(port, { name: 'www.example.org', type: 'A' });
-      const line = await until('a query line', () => /INFO {2}query: query {2}(.*)/.exec(text) ?? undefined, 15000);
+      const line = await until('a query line', () => /INFO {2}query: query {2}(.*)/.exec(text), 15000);
       expect(line![1]).to.match(/client=127\.0\.0\.1 proto=udp name=www\.example\.org\. type=A shard=zone\/example\.org rcode=NOERROR ms=[\d.]+/);
     } finally {
       child?.kill('SIGKILL');
