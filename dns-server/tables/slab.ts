@@ -379,7 +379,7 @@ export function patchSlab(old: Slab, remove: Iterable<string>, add: SlabWriter, 
   const ou32 = old.u32;
   const removeSlots: number[] = [];
   let deadBytes = ou32[DEAD_BYTES];
-  for (const key of new Set(remove)) {
+  for (const key of old.entries === 0 ? [] : new Set(remove)) {
     const i = old.find(key);
     if (i < 0) continue;
     removeSlots.push(i);
@@ -423,6 +423,8 @@ function deleteSlot(u32: Uint32Array, slot: number): void {
 
 /** patchSlab's compaction: every live entry written afresh (its bytes copied, nothing decoded). */
 function rewrite(old: Slab, removeSlots: readonly number[], add: SlabWriter, meta: unknown, aux: unknown): SharedArrayBuffer {
+  // Nothing of the old slab left (a first load's reverse base): the additions are the slab.
+  if (removeSlots.length === old.entries) return add.finish(meta, aux, Math.min(4096, add.count));
   const removed = new Set(removeSlots);
   const w = new SlabWriter();
   for (let i = 0; i < old.capacity; i++) if (old.used(i) && !removed.has(i)) w.copyEntry(old, i);
