@@ -18,11 +18,14 @@ import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneInfo, ZoneTable
 /** The records of a shard's names, by key (RRsets in the shard's order; one per name and type: validated). */
 function recordsFrom(rrsets: readonly RRSet[]): Map<string, NameRecord> {
   const records = new Map<string, NameRecord>();
+  let last: NameRecord | undefined;
   for (const rs of rrsets) {
+    // A name's RRsets are neighbours in a sorted list (compile() writes them so): its key once.
+    if (last !== undefined && last.name === rs.name) { addRRSet(last, rs.name, RR_TYPE_BY_NAME[rs.type], rs); continue; }
     const key = nameToKey(rs.name);
     const r = records.get(key);
-    const next = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs);
-    if (r === undefined) records.set(key, next);
+    last = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs);
+    if (r === undefined) records.set(key, last);
   }
   return records;
 }

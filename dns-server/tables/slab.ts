@@ -224,6 +224,11 @@ export class SlabWriter {
     if (!(n >= 0 && n < 0x80000000 && n === (n | 0))) { this.utf8(JSON.stringify(n) ?? 'null'); return; }
     this.#room(10);
     const b = this.#buf;
+    if (n < 100) { // TTLs and type codes, mostly
+      if (n < 10) b[this.#p++] = 0x30 + n;
+      else { const t = (n / 10) | 0; b[this.#p] = 0x30 + t; b[this.#p + 1] = 0x30 + n - t * 10; this.#p += 2; }
+      return;
+    }
     let digits = 1;
     for (let x = n; x >= 10; x = (x / 10) | 0) digits++;
     let p = this.#p + digits;
@@ -265,7 +270,7 @@ export class SlabWriter {
     } else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
       this.raw('{');
       let first = true;
-      for (const k of Object.keys(v)) {
+      for (const k in v) {
         const x: unknown = (v as Record<string, unknown>)[k];
         if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
         if (!first) this.raw(',');
