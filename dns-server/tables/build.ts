@@ -6,6 +6,7 @@
 import type { ForwardersShard, RRSet, ServicesShard, Shard, Soa, HostsShard, ZoneShard } from '../config/types.js';
 import { RR_TYPE_BY_NAME, TYPE } from '../wire/constants.js';
 import { nameToKey, parentKey } from '../wire/name.js';
+import { keyOfName } from './keys.js';
 import { WireWriter } from '../wire/writer.js';
 import { tableScope } from './plan.js';
 import { ReverseIndex } from './reverse.js';
@@ -22,7 +23,7 @@ function recordsFrom(rrsets: readonly RRSet[]): Map<string, NameRecord> {
   for (const rs of rrsets) {
     // A name's RRsets are neighbours in a sorted list (compile() writes them so): its key once.
     if (last !== undefined && last.name === rs.name) { addRRSet(last, rs.name, RR_TYPE_BY_NAME[rs.type], rs); continue; }
-    const key = nameToKey(rs.name);
+    const key = keyOfName(rs.name);
     const r = records.get(key);
     last = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs);
     if (r === undefined) records.set(key, last);

@@ -16,7 +16,7 @@
 
 import type { RRSet } from '../config/types.js';
 import { TYPE } from '../wire/constants.js';
-import { nameToKey } from '../wire/name.js';
+import { keyOfName } from './keys.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
 import { hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit } from './slab.js';
 import { answerOfType } from './types.js';
@@ -160,7 +160,7 @@ export function buildReverseSlabs(current: ReverseSlabs, changes: readonly Rever
   const dirtyChanges = changes.map((c) => { const d = dirty(c); keptBy.set(c.id, d.kept); return { id: c.id, ...d }; });
   const touched = new Map<string, Touched>();
   const entry = (name: string): ReverseRecord => {
-    const key = nameToKey(name);
+    const key = keyOfName(name);
     let t = touched.get(key);
     if (t === undefined) {
       const prev = current.record(key);
