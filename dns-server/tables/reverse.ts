@@ -176,12 +176,12 @@ export function buildReverseSlabs(current: ReverseSlabs, changes: readonly Rever
   let size = current.size;
   let adds = 0;
   const { base, overlay } = current;
-  for (const [key, t] of touched) {
+  touched.forEach((t, key) => { // (no [key, value] array per name)
     const live = t.rec[1].length > 0;
     size += (live ? 1 : 0) - (t.was ? 1 : 0);
     if (live) adds++;
     else if (base.find(key) >= 0) { t.tombstone = true; adds++; }
-  }
+  });
   const touchedKeys = current.size === 0 || touched.size > TOUCHED_MAX ? null : [...touched.keys()];
   const w = new SlabWriter();
   if (overlay.entries + adds <= Math.max(OVERLAY_MIN, base.entries / 8)) {
@@ -201,16 +201,18 @@ export function buildReverseSlabs(current: ReverseSlabs, changes: readonly Rever
   return { base: patchSlab(base, remove, w, null), overlay: new SlabWriter().finish({ size }), touched: touchedKeys };
 }
 
+const byShard = (a: Part, b: Part) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
 /** The touched names' entries: each live one's record (parts sorted by shard id), and tombstones when asked. */
 function writeTouched(w: SlabWriter, touched: ReadonlyMap<string, Touched>, tombstones: boolean): void {
-  for (const [key, { rec, tombstone }] of touched) {
+  touched.forEach(({ rec, tombstone }, key) => {
     if (rec[1].length > 0) {
-      rec[1].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      if (rec[1].length > 1) rec[1].sort(byShard);
       w.begin(key, FLAGS);
       writeReverseRecord(w, rec);
       w.end();
     } else if (tombstone && tombstones) w.add(key, TOMBSTONE);
-  }
+  });
 }
 
 /** A reverse name's record as JSON ([name, [[shard id, ttl, targets], ...]]), written as bytes. */
