@@ -135,7 +135,8 @@ function sameTargets(a: readonly unknown[], b: readonly unknown[]): boolean {
  * A change less the names whose part it leaves as it was (same TTL, same targets), which the
  * update need not touch: a changed shard mostly keeps its reverse names (one endpoint of a
  * thousand moved), and each touched name costs a decode, an encode and an overlay entry, and drops
- * its prepared answer. `kept`: those names (their records keep this shard's part).
+ * its prepared answer. `kept`: those names (their records keep this shard's part). Names are
+ * compared as strings: a validated name is lower case, so one name has one spelling.
  */
 function dirty(c: ReverseChange): { before: readonly RRSet[]; after: readonly RRSet[]; kept: ReadonlySet<string> } {
   if (c.before.length === 0 || c.after.length === 0) return { before: c.before, after: c.after, kept: new Set() };
