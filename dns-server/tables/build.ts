@@ -11,7 +11,7 @@ import { WireWriter } from '../wire/writer.js';
 import { tableScope } from './plan.js';
 import { ReverseIndex } from './reverse.js';
 import { Slab, SlabWriter } from './slab.js';
-import { addRRSet, writeNames } from './slab-names.js';
+import { addRRSet, runsOf, writeNames, writeRuns } from './slab-names.js';
 import type { NameRecord } from './slab-names.js';
 import { NameTable } from './table.js';
 import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneInfo, ZoneTable } from './types.js';
@@ -32,7 +32,7 @@ function recordsFrom(rrsets: readonly RRSet[]): Map<string, NameRecord> {
 }
 
 /** Empty non-terminals and wildcard parents of a set of names below `baseKey`. */
-function structure(nodes: ReadonlyMap<string, unknown>, baseKey: string): { ents: Set<string>; wildcardParents: Set<string> } {
+function structure(nodes: ReadonlyMap<string, unknown> | ReadonlySet<string>, baseKey: string): { ents: Set<string>; wildcardParents: Set<string> } {
   const ents = new Set<string>();
   const wildcardParents = new Set<string>();
   for (const key of nodes.keys()) {
@@ -86,9 +86,16 @@ export function buildShardSlab(shard: Shard): SharedArrayBuffer {
       return w.finish({ kind: 'zone', id: shard.id, hash: shard.hash, origin: shard.origin, soa: shard.soa, clusterDomain: shard.clusterDomain } satisfies SlabMeta, shard.reverse);
     }
     case 'services': {
-      const nodes = recordsFrom(shard.rrsets);
-      const { ents, wildcardParents } = structure(nodes, nameToKey(`${shard.namespace}.svc.${shard.zone}`));
-      writeNames(w, nodes, ents, wildcardParents);
+      const baseKey = nameToKey(`${shard.namespace}.svc.${shard.zone}`);
+      const runs = runsOf(shard.rrsets, keyOfName); // the usual case: no NameRecords
+      if (runs !== undefined) {
+        const { ents, wildcardParents } = structure(runs.nodes, baseKey);
+        writeRuns(w, shard.rrsets, runs, ents, wildcardParents);
+      } else {
+        const nodes = recordsFrom(shard.rrsets);
+        const { ents, wildcardParents } = structure(nodes, baseKey);
+        writeNames(w, nodes, ents, wildcardParents);
+      }
       return w.finish({ kind: 'services', id: shard.id, hash: shard.hash, zone: shard.zone, namespace: shard.namespace } satisfies SlabMeta, shard.reverse);
     }
     case 'hosts':
