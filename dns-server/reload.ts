@@ -119,7 +119,7 @@ export class ShardStore {
 
   /** The whole configuration: shards missing from the bundle are removed. */
   applyBundle(bundle: unknown): ReloadReport {
-    const v = this.validate().bundle(bundle);
+    const v = this.validate().bundle(bundle, (id, hash) => this.held.get(id)?.hash === hash);
     const envelope = v.refused.find((r) => r.id === '(bundle)');
     if (envelope) {
       this.refuse(envelope.id, 'bundle', envelope.errors);

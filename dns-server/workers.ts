@@ -141,7 +141,7 @@ export class WorkerPool {
 
   /** The file source's apply: validates here, once, and publishes to the workers. */
   applyBundle(bundle: unknown): ReloadReport {
-    const v = this.validator.bundle(bundle);
+    const v = this.validator.bundle(bundle, (id, hash) => this.latest.get(id) === hash);
     const report = this.report(v.shards, v.refused);
     if (v.refused.some((r) => r.id === '(bundle)')) return report;
     const ids = new Set(v.shards.map((s) => s.id));

@@ -136,8 +136,14 @@ export interface BundleValidation {
   refused: { id: string; errors: string[] }[];
 }
 
-/** Validates a bundle's envelope, then each shard alone. Duplicate ids: the later one is refused. */
-export function validateBundle(input: unknown): BundleValidation {
+/**
+ * Validates a bundle's envelope, then each shard alone. Duplicate ids: the later one is refused.
+ * `known(id, hash)`: whether that version of a shard was validated before and is held; such a
+ * shard is passed on unchecked (its hash names content already checked, and a holder treats it
+ * as unchanged: nothing is built from it), as applyShards does (reload.ts). A reload of a bundle
+ * in which one shard changed checks that one.
+ */
+export function validateBundle(input: unknown, known?: (id: string, hash: string) => boolean): BundleValidation {
   if (!checkEnvelopeSchema(input)) {
     const errors = (checkEnvelopeSchema.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
     return { shards: [], refused: [{ id: '(bundle)', errors }] };
@@ -145,7 +151,8 @@ export function validateBundle(input: unknown): BundleValidation {
   const out: BundleValidation = { shards: [], refused: [] };
   const ids = new Set<string>();
   for (const raw of (input as ConfigBundle).shards) {
-    const v = validateShard(raw);
+    const { id, hash } = raw as { id?: unknown; hash?: unknown };
+    const v: ShardValidation = known !== undefined && typeof id === 'string' && typeof hash === 'string' && known(id, hash) ? { ok: true, shard: raw } : validateShard(raw);
     if (!v.ok) { out.refused.push({ id: v.id, errors: v.errors }); continue; }
     if (ids.has(v.shard.id)) { out.refused.push({ id: v.shard.id, errors: [`${v.shard.id}: duplicate shard id`] }); continue; }
     ids.add(v.shard.id);

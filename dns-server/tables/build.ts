@@ -6,11 +6,12 @@
 import type { ForwardersShard, RRSet, ServicesShard, Shard, Soa, HostsShard, ZoneShard } from '../config/types.js';
 import { RR_TYPE_BY_NAME, TYPE } from '../wire/constants.js';
 import { nameToKey, parentKey } from '../wire/name.js';
+import { keyOfName } from './keys.js';
 import { WireWriter } from '../wire/writer.js';
 import { tableScope } from './plan.js';
 import { ReverseIndex } from './reverse.js';
 import { Slab, SlabWriter } from './slab.js';
-import { addRRSet, writeNames } from './slab-names.js';
+import { addRRSet, runsOf, writeNames, writeRuns } from './slab-names.js';
 import type { NameRecord } from './slab-names.js';
 import { NameTable } from './table.js';
 import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneInfo, ZoneTable } from './types.js';
@@ -18,17 +19,20 @@ import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneInfo, ZoneTable
 /** The records of a shard's names, by key (RRsets in the shard's order; one per name and type: validated). */
 function recordsFrom(rrsets: readonly RRSet[]): Map<string, NameRecord> {
   const records = new Map<string, NameRecord>();
+  let last: NameRecord | undefined;
   for (const rs of rrsets) {
-    const key = nameToKey(rs.name);
+    // A name's RRsets are neighbours in a sorted list (compile() writes them so): its key once.
+    if (last !== undefined && last.name === rs.name) { addRRSet(last, rs.name, RR_TYPE_BY_NAME[rs.type], rs); continue; }
+    const key = keyOfName(rs.name);
     const r = records.get(key);
-    const next = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs);
-    if (r === undefined) records.set(key, next);
+    last = addRRSet(r, rs.name, RR_TYPE_BY_NAME[rs.type], rs);
+    if (r === undefined) records.set(key, last);
   }
   return records;
 }
 
 /** Empty non-terminals and wildcard parents of a set of names below `baseKey`. */
-function structure(nodes: ReadonlyMap<string, unknown>, baseKey: string): { ents: Set<string>; wildcardParents: Set<string> } {
+function structure(nodes: ReadonlyMap<string, unknown> | ReadonlySet<string>, baseKey: string): { ents: Set<string>; wildcardParents: Set<string> } {
   const ents = new Set<string>();
   const wildcardParents = new Set<string>();
   for (const key of nodes.keys()) {
@@ -82,9 +86,16 @@ export function buildShardSlab(shard: Shard): SharedArrayBuffer {
       return w.finish({ kind: 'zone', id: shard.id, hash: shard.hash, origin: shard.origin, soa: shard.soa, clusterDomain: shard.clusterDomain } satisfies SlabMeta, shard.reverse);
     }
     case 'services': {
-      const nodes = recordsFrom(shard.rrsets);
-      const { ents, wildcardParents } = structure(nodes, nameToKey(`${shard.namespace}.svc.${shard.zone}`));
-      writeNames(w, nodes, ents, wildcardParents);
+      const baseKey = nameToKey(`${shard.namespace}.svc.${shard.zone}`);
+      const runs = runsOf(shard.rrsets, keyOfName); // the usual case: no NameRecords
+      if (runs !== undefined) {
+        const { ents, wildcardParents } = structure(runs.nodes, baseKey);
+        writeRuns(w, shard.rrsets, runs, ents, wildcardParents);
+      } else {
+        const nodes = recordsFrom(shard.rrsets);
+        const { ents, wildcardParents } = structure(nodes, baseKey);
+        writeNames(w, nodes, ents, wildcardParents);
+      }
       return w.finish({ kind: 'services', id: shard.id, hash: shard.hash, zone: shard.zone, namespace: shard.namespace } satisfies SlabMeta, shard.reverse);
     }
     case 'hosts':

@@ -16,7 +16,7 @@
 
 import type { RRSet } from '../config/types.js';
 import { TYPE } from '../wire/constants.js';
-import { nameToKey } from '../wire/name.js';
+import { keyOfName } from './keys.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
 import { hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit } from './slab.js';
 import { answerOfType } from './types.js';
@@ -124,33 +124,65 @@ export interface ReverseChange { id: string; before: readonly RRSet[]; after: re
 /** A reverse name an update touches: its record as it will be, whether the index had it, whether it is written as a tombstone. */
 interface Touched { rec: ReverseRecord; was: boolean; tombstone: boolean }
 
+/** Whether two PTR target lists are the same, in the same order. */
+function sameTargets(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * A change less the names whose part it leaves as it was (same TTL, same targets), which the
+ * update need not touch: a changed shard mostly keeps its reverse names (one endpoint of a
+ * thousand moved), and each touched name costs a decode, an encode and an overlay entry, and drops
+ * its prepared answer. `kept`: those names (their records keep this shard's part). Names are
+ * compared as strings: a validated name is lower case, so one name has one spelling.
+ */
+function dirty(c: ReverseChange): { before: readonly RRSet[]; after: readonly RRSet[]; kept: ReadonlySet<string> } {
+  if (c.before.length === 0 || c.after.length === 0) return { before: c.before, after: c.after, kept: new Set() };
+  const was = new Map<string, RRSet>();
+  for (const rs of c.before) was.set(rs.name, rs);
+  const kept = new Set<string>();
+  const after: RRSet[] = [];
+  for (const rs of c.after) {
+    const old = was.get(rs.name);
+    if (old !== undefined && old.ttl === rs.ttl && sameTargets(old.data, rs.data)) kept.add(rs.name);
+    else after.push(rs);
+  }
+  if (kept.size === 0) return { before: c.before, after: c.after, kept };
+  return { before: c.before.filter((rs) => !kept.has(rs.name)), after, kept };
+}
+
 /** The next reverse slabs after `changes` (the main thread, at reload). */
 export function buildReverseSlabs(current: ReverseSlabs, changes: readonly ReverseChange[]): ReverseUpdate {
-  const changed = new Set(changes.map((c) => c.id));
+  // A touched name drops the parts of the changed shards, but keeps those of a changed shard
+  // that left this name as it was (when another change touches the name).
+  const keptBy = new Map<string, ReadonlySet<string>>();
+  const dirtyChanges = changes.map((c) => { const d = dirty(c); keptBy.set(c.id, d.kept); return { id: c.id, ...d }; });
   const touched = new Map<string, Touched>();
   const entry = (name: string): ReverseRecord => {
-    const key = nameToKey(name);
+    const key = keyOfName(name);
     let t = touched.get(key);
     if (t === undefined) {
       const prev = current.record(key);
-      const parts = prev === undefined ? [] : prev[1].filter((p) => !changed.has(p[0]));
+      const parts = prev === undefined ? [] : prev[1].filter((p) => { const kept = keptBy.get(p[0]); return kept === undefined || kept.has(name); });
       touched.set(key, (t = { rec: [name, parts], was: prev !== undefined, tombstone: false }));
     }
     return t.rec;
   };
-  for (const c of changes) for (const rs of c.before) entry(rs.name);
-  for (const c of changes) for (const rs of c.after) entry(rs.name)[1].push([c.id, rs.ttl, rs.data as string[]]);
+  for (const c of dirtyChanges) for (const rs of c.before) entry(rs.name);
+  for (const c of dirtyChanges) for (const rs of c.after) entry(rs.name)[1].push([c.id, rs.ttl, rs.data as string[]]);
   // First pass: what is written (a live name, or a tombstone for one the base still has), to
   // choose between patching the overlay and folding; second: the entries, written as bytes.
   let size = current.size;
   let adds = 0;
   const { base, overlay } = current;
-  for (const [key, t] of touched) {
+  touched.forEach((t, key) => { // (no [key, value] array per name)
     const live = t.rec[1].length > 0;
     size += (live ? 1 : 0) - (t.was ? 1 : 0);
     if (live) adds++;
     else if (base.find(key) >= 0) { t.tombstone = true; adds++; }
-  }
+  });
   const touchedKeys = current.size === 0 || touched.size > TOUCHED_MAX ? null : [...touched.keys()];
   const w = new SlabWriter();
   if (overlay.entries + adds <= Math.max(OVERLAY_MIN, base.entries / 8)) {
@@ -170,16 +202,18 @@ export function buildReverseSlabs(current: ReverseSlabs, changes: readonly Rever
   return { base: patchSlab(base, remove, w, null), overlay: new SlabWriter().finish({ size }), touched: touchedKeys };
 }
 
+const byShard = (a: Part, b: Part) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
 /** The touched names' entries: each live one's record (parts sorted by shard id), and tombstones when asked. */
 function writeTouched(w: SlabWriter, touched: ReadonlyMap<string, Touched>, tombstones: boolean): void {
-  for (const [key, { rec, tombstone }] of touched) {
+  touched.forEach(({ rec, tombstone }, key) => {
     if (rec[1].length > 0) {
-      rec[1].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      if (rec[1].length > 1) rec[1].sort(byShard);
       w.begin(key, FLAGS);
       writeReverseRecord(w, rec);
       w.end();
     } else if (tombstone && tombstones) w.add(key, TOMBSTONE);
-  }
+  });
 }
 
 /** A reverse name's record as JSON ([name, [[shard id, ttl, targets], ...]]), written as bytes. */

@@ -5,7 +5,8 @@
 // the per-thread state (table.ts), the slab the shared one.
 
 import type { RRData, KeySet, NameData, NameNode, NodeMap } from './types.js';
-import { TYPE } from '../wire/constants.js';
+import type { RRSet } from '../config/types.js';
+import { RR_TYPE_BY_NAME, TYPE } from '../wire/constants.js';
 import { CNAME, ENT, NODE, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from './slab.js';
 
 /** A node's record in a slab: [name, [[type, ttl, data], ...]]. */
@@ -20,9 +21,12 @@ interface SetData { ttl: number; data: readonly unknown[] }
  */
 export interface NameRecord { name: string; types: number[]; sets: SetData[]; flags: number }
 
+/** The flags an RRset of `type` gives its node (its type bit; CNAME). */
+const flagsOfType = (type: number): number => typeBit(type) | (type === TYPE.CNAME ? CNAME : 0);
+
 /** `r` with one more RRset (a new record when `r` is undefined). */
 export function addRRSet(r: NameRecord | undefined, name: string, type: number, set: SetData): NameRecord {
-  const flags = typeBit(type) | (type === TYPE.CNAME ? CNAME : 0);
+  const flags = flagsOfType(type);
   if (r === undefined) return { name, types: [type], sets: [set], flags: NODE | flags };
   r.types.push(type);
   r.sets.push(set);
@@ -42,18 +46,22 @@ export function recordText(r: NameRecord): string {
   return JSON.stringify([r.name, r.sets.map((s, i) => [r.types[i], s.ttl, s.data])]);
 }
 
-/** Writes a record's JSON ([name, [[type, ttl, data], ...]]) into the writer's current entry. */
-function writeRecord(w: SlabWriter, r: NameRecord): void {
+/**
+ * Writes a record's JSON ([name, [[type, ttl, data], ...]]) into the writer's current entry:
+ * the RRsets sets[from] to sets[to - 1], their type codes from `types` (same index) or, when it
+ * is undefined, from the sets' own type names (config RRsets).
+ */
+function writeRecord(w: SlabWriter, name: string, sets: readonly SetData[], from: number, to: number, types: readonly number[] | undefined): void {
   w.raw('[');
-  w.str(r.name);
+  w.str(name);
   w.raw(',[');
-  for (let i = 0; i < r.sets.length; i++) {
-    w.raw(i === 0 ? '[' : ',[');
-    w.num(r.types[i]);
+  for (let i = from; i < to; i++) {
+    w.raw(i === from ? '[' : ',[');
+    w.num(types === undefined ? RR_TYPE_BY_NAME[(sets[i] as RRSet).type] : types[i]);
     w.raw(',');
-    w.num(r.sets[i].ttl);
+    w.num(sets[i].ttl);
     w.raw(',');
-    w.json(r.sets[i].data);
+    w.json(sets[i].data);
     w.raw(']');
   }
   w.raw(']]');
@@ -66,19 +74,68 @@ export function decodeNode(rec: unknown, flags: number): NameNode {
   return { name, rrsets, cname: (flags & CNAME) !== 0 };
 }
 
-/** Writes a table's name data: one entry per key, flags merged (a key can be an ENT and a wildcard parent). */
-export function writeNames(w: SlabWriter, records: ReadonlyMap<string, NameRecord>, ents: Iterable<string>, wildcardParents: Iterable<string>): void {
+/** The ENT and wildcard-parent flags by key (a key can be both). */
+function extraFlags(ents: Iterable<string>, wildcardParents: Iterable<string>): Map<string, number> {
   const extra = new Map<string, number>();
   for (const k of ents) extra.set(k, (extra.get(k) ?? 0) | ENT);
   for (const k of wildcardParents) extra.set(k, (extra.get(k) ?? 0) | WILDCARD_PARENT);
-  for (const [key, r] of records) {
+  return extra;
+}
+
+/** Writes a table's name data: one entry per key, flags merged (a key can be an ENT and a wildcard parent). */
+export function writeNames(w: SlabWriter, records: ReadonlyMap<string, NameRecord>, ents: Iterable<string>, wildcardParents: Iterable<string>): void {
+  const extra = extraFlags(ents, wildcardParents);
+  // forEach, not for-of over entries: no [key, value] array per name (a full load writes 140,000)
+  records.forEach((r, key) => {
     const more = extra.get(key) ?? 0;
-    extra.delete(key);
+    if (more !== 0) extra.delete(key);
     w.begin(key, r.flags | more);
-    writeRecord(w, r);
+    writeRecord(w, r.name, r.sets, 0, r.sets.length, r.types);
+    w.end();
+  });
+  extra.forEach((flags, key) => w.add(key, flags));
+}
+
+/**
+ * A list's runs of RRsets of one name (compile() sorts a shard's list by name, so a name's
+ * RRsets are neighbours): each run's key and first index (`starts` ends with the list's length),
+ * and the set of keys; undefined when a name comes back after another (then the caller makes
+ * NameRecords, recordsFrom in build.ts).
+ */
+export interface Runs { keys: string[]; starts: number[]; nodes: Set<string> }
+
+export function runsOf(rrsets: readonly RRSet[], keyOf: (name: string) => string): Runs | undefined {
+  const keys: string[] = [];
+  const starts: number[] = [];
+  const nodes = new Set<string>();
+  for (let i = 0; i < rrsets.length; i++) {
+    if (i > 0 && rrsets[i].name === rrsets[i - 1].name) continue;
+    const key = keyOf(rrsets[i].name);
+    if (nodes.has(key)) return undefined;
+    nodes.add(key);
+    keys.push(key);
+    starts.push(i);
+  }
+  starts.push(rrsets.length);
+  return { keys, starts, nodes };
+}
+
+/** writeNames for a list in runs: the same entries in the same order, written from the RRsets themselves (no NameRecord, no map of them). */
+export function writeRuns(w: SlabWriter, rrsets: readonly RRSet[], runs: Runs, ents: Iterable<string>, wildcardParents: Iterable<string>): void {
+  const extra = extraFlags(ents, wildcardParents);
+  const { keys, starts } = runs;
+  for (let r = 0; r < keys.length; r++) {
+    const from = starts[r];
+    const to = starts[r + 1];
+    let flags = NODE;
+    for (let i = from; i < to; i++) flags |= flagsOfType(RR_TYPE_BY_NAME[rrsets[i].type]);
+    const more = extra.get(keys[r]) ?? 0;
+    if (more !== 0) extra.delete(keys[r]);
+    w.begin(keys[r], flags | more);
+    writeRecord(w, rrsets[from].name, rrsets, from, to, undefined);
     w.end();
   }
-  for (const [key, flags] of extra) w.add(key, flags);
+  extra.forEach((flags, key) => w.add(key, flags));
 }
 
 /** NameData over a slab. */

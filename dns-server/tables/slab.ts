@@ -224,6 +224,11 @@ export class SlabWriter {
     if (!(n >= 0 && n < 0x80000000 && n === (n | 0))) { this.utf8(JSON.stringify(n) ?? 'null'); return; }
     this.#room(10);
     const b = this.#buf;
+    if (n < 100) { // TTLs and type codes, mostly
+      if (n < 10) b[this.#p++] = 0x30 + n;
+      else { const t = (n / 10) | 0; b[this.#p] = 0x30 + t; b[this.#p + 1] = 0x30 + n - t * 10; this.#p += 2; }
+      return;
+    }
     let digits = 1;
     for (let x = n; x >= 10; x = (x / 10) | 0) digits++;
     let p = this.#p + digits;
@@ -265,7 +270,7 @@ export class SlabWriter {
     } else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
       this.raw('{');
       let first = true;
-      for (const k of Object.keys(v)) {
+      for (const k in v) {
         const x: unknown = (v as Record<string, unknown>)[k];
         if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
         if (!first) this.raw(',');
@@ -379,7 +384,7 @@ export function patchSlab(old: Slab, remove: Iterable<string>, add: SlabWriter, 
   const ou32 = old.u32;
   const removeSlots: number[] = [];
   let deadBytes = ou32[DEAD_BYTES];
-  for (const key of new Set(remove)) {
+  for (const key of old.entries === 0 ? [] : new Set(remove)) {
     const i = old.find(key);
     if (i < 0) continue;
     removeSlots.push(i);
@@ -423,6 +428,8 @@ function deleteSlot(u32: Uint32Array, slot: number): void {
 
 /** patchSlab's compaction: every live entry written afresh (its bytes copied, nothing decoded). */
 function rewrite(old: Slab, removeSlots: readonly number[], add: SlabWriter, meta: unknown, aux: unknown): SharedArrayBuffer {
+  // Nothing of the old slab left (a first load's reverse base): the additions are the slab.
+  if (removeSlots.length === old.entries) return add.finish(meta, aux, Math.min(4096, add.count));
   const removed = new Set(removeSlots);
   const w = new SlabWriter();
   for (let i = 0; i < old.capacity; i++) if (old.used(i) && !removed.has(i)) w.copyEntry(old, i);

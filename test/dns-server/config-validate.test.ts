@@ -39,6 +39,23 @@ const bad: [string, (z: ZoneShard) => unknown, RegExp][] = [
 ];
 
 describe('generated config validation', () => {
+  it('passes a shard version the holder already validated (known id and hash) unchecked, and checks every other one', () => {
+    const good = zone();
+    const tampered = { ...good, rrsets: [{ name: 'www.example.net.', type: 'A', ttl: 1, data: ['300.1.1.1'] }] }; // the held hash, other content
+    const asked: string[] = [];
+    const known = (id: string, hash: string) => { asked.push(id); return id === good.id && hash === good.hash; };
+    const v = validateBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [tampered] }, known);
+    expect(v.refused).to.deep.equal([]);
+    expect(v.shards[0], 'passed on as it came: the holder keeps its own version of that hash').to.equal(tampered);
+    expect(asked).to.deep.equal(['zone/example.org']);
+    const other = validateBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [{ ...tampered, hash: '1'.repeat(64) }] }, known);
+    expect(other.refused.map((r) => r.id)).to.deep.equal(['zone/example.org']);
+    const unknown = validateBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [tampered] });
+    expect(unknown.refused.map((r) => r.id), 'without known, every shard is checked').to.deep.equal(['zone/example.org']);
+    const dup = validateBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [good, good] }, known);
+    expect(dup.refused, 'a known shard twice is still a duplicate').to.deep.equal([{ id: good.id, errors: [`${good.id}: duplicate shard id`] }]);
+  });
+
   it('accepts a well-formed zone shard', () => {
     const v = validateShard(zone());
     expect(v.ok, JSON.stringify(v)).to.equal(true);

@@ -62,6 +62,16 @@ describe('dns-server: hot reload', () => {
     expect(metrics).to.match(/splitdns_dns_reloads_total\{result="partial"\} 1/);
   });
 
+  it('checks only the changed shards of a bundle applied again (a held version is not validated twice) and serves the held one', async () => {
+    server.applyBundle(bundle(exampleZone(), other('192.0.2.1')));
+    // zone/example.net with the held hash but other content: taken as the held version, not built.
+    const same = { ...other('192.0.2.7'), hash: other('192.0.2.1').hash };
+    const r = server.applyBundle(bundle(exampleZone(), same));
+    expect(r).to.deep.include({ applied: [], refused: [], removed: [] });
+    expect(r.unchanged.sort()).to.deep.equal(['zone/example.net', 'zone/example.org']);
+    expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
+  });
+
   it('refuses a bundle with a bad envelope and keeps everything', async () => {
     server.applyBundle(bundle(exampleZone()));
     const r = server.applyBundle({ apiVersion: 'wrong', kind: 'ConfigBundle', shards: [] });

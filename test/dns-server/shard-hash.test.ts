@@ -176,3 +176,43 @@ describe('canonicalLength', () => {
     for (const v of refused) expect(canonicalLength(v), String(v)).to.equal(NOT_CANONICAL);
   });
 });
+
+describe('canonicalJson', () => {
+  /** The definition, by hand: keys sorted at every depth, undefined members left out. */
+  const reference = (v: unknown): string => {
+    if (v === null || typeof v !== 'object') return JSON.stringify(v);
+    if (Array.isArray(v)) return '[' + v.map(reference).join(',') + ']';
+    const o = v as Record<string, unknown>;
+    return '{' + Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => JSON.stringify(k) + ':' + reference(o[k])).join(',') + '}';
+  };
+  let seed = 7;
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const KEYS = ['a', 'b', 'zz', 'data', 'name', 'ttl', 'type', '', 'é', 'B', '1', '10', '2x', '__proto__'];
+  const LEAVES: unknown[] = [null, true, false, 0, -0, 7, 1.5, 1e21, '', 'x', 'quote " \\', '😀', undefined];
+  const value = (depth: number): unknown => {
+    const r = rnd(depth > 3 ? 1 : 4);
+    if (r === 0) return LEAVES[rnd(LEAVES.length - 1)];
+    if (r === 1) return Array.from({ length: rnd(4) }, () => value(depth + 1));
+    const o: Record<string, unknown> = {};
+    for (let n = rnd(5); n > 0; n--) {
+      const k = KEYS[rnd(KEYS.length - (rnd(8) === 0 ? 0 : 4))]; // now and then an index key or __proto__
+      const x = rnd(10) === 0 ? undefined : value(depth + 1);
+      if (k === '__proto__') Object.defineProperty(o, k, { value: x, enumerable: true, configurable: true, writable: true });
+      else o[k] = x;
+    }
+    return o;
+  };
+
+  it('is the keys-sorted JSON of any value, whatever its key order (2,000 random values), and leaves the value as it was', () => {
+    for (let i = 0; i < 2000; i++) {
+      const v = value(0);
+      const before = JSON.stringify(v);
+      expect(canonicalJson(v), before).to.equal(reference(v));
+      expect(JSON.stringify(v)).to.equal(before);
+    }
+  });
+
+  it('sorts the keys of a Date\'s parent and keeps the Date as sortedJson wrote it before (not plain: sorted by hand)', () => {
+    expect(canonicalJson({ b: 1, a: { d: new Date(0), c: [{ y: 1, x: 2 }] } })).to.equal(reference({ b: 1, a: { d: new Date(0), c: [{ y: 1, x: 2 }] } }));
+  });
+});

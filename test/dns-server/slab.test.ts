@@ -161,6 +161,32 @@ describe('dns-server: the reverse slab', () => {
     expect(idx.size).to.equal(1);
   });
 
+  it('touches only the names whose part a changed shard changed, and keeps its unchanged parts of a name another change touches', () => {
+    const idx = new ReverseIndex();
+    idx.swap(buildReverseSlabs(idx.slabs, [
+      { id: 'a', before: [], after: [ptr('192.0.2.1', 60, 'a1.example.org.'), ptr('192.0.2.2', 60, 'a2.example.org.'), ptr('192.0.2.3', 60, 'a3.example.org.')] },
+      { id: 'b', before: [], after: [ptr('192.0.2.1', 30, 'b1.example.org.'), ptr('192.0.2.4', 30, 'b4.example.org.')] },
+    ]));
+    const prepared = idx.answerFor(key('192.0.2.2'), TYPE.PTR)!;
+    // a: .1 as it was, .2 new target, .3 gone, .5 new; b: .1 changed (so .1 is touched), .4 as it was.
+    const u = buildReverseSlabs(idx.slabs, [
+      { id: 'a', before: [ptr('192.0.2.1', 60, 'a1.example.org.'), ptr('192.0.2.2', 60, 'a2.example.org.'), ptr('192.0.2.3', 60, 'a3.example.org.')], after: [ptr('192.0.2.1', 60, 'a1.example.org.'), ptr('192.0.2.2', 60, 'x.example.org.'), ptr('192.0.2.5', 60, 'a5.example.org.')] },
+      { id: 'b', before: [ptr('192.0.2.1', 30, 'b1.example.org.'), ptr('192.0.2.4', 30, 'b4.example.org.')], after: [ptr('192.0.2.1', 30, 'c1.example.org.'), ptr('192.0.2.4', 30, 'b4.example.org.')] },
+    ]);
+    expect(u.touched).to.have.members([key('192.0.2.1'), key('192.0.2.2'), key('192.0.2.3'), key('192.0.2.5')]);
+    idx.swap(u);
+    expect(ptrOf(idx, '192.0.2.1'), "a's unchanged part kept beside b's new one").to.deep.equal({ type: TYPE.PTR, ttl: 30, data: ['a1.example.org.', 'c1.example.org.'] });
+    expect(ptrOf(idx, '192.0.2.2')).to.deep.equal({ type: TYPE.PTR, ttl: 60, data: ['x.example.org.'] });
+    expect(idx.answerFor(key('192.0.2.2'), TYPE.PTR)!.equals(prepared)).to.equal(false);
+    expect(idx.has(key('192.0.2.3'))).to.equal(false);
+    expect(ptrOf(idx, '192.0.2.4')).to.deep.equal({ type: TYPE.PTR, ttl: 30, data: ['b4.example.org.'] });
+    expect(ptrOf(idx, '192.0.2.5')).to.deep.equal({ type: TYPE.PTR, ttl: 60, data: ['a5.example.org.'] });
+    expect(idx.size).to.equal(4);
+    // A TTL change alone touches the name.
+    const t = buildReverseSlabs(idx.slabs, [{ id: 'b', before: [ptr('192.0.2.4', 30, 'b4.example.org.')], after: [ptr('192.0.2.4', 31, 'b4.example.org.')] }]);
+    expect(t.touched).to.deep.equal([key('192.0.2.4')]);
+  });
+
   it('rebuilds only the overlay for a small change (the base is the same memory), and folds a large overlay into a new base', () => {
     const shard = (n: number, ttl: number) => Array.from({ length: 200 }, (_, i) => ptr(`10.0.${n}.${i}`, ttl, `s${i}.ns${n}.svc.cluster.local.`));
     const idx = new ReverseIndex();

@@ -3,7 +3,10 @@
 // a Services table and a zone table holding the same names give the same bytes.
 import { expect } from 'chai';
 import type { RRSet, ServicesShard, ZoneShard } from '../../dns-server/config/types.js';
-import { buildServicesTable, buildZoneTable } from '../../dns-server/tables/build.js';
+import { buildServicesTable, buildShardSlab, buildZoneTable } from '../../dns-server/tables/build.js';
+import { keyOfName } from '../../dns-server/tables/keys.js';
+import { Slab } from '../../dns-server/tables/slab.js';
+import { runsOf } from '../../dns-server/tables/slab-names.js';
 import { TYPE } from '../../dns-server/wire/constants.js';
 import { nameToKey } from '../../dns-server/wire/name.js';
 import { servicesShard, zoneShard } from '../helpers/bundles.js';
@@ -37,5 +40,31 @@ describe('dns-server: tables own their answers', () => {
     expect(lazy.answerFor(key, TYPE.A)!.equals(first)).to.equal(true);
     expect(lazy.answerFor(key, TYPE.TXT)).to.equal(undefined);
     expect(lazy.answerFor(nameToKey('nope.ns1.svc.cluster.local.'), TYPE.A)).to.equal(undefined);
+  });
+});
+
+describe('dns-server: a services shard\'s slab from runs of one name (tables/build.ts)', () => {
+  it('is byte for byte the slab made through NameRecords, which a list whose names come back takes', () => {
+    const z = 'ns1.svc.cluster.local.';
+    const rrsets: RRSet[] = [];
+    for (let i = 0; i < 300; i++) {
+      const name = `svc${i}.${z}`;
+      rrsets.push({ name, type: 'A', ttl: 5, data: [`10.0.${i >> 8}.${i & 255}`] });
+      if (i % 3 === 0) rrsets.push({ name, type: 'AAAA', ttl: 5, data: ['2001:db8::1'] });
+      if (i % 7 === 0) rrsets.push({ name, type: 'TXT', ttl: 30, data: [['quote " é', 'b']] });
+      if (i % 10 === 0) rrsets.push({ name: `pod${i}.sub.svc${i}.${z}`, type: 'A', ttl: 5, data: ['10.1.0.1'] }); // ENTs below
+      if (i % 50 === 0) rrsets.push({ name: `*.wild${i}.${z}`, type: 'CNAME', ttl: 5, data: [`svc${i}.${z}`] }); // a wildcard parent that is an ENT
+      if (i % 9 === 0) rrsets.push({ name: `_http._tcp.svc${i}.${z}`, type: 'SRV', ttl: 5, data: [{ priority: 0, weight: 1, port: 80, target: name }] }); // svc i: a node and a parent
+    }
+    // The same RRsets, each name's first first (the same order of names), its others at the end (in order): the names come back.
+    const seen = new Set<string>();
+    const firsts = rrsets.filter((rs) => !seen.has(rs.name) && seen.add(rs.name));
+    const scattered = [...firsts, ...rrsets.filter((rs) => !firsts.includes(rs))];
+    expect(scattered.length).to.equal(rrsets.length);
+    expect([runsOf(rrsets, keyOfName) !== undefined, runsOf(scattered, keyOfName)], 'the two paths').to.deep.equal([true, undefined]);
+    const grouped = buildShardSlab(servicesShard('cluster.local.', 'ns1', rrsets));
+    const other = buildShardSlab({ ...servicesShard('cluster.local.', 'ns1', scattered), hash: (servicesShard('cluster.local.', 'ns1', rrsets) as ServicesShard).hash } as ServicesShard);
+    expect(Buffer.from(grouped).equals(Buffer.from(other))).to.equal(true);
+    expect(new Slab(grouped).entries).to.be.greaterThan(seen.size); // ENTs among them
   });
 });
