@@ -8,7 +8,8 @@
 #   cold      splitdns forwarding, cache off
 #   cached    splitdns forwarding, cache on and warm
 # REPS repeats of the throughput runs (medians), then p50/p99 at a fixed RATE for knot direct and
-# for cold forwarding (what forwarding adds at p50).
+# for cold forwarding (what forwarding adds at p50), then the JavaScript cost of one cached answer
+# without sockets (dist/bench/forward/micro.js).
 # Env: SECS (10), REPS (3), RATE (20000), SHARED_BENCH (../shared/bench),
 #   FORWARD_BASE: the root of another build (for example main: `git worktree add /tmp/base main`,
 #   copy node_modules, `npm run build && npm run build:bench` there); its serve.js runs in the same
@@ -51,6 +52,8 @@ done
 echo "server=knot test=lat $("$H/bench.sh" -p $UP -l "$SECS" -Q "$RATE" -P)" | tee -a "$RAW"
 run cold lat -c "node $ROOT/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS" -Q "$RATE" -P
 [ -n "$BASE" ] && run cold-base lat -c "node $BASE/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS" -Q "$RATE" -P
+MICRO=$(taskset -c 1 node "$ROOT/dist/bench/forward/micro.js" "$ROOT" "$H/data/queries.txt")
+[ -n "$BASE" ] && MICRO+=$'\n'$(taskset -c 1 node "$ROOT/dist/bench/forward/micro.js" "$BASE" "$H/data/queries.txt")
 node - "$RAW" <<'JS'
 const fs = require('fs');
 const rows = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter((l) => l.includes('qps='))
@@ -80,3 +83,4 @@ for (const s of base ? ['cold', 'cold-base'] : ['cold']) {
   console.log(`  forwarding adds at p50: ${(c.p50_ms - k.p50_ms).toFixed(3)} ms (target < 0.2)`);
 }
 JS
+echo "$MICRO"

@@ -200,7 +200,7 @@ export function shapeForClient(stored: StoredResponse, ctx: ReplyContext, age = 
   const total = body.length + extra;
   if (total > ctx.maxSize) return truncatedFromQuery(ctx, (body[2] & 0x85) | 0x80, body[3] & 0x0f);
   const out = Buffer.allocUnsafe(total);
-  body.copy(out, 0);
+  out.set(body, 0); // (Buffer#copy makes a view of the source per call)
   out[0] = msg[0]; out[1] = msg[1];
   out[2] = (body[2] & ~(0x01 | FLAG_TC)) | (msg[2] & 0x01);
   if (qend <= body.length) for (let i = 12; i < qend; i++) out[i] = msg[i];
