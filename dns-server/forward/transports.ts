@@ -67,6 +67,8 @@ export abstract class UdpQuery {
 export class PooledSocket {
   readonly sock: dgram.Socket;
   readonly pending = new Map<number, UdpQuery>();
+  /** Queries drawn to this socket before it was connected. */
+  readonly early: UdpQuery[] = [];
   uses = 0;
   retired = false;
   isReady = false;
@@ -156,21 +158,29 @@ export class UdpPool {
     let s = this.sockets[i];
     if (++s.uses > RETIRE_AFTER) {
       s.retired = true;
-      if (s.pending.size === 0) s.close();
+      if (s.pending.size === 0 && s.early.length === 0) s.close(); // else when its last query settles
+
       s = this.sockets[i] = this.fresh();
       s.uses = 1;
     }
     if (!s.isReady) {
-      const sock = s;
-      const expires = performance.now() + timeoutMs;
-      void sock.ready.then((ok) => {
-        if (this.closed) q.failed('closed');
-        else if (!ok) q.failed('error');
-        else this.transmit(sock, q, Math.max(1, expires - performance.now()));
-      });
+      // Still connecting (a fresh socket): sent once connected, failed if it never is or the pool closes first.
+      q.expires = performance.now() + timeoutMs;
+      if (s.early.length === 0) void s.ready.then((ok) => this.flushEarly(s, ok));
+      s.early.push(q);
       return;
     }
     this.transmit(s, q, timeoutMs);
+  }
+
+  private flushEarly(s: PooledSocket, ok: boolean): void {
+    const early = s.early.splice(0);
+    for (const q of early) {
+      if (this.closed) q.failed('closed');
+      else if (!ok) q.failed('error');
+      else this.transmit(s, q, Math.max(1, q.expires - performance.now()));
+    }
+    if (s.retired && s.pending.size === 0) s.close();
   }
 
   private transmit(s: PooledSocket, q: UdpQuery, timeoutMs: number): void {
@@ -235,7 +245,11 @@ export class UdpPool {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const s of this.sockets) { s.failAll('closed'); s.close(); }
+    for (const s of this.sockets) {
+      s.failAll('closed');
+      for (const q of s.early.splice(0)) q.failed('closed');
+      s.close();
+    }
   }
 }
 
