@@ -28,6 +28,9 @@ if [ -n "$BASE" ]; then
   [ -f "$BASE/dist/bench/forward/serve.js" ] || { echo "bench: $BASE/dist/bench/forward/serve.js not found (build it there: npm run build && npm run build:bench)"; exit 1; }
 fi
 H=${TMPDIR:-/tmp}/splitdns-bench-forward
+# splitdns runs with its young generation held at its initial size, as the standalone server
+# holds it (dns-server/heap.ts, called by dns-server/main.ts), so the bench sees its scavenges.
+NODE_SD="node --semi-space-growth-factor=1"
 source "$ROOT/bench/lib/harness.sh"
 copy_harness "$SHARED" "$H"
 UP=5451
@@ -42,16 +45,16 @@ run() { local name=$1 test=$2; shift 2; port=$((port+1)); echo "server=$name tes
 for r in $(seq "$REPS"); do
   port=$((port+1)); echo "server=node-fwd test=thr $(UPSTREAM_PORT=$UP "$H/bench.sh" -p $port -c "./servers.sh node-fwd $port 1" -l "$SECS")" | tee -a "$RAW"
   run node-echo thr -c "./servers.sh node-echo $((port+1)) 1" -l "$SECS"
-  run cold thr -c "node $ROOT/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS"
-  run cached thr -c "node $ROOT/dist/bench/forward/serve.js $((port+1)) $UP cached" -l "$SECS"
+  run cold thr -c "$NODE_SD $ROOT/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS"
+  run cached thr -c "$NODE_SD $ROOT/dist/bench/forward/serve.js $((port+1)) $UP cached" -l "$SECS"
   if [ -n "$BASE" ]; then
-    run cold-base thr -c "node $BASE/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS"
-    run cached-base thr -c "node $BASE/dist/bench/forward/serve.js $((port+1)) $UP cached" -l "$SECS"
+    run cold-base thr -c "$NODE_SD $BASE/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS"
+    run cached-base thr -c "$NODE_SD $BASE/dist/bench/forward/serve.js $((port+1)) $UP cached" -l "$SECS"
   fi
 done
 echo "server=knot test=lat $("$H/bench.sh" -p $UP -l "$SECS" -Q "$RATE" -P)" | tee -a "$RAW"
-run cold lat -c "node $ROOT/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS" -Q "$RATE" -P
-[ -n "$BASE" ] && run cold-base lat -c "node $BASE/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS" -Q "$RATE" -P
+run cold lat -c "$NODE_SD $ROOT/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS" -Q "$RATE" -P
+[ -n "$BASE" ] && run cold-base lat -c "$NODE_SD $BASE/dist/bench/forward/serve.js $((port+1)) $UP cold" -l "$SECS" -Q "$RATE" -P
 MICRO=$(taskset -c 1 node "$ROOT/dist/bench/forward/micro.js" "$ROOT" "$H/data/queries.txt")
 [ -n "$BASE" ] && MICRO+=$'\n'$(taskset -c 1 node "$ROOT/dist/bench/forward/micro.js" "$BASE" "$H/data/queries.txt")
 node - "$RAW" <<'JS'
