@@ -74,7 +74,16 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply 
     m.response(out === null ? RCODE.REFUSED : replyRcode(out), (now() - t0) / 1000);
     return out;
   }
-  return out.then((r) => { m.response(r === null ? RCODE.SERVFAIL : replyRcode(r), (now() - t0) / 1000); return r; });
+  // Only the fallback answers with a promise (answer() hands it over as it is, so a forwarded
+  // query takes one step here, not two): no route → REFUSED, a rejection → SERVFAIL.
+  return out.then((r) => {
+    const b = r ?? errorFromQuery(ctx, RCODE.REFUSED);
+    m.response(replyRcode(b), (now() - t0) / 1000);
+    return b;
+  }, () => {
+    m.response(RCODE.SERVFAIL, (now() - t0) / 1000);
+    return errorFromQuery(ctx, RCODE.SERVFAIL);
+  });
 }
 
 /** The answer to the query in `q` (parsed, version 0), from the live tables or the fallback; `shared`: a prepared answer in parts (TCP). */
@@ -119,8 +128,7 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
       if (fb === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
       const r = fb.resolve(ctx);
       if (r === null) return errorFromQuery(ctx, RCODE.REFUSED);
-      if (!(r instanceof Promise)) return r;
-      return r.then((b) => b ?? errorFromQuery(ctx, RCODE.REFUSED), () => errorFromQuery(ctx, RCODE.SERVFAIL));
+      return r; // a promise: handleQuery maps what it settles to (null → REFUSED, a rejection → SERVFAIL)
     }
   }
   // Slow path: compose from the live tables (wildcards, CNAME chains leaving their shard, ANY, NODATA without SOA).

@@ -4,29 +4,51 @@
 //  - positive answers live for their smallest answer TTL, negative ones (NXDOMAIN, NODATA) for
 //    the SOA's min(TTL, MINIMUM) (RFC 2308 §5), both clamped to [minTtl, maxTtl] (negative also
 //    to maxNegativeTtl); SERVFAIL for servfailTtl seconds (0: not cached);
-//  - a bounded size with LRU eviction (a Map keeps insertion order: a hit moves the entry last);
+//  - a bounded size with LRU eviction: the entries are linked in order of use (a hit moves its
+//    entry last by relinking it, no hashing), the least recently used first out;
+//  - keyed by name, then by type, class and DO bit: the name is the query's own lookup key (its
+//    hash already computed by the server's lookups), the rest a number (`questionSub`), so a
+//    lookup builds no key string; the entries of one name are chained;
+//  - an entry asked for again keeps a prepared reply body: its TTLs counted down for the current
+//    second, rewritten once per second of age, so a hit copies it and patches the ID, RD bit
+//    and question (shapeForClient without a TTL pass);
 //  - expired entries are kept for serve-stale (RFC 8767) up to maxStale seconds, when enabled.
 
 import type { ForwarderCache } from '../config/types.js';
-import type { ScannedResponse } from '../forward/wire.js';
+import type { ScannedResponse, StoredResponse } from '../forward/wire.js';
 
-export interface CacheEntry {
-  body: Buffer;
-  ttlOffsets: number[];
-  rcode: number;
-  /** Seconds (clock) when stored. */
-  storedAt: number;
-  /** The TTL it was stored with (after clamping), seconds. */
-  ttl: number;
-  hits: number;
-  /** A prefetch for it is under way or done for this entry. */
-  prefetching: boolean;
+/** Type, class and DO bit of a question as one number (the second half of a cache or coalescing key). */
+export function questionSub(qtype: number, qclass: number, dnssecOk: boolean): number {
+  return (qclass * 65536 + qtype) * 2 + (dnssecOk ? 1 : 0);
 }
 
-export type CacheLookup =
-  | { kind: 'hit'; entry: CacheEntry; age: number; prefetch: boolean }
-  | { kind: 'stale'; entry: CacheEntry }
-  | { kind: 'miss' };
+export class CacheEntry implements StoredResponse {
+  /** Hits so far. */
+  hits = 0;
+  /** A prefetch for it is under way or done for this entry. */
+  prefetching = false;
+  /** Links in the order of use (older: towards the least recently used). */
+  older: CacheEntry | undefined = undefined;
+  newer: CacheEntry | undefined = undefined;
+  /** The next entry of the same name (another type, class or DO bit). */
+  sameName: CacheEntry | undefined = undefined;
+  /** The body with TTLs counted down to `preparedAge`, made at the first hit. */
+  prepared: StoredResponse | undefined = undefined;
+  preparedAge = -1;
+
+  constructor(
+    readonly name: string,
+    readonly sub: number,
+    /** The stored response (ID 0, no OPT) and where its TTLs are. */
+    readonly body: Buffer,
+    readonly ttlOffsets: readonly number[],
+    readonly rcode: number,
+    /** Seconds (clock) when stored. */
+    readonly storedAt: number,
+    /** The TTL it was stored with (after clamping), seconds. */
+    readonly ttl: number,
+  ) {}
+}
 
 export interface CacheCounters {
   hits: number;
@@ -39,13 +61,20 @@ const RCODE_SERVFAIL = 2;
 const RCODE_NXDOMAIN = 3;
 
 export class ResponseCache {
+  /** name → the first of its entries (chained by sameName). */
   private readonly map = new Map<string, CacheEntry>();
+  private count = 0;
+  private lru: CacheEntry | undefined; // least recently used
+  private mru: CacheEntry | undefined; // most recently used
   readonly counters: CacheCounters = { hits: 0, misses: 0, evictions: 0, staleServed: 0 };
+  /** Set by lookup() on a hit: the entry's age in whole seconds, and whether to prefetch it now. */
+  age = 0;
+  prefetchDue = false;
 
   constructor(private readonly cfg: ForwarderCache, private readonly now: () => number) {}
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
   /** The TTL to cache a scanned response with, or 0 when it must not be cached. */
@@ -62,50 +91,109 @@ export class ResponseCache {
     return Math.max(c.minTtl, Math.min(r.minAnswerTtl, c.maxTtl));
   }
 
-  lookup(key: string): CacheLookup {
-    const e = this.map.get(key);
-    if (e === undefined) { this.counters.misses++; return { kind: 'miss' }; }
+  private find(name: string, sub: number): CacheEntry | undefined {
+    let e = this.map.get(name);
+    while (e !== undefined && e.sub !== sub) e = e.sameName;
+    return e;
+  }
+
+  /** The fresh entry for a question (counted a hit, moved last in the order of use; `age` and `prefetchDue` set), or undefined (a miss). */
+  lookup(name: string, sub: number): CacheEntry | undefined {
+    const e = this.find(name, sub);
+    if (e === undefined) { this.counters.misses++; return undefined; }
     const age = Math.floor(this.now() - e.storedAt);
     if (age < e.ttl) {
       this.counters.hits++;
       e.hits++;
-      this.map.delete(key); // LRU: most recently used last
-      this.map.set(key, e);
+      if (e !== this.mru) { this.unlink(e); this.append(e); }
       const p = this.cfg.prefetch;
-      const prefetch = p.enabled && !e.prefetching && e.hits >= p.minHits && (e.ttl - age) * 100 < e.ttl * p.percent;
-      if (prefetch) e.prefetching = true;
-      return { kind: 'hit', entry: e, age, prefetch };
+      const due = p.enabled && !e.prefetching && e.hits >= p.minHits && (e.ttl - age) * 100 < e.ttl * p.percent;
+      if (due) e.prefetching = true;
+      this.prefetchDue = due;
+      this.age = age;
+      return e;
     }
     this.counters.misses++;
     const s = this.cfg.serveStale;
-    if (s.enabled && age < e.ttl + s.maxStale) return { kind: 'stale', entry: e };
-    this.map.delete(key);
-    return { kind: 'miss' };
+    if (!(s.enabled && age < e.ttl + s.maxStale)) this.remove(e);
+    return undefined;
   }
 
-  /** The stale entry for a key, if serve-stale allows it now (used when every upstream failed). */
-  stale(key: string): CacheEntry | undefined {
-    const e = this.map.get(key);
+  /**
+   * The entry's body with its TTLs counted down by `age` seconds and capped at its TTL, for
+   * shapeForClient to copy as it is: rewritten only when the age has changed since the last hit.
+   */
+  prepared(e: CacheEntry, age: number): StoredResponse {
+    let p = e.prepared;
+    if (p === undefined) p = e.prepared = { body: Buffer.from(e.body), ttlOffsets: e.ttlOffsets };
+    if (e.preparedAge !== age) {
+      const { body } = e;
+      const out = p.body;
+      for (const o of e.ttlOffsets) out.writeUInt32BE(Math.max(0, Math.min(body.readUInt32BE(o), e.ttl) - age), o);
+      e.preparedAge = age;
+    }
+    return p;
+  }
+
+  /** The stale entry for a question, if serve-stale allows it now (used when every upstream failed). */
+  stale(name: string, sub: number): CacheEntry | undefined {
     const s = this.cfg.serveStale;
-    if (!e || !s.enabled) return undefined;
+    if (!s.enabled) return undefined;
+    const e = this.find(name, sub);
+    if (e === undefined) return undefined;
     const age = this.now() - e.storedAt;
     if (age < e.ttl + s.maxStale) { this.counters.staleServed++; return e; }
     return undefined;
   }
 
-  store(key: string, r: ScannedResponse): void {
+  /** Stores an answer (`stored`: its body, storedBody(r)) for its TTL, if it may be cached; evicts the least recently used beyond maxEntries. */
+  store(name: string, sub: number, r: ScannedResponse, stored: StoredResponse): void {
     const ttl = this.ttlFor(r);
     if (ttl <= 0 || !this.cfg.enabled) return;
-    this.map.delete(key);
-    this.map.set(key, { body: r.body, ttlOffsets: r.ttlOffsets, rcode: r.rcode, storedAt: this.now(), ttl, hits: 0, prefetching: false });
-    while (this.map.size > this.cfg.maxEntries) {
-      const oldest = this.map.keys().next().value as string;
-      this.map.delete(oldest);
+    const old = this.find(name, sub);
+    if (old !== undefined) this.remove(old);
+    const e = new CacheEntry(name, sub, stored.body, stored.ttlOffsets, r.rcode, this.now(), ttl);
+    e.sameName = this.map.get(name);
+    this.map.set(name, e);
+    this.append(e);
+    this.count++;
+    while (this.count > this.cfg.maxEntries && this.lru !== undefined) {
+      this.remove(this.lru);
       this.counters.evictions++;
     }
   }
 
   clear(): void {
     this.map.clear();
+    this.lru = this.mru = undefined;
+    this.count = 0;
+  }
+
+  private append(e: CacheEntry): void {
+    e.older = this.mru;
+    e.newer = undefined;
+    if (this.mru !== undefined) this.mru.newer = e; else this.lru = e;
+    this.mru = e;
+  }
+
+  private unlink(e: CacheEntry): void {
+    const { older, newer } = e;
+    if (older !== undefined) older.newer = newer; else this.lru = newer;
+    if (newer !== undefined) newer.older = older; else this.mru = older;
+    e.older = e.newer = undefined;
+  }
+
+  private remove(e: CacheEntry): void {
+    this.unlink(e);
+    this.count--;
+    const head = this.map.get(e.name);
+    if (head === e) {
+      if (e.sameName === undefined) this.map.delete(e.name); else this.map.set(e.name, e.sameName);
+    } else {
+      let p = head;
+      while (p !== undefined && p.sameName !== e) p = p.sameName;
+      if (p !== undefined) p.sameName = e.sameName;
+    }
+    e.sameName = undefined;
   }
 }

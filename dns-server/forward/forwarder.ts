@@ -6,16 +6,16 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Forwarder, Upstream } from '../config/types.js';
 import type { FallbackQuery } from '../fallback.js';
-import { ResponseCache } from '../cache/response-cache.js';
+import { questionSub, ResponseCache } from '../cache/response-cache.js';
 import { RCODE, TYPE } from '../wire/constants.js';
 import { nameToKey } from '../wire/name.js';
 import { errorFromQuery } from '../wire/response.js';
 import type { ReplyContext } from '../wire/response.js';
-import type { ForwardMetrics } from './metrics.js';
-import { StreamConn, UdpPool } from './transports.js';
-import type { ExchangeResult } from './transports.js';
-import { buildUpstreamQuery, scanResponse, shapeForClient } from './wire.js';
-import type { ScannedResponse } from './wire.js';
+import type { ForwardMetrics, LatencySeries, TallySeries } from './metrics.js';
+import { StreamConn, UdpPool, UdpQuery } from './transports.js';
+import type { ExchangeResult, FailReason } from './transports.js';
+import { answersQuestion, buildUpstreamQuery, scanResponse, shapeForClient, shapeInPlace, storedBody, writeUpstreamQuery } from './wire.js';
+import type { ScannedResponse, StoredResponse } from './wire.js';
 
 /** Our EDNS payload size towards upstreams. */
 const UPSTREAM_UDP_SIZE = 1232;
@@ -35,16 +35,68 @@ export interface UpstreamState {
 
 interface Question { key: string; qtype: number; qclass: number; dnssecOk: boolean }
 
+/** A client waiting for a flight: its reply context and its promise's resolve. */
+interface Waiter { ctx: ReplyContext; resolve: (b: Buffer) => void }
+
+/**
+ * One question in flight upstream, and the clients waiting for its answer (more than one when
+ * identical questions coalesce; none for a prefetch). It is itself the UDP query the pools wait
+ * on (transports.ts UdpQuery): its attempts, one upstream at a time, report back by calls into
+ * the forwarder, so a forwarded query costs one promise (the client's) and no closure, timer or
+ * query buffer of its own.
+ */
+class Flight extends UdpQuery implements Question {
+  /** The first waiter (the usual case), then any others. */
+  waiter: Waiter | undefined = undefined;
+  more: Waiter[] | undefined = undefined;
+  /** The next flight of the same name in flight (another type, class or DO bit). */
+  sameName: Flight | undefined = undefined;
+  order: readonly UpstreamState[] = NO_UPSTREAMS;
+  tried = 0;
+  current: UpstreamState | undefined = undefined;
+  /** Real time (performance.now() ms): the whole flight's deadline, and when the current attempt began. */
+  deadline = 0;
+  started = 0;
+  /** The current attempt has been asked again over TCP (the UDP answer was truncated). */
+  overTcp = false;
+  /** A SERVFAIL or REFUSED answer, kept while other upstreams are tried. */
+  lastAnswer: ScannedResponse | null = null;
+
+  constructor(private readonly rt: ForwarderRuntime, readonly key: string, readonly qtype: number, readonly qclass: number, readonly dnssecOk: boolean, readonly sub: number) { super(); }
+
+  wait(w: Waiter): void {
+    if (this.waiter === undefined) this.waiter = w; else (this.more ??= []).push(w);
+  }
+
+  write(out: Buffer, id: number): number {
+    return writeUpstreamQuery(out, id, this.key, this.qtype, this.qclass, UPSTREAM_UDP_SIZE, this.dnssecOk);
+  }
+
+  answers(resp: Buffer, id: number): boolean {
+    return answersQuestion(resp, id, this.key, this.qtype, this.qclass);
+  }
+
+  answered(resp: Buffer): void { this.rt.onAnswer(this, resp); }
+  failed(reason: FailReason): void { this.rt.onFailure(this, reason); }
+}
+
+const NO_UPSTREAMS: readonly UpstreamState[] = [];
+
+/** What one upstream counts: its outcomes' series and its latency series (kept on it, so the query path looks nothing up). */
+interface UpstreamCounts { outcomes: Map<string, TallySeries>; latency: LatencySeries }
+
 export class ForwarderRuntime {
   readonly cache: ResponseCache;
   readonly upstreams: UpstreamState[];
   private rr = 0;
   private inflightCount = 0;
-  private readonly inflight = new Map<string, Promise<ScannedResponse | null>>();
+  /** name → the first of its flights (chained by sameName). */
+  private readonly inflight = new Map<string, Flight>();
   private healthTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private retiring = false;
   private onClosed: () => void = () => undefined;
+  private readonly counts = new Map<UpstreamState, UpstreamCounts>();
 
   constructor(
     readonly cfg: Forwarder,
@@ -58,6 +110,7 @@ export class ForwarderRuntime {
       up: true, consecutiveFailures: 0, lastCheck: undefined, stream: undefined,
       udp: u.protocol === 'udp' ? new UdpPool(u.address, u.port, { spoofed: () => { this.metrics.spoofed++; } }) : undefined,
     }));
+    for (const u of this.upstreams) this.counts.set(u, { outcomes: new Map(), latency: metrics.latencyOf(cfg.name, u.label) });
     if (cfg.healthCheck.enabled) {
       void this.checkAll(); // from start-up, not only after a failure
       this.healthTimer = setInterval(() => void this.checkAll(), cfg.healthCheck.intervalMs);
@@ -68,15 +121,17 @@ export class ForwarderRuntime {
   /** Answers a client query: from the cache, by joining an identical question in flight, or upstream. */
   resolve(q: FallbackQuery): Buffer | Promise<Buffer> {
     // Name, type, class and DO bit: every cache and coalescing key (a CLASS ANY answer must never serve IN).
-    const cacheKey = q.key + '|' + q.qtype + '|' + q.qclass + (q.dnssecOk ? '|do' : '');
+    const sub = questionSub(q.qtype, q.qclass, q.dnssecOk);
+    const cache = this.cache;
     if (this.cfg.cache.enabled) {
-      const hit = this.cache.lookup(cacheKey);
-      if (hit.kind === 'hit') {
-        if (hit.prefetch) this.prefetch(cacheKey, q);
-        return shapeForClient(hit.entry, q, hit.age, -1, hit.entry.ttl);
+      const hit = cache.lookup(q.key, sub);
+      if (hit !== undefined) {
+        if (cache.prefetchDue) this.prefetch(q, sub);
+        return shapeForClient(cache.prepared(hit, cache.age), q);
       }
     }
-    let flight = this.inflight.get(cacheKey);
+    let flight = this.flightFor(q.key, sub);
+    let fresh = false;
     if (flight !== undefined) {
       this.metrics.coalesced.inc({ forwarder: this.cfg.name }, this.cfg.name);
     } else {
@@ -84,37 +139,126 @@ export class ForwarderRuntime {
         this.metrics.overload.inc({ forwarder: this.cfg.name }, this.cfg.name);
         return errorFromQuery(q, RCODE.REFUSED);
       }
-      flight = this.ask({ key: q.key, qtype: q.qtype, qclass: q.qclass, dnssecOk: q.dnssecOk }, cacheKey);
+      flight = new Flight(this, q.key, q.qtype, q.qclass, q.dnssecOk, sub);
+      fresh = true;
     }
-    // The client's bytes are valid only until we settle: keep what shaping needs.
-    const ctx: ReplyContext = { msg: Buffer.from(q.msg.subarray(0, q.qend)), qend: q.qend, optSize: q.optSize, dnssecOk: q.dnssecOk, maxSize: q.maxSize };
-    return flight.then((r) => {
-      if (r !== null) return shapeForClient(r, ctx);
-      const stale = this.cache.stale(cacheKey);
-      if (stale) return shapeForClient(stale, ctx, 0, this.cfg.cache.serveStale.ttl);
-      this.metrics.servfail.inc({ forwarder: this.cfg.name }, this.cfg.name);
-      return errorFromQuery(ctx, RCODE.SERVFAIL);
-    });
-  }
-
-  private ask(q: Question, cacheKey: string): Promise<ScannedResponse | null> {
-    this.inflightCount++;
-    const done = (r: ScannedResponse | null) => {
-      this.inflightCount--;
-      this.inflight.delete(cacheKey);
-      if (r !== null && this.cfg.cache.enabled) this.cache.store(cacheKey, r);
-      if (this.retiring && this.inflightCount === 0 && !this.closed) this.close();
-      return r;
-    };
-    const p = this.upstreamQuery(q).then(done, () => done(null));
-    this.inflight.set(cacheKey, p);
+    // The client's bytes are valid until we settle (fallback.ts). A message that owns its memory
+    // (a UDP datagram) is kept as it is; a view into more (a TCP read) is copied, question only,
+    // so a query in flight never holds a connection's buffer.
+    const ctx: ReplyContext = q.msg.byteLength === q.msg.buffer.byteLength ? q
+      : { msg: Buffer.from(q.msg.subarray(0, q.qend)), qend: q.qend, optSize: q.optSize, dnssecOk: q.dnssecOk, maxSize: q.maxSize };
+    const f = flight;
+    const p = new Promise<Buffer>((resolve) => f.wait({ ctx, resolve }));
+    if (fresh) this.launch(f);
     return p;
   }
 
-  private prefetch(cacheKey: string, q: FallbackQuery): void {
-    if (this.inflight.has(cacheKey) || this.inflightCount >= this.cfg.maxConcurrent) return;
+  private flightFor(key: string, sub: number): Flight | undefined {
+    let f = this.inflight.get(key);
+    while (f !== undefined && f.sub !== sub) f = f.sameName;
+    return f;
+  }
+
+  /** Puts a new flight in flight: counted, findable for coalescing, first attempt sent. */
+  private launch(f: Flight): void {
+    this.inflightCount++;
+    f.sameName = this.inflight.get(f.key);
+    this.inflight.set(f.key, f);
+    f.deadline = performance.now() + this.cfg.deadlineMs; // real time; this.now is the cache's clock
+    let order = this.order();
+    if (!order[0].up) {
+      if (this.cfg.failFast) { this.land(f, null); return; } // all down (order() puts healthy ones first)
+    } else if (!order[order.length - 1].up) order = order.filter((u) => u.up);
+    f.order = order;
+    this.attempt(f);
+  }
+
+  /** Sends the flight to its next upstream, or lands it when none is left or its deadline has passed. */
+  private attempt(f: Flight): void {
+    const t = performance.now();
+    const remaining = f.deadline - t;
+    if (f.tried >= f.order.length || remaining <= 0 || this.closed) { this.land(f, f.lastAnswer); return; }
+    const u = f.order[f.tried++];
+    f.current = u;
+    f.started = t;
+    f.overTcp = false;
+    const timeoutMs = Math.min(this.cfg.timeoutMs, remaining);
+    if (u.udp !== undefined) { u.udp.send(f, timeoutMs); return; }
+    void this.stream(u).exchange((id) => buildUpstreamQuery(id, f.key, f.qtype, f.qclass, UPSTREAM_UDP_SIZE, f.dnssecOk), timeoutMs)
+      .then((r) => (r.ok ? this.onAnswer(f, r.resp) : this.onFailure(f, r.reason)));
+  }
+
+  /** An answer to the flight's current attempt (checked: same ID and question). */
+  onAnswer(f: Flight, resp: Buffer): void {
+    const u = f.current!;
+    if (u.udp !== undefined && !f.overTcp && (resp[2] & 0x02) !== 0) {
+      // RFC 7766 §5: truncated over UDP → ask again over TCP, within this attempt's time.
+      f.overTcp = true;
+      const left = Math.min(this.cfg.timeoutMs, f.deadline - f.started) - (performance.now() - f.started);
+      void this.stream(u).exchange((id) => buildUpstreamQuery(id, f.key, f.qtype, f.qclass, UPSTREAM_UDP_SIZE, f.dnssecOk), Math.max(left, 1))
+        .then((r) => (r.ok ? this.onAnswer(f, r.resp) : this.onFailure(f, r.reason)));
+      return;
+    }
+    const scanned = scanResponse(resp, this.cfg.cache.enabled);
+    if (scanned === undefined) { this.failed(u); this.attempt(f); return; }
+    const c = this.counts.get(u)!;
+    this.count(u, c, rcodeName(scanned.rcode));
+    c.latency.observe((performance.now() - f.started) / 1000);
+    this.succeeded(u);
+    f.lastAnswer = scanned;
+    // SERVFAIL and REFUSED from one upstream: another may do better.
+    if (scanned.rcode !== RCODE.SERVFAIL && scanned.rcode !== RCODE.REFUSED) this.land(f, scanned);
+    else this.attempt(f);
+  }
+
+  /** The flight's current attempt failed (timeout, error, closed): the next upstream. */
+  onFailure(f: Flight, reason: FailReason): void {
+    const u = f.current!;
+    this.count(u, this.counts.get(u)!, reason);
+    this.failed(u);
+    this.attempt(f);
+  }
+
+  /**
+   * The flight is over: `r` is its answer, or null when every attempt failed. Stored in the
+   * cache, and each waiting client answered: the last one in the upstream response's own bytes
+   * when it can be (shapeInPlace), the others (and the cache) from a copy.
+   */
+  private land(f: Flight, r: ScannedResponse | null): void {
+    this.inflightCount--;
+    const head = this.inflight.get(f.key);
+    if (head === f) {
+      if (f.sameName === undefined) this.inflight.delete(f.key); else this.inflight.set(f.key, f.sameName);
+    } else {
+      let p = head;
+      while (p !== undefined && p.sameName !== f) p = p.sameName;
+      if (p !== undefined) p.sameName = f.sameName;
+    }
+    let stored: StoredResponse | undefined;
+    if (r !== null && this.cfg.cache.enabled) this.cache.store(f.key, f.sub, r, (stored = storedBody(r)));
+    const more = f.more;
+    if (more !== undefined) for (const w of more) w.resolve(this.reply(f, r, w.ctx, stored ??= r === null ? undefined : storedBody(r)));
+    const w = f.waiter;
+    if (w !== undefined) w.resolve((r !== null ? shapeInPlace(r, w.ctx) : undefined) ?? this.reply(f, r, w.ctx, stored ?? (r === null ? undefined : storedBody(r))));
+    f.waiter = undefined;
+    f.more = undefined;
+    f.lastAnswer = null;
+    if (this.retiring && this.inflightCount === 0 && !this.closed) this.close();
+  }
+
+  /** One waiting client's response: the answer, a stale one (serve-stale), or SERVFAIL. */
+  private reply(f: Flight, r: ScannedResponse | null, ctx: ReplyContext, stored: StoredResponse | undefined): Buffer {
+    if (r !== null) return shapeForClient(stored!, ctx);
+    const stale = this.cache.stale(f.key, f.sub);
+    if (stale) return shapeForClient(stale, ctx, 0, this.cfg.cache.serveStale.ttl);
+    this.metrics.servfail.inc({ forwarder: this.cfg.name }, this.cfg.name);
+    return errorFromQuery(ctx, RCODE.SERVFAIL);
+  }
+
+  private prefetch(q: FallbackQuery, sub: number): void {
+    if (this.flightFor(q.key, sub) !== undefined || this.inflightCount >= this.cfg.maxConcurrent) return;
     this.metrics.prefetches.inc({ forwarder: this.cfg.name }, this.cfg.name);
-    void this.ask({ key: q.key, qtype: q.qtype, qclass: q.qclass, dnssecOk: q.dnssecOk }, cacheKey);
+    this.launch(new Flight(this, q.key, q.qtype, q.qclass, q.dnssecOk, sub));
   }
 
   /** The upstreams to try, in order: the policy's order, healthy ones first. */
@@ -135,44 +279,13 @@ export class ForwarderRuntime {
     return [...list.filter((u) => u.up), ...list.filter((u) => !u.up)];
   }
 
-  private async upstreamQuery(q: Question): Promise<ScannedResponse | null> {
-    const deadline = performance.now() + this.cfg.deadlineMs; // real time; this.now is the cache's clock
-    let order = this.order();
-    if (!order[0].up) {
-      if (this.cfg.failFast) return null; // all down (order() puts healthy ones first)
-    } else if (!order[order.length - 1].up) order = order.filter((u) => u.up);
-    let lastAnswer: ScannedResponse | null = null;
-    for (const u of order) {
-      const remaining = deadline - performance.now();
-      if (remaining <= 0 || this.closed) break;
-      const started = performance.now();
-      const r = await this.exchange(u, q, Math.min(this.cfg.timeoutMs, remaining));
-      if (!r.ok) {
-        this.count(u, r.reason);
-        this.failed(u);
-        continue;
-      }
-      const scanned = scanResponse(r.resp);
-      if (scanned === undefined) { this.failed(u); continue; }
-      this.count(u, rcodeName(scanned.rcode));
-      this.metrics.latency.observe({ forwarder: this.cfg.name, upstream: u.label }, (performance.now() - started) / 1000);
-      this.succeeded(u);
-      lastAnswer = scanned;
-      // SERVFAIL and REFUSED from one upstream: another may do better.
-      if (scanned.rcode !== RCODE.SERVFAIL && scanned.rcode !== RCODE.REFUSED) return scanned;
-    }
-    return lastAnswer;
+  private count(u: UpstreamState, c: UpstreamCounts, outcome: string): void {
+    let t = c.outcomes.get(outcome);
+    if (t === undefined) c.outcomes.set(outcome, (t = this.metrics.requests.series({ forwarder: this.cfg.name, upstream: u.label, rcode: outcome }, `${this.cfg.name}|${u.label}|${outcome}`)));
+    t.n++;
   }
 
-  private readonly countKeys = new Map<string, string>();
-  private count(u: UpstreamState, outcome: string): void {
-    const id = u.label + '|' + outcome;
-    let key = this.countKeys.get(id);
-    if (key === undefined) this.countKeys.set(id, (key = `${this.cfg.name}|${id}`));
-    this.metrics.requests.inc({ forwarder: this.cfg.name, upstream: u.label, rcode: outcome }, key);
-  }
-
-  /** One attempt at one upstream; a UDP answer with TC=1 is asked again over TCP. */
+  /** One attempt at one upstream, as a promise (health checks); a UDP answer with TC=1 is asked again over TCP. */
   private async exchange(u: UpstreamState, q: Question, timeoutMs: number): Promise<ExchangeResult> {
     const build = (id: number) => buildUpstreamQuery(id, q.key, q.qtype, q.qclass, UPSTREAM_UDP_SIZE, q.dnssecOk);
     const c = u.cfg;

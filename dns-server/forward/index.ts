@@ -23,6 +23,7 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
   const now = opts.now ?? (() => Date.now() / 1000);
   let runtimes = new Map<string, { runtime: ForwarderRuntime; json: string }>();
   let routes = new Map<string, ForwarderRuntime>(); // domain wire key → forwarder
+  let routeLengths = new Uint8Array(256); // 1 at the key length of any routed domain: other suffixes are not looked up
   const retiring = new Set<ForwarderRuntime>(); // replaced, finishing their queries in flight
   const metrics = new ForwardMetrics(opts.registry, {
     forwarders: () => [...runtimes.values()].map(({ runtime }) => ({
@@ -34,9 +35,12 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
   return {
     resolve(q: FallbackQuery) {
       const key = q.key;
-      for (let off = 0; off < key.length; off += key.charCodeAt(off) + 1) {
-        const f = routes.get(off === 0 ? key : key.substring(off));
-        if (f !== undefined) return f.resolve(q);
+      const n = key.length;
+      for (let off = 0; off < n; off += key.charCodeAt(off) + 1) {
+        if (routeLengths[n - off] === 1) {
+          const f = routes.get(off === 0 ? key : key.substring(off));
+          if (f !== undefined) return f.resolve(q);
+        }
         if (key.charCodeAt(off) === 0) break;
       }
       return null;
@@ -59,11 +63,13 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
         metrics.retire(name, old.runtime.cache.counters);
       }
       const r = new Map<string, ForwarderRuntime>();
+      const lengths = new Uint8Array(256);
       for (const { runtime } of [...next.values()].sort((a, b) => (a.runtime.cfg.name < b.runtime.cfg.name ? -1 : 1))) {
-        for (const d of runtime.cfg.domains) { const k = nameToKey(d); if (!r.has(k)) r.set(k, runtime); }
+        for (const d of runtime.cfg.domains) { const k = nameToKey(d); if (!r.has(k)) r.set(k, runtime); lengths[k.length] = 1; }
       }
       runtimes = next;
       routes = r;
+      routeLengths = lengths;
       log.info({ forwarders: list.length }, 'forwarders applied');
     },
 
@@ -77,6 +83,7 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
       retiring.clear();
       runtimes = new Map();
       routes = new Map();
+      routeLengths = new Uint8Array(256);
     },
   };
 }

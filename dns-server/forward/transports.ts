@@ -7,7 +7,8 @@
 // UDP: per upstream, a pool of sockets, each bound by the kernel to a random ephemeral port and
 // connected to the upstream; every query takes a socket at random and a random ID free on it;
 // a socket is retired after RETIRE_AFTER queries and replaced by a freshly bound one, so the
-// source ports keep moving.
+// source ports keep moving. The query path is callbacks (UdpQuery), without a promise, a timer
+// or a buffer of its own per query; TCP and TLS below keep promises (not the hot path).
 // Why a pool rather than a socket per query: docs/adr/0001-forwarder-source-ports.md.
 //
 // TCP and TLS (RFC 7766, RFC 7858): one reused connection per upstream, queries pipelined on it
@@ -18,9 +19,11 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import { frame } from '../wire/frame.js';
+import { random16, randomBelow } from './random.js';
 import { answersQuery } from './wire.js';
 
-export type ExchangeResult = { ok: true; resp: Buffer } | { ok: false; reason: 'timeout' | 'error' | 'closed' };
+export type FailReason = 'timeout' | 'error' | 'closed';
+export type ExchangeResult = { ok: true; resp: Buffer } | { ok: false; reason: FailReason };
 
 export interface DropCounter {
   /** An answer that failed the checks (wrong source, ID or question). */
@@ -35,19 +38,50 @@ interface Pending {
 
 const POOL_SIZE = 32;
 const RETIRE_AFTER = 256;
+/** Room for any upstream query: header, a name of at most 255 bytes, type, class, OPT. */
+const QUERY_ROOM = 512;
 
-class PooledSocket {
+/**
+ * A query waiting on a pooled UDP socket, told of its outcome by a call, not a promise. The
+ * forwarder's question in flight is one itself (forwarder.ts Flight), so an upstream attempt
+ * allocates nothing: the pool keeps its socket, ID and expiry in these fields, and links it into
+ * its list of queries in order of expiry.
+ */
+export abstract class UdpQuery {
+  /** The pool's: the socket it waits on (undefined when not waiting), its ID there, when it expires (performance.now() ms). */
+  sock: PooledSocket | undefined = undefined;
+  id = 0;
+  expires = 0;
+  prev: UdpQuery | undefined = undefined;
+  next: UdpQuery | undefined = undefined;
+  /** A timer of its own, for the rare query that expires before the last one queued (a deadline cut its timeout short). */
+  timer: NodeJS.Timeout | undefined = undefined;
+  /** Writes the query with this ID into `out` (QUERY_ROOM bytes); returns its length. */
+  abstract write(out: Buffer, id: number): number;
+  /** Whether `resp` (with the query's ID) answers it: same ID and question (RFC 5452 §9). */
+  abstract answers(resp: Buffer, id: number): boolean;
+  abstract answered(resp: Buffer): void;
+  abstract failed(reason: FailReason): void;
+}
+
+export class PooledSocket {
   readonly sock: dgram.Socket;
-  readonly pending = new Map<number, Pending>();
+  readonly pending = new Map<number, UdpQuery>();
+  /** Queries drawn to this socket before it was connected. */
+  readonly early: UdpQuery[] = [];
   uses = 0;
   retired = false;
   isReady = false;
   readonly ready: Promise<boolean>;
 
-  constructor(family: 'udp4' | 'udp6', private readonly address: string, private readonly port: number, private readonly drops: DropCounter) {
+  constructor(family: 'udp4' | 'udp6', private readonly address: string, private readonly port: number, private readonly pool: UdpPool, private readonly drops: DropCounter) {
     this.sock = dgram.createSocket(family);
     this.sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-    this.sock.on('error', () => undefined);
+    // Sends carry no callback (a callback costs a deferred call per query), so a send error is
+    // not seen; the kernel reports an upstream port that is closed (ICMP port unreachable) on
+    // the connected socket as a receive error instead: every query waiting here was sent to
+    // that closed port, and fails over at once rather than waiting for its timeout.
+    this.sock.on('error', () => this.failAll('error'));
     // Bound by the kernel to a random ephemeral port, and connected to the upstream: sends skip
     // the address lookup, and the kernel already drops datagrams from any other source.
     this.ready = new Promise<boolean>((resolve) => {
@@ -59,16 +93,29 @@ class PooledSocket {
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (msg.length < 12 || rinfo.port !== this.port || rinfo.address !== this.address) { this.drops.spoofed(); return; }
     const id = (msg[0] << 8) | msg[1];
-    const p = this.pending.get(id);
-    if (p === undefined || !answersQuery(msg, p.query)) { this.drops.spoofed(); return; }
-    this.pending.delete(id);
-    clearTimeout(p.timer);
-    p.resolve({ ok: true, resp: msg });
+    const q = this.pending.get(id);
+    if (q === undefined || !q.answers(msg, id)) { this.drops.spoofed(); return; }
+    this.settle(q);
+    q.answered(msg);
+  }
+
+  /** Takes a query off this socket and off the pool's expiry list. */
+  settle(q: UdpQuery): void {
+    this.pending.delete(q.id);
+    q.sock = undefined;
+    this.pool.unlink(q);
     if (this.retired && this.pending.size === 0) this.close();
   }
 
+  failAll(reason: FailReason): void {
+    if (this.pending.size === 0) return;
+    const all = [...this.pending.values()];
+    for (const q of all) this.settle(q);
+    for (const q of all) q.failed(reason);
+  }
+
   freeId(): number {
-    for (;;) { const id = randomInt(65536); if (!this.pending.has(id)) return id; }
+    for (;;) { const id = random16(); if (!this.pending.has(id)) return id; }
   }
 
   close(): void {
@@ -76,11 +123,24 @@ class PooledSocket {
   }
 }
 
-/** UDP exchanges with one upstream, from a pool of sockets on random ports. */
+/**
+ * UDP exchanges with one upstream, from a pool of sockets on random ports. Queries are written
+ * into one reused buffer (libuv hands the bytes to the kernel at once; when the kernel has no
+ * room and libuv queues them, the buffer is left to it and a fresh one taken). Expiry: the
+ * queries are kept in order of expiry (they come with the same timeout, so each new one goes
+ * last) under one timer, armed for the first.
+ */
 export class UdpPool {
   private readonly sockets: PooledSocket[] = [];
   private closed = false;
   private readonly family: 'udp4' | 'udp6';
+  private scratch = Buffer.allocUnsafe(QUERY_ROOM);
+  /** Views of `scratch` by length, made once each. */
+  private views: Buffer[] = [];
+  private first: UdpQuery | undefined;
+  private last: UdpQuery | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onTimer = () => this.expireDue();
 
   constructor(private readonly address: string, private readonly port: number, private readonly drops: DropCounter, size = POOL_SIZE) {
     this.family = net.isIPv6(address) ? 'udp6' : 'udp4';
@@ -88,54 +148,122 @@ export class UdpPool {
   }
 
   private fresh(): PooledSocket {
-    return new PooledSocket(this.family, this.address, this.port, this.drops);
+    return new PooledSocket(this.family, this.address, this.port, this, this.drops);
   }
 
-  /** Sends `build(id)` from a random pooled socket; resolves with the checked answer. */
-  exchange(build: (id: number) => Buffer, timeoutMs: number): Promise<ExchangeResult> {
-    if (this.closed) return Promise.resolve({ ok: false, reason: 'closed' });
-    const i = randomInt(this.sockets.length);
+  /** Sends `q` from a random pooled socket with a random free ID; its answer, or its failure after `timeoutMs`, is reported to it. */
+  send(q: UdpQuery, timeoutMs: number): void {
+    if (this.closed) { q.failed('closed'); return; }
+    const i = randomBelow(this.sockets.length);
     let s = this.sockets[i];
     if (++s.uses > RETIRE_AFTER) {
       s.retired = true;
-      if (s.pending.size === 0) s.close();
+      if (s.pending.size === 0 && s.early.length === 0) s.close(); // else when its last query settles
+
       s = this.sockets[i] = this.fresh();
       s.uses = 1;
     }
     if (!s.isReady) {
-      const sock = s;
-      return sock.ready.then((ok) => (ok ? this.send(sock, build, timeoutMs) : { ok: false, reason: 'error' } as ExchangeResult));
+      // Still connecting (a fresh socket): sent once connected, failed if it never is or the pool closes first.
+      q.expires = performance.now() + timeoutMs;
+      if (s.early.length === 0) void s.ready.then((ok) => this.flushEarly(s, ok));
+      s.early.push(q);
+      return;
     }
-    return this.send(s, build, timeoutMs);
+    this.transmit(s, q, timeoutMs);
   }
 
-  private send(s: PooledSocket, build: (id: number) => Buffer, timeoutMs: number): Promise<ExchangeResult> {
+  private flushEarly(s: PooledSocket, ok: boolean): void {
+    const early = s.early.splice(0);
+    for (const q of early) {
+      if (this.closed) q.failed('closed');
+      else if (!ok) q.failed('error');
+      else this.transmit(s, q, Math.max(1, q.expires - performance.now()));
+    }
+    if (s.retired && s.pending.size === 0) s.close();
+  }
+
+  private transmit(s: PooledSocket, q: UdpQuery, timeoutMs: number): void {
     const id = s.freeId();
-    const query = build(id);
-    return new Promise<ExchangeResult>((resolve) => {
-      const timer = setTimeout(() => {
-        s.pending.delete(id);
-        if (s.retired && s.pending.size === 0) s.close();
-        resolve({ ok: false, reason: 'timeout' });
-      }, timeoutMs);
-      s.pending.set(id, { query, resolve, timer });
-      s.sock.send(query, (err) => {
-        if (!err) return;
-        clearTimeout(timer);
-        s.pending.delete(id);
-        resolve({ ok: false, reason: 'error' }); // e.g. ECONNREFUSED from an earlier ICMP port unreachable
-      });
-    });
+    const len = q.write(this.scratch, id);
+    q.sock = s;
+    q.id = id;
+    s.pending.set(id, q);
+    this.queue(q, performance.now() + timeoutMs);
+    const bytes = this.views[len] ?? (this.views[len] = this.scratch.subarray(0, len));
+    s.sock.send(bytes);
+    if (s.sock.getSendQueueCount() > 0) { this.scratch = Buffer.allocUnsafe(QUERY_ROOM); this.views = []; } // queued by libuv: the bytes are its until sent
+  }
+
+  /** Puts `q` on the expiry list (last, in the usual case), arming the timer if none is. */
+  private queue(q: UdpQuery, expires: number): void {
+    q.expires = expires;
+    const last = this.last;
+    if (last !== undefined && expires < last.expires) {
+      q.timer = setTimeout(() => this.expire(q), Math.max(1, expires - performance.now()));
+      return;
+    }
+    q.prev = last;
+    q.next = undefined;
+    if (last !== undefined) last.next = q; else this.first = q;
+    this.last = q;
+    if (this.timer === undefined) this.timer = setTimeout(this.onTimer, Math.max(1, this.first!.expires - performance.now()));
+  }
+
+  /** Takes `q` off the expiry list (or clears its own timer). */
+  unlink(q: UdpQuery): void {
+    if (q.timer !== undefined) { clearTimeout(q.timer); q.timer = undefined; return; }
+    const { prev, next } = q;
+    if (prev !== undefined) prev.next = next; else if (this.first === q) this.first = next;
+    if (next !== undefined) next.prev = prev; else if (this.last === q) this.last = prev;
+    q.prev = undefined;
+    q.next = undefined;
+  }
+
+  private expire(q: UdpQuery): void {
+    if (q.sock !== undefined) q.sock.settle(q); else this.unlink(q);
+    q.failed('timeout');
+  }
+
+  /** The timer: fails every query whose time is up, then re-arms for the first left. */
+  private expireDue(): void {
+    this.timer = undefined;
+    // Timers run on the loop's millisecond clock: within a millisecond counts as due.
+    const due = performance.now() + 1;
+    while (this.first !== undefined && this.first.expires <= due) this.expire(this.first);
+    if (this.first !== undefined && this.timer === undefined && !this.closed) {
+      this.timer = setTimeout(this.onTimer, Math.max(1, this.first.expires - performance.now()));
+    }
+  }
+
+  /** Sends `build(id)` from a random pooled socket; resolves with the checked answer (health checks). */
+  exchange(build: (id: number) => Buffer, timeoutMs: number): Promise<ExchangeResult> {
+    return new Promise<ExchangeResult>((resolve) => this.send(new PromisedQuery(build, resolve), timeoutMs));
   }
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     for (const s of this.sockets) {
-      for (const p of s.pending.values()) { clearTimeout(p.timer); p.resolve({ ok: false, reason: 'closed' }); }
-      s.pending.clear();
+      s.failAll('closed');
+      for (const q of s.early.splice(0)) q.failed('closed');
       s.close();
     }
   }
+}
+
+/** A UDP query whose outcome resolves a promise (health checks: not on the query path). */
+class PromisedQuery extends UdpQuery {
+  private query: Buffer | undefined;
+  constructor(private readonly build: (id: number) => Buffer, private readonly resolve: (r: ExchangeResult) => void) { super(); }
+  write(out: Buffer, id: number): number {
+    const q = (this.query = this.build(id));
+    return q.copy(out, 0, 0, Math.min(q.length, out.length));
+  }
+  answers(resp: Buffer): boolean { return this.query !== undefined && answersQuery(resp, this.query); }
+  answered(resp: Buffer): void { this.resolve({ ok: true, resp }); }
+  failed(reason: FailReason): void { this.resolve({ ok: false, reason }); }
 }
 
 export interface StreamTarget {

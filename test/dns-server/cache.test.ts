@@ -108,6 +108,24 @@ describe('forwarder: cache', () => {
     expect(await registry.metrics()).to.match(/splitdns_cache_evictions_total\{forwarder="f"\} [1-9]/);
   });
 
+  it('keeps the types of one name apart, and evicts them one at a time by use', async () => {
+    behaviour = answerFrom({ 'a.example.com': ['10.0.0.1'], 'b.example.com': ['10.0.0.2'] });
+    server.applyBundle(bundle(forwardersShard(spec({ cache: { maxEntries: 2 } }))));
+    await udpQuery(server.port, { name: 'a.example.com' }); // A: an answer
+    await udpQuery(server.port, { name: 'a.example.com', type: 'AAAA' }); // AAAA: NODATA, cached for the SOA's 60 s
+    await udpQuery(server.port, { name: 'a.example.com' }); // A is now the most recent of the two
+    expect(u.queries).to.have.length(2);
+    await udpQuery(server.port, { name: 'b.example.com' }); // evicts a/AAAA, not a/A
+    await udpQuery(server.port, { name: 'a.example.com' });
+    expect(u.queries).to.have.length(3);
+    await udpQuery(server.port, { name: 'a.example.com', type: 'AAAA' });
+    expect(u.queries.map((q) => `${q.packet.questions![0].name}/${q.packet.questions![0].type}`)).to.deep.equal(['a.example.com/A', 'a.example.com/AAAA', 'b.example.com/A', 'a.example.com/AAAA']);
+    clock += 59; // both of a's entries are still served in their TTLs, counted down
+    const r = await udpQuery(server.port, { name: 'a.example.com' });
+    expect(ttls(r)).to.deep.equal([300 - 59]);
+    expect(u.queries).to.have.length(4);
+  });
+
   it('serves stale answers (RFC 8767) while every upstream fails, when enabled', async () => {
     server.applyBundle(bundle(forwardersShard(spec({ cache: { serveStale: { enabled: true, maxStale: 3600, ttl: 30 } } }))));
     expect(A(await udpQuery(server.port, { name: 'c.example.com' }))).to.deep.equal(['10.0.0.1']);

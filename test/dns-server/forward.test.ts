@@ -7,7 +7,7 @@ import dnsPacket from 'dns-packet';
 import type { Packet } from 'dns-packet';
 import { Registry } from 'prom-client';
 import { createForwarder } from '../../dns-server/index.js';
-import type { DnsServer } from '../../dns-server/index.js';
+import type { DnsServer, Fallback } from '../../dns-server/index.js';
 import { bundle, exampleZone } from '../helpers/bundles.js';
 import { buildQuery, flagsOf, rcodeOf, udpExchange, udpQuery } from '../helpers/dns-client.js';
 import { forwardersShard } from '../helpers/forwarders.js';
@@ -274,6 +274,20 @@ describe('forwarder: routing, policies, failover', () => {
       expect(rs[n].questions![0].name).to.equal(`c${n}.example.com`);
       expect(A(rs[n])).to.deep.equal([`10.8.${n >> 8}.${n & 255}`]);
     }
+  });
+
+  it('answers REFUSED when a fallback\'s promise settles to null, and SERVFAIL when it rejects', async () => {
+    registry = new Registry();
+    const fallback: Fallback = {
+      resolve: (q) => (q.key.startsWith('\x04none') ? Promise.resolve(null) : Promise.reject(new Error('broken fallback'))),
+      applyForwarders: () => undefined, status: () => null, close: async () => undefined,
+    };
+    server = await startTestServer(bundle(exampleZone()), { registry, fallback });
+    expect(rcodeOf((await udpQuery(server.port, { name: 'none.example.net' })).raw)).to.equal(5);
+    expect(rcodeOf((await udpQuery(server.port, { name: 'fail.example.net' })).raw)).to.equal(2);
+    const m = await registry.metrics();
+    expect(m).to.match(/splitdns_dns_responses_total\{rcode="REFUSED"\} 1/);
+    expect(m).to.match(/splitdns_dns_responses_total\{rcode="SERVFAIL"\} 1/);
   });
 
   it('answers Node\'s dns.Resolver (c-ares) through the forwarder', async () => {

@@ -1,0 +1,117 @@
+// The UDP socket pool of the forwarder (forward/transports.ts), driven directly: the callback
+// path the query path uses (no promise per query), its expiry list, the reused query buffer and
+// the answer checks. Outcomes are checked by their order and content, never by elapsed time.
+import { expect } from 'chai';
+import dgram from 'node:dgram';
+import dnsPacket from 'dns-packet';
+import { UdpPool, UdpQuery } from '../../dns-server/forward/transports.js';
+import type { FailReason } from '../../dns-server/forward/transports.js';
+import { answersQuestion, writeUpstreamQuery } from '../../dns-server/forward/wire.js';
+import { nameToKey } from '../../dns-server/wire/name.js';
+
+type Outcome = { name: string; ok: true; resp: Buffer } | { name: string; ok: false; reason: FailReason };
+
+/** A query for `name` A that records its outcome. */
+class Probe extends UdpQuery {
+  readonly key: string;
+  constructor(readonly name: string, private readonly done: (o: Outcome) => void) { super(); this.key = nameToKey(name); }
+  write(out: Buffer, id: number): number { return writeUpstreamQuery(out, id, this.key, 1, 1, 1232, false); }
+  answers(resp: Buffer, id: number): boolean { return answersQuestion(resp, id, this.key, 1, 1); }
+  answered(resp: Buffer): void { this.done({ name: this.name, ok: true, resp }); }
+  failed(reason: FailReason): void { this.done({ name: this.name, ok: false, reason }); }
+}
+
+async function udpSocket(onMessage?: (m: Buffer, r: dgram.RemoteInfo, s: dgram.Socket) => void): Promise<dgram.Socket> {
+  const s = dgram.createSocket('udp4');
+  if (onMessage) s.on('message', (m, r) => onMessage(m, r, s));
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  return s;
+}
+
+describe('forwarder: UDP socket pool', () => {
+  const sockets: dgram.Socket[] = [];
+  const pools: UdpPool[] = [];
+  const spoofed = { n: 0, spoofed() { this.n++; } };
+  const pool = (port: number) => { const p = new UdpPool('127.0.0.1', port, spoofed); pools.push(p); return p; };
+  afterEach(() => {
+    for (const p of pools.splice(0)) p.close();
+    for (const s of sockets.splice(0)) s.close();
+    spoofed.n = 0;
+  });
+
+  it('fails queries in the order they expire, also one whose timeout is shorter than those sent before it', async () => {
+    const silent = await udpSocket();
+    sockets.push(silent);
+    const p = pool(silent.address().port);
+    const outcomes: Outcome[] = [];
+    const all = new Promise<void>((resolve) => {
+      const done = (o: Outcome) => { outcomes.push(o); if (outcomes.length === 3) resolve(); };
+      p.send(new Probe('long.example.com', done), 400);
+      p.send(new Probe('longer.example.com', done), 500);
+      p.send(new Probe('short.example.com', done), 50); // expires before the two queued: a timer of its own
+    });
+    await all;
+    expect(outcomes.map((o) => [o.name, o.ok ? 'answered' : o.reason])).to.deep.equal([
+      ['short.example.com', 'timeout'], ['long.example.com', 'timeout'], ['longer.example.com', 'timeout'],
+    ]);
+  });
+
+  it('gives each of many queries sent at once its own answer, from the reused query buffer', async () => {
+    const seen: string[] = [];
+    const up = await udpSocket((m, r, s) => {
+      const q = dnsPacket.decode(m);
+      const name = q.questions![0].name;
+      seen.push(name);
+      const n = Number(name.split('.')[0].slice(1));
+      s.send(dnsPacket.encode({ id: q.id, type: 'response', flags: 0, questions: q.questions, answers: [{ name, type: 'A', ttl: 60, data: `10.0.${n >> 8}.${n & 255}` }] }), r.port, r.address);
+    });
+    sockets.push(up);
+    const p = pool(up.address().port);
+    const N = 200;
+    const outcomes = await Promise.all(Array.from({ length: N }, (_, i) => new Promise<Outcome>((resolve) => p.send(new Probe(`q${i}.example.com`, resolve), 5000))));
+    expect(new Set(seen).size).to.equal(N); // every query went out with its own question
+    outcomes.forEach((o, i) => {
+      expect(o.ok, o.name).to.equal(true);
+      const a = dnsPacket.decode((o as { resp: Buffer }).resp);
+      expect(a.questions![0].name).to.equal(`q${i}.example.com`);
+      expect((a.answers![0] as { data: string }).data).to.equal(`10.0.${i >> 8}.${i & 255}`);
+    });
+  });
+
+  it('drops an answer with another ID or question (counted), and takes the right one after it', async () => {
+    const up = await udpSocket((m, r, s) => {
+      const q = dnsPacket.decode(m);
+      const answer = (id: number, name: string) => dnsPacket.encode({ id, type: 'response', flags: 0, questions: [{ name, type: 'A', class: 'IN' }], answers: [{ name, type: 'A', ttl: 60, data: '10.9.9.9' }] });
+      s.send(answer((q.id! + 1) & 0xffff, q.questions![0].name), r.port, r.address);
+      s.send(answer(q.id!, 'other.example.com'), r.port, r.address);
+      s.send(answer(q.id!, q.questions![0].name.toUpperCase()), r.port, r.address); // 0x20: case does not matter
+    });
+    sockets.push(up);
+    const p = pool(up.address().port);
+    const o = await new Promise<Outcome>((resolve) => p.send(new Probe('right.example.com', resolve), 5000));
+    expect(o.ok).to.equal(true);
+    expect(spoofed.n).to.equal(2);
+  });
+
+  it('fails the queries waiting on a socket whose upstream port is closed, without waiting for their timeout', async () => {
+    const gone = await udpSocket();
+    const port = gone.address().port;
+    await new Promise<void>((r) => gone.close(() => r()));
+    const p = pool(port);
+    // The first send draws the ICMP port unreachable; the kernel reports it on that socket.
+    const o = await new Promise<Outcome>((resolve) => p.send(new Probe('dead.example.com', resolve), 60000));
+    expect(o).to.deep.include({ ok: false, reason: 'error' });
+  });
+
+  it('fails every query in flight as closed when the pool closes, and any sent after', async () => {
+    const silent = await udpSocket();
+    sockets.push(silent);
+    const p = new UdpPool('127.0.0.1', silent.address().port, spoofed);
+    const outcomes: Outcome[] = [];
+    const first = new Promise<void>((resolve) => p.send(new Probe('a.example.com', (o) => { outcomes.push(o); resolve(); }), 60000));
+    p.close();
+    await first;
+    p.send(new Probe('b.example.com', (o) => outcomes.push(o)), 60000);
+    expect(outcomes.map((o) => (o.ok ? 'answered' : o.reason))).to.deep.equal(['closed', 'closed']);
+  });
+});
