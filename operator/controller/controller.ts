@@ -58,7 +58,7 @@ export interface OperatorOptions {
   informerBackoff?: BackoffOptions;
   /** Retry of a failed reconcile (publish errors): default 1 s doubling to 30 s. */
   reconcileBackoff?: BackoffOptions;
-  /** Client-side limit of status and Event writes (defaults: qps 200, burst 300, 8 in flight). */
+  /** Client-side limit of status and Event writes (defaults: qps 200, burst 300, 16 in flight). */
   statusWrites?: { qps?: number; burst?: number; concurrency?: number };
   /** User-Agent of every request (default splitdns-operator/<version>). */
   userAgent?: string;
