@@ -219,19 +219,32 @@ export class Operator {
     this.metrics.configBytes.set(bytes);
     this.metrics.configRecords.set(records);
     this.metrics.shards.set(shards.length);
-    const pub = await this.#publisher.publish(shards);
+    // Once the custom resources' shards are written (before the namespaces' Services shards:
+    // publish.ts), this compile becomes the one whose statuses are written, and the Confirmer
+    // polls at once: when the replicas already serve those shards, one write carries Programmed
+    // too. #last and the Confirmer's target are set together, synchronously, so no poll can
+    // judge this compile's generations against the previous bundle's hashes.
+    let confirming = false;
+    const confirm = (): void => {
+      if (confirming || !this.isLeader) return; // lost leadership meanwhile: the new leader starts afresh
+      confirming = true;
+      const keys = new Set(result.resources.map(keyOfResult));
+      this.#confirmer.retain(keys);
+      this.#status.retain(keys);
+      for (const k of this.#desired.keys()) if (!keys.has(k)) this.#desired.delete(k);
+      this.#last = { result, live };
+      this.#confirmer.track(new Map(shards.map((s) => [s.id, s.hash])), seen);
+      this.#confirmer.poll();
+    };
+    const pub = await this.#publisher.publish(shards, (written) => {
+      if (written > 0) this.#publishedAt = performance.now();
+      confirm();
+    });
     if (pub.written.length) this.#publishedAt = performance.now();
     if (pub.written.length || pub.deleted.length) this.#log.info({ written: pub.written, deleted: pub.deleted, unchanged: pub.unchanged }, 'published shards');
     if (!this.isLeader) return true; // lost leadership meanwhile: the new leader starts afresh
-    const keys = new Set(result.resources.map(keyOfResult));
-    this.#confirmer.retain(keys);
-    this.#status.retain(keys);
-    for (const k of this.#desired.keys()) if (!keys.has(k)) this.#desired.delete(k);
-    this.#last = { result, live };
-    this.#confirmer.track(new Map(shards.map((s) => [s.id, s.hash])), seen);
-    // The Confirmer's first poll (at once) writes the statuses of this compile: when the
-    // replicas already serve it, as they mostly do by then, one write carries Programmed too.
-    this.#confirmer.poll();
+    // Services shards written after the first poll: poll again (replicas then serve them too).
+    if (confirming) this.#confirmer.poll(); else confirm();
     return pub.errors === 0;
   }
 
