@@ -19,12 +19,13 @@ import { LeaderElector } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
 import { startOpsHttp } from './ops-http.js';
 import type { OpsHttp } from './ops-http.js';
-import { Publisher } from './publish.js';
+import { PUBLISH_CONCURRENCY, Publisher } from './publish.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import { runSliced, yieldToLoop } from './slices.js';
 import { INGRESS_RESOURCE, gatewayResources } from './route-sources.js';
 import type { WatchedResource } from './route-sources.js';
 import { desiredStatus, keyOfResult, StatusWriter } from './status-writer.js';
+import { WRITE_QUEUE_DEFAULTS } from './write-queue.js';
 import type { DesiredStatus } from './status-writer.js';
 import { stripCustomResource, stripEndpointSlice, stripNamespace, stripService } from './strip.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -125,7 +126,11 @@ export class Operator {
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'operator' });
     this.metrics = new OperatorMetrics(opts.registry ?? new Registry());
-    this.client = createKubeClient(opts.kubeConfig, { userAgent: opts.userAgent });
+    // Sockets for every request at once: the watches (up to 11 informers), a publish's
+    // PUBLISH_CONCURRENCY ConfigMap writes, the status queue's writes (both at once on a cold
+    // start: statuses start once the custom resources' shards are written) and the Lease.
+    const statusConcurrency = opts.statusWrites?.concurrency ?? WRITE_QUEUE_DEFAULTS.concurrency;
+    this.client = createKubeClient(opts.kubeConfig, { userAgent: opts.userAgent, maxSockets: 16 + PUBLISH_CONCURRENCY + statusConcurrency });
     // compile() gives conditions without times: the status writer owns them.
     this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs, externalDnsHostnameAnnotation: opts.externalDnsHostnameAnnotation });
     this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);

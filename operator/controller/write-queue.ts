@@ -27,8 +27,9 @@ export interface WriteQueueOptions {
  * cold start at 1,000 StaticHosts is one patch each, written in (1,000 - 300) / 200 = 3.5 s,
  * inside issue 16's 10 s with room for the replicas to load first. 16 in flight (was 8): at
  * 8, an apiserver answering a patch in 40 ms or more (a loaded one) held the writes under
- * 200/s whatever the bucket allowed; 16 stays well inside the kube client's 32 sockets, so the
- * Lease, the watches and publishing always find one. ADR 0013.
+ * 200/s whatever the bucket allowed (on a loaded apiserver 16 bought ~8% more patches a second:
+ * its own throughput bounds it). The operator's kube client has sockets for these, a publish's
+ * and the watches' at once (controller.ts), so the Lease never waits for one. ADR 0013.
  */
 export const WRITE_QUEUE_DEFAULTS = { qps: 200, burst: 300, concurrency: 16 };
 
