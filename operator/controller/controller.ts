@@ -19,12 +19,13 @@ import { LeaderElector } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
 import { startOpsHttp } from './ops-http.js';
 import type { OpsHttp } from './ops-http.js';
-import { Publisher } from './publish.js';
+import { PUBLISH_CONCURRENCY, Publisher } from './publish.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import { runSliced, yieldToLoop } from './slices.js';
 import { INGRESS_RESOURCE, gatewayResources } from './route-sources.js';
 import type { WatchedResource } from './route-sources.js';
 import { desiredStatus, keyOfResult, StatusWriter } from './status-writer.js';
+import { WRITE_QUEUE_DEFAULTS } from './write-queue.js';
 import type { DesiredStatus } from './status-writer.js';
 import { stripCustomResource, stripEndpointSlice, stripNamespace, stripService } from './strip.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -58,7 +59,7 @@ export interface OperatorOptions {
   informerBackoff?: BackoffOptions;
   /** Retry of a failed reconcile (publish errors): default 1 s doubling to 30 s. */
   reconcileBackoff?: BackoffOptions;
-  /** Client-side limit of status and Event writes (defaults: qps 200, burst 300, 8 in flight). */
+  /** Client-side limit of status and Event writes (defaults: qps 200, burst 300, 16 in flight). */
   statusWrites?: { qps?: number; burst?: number; concurrency?: number };
   /** User-Agent of every request (default splitdns-operator/<version>). */
   userAgent?: string;
@@ -125,7 +126,11 @@ export class Operator {
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'operator' });
     this.metrics = new OperatorMetrics(opts.registry ?? new Registry());
-    this.client = createKubeClient(opts.kubeConfig, { userAgent: opts.userAgent });
+    // Sockets for every request at once: the watches (up to 11 informers), a publish's
+    // PUBLISH_CONCURRENCY ConfigMap writes, the status queue's writes (both at once on a cold
+    // start: statuses start once the custom resources' shards are written) and the Lease.
+    const statusConcurrency = opts.statusWrites?.concurrency ?? WRITE_QUEUE_DEFAULTS.concurrency;
+    this.client = createKubeClient(opts.kubeConfig, { userAgent: opts.userAgent, maxSockets: 16 + PUBLISH_CONCURRENCY + statusConcurrency });
     // compile() gives conditions without times: the status writer owns them.
     this.#compiler = createCompiler({ clusterDomain: opts.clusterDomain, operatorNamespace: opts.namespace, serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs, externalDnsHostnameAnnotation: opts.externalDnsHostnameAnnotation });
     this.#publisher = new Publisher(this.client, opts.namespace, opts.logger.child({ component: 'publish' }), this.metrics, opts.gzipAboveBytes ?? OPERATOR_DEFAULTS.gzipAboveBytes);
@@ -219,19 +224,32 @@ export class Operator {
     this.metrics.configBytes.set(bytes);
     this.metrics.configRecords.set(records);
     this.metrics.shards.set(shards.length);
-    const pub = await this.#publisher.publish(shards);
+    // Once the custom resources' shards are written (before the namespaces' Services shards:
+    // publish.ts), this compile becomes the one whose statuses are written, and the Confirmer
+    // polls at once: when the replicas already serve those shards, one write carries Programmed
+    // too. #last and the Confirmer's target are set together, synchronously, so no poll can
+    // judge this compile's generations against the previous bundle's hashes.
+    let confirming = false;
+    const confirm = (): void => {
+      if (confirming || !this.isLeader) return; // lost leadership meanwhile: the new leader starts afresh
+      confirming = true;
+      const keys = new Set(result.resources.map(keyOfResult));
+      this.#confirmer.retain(keys);
+      this.#status.retain(keys);
+      for (const k of this.#desired.keys()) if (!keys.has(k)) this.#desired.delete(k);
+      this.#last = { result, live };
+      this.#confirmer.track(new Map(shards.map((s) => [s.id, s.hash])), seen);
+      this.#confirmer.poll();
+    };
+    const pub = await this.#publisher.publish(shards, (written) => {
+      if (written > 0) this.#publishedAt = performance.now();
+      confirm();
+    });
     if (pub.written.length) this.#publishedAt = performance.now();
     if (pub.written.length || pub.deleted.length) this.#log.info({ written: pub.written, deleted: pub.deleted, unchanged: pub.unchanged }, 'published shards');
     if (!this.isLeader) return true; // lost leadership meanwhile: the new leader starts afresh
-    const keys = new Set(result.resources.map(keyOfResult));
-    this.#confirmer.retain(keys);
-    this.#status.retain(keys);
-    for (const k of this.#desired.keys()) if (!keys.has(k)) this.#desired.delete(k);
-    this.#last = { result, live };
-    this.#confirmer.track(new Map(shards.map((s) => [s.id, s.hash])), seen);
-    // The Confirmer's first poll (at once) writes the statuses of this compile: when the
-    // replicas already serve it, as they mostly do by then, one write carries Programmed too.
-    this.#confirmer.poll();
+    // Services shards written after the first poll: poll again (replicas then serve them too).
+    if (confirming) this.#confirmer.poll(); else confirm();
     return pub.errors === 0;
   }
 

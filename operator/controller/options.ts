@@ -26,7 +26,7 @@ export const FLAG_SPECS: Record<string, FlagSpec> = {
   'retry-period-ms': { env: 'SPLITDNS_RETRY_PERIOD_MS', def: '2000', help: 'how often to renew or try to acquire the Lease (< renew deadline)' },
   'kube-api-qps': { env: 'SPLITDNS_KUBE_API_QPS', def: '200', help: 'status and Event writes a second, sustained (client-side limit, like client-go\'s QPS; 1-10000)' },
   'kube-api-burst': { env: 'SPLITDNS_KUBE_API_BURST', def: '300', help: 'status and Event writes allowed at once after a quiet spell (1-100000)' },
-  'status-concurrency': { env: 'SPLITDNS_STATUS_CONCURRENCY', def: '8', help: 'status and Event writes in flight at once (1-256)' },
+  'status-concurrency': { env: 'SPLITDNS_STATUS_CONCURRENCY', def: '16', help: 'status and Event writes in flight at once (1-256)' },
   'http-address': { env: 'SPLITDNS_HTTP_ADDRESS', def: '0.0.0.0', help: 'address of /healthz /readyz /metrics' },
   'http-port': { env: 'SPLITDNS_HTTP_PORT', def: '8081', help: 'port of /healthz /readyz /metrics (0 = off)' },
   'kube-api': { env: 'SPLITDNS_KUBE_API', help: 'API server URL without credentials (development and tests); default: in-cluster or KUBECONFIG' },

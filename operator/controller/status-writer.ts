@@ -85,7 +85,7 @@ export interface StatusWriterOptions {
   reporter: { controller: string; instance: string };
   /** Milliseconds since the epoch: the time of a transition (tests inject a fake clock). */
   now?: () => number;
-  /** Client-side limit of status and Event writes (default qps 200, burst 300, 8 in flight). */
+  /** Client-side limit of status and Event writes (default qps 200, burst 300, 16 in flight). */
   qps?: number;
   burst?: number;
   concurrency?: number;

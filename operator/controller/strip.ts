@@ -46,16 +46,28 @@ export function stripService(o: Raw): Raw {
   return out;
 }
 
+/** The two conditions nearly every endpoint has, shared (100,000 endpoints: 100,000 objects fewer); frozen, as compile only reads them. */
+const READY = Object.freeze({ ready: true });
+const NOT_READY = Object.freeze({ ready: false });
+
+/**
+ * An endpoint as compile reads it: addresses, conditions.ready, hostname. One literal, the same
+ * three fields (undefined where absent: compile and JSON read them as absent) for every
+ * endpoint: one object shape, its fields in the object itself, rather than an object grown key
+ * by key into a few shapes.
+ */
+function stripEndpoint(e: unknown): Raw {
+  if (!isObj(e)) return {};
+  const r = isObj(e.conditions) ? e.conditions.ready : undefined;
+  const conditions = r === true ? READY : r === false ? NOT_READY : r === undefined ? undefined : { ready: r };
+  return { addresses: e.addresses, conditions, hostname: e.hostname };
+}
+
 export function stripEndpointSlice(o: Raw): Raw {
   const out: Raw = { metadata: meta(o.metadata, ['kubernetes.io/service-name']), addressType: o.addressType };
   if (o.ports !== undefined) out.ports = ports(o.ports);
-  if (Array.isArray(o.endpoints)) {
-    out.endpoints = o.endpoints.map((e: unknown) => {
-      const x = pick(e, ['addresses', 'hostname']);
-      if (isObj(e) && isObj(e.conditions) && e.conditions.ready !== undefined) x.conditions = { ready: e.conditions.ready };
-      return x;
-    });
-  } else if (o.endpoints !== undefined) out.endpoints = o.endpoints;
+  if (Array.isArray(o.endpoints)) out.endpoints = o.endpoints.map(stripEndpoint);
+  else if (o.endpoints !== undefined) out.endpoints = o.endpoints;
   return out;
 }
 

@@ -25,9 +25,13 @@ export interface WriteQueueOptions {
 /**
  * 200/s, burst 300 (Karpenter's defaults; client-go's are 5/10, controller-runtime's 20/30): a
  * cold start at 1,000 StaticHosts is one patch each, written in (1,000 - 300) / 200 = 3.5 s,
- * inside issue 16's 10 s with room for the replicas to load first. ADR 0013.
+ * inside issue 16's 10 s with room for the replicas to load first. 16 in flight (was 8): at
+ * 8, an apiserver answering a patch in 40 ms or more (a loaded one) held the writes under
+ * 200/s whatever the bucket allowed (on a loaded apiserver 16 bought ~8% more patches a second:
+ * its own throughput bounds it). The operator's kube client has sockets for these, a publish's
+ * and the watches' at once (controller.ts), so the Lease never waits for one. ADR 0013.
  */
-export const WRITE_QUEUE_DEFAULTS = { qps: 200, burst: 300, concurrency: 8 };
+export const WRITE_QUEUE_DEFAULTS = { qps: 200, burst: 300, concurrency: 16 };
 
 /** Token bucket: take() resolves when a token is available. */
 export class TokenBucket {

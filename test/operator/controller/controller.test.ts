@@ -78,6 +78,22 @@ describe('operator controller: against the API double', function () {
     expect((await new Publisher(client(), NS, silent, metrics).publish([fwd])).unchanged).to.equal(1);
   });
 
+  it('writes the custom resources\' shards first and says so before any Services shard is written (the statuses need not wait for 100+ of them)', async () => {
+    const pub = new Publisher(client(), NS, silent, new OperatorMetrics(new Registry()));
+    const svc = (ns: string) => withHash({ apiVersion: 'splitdns.io/config.v1', id: `services/${ns}`, kind: 'services', namespace: ns, zone: 'cluster.local.', rrsets: [], reverse: [] } as any) as any;
+    const services = Array.from({ length: 20 }, (_, i) => svc(`ns-${i}`));
+    const seen: { written: number; names: string[] }[] = [];
+    const r = await pub.publish([...services, hostsShard('10.0.0.1')], (written) => seen.push({ written, names: api.list('configmaps', NS).map((c) => c.metadata.name) }));
+    expect(r.written).to.have.length(21);
+    expect(seen).to.have.length(1);
+    expect(seen[0].written).to.equal(1);
+    expect(seen[0].names, 'when called: the hosts shard written, no Services shard yet').to.deep.equal([configMapName('hosts')]);
+    // Nothing of theirs changed: called all the same (with 0), once.
+    const again: number[] = [];
+    await pub.publish([...services, hostsShard('10.0.0.1')], (written) => again.push(written));
+    expect(again).to.deep.equal([0]);
+  });
+
   it('feeds the DNS server from the ConfigMaps (ConfigMap source) and removes a shard whose ConfigMap goes', async () => {
     const server = await startDnsServer({ port: 0, logger: silent });
     const pub = new Publisher(client(), NS, silent, new OperatorMetrics(new Registry()), 100);
