@@ -101,7 +101,10 @@ export async function startFileSource(opts: FileSourceOptions): Promise<FileSour
   }
   const poll = setInterval(schedule, opts.pollMs ?? 2000);
   poll.unref();
-  await read();
+  // Checks queue behind the first read, so a poll that fires while it runs compares with its stat
+  // instead of reading the file a second time.
+  running = read();
+  await running;
   return {
     reload: read,
     close() { clearTimeout(timer); clearInterval(poll); watcher?.close(); },
