@@ -92,10 +92,10 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
   switch (loc.kind) {
     case 'zone': {
       const table = loc.table;
-      const tpl = table.answerFor(key, qtype);
-      if (tpl !== undefined) return patchPrepared(tpl, ctx, shared);
-      // What the name holds, from the slab's index (nothing decoded): NODATA needs no record.
-      const f = table.flagsOf(key);
+      // The prepared answer or, when there is none, what the name holds (the slab's flags,
+      // nothing decoded: NODATA needs no record).
+      const f = table.answerOrFlags(key, qtype);
+      if (typeof f !== 'number') return patchPrepared(f, ctx, shared);
       if (f & NODE) {
         if (!(f & CNAME) && qtype !== TYPE.ANY && !(f & typeBit(qtype))) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
         break; // slow path

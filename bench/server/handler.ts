@@ -56,6 +56,17 @@ for (let r = 0; r < 21; r++) {
   const order = r % 2 ? builds.map((_, i) => i) : builds.map((_, i) => builds.length - 1 - i);
   for (const i of order) times[i]!.push(round(builds[i]![1]));
 }
+// Heap bytes allocated per query: one pass with no collection in between (run with --expose-gc
+// and a young generation large enough for a pass, e.g. --min-semi-space-size=64 --max-semi-space-size=64).
+const gc = (globalThis as { gc?: () => void }).gc;
+const allocated = (h: Handle): number => {
+  gc!();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < n; i++) h(queries[i]!);
+  return (process.memoryUsage().heapUsed - before) / n;
+};
+const bytes = gc === undefined ? undefined : builds.map(([, h]) => Math.min(allocated(h), allocated(h), allocated(h)));
 const med = (x: number[]) => [...x].sort((p, q) => p - q)[x.length >> 1]!;
 const line = builds.map(([name], i) => `${name} ${med(times[i]!).toFixed(0)} ns/query`).join(', ');
+if (bytes !== undefined) console.log(`handler: heap bytes allocated per query: ${builds.map(([name], i) => `${name} ${bytes[i]!.toFixed(0)}`).join(', ')}`);
 console.log(`handler (${queries.length} queries from ${queryFile}, median of 21 rounds, CPU time): ${line}${base !== undefined ? ` (this/base ${(med(times[1]!) / med(times[0]!)).toFixed(3)})` : ''}`);
