@@ -32,6 +32,7 @@ export const PROTO_UDP = 0;
 export const PROTO_TCP = 1;
 
 const q = newParsedQuery();
+const context: { -readonly [K in keyof FallbackQuery]: FallbackQuery[K] } = { msg: Buffer.alloc(0), qend: 12, optSize: -1, dnssecOk: false, maxSize: 512, key: '', qtype: 0, qclass: 0 };
 let slowRotation = 0;
 const now = (): number => performance.now();
 
@@ -52,13 +53,12 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply 
     return errorFromQuery(headerOnly(msg), rcode);
   }
   m.request(proto, q.qtype);
-  // One object per query: the reply context, with the question, is also what the fallback gets
-  // (a FallbackQuery), so a forwarded query is not copied into a second object.
-  const ctx: FallbackQuery = {
-    msg, qend: q.qend, optSize: q.ednsPresent ? st.udpPayloadSize : -1, dnssecOk: q.ednsDo,
-    maxSize: proto === PROTO_TCP ? 65535 : q.ednsPresent ? Math.min(q.ednsUdpSize, st.udpPayloadSize) : 512,
-    key: q.key, qtype: q.qtype, qclass: q.qclass,
-  };
+  // The reply context, with the question: one object for every query answered here (it is used
+  // up before handleQuery returns); the fallback, which keeps it past an await, gets its own copy.
+  const ctx = context;
+  ctx.msg = msg; ctx.qend = q.qend; ctx.optSize = q.ednsPresent ? st.udpPayloadSize : -1; ctx.dnssecOk = q.ednsDo;
+  ctx.maxSize = proto === PROTO_TCP ? 65535 : q.ednsPresent ? Math.min(q.ednsUdpSize, st.udpPayloadSize) : 512;
+  ctx.key = q.key; ctx.qtype = q.qtype; ctx.qclass = q.qclass;
   if (q.ednsPresent && q.ednsVersion > 0) {
     // RFC 6891 §6.1.3: BADVERS, with the highest version we do (0) in the OPT.
     m.response(EXT_RCODE_BADVERS, (now() - t0) / 1000);
@@ -117,10 +117,11 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
     case 'none': {
       const fb = st.fallback;
       if (fb === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
-      const r = fb.resolve(ctx);
-      if (r === null) return errorFromQuery(ctx, RCODE.REFUSED);
+      const own: FallbackQuery = { ...ctx };
+      const r = fb.resolve(own);
+      if (r === null) return errorFromQuery(own, RCODE.REFUSED);
       if (!(r instanceof Promise)) return r;
-      return r.then((b) => b ?? errorFromQuery(ctx, RCODE.REFUSED), () => errorFromQuery(ctx, RCODE.SERVFAIL));
+      return r.then((b) => b ?? errorFromQuery(own, RCODE.REFUSED), () => errorFromQuery(own, RCODE.SERVFAIL));
     }
   }
   // Slow path: compose from the live tables (wildcards, CNAME chains leaving their shard, ANY, NODATA without SOA).

@@ -54,7 +54,25 @@ function isSvcLabel(key: string, at: number): boolean {
   return key.charCodeAt(at) === 3 && key.charCodeAt(at + 1) === 0x73 && key.charCodeAt(at + 2) === 0x76 && key.charCodeAt(at + 3) === 0x63;
 }
 
-/** Finds the table responsible for `key`: the longest zone, the cluster namespace shard, hosts, the reverse index. */
+/**
+ * The zone and hosts Locations locate() returns: one object each, rewritten by every call (the
+ * query path makes no object per query for them). Read a Location before the next locate().
+ */
+const AT_ZONE = { kind: 'zone' as const, zone: undefined as unknown as ZoneTable, table: undefined as unknown as NameTable, originOffset: 0, clusterEnt: false };
+const AT_HOSTS = { kind: 'hosts' as const, table: undefined as unknown as NameTable };
+
+function inZone(zone: ZoneTable, table: NameTable, originOffset: number, clusterEnt: boolean): Location {
+  AT_ZONE.zone = zone;
+  AT_ZONE.table = table;
+  AT_ZONE.originOffset = originOffset;
+  AT_ZONE.clusterEnt = clusterEnt;
+  return AT_ZONE;
+}
+
+/**
+ * Finds the table responsible for `key`: the longest zone, the cluster namespace shard, hosts,
+ * the reverse index. The result is valid until the next call (see AT_ZONE).
+ */
 export function locate(t: Tables, key: string): Location {
   // The reverse index (PTRs the compiler let through) answers first, also inside an authoritative reverse zone (the cluster's Service and Pod CIDRs, docs/compiler.md).
   if (key.endsWith(ARPA) && t.reverse.has(key)) return REVERSE;
@@ -71,19 +89,19 @@ export function locate(t: Tables, key: string): Location {
         const zone = candidates[c];
         if (!key.endsWith(zone.originKey)) continue;
         if (zone.clusterDomain && prev >= 0 && prev === off - 4 && isSvcLabel(key, prev)) {
-          if (prev === 0) return { kind: 'zone', zone, table: zone, originOffset: off, clusterEnt: true };
+          if (prev === 0) return inZone(zone, zone, off, true);
           const table = ix.services.get(zone.originKey)?.get(key.substring(prev2 + 1, prev));
-          if (table === undefined) return { kind: 'zone', zone, table: EMPTY_TABLE, originOffset: off };
-          return { kind: 'zone', zone, table, originOffset: off, clusterEnt: prev2 === 0 };
+          if (table === undefined) return inZone(zone, EMPTY_TABLE, off, false);
+          return inZone(zone, table, off, prev2 === 0);
         }
-        return { kind: 'zone', zone, table: zone, originOffset: off };
+        return inZone(zone, zone, off, false);
       }
     }
     prev2 = prev;
     prev = off;
   }
   const hosts = t.hosts;
-  if (hosts !== undefined && hosts.names.has(key)) return { kind: 'hosts', table: hosts };
+  if (hosts !== undefined && hosts.names.has(key)) { AT_HOSTS.table = hosts; return AT_HOSTS; }
   if (t.reverse.has(key)) return REVERSE;
   return NONE;
 }
