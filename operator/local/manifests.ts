@@ -6,8 +6,8 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
-import type { Document, Scalar } from 'yaml';
+import { isNode, LineCounter, parseAllDocuments } from 'yaml';
+import type { Document } from 'yaml';
 import type { CompileResult, Snapshot } from '../compile/index.js';
 import { checkCrdDefaults } from './crd-schemas.js';
 import type { CrdValidator } from './crd-schemas.js';
@@ -100,19 +100,12 @@ export function listManifestFiles(paths: string[]): string[] {
 export function parseManifestFile(file: string, text = readFileSync(file, 'utf8')): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const lc = new LineCounter();
-  // uniqueKeys: the library compares each key of a map with every other one (half its parse
-  // time on a file of 1,000 Services); duplicateKey() does the same check in one pass.
-  const docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false });
+  const docs = parseAllDocuments(text, { lineCounter: lc });
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     if (doc.errors.length) {
       const e = doc.errors[0];
       const pos = e.linePos?.[0];
       throw new ManifestParseError(`cannot parse: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`, pos?.line, pos?.col);
-    }
-    const dup = duplicateKey(doc.contents);
-    if (dup !== undefined) {
-      const pos = dup.range ? lc.linePos(dup.range[0]) : undefined;
-      throw new ManifestParseError('cannot parse: Map keys must be unique', pos?.line, pos?.col);
     }
     const v = doc.toJS() as unknown;
     if (v === null || v === undefined) continue;
@@ -129,31 +122,6 @@ export function parseManifestFile(file: string, text = readFileSync(file, 'utf8'
     } else { ORIGINS.set(o, { doc, base: [], lc }); out.push(o); }
   }
   return out;
-}
-
-/**
- * The first key of a map under `node` that repeats an earlier key of its map (scalar keys equal
- * in value, as the YAML library's own uniqueKeys check compares them), or undefined.
- */
-function duplicateKey(node: unknown): Scalar | undefined {
-  if (isMap(node)) {
-    const seen = new Set<unknown>();
-    for (const pair of node.items) {
-      const k = pair.key;
-      if (isScalar(k)) {
-        if (seen.has(k.value)) return k;
-        seen.add(k.value);
-      }
-      const below = duplicateKey(k) ?? duplicateKey(pair.value);
-      if (below !== undefined) return below;
-    }
-  } else if (isSeq(node)) {
-    for (const item of node.items) {
-      const below = duplicateKey(item);
-      if (below !== undefined) return below;
-    }
-  }
-  return undefined;
 }
 
 function refOf(o: Record<string, unknown>): string {

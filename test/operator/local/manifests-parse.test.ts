@@ -1,5 +1,5 @@
-// parseManifestFile's duplicate-key check (the YAML library's own, O(n²) per map, is off: the
-// reader checks in one pass), with the message and position the library gave.
+// parseManifestFile refuses a map with a repeated key (as kubectl does), naming the repeated
+// key's line and column.
 import { expect } from 'chai';
 import { ManifestParseError, parseManifestFile } from '../../../operator/local/manifests.js';
 
