@@ -49,15 +49,20 @@ const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[(s.lengt
 const thr = (s) => rows.filter((r) => r.server === s && r.test === 'thr');
 const q = (s) => med(thr(s).map((r) => +r.qps));
 const lost = (s) => thr(s).map((r) => r.lost).join('/');
+// Server CPU time per query (cpu% of the run over qps): steadier than q/s on a shared machine.
+const us = (s) => med(thr(s).map((r) => (+r.cpu.replace('%', '')) / 100 / +r.qps * 1e6)).toFixed(2);
 const lat = (s) => rows.find((r) => r.server === s && r.test === 'lat') || {};
 console.log('\nsummary (median of repeats):');
-for (const s of ['node-echo', 'splitdns']) console.log(`  ${s.padEnd(10)} qps=${q(s)} lost=${lost(s)}  at fixed rate: qps=${lat(s).qps} p50_ms=${lat(s).p50_ms} p99_ms=${lat(s).p99_ms} lost=${lat(s).lost}`);
-for (const s of ['cluster', 'serve']) console.log(`  ${s.padEnd(10)} qps=${q(s)} lost=${lost(s)}`);
+for (const s of ['node-echo', 'splitdns']) console.log(`  ${s.padEnd(10)} qps=${q(s)} cpu_us_per_query=${us(s)} lost=${lost(s)}  at fixed rate: qps=${lat(s).qps} p50_ms=${lat(s).p50_ms} p99_ms=${lat(s).p99_ms} lost=${lat(s).lost}`);
+for (const s of ['cluster', 'serve']) console.log(`  ${s.padEnd(10)} qps=${q(s)} cpu_us_per_query=${us(s)} lost=${lost(s)}`);
 console.log(`  ratio splitdns/node-echo = ${(q('splitdns') / q('node-echo')).toFixed(2)} (zone names; target >= 0.9)`);
 console.log(`  ratio cluster/node-echo  = ${(q('cluster') / q('node-echo')).toFixed(2)} (1,000 Services' cluster names; target >= 0.9)`);
 console.log(`  ratio serve/cluster      = ${(q('serve') / q('cluster')).toFixed(2)} (local mode against the standalone server, same data; target >= 0.95)`);
 JS
 echo
+# The query path alone, in-process (CPU ns and heap bytes per query): zone names, then cluster names.
+node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 "$ROOT/dist/bench/server/handler.js" "$H/bench.json" "$H/data/queries.txt"
+node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 "$ROOT/dist/bench/server/handler.js" "$H/cluster.json" "$H/manifests/queries.txt"
 node "$ROOT/dist/bench/server/query-log-tap.js"   # what query logging costs off (and on)
 echo
 node --expose-gc "$ROOT/dist/bench/server/reload.js" 10000 100 10 $((port+1))

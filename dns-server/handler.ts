@@ -32,6 +32,9 @@ export const PROTO_UDP = 0;
 export const PROTO_TCP = 1;
 
 const q = newParsedQuery();
+const context: { -readonly [K in keyof FallbackQuery]: FallbackQuery[K] } = { msg: Buffer.alloc(0), qend: 12, optSize: -1, dnssecOk: false, maxSize: 512, key: '', qtype: 0, qclass: 0 };
+/** The fallback's own copy of the context of the query answer() just handed to it as a promise (read and cleared by handleQuery at once). */
+let fallbackCtx: FallbackQuery | undefined;
 let slowRotation = 0;
 const now = (): number => performance.now();
 
@@ -52,13 +55,12 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply 
     return errorFromQuery(headerOnly(msg), rcode);
   }
   m.request(proto, q.qtype);
-  // One object per query: the reply context, with the question, is also what the fallback gets
-  // (a FallbackQuery), so a forwarded query is not copied into a second object.
-  const ctx: FallbackQuery = {
-    msg, qend: q.qend, optSize: q.ednsPresent ? st.udpPayloadSize : -1, dnssecOk: q.ednsDo,
-    maxSize: proto === PROTO_TCP ? 65535 : q.ednsPresent ? Math.min(q.ednsUdpSize, st.udpPayloadSize) : 512,
-    key: q.key, qtype: q.qtype, qclass: q.qclass,
-  };
+  // The reply context, with the question: one object for every query answered here (it is used
+  // up before handleQuery returns); the fallback, which keeps it past an await, gets its own copy.
+  const ctx = context;
+  ctx.msg = msg; ctx.qend = q.qend; ctx.optSize = q.ednsPresent ? st.udpPayloadSize : -1; ctx.dnssecOk = q.ednsDo;
+  ctx.maxSize = proto === PROTO_TCP ? 65535 : q.ednsPresent ? Math.min(q.ednsUdpSize, st.udpPayloadSize) : 512;
+  ctx.key = q.key; ctx.qtype = q.qtype; ctx.qclass = q.qclass;
   if (q.ednsPresent && q.ednsVersion > 0) {
     // RFC 6891 §6.1.3: BADVERS, with the highest version we do (0) in the OPT.
     m.response(EXT_RCODE_BADVERS, (now() - t0) / 1000);
@@ -75,14 +77,17 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply 
     return out;
   }
   // Only the fallback answers with a promise (answer() hands it over as it is, so a forwarded
-  // query takes one step here, not two): no route → REFUSED, a rejection → SERVFAIL.
+  // query takes one step here, not two): no route → REFUSED, a rejection → SERVFAIL. Those
+  // answers are made from the fallback's own copy of the context: `ctx` is reused by the next query.
+  const own = fallbackCtx ?? { ...ctx };
+  fallbackCtx = undefined;
   return out.then((r) => {
-    const b = r ?? errorFromQuery(ctx, RCODE.REFUSED);
+    const b = r ?? errorFromQuery(own, RCODE.REFUSED);
     m.response(replyRcode(b), (now() - t0) / 1000);
     return b;
   }, () => {
     m.response(RCODE.SERVFAIL, (now() - t0) / 1000);
-    return errorFromQuery(ctx, RCODE.SERVFAIL);
+    return errorFromQuery(own, RCODE.SERVFAIL);
   });
 }
 
@@ -101,10 +106,10 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
   switch (loc.kind) {
     case 'zone': {
       const table = loc.table;
-      const tpl = table.answerFor(key, qtype);
-      if (tpl !== undefined) return patchPrepared(tpl, ctx, shared);
-      // What the name holds, from the slab's index (nothing decoded): NODATA needs no record.
-      const f = table.flagsOf(key);
+      // The prepared answer or, when there is none, what the name holds (the slab's flags,
+      // nothing decoded: NODATA needs no record).
+      const f = table.answerOrFlags(key, qtype);
+      if (typeof f !== 'number') return patchPrepared(f, ctx, shared);
       if (f & NODE) {
         if (!(f & CNAME) && qtype !== TYPE.ANY && !(f & typeBit(qtype))) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
         break; // slow path
@@ -126,9 +131,11 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
     case 'none': {
       const fb = st.fallback;
       if (fb === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
-      const r = fb.resolve(ctx);
-      if (r === null) return errorFromQuery(ctx, RCODE.REFUSED);
-      return r; // a promise: handleQuery maps what it settles to (null → REFUSED, a rejection → SERVFAIL)
+      const own: FallbackQuery = { ...ctx };
+      const r = fb.resolve(own);
+      if (r === null) return errorFromQuery(own, RCODE.REFUSED);
+      if (r instanceof Promise) fallbackCtx = own; // handleQuery maps what it settles to, with this copy
+      return r;
     }
   }
   // Slow path: compose from the live tables (wildcards, CNAME chains leaving their shard, ANY, NODATA without SOA).

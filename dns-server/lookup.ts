@@ -3,7 +3,7 @@
 // chains that leave their shard, ANY; tables/plan.ts planAnswer does the composing). Pure: no
 // I/O, no clock. The handler (handler.ts) asks the located table for its prepared answer first.
 
-import { findInTable, labelStartsAt } from './tables/plan.js';
+import { findInTable } from './tables/plan.js';
 import type { Found, Scope } from './tables/plan.js';
 import { NameTable } from './tables/table.js';
 import { Slab, SlabWriter } from './tables/slab.js';
@@ -17,32 +17,91 @@ export type Location =
   | { kind: 'reverse' }
   | { kind: 'none' };
 
-const SVC = '\x03svc';
 const ARPA = '\x04arpa\x00';
 
-/** Finds the table responsible for `key`: the longest zone, the cluster namespace shard, hosts, the reverse index. */
+/**
+ * What locate needs of one Tables, indexed for the query path: the zones by the length of their
+ * origin key (a name's suffixes are tried by length first, so most need no string made and no
+ * hash), and each cluster zone's Services tables by namespace label (no `zone|ns` key to build
+ * per query). Made on the first query of each Tables (a reload publishes a new one: reload.ts),
+ * in this thread; a few hundred entries at most, one per zone and namespace shard.
+ */
+interface LocateIndex {
+  readonly tables: Tables;
+  /** zones[length of origin key]: the zones whose origin key has that length. */
+  readonly zonesByLength: (readonly ZoneTable[] | undefined)[];
+  /** origin key of a cluster zone → namespace label → its Services table. */
+  readonly services: Map<string, Map<string, NameTable>>;
+}
+
+let index: LocateIndex | undefined;
+
+function indexOf(t: Tables): LocateIndex {
+  if (index !== undefined && index.tables === t) return index;
+  const zonesByLength: (ZoneTable[] | undefined)[] = new Array<undefined>(256).fill(undefined); // a key is at most 255 bytes
+  for (const zone of t.zones.values()) (zonesByLength[zone.originKey.length] ??= []).push(zone);
+  const services = new Map<string, Map<string, NameTable>>();
+  for (const table of t.services.values()) {
+    let byNs = services.get(table.zoneKey);
+    if (byNs === undefined) services.set(table.zoneKey, (byNs = new Map()));
+    byNs.set(table.namespace, table);
+  }
+  return (index = { tables: t, zonesByLength, services });
+}
+
+/** Whether the label at `at` is "svc" (a length byte 3, then the three letters; keys are lower-case). */
+function isSvcLabel(key: string, at: number): boolean {
+  return key.charCodeAt(at) === 3 && key.charCodeAt(at + 1) === 0x73 && key.charCodeAt(at + 2) === 0x76 && key.charCodeAt(at + 3) === 0x63;
+}
+
+/**
+ * The zone and hosts Locations locate() returns: one object each, rewritten by every call (the
+ * query path makes no object per query for them). Read a Location before the next locate().
+ */
+const AT_ZONE = { kind: 'zone' as const, zone: undefined as unknown as ZoneTable, table: undefined as unknown as NameTable, originOffset: 0, clusterEnt: false };
+const AT_HOSTS = { kind: 'hosts' as const, table: undefined as unknown as NameTable };
+
+function inZone(zone: ZoneTable, table: NameTable, originOffset: number, clusterEnt: boolean): Location {
+  AT_ZONE.zone = zone;
+  AT_ZONE.table = table;
+  AT_ZONE.originOffset = originOffset;
+  AT_ZONE.clusterEnt = clusterEnt;
+  return AT_ZONE;
+}
+
+/**
+ * Finds the table responsible for `key`: the longest zone, the cluster namespace shard, hosts,
+ * the reverse index. The result is valid until the next call (see AT_ZONE).
+ */
 export function locate(t: Tables, key: string): Location {
   // The reverse index (PTRs the compiler let through) answers first, also inside an authoritative reverse zone (the cluster's Service and Pod CIDRs, docs/compiler.md).
   if (key.endsWith(ARPA) && t.reverse.has(key)) return REVERSE;
-  const zones = t.zones;
-  for (let off = 0; off < key.length; off += key.charCodeAt(off) + 1) {
-    const zone = zones.get(off === 0 ? key : key.substring(off));
-    if (zone === undefined) { if (key.charCodeAt(off) === 0) break; continue; }
-    if (zone.clusterDomain && off >= 4) {
-      const s = off - 4; // "\x03svc" right before the origin?
-      if (key.substring(s, off) === SVC && (s === 0 || labelStartsAt(key, s))) {
-        if (s === 0) return { kind: 'zone', zone, table: zone, originOffset: off, clusterEnt: true };
-        const ns = namespaceBefore(key, s);
-        if (ns === undefined) return { kind: 'zone', zone, table: zone, originOffset: off };
-        const table = t.services.get(zone.originKey + '|' + ns.label);
-        if (table === undefined) return { kind: 'zone', zone, table: EMPTY_TABLE, originOffset: off };
-        return { kind: 'zone', zone, table, originOffset: off, clusterEnt: ns.start === 0 };
+  const ix = indexOf(t);
+  const byLength = ix.zonesByLength;
+  const len = key.length;
+  // The two labels before `off` (-1: none): "<ns>.svc." right above a cluster zone's origin.
+  let prev = -1;
+  let prev2 = -1;
+  for (let off = 0; off < len; off += key.charCodeAt(off) + 1) {
+    const candidates = byLength[len - off];
+    if (candidates !== undefined) {
+      for (let c = 0; c < candidates.length; c++) {
+        const zone = candidates[c];
+        if (!key.endsWith(zone.originKey)) continue;
+        if (zone.clusterDomain && prev >= 0 && prev === off - 4 && isSvcLabel(key, prev)) {
+          if (prev === 0) return inZone(zone, zone, off, true);
+          const table = ix.services.get(zone.originKey)?.get(key.substring(prev2 + 1, prev));
+          if (table === undefined) return inZone(zone, EMPTY_TABLE, off, false);
+          return inZone(zone, table, off, prev2 === 0);
+        }
+        return inZone(zone, zone, off, false);
       }
     }
-    return { kind: 'zone', zone, table: zone, originOffset: off };
+    prev2 = prev;
+    prev = off;
   }
   const hosts = t.hosts;
-  if (hosts !== undefined && hosts.names.has(key)) return { kind: 'hosts', table: hosts };
+  if (hosts !== undefined && hosts.names.has(key)) { AT_HOSTS.table = hosts; return AT_HOSTS; }
   if (t.reverse.has(key)) return REVERSE;
   return NONE;
 }
@@ -52,14 +111,6 @@ const NONE: Location = { kind: 'none' };
 
 /** A namespace of the cluster domain with no Services shard: every name below it is NXDOMAIN. */
 const EMPTY_TABLE = new NameTable(new Slab(new SlabWriter().finish(null)), () => ({ find: () => ({ kind: 'outside' }) }));
-
-/** The label that ends right at offset `end` (the namespace before ".svc."). */
-function namespaceBefore(key: string, end: number): { label: string; start: number } | undefined {
-  let prev = -1;
-  for (let i = 0; i < end; i += key.charCodeAt(i) + 1) prev = i;
-  if (prev < 0) return undefined;
-  return { label: key.substring(prev + 1, end), start: prev };
-}
 
 /** Scope over the live tables (query time). */
 export function tablesScope(t: Tables): Scope {

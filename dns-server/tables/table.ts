@@ -9,8 +9,9 @@
 
 import type { Scope } from './plan.js';
 import { nextRotation, prepareAnswers } from './prepare.js';
+import { NODE } from './slab.js';
 import type { Slab } from './slab.js';
-import { SlabNames } from './slab-names.js';
+import { decodeNode, SlabNames } from './slab-names.js';
 import { answerOfType } from './types.js';
 import type { KeySet, NameData, NodeMap, PreparedAnswers } from './types.js';
 
@@ -45,14 +46,28 @@ export class NameTable implements NameData {
    * answer this table cannot give alone: the caller takes the slow path).
    */
   answerFor(key: string, qtype: number): Buffer | undefined {
+    const r = this.answerOrFlags(key, qtype);
+    return typeof r === 'number' ? undefined : r;
+  }
+
+  /**
+   * answerFor, or when there is no prepared answer the name's flags (as flagsOf; 0: absent),
+   * so that a miss (NXDOMAIN, NODATA) probes the slab once, not once here and again for its flags.
+   */
+  answerOrFlags(key: string, qtype: number): Buffer | number {
     let byType = this.#prepared.get(key);
     if (byType === undefined) {
-      const node = this.names.get(key);
-      if (node === undefined) return undefined;
-      byType = prepareAnswers(key, node, (this.#scope ??= this.scopeOf(this)));
+      const slab = this.#data.slab;
+      const i = slab.find(key);
+      if (i < 0) return 0;
+      const f = slab.flagsAt(i);
+      if (!(f & NODE)) return f;
+      byType = prepareAnswers(key, decodeNode(slab.recordAt(i), f), (this.#scope ??= this.scopeOf(this)));
       this.#prepared.set(key, byType);
+      const ans = answerOfType(byType, qtype);
+      return ans === undefined ? f : nextRotation(ans);
     }
     const ans = answerOfType(byType, qtype);
-    return ans === undefined ? undefined : nextRotation(ans);
+    return ans === undefined ? this.#data.flagsOf(key) : nextRotation(ans);
   }
 }

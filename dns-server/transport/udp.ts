@@ -7,6 +7,7 @@
 // size granted so the server can log it.
 
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import { isIPv6 } from 'node:net';
 import type { HandlerState } from '../handler.js';
 import { handleQuery, PROTO_UDP } from '../handler.js';
@@ -29,8 +30,17 @@ export interface UdpTransport {
 
 export async function startUdp(address: string, port: number, st: HandlerState, reusePort: boolean, buffers: UdpBuffers, tap: QueryTap = TAP_OFF): Promise<UdpTransport> {
   const type = isIPv6(address) ? 'udp6' : 'udp4';
+  // Every send goes to a client's address as the socket read it (rinfo.address: always a
+  // literal), yet dgram passes it through dns.lookup, which checks it with a regular expression
+  // and calls back on the next tick (an async-hooks scope and a tick per reply). Once bound, the
+  // socket's lookup hands the literal straight back: the send happens within sock.send().
+  let bound = false;
+  const lookup = (host: string, options: dns.LookupOneOptions, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void => {
+    if (bound) cb(null, host, type === 'udp6' ? 6 : 4);
+    else dns.lookup(host, options, cb); // bind: --address as given
+  };
   const opts: dgram.SocketOptions & { reusePort?: boolean } = {
-    type, ipv6Only: type === 'udp6', recvBufferSize: buffers.recvBufferBytes, sendBufferSize: buffers.sendBufferBytes,
+    type, ipv6Only: type === 'udp6', recvBufferSize: buffers.recvBufferBytes, sendBufferSize: buffers.sendBufferBytes, lookup,
   };
   if (reusePort) opts.reusePort = true;
   const sock = dgram.createSocket(opts);
@@ -47,7 +57,7 @@ export async function startUdp(address: string, port: number, st: HandlerState, 
   sock.on('error', () => undefined); // e.g. ICMP port unreachable reflected as send errors: not fatal
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
-    sock.bind({ address, port, exclusive: reusePort ? true : undefined }, () => { sock.off('error', reject); resolve(); });
+    sock.bind({ address, port, exclusive: reusePort ? true : undefined }, () => { sock.off('error', reject); bound = true; resolve(); });
   });
   const halve = process.platform === 'linux' ? 2 : 1;
   return {

@@ -18,6 +18,7 @@ import type { DnsServer, ReloadReport } from '../../dns-server/index.js';
 import { createCompiler } from '../compile/index.js';
 import type { CompileResult } from '../compile/index.js';
 import { loadCrdValidators } from './crd-schemas.js';
+import type { CrdValidator } from './crd-schemas.js';
 import { buildManifestSet, checkPaths, listManifestFiles, parseManifestFile, problemText, rejectedResources } from './manifests.js';
 import type { ManifestProblem } from './manifests.js';
 import { watchManifests } from './watch.js';
@@ -80,11 +81,30 @@ function stampOf(file: string): string {
   return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
 }
 
+/** The validators with each object's result kept (by identity): a validation defaults the object in place, so a second one only repeats the first. */
+function onceEach(validators: Map<string, CrdValidator & { scope: string }>): Map<string, CrdValidator & { scope: string }> {
+  const results = new WeakMap<object, string[]>();
+  const out = new Map<string, CrdValidator & { scope: string }>();
+  for (const [kind, v] of validators) {
+    out.set(kind, {
+      get scope() { return v.scope; },
+      validate(obj) {
+        let r = results.get(obj);
+        if (r === undefined) results.set(obj, (r = v.validate(obj)));
+        return r;
+      },
+    });
+  }
+  return out;
+}
+
 export async function startLocalServer(opts: LocalServeOptions): Promise<LocalServer> {
   const log = opts.logger.child({ component: 'local' });
   const paths = (Array.isArray(opts.manifests) ? opts.manifests : [opts.manifests]).map((p) => resolve(p));
   checkPaths(paths);
-  const validators = loadCrdValidators();
+  // Each object is validated once: a run builds the set of a changed file alone and then the
+  // whole set, and an unchanged file keeps its objects (the same objects) from run to run.
+  const validators = onceEach(loadCrdValidators());
   const compiler = createCompiler({ clusterDomain: opts.clusterDomain ?? 'cluster.local', operatorNamespace: opts.operatorNamespace ?? 'splitdns', serviceCIDRs: opts.serviceCIDRs, podCIDRs: opts.podCIDRs, externalDnsHostnameAnnotation: opts.externalDnsHostnameAnnotation });
   const registry = opts.registry ?? new Registry();
   const forwarder = opts.forward === false ? undefined : createForwarder({ logger: opts.logger, registry });

@@ -13,6 +13,7 @@ import { buildQuery, flagsOf, rcodeOf, udpExchange, udpQuery } from '../helpers/
 import { forwardersShard } from '../helpers/forwarders.js';
 import type { ForwarderSpec } from '../helpers/forwarders.js';
 import { silent, startTestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 import { answerFrom, makeTestCerts, startUpstream } from '../helpers/upstream.js';
 import type { FakeUpstream } from '../helpers/upstream.js';
 
@@ -288,6 +289,32 @@ describe('forwarder: routing, policies, failover', () => {
     const m = await registry.metrics();
     expect(m).to.match(/splitdns_dns_responses_total\{rcode="REFUSED"\} 1/);
     expect(m).to.match(/splitdns_dns_responses_total\{rcode="SERVFAIL"\} 1/);
+  });
+
+  it('maps a fallback\'s null or rejection to the reply of its own query while other queries came in meanwhile', async () => {
+    registry = new Registry();
+    const held: { key: string; settle: (ok: boolean) => void }[] = [];
+    const fallback: Fallback = {
+      resolve: (q) => new Promise((res, rej) => { held.push({ key: q.key, settle: (ok) => (ok ? res(null) : rej(new Error('broken fallback'))) }); }),
+      applyForwarders: () => undefined, status: () => null, close: async () => undefined,
+    };
+    server = await startTestServer(bundle(exampleZone()), { registry, fallback });
+    const first = udpQuery(server.port, { name: 'first.example.net' });
+    await until('the first query held', () => held.length === 1);
+    const second = udpQuery(server.port, { name: 'second.example.net', type: 'AAAA' });
+    await until('the second query held', () => held.length === 2);
+    held[0].settle(true);
+    const a = await first;
+    expect(rcodeOf(a.raw)).to.equal(5);
+    expect(a.questions).to.deep.equal([{ name: 'first.example.net', type: 'A', class: 'IN' }]);
+    held[1].settle(false);
+    const b = await second;
+    expect(rcodeOf(b.raw)).to.equal(2);
+    expect(b.questions).to.deep.equal([{ name: 'second.example.net', type: 'AAAA', class: 'IN' }]);
+    const third = udpQuery(server.port, { name: 'third.example.net' });
+    await until('the third query held', () => held.length === 3);
+    held[2].settle(false);
+    expect((await third).questions![0].name).to.equal('third.example.net');
   });
 
   it('answers Node\'s dns.Resolver (c-ares) through the forwarder', async () => {
