@@ -119,6 +119,7 @@ export class PooledSocket {
   }
 
   close(): void {
+    this.pool.draining.delete(this);
     try { this.sock.close(); } catch { /* already closed */ }
   }
 }
@@ -132,6 +133,8 @@ export class PooledSocket {
  */
 export class UdpPool {
   private readonly sockets: PooledSocket[] = [];
+  /** Retired sockets that queries still wait on (each closes when its last query settles, or with the pool). */
+  readonly draining = new Set<PooledSocket>();
   private closed = false;
   private readonly family: 'udp4' | 'udp6';
   private scratch = Buffer.allocUnsafe(QUERY_ROOM);
@@ -140,6 +143,8 @@ export class UdpPool {
   private first: UdpQuery | undefined;
   private last: UdpQuery | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer is due (performance.now() ms). */
+  private timerAt = 0;
   private readonly onTimer = () => this.expireDue();
 
   constructor(private readonly address: string, private readonly port: number, private readonly drops: DropCounter, size = POOL_SIZE) {
@@ -159,7 +164,7 @@ export class UdpPool {
     if (++s.uses > RETIRE_AFTER) {
       s.retired = true;
       if (s.pending.size === 0 && s.early.length === 0) s.close(); // else when its last query settles
-
+      else this.draining.add(s);
       s = this.sockets[i] = this.fresh();
       s.uses = 1;
     }
@@ -207,7 +212,16 @@ export class UdpPool {
     q.next = undefined;
     if (last !== undefined) last.next = q; else this.first = q;
     this.last = q;
-    if (this.timer === undefined) this.timer = setTimeout(this.onTimer, Math.max(1, this.first!.expires - performance.now()));
+    // The timer may still be armed for a query answered since, due later than this one (the list
+    // was empty, and this one's deadline cut its timeout short): armed again for this one.
+    if (this.timer !== undefined && this.timerAt > this.first!.expires) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer === undefined) this.arm();
+  }
+
+  private arm(): void {
+    const at = this.first!.expires;
+    this.timerAt = at;
+    this.timer = setTimeout(this.onTimer, Math.max(1, at - performance.now()));
   }
 
   /** Takes `q` off the expiry list (or clears its own timer). */
@@ -231,9 +245,7 @@ export class UdpPool {
     // Timers run on the loop's millisecond clock: within a millisecond counts as due.
     const due = performance.now() + 1;
     while (this.first !== undefined && this.first.expires <= due) this.expire(this.first);
-    if (this.first !== undefined && this.timer === undefined && !this.closed) {
-      this.timer = setTimeout(this.onTimer, Math.max(1, this.first.expires - performance.now()));
-    }
+    if (this.first !== undefined && this.timer === undefined && !this.closed) this.arm();
   }
 
   /** Sends `build(id)` from a random pooled socket; resolves with the checked answer (health checks). */
@@ -245,7 +257,7 @@ export class UdpPool {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const s of this.sockets) {
+    for (const s of [...this.sockets, ...this.draining]) {
       s.failAll('closed');
       for (const q of s.early.splice(0)) q.failed('closed');
       s.close();

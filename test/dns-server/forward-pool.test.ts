@@ -8,6 +8,7 @@ import { UdpPool, UdpQuery } from '../../dns-server/forward/transports.js';
 import type { FailReason } from '../../dns-server/forward/transports.js';
 import { answersQuestion, writeUpstreamQuery } from '../../dns-server/forward/wire.js';
 import { nameToKey } from '../../dns-server/wire/name.js';
+import { until } from '../helpers/until.js';
 
 type Outcome = { name: string; ok: true; resp: Buffer } | { name: string; ok: false; reason: FailReason };
 
@@ -101,6 +102,36 @@ describe('forwarder: UDP socket pool', () => {
     // The first send draws the ICMP port unreachable; the kernel reports it on that socket.
     const o = await new Promise<Outcome>((resolve) => p.send(new Probe('dead.example.com', resolve), 60000));
     expect(o).to.deep.include({ ok: false, reason: 'error' });
+  });
+
+  it('fails, when the pool closes, the queries still waiting on a socket it had retired', async () => {
+    const silent = await udpSocket();
+    sockets.push(silent);
+    const p = new UdpPool('127.0.0.1', silent.address().port, spoofed, 1); // one socket: retired after 256 queries
+    const outcomes: Outcome[] = [];
+    const probes = Array.from({ length: 257 }, (_, i) => new Probe(`q${i}.example.com`, (o) => outcomes.push(o)));
+    p.send(probes[0], 60000);
+    await until('the first query sent (the socket connected)', () => probes[0].sock !== undefined);
+    for (const q of probes.slice(1)) p.send(q, 60000); // the 257th takes a fresh socket: 256 wait on the retired one
+    p.close();
+    await until('every query settled', () => outcomes.length === 257);
+    expect(new Set(outcomes.map((o) => (o.ok ? 'answered' : o.reason)))).to.deep.equal(new Set(['closed']));
+  });
+
+  it('fails a query on time when the pool\'s timer was armed for a later query that was answered since', async () => {
+    const up = await udpSocket((m, r, s) => {
+      const q = dnsPacket.decode(m);
+      if (q.questions![0].name !== 'answered.example.com') return; // the second query is never answered
+      s.send(dnsPacket.encode({ id: q.id, type: 'response', flags: 0, questions: q.questions, answers: [] }), r.port, r.address);
+    });
+    sockets.push(up);
+    const p = pool(up.address().port);
+    const first = await new Promise<Outcome>((resolve) => p.send(new Probe('answered.example.com', resolve), 60000)); // arms the timer for 60 s
+    expect(first.ok).to.equal(true);
+    // Nothing else waits: the timer armed for the first must not hold this one for a minute (the test's timeout is 20 s).
+    let second: Outcome | undefined;
+    p.send(new Probe('silent.example.com', (o) => { second = o; }), 50);
+    expect(await until('the second query failed', () => second, 10000)).to.deep.include({ ok: false, reason: 'timeout' });
   });
 
   it('fails every query in flight as closed when the pool closes, and any sent after', async () => {
