@@ -22,6 +22,21 @@ export function questionSub(qtype: number, qclass: number, dnssecOk: boolean): n
   return (qclass * 65536 + qtype) * 2 + (dnssecOk ? 1 : 0);
 }
 
+/**
+ * Takes `e` out of the chain of `key` in `map` (entries of one name chained by sameName, the
+ * first in the map): the cache's entries, the forwarder's flights.
+ */
+export function unchain<T extends { sameName: T | undefined }>(map: Map<string, T>, key: string, e: T): void {
+  const head = map.get(key);
+  if (head === e) {
+    if (e.sameName === undefined) map.delete(key); else map.set(key, e.sameName);
+    return;
+  }
+  let p = head;
+  while (p !== undefined && p.sameName !== e) p = p.sameName;
+  if (p !== undefined) p.sameName = e.sameName;
+}
+
 export class CacheEntry implements StoredResponse {
   /** Hits so far. */
   hits = 0;
@@ -186,14 +201,7 @@ export class ResponseCache {
   private remove(e: CacheEntry): void {
     this.unlink(e);
     this.count--;
-    const head = this.map.get(e.name);
-    if (head === e) {
-      if (e.sameName === undefined) this.map.delete(e.name); else this.map.set(e.name, e.sameName);
-    } else {
-      let p = head;
-      while (p !== undefined && p.sameName !== e) p = p.sameName;
-      if (p !== undefined) p.sameName = e.sameName;
-    }
+    unchain(this.map, e.name, e);
     e.sameName = undefined;
   }
 }

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Forwarder, Upstream } from '../config/types.js';
 import type { FallbackQuery } from '../fallback.js';
-import { questionSub, ResponseCache } from '../cache/response-cache.js';
+import { questionSub, ResponseCache, unchain } from '../cache/response-cache.js';
 import { RCODE, TYPE } from '../wire/constants.js';
 import { nameToKey } from '../wire/name.js';
 import { errorFromQuery } from '../wire/response.js';
@@ -226,14 +226,7 @@ export class ForwarderRuntime {
    */
   private land(f: Flight, r: ScannedResponse | null): void {
     this.inflightCount--;
-    const head = this.inflight.get(f.key);
-    if (head === f) {
-      if (f.sameName === undefined) this.inflight.delete(f.key); else this.inflight.set(f.key, f.sameName);
-    } else {
-      let p = head;
-      while (p !== undefined && p.sameName !== f) p = p.sameName;
-      if (p !== undefined) p.sameName = f.sameName;
-    }
+    unchain(this.inflight, f.key, f);
     let stored: StoredResponse | undefined;
     if (r !== null && this.cfg.cache.enabled) this.cache.store(f.key, f.sub, r, (stored = storedBody(r)));
     const more = f.more;
