@@ -93,6 +93,8 @@ export class ForwarderRuntime {
   /** name → the first of its flights (chained by sameName). */
   private readonly inflight = new Map<string, Flight>();
   private healthTimer: NodeJS.Timeout | undefined;
+  /** retire()'s limit: closes it at its deadline at the latest. */
+  private retireTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private retiring = false;
   private onClosed: () => void = () => undefined;
@@ -348,7 +350,7 @@ export class ForwarderRuntime {
     this.onClosed = onClosed;
     if (this.inflightCount === 0) { this.close(); return; }
     this.retiring = true;
-    setTimeout(() => this.close(), this.cfg.deadlineMs + 1000).unref();
+    this.retireTimer = setTimeout(() => this.close(), this.cfg.deadlineMs + 1000).unref();
   }
 
   close(): void {
@@ -356,6 +358,7 @@ export class ForwarderRuntime {
     this.closed = true;
     this.onClosed();
     clearInterval(this.healthTimer);
+    clearTimeout(this.retireTimer);
     for (const u of this.upstreams) { u.stream?.close(); u.udp?.close(); }
   }
 }
