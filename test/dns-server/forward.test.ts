@@ -156,8 +156,7 @@ describe('forwarder: routing, policies, failover', () => {
     ups.push(dead);
     const good = await upstream({ 'r.example.com': ['10.13.0.1'] });
     await serve({ name: 'f', domains: ['.'], upstreams: [udp(dead.port)], timeoutMs: 50, failFast: true, healthCheck: { enabled: true, intervalMs: 60000, failures: 1 } });
-    for (let i = 0; i < 40 && !/upstream_up\{[^}]+\} 0/.test(await registry.metrics()); i++) await sleep(25);
-    expect(await registry.metrics()).to.match(/splitdns_forward_upstream_up\{forwarder="f",upstream="udp:\/\/127\.0\.0\.1:\d+"\} 0/);
+    await until('the dead upstream marked down', async () => /splitdns_forward_upstream_up\{forwarder="f",upstream="udp:\/\/127\.0\.0\.1:\d+"\} 0/.test(await registry.metrics()), 10000);
     server.applyBundle(bundle(exampleZone(), forwardersShard({ name: 'f', domains: ['.'], upstreams: [udp(good.port)], timeoutMs: 50, failFast: true, healthCheck: { enabled: true, intervalMs: 60000, failures: 1 } })));
     expect(await registry.metrics()).to.match(new RegExp(`splitdns_forward_upstream_up\\{forwarder="f",upstream="udp://127\\.0\\.0\\.1:${good.port}"\\} 1`));
     expect(A(await udpQuery(server.port, { name: 'r.example.com' }))).to.deep.equal(['10.13.0.1']);
@@ -332,16 +331,14 @@ describe('forwarder: routing, policies, failover', () => {
     const u = await startUpstream((q, p) => (alive ? real(q, p) : null));
     ups.push(u);
     await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], timeoutMs: 50, healthCheck: { enabled: true, intervalMs: 100, failures: 2 }, failFast: true });
-    let up = true;
-    for (let i = 0; i < 40 && up; i++) { await sleep(50); up = /splitdns_forward_upstream_up\{forwarder="f",upstream="udp:\/\/127\.0\.0\.1:\d+"\} 1/.test(await registry.metrics()); }
-    expect(up, 'marked down by health checks alone').to.equal(false);
+    const upMetric = /splitdns_forward_upstream_up\{forwarder="f",upstream="udp:\/\/127\.0\.0\.1:\d+"\} 1/;
+    await until('marked down by health checks alone', async () => !upMetric.test(await registry.metrics()), 10000);
     expect(u.queries.length).to.be.at.least(2);
     expect(u.queries.every((q) => q.packet.questions![0].type === 'NS')).to.equal(true);
     // fail fast: SERVFAIL at once while down
     expect(rcodeOf((await udpQuery(server.port, { name: 'h.example.com' })).raw)).to.equal(2);
     alive = true;
-    for (let i = 0; i < 40 && !up; i++) { await sleep(50); up = /splitdns_forward_upstream_up\{forwarder="f",upstream="[^"]+"\} 1/.test(await registry.metrics()); }
-    expect(up, 'up again after a successful check').to.equal(true);
+    await until('up again after a successful check', async () => upMetric.test(await registry.metrics()), 10000);
     expect(A(await udpQuery(server.port, { name: 'h.example.com' }))).to.deep.equal(['10.11.0.1']);
     expect(await registry.metrics()).to.match(/splitdns_forward_healthcheck_failures_total\{forwarder="f",upstream="[^"]+"\} [2-9]/);
   });
