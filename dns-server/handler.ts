@@ -131,7 +131,10 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
     case 'none': {
       const fb = st.fallback;
       if (fb === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
-      const own: FallbackQuery = { ...ctx };
+      // The fallback keeps its query past an await: a context of its own, and bytes of its own
+      // when the query is a view into more (a TCP read: the query in flight would pin it).
+      const m = ctx.msg;
+      const own: FallbackQuery = { ...ctx, msg: m.byteLength === m.buffer.byteLength ? m : ownCopy(m, ctx.qend) };
       const r = fb.resolve(own);
       if (r === null) return errorFromQuery(own, RCODE.REFUSED);
       if (r instanceof Promise) fallbackCtx = own; // handleQuery maps what it settles to, with this copy
@@ -144,4 +147,11 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
   const plan = planAnswer(scope, scope.find(key), qname, qtype, slowRotation++);
   if (plan === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
   return encodePlan(plan, echoOf(ctx, qname));
+}
+
+/** The first `n` bytes of `msg` (header and question: all a reply needs of it) in memory of their own, not a slice of the shared pool. */
+function ownCopy(msg: Buffer, n: number): Buffer {
+  const b = Buffer.allocUnsafeSlow(n);
+  b.set(msg.subarray(0, n));
+  return b;
 }

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { createForwarder } from '../../dns-server/index.js';
 import type { DnsServer, Fallback } from '../../dns-server/index.js';
 import { bundle, exampleZone } from '../helpers/bundles.js';
-import { buildQuery, flagsOf, rcodeOf, udpExchange, udpQuery } from '../helpers/dns-client.js';
+import { buildQuery, flagsOf, frame, rcodeOf, tcpConnect, udpExchange, udpQuery } from '../helpers/dns-client.js';
 import { forwardersShard } from '../helpers/forwarders.js';
 import type { ForwarderSpec } from '../helpers/forwarders.js';
 import { silent, startTestServer } from '../helpers/server.js';
@@ -314,6 +314,32 @@ describe('forwarder: routing, policies, failover', () => {
     await until('the third query held', () => held.length === 3);
     held[2].settle(false);
     expect((await third).questions![0].name).to.equal('third.example.net');
+  });
+
+  it('hands the fallback a TCP query in bytes of its own, not a view that keeps the connection\'s read while it waits', async () => {
+    registry = new Registry();
+    const held: { msg: Buffer; settle: () => void }[] = [];
+    const fallback: Fallback = {
+      resolve: (q) => new Promise((res) => { held.push({ msg: q.msg, settle: () => res(null) }); }),
+      applyForwarders: () => undefined, status: () => null, close: async () => undefined,
+    };
+    server = await startTestServer(bundle(exampleZone()), { registry, fallback });
+    const c = await tcpConnect(server.port);
+    try {
+      const queries = [buildQuery({ name: 'One.example.net', id: 11 }), buildQuery({ name: 'two.example.net', type: 'AAAA', id: 22 })];
+      c.sock.write(Buffer.concat(queries.map(frame))); // one read: both queries are views into it
+      await until('both queries held', () => held.length === 2);
+      held.forEach((h, i) => {
+        expect(h.msg.byteLength, 'owns its memory').to.equal(h.msg.buffer.byteLength);
+        expect(h.msg.equals(queries[i].subarray(0, h.msg.length)), 'the query\'s own bytes').to.equal(true);
+      });
+      for (const h of held) h.settle();
+      const answers = await c.next(2);
+      expect(answers.map((r) => { const a = dnsPacket.decode(r); return [a.id, rcodeOf(r), a.questions![0].name, a.questions![0].type]; }))
+        .to.deep.equal([[11, 5, 'One.example.net', 'A'], [22, 5, 'two.example.net', 'AAAA']]);
+    } finally {
+      c.sock.destroy();
+    }
   });
 
   it('answers Node\'s dns.Resolver (c-ares) through the forwarder', async () => {
