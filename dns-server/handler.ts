@@ -36,6 +36,8 @@ const context: { -readonly [K in keyof FallbackQuery]: FallbackQuery[K] } = { ms
 /** The fallback's own copy of the context of the query answer() just handed to it as a promise (read and cleared by handleQuery at once). */
 let fallbackCtx: FallbackQuery | undefined;
 let slowRotation = 0;
+/** A forwarded query up to this size that owns its memory (a UDP datagram) is kept whole while it waits; a larger one, header and question only. */
+const KEEP_QUERY_MAX = 512;
 const now = (): number => performance.now();
 
 /**
@@ -131,10 +133,11 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
     case 'none': {
       const fb = st.fallback;
       if (fb === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
-      // The fallback keeps its query past an await: a context of its own, and bytes of its own
-      // when the query is a view into more (a TCP read: the query in flight would pin it).
+      // The fallback keeps its query past an await: a context of its own, and of the bytes only
+      // the header and question when the query is a view into more (a TCP read: the query in
+      // flight would pin it) or large (a client's padding or extra records, kept per waiting query).
       const m = ctx.msg;
-      const own: FallbackQuery = { ...ctx, msg: m.byteLength === m.buffer.byteLength ? m : ownCopy(m, ctx.qend) };
+      const own: FallbackQuery = { ...ctx, msg: m.length <= KEEP_QUERY_MAX && m.byteLength === m.buffer.byteLength ? m : ownCopy(m, ctx.qend) };
       const r = fb.resolve(own);
       if (r === null) return errorFromQuery(own, RCODE.REFUSED);
       if (r instanceof Promise) fallbackCtx = own; // handleQuery maps what it settles to, with this copy

@@ -145,9 +145,9 @@ export class ForwarderRuntime {
       fresh = true;
     }
     // The client's bytes are valid until we settle (fallback.ts). A message that owns its memory
-    // is kept as it is (from the server's handler: a UDP datagram, or the question of a TCP
-    // query, copied there); a view into more is copied, question only, so a query in flight
-    // never holds a connection's buffer.
+    // is kept as it is (from the server's handler: a UDP datagram of up to 512 bytes, else the
+    // header and question, copied there); a view into more is copied, question only, so a query
+    // in flight never holds a connection's buffer.
     const ctx: ReplyContext = q.msg.byteLength === q.msg.buffer.byteLength ? q
       : { msg: Buffer.from(q.msg.subarray(0, q.qend)), qend: q.qend, optSize: q.optSize, dnssecOk: q.dnssecOk, maxSize: q.maxSize };
     const f = flight;

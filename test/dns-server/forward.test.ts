@@ -342,6 +342,28 @@ describe('forwarder: routing, policies, failover', () => {
     }
   });
 
+  it('keeps of a large UDP query only its header and question while the fallback holds it', async () => {
+    registry = new Registry();
+    const held: { msg: Buffer; settle: () => void }[] = [];
+    const fallback: Fallback = {
+      resolve: (q) => new Promise((res) => { held.push({ msg: q.msg, settle: () => res(null) }); }),
+      applyForwarders: () => undefined, status: () => null, close: async () => undefined,
+    };
+    server = await startTestServer(bundle(exampleZone()), { registry, fallback });
+    // A valid query padded to 8 KB (an EDNS padding option, RFC 7830): what a hostile client
+    // sends to have every query it keeps waiting cost the server 8 KB or more.
+    const query = dnsPacket.encode({ id: 7, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: 'Big.example.net', type: 'A', class: 'IN' }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [{ code: 12, data: Buffer.alloc(8000) }] } as dnsPacket.Answer] });
+    const reply = udpExchange(server.port, query);
+    await until('the query held', () => held.length === 1);
+    expect(held[0].msg.length).to.equal(12 + 'Big.example.net'.length + 2 + 4); // header and question
+    held[0].settle();
+    const r = await reply;
+    expect(r, 'answered').to.not.equal(null);
+    const a = dnsPacket.decode(r!);
+    expect([a.id, rcodeOf(r!), a.questions![0].name]).to.deep.equal([7, 5, 'Big.example.net']);
+  });
+
   it('answers Node\'s dns.Resolver (c-ares) through the forwarder', async () => {
     const u = await upstream({ 'cares.example.com': ['10.10.0.1'] });
     await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)] });
