@@ -8,7 +8,11 @@ import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import type { DnsServer } from '../../dns-server/index.js';
 import { startFileSource } from '../../dns-server/source/file.js';
-import { bundle, exampleZone, servicesShard, zoneShard } from '../helpers/bundles.js';
+import { VALIDATOR } from '../../dns-server/config/validate.js';
+import { withHash } from '../../dns-server/config/index.js';
+import type { UnhashedShard } from '../../dns-server/config/index.js';
+import { WorkerPool } from '../../dns-server/workers.js';
+import { bundle, exampleZone, hostsShard, servicesShard, zoneShard } from '../helpers/bundles.js';
 import { buildQuery, rcodeOf, udpQuery } from '../helpers/dns-client.js';
 import { silent, startTestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
@@ -182,5 +186,36 @@ describe('dns-server: file source', () => {
     } finally {
       src.close();
     }
+  });
+});
+
+describe('dns-server: the worker pool\'s bundle reload', () => {
+  let server: DnsServer;
+  let pool: WorkerPool;
+  beforeEach(async () => {
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    server = await startTestServer(undefined, { worker: { index: 0, gate } });
+    // One worker: the main thread's own server alone (no threads), the same reload protocol.
+    pool = new WorkerPool({ role: 'primary', workers: 1, index: 0, gate }, server, VALIDATOR, silent, []);
+  });
+  afterEach(() => server.close());
+
+  it('builds nothing from a shard passed unchecked whose hash was handed in before but refused when applied (a kind change)', async () => {
+    const zone = (addr: string) => withHash({ ...other(addr), id: 'x', hash: undefined } as unknown as UnhashedShard);
+    pool.applyBundle(bundle(zone('192.0.2.1')));
+    await pool.settled();
+    expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
+    // The same id as a hosts shard: valid, but the server refuses a kind change and keeps the zone.
+    const hosts = withHash({ ...hostsShard([{ name: 'h.example.com.', type: 'A', ttl: 60, data: ['192.0.2.5'] }]), id: 'x', hash: undefined } as unknown as UnhashedShard);
+    pool.applyBundle(bundle(hosts));
+    await pool.settled();
+    expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
+    // A zone shard claiming the hosts shard's hash (content that does not match it): passed
+    // unchecked as a version handed in before, so it must be taken as the held one, not built.
+    const forged = { ...zone('192.0.2.9'), hash: hosts.hash };
+    const r = pool.applyBundle(bundle(forged));
+    await pool.settled();
+    expect(r.applied).to.deep.equal([]);
+    expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
   });
 });
