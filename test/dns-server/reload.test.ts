@@ -104,7 +104,7 @@ describe('dns-server: hot reload', () => {
       for (let j = i; j < i + BATCH; j++) sock.send(buildQuery({ name: names[j % 2], id: j }), server.port, '127.0.0.1');
       await new Promise((r) => setImmediate(r));
       server.applyBundle((i / BATCH) % 2 === 0 ? v2 : v1);
-      for (let t = 0; t < 200 && answers.size < i + BATCH; t++) await new Promise((r) => setTimeout(r, 1));
+      await until(`the answers to batch ${i / BATCH}`, () => answers.size >= i + BATCH, 10000, { pollMs: 1 });
     }
     sock.close();
     expect(answers.size, 'every query answered').to.equal(N);
@@ -142,9 +142,8 @@ describe('dns-server: file source', () => {
       expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
       fs.writeFileSync(file + '.tmp', JSON.stringify(bundle(other('192.0.2.2'))));
       fs.renameSync(file + '.tmp', file); // an atomic replace, as editors and kubelet do
-      let got: unknown[] = [];
-      for (let i = 0; i < 50; i++) { got = await a(server.port, 'www.example.net'); if (got[0] === '192.0.2.2') break; await new Promise((r) => setTimeout(r, 20)); }
-      expect(got).to.deep.equal(['192.0.2.2']);
+      await until('the new address served', async () => (await a(server.port, 'www.example.net'))[0] === '192.0.2.2');
+      expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.2']);
       fs.writeFileSync(file, '{ not json');
       await src.reload();
       expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.2']);
