@@ -134,6 +134,20 @@ describe('dns-server: file source', () => {
   beforeEach(async () => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'splitdns-file-')); server = await startTestServer(); });
   afterEach(async () => { await server.close(); fs.rmSync(dir, { recursive: true, force: true }); });
 
+  it('leaves no watch or poll behind when its first apply throws (the start fails with that error)', async () => {
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify(bundle(other('192.0.2.1'))));
+    const watches = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
+    const before = watches();
+    let applies = 0;
+    let err: Error | undefined;
+    try { await startFileSource({ file, apply: () => { applies++; throw new Error('apply failed'); }, logger: silent, debounceMs: 10, pollMs: 10 }); } catch (e) { err = e as Error; }
+    expect(err?.message).to.equal('apply failed');
+    expect(applies).to.equal(1);
+    // A watch closes on a later turn of the loop: wait for it (at most: one an earlier test closed may be going too).
+    await until('the directory watch closed', () => watches() <= before);
+  });
+
   it('loads the file, follows changes, and keeps the last good config when the file turns bad', async () => {
     const file = path.join(dir, 'config.json');
     fs.writeFileSync(file, JSON.stringify(bundle(other('192.0.2.1'))));
