@@ -147,7 +147,12 @@ export class WorkerPool {
     const ids = new Set(v.shards.map((s) => s.id));
     const keep = v.refused.map((r) => r.id).filter((id) => this.latest.has(id));
     report.removed = [...this.latest.keys()].filter((id) => !ids.has(id) && !keep.includes(id));
-    this.publish({ form: 'bundle', shards: v.shards, keep });
+    // A shard with the hash handed in last is kept as held, never handed on: the validator passed
+    // it unchecked, and what the threads hold can differ from `latest` (a kind change or a failed
+    // build refuses it there), so building from it would serve content nobody validated.
+    const changed: Shard[] = [];
+    for (const s of v.shards) if (this.latest.get(s.id) === s.hash) keep.push(s.id); else changed.push(s);
+    this.publish({ form: 'bundle', shards: changed, keep });
     return report;
   }
 

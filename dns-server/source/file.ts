@@ -103,11 +103,13 @@ export async function startFileSource(opts: FileSourceOptions): Promise<FileSour
   poll.unref();
   // Checks queue behind the first read, so a poll that fires while it runs compares with its stat
   // instead of reading the file a second time.
+  const close = () => { clearTimeout(timer); clearInterval(poll); watcher?.close(); };
   running = read();
-  await running;
-  return {
-    reload: read,
-    close() { clearTimeout(timer); clearInterval(poll); watcher?.close(); },
-    counts,
-  };
+  try {
+    await running;
+  } catch (err) {
+    close(); // the start fails: no watch or poll left behind (the watch alone kept the process alive)
+    throw err;
+  }
+  return { reload: read, close, counts };
 }

@@ -96,14 +96,14 @@ export function writeNames(w: SlabWriter, records: ReadonlyMap<string, NameRecor
   extra.forEach((flags, key) => w.add(key, flags));
 }
 
-/**
- * A list's runs of RRsets of one name (compile() sorts a shard's list by name, so a name's
- * RRsets are neighbours): each run's key and first index (`starts` ends with the list's length),
- * and the set of keys; undefined when a name comes back after another (then the caller makes
- * NameRecords, recordsFrom in build.ts).
- */
+/** runsOf's answer: each run's key and first index (`starts` ends with the list's length), and the set of keys. */
 export interface Runs { keys: string[]; starts: number[]; nodes: Set<string> }
 
+/**
+ * A list's runs of RRsets of one name (compile() sorts a shard's list by name, so a name's
+ * RRsets are neighbours); undefined when a name comes back after another (then the caller makes
+ * NameRecords, recordsFrom in build.ts).
+ */
 export function runsOf(rrsets: readonly RRSet[], keyOf: (name: string) => string): Runs | undefined {
   const keys: string[] = [];
   const starts: number[] = [];

@@ -27,6 +27,14 @@ export const BEST_GZIP_LEVEL = 9;
 /** What the apiserver lets a ConfigMap's data and binaryData hold in all (1 MiB), less room for the key and the rest. */
 export const CONFIGMAP_MAX_BYTES = 1024 * 1024 - 1024;
 
+/** Runs `task` on each item of `list`, PUBLISH_CONCURRENCY at a time, in list order. */
+async function inPool<T>(list: readonly T[], task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, list.length) }, async () => {
+    while (next < list.length) await task(list[next++]);
+  }));
+}
+
 export interface PublishResult { written: string[]; deleted: string[]; unchanged: number; errors: number }
 
 export class Publisher {
@@ -76,27 +84,23 @@ export class Publisher {
     out.unchanged = shards.length - changed.length;
     // PUBLISH_CONCURRENCY at a time: a cold start's 100+ ConfigMaps were all built and sent in
     // one synchronous run (a fifth of a second of blocked event loop at 10,000 Services).
-    const writeAll = async (list: Shard[]): Promise<void> => {
-      let next = 0;
-      await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, list.length) }, async () => {
-        while (next < list.length) {
-          const s = list[next++];
-          try { await this.#write(s); out.written.push(s.id); }
-          catch (err) { out.errors++; this.metrics.publishErrorsTotal.inc(); this.log.error({ err, shard: s.id }, 'cannot write shard ConfigMap'); }
-        }
-      }));
-    };
+    const writeAll = (list: Shard[]): Promise<void> => inPool(list, async (s) => {
+      try { await this.#write(s); out.written.push(s.id); }
+      catch (err) { out.errors++; this.metrics.publishErrorsTotal.inc(); this.log.error({ err, shard: s.id }, 'cannot write shard ConfigMap'); }
+    });
     await writeAll(changed.filter((s) => s.kind !== 'services'));
     onCustomWritten?.(out.written.length);
     await writeAll(changed.filter((s) => s.kind === 'services'));
-    await Promise.all([...this.#known].filter(([id]) => !want.has(id)).map(async ([id, k]) => {
+    // Deletes too (a namespace cleanup can drop 100+ shards at once): the kube client's sockets
+    // are sized for PUBLISH_CONCURRENCY of these beside the status writes and the Lease.
+    await inPool([...this.#known].filter(([id]) => !want.has(id)), async ([id, k]) => {
       try {
         await this.client.request('DELETE', `${this.#base}/${k.name}`).catch((err) => { if (!isCode(err, 404)) throw err; });
         this.#known.delete(id);
         this.metrics.publishTotal.inc({ op: 'delete' });
         out.deleted.push(id);
       } catch (err) { out.errors++; this.metrics.publishErrorsTotal.inc(); this.log.error({ err, shard: id }, 'cannot delete shard ConfigMap'); }
-    }));
+    });
     return out;
   }
 

@@ -8,7 +8,11 @@ import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import type { DnsServer } from '../../dns-server/index.js';
 import { startFileSource } from '../../dns-server/source/file.js';
-import { bundle, exampleZone, servicesShard, zoneShard } from '../helpers/bundles.js';
+import { VALIDATOR } from '../../dns-server/config/validate.js';
+import { withHash } from '../../dns-server/config/index.js';
+import type { UnhashedShard } from '../../dns-server/config/index.js';
+import { WorkerPool } from '../../dns-server/workers.js';
+import { bundle, exampleZone, hostsShard, servicesShard, zoneShard } from '../helpers/bundles.js';
 import { buildQuery, rcodeOf, udpQuery } from '../helpers/dns-client.js';
 import { silent, startTestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
@@ -100,7 +104,7 @@ describe('dns-server: hot reload', () => {
       for (let j = i; j < i + BATCH; j++) sock.send(buildQuery({ name: names[j % 2], id: j }), server.port, '127.0.0.1');
       await new Promise((r) => setImmediate(r));
       server.applyBundle((i / BATCH) % 2 === 0 ? v2 : v1);
-      for (let t = 0; t < 200 && answers.size < i + BATCH; t++) await new Promise((r) => setTimeout(r, 1));
+      await until(`the answers to batch ${i / BATCH}`, () => answers.size >= i + BATCH, 10000, { pollMs: 1 });
     }
     sock.close();
     expect(answers.size, 'every query answered').to.equal(N);
@@ -130,6 +134,20 @@ describe('dns-server: file source', () => {
   beforeEach(async () => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'splitdns-file-')); server = await startTestServer(); });
   afterEach(async () => { await server.close(); fs.rmSync(dir, { recursive: true, force: true }); });
 
+  it('leaves no watch or poll behind when its first apply throws (the start fails with that error)', async () => {
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify(bundle(other('192.0.2.1'))));
+    const watches = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
+    const before = watches();
+    let applies = 0;
+    let err: Error | undefined;
+    try { await startFileSource({ file, apply: () => { applies++; throw new Error('apply failed'); }, logger: silent, debounceMs: 10, pollMs: 10 }); } catch (e) { err = e as Error; }
+    expect(err?.message).to.equal('apply failed');
+    expect(applies).to.equal(1);
+    // A watch closes on a later turn of the loop: wait for it (at most: one an earlier test closed may be going too).
+    await until('the directory watch closed', () => watches() <= before);
+  });
+
   it('loads the file, follows changes, and keeps the last good config when the file turns bad', async () => {
     const file = path.join(dir, 'config.json');
     fs.writeFileSync(file, JSON.stringify(bundle(other('192.0.2.1'))));
@@ -138,9 +156,8 @@ describe('dns-server: file source', () => {
       expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
       fs.writeFileSync(file + '.tmp', JSON.stringify(bundle(other('192.0.2.2'))));
       fs.renameSync(file + '.tmp', file); // an atomic replace, as editors and kubelet do
-      let got: unknown[] = [];
-      for (let i = 0; i < 50; i++) { got = await a(server.port, 'www.example.net'); if (got[0] === '192.0.2.2') break; await new Promise((r) => setTimeout(r, 20)); }
-      expect(got).to.deep.equal(['192.0.2.2']);
+      await until('the new address served', async () => (await a(server.port, 'www.example.net'))[0] === '192.0.2.2');
+      expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.2']);
       fs.writeFileSync(file, '{ not json');
       await src.reload();
       expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.2']);
@@ -182,5 +199,36 @@ describe('dns-server: file source', () => {
     } finally {
       src.close();
     }
+  });
+});
+
+describe('dns-server: the worker pool\'s bundle reload', () => {
+  let server: DnsServer;
+  let pool: WorkerPool;
+  beforeEach(async () => {
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    server = await startTestServer(undefined, { worker: { index: 0, gate } });
+    // One worker: the main thread's own server alone (no threads), the same reload protocol.
+    pool = new WorkerPool({ role: 'primary', workers: 1, index: 0, gate }, server, VALIDATOR, silent, []);
+  });
+  afterEach(() => server.close());
+
+  it('builds nothing from a shard passed unchecked whose hash was handed in before but refused when applied (a kind change)', async () => {
+    const zone = (addr: string) => withHash({ ...other(addr), id: 'x', hash: undefined } as unknown as UnhashedShard);
+    pool.applyBundle(bundle(zone('192.0.2.1')));
+    await pool.settled();
+    expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
+    // The same id as a hosts shard: valid, but the server refuses a kind change and keeps the zone.
+    const hosts = withHash({ ...hostsShard([{ name: 'h.example.com.', type: 'A', ttl: 60, data: ['192.0.2.5'] }]), id: 'x', hash: undefined } as unknown as UnhashedShard);
+    pool.applyBundle(bundle(hosts));
+    await pool.settled();
+    expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
+    // A zone shard claiming the hosts shard's hash (content that does not match it): passed
+    // unchecked as a version handed in before, so it must be taken as the held one, not built.
+    const forged = { ...zone('192.0.2.9'), hash: hosts.hash };
+    const r = pool.applyBundle(bundle(forged));
+    await pool.settled();
+    expect(r.applied).to.deep.equal([]);
+    expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
   });
 });

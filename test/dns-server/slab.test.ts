@@ -187,6 +187,50 @@ describe('dns-server: the reverse slab', () => {
     expect(t.touched).to.deep.equal([key('192.0.2.4')]);
   });
 
+  it('after any series of changes (names shared by shards, shards removed and back, TTL and target changes, overlay folds) holds what a fresh build of the same shards holds, and names every changed name as touched', () => {
+    let seed = 5;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return (seed >>> 8) % n; };
+    const IDS = ['a', 'b', 'c', 'd'];
+    // 1,500 names: enough that the overlay passes OVERLAY_MIN (1,024) and folds into the base now and then.
+    const ips = Array.from({ length: 1500 }, (_, i) => `10.9.${i >> 8}.${i & 255}`);
+    // Each shard's list: a random subset of the names, a TTL of two and targets of a few (so a step often leaves a name's part as it was).
+    const list = (id: string): RRSet[] => ips.filter(() => rnd(3) === 0).map((ip) => ptr(ip, 30 + rnd(2), ...Array.from({ length: 1 + rnd(2) }, (_, j) => `${id}${rnd(2)}${j}.example.org.`)));
+    const held = new Map<string, RRSet[]>();
+    const idx = new ReverseIndex();
+    let folds = 0;
+    for (let step = 0; step < 30; step++) {
+      const changes = [];
+      for (const id of IDS) {
+        if (rnd(3) !== 0) continue;
+        const before = held.get(id) ?? [];
+        // Now and then only one name changes (most kept), or the shard goes (an empty list).
+        let after: RRSet[];
+        const r = rnd(4);
+        if (r === 0) after = [];
+        else if (r === 1 && before.length > 0) { after = before.slice(); const i = rnd(after.length); after[i] = ptr(ips[ips.indexOf(after[i].name.split('.').slice(0, 4).reverse().join('.'))], 30 + rnd(2), `${id}x${step}.example.org.`); }
+        else after = list(id);
+        changes.push({ id, before, after });
+        if (after.length) held.set(id, after); else held.delete(id);
+      }
+      if (changes.length === 0) continue;
+      const was = new Map(ips.map((ip) => [ip, JSON.stringify(ptrOf(idx, ip))]));
+      const u = buildReverseSlabs(idx.slabs, changes);
+      if (u.base !== idx.slabs.base.sab) folds++;
+      idx.swap(u);
+      const fresh = new ReverseIndex();
+      fresh.swap(buildReverseSlabs(fresh.slabs, [...held].map(([id, after]) => ({ id, before: [], after }))));
+      const touched = new Set(u.touched);
+      for (const ip of ips) {
+        const now = ptrOf(idx, ip);
+        expect(now, `step ${step}, ${ip}`).to.deep.equal(ptrOf(fresh, ip));
+        // (a changed name left untouched would keep its old prepared answer)
+        if (u.touched !== null && JSON.stringify(now) !== was.get(ip)) expect(touched.has(key(ip)), `step ${step}, ${ip} changed but not touched`).to.equal(true);
+      }
+      expect(idx.size, `step ${step}`).to.equal(fresh.size);
+    }
+    expect(folds, 'new bases').to.be.greaterThan(2);
+  });
+
   it('rebuilds only the overlay for a small change (the base is the same memory), and folds a large overlay into a new base', () => {
     const shard = (n: number, ttl: number) => Array.from({ length: 200 }, (_, i) => ptr(`10.0.${n}.${i}`, ttl, `s${i}.ns${n}.svc.cluster.local.`));
     const idx = new ReverseIndex();

@@ -14,8 +14,8 @@ import { createKubeClient, loadKubeConfig } from '../../../kube/kube-client.js';
 import { startOperator } from '../../../operator/controller/controller.js';
 import { OperatorMetrics } from '../../../operator/controller/metrics.js';
 import { parseOptions } from '../../../operator/controller/options.js';
-import { configMapName } from '../../../dns-server/config/configmap-form.js';
-import { Publisher } from '../../../operator/controller/publish.js';
+import { configMapName, HASH_ANNOTATION, SHARD_ID_ANNOTATION } from '../../../dns-server/config/configmap-form.js';
+import { PUBLISH_CONCURRENCY, Publisher } from '../../../operator/controller/publish.js';
 import { withHash } from '../../../dns-server/config/index.js';
 import { KubeApiDouble } from '../../kube-api-double/server.js';
 import { until } from '../../helpers/until.js';
@@ -92,6 +92,30 @@ describe('operator controller: against the API double', function () {
     const again: number[] = [];
     await pub.publish([...services, hostsShard('10.0.0.1')], (written) => again.push(written));
     expect(again).to.deep.equal([0]);
+  });
+
+  it('deletes vanished shards\' ConfigMaps PUBLISH_CONCURRENCY at a time, like its writes (the kube client\'s sockets are sized for that)', async () => {
+    // A client that lists 100 shard ConfigMaps and answers each DELETE a macrotask later, counting those in flight.
+    let inFlight = 0;
+    let most = 0;
+    const deleted: string[] = [];
+    const fake = {
+      async request(method: string, path: string) {
+        if (method === 'GET') {
+          return { items: Array.from({ length: 100 }, (_, i) => ({ metadata: { name: `shard-${i}`, resourceVersion: '1', annotations: { [SHARD_ID_ANNOTATION]: `services/ns-${i}`, [HASH_ANNOTATION]: 'x' } } })) };
+        }
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setImmediate(r));
+        inFlight--;
+        deleted.push(path);
+        return {};
+      },
+    };
+    const r = await new Publisher(fake as never, NS, silent, new OperatorMetrics(new Registry())).publish([]);
+    expect(r.deleted).to.have.length(100);
+    expect(deleted).to.have.length(100);
+    expect(most).to.equal(PUBLISH_CONCURRENCY);
   });
 
   it('feeds the DNS server from the ConfigMaps (ConfigMap source) and removes a shard whose ConfigMap goes', async () => {
