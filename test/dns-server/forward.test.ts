@@ -292,37 +292,29 @@ describe('forwarder: routing, policies, failover', () => {
 
   it('maps a fallback\'s null or rejection to the reply of its own query while other queries came in meanwhile', async () => {
     registry = new Registry();
-    const held: { key: string; settle: (ok: boolean) => void }[] = [];
-    const fallback: Fallback = {
-      resolve: (q) => new Promise((res, rej) => { held.push({ key: q.key, settle: (ok) => (ok ? res(null) : rej(new Error('broken fallback'))) }); }),
-      applyForwarders: () => undefined, status: () => null, close: async () => undefined,
-    };
+    const { held, fallback } = holdingFallback();
     server = await startTestServer(bundle(exampleZone()), { registry, fallback });
     const first = udpQuery(server.port, { name: 'first.example.net' });
     await until('the first query held', () => held.length === 1);
     const second = udpQuery(server.port, { name: 'second.example.net', type: 'AAAA' });
     await until('the second query held', () => held.length === 2);
-    held[0].settle(true);
+    held[0].settle();
     const a = await first;
     expect(rcodeOf(a.raw)).to.equal(5);
     expect(a.questions).to.deep.equal([{ name: 'first.example.net', type: 'A', class: 'IN' }]);
-    held[1].settle(false);
+    held[1].settle(new Error('broken fallback'));
     const b = await second;
     expect(rcodeOf(b.raw)).to.equal(2);
     expect(b.questions).to.deep.equal([{ name: 'second.example.net', type: 'AAAA', class: 'IN' }]);
     const third = udpQuery(server.port, { name: 'third.example.net' });
     await until('the third query held', () => held.length === 3);
-    held[2].settle(false);
+    held[2].settle(new Error('broken fallback'));
     expect((await third).questions![0].name).to.equal('third.example.net');
   });
 
   it('hands the fallback a TCP query in bytes of its own, not a view that keeps the connection\'s read while it waits', async () => {
     registry = new Registry();
-    const held: { msg: Buffer; settle: () => void }[] = [];
-    const fallback: Fallback = {
-      resolve: (q) => new Promise((res) => { held.push({ msg: q.msg, settle: () => res(null) }); }),
-      applyForwarders: () => undefined, status: () => null, close: async () => undefined,
-    };
+    const { held, fallback } = holdingFallback();
     server = await startTestServer(bundle(exampleZone()), { registry, fallback });
     const c = await tcpConnect(server.port);
     try {
@@ -344,11 +336,7 @@ describe('forwarder: routing, policies, failover', () => {
 
   it('keeps of a large UDP query only its header and question while the fallback holds it', async () => {
     registry = new Registry();
-    const held: { msg: Buffer; settle: () => void }[] = [];
-    const fallback: Fallback = {
-      resolve: (q) => new Promise((res) => { held.push({ msg: q.msg, settle: () => res(null) }); }),
-      applyForwarders: () => undefined, status: () => null, close: async () => undefined,
-    };
+    const { held, fallback } = holdingFallback();
     server = await startTestServer(bundle(exampleZone()), { registry, fallback });
     // A valid query padded to 8 KB (an EDNS padding option, RFC 7830): what a hostile client
     // sends to have every query it keeps waiting cost the server 8 KB or more.
@@ -410,3 +398,13 @@ describe('forwarder: routing, policies, failover', () => {
     expect((without.additionals ?? []).map((a) => a.type)).to.deep.equal([]);
   });
 });
+
+/** A fallback that holds every query it is handed until the test settles it: with null (REFUSED), or an error (SERVFAIL). */
+function holdingFallback(): { held: { msg: Buffer; settle: (err?: Error) => void }[]; fallback: Fallback } {
+  const held: { msg: Buffer; settle: (err?: Error) => void }[] = [];
+  const fallback: Fallback = {
+    resolve: (q) => new Promise((res, rej) => { held.push({ msg: q.msg, settle: (err) => (err ? rej(err) : res(null)) }); }),
+    applyForwarders: () => undefined, status: () => null, close: async () => undefined,
+  };
+  return { held, fallback };
+}
