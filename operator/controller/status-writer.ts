@@ -110,6 +110,12 @@ export class StatusWriter {
   /** `uid reason` → the Event recorded for it (name, namespace, count, when). */
   #events = new Map<string, { name: string; namespace: string; count: number; at: number }>();
   /**
+   * uid → the last of its Events still queued or in flight: an object's Events are posted one
+   * after another, in the order its statuses were written (the queue runs newer changes first
+   * and 16 at a time, which could post an object's Programmed before its Accepted).
+   */
+  #eventTails = new Map<string, Promise<void>>();
+  /**
    * uid → the desired status object and the live object last found written (or written): the
    * same two objects again need no diff at all (the Confirmer asks after every poll, 1,000s of
    * resources, while one of them changed).
@@ -130,7 +136,7 @@ export class StatusWriter {
   }
 
   /** Forget what was written: the next writes compare against the live objects (a new leader). */
-  reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.#settled.clear(); this.#pending.clear(); this.queue.clear(); }
+  reset(): void { this.#last.clear(); this.#desired.clear(); this.#events.clear(); this.#eventTails.clear(); this.#settled.clear(); this.#pending.clear(); this.queue.clear(); }
 
   /** Stops writing: queued patches and Events are dropped, the ones in flight awaited (the operator is stopping). */
   close(): Promise<void> { return this.queue.close(); }
@@ -232,8 +238,23 @@ export class StatusWriter {
     if (prog?.status === 'True' && was('Programmed')?.status !== 'True') out.push({ type: 'Normal', reason: 'Programmed', note: prog.message, action: 'Publish' });
     const ns = r.namespace ?? 'default';
     const uid = r.uid ?? live?.metadata?.uid;
-    // Events wait behind every status write (a status is what tools read; an Event is a note).
-    await Promise.all(out.map((e) => this.queue.enqueue(`event ${uid ?? r.name} ${e.reason}`, priority - EVENT_BEHIND_STATUS, async () => {
+    if (out.length === 0) return;
+    // Events wait behind every status write (a status is what tools read; an Event is a note),
+    // and behind the object's earlier Events.
+    const okey = uid ?? `${r.kind}/${ns}/${r.name}`;
+    const before = this.#eventTails.get(okey);
+    const run = (async () => {
+      if (before !== undefined) await before;
+      for (const e of out) await this.#postEvent(r, e, ns, uid, live, priority);
+    })();
+    const tail = run.then(() => undefined, () => undefined);
+    this.#eventTails.set(okey, tail);
+    void tail.then(() => { if (this.#eventTails.get(okey) === tail) this.#eventTails.delete(okey); });
+    await run;
+  }
+
+  #postEvent(r: ResourceResult, e: { type: 'Normal' | 'Warning'; reason: string; note: string; action: string }, ns: string, uid: string | undefined, live: any, priority: number): Promise<void> {
+    return this.queue.enqueue(`event ${uid ?? r.name} ${e.reason}`, priority - EVENT_BEHIND_STATUS, async () => {
       const now = this.#now();
       const key = `${uid ?? `${r.kind}/${ns}/${r.name}`} ${e.reason}`;
       const seen = this.#events.get(key);
@@ -263,7 +284,7 @@ export class StatusWriter {
       } catch (err) {
         this.#failed('event', err, { kind: r.kind, namespace: r.namespace, name: r.name, reason: e.reason }, 'cannot record event');
       }
-    })));
+    });
   }
 
   #pruneEvents(now: number): void {

@@ -9,6 +9,7 @@ import { KubeApiError, OPERATOR_USER_AGENT, SPLITDNS_VERSION } from '../../../ku
 import { OperatorMetrics } from '../../../operator/controller/metrics.js';
 import { desiredStatus, eventName, stampTransitions, StatusWriter } from '../../../operator/controller/status-writer.js';
 import type { DesiredStatus } from '../../../operator/controller/status-writer.js';
+import { until } from '../../helpers/until.js';
 
 const T0 = Date.parse('2026-02-01T10:00:00Z');
 const c = (type: string, status: 'True' | 'False' | 'Unknown', lastTransitionTime?: string) => ({ type, status, reason: 'R', message: 'm', observedGeneration: 1, ...(lastTransitionTime ? { lastTransitionTime } : {}) });
@@ -130,5 +131,34 @@ describe('operator controller: status writer skips what it has settled', () => {
     const edited = { metadata: { uid: 'h' }, status: { observedGeneration: 1, conditions: [] } };
     expect(await w.write(r, desired, edited)).to.equal(true);
     expect(patches).to.have.length(2);
+  });
+});
+
+describe('operator controller: an object\'s Events in order', () => {
+  it('posts an object\'s Programmed Event only after its Accepted Event, though the queue runs newer changes first', async () => {
+    const posted: string[] = [];
+    const held: (() => void)[] = [];
+    const client = { kc: undefined as any, request: async (method: string, path: string, body?: any) => {
+      if (method === 'POST' && path.includes('/events')) {
+        posted.push(body.reason);
+        await new Promise<void>((res) => held.push(res)); // the apiserver answers when the test says
+      }
+      return { metadata: { name: 'e' } } as any;
+    } };
+    let now = T0;
+    const w = new StatusWriter({ client, logger: pino({ level: 'silent' }), metrics: new OperatorMetrics(new Registry()), reporter: { controller: 'c', instance: 'i' }, now: () => now });
+    const r = { kind: 'StaticHost' as const, namespace: 'ns', name: 'h', uid: 'h', generation: 1, shardIds: [], status: { observedGeneration: 1, conditions: [c('Accepted', 'True') as any] } };
+    expect(await w.write(r, desiredStatus(r, false, false), undefined)).to.equal(true);
+    await until('the Accepted Event posted', () => posted.length === 1);
+    now += 1000;
+    expect(await w.write(r, desiredStatus(r, true, false), undefined)).to.equal(true); // Programmed: a newer change
+    // The status patch went through; its Event waits for the object's earlier one.
+    for (let i = 0; i < 20; i++) await new Promise((res) => setImmediate(res));
+    expect(posted).to.deep.equal(['Accepted']);
+    held.shift()!();
+    await until('the Programmed Event posted', () => posted.length === 2);
+    expect(posted).to.deep.equal(['Accepted', 'Programmed']);
+    held.shift()!();
+    await w.close();
   });
 });
