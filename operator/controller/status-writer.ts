@@ -243,9 +243,10 @@ export class StatusWriter {
     // and behind the object's earlier Events.
     const okey = uid ?? `${r.kind}/${ns}/${r.name}`;
     const before = this.#eventTails.get(okey);
+    const at = this.#now(); // the Events' time: when the status changed, not when their turn came
     const run = (async () => {
       if (before !== undefined) await before;
-      for (const e of out) await this.#postEvent(r, e, ns, uid, live, priority);
+      for (const e of out) await this.#postEvent(r, e, ns, uid, live, priority, at);
     })();
     const tail = run.then(() => undefined, () => undefined);
     this.#eventTails.set(okey, tail);
@@ -253,9 +254,8 @@ export class StatusWriter {
     await run;
   }
 
-  #postEvent(r: ResourceResult, e: { type: 'Normal' | 'Warning'; reason: string; note: string; action: string }, ns: string, uid: string | undefined, live: any, priority: number): Promise<void> {
+  #postEvent(r: ResourceResult, e: { type: 'Normal' | 'Warning'; reason: string; note: string; action: string }, ns: string, uid: string | undefined, live: any, priority: number, now: number): Promise<void> {
     return this.queue.enqueue(`event ${uid ?? r.name} ${e.reason}`, priority - EVENT_BEHIND_STATUS, async () => {
-      const now = this.#now();
       const key = `${uid ?? `${r.kind}/${ns}/${r.name}`} ${e.reason}`;
       const seen = this.#events.get(key);
       try {

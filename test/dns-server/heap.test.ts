@@ -3,26 +3,28 @@ import { execFileSync } from 'node:child_process';
 
 // heap.ts: the main thread's young generation stays at its initial size through an allocation
 // burst (a bundle load). Each case runs in a fresh process, so its heap is its own.
-function newSpaceAfterBurst(hold: boolean): number {
+function newSpaceAroundBurst(hold: boolean): { before: number; after: number } {
   const heap = new URL('../../dns-server/heap.ts', import.meta.url).href;
   const probe = `import v8 from 'node:v8';
+    const newSpace = () => v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space').space_size;
     if (${hold}) (await import(${JSON.stringify(heap)})).holdYoungGeneration();
+    const before = newSpace();
     let keep = [];
     for (let i = 0; i < 3e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 5e4) keep = []; }
-    const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
-    console.log(s.space_size);`;
-  return Number(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' }));
+    console.log(JSON.stringify({ before, after: newSpace() }));`;
+  return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' }));
 }
 
 describe('the main thread young generation (heap.ts)', () => {
   it('stays at its initial size through an allocation burst, where V8 alone grows it', () => {
     const MiB = 1048576;
-    const held = newSpaceAfterBurst(true);
-    const grown = newSpaceAfterBurst(false);
-    expect(grown, 'V8 no longer grows the young generation under this burst: heap.ts may be moot').to.be.above(8 * MiB);
-    // At most what it had when hold was called (tsx's own start may have doubled it once); V8
-    // alone takes it to 32 MB.
-    expect(held).to.be.at.most(4 * MiB);
+    const held = newSpaceAroundBurst(true);
+    const grown = newSpaceAroundBurst(false);
+    expect(grown.after, 'V8 no longer grows the young generation under this burst: heap.ts may be moot').to.be.above(8 * MiB);
+    // No larger than when hold was called. (Its size then depends on how much tsx's own start
+    // allocated: 2-6 MB seen, so a fixed bound failed once under Node 24.) V8 alone takes it to 32 MB.
+    expect(held.after).to.be.at.most(held.before);
+    expect(held.after).to.be.below(grown.after);
   });
 });
 

@@ -114,7 +114,8 @@ describe('operator controller: Events as a series', () => {
       t += 1000;
       await w.write(r(s, why), desiredStatus(r(s, why), false, false), undefined);
     }
-    const events = calls.filter((c) => c.path.includes('/events'));
+    // Events are not awaited by write() (they queue behind statuses and the object's earlier Events).
+    const events = await until('four Event writes', () => { const e = calls.filter((c) => c.path.includes('/events')); return e.length >= 4 ? e : undefined; });
     expect(events.map((c) => c.method)).to.deep.equal(['POST', 'POST', 'PATCH', 'PATCH']);
     const [firstInvalid, , repeatInvalid] = events;
     expect(repeatInvalid.path.endsWith(`/events/${firstInvalid.body.metadata.name}`)).to.equal(true);
@@ -130,6 +131,7 @@ describe('operator controller: Events as a series', () => {
     const r = (status: 'True' | 'False') => ({ kind: 'StaticHost' as const, namespace: 'ns', name: 'h', uid: 'u1', generation: 1, shardIds: [], status: { observedGeneration: 1, conditions: [{ type: 'Accepted', status, reason: status === 'True' ? 'Accepted' : 'Invalid', message: 'm', observedGeneration: 1 } as any] } });
     for (const s of ['True', 'False', 'True'] as const) await w.write(r(s), desiredStatus(r(s), false, false), undefined);
     // status PATCH + Event POST, twice; then status PATCH, the series PATCH (404), a new POST
+    await until('seven writes', () => methods.length >= 7);
     expect(methods, lines.join('')).to.deep.equal(['PATCH', 'POST', 'PATCH', 'POST', 'PATCH', 'PATCH', 'POST']);
   });
 });
