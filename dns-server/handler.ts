@@ -33,8 +33,8 @@ export const PROTO_TCP = 1;
 
 const q = newParsedQuery();
 const context: { -readonly [K in keyof FallbackQuery]: FallbackQuery[K] } = { msg: Buffer.alloc(0), qend: 12, optSize: -1, dnssecOk: false, maxSize: 512, key: '', qtype: 0, qclass: 0 };
-/** The fallback's own copy of the context of the query answer() just handed to it as a promise (read and cleared by handleQuery at once). */
-let fallbackCtx: FallbackQuery | undefined;
+/** answer()'s word for "no table has the name: ask the fallback" (handleQuery's forward() does, with a context of its own). */
+const TO_FALLBACK: unique symbol = Symbol('to fallback');
 let slowRotation = 0;
 /** A forwarded query up to this size that owns its memory (a UDP datagram) is kept whole while it waits; a larger one, header and question only. */
 const KEEP_QUERY_MAX = 512;
@@ -68,33 +68,43 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply 
     m.response(EXT_RCODE_BADVERS, (now() - t0) / 1000);
     return errorFromQuery(ctx, 0, 1);
   }
-  let out: Reply | null | Promise<Reply | null>;
+  let out: Reply | null;
   try {
-    out = answer(ctx, st, proto === PROTO_TCP);
+    const a = answer(ctx, st, proto === PROTO_TCP);
+    if (a === TO_FALLBACK) return forward(ctx, st.fallback!, m, t0);
+    out = a;
   } catch {
     out = errorFromQuery(ctx, RCODE.SERVFAIL); // a bug must not stop the server
   }
-  if (!(out instanceof Promise)) {
-    m.response(out === null ? RCODE.REFUSED : replyRcode(out), (now() - t0) / 1000);
-    return out;
-  }
-  // Only the fallback answers with a promise (answer() hands it over as it is, so a forwarded
-  // query takes one step here, not two): no route → REFUSED, a rejection → SERVFAIL. Those
-  // answers are made from the fallback's own copy of the context: `ctx` is reused by the next query.
-  const own = fallbackCtx ?? { ...ctx };
-  fallbackCtx = undefined;
-  return out.then((r) => {
-    const b = r ?? errorFromQuery(own, RCODE.REFUSED);
+  m.response(out === null ? RCODE.REFUSED : replyRcode(out), (now() - t0) / 1000);
+  return out;
+}
+
+/**
+ * Hands the query to the fallback, which keeps it past an await: with a context of its own
+ * (`ctx` is reused by the next query), and of the bytes only the header and question when the
+ * query is a view into more (a TCP read: the query in flight would pin it) or large (a client's
+ * padding or extra records, kept per waiting query). A promise is mapped in one step: no route →
+ * REFUSED, a rejection → SERVFAIL, both made from that copy.
+ */
+function forward(ctx: FallbackQuery, fb: Fallback, m: HandlerState['metrics'], t0: number): Reply | Promise<Reply> {
+  const msg = ctx.msg;
+  const own: FallbackQuery = { ...ctx, msg: msg.length <= KEEP_QUERY_MAX && msg.byteLength === msg.buffer.byteLength ? msg : ownCopy(msg, ctx.qend) };
+  const done = (x: Reply | null): Reply => {
+    const b = x ?? errorFromQuery(own, RCODE.REFUSED);
     m.response(replyRcode(b), (now() - t0) / 1000);
     return b;
-  }, () => {
+  };
+  const r = fb.resolve(own);
+  if (!(r instanceof Promise)) return done(r);
+  return r.then(done, () => {
     m.response(RCODE.SERVFAIL, (now() - t0) / 1000);
     return errorFromQuery(own, RCODE.SERVFAIL);
   });
 }
 
 /** The answer to the query in `q` (parsed, version 0), from the live tables or the fallback; `shared`: a prepared answer in parts (TCP). */
-function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | null | Promise<Reply | null> {
+function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | null | typeof TO_FALLBACK {
   const key = q.key;
   const qtype = q.qtype;
   // Only class IN is served (never forwarded or cached otherwise); zone transfers are not offered.
@@ -131,17 +141,7 @@ function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | 
       break;
     }
     case 'none': {
-      const fb = st.fallback;
-      if (fb === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
-      // The fallback keeps its query past an await: a context of its own, and of the bytes only
-      // the header and question when the query is a view into more (a TCP read: the query in
-      // flight would pin it) or large (a client's padding or extra records, kept per waiting query).
-      const m = ctx.msg;
-      const own: FallbackQuery = { ...ctx, msg: m.length <= KEEP_QUERY_MAX && m.byteLength === m.buffer.byteLength ? m : ownCopy(m, ctx.qend) };
-      const r = fb.resolve(own);
-      if (r === null) return errorFromQuery(own, RCODE.REFUSED);
-      if (r instanceof Promise) fallbackCtx = own; // handleQuery maps what it settles to, with this copy
-      return r;
+      return st.fallback === undefined ? errorFromQuery(ctx, RCODE.REFUSED) : TO_FALLBACK;
     }
   }
   // Slow path: compose from the live tables (wildcards, CNAME chains leaving their shard, ANY, NODATA without SOA).
