@@ -3,7 +3,13 @@
 // since when, and the forwarder's view), /metrics (Prometheus text from our own Registry),
 // POST /log-queries?on=1|0 (turn query logging on or off; answers the new state).
 
-import http from 'node:http';
+import { createRequire } from 'node:module';
+import type * as Http from 'node:http';
+
+// node:http by require, not import: an ESM import of a built-in reads every export to build its
+// namespace, and under Node 22+ that calls node:http's lazy WebSocket/MessageEvent getters,
+// which load undici (about 13 MB resident under Node 24, issue 14). require() leaves them lazy.
+const http = createRequire(import.meta.url)('node:http') as typeof Http;
 import type { Registry } from 'prom-client';
 
 export interface OpsSource {

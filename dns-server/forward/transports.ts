@@ -16,8 +16,9 @@
 
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls from 'node:tls';
+import type * as Tls from 'node:tls';
 import { frame } from '../wire/frame.js';
 import { random16, randomBelow } from './random.js';
 import { answersQuery } from './wire.js';
@@ -35,6 +36,14 @@ interface Pending {
   resolve: (r: ExchangeResult) => void;
   timer: NodeJS.Timeout;
 }
+
+/**
+ * node:tls, loaded on the first TLS connection: an ESM import of it reads its rootCertificates
+ * getter, which parses every bundled root certificate (3-4 MB resident under Node 24) in servers
+ * with no DNS-over-TLS upstream (issue 14).
+ */
+let tlsModule: typeof Tls | undefined;
+const tls = (): typeof Tls => (tlsModule ??= createRequire(import.meta.url)('node:tls') as typeof Tls);
 
 const POOL_SIZE = 32;
 const RETIRE_AFTER = 256;
@@ -301,7 +310,7 @@ export class StreamConn {
     const t = this.target;
     this.connecting = new Promise<net.Socket>((resolve, reject) => {
       const sock = t.tls
-        ? tls.connect({ host: t.address, port: t.port, servername: t.tls.serverName, ca: t.tls.ca, rejectUnauthorized: true, ALPNProtocols: ['dot'] })
+        ? tls().connect({ host: t.address, port: t.port, servername: t.tls.serverName, ca: t.tls.ca, rejectUnauthorized: true, ALPNProtocols: ['dot'] })
         : net.connect({ host: t.address, port: t.port });
       const timer = setTimeout(() => { sock.destroy(); reject(new Error('connect timeout')); }, timeoutMs);
       sock.once(t.tls ? 'secureConnect' : 'connect', () => { clearTimeout(timer); sock.setNoDelay(true); resolve(sock); });
