@@ -5,6 +5,7 @@
 // + the zone's SOA), the slow path (planAnswer over all the live tables), or the fallback (the
 // forwarder) for names no table holds.
 
+import { performance } from 'node:perf_hooks'; // a module binding: the global is an accessor, looked up per call
 import type { Fallback, FallbackQuery } from './fallback.js';
 import { locate, tablesScope } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';

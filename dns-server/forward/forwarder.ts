@@ -3,6 +3,7 @@
 // cache); an unchanged one survives a reload untouched.
 
 import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Forwarder, Upstream } from '../config/types.js';
 import type { FallbackQuery } from '../fallback.js';
@@ -30,6 +31,9 @@ export interface UpstreamState {
   stream: StreamConn | undefined;
   /** udp upstreams: the socket pool. */
   udp: UdpPool | undefined;
+  /** What it counts, kept on it so that counting an answer looks nothing up: its outcomes' series by rcode (then timeout/error/closed/other), its latency series. */
+  outcomes: (TallySeries | undefined)[];
+  latency: LatencySeries;
 }
 
 
@@ -37,6 +41,10 @@ interface Question { key: string; qtype: number; qclass: number; dnssecOk: boole
 
 /** A client waiting for a flight: its reply context and its promise's resolve. */
 interface Waiter { ctx: ReplyContext; resolve: (b: Buffer) => void }
+
+/** The resolve function of the promise being made: a promise per query without an executor closure per query. */
+let captured: (b: Buffer) => void = () => undefined;
+const capture = (resolve: (b: Buffer) => void): void => { captured = resolve; };
 
 /**
  * One question in flight upstream, and the clients waiting for its answer (more than one when
@@ -46,8 +54,9 @@ interface Waiter { ctx: ReplyContext; resolve: (b: Buffer) => void }
  * query buffer of its own.
  */
 class Flight extends UdpQuery implements Question {
-  /** The first waiter (the usual case), then any others. */
-  waiter: Waiter | undefined = undefined;
+  /** The first waiter (the usual case: its context and resolve kept here, no object of its own), then any others. */
+  firstCtx: ReplyContext | undefined = undefined;
+  firstResolve: ((b: Buffer) => void) | undefined = undefined;
   more: Waiter[] | undefined = undefined;
   /** The next flight of the same name in flight (another type, class or DO bit). */
   sameName: Flight | undefined = undefined;
@@ -64,8 +73,11 @@ class Flight extends UdpQuery implements Question {
 
   constructor(private readonly rt: ForwarderRuntime, readonly key: string, readonly qtype: number, readonly qclass: number, readonly dnssecOk: boolean, readonly sub: number) { super(); }
 
-  wait(w: Waiter): void {
-    if (this.waiter === undefined) this.waiter = w; else (this.more ??= []).push(w);
+  /** A client waits for the answer: the promise it gets. */
+  wait(ctx: ReplyContext): Promise<Buffer> {
+    const p = new Promise<Buffer>(capture);
+    if (this.firstResolve === undefined) { this.firstCtx = ctx; this.firstResolve = captured; } else (this.more ??= []).push({ ctx, resolve: captured });
+    return p;
   }
 
   write(out: Buffer, id: number): number {
@@ -82,8 +94,9 @@ class Flight extends UdpQuery implements Question {
 
 const NO_UPSTREAMS: readonly UpstreamState[] = [];
 
-/** What one upstream counts: its outcomes' series and its latency series (kept on it, so the query path looks nothing up). */
-interface UpstreamCounts { outcomes: Map<string, TallySeries>; latency: LatencySeries }
+/** Attempts' outcomes other than an rcode: their index in UpstreamState.outcomes, after the rcodes 0-15 (6-15 are counted as 'other'). */
+const OUTCOME_INDEX: Record<FailReason, number> = { timeout: 16, error: 17, closed: 18 };
+const OUTCOME_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', ...Array<string>(10).fill('other'), 'timeout', 'error', 'closed'];
 
 export class ForwarderRuntime {
   readonly cache: ResponseCache;
@@ -98,7 +111,6 @@ export class ForwarderRuntime {
   private closed = false;
   private retiring = false;
   private onClosed: () => void = () => undefined;
-  private readonly counts = new Map<UpstreamState, UpstreamCounts>();
 
   constructor(
     readonly cfg: Forwarder,
@@ -108,11 +120,11 @@ export class ForwarderRuntime {
   ) {
     this.cache = new ResponseCache(cfg.cache, now);
     this.upstreams = cfg.upstreams.map((u) => ({
-      cfg: u, label: `${u.protocol}://${u.address.includes(':') ? `[${u.address}]` : u.address}:${u.port}`,
+      cfg: u, label: label(u),
       up: true, consecutiveFailures: 0, lastCheck: undefined, stream: undefined,
       udp: u.protocol === 'udp' ? new UdpPool(u.address, u.port, { spoofed: () => { this.metrics.spoofed++; } }) : undefined,
+      outcomes: [], latency: metrics.latencyOf(cfg.name, label(u)),
     }));
-    for (const u of this.upstreams) this.counts.set(u, { outcomes: new Map(), latency: metrics.latencyOf(cfg.name, u.label) });
     if (cfg.healthCheck.enabled) {
       void this.checkAll(); // from start-up, not only after a failure
       this.healthTimer = setInterval(() => void this.checkAll(), cfg.healthCheck.intervalMs);
@@ -132,7 +144,9 @@ export class ForwarderRuntime {
         return shapeForClient(cache.prepared(hit, cache.age), q);
       }
     }
-    let flight = this.flightFor(q.key, sub);
+    const head = this.inflight.get(q.key);
+    let flight = head;
+    while (flight !== undefined && flight.sub !== sub) flight = flight.sameName;
     let fresh = false;
     if (flight !== undefined) {
       this.metrics.coalesced.inc({ forwarder: this.cfg.name }, this.cfg.name);
@@ -150,9 +164,8 @@ export class ForwarderRuntime {
     // in flight never holds a connection's buffer.
     const ctx: ReplyContext = q.msg.byteLength === q.msg.buffer.byteLength ? q
       : { msg: Buffer.from(q.msg.subarray(0, q.qend)), qend: q.qend, optSize: q.optSize, dnssecOk: q.dnssecOk, maxSize: q.maxSize };
-    const f = flight;
-    const p = new Promise<Buffer>((resolve) => f.wait({ ctx, resolve }));
-    if (fresh) this.launch(f);
+    const p = flight.wait(ctx);
+    if (fresh) this.launch(flight, head);
     return p;
   }
 
@@ -162,23 +175,23 @@ export class ForwarderRuntime {
     return f;
   }
 
-  /** Puts a new flight in flight: counted, findable for coalescing, first attempt sent. */
-  private launch(f: Flight): void {
+  /** Puts a new flight in flight: counted, findable for coalescing (`head`: the first flight of its name in flight), first attempt sent. */
+  private launch(f: Flight, head: Flight | undefined): void {
     this.inflightCount++;
-    f.sameName = this.inflight.get(f.key);
+    f.sameName = head;
     this.inflight.set(f.key, f);
-    f.deadline = performance.now() + this.cfg.deadlineMs; // real time; this.now is the cache's clock
+    const t = performance.now();
+    f.deadline = t + this.cfg.deadlineMs; // real time; this.now is the cache's clock
     let order = this.order();
     if (!order[0].up) {
       if (this.cfg.failFast) { this.land(f, null); return; } // all down (order() puts healthy ones first)
     } else if (!order[order.length - 1].up) order = order.filter((u) => u.up);
     f.order = order;
-    this.attempt(f);
+    this.attempt(f, t);
   }
 
-  /** Sends the flight to its next upstream, or lands it when none is left or its deadline has passed. */
-  private attempt(f: Flight): void {
-    const t = performance.now();
+  /** Sends the flight to its next upstream, or lands it when none is left or its deadline has passed (`t`: performance.now()). */
+  private attempt(f: Flight, t = performance.now()): void {
     const remaining = f.deadline - t;
     if (f.tried >= f.order.length || remaining <= 0 || this.closed) { this.land(f, f.lastAnswer); return; }
     const u = f.order[f.tried++];
@@ -186,7 +199,7 @@ export class ForwarderRuntime {
     f.started = t;
     f.overTcp = false;
     const timeoutMs = Math.min(this.cfg.timeoutMs, remaining);
-    if (u.udp !== undefined) { u.udp.send(f, timeoutMs); return; }
+    if (u.udp !== undefined) { u.udp.send(f, timeoutMs, t); return; }
     void this.stream(u).exchange((id) => buildUpstreamQuery(id, f.key, f.qtype, f.qclass, UPSTREAM_UDP_SIZE, f.dnssecOk), timeoutMs)
       .then((r) => (r.ok ? this.onAnswer(f, r.resp) : this.onFailure(f, r.reason)));
   }
@@ -204,9 +217,8 @@ export class ForwarderRuntime {
     }
     const scanned = scanResponse(resp, this.cfg.cache.enabled);
     if (scanned === undefined) { this.failed(u); this.attempt(f); return; }
-    const c = this.counts.get(u)!;
-    this.count(u, c, rcodeName(scanned.rcode));
-    c.latency.observe((performance.now() - f.started) / 1000);
+    this.count(u, scanned.rcode);
+    u.latency.observe((performance.now() - f.started) / 1000);
     this.succeeded(u);
     f.lastAnswer = scanned;
     // SERVFAIL and REFUSED from one upstream: another may do better.
@@ -217,7 +229,7 @@ export class ForwarderRuntime {
   /** The flight's current attempt failed (timeout, error, closed): the next upstream. */
   onFailure(f: Flight, reason: FailReason): void {
     const u = f.current!;
-    this.count(u, this.counts.get(u)!, reason);
+    this.count(u, OUTCOME_INDEX[reason]);
     this.failed(u);
     this.attempt(f);
   }
@@ -234,9 +246,11 @@ export class ForwarderRuntime {
     if (r !== null && this.cfg.cache.enabled) this.cache.store(f.key, f.sub, r, (stored = storedBody(r)));
     const more = f.more;
     if (more !== undefined) for (const w of more) w.resolve(this.reply(f, r, w.ctx, stored ??= r === null ? undefined : storedBody(r)));
-    const w = f.waiter;
-    if (w !== undefined) w.resolve((r !== null ? shapeInPlace(r, w.ctx) : undefined) ?? this.reply(f, r, w.ctx, stored ?? (r === null ? undefined : storedBody(r))));
-    f.waiter = undefined;
+    const resolve = f.firstResolve;
+    const ctx = f.firstCtx;
+    if (resolve !== undefined && ctx !== undefined) resolve((r !== null ? shapeInPlace(r, ctx) : undefined) ?? this.reply(f, r, ctx, stored ?? (r === null ? undefined : storedBody(r))));
+    f.firstResolve = undefined;
+    f.firstCtx = undefined;
     f.more = undefined;
     f.lastAnswer = null;
     if (this.retiring && this.inflightCount === 0 && !this.closed) this.close();
@@ -254,7 +268,7 @@ export class ForwarderRuntime {
   private prefetch(q: FallbackQuery, sub: number): void {
     if (this.flightFor(q.key, sub) !== undefined || this.inflightCount >= this.cfg.maxConcurrent) return;
     this.metrics.prefetches.inc({ forwarder: this.cfg.name }, this.cfg.name);
-    this.launch(new Flight(this, q.key, q.qtype, q.qclass, q.dnssecOk, sub));
+    this.launch(new Flight(this, q.key, q.qtype, q.qclass, q.dnssecOk, sub), this.inflight.get(q.key));
   }
 
   /** The upstreams to try, in order: the policy's order, healthy ones first. */
@@ -275,9 +289,13 @@ export class ForwarderRuntime {
     return [...list.filter((u) => u.up), ...list.filter((u) => !u.up)];
   }
 
-  private count(u: UpstreamState, c: UpstreamCounts, outcome: string): void {
-    let t = c.outcomes.get(outcome);
-    if (t === undefined) c.outcomes.set(outcome, (t = this.metrics.requests.series({ forwarder: this.cfg.name, upstream: u.label, rcode: outcome }, `${this.cfg.name}|${u.label}|${outcome}`)));
+  /** Counts one outcome of an attempt at `u`: an rcode (0-15), or an OUTCOME_INDEX. */
+  private count(u: UpstreamState, index: number): void {
+    let t = u.outcomes[index];
+    if (t === undefined) {
+      const outcome = OUTCOME_NAMES[index];
+      t = u.outcomes[index] = this.metrics.requests.series({ forwarder: this.cfg.name, upstream: u.label, rcode: outcome }, `${this.cfg.name}|${u.label}|${outcome}`);
+    }
     t.n++;
   }
 
@@ -364,5 +382,4 @@ export class ForwarderRuntime {
   }
 }
 
-const RCODE_LABELS = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
-const rcodeName = (r: number) => RCODE_LABELS[r] ?? 'other';
+const label = (u: Upstream): string => `${u.protocol}://${u.address.includes(':') ? `[${u.address}]` : u.address}:${u.port}`;

@@ -18,6 +18,7 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type * as Tls from 'node:tls';
 import { frame } from '../wire/frame.js';
 import { random16, randomBelow } from './random.js';
@@ -165,8 +166,8 @@ export class UdpPool {
     return new PooledSocket(this.family, this.address, this.port, this, this.drops);
   }
 
-  /** Sends `q` from a random pooled socket with a random free ID; its answer, or its failure after `timeoutMs`, is reported to it. */
-  send(q: UdpQuery, timeoutMs: number): void {
+  /** Sends `q` from a random pooled socket with a random free ID; its answer, or its failure after `timeoutMs` from `now` (performance.now()), is reported to it. */
+  send(q: UdpQuery, timeoutMs: number, now = performance.now()): void {
     if (this.closed) { q.failed('closed'); return; }
     const i = randomBelow(this.sockets.length);
     let s = this.sockets[i];
@@ -179,12 +180,12 @@ export class UdpPool {
     }
     if (!s.isReady) {
       // Still connecting (a fresh socket): sent once connected, failed if it never is or the pool closes first.
-      q.expires = performance.now() + timeoutMs;
+      q.expires = now + timeoutMs;
       if (s.early.length === 0) void s.ready.then((ok) => this.flushEarly(s, ok));
       s.early.push(q);
       return;
     }
-    this.transmit(s, q, timeoutMs);
+    this.transmit(s, q, now + timeoutMs);
   }
 
   private flushEarly(s: PooledSocket, ok: boolean): void {
@@ -192,18 +193,19 @@ export class UdpPool {
     for (const q of early) {
       if (this.closed) q.failed('closed');
       else if (!ok) q.failed('error');
-      else this.transmit(s, q, Math.max(1, q.expires - performance.now()));
+      else this.transmit(s, q, Math.max(q.expires, performance.now() + 1));
     }
     if (s.retired && s.pending.size === 0) s.close();
   }
 
-  private transmit(s: PooledSocket, q: UdpQuery, timeoutMs: number): void {
+  /** Sends `q` on `s`, to expire at `expires` (performance.now() ms). */
+  private transmit(s: PooledSocket, q: UdpQuery, expires: number): void {
     const id = s.freeId();
     const len = q.write(this.scratch, id);
     q.sock = s;
     q.id = id;
     s.pending.set(id, q);
-    this.queue(q, performance.now() + timeoutMs);
+    this.queue(q, expires);
     const bytes = this.views[len] ?? (this.views[len] = this.scratch.subarray(0, len));
     s.sock.send(bytes);
     if (s.sock.getSendQueueCount() > 0) { this.scratch = Buffer.allocUnsafe(QUERY_ROOM); this.views = []; } // queued by libuv: the bytes are its until sent
