@@ -295,7 +295,11 @@ export class SlabWriter {
     } else this.utf8(JSON.stringify(v) ?? 'null');
   }
 
-  /** @param room entries the index should take besides these, at most half full (a slab that patchSlab will grow) */
+  /**
+   * @param aux the aux blob: a JSON value, or a function that writes it with this writer (a
+   *   large one, written as bytes with no copy of it made first; build.ts reverseAux)
+   * @param room entries the index should take besides these, at most half full (a slab that patchSlab will grow)
+   */
   finish(meta: unknown, aux: unknown = null, room = 0): SharedArrayBuffer {
     return this.#finish(meta, aux, room, false)!;
   }
@@ -315,7 +319,8 @@ export class SlabWriter {
     const metaAt = this.#p;
     this.json(meta);
     const auxAt = this.#p;
-    this.json(aux);
+    if (typeof aux === 'function') (aux as (w: SlabWriter) => void)(this);
+    else this.json(aux);
     const end = this.#p;
     const sab = new SharedArrayBuffer(dataStart + end);
     const u32 = new Uint32Array(sab, 0, dataStart >>> 2);
