@@ -179,7 +179,7 @@ function memberLength(prev: string, k: string, v: unknown, known?: number): numb
  * receivedShardTexts), until validShardHash has used it; `ascii`: every char below 0x80 (then its
  * UTF-8 is its latin1, which the hash reads at a third of the cost).
  */
-const receivedText = new WeakMap<object, { text: string; ascii: boolean }>();
+const receivedText = new WeakMap<object, { text: string; ascii: boolean; plain?: true }>();
 /** The text each bundle parsed by parseBundleJson came from, when it has no escape and no white space; until receivedShardTexts. */
 const receivedBundle = new WeakMap<object, { text: string; ascii: boolean }>();
 
@@ -261,7 +261,7 @@ export function receivedShardTexts(bundle: object, lengthOf: (i: number) => numb
   }
   at += '"shards":['.length;
   for (let i = 0; i < shards.length; i++) {
-    receivedText.set(shards[i], { text: got.text.slice(at, at + lengths[i]), ascii: got.ascii });
+    receivedText.set(shards[i], { text: got.text.slice(at, at + lengths[i]), ascii: got.ascii, plain: true }); // (isPlainText: the whole text was)
     at += lengths[i] + 1;
   }
   return true;
@@ -304,7 +304,7 @@ export function validShardHash(shard: Shard, lengths: Partial<Record<string, num
   receivedText.delete(shard); // needed once
   const tail = ',"hash":"' + shard.hash + '"}'; // the hash member, last, as the operator writes it
   const text = got?.text;
-  if (text !== undefined && text.endsWith(tail) && isCanonicalText(text, tail.length, len)) {
+  if (text !== undefined && text.endsWith(tail) && (got!.plain ? text.length - tail.length + 1 === len : isCanonicalText(text, tail.length, len))) {
     return createHash('sha256').update(text.slice(0, text.length - tail.length), got!.ascii ? 'latin1' : 'utf8').update('}').digest('hex');
   }
   const { hash: _ignored, ...rest } = shard;
