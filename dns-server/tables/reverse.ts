@@ -225,7 +225,7 @@ function firstBase(changes: readonly ReverseChange[]): ReverseUpdate | undefined
     n += c.after.length;
   }
   if (n <= OVERLAY_MIN) return undefined;
-  const w = new SlabWriter();
+  const w = new SlabWriter(n * 160); // a services shard's name, its key and its record: about 140 bytes
   for (const c of changes) {
     for (const rs of c.after) {
       w.beginName(rs.name, FLAGS);

@@ -146,9 +146,10 @@ export class SlabWriter {
   readonly #ents: number[] = [];
   #at = -1;
 
-  constructor() {
-    this.#buf = spare ?? Buffer.allocUnsafeSlow(1 << 16);
-    spare = undefined;
+  /** @param bytes the bytes the entries are expected to take (a large slab: its scratch allocated once, not doubled up to it) */
+  constructor(bytes = 0) {
+    this.#buf = spare !== undefined && spare.length >= bytes ? spare : Buffer.allocUnsafeSlow(Math.max(1 << 16, bytes));
+    if (this.#buf === spare) spare = undefined;
   }
 
   /** Entries added so far. */
