@@ -1,7 +1,8 @@
 // Child of the scale bench: loads a bundle into an in-process DNS server and reports load
 // times (wall and CPU), resident memory, and whether queries sent during a shard reload are all
 // answered. `bundle` form: the bundle and the changed shard parsed beforehand and applied as
-// objects (applyBundle, applyShards), as the file source does after its JSON.parse; `configmap`
+// objects (applyBundle, applyShards), as the file source does after its parse (parseBundleJson,
+// which keeps the text for the shards' hash check; JSON.parse for a build without it); `configmap`
 // form: each shard in its ConfigMap (as the operator publishes it), decoded and applied as the
 // ConfigMap source does, the decoding (JSON.parse, gunzip) counted in the load.
 // Usage: server-child.js BUNDLE CHANGED [bundle|configmap] [DIST]: DIST, another build's dist/

@@ -180,8 +180,8 @@ function memberLength(prev: string, k: string, v: unknown, known?: number): numb
  * UTF-8 is its latin1, which the hash reads at a third of the cost).
  */
 const receivedText = new WeakMap<object, { text: string; ascii: boolean; plain?: true }>();
-/** The text each bundle parsed by parseBundleJson came from, when it has no escape and no white space; until receivedShardTexts. */
-const receivedBundle = new WeakMap<object, { text: string; ascii: boolean }>();
+/** The text each bundle parsed by parseBundleJson came from, until receivedShardTexts. */
+const receivedBundle = new WeakMap<object, string>();
 
 const isAscii = (text: string) => Buffer.byteLength(text, 'utf8') === text.length;
 
@@ -197,14 +197,13 @@ export function parseShardJson(text: string): unknown {
 }
 
 /**
- * JSON.parse(text) for a bundle received as text (the file source's): remembers the text when it
- * holds no escape, no white space and no odd number (isPlainText), so that validation can find
- * each shard's text in it (receivedShardTexts) and hash that, as for parseShardJson. The value
- * must not be changed before it is validated.
+ * JSON.parse(text) for a bundle received as text (the file source's): remembers the text, so
+ * that validation can find each shard's text in it (receivedShardTexts) and hash that, as for
+ * parseShardJson. The value must not be changed before it is validated.
  */
 export function parseBundleJson(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  if (value !== null && typeof value === 'object' && isPlainText(text)) receivedBundle.set(value, { text, ascii: isAscii(text) });
+  if (value !== null && typeof value === 'object') receivedBundle.set(value, text);
   return value;
 }
 
@@ -228,7 +227,7 @@ export function operatorTextLength(shard: object, lengths: Partial<Record<string
  * there is a text.
  *
  * Sound because the whole text is checked, not each shard's: it holds no escape, no white space,
- * no odd number (parseBundleJson), so every token in it is written as the canonical JSON writes
+ * no odd number (isPlainText), so every token in it is written as the canonical JSON writes
  * it; the envelope's keys and every shard's are in the order the expected text has them (the
  * envelope's and the shards' sorted, each shard's hash last: objectLength and operatorTextLength
  * check that), so the text is the expected one unless JSON.parse dropped a duplicate member, which
@@ -237,9 +236,9 @@ export function operatorTextLength(shard: object, lengths: Partial<Record<string
  * longer shard before it would shift the window onto other text.) ADR 0015.
  */
 export function receivedShardTexts(bundle: object, lengthOf: (i: number) => number): boolean {
-  const got = receivedBundle.get(bundle);
+  const text = receivedBundle.get(bundle);
   receivedBundle.delete(bundle); // needed once
-  if (got === undefined) return false;
+  if (text === undefined) return false;
   const shards = (bundle as { shards: object[] }).shards;
   if (!Array.isArray(shards)) return false;
   const lengths: number[] = [];
@@ -252,7 +251,8 @@ export function receivedShardTexts(bundle: object, lengthOf: (i: number) => numb
   }
   const env = bundle as Record<string, unknown>;
   const total = objectLength(env, { shards: arrayLength });
-  if (total !== got.text.length) return false;
+  if (total !== text.length || !isPlainText(text)) return false;
+  const ascii = isAscii(text);
   // Where the shards' array begins: after the envelope's members before it (sorted, so known).
   let at = 1;
   for (const k in env) {
@@ -261,7 +261,7 @@ export function receivedShardTexts(bundle: object, lengthOf: (i: number) => numb
   }
   at += '"shards":['.length;
   for (let i = 0; i < shards.length; i++) {
-    receivedText.set(shards[i], { text: got.text.slice(at, at + lengths[i]), ascii: got.ascii, plain: true }); // (isPlainText: the whole text was)
+    receivedText.set(shards[i], { text: text.slice(at, at + lengths[i]), ascii, plain: true }); // (isPlainText: the whole text is)
     at += lengths[i] + 1;
   }
   return true;
