@@ -209,6 +209,7 @@ export function parseBundleJson(text: string): unknown {
 
 /** The length of a shard's text as the operator writes it: its canonical JSON without `hash`, then the hash member last (`lengths`: as validShardHash). */
 export function operatorTextLength(shard: object, lengths: Partial<Record<string, number>> = {}): number {
+  if (shard === null || typeof shard !== 'object' || Array.isArray(shard)) return NOT_CANONICAL;
   const rec = shard as Record<string, unknown>;
   let last = '';
   let keys = 0;
