@@ -1,7 +1,8 @@
 // Child of the scale bench: loads a bundle into an in-process DNS server and reports load
 // times (wall and CPU), resident memory, and whether queries sent during a shard reload are all
 // answered. `bundle` form: the bundle and the changed shard parsed beforehand and applied as
-// objects (applyBundle, applyShards), as the file source does after its JSON.parse; `configmap`
+// objects (applyBundle, applyShards), as the file source does after its parse (parseBundleJson,
+// which keeps the text for the shards' hash check; JSON.parse for a build without it); `configmap`
 // form: each shard in its ConfigMap (as the operator publishes it), decoded and applied as the
 // ConfigMap source does, the decoding (JSON.parse, gunzip) counted in the load.
 // Usage: server-child.js BUNDLE CHANGED [bundle|configmap] [DIST]: DIST, another build's dist/
@@ -17,6 +18,7 @@ const from = (path: string) => (dist ? pathToFileURL(`${dist}/${path}`).href : n
 const { decodeShardConfigMap, shardConfigMap } = await import(from('dns-server/config/configmap-form.js')) as typeof import('../../dns-server/config/configmap-form.js');
 const { holdYoungGeneration } = await import(from('dns-server/heap.js')) as typeof import('../../dns-server/heap.js');
 const { startDnsServer } = await import(from('dns-server/index.js')) as typeof import('../../dns-server/index.js');
+const hashMod = await import(from('dns-server/config/hash.js')) as Partial<typeof import('../../dns-server/config/hash.js')>;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const mib = (b: number) => (b / 1048576).toFixed(1) + ' MiB';
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -29,7 +31,8 @@ gc();
 const base = process.memoryUsage().rss;
 const server = await startDnsServer({ port: 0, logger: pino({ level: 'silent' }) });
 const bundleText = readFileSync(bundleFile, 'utf8');
-const bundle = form === 'bundle' ? JSON.parse(bundleText) : undefined;
+// (parsed as the file source parses it, keeping the text for the hash check, when this build has that)
+const bundle = form === 'bundle' ? (hashMod.parseBundleJson ?? JSON.parse)(bundleText) : undefined;
 let configMaps = form === 'configmap' ? (JSON.parse(bundleText).shards as object[]).map((s) => configMapOf(JSON.stringify(s))) : [];
 gc();
 const c0 = process.cpuUsage();

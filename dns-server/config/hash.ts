@@ -174,8 +174,16 @@ function memberLength(prev: string, k: string, v: unknown, known?: number): numb
   return l < 0 ? NOT_CANONICAL : canonicalLength(k) + 1 + l;
 }
 
-/** The text each shard parsed by parseShardJson came from, until validShardHash has used it. */
-const receivedText = new WeakMap<object, string>();
+/**
+ * The text each shard parsed by parseShardJson came from (or its part of a bundle's text,
+ * receivedShardTexts), until validShardHash has used it; `ascii`: every char below 0x80 (then its
+ * UTF-8 is its latin1, which the hash reads at a third of the cost).
+ */
+const receivedText = new WeakMap<object, { text: string; ascii: boolean; plain?: true }>();
+/** The text each bundle parsed by parseBundleJson came from, until receivedShardTexts. */
+const receivedBundle = new WeakMap<object, string>();
+
+const isAscii = (text: string) => Buffer.byteLength(text, 'utf8') === text.length;
 
 /**
  * JSON.parse(text) for a shard received as text (a ConfigMap's): remembers the text, so that
@@ -184,8 +192,80 @@ const receivedText = new WeakMap<object, string>();
  */
 export function parseShardJson(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  if (value !== null && typeof value === 'object') receivedText.set(value, text);
+  if (value !== null && typeof value === 'object') receivedText.set(value, { text, ascii: isAscii(text) });
   return value;
+}
+
+/**
+ * JSON.parse(text) for a bundle received as text (the file source's): remembers the text, so
+ * that validation can find each shard's text in it (receivedShardTexts) and hash that, as for
+ * parseShardJson. The value must not be changed before it is validated.
+ */
+export function parseBundleJson(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  if (value !== null && typeof value === 'object') receivedBundle.set(value, text);
+  return value;
+}
+
+/** The length of a shard's text as the operator writes it: its canonical JSON without `hash`, then the hash member last (`lengths`: as validShardHash). */
+export function operatorTextLength(shard: object, lengths: Partial<Record<string, number>> = {}): number {
+  if (shard === null || typeof shard !== 'object' || Array.isArray(shard)) return NOT_CANONICAL;
+  const rec = shard as Record<string, unknown>;
+  let last = '';
+  let keys = 0;
+  for (const k in rec) { last = k; keys++; }
+  const hash = rec.hash;
+  // (a shard of the hash alone is written without the comma this length counts: not taken)
+  if (keys < 2 || last !== 'hash' || typeof hash !== 'string' || !/^[0-9a-f]*$/.test(hash)) return NOT_CANONICAL;
+  const len = objectLength(rec, lengths, 'hash');
+  return len < 0 ? NOT_CANONICAL : len - 1 + ',"hash":"'.length + hash.length + 2;
+}
+
+/**
+ * Each shard's text within the text parseBundleJson kept for `bundle` (then forgotten), for
+ * validShardHash to hash, or false (then each shard is serialised as before). `lengthOf(i)`:
+ * operatorTextLength of shard i (NOT_CANONICAL: none of the texts are taken); asked only when
+ * there is a text.
+ *
+ * Sound because the whole text is checked, not each shard's: it holds no escape, no white space,
+ * no odd number (isPlainText), so every token in it is written as the canonical JSON writes
+ * it; the envelope's keys and every shard's are in the order the expected text has them (the
+ * envelope's and the shards' sorted, each shard's hash last: objectLength and operatorTextLength
+ * check that), so the text is the expected one unless JSON.parse dropped a duplicate member, which
+ * would make it longer than the expected length: it must be exactly that long. Then shard i's
+ * text lies at the offset the lengths before it give. (A shard's own check alone would not do: a
+ * longer shard before it would shift the window onto other text.) ADR 0015.
+ */
+export function receivedShardTexts(bundle: object, lengthOf: (i: number) => number): boolean {
+  const text = receivedBundle.get(bundle);
+  receivedBundle.delete(bundle); // needed once
+  if (text === undefined) return false;
+  const shards = (bundle as { shards: object[] }).shards;
+  if (!Array.isArray(shards)) return false;
+  const lengths: number[] = [];
+  let arrayLength = 1 + Math.max(0, shards.length - 1) + 1; // brackets and commas
+  for (let i = 0; i < shards.length; i++) {
+    const l = lengthOf(i);
+    if (l < 0) return false;
+    lengths.push(l);
+    arrayLength += l;
+  }
+  const env = bundle as Record<string, unknown>;
+  const total = objectLength(env, { shards: arrayLength });
+  if (total !== text.length || !isPlainText(text)) return false;
+  const ascii = isAscii(text);
+  // Where the shards' array begins: after the envelope's members before it (sorted, so known).
+  let at = 1;
+  for (const k in env) {
+    if (k === 'shards') break;
+    at += canonicalLength(k) + 1 + canonicalLength(env[k]) + 1;
+  }
+  at += '"shards":['.length;
+  for (let i = 0; i < shards.length; i++) {
+    receivedText.set(shards[i], { text: text.slice(at, at + lengths[i]), ascii, plain: true }); // (isPlainText: the whole text is)
+    at += lengths[i] + 1;
+  }
+  return true;
 }
 
 /**
@@ -204,8 +284,12 @@ const ODD_NUMBER = /":-?(?:\d{16}|\d+[.eE])/;
  * JSON.parse drops) would make it longer. docs/adr/0015-shard-validation-at-scale.md.
  */
 function isCanonicalText(text: string, tailLength: number, restLength: number): boolean {
-  return text.length - tailLength + 1 === restLength
-    && text.indexOf('\\') < 0 && text.indexOf(' ') < 0 && text.indexOf('\n') < 0 && text.indexOf('\r') < 0 && text.indexOf('\t') < 0
+  return text.length - tailLength + 1 === restLength && isPlainText(text);
+}
+
+/** No escape, no white space, no odd number (isCanonicalText). */
+function isPlainText(text: string): boolean {
+  return text.indexOf('\\') < 0 && text.indexOf(' ') < 0 && text.indexOf('\n') < 0 && text.indexOf('\r') < 0 && text.indexOf('\t') < 0
     && !ODD_NUMBER.test(text);
 }
 
@@ -217,11 +301,12 @@ function isCanonicalText(text: string, tailLength: number, restLength: number): 
 export function validShardHash(shard: Shard, lengths: Partial<Record<string, number>> = {}): string {
   const len = objectLength(shard as unknown as Record<string, unknown>, lengths, 'hash');
   if (len < 0) return computeShardHash(shard);
-  const text = receivedText.get(shard);
+  const got = receivedText.get(shard);
   receivedText.delete(shard); // needed once
   const tail = ',"hash":"' + shard.hash + '"}'; // the hash member, last, as the operator writes it
-  if (text !== undefined && text.endsWith(tail) && isCanonicalText(text, tail.length, len)) {
-    return createHash('sha256').update(text.slice(0, text.length - tail.length)).update('}').digest('hex');
+  const text = got?.text;
+  if (text !== undefined && text.endsWith(tail) && (got!.plain ? text.length - tail.length + 1 === len : isCanonicalText(text, tail.length, len))) {
+    return createHash('sha256').update(text.slice(0, text.length - tail.length), got!.ascii ? 'latin1' : 'utf8').update('}').digest('hex');
   }
   const { hash: _ignored, ...rest } = shard;
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex');

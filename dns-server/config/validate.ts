@@ -5,7 +5,7 @@
 // cannot say (owners inside their zone, CNAME alone at its name, one RRset per name and type, the
 // hash). Each shard is validated alone: a bad shard is refused alone and the rest still loads.
 
-import { validShardHash } from './hash.js';
+import { operatorTextLength, receivedShardTexts, validShardHash } from './hash.js';
 import { checkRRSetList } from './rrset-check.js';
 import { checkEnvelope as checkEnvelopeSchema, checkShardOutline as checkShardOutlineSchema } from './schema-validators.generated.js';
 import type { ConfigBundle, RRSet, Shard } from './types.js';
@@ -94,11 +94,29 @@ export function checkShardSchema(input: unknown, id: string): SchemaVerdict {
   return { errors, lengths };
 }
 
+/** A shard checked but for its hash: its id, errors (none: it passed), and the canonical lengths the schema check measured. */
+interface Checked { input: unknown; id: string; errors: string[]; lengths: SchemaVerdict['lengths'] }
+
 /** Validates one shard: schema, semantic rules, and that its hash matches its content. */
 export function validateShard(input: unknown): ShardValidation {
+  return checkHash(checkShard(input));
+}
+
+/** The hash check that completes a shard's validation (validShardHash). */
+function checkHash({ input, id, errors, lengths }: Checked): ShardValidation {
+  if (errors.length === 0) {
+    const shard = input as Shard;
+    const want = validShardHash(shard, lengths);
+    if (want !== shard.hash) errors.push(`${id}: hash ${shard.hash} does not match the content (${want})`);
+  }
+  return errors.length ? { ok: false, id, errors } : { ok: true, shard: input as Shard };
+}
+
+/** A shard's schema and semantic rules (all of validateShard but the hash). */
+function checkShard(input: unknown): Checked {
   const id = typeof (input as { id?: unknown })?.id === 'string' ? (input as { id: string }).id : '(no id)';
   const { errors, lengths } = checkShardSchema(input, id);
-  if (errors.length) return { ok: false, id, errors };
+  if (errors.length) return { input, id, errors, lengths };
   const shard = input as Shard;
   switch (shard.kind) {
     case 'zone':
@@ -122,11 +140,7 @@ export function validateShard(input: unknown): ShardValidation {
   }
   checkRRSets(shard.reverse, `${id} reverse`, isReverse, errors);
   for (const rs of shard.reverse) if (rs.type !== 'PTR') errors.push(`${id}: reverse holds only PTR, not ${rs.type} at ${rs.name}`);
-  if (errors.length === 0) {
-    const want = validShardHash(shard, lengths);
-    if (want !== shard.hash) errors.push(`${id}: hash ${shard.hash} does not match the content (${want})`);
-  }
-  return errors.length ? { ok: false, id, errors } : { ok: true, shard };
+  return { input, id, errors, lengths };
 }
 
 export interface BundleValidation {
@@ -150,9 +164,23 @@ export function validateBundle(input: unknown, known?: (id: string, hash: string
   }
   const out: BundleValidation = { shards: [], refused: [] };
   const ids = new Set<string>();
-  for (const raw of (input as ConfigBundle).shards) {
+  const raws = (input as ConfigBundle).shards as unknown[];
+  const isKnown = (raw: unknown) => {
     const { id, hash } = raw as { id?: unknown; hash?: unknown };
-    const v: ShardValidation = known !== undefined && typeof id === 'string' && typeof hash === 'string' && known(id, hash) ? { ok: true, shard: raw } : validateShard(raw);
+    return known !== undefined && typeof id === 'string' && typeof hash === 'string' && known(id, hash);
+  };
+  // Nothing known (a first load): every shard checked before any hash, so that, when the bundle
+  // came as text (hash.ts parseBundleJson), each shard's text can be found in it from the lengths
+  // the checks measured and hashed instead of the shard serialised again (receivedShardTexts).
+  const held = raws.map(isKnown);
+  let checked: Checked[] | undefined;
+  if (!held.includes(true)) {
+    checked = raws.map(checkShard);
+    receivedShardTexts(input as object, (i) => operatorTextLength(raws[i] as object, checked![i].errors.length ? {} : checked![i].lengths));
+  }
+  for (let i = 0; i < raws.length; i++) {
+    const raw = raws[i];
+    const v: ShardValidation = checked !== undefined ? checkHash(checked[i]) : held[i] ? { ok: true, shard: raw as Shard } : validateShard(raw);
     if (!v.ok) { out.refused.push({ id: v.id, errors: v.errors }); continue; }
     if (ids.has(v.shard.id)) { out.refused.push({ id: v.shard.id, errors: [`${v.shard.id}: duplicate shard id`] }); continue; }
     ids.add(v.shard.id);

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { parseBundleJson } from '../config/hash.js';
 import type { ReloadReport } from '../reload.js';
 
 export interface FileSource {
@@ -70,7 +71,7 @@ export async function startFileSource(opts: FileSourceOptions): Promise<FileSour
     lastHash = hash;
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
+      doc = parseBundleJson(text); // JSON.parse, keeping the text for the shards' hash check (config/hash.ts)
     } catch (err) {
       log.error({ err: { message: (err as Error).message } }, 'config file is not valid JSON; the last good configuration keeps serving');
       return undefined;

@@ -12,25 +12,35 @@ const scratch = Buffer.allocUnsafe(512);
 
 /** nameToKey(name), the same string; fast for lower-case ASCII absolute names. */
 export function keyOfName(name: string): string {
+  const n = writeKeyOfName(name, scratch, 0);
+  return n < 0 ? nameToKey(name) : scratch.toString('latin1', 0, n);
+}
+
+/**
+ * Writes the bytes of nameToKey(name) (one per char: the key is latin1) into `b` at `at` and
+ * returns how many (the name's length + 1), for a lower-case ASCII absolute name; -1 for any other
+ * (then nameToKey(name) is the key, or its error): `b` may have been written to. `b` has room for
+ * name.length + 1 bytes at `at`. The slab writer writes keys this way, with no string per key.
+ */
+export function writeKeyOfName(name: string, b: Uint8Array, at: number): number {
   const n = name.length;
-  if (n < 2 || n > 255 || name.charCodeAt(n - 1) !== 46) return nameToKey(name);
-  const b = scratch;
-  let lp = 0; // where the current label's length goes
-  let out = 1;
+  if (n < 2 || n > 255 || name.charCodeAt(n - 1) !== 46) return -1;
+  let lp = at; // where the current label's length goes
+  let out = at + 1;
   let start = 0;
   for (let i = 0; i < n; i++) {
     const c = name.charCodeAt(i);
     if (c === 46) {
       const len = i - start;
-      if (len < 1 || len > 63) return nameToKey(name); // its error
+      if (len < 1 || len > 63) return -1; // nameToKey's error
       b[lp] = len;
       lp = out++;
       start = i + 1;
     } else {
-      if (c >= 0x7f || (c >= 65 && c <= 90)) return nameToKey(name); // non-ASCII, upper case
+      if (c >= 0x7f || (c >= 65 && c <= 90)) return -1; // non-ASCII, upper case
       b[out++] = c;
     }
   }
   b[lp] = 0;
-  return b.toString('latin1', 0, out);
+  return out - at;
 }

@@ -15,6 +15,7 @@
 // are threads of one process.)
 
 import { TYPE } from '../wire/constants.js';
+import { keyOfName, writeKeyOfName } from './keys.js';
 
 const MAGIC = 0x534c4231; // "SLB1"
 const HEADER_WORDS = 16;
@@ -145,9 +146,10 @@ export class SlabWriter {
   readonly #ents: number[] = [];
   #at = -1;
 
-  constructor() {
-    this.#buf = spare ?? Buffer.allocUnsafeSlow(1 << 16);
-    spare = undefined;
+  /** @param bytes the bytes the entries are expected to take (a large slab: its scratch allocated once, not doubled up to it) */
+  constructor(bytes = 0) {
+    this.#buf = spare !== undefined && spare.length >= bytes ? spare : Buffer.allocUnsafeSlow(Math.max(1 << 16, bytes));
+    if (this.#buf === spare) spare = undefined;
   }
 
   /** Entries added so far. */
@@ -172,6 +174,17 @@ export class SlabWriter {
     for (let i = 0; i < key.length; i++) b[p++] = key.charCodeAt(i);
     this.#p = p;
     this.#at = p;
+  }
+
+  /** begin() with the key of a configuration name (keys.ts keyOfName), written straight from the name: no key string. */
+  beginName(name: string, flags: number): void {
+    this.#room(name.length + 1);
+    const p = this.#p;
+    const n = writeKeyOfName(name, this.#buf, p);
+    if (n < 0) { this.begin(keyOfName(name), flags); return; }
+    this.#ents.push(p, n, 0, flags);
+    this.#p = p + n;
+    this.#at = this.#p;
   }
 
   end(): void {
@@ -283,8 +296,21 @@ export class SlabWriter {
     } else this.utf8(JSON.stringify(v) ?? 'null');
   }
 
-  /** @param room entries the index should take besides these, at most half full (a slab that patchSlab will grow) */
+  /**
+   * @param aux the aux blob: a JSON value, or a function that writes it with this writer (a
+   *   large one, written as bytes with no copy of it made first; build.ts reverseAux)
+   * @param room entries the index should take besides these, at most half full (a slab that patchSlab will grow)
+   */
   finish(meta: unknown, aux: unknown = null, room = 0): SharedArrayBuffer {
+    return this.#finish(meta, aux, room, false)!;
+  }
+
+  /** finish(), or undefined (and the writer done) when two entries have the same key. */
+  finishUnique(meta: unknown, aux: unknown = null, room = 0): SharedArrayBuffer | undefined {
+    return this.#finish(meta, aux, room, true);
+  }
+
+  #finish(meta: unknown, aux: unknown, room: number, unique: boolean): SharedArrayBuffer | undefined {
     const ents = this.#ents;
     const n = ents.length >>> 2;
     let capacity = 8;
@@ -294,14 +320,16 @@ export class SlabWriter {
     const metaAt = this.#p;
     this.json(meta);
     const auxAt = this.#p;
-    this.json(aux);
+    if (typeof aux === 'function') (aux as (w: SlabWriter) => void)(this);
+    else this.json(aux);
     const end = this.#p;
     const sab = new SharedArrayBuffer(dataStart + end);
     const u32 = new Uint32Array(sab, 0, dataStart >>> 2);
     const u8 = Buffer.from(sab);
     header(u32, capacity, dataStart + metaAt, auxAt - metaAt, end - auxAt);
-    this.drain(u8, dataStart, (e) => indexEntries(u32, u8, e, dataStart));
-    return sab;
+    let ok = true;
+    this.drain(u8, dataStart, (e) => { ok = indexEntries(u32, u8, e, dataStart, unique); });
+    return ok ? sab : undefined;
   }
 
   /** Copies the entries' bytes to `u8` at `at`, has `index` index them, and gives the scratch back (the writer is done). */
@@ -328,8 +356,17 @@ function hashBytes(u8: Uint8Array, p: number, len: number): number {
   return h >>> 0;
 }
 
-/** Puts entries (their bytes already at `base` + offset in `u8`) into the slab's index. */
-function indexEntries(u32: Uint32Array, u8: Uint8Array, ents: readonly number[], base: number): void {
+/** Whether the `len` bytes at `a` and at `b` are the same. */
+function sameBytes(u8: Uint8Array, a: number, b: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (u8[a + i] !== u8[b + i]) return false;
+  return true;
+}
+
+/**
+ * Puts entries (their bytes already at `base` + offset in `u8`) into the slab's index. `unique`:
+ * compares each with the keys of its hash already in and stops, false, at a key seen before.
+ */
+function indexEntries(u32: Uint32Array, u8: Uint8Array, ents: readonly number[], base: number, unique = false): boolean {
   const mask = u32[1] - 1;
   for (let e = 0; e < ents.length; e += 4) {
     const p = ents[e] + base;
@@ -337,12 +374,15 @@ function indexEntries(u32: Uint32Array, u8: Uint8Array, ents: readonly number[],
     const flags = ents[e + 3];
     const hash = hashBytes(u8, p, klen);
     let i = hash & mask;
-    while (u32[HEADER_WORDS + i * SLOT_WORDS + 2] !== 0) i = (i + 1) & mask;
+    for (let w = HEADER_WORDS + i * SLOT_WORDS; u32[w + 2] !== 0; i = (i + 1) & mask, w = HEADER_WORDS + i * SLOT_WORDS) {
+      if (unique && u32[w] === hash && u32[w + 2] === klen && sameBytes(u8, u32[w + 1], p, klen)) return false;
+    }
     const w = HEADER_WORDS + i * SLOT_WORDS;
     u32[w] = hash; u32[w + 1] = p; u32[w + 2] = klen; u32[w + 3] = ents[e + 2]; u32[w + 4] = flags;
     u32[2]++;
     countEntry(u32, flags, 1);
   }
+  return true;
 }
 
 /** A new slab's memory with its header, meta and aux written; the index and entries are the caller's. */

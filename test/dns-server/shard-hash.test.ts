@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
-import { CONFIG_API_VERSION, computeShardHash, validateShard, withHash } from '../../dns-server/config/index.js';
+import { CONFIG_API_VERSION, computeShardHash, validateBundle, validateShard, withHash } from '../../dns-server/config/index.js';
 import type { Shard, UnhashedShard } from '../../dns-server/config/index.js';
 import { decodeShardConfigMap, SHARD_GZIP_KEY, SHARD_KEY } from '../../dns-server/config/configmap-form.js';
-import { canonicalJson, canonicalLength, NOT_CANONICAL, parseShardJson, validShardHash } from '../../dns-server/config/hash.js';
+import { canonicalJson, canonicalLength, NOT_CANONICAL, operatorTextLength, parseBundleJson, parseShardJson, receivedShardTexts, validShardHash } from '../../dns-server/config/hash.js';
 import { checkShardSchema } from '../../dns-server/config/validate.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -214,5 +214,73 @@ describe('canonicalJson', () => {
 
   it('sorts the keys of a Date\'s parent and keeps the Date as sortedJson wrote it before (not plain: sorted by hand)', () => {
     expect(canonicalJson({ b: 1, a: { d: new Date(0), c: [{ y: 1, x: 2 }] } })).to.equal(reference({ b: 1, a: { d: new Date(0), c: [{ y: 1, x: 2 }] } }));
+  });
+});
+
+describe('the shards\' hashes from a bundle\'s received text (hash.ts parseBundleJson, receivedShardTexts)', () => {
+  const services = (ns: string, n: number): Shard => withHash({
+    apiVersion: CONFIG_API_VERSION, id: `services/${ns}`, kind: 'services', namespace: ns,
+    reverse: Array.from({ length: n }, (_, i) => ({ data: [`s${i}.${ns}.svc.cluster.local.`], name: `${i}.0.96.10.in-addr.arpa.`, ttl: 5, type: 'PTR' })),
+    rrsets: Array.from({ length: n }, (_, i) => ({ data: [`10.96.0.${i}`], name: `s${i}.${ns}.svc.cluster.local.`, ttl: 5, type: 'A' })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+    zone: 'cluster.local.',
+  } as unknown as UnhashedShard) as Shard;
+  const shards = [zoneShard(), services('a', 3), services('b', 5)];
+  const text = JSON.stringify({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards });
+  const verdict = (b: unknown) => { const v = validateBundle(b); return { ok: v.shards.map((x) => x.id), refused: v.refused.map((r) => r.id) }; };
+
+  it('hashes each shard\'s part of a text written as the operator writes it (seen by changing the parsed values behind its back)', () => {
+    const parsed = parseBundleJson(text) as { shards: (Shard & { rrsets: { data: string[] }[] })[] };
+    parsed.shards[2].rrsets[0].data[0] = '10.96.0.9'; // same length, not in the text: a hash of the text does not see it
+    expect(verdict(parsed)).to.deep.equal({ ok: ['zone/example.org', 'services/a', 'services/b'], refused: [] });
+    const plain = JSON.parse(text) as typeof parsed;
+    plain.shards[2].rrsets[0].data[0] = '10.96.0.9';
+    expect(verdict(plain).refused, 'without the text, the content is hashed').to.deep.equal(['services/b']);
+  });
+
+  it('takes the texts only when the whole text is as the operator writes it', () => {
+    const taken = (t: string) => {
+      const b = parseBundleJson(t) as { shards: object[] };
+      return receivedShardTexts(b, (i) => operatorTextLength(b.shards[i], {}));
+    };
+    expect(taken(text)).to.equal(true);
+    expect(taken(edit(text, '"ttl":300', '"ttl":7,"ttl":300')), 'a duplicate member').to.equal(false);
+    expect(taken(edit(text, '"kind":"ConfigBundle"', '"kind":"x","kind":"ConfigBundle"')), 'a duplicate member of the envelope').to.equal(false);
+    expect(taken(JSON.stringify({ kind: 'ConfigBundle', apiVersion: CONFIG_API_VERSION, shards })), 'envelope keys out of order').to.equal(false);
+    expect(taken(JSON.stringify({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards }, null, 1)), 'white space').to.equal(false);
+    expect(taken(edit(text, '"ttl":300', '"ttl":3e2')), 'a number written otherwise').to.equal(false);
+    expect(taken(JSON.stringify({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: shards.map((x) => { const { hash, ...rest } = x; return { hash, ...rest }; }) })), 'a hash member not last').to.equal(false);
+  });
+
+  it('gives the verdict a JSON.parse\'d bundle gets, for 400 random edits of the text (duplicate members, shifted shards, numbers, escapes, hashes of the edited text)', () => {
+    let seed = 29;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return (seed >>> 8) % n; };
+    const at = (t: string, re: RegExp) => { const all = [...t.matchAll(re)]; return all.length ? all[rnd(all.length)] : undefined; };
+    let taken = 0, accepted = 0;
+    for (let round = 0; round < 400; round++) {
+      let t = text;
+      for (let k = 1 + rnd(3); k > 0; k--) {
+        const r = rnd(7);
+        if (r === 0) { const m = at(t, /"ttl":\d+/g); if (m) t = t.slice(0, m.index) + '"ttl":' + rnd(400) + ',' + t.slice(m.index); } // a duplicate member before it
+        else if (r === 1) { const m = at(t, /"ttl":\d+/g); if (m) t = t.slice(0, m.index) + m[0] + ',"ttl":' + rnd(400) + t.slice(m.index + m[0].length); } // one after it
+        else if (r === 2) { const m = at(t, /"ttl":(\d+)/g); if (m) t = t.slice(0, m.index) + '"ttl":' + ['1e1', '5.0', String(rnd(9)), '-0'][rnd(4)] + t.slice(m.index + m[0].length); }
+        else if (r === 3) { const m = at(t, /"name":"[a-z]/g); if (m) t = t.slice(0, m.index! + 8) + ['\\u0061', 'b', ''][rnd(3)] + t.slice(m.index! + 9); }
+        else if (r === 4) { const m = at(t, /\{"data"/g); if (m) t = t.slice(0, m.index) + '{"data":["x"],' + t.slice(m.index! + 1); } // a duplicate data first
+        else if (r === 5) { // a shard's hash replaced by the hash of its own (edited) text as written
+          const m = at(t, /,"hash":"[0-9a-f]{64}"\}/g);
+          if (m) { const start = t.lastIndexOf('{"apiVersion"', m.index); t = t.slice(0, m.index) + `,"hash":"${sha256(t.slice(start, m.index) + '}')}"}` + t.slice(m.index! + m[0].length); }
+        } else { const m = at(t, /\},\{"apiVersion"/g); if (m) t = t.slice(0, m.index! + 1) + ',' + JSON.stringify(shards[rnd(3)]) + t.slice(m.index! + 1); } // a shard again (a duplicate id)
+      }
+      let plain: unknown;
+      try { plain = JSON.parse(t); } catch { continue; }
+      const b = parseBundleJson(t) as { shards: object[] };
+      const want = verdict(plain);
+      const got = verdict(b);
+      expect(got, `round ${round}: ${t.slice(0, 300)}`).to.deep.equal(want);
+      const again = parseBundleJson(t) as { shards: object[] };
+      if (receivedShardTexts(again, (i) => operatorTextLength(again.shards[i], {}))) taken++;
+      accepted += want.ok.length;
+    }
+    expect(taken, 'edited texts still taken whole').to.be.greaterThan(20);
+    expect(accepted, 'shards accepted').to.be.greaterThan(200);
   });
 });

@@ -3,13 +3,13 @@
 // a Services table and a zone table holding the same names give the same bytes.
 import { expect } from 'chai';
 import type { RRSet, ServicesShard, ZoneShard } from '../../dns-server/config/types.js';
-import { buildServicesTable, buildShardSlab, buildZoneTable } from '../../dns-server/tables/build.js';
+import { buildServicesTable, buildShardSlab, buildZoneTable, reverseOf } from '../../dns-server/tables/build.js';
 import { keyOfName } from '../../dns-server/tables/keys.js';
 import { Slab } from '../../dns-server/tables/slab.js';
 import { runsOf } from '../../dns-server/tables/slab-names.js';
 import { TYPE } from '../../dns-server/wire/constants.js';
 import { nameToKey } from '../../dns-server/wire/name.js';
-import { servicesShard, zoneShard } from '../helpers/bundles.js';
+import { hostsShard, servicesShard, zoneShard } from '../helpers/bundles.js';
 
 const rrsets: RRSet[] = [
   { name: 'web.ns1.svc.cluster.local.', type: 'A', ttl: 5, data: ['10.0.0.1', '10.0.0.2'] },
@@ -66,5 +66,18 @@ describe('dns-server: a services shard\'s slab from runs of one name (tables/bui
     const other = buildShardSlab({ ...servicesShard('cluster.local.', 'ns1', scattered), hash: (servicesShard('cluster.local.', 'ns1', rrsets) as ServicesShard).hash } as ServicesShard);
     expect(Buffer.from(grouped).equals(Buffer.from(other))).to.equal(true);
     expect(new Slab(grouped).entries).to.be.greaterThan(seen.size); // ENTs among them
+  });
+
+  it('gives back the reverse RRsets a shard slab was built with (its aux blob), of every shard kind, for random lists', () => {
+    let seed = 3;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return (seed >>> 8) % n; };
+    const targets = ['a.example.org.', 'é.example.org.', 'q"uote\\.example.', 'x\u0001y.example.', '😀.example.', ''];
+    for (let round = 0; round < 60; round++) {
+      const reverse: RRSet[] = Array.from({ length: rnd(40) }, (_, i) => ({
+        name: `${i}.${rnd(256)}.0.10.in-addr.arpa.`, type: 'PTR', ttl: [0, 5, 99, 100, 2147483647, 2147483648][rnd(6)], data: Array.from({ length: rnd(4) }, () => targets[rnd(targets.length)]),
+      }));
+      const shard = [zoneShard('example.org.', [], { reverse }), servicesShard('cluster.local.', 'ns1', [], reverse), hostsShard([], reverse)][round % 3];
+      expect(reverseOf(new Slab(buildShardSlab(shard))), `round ${round}`).to.deep.equal(reverse);
+    }
   });
 });
