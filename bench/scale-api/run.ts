@@ -148,6 +148,8 @@ function printPath(sent: { s: { ns: string; name: string }; at: number; answered
   const total = (r: number[]) => r.slice(0, names.length).reduce((x, y) => x + y, 0);
   const slowest = rows.reduce((a, b) => (total(b) > total(a) ? b : a));
   console.log(`  path of a change, ms (median of ${rows.length} / the slowest): ${names.map((n, i) => `${n} ${med(i).toFixed(1)} / ${slowest[i]!.toFixed(1)}`).join('; ')}`);
+  // The tail is made of a few changes, each stretched at another step: the three slowest, whole.
+  for (const r of [...rows].sort((a, b) => total(b) - total(a)).slice(0, 3)) console.log(`    a slow change, ${total(r).toFixed(0)} ms: ${r.slice(0, names.length).map((x) => x.toFixed(1)).join(' / ')}; DNS server GC ${r[names.length]!.toFixed(1)} ms`);
   console.log(`  the DNS server's process's (${DNS_IN_PROCESS ? 'this one' : 'its own'}) GC pauses from the operator's PUT to the answer: median ${pct(rows.map((r) => r[names.length]!), 50).toFixed(1)} ms, the slowest change ${slowest[names.length]!.toFixed(1)} ms`);
 }
 
