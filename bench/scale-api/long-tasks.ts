@@ -3,16 +3,19 @@
 // processImmediate, listOnTimeout, a socket's callback, ...), a GC sample inside a run counted in
 // it, an (idle) or (program) sample ending it. Two back-to-back tasks entered through the same
 // function count as one run, so a run is at most as long as the longest task, never shorter.
-// For each run: when (ms after the profile's start and monotonic µs, the bench's clock), how long,
-// and the frames with the most inclusive time in it.
-//   node dist/bench/scale-api/long-tasks.js PROFILE [RUNS] [FRAMES]
+// Runs are ranked by their samples (the profiler samples the main thread while it runs, every
+// `interval`: its CPU time), not by wall time: on a loaded machine a run's wall time is mostly
+// time the process waited for a core. For each run: its samples' time, its wall time, when (ms
+// after the profile's start and monotonic µs, the bench's clock), and the frames with the most
+// inclusive time in it. FROM_US..TO_US: only runs starting in that window.
+//   node dist/bench/scale-api/long-tasks.js PROFILE [RUNS] [FRAMES] [FROM_US] [TO_US]
 
 import { readFileSync } from 'node:fs';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
 
-const [file, runsArg, framesArg] = process.argv.slice(2);
+const [file, runsArg, framesArg, fromArg, toArg] = process.argv.slice(2);
 if (!file) {
   console.error('usage: long-tasks.js PROFILE [RUNS] [FRAMES]');
   process.exit(2);
@@ -46,8 +49,11 @@ for (let i = 0; i < p.samples.length; i++) {
   cur = { top, start: t, end: t + next, samples: [id] };
   runs.push(cur);
 }
-runs.sort((a, b) => (b.end - b.start) - (a.end - a.start));
-for (const r of runs.slice(0, Number(runsArg ?? 5))) {
+/** The median gap between samples: the sampling interval as it was. */
+const interval = [...p.timeDeltas].sort((a, b) => a - b)[p.timeDeltas.length >> 1]!;
+const from = Number(fromArg ?? -Infinity), to = Number(toArg ?? Infinity);
+const ranked = runs.filter((r) => r.start >= from && r.start <= to).sort((a, b) => b.samples.length - a.samples.length);
+for (const r of ranked.slice(0, Number(runsArg ?? 5))) {
   const incl = new Map<string, number>();
   for (const id of r.samples) {
     const seen = new Set<string>();
@@ -56,6 +62,6 @@ for (const r of runs.slice(0, Number(runsArg ?? 5))) {
       if (!seen.has(l)) { seen.add(l); incl.set(l, (incl.get(l) ?? 0) + 1); }
     }
   }
-  console.log(`${((r.end - r.start) / 1000).toFixed(0)} ms at ${((r.start - p.startTime) / 1000).toFixed(0)} ms (monotonic µs ${r.start}), ${r.samples.length} samples under ${label(byId.get(r.top)!)}`);
+  console.log(`${((r.samples.length * interval) / 1000).toFixed(0)} ms of samples (${r.samples.length} × ${(interval / 1000).toFixed(2)} ms), ${((r.end - r.start) / 1000).toFixed(0)} ms wall, at ${((r.start - p.startTime) / 1000).toFixed(0)} ms (monotonic µs ${r.start}), ${r.samples.length} samples under ${label(byId.get(r.top)!)}`);
   for (const [l, n] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(framesArg ?? 12))) console.log(`    ${((100 * n) / r.samples.length).toFixed(0)}%  ${l}`);
 }
