@@ -107,7 +107,7 @@ export class Operator {
   /** Leadership just began: take Programmed generations from the live status (see #writeStatuses). */
   #seedFromLive = false;
   /** key → the desired status last made for a resource and what it was made from: the same object while they hold (the status writer then skips it). */
-  #desired = new Map<string, { r: ResourceResult; json: string; programmed: boolean; noReplicas: boolean; desired: DesiredStatus }>();
+  #desired = new Map<string, { r: ResourceResult; programmed: boolean; noReplicas: boolean; desired: DesiredStatus }>();
   /** When shards were last written (performance.now()): Pending statuses wait PENDING_GRACE_MS after it. */
   #publishedAt = -Infinity;
   /** The compile notices (a Service's refused PTRs: Services have no status) logged, so each is logged once while it holds. */
@@ -302,13 +302,7 @@ export class Operator {
         if (holdPending) continue;
       }
       let d = this.#desired.get(key);
-      // Every compile makes new result objects: one whose generation and status are as before
-      // keeps its desired status object, which the status writer then finds settled without a
-      // diff (at 10,000 Services an endpoint change recomputed and compared all 1,000
-      // StaticHosts' statuses: ~8 ms of CPU per change, beside the DNS server's and apiserver's).
-      const json = d?.r === r ? d.json : JSON.stringify(r.status);
-      if (d === undefined || d.programmed !== programmed || d.noReplicas !== noReplicas || d.r.generation !== r.generation || d.json !== json) this.#desired.set(key, (d = { r, json, programmed, noReplicas, desired: desiredStatus(r, programmed, noReplicas) }));
-      else d.r = r;
+      if (d === undefined || d.r !== r || d.programmed !== programmed || d.noReplicas !== noReplicas) this.#desired.set(key, (d = { r, programmed, noReplicas, desired: desiredStatus(r, programmed, noReplicas) }));
       // Settled (the common case: one change elsewhere): no promise, nothing to await.
       if (!this.#status.settled(r, d.desired, liveObj)) writes.push(this.#status.write(r, d.desired, liveObj));
     }
