@@ -1,7 +1,8 @@
 // Scale bench against a real kube-apiserver (test/envtest), issue 16. Loads 100 namespaces,
 // 10,000 Services (1 in 10 headless), one EndpointSlice each with 10 endpoints (100,000), and
 // 1,000 StaticHosts, with bounded concurrency; then runs ONE operator as its own process
-// (`splitdns operator`, as its ServiceAccount) and one DNS server (this process, ConfigMap source,
+// (`splitdns operator`, as its ServiceAccount) and one DNS server (its own process, dns-child.ts, or this one with
+// BENCH_DNS_IN_PROCESS=1; ConfigMap source,
 // a replica Pod), and prints the issue's figures:
 //   operator peak RSS (VmHWM from /proc), the longest unanswered /healthz (polled every 100 ms),
 //   start → first shard ConfigMap / first DNS answer, start → all StaticHosts Programmed,
@@ -361,7 +362,7 @@ async function main(): Promise<void> {
     console.log(`  longest unanswered /healthz during the cold start: ${(await probe.worst()).toFixed(0)} ms (polled from another process)  [target < 1000 ms]`);
     // Its figure is taken: the poll (10/s, a new connection each) would count in the CPU per change below.
     probe.stop();
-    // When the replica (this process) served the hosts shard, from the operator's start.
+    // When the replica served the hosts shard, from the operator's start.
     const hosts = applied.slice(applied0).find((x) => x.ids.includes('hosts'));
     const publishWall = wall0 + firstPublish;
     // The status patches of the cold start (audit log): how many, when, how long the apiserver took.
