@@ -157,7 +157,8 @@ function printPath(sent: { s: { ns: string; name: string }; at: number; answered
 /**
  * BENCH_DNS_IN_PROCESS=1: the DNS server runs in this process (the bench's shape before): the
  * bench's own work (2 ms query polls, audit log reading, RSS sampling) and GCs then land in the
- * server's path. Default: its own process (dns-child.ts), as an install runs it.
+ * server's path. Default: its own process (dns-child.ts), as an install runs it, with the node
+ * flags of BENCH_DNS_NODE_ARGS (space-separated; e.g. heap settings).
  */
 const DNS_IN_PROCESS = process.env.BENCH_DNS_IN_PROCESS === '1';
 /** GC pauses of the DNS server's process (this one, or the child's over IPC): start (wall ms) and duration. */
@@ -277,7 +278,8 @@ async function main(): Promise<void> {
     } else {
       const dnsKubeconfig = join(work, 'dns-kubeconfig.json');
       writeFileSync(dnsKubeconfig, dnsKc.exportConfig(), { mode: 0o600 });
-      const dns = spawn(process.execPath, [join(ROOT, 'dist/bench/scale-api/dns-child.js'), dnsKubeconfig, NS, String(DNS_PORT), String(DNS_HTTP)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const dnsArgs = (process.env.BENCH_DNS_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+      const dns = spawn(process.execPath, [...dnsArgs, join(ROOT, 'dist/bench/scale-api/dns-child.js'), dnsKubeconfig, NS, String(DNS_PORT), String(DNS_HTTP)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.add(dns);
       await new Promise<void>((resolve, reject) => {
         dns.on('message', (m: { ready?: boolean; applied?: Applied; gc?: { start: number; ms: number } }) => {
@@ -289,7 +291,7 @@ async function main(): Promise<void> {
       });
       closeDns = async () => { const gone = new Promise((r) => dns.once('exit', r)); dns.disconnect(); await gone; };
     }
-    console.log(`  DNS server: ${DNS_IN_PROCESS ? 'in this process (BENCH_DNS_IN_PROCESS=1)' : 'its own process, as installed'}`);
+    console.log(`  DNS server: ${DNS_IN_PROCESS ? 'in this process (BENCH_DNS_IN_PROCESS=1)' : `its own process, as installed, node flags "${process.env.BENCH_DNS_NODE_ARGS ?? ''}"`}`);
     await createReplicaPod(env, NS, 'dns-0', DNS_HTTP);
     const kubeconfig = join(work, 'kubeconfig.json');
     writeFileSync(kubeconfig, (await kubeConfigFor(env, NS, OPERATOR_SA)).exportConfig(), { mode: 0o600 });
