@@ -1,5 +1,5 @@
 // The publisher reads what is already published in pages (a restart at 10,000 Services found
-// 100+ ConfigMaps, ~6 MB of JSON parsed in one go: its longest synchronous slice), and what it
+// 100+ ConfigMaps, ~6 MB of JSON parsed in one go), and what it
 // read from every page counts: a restart with nothing changed writes nothing.
 
 import { expect } from 'chai';
