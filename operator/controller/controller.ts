@@ -211,7 +211,9 @@ export class Operator {
     try {
       // In slices (slices.ts): at 10,000 Services a whole compile is seconds of CPU, which
       // would leave /healthz, the Lease renewal and the watches unserved meanwhile.
-      result = await runSliced(this.#compiler.steps(snapshot));
+      let longest = 0;
+      result = await runSliced(this.#compiler.steps(snapshot), { onSlice: (ms) => { longest = Math.max(longest, ms); } });
+      this.metrics.compileLongestSlice.set(longest / 1000);
     } catch (err) {
       this.#log.error({ err }, 'compile failed; nothing published');
       return true; // the same caches would fail the same way: wait for the next change

@@ -14,6 +14,8 @@ export interface SliceOptions {
   now?: () => number;
   /** Lets the event loop run (default: setImmediate); tests count or hold pauses. */
   pause?: () => Promise<void>;
+  /** Told each slice's length (ms, by `now`) once it ends: the longest one is how long the event loop waited. */
+  onSlice?: (ms: number) => void;
 }
 
 export const yieldToLoop = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
@@ -26,7 +28,8 @@ export async function runSliced<T>(steps: Steps<T>, o: SliceOptions = {}): Promi
   let start = now();
   for (;;) {
     const r = steps.next();
-    if (r.done) return r.value;
-    if (now() - start >= sliceMs) { await pause(); start = now(); }
+    if (r.done) { o.onSlice?.(now() - start); return r.value; }
+    const ran = now() - start;
+    if (ran >= sliceMs) { o.onSlice?.(ran); await pause(); start = now(); }
   }
 }

@@ -17,6 +17,7 @@ import type { Operator, OperatorOptions } from '../../../operator/controller/con
 import { ResourceInformer } from '../../../kube/informer.js';
 import { createKubeClient, OPERATOR_FIELD_MANAGER } from '../../../kube/kube-client.js';
 import { LeaderElector } from '../../../operator/controller/leader.js';
+import { StatusWriter } from '../../../operator/controller/status-writer.js';
 import type { Envtest } from '../../envtest/apiserver.js';
 import { apply, createNamespace, createServiceAccount, kubeConfigFor } from '../../envtest/kube.js';
 import { ApiProxy } from '../../envtest/proxy.js';
@@ -169,6 +170,38 @@ describe('real API: operator', function () {
     // list while its CRD was still being set up, retried.
     const failed = audit.filter((e) => (e.responseStatus?.code ?? 0) >= 400 && ![404, 409, 429].includes(e.responseStatus!.code));
     expect(failed.map((e) => `${e.verb} ${e.requestURI} ${e.responseStatus?.code}`)).to.deep.equal([]);
+  });
+
+  it('a change elsewhere leaves a settled status alone: the status writer is not asked to diff it again (issue 16)', async () => {
+    // write() is what diffs a status against the live one; settled() is asked first. Both spied on the prototype.
+    const proto = StatusWriter.prototype as any;
+    const { write, settled } = proto;
+    const calls: { fn: string; r: any }[] = [];
+    proto.write = function (r: any, ...rest: unknown[]) { calls.push({ fn: 'write', r }); return write.call(this, r, ...rest); };
+    proto.settled = function (r: any, ...rest: unknown[]) { calls.push({ fn: 'settled', r }); return settled.call(this, r, ...rest); };
+    try {
+      const op = await runOperator();
+      await createHost('quiet', '10.3.0.1');
+      await programmedHost('quiet');
+      // A Service: a new compile, whose result for 'quiet' is a new object with the same status.
+      // The first one also carries quiet's live object as its status write left it (a new object:
+      // compared once); the second finds both as before.
+      const svc = (name: string) => env.request('POST', `/api/v1/namespaces/${NS}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec: { ports: [{ name: 'http', port: 80 }] } });
+      const passWith = async (name: string) => {
+        const before = op.lastResult;
+        await svc(name);
+        const quiet = await until(`a compile with Service ${name}`, () => op.lastResult !== before && op.lastResult?.bundle.shards.find((s) => s.id === `services/${NS}`) && JSON.stringify(op.lastResult.bundle.shards).includes(name) && op.lastResult.resources.find((r) => r.name === 'quiet'));
+        await until('a status pass over that compile has looked at quiet', () => calls.some((c) => c.r === quiet));
+      };
+      await passWith('busy');
+      calls.length = 0;
+      await passWith('busy2');
+      expect(calls.filter((c) => c.fn === 'write' && c.r.name === 'quiet').length, 'write() calls for quiet').to.equal(0);
+    } finally {
+      proto.write = write;
+      proto.settled = settled;
+      for (const name of ['busy', 'busy2']) await env.request('DELETE', `/api/v1/namespaces/${NS}/services/${name}`).catch(() => undefined);
+    }
   });
 
   it('a restart with nothing changed writes nothing: no status patch, no Event, no ConfigMap write', async () => {

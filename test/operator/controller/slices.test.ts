@@ -40,6 +40,19 @@ describe('operator controller: compile in slices', () => {
     expect(never, 'no pause while the slice is not used up').to.equal(0);
   });
 
+  it('runSliced tells each slice\'s length, a long step making a long slice (the operator exports the longest)', async () => {
+    // Steps of these lengths on a fake clock; slices of 5 ms: [1, 2, 3] [9] [1, 1] (the last, ended by the result).
+    const costs = [1, 2, 3, 9, 1, 1];
+    let t = 0;
+    function* steps(): Generator<void, string, void> { for (const c of costs) { t += c; yield; } return 'done'; }
+    const slices: number[] = [];
+    const order: string[] = [];
+    const result = await runSliced(steps(), { sliceMs: 5, now: () => t, pause: async () => { order.push('pause'); }, onSlice: (ms) => { slices.push(ms); order.push(`slice ${ms}`); } });
+    expect(result).to.equal('done');
+    expect(slices).to.deep.equal([6, 9, 2]);
+    expect(order, 'each slice is told before its pause').to.deep.equal(['slice 6', 'pause', 'slice 9', 'pause', 'slice 2']);
+  });
+
   it('/healthz and /metrics are answered while a large compile is still running', async () => {
     const ops = await startOpsHttp('127.0.0.1', 0, () => true, new Registry(), () => ({}));
     try {
