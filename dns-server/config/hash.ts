@@ -225,7 +225,10 @@ export function operatorTextLength(shard: object, lengths: Partial<Record<string
  * Each shard's text within the text parseBundleJson kept for `bundle` (then forgotten), for
  * validShardHash to hash, or false (then each shard is serialised as before). `lengthOf(i)`:
  * operatorTextLength of shard i (NOT_CANONICAL: none of the texts are taken); asked only when
- * there is a text.
+ * there is a text. It must be NOT_CANONICAL for a shard that failed the schema: the argument
+ * below needs every number to be a member's value (so the scan sees an odd one), and a refused
+ * shard's array of numbers written shorter than JSON.stringify writes them (1E20) would make room
+ * for a duplicate member elsewhere, shifting a shard's window onto other text (validate.ts).
  *
  * Sound because the whole text is checked, not each shard's: it holds no escape, no white space,
  * no odd number (isPlainText), so every token in it is written as the canonical JSON writes

@@ -5,7 +5,7 @@
 // cannot say (owners inside their zone, CNAME alone at its name, one RRset per name and type, the
 // hash). Each shard is validated alone: a bad shard is refused alone and the rest still loads.
 
-import { operatorTextLength, receivedShardTexts, validShardHash } from './hash.js';
+import { NOT_CANONICAL, operatorTextLength, receivedShardTexts, validShardHash } from './hash.js';
 import { checkRRSetList } from './rrset-check.js';
 import { checkEnvelope as checkEnvelopeSchema, checkShardOutline as checkShardOutlineSchema } from './schema-validators.generated.js';
 import type { ConfigBundle, RRSet, Shard } from './types.js';
@@ -176,7 +176,10 @@ export function validateBundle(input: unknown, known?: (id: string, hash: string
   let checked: Checked[] | undefined;
   if (!held.includes(true)) {
     checked = raws.map(checkShard);
-    receivedShardTexts(input as object, (i) => operatorTextLength(raws[i] as object, checked![i].errors.length ? {} : checked![i].lengths));
+    // Only when every shard passed its checks: a refused shard's text may be written shorter than
+    // its value's JSON (a number in an array, 1E20, is no "odd number" to the text's scan), making
+    // room for another shard written longer, and so shifting that one's window onto other text.
+    receivedShardTexts(input as object, (i) => (checked![i].errors.length ? NOT_CANONICAL : operatorTextLength(raws[i] as object, checked![i].lengths)));
   }
   for (let i = 0; i < raws.length; i++) {
     const raw = raws[i];

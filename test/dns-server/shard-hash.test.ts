@@ -284,3 +284,96 @@ describe('the shards\' hashes from a bundle\'s received text (hash.ts parseBundl
     expect(accepted, 'shards accepted').to.be.greaterThan(200);
   });
 });
+
+describe('a bundle\'s text that is not what its parsed value serialises to (review of receivedShardTexts)', () => {
+  type Hosts = Shard & { rrsets: { data: string[] }[] };
+  const hosts = (data: string[] = ['192.0.2.1']): Hosts => withHash({
+    apiVersion: CONFIG_API_VERSION, id: 'hosts/x', kind: 'hosts', reverse: [],
+    rrsets: [{ data, name: 'www.example.org.', ttl: 60, type: 'A' }],
+  } as unknown as UnhashedShard) as Hosts;
+  const bundleText = (...shardTexts: string[]) => `{"apiVersion":"${CONFIG_API_VERSION}","kind":"ConfigBundle","shards":[${shardTexts.join(',')}]}`;
+  const verdict = (b: unknown) => {
+    const v = validateBundle(b);
+    return { ok: v.shards.map((x) => `${x.id} ${JSON.stringify(x)}`), refused: v.refused.map((r) => r.id) };
+  };
+  /** The verdict the text gets through parseBundleJson, which must be JSON.parse's. */
+  const sameVerdict = (t: string) => {
+    const got = verdict(parseBundleJson(t));
+    expect(got, t.slice(0, 400)).to.deep.equal(verdict(JSON.parse(t)));
+    return got;
+  };
+  /** Whether receivedShardTexts takes the text (lengths as validateBundle gives them to it, for schema-valid shards). */
+  const taken = (t: string) => {
+    const b = parseBundleJson(t) as { shards: object[] };
+    return receivedShardTexts(b, (i) => operatorTextLength(b.shards[i], {}));
+  };
+  /** Numbers written, in all, `d` characters shorter than JSON.stringify writes them (1E20: 4 for 21; 1E3: 3 for 4). */
+  const shortNumbers = (d: number) => {
+    const out: string[] = [];
+    for (; d >= 17; d -= 17) out.push('1E20');
+    for (; d > 0; d--) out.push('1E3');
+    return out.join(',');
+  };
+
+  it('a refused shard whose numbers are written shorter than JSON.stringify writes them does not make room for a longer shard: its served content is hashed', () => {
+    // The shard's text: its rrsets first a decoy (dropped by JSON.parse) ending in a hash member
+    // exactly where the operator's text of the parsed shard would end; then the real rrsets after
+    // its hash. Its hash is the decoy's. A refused shard after it, measured longer than written
+    // (numbers in an array: not member values, so no "odd number"), makes the whole text as long
+    // as expected.
+    const prefix = `{"apiVersion":"${CONFIG_API_VERSION}","id":"hosts/x","kind":"hosts","reverse":[],"rrsets":`;
+    const real = JSON.stringify(hosts(['203.0.113.66']).rrsets);
+    const tail = ',"hash":"'.length + 64 + 2;
+    const pad = 'a'.repeat(real.length - '{"p":""'.length);
+    const decoyHash = sha256(prefix + `{"p":"${pad}"` + '}');
+    const s = prefix + `{"p":"${pad}","hash":"${decoyHash}"}` + `,"hash":"${decoyHash}","rrsets":${real}}`;
+    expect((prefix + `{"p":"${pad}","hash":"${decoyHash}"}`).length).to.equal(prefix.length + real.length + tail);
+    const d = s.length - (prefix.length + real.length + tail);
+    const t = bundleText(s, `{"id":"y","n":[${shortNumbers(d)}],"hash":"00"}`);
+    expect(sameVerdict(t)).to.deep.equal({ ok: [], refused: ['hosts/x', 'y'] });
+  });
+
+  it('a refused shard written shorter than measured, before an honest shard written longer (-0), does not shift its window: the honest shard is accepted', () => {
+    // -0: a ttl of 0, written one character longer than JSON.stringify writes it
+    const zero = withHash({ ...hosts(), rrsets: [{ data: ['192.0.2.1'], name: 'www.example.org.', ttl: 0, type: 'A' }] } as unknown as UnhashedShard) as Shard;
+    const t0 = bundleText(`{"id":"y","n":[${shortNumbers(1)}],"hash":"00"}`, edit(JSON.stringify(zero), '"ttl":0', '"ttl":-0'));
+    expect(sameVerdict(t0).ok).to.have.length(1);
+  });
+
+  it('other texts: each gets JSON.parse\'s verdict, and is taken only when it is the operator\'s text', () => {
+    const h = hosts();
+    const c = JSON.stringify(h);
+    const txt = withHash({
+      apiVersion: CONFIG_API_VERSION, clusterDomain: false, id: 'zone/t', kind: 'zone', origin: 'example.org.', reverse: [],
+      rrsets: [{ data: [['a},{x', 'b]:'], ['éü', 'ÿ'], ['c']], name: 't.example.org.', ttl: 60, type: 'TXT' }],
+      soa: { expire: 86400, minimum: 60, mname: 'ns1.example.org.', refresh: 3600, retry: 600, rname: 'hostmaster.example.org.', serial: 1, ttl: 3600 },
+    } as unknown as UnhashedShard) as Shard;
+    const cases: [string, string, boolean][] = [
+      ['the operator\'s text', bundleText(c), true],
+      ['non-ASCII (UTF-8 hashed, not latin1), nested arrays, strings holding } , ] {', bundleText(JSON.stringify(txt), c), true],
+      ['an escape (\\u0077 for w)', bundleText(edit(c, '"www.', '"\\u0077ww.')), false],
+      ['an escape changing the content, the hash of the text as written', bundleText(edit(c, '"www.', '"\\u0041ww.')), false],
+      ['a ttl 60.0', bundleText(edit(c, '"ttl":60', '"ttl":60.0')), false],
+      ['a ttl 6e1', bundleText(edit(c, '"ttl":60', '"ttl":6e1')), false],
+      ['a ttl -0', bundleText(edit(c, '"ttl":60', '"ttl":-0')), false],
+      ['a ttl beyond 2^53', bundleText(edit(c, '"ttl":60', '"ttl":9007199254740993')), false],
+      ['white space at the end', bundleText(c) + '\n', false],
+      ['a tab in the envelope', bundleText(c).replace('"shards":', '"shards":\t'), false],
+      ['__proto__ in a shard', bundleText(edit(c, '{"apiVersion"', '{"__proto__":{},"apiVersion"')), false],
+      ['__proto__ in the envelope', bundleText(c).replace('{"apiVersion"', '{"__proto__":1,"apiVersion"'), false],
+      ['the hash member first', bundleText(JSON.stringify({ hash: h.hash, ...(({ hash: _h, ...rest }) => rest)(h) })), false],
+      ['a second hash member earlier', bundleText(edit(c, '"id":', `"hash":"${'0'.repeat(64)}","id":`)), false],
+      ['a shard holding another shard\'s text in a dropped member', bundleText(edit(c, '"rrsets":', `"rrsets":${c},"rrsets":`), c), false],
+      ['a shard\'s text twice (a duplicate id)', bundleText(c, c), true],
+      ['keys out of order in an RRset', bundleText(edit(c, '"name":"www.example.org.","ttl":60', '"ttl":60,"name":"www.example.org."')), false],
+    ];
+    for (const [what, t, take] of cases) {
+      sameVerdict(t);
+      expect(taken(t), what).to.equal(take);
+    }
+    // The texts taken are hashed: a change behind the text's back is not seen (so the verdicts above came from the texts).
+    const b = parseBundleJson(bundleText(JSON.stringify(txt), c)) as { shards: Hosts[] };
+    b.shards[1].rrsets[0].data[0] = '192.0.2.9';
+    expect(validateBundle(b).shards).to.have.length(2);
+  });
+});
