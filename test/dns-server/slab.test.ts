@@ -4,7 +4,7 @@
 // slab must merge and replace shards' PTR names as the in-place index did.
 import { expect } from 'chai';
 import type { RRSet } from '../../dns-server/config/types.js';
-import { buildReverseSlabs, ReverseIndex } from '../../dns-server/tables/reverse.js';
+import { buildReverseSlabs, ReverseIndex, ReverseSlabs } from '../../dns-server/tables/reverse.js';
 import { CNAME, ENT, hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from '../../dns-server/tables/slab.js';
 import { decodeNode, recordOf, recordText, SlabNames, writeNames } from '../../dns-server/tables/slab-names.js';
 import type { NameNode } from '../../dns-server/tables/types.js';
@@ -258,6 +258,40 @@ describe('dns-server: the reverse slab', () => {
       if (!shared && changes.reduce((n, c) => n + c.after.length, 0) > 1024) fast++;
     }
     expect(fast, 'rounds for the first load\'s way (names in one shard each, more than an overlay takes)').to.be.greaterThan(5);
+  });
+
+  it('writes a first load\'s slabs byte for byte as the merging way does when the entries outgrow the writer\'s size hint (names up to 254 characters, long targets)', () => {
+    let seed = 41;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return (seed >>> 8) % n; };
+    const label = (n: number) => Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz0123456789-_'[rnd(38)]).join('').replace(/^-|-$/g, 'x');
+    /** A reverse name of about `len` characters (at most). */
+    const longName = (i: number, len: number) => {
+      const labels = [`${i}`];
+      for (let room = len - 14 - labels[0].length - 1; room >= 2; room -= Math.min(63, room - 1) + 1) labels.unshift(label(Math.min(63, room - 1)));
+      return labels.join('.') + '.in-addr.arpa.';
+    };
+    const empty = new ReverseIndex().slabs;
+    for (let round = 0; round < 6; round++) {
+      const changes = Array.from({ length: 1 + rnd(3) }, (_, s) => ({
+        id: `services/ns-${s}`,
+        before: [] as RRSet[],
+        after: Array.from({ length: 1100 + rnd(400) }, (_, i): RRSet => ({
+          name: rnd(2) ? longName(s * 10000 + i, 200 + rnd(55)) : longName(s * 10000 + i, 20 + rnd(100)),
+          type: 'PTR', ttl: rnd(100000), data: Array.from({ length: 1 + rnd(4) }, () => `${label(1 + rnd(63))}.${label(1 + rnd(63))}.${label(1 + rnd(63))}.example.`),
+        })),
+      }));
+      const names = changes.flatMap((c) => c.after.map((rs) => rs.name));
+      expect(new Set(names).size, 'names in one shard each').to.equal(names.length);
+      expect(Math.max(...names.map((n) => n.length))).to.be.within(240, 254);
+      const a = buildReverseSlabs(empty, changes);
+      const b = buildReverseSlabs(empty, changes, false);
+      expect(Buffer.from(a.base).equals(Buffer.from(b.base)), `round ${round}: base`).to.equal(true);
+      expect(Buffer.from(a.overlay).equals(Buffer.from(b.overlay)), `round ${round}: overlay`).to.equal(true);
+      const bytes = new Slab(a.base).bytes.length;
+      expect(bytes, 'more than the size hint (160 bytes a name)').to.be.greaterThan(names.length * 160);
+      const slabs = ReverseSlabs.of(a);
+      for (const c of changes) for (const rs of c.after) expect(slabs.record(nameToKey(rs.name)), rs.name).to.deep.equal([rs.name, [[c.id, rs.ttl, rs.data]]]);
+    }
   });
 
   it('rebuilds only the overlay for a small change (the base is the same memory), and folds a large overlay into a new base', () => {
