@@ -1,6 +1,7 @@
 // Forwarding through a real server to fake upstreams on loopback (UDP, TCP, TLS).
 import { expect } from 'chai';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import fs from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import dnsPacket from 'dns-packet';
@@ -111,6 +112,37 @@ describe('forwarder: routing, policies, failover', () => {
     await serve({ name: 'f', domains: ['.'], upstreams: [udp(silentUp.port), udp(deadPort), udp(good.port)], timeoutMs: 150, cache: { enabled: false } });
     expect(A(await udpQuery(server.port, { name: 'f.example.com' }))).to.deep.equal(['10.1.1.1']);
     expect(silentUp.queries).to.have.length(1);
+  });
+
+  it('counts each attempt\'s outcome under its upstream: timeout, error, closed, an rcode by name, other rcodes as "other"', async () => {
+    const silentUp = await startUpstream(() => null);
+    ups.push(silentUp);
+    const refusing = await startUpstream((q) => ({ id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | 5, questions: q.questions, answers: [] }) as Packet);
+    ups.push(refusing);
+    const notauth = await startUpstream((q) => ({ id: q.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | 9, questions: q.questions, answers: [] }) as Packet);
+    ups.push(notauth);
+    const closing = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => closing.listen(0, '127.0.0.1', () => r()));
+    const closingPort = (closing.address() as net.AddressInfo).port;
+    const nobody = net.createServer();
+    await new Promise<void>((r) => nobody.listen(0, '127.0.0.1', () => r()));
+    const nobodyPort = (nobody.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => nobody.close(() => r())); // nothing listens there now
+    try {
+      const tcp = (port: number) => ({ address: '127.0.0.1', port, protocol: 'tcp' as const });
+      await serve({ name: 'f', domains: ['.'], upstreams: [udp(silentUp.port), tcp(nobodyPort), tcp(closingPort), udp(refusing.port), udp(notauth.port)], timeoutMs: 150, cache: { enabled: false } });
+      expect(rcodeOf((await udpQuery(server.port, { name: 'o.example.com' })).raw)).to.equal(9);
+      const m = await registry.metrics();
+      const count = (upstream: string, rcode: string) => new RegExp(`splitdns_forward_requests_total\\{forwarder="f",upstream="${upstream}",rcode="${rcode}"\\} 1\\n`);
+      expect(m).to.match(count(`udp://127.0.0.1:${silentUp.port}`, 'timeout'));
+      expect(m).to.match(count(`tcp://127.0.0.1:${nobodyPort}`, 'error'));
+      expect(m).to.match(count(`tcp://127.0.0.1:${closingPort}`, 'closed'));
+      expect(m).to.match(count(`udp://127.0.0.1:${refusing.port}`, 'REFUSED'));
+      expect(m).to.match(count(`udp://127.0.0.1:${notauth.port}`, 'other'));
+      expect(m.match(/^splitdns_forward_requests_total\{/gm)).to.have.length(5);
+    } finally {
+      await new Promise<void>((r) => closing.close(() => r()));
+    }
   });
 
   it('answers SERVFAIL when every upstream fails within the deadline', async () => {
