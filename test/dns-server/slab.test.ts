@@ -260,7 +260,7 @@ describe('dns-server: the reverse slab', () => {
     expect(fast, 'rounds for the first load\'s way (names in one shard each, more than an overlay takes)').to.be.greaterThan(5);
   });
 
-  it('writes a first load\'s slabs byte for byte as the merging way does when the entries outgrow the writer\'s size hint (names up to 254 characters, long targets)', () => {
+  it('writes a first load\'s slabs byte for byte as the merging way does when the entries outgrow the writer\'s size hint (names up to 254 characters, upper case, non-ASCII, escaped; long targets)', () => {
     let seed = 41;
     const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return (seed >>> 8) % n; };
     const label = (n: number) => Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz0123456789-_'[rnd(38)]).join('').replace(/^-|-$/g, 'x');
@@ -276,13 +276,15 @@ describe('dns-server: the reverse slab', () => {
         id: `services/ns-${s}`,
         before: [] as RRSet[],
         after: Array.from({ length: 1100 + rnd(400) }, (_, i): RRSet => ({
-          name: rnd(2) ? longName(s * 10000 + i, 200 + rnd(55)) : longName(s * 10000 + i, 20 + rnd(100)),
+          // now and then a name keys.ts leaves to nameToKey (upper case, non-ASCII) or that JSON escapes
+          name: [(n: string) => n, (n: string) => n.toUpperCase(), (n: string) => `é.${n}`, (n: string) => `q"\\.${n}`][rnd(12) < 9 ? 0 : 1 + rnd(3)](rnd(2) ? longName(s * 10000 + i, 200 + rnd(50)) : longName(s * 10000 + i, 20 + rnd(100))),
           type: 'PTR', ttl: rnd(100000), data: Array.from({ length: 1 + rnd(4) }, () => `${label(1 + rnd(63))}.${label(1 + rnd(63))}.${label(1 + rnd(63))}.example.`),
         })),
       }));
       const names = changes.flatMap((c) => c.after.map((rs) => rs.name));
       expect(new Set(names).size, 'names in one shard each').to.equal(names.length);
       expect(Math.max(...names.map((n) => n.length))).to.be.within(240, 254);
+      expect(names.filter((n) => /[^a-z0-9_.-]/.test(n)).length, 'names for nameToKey or escaped').to.be.greaterThan(100);
       const a = buildReverseSlabs(empty, changes);
       const b = buildReverseSlabs(empty, changes, false);
       expect(Buffer.from(a.base).equals(Buffer.from(b.base)), `round ${round}: base`).to.equal(true);
