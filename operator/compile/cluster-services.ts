@@ -7,6 +7,7 @@ import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import { addressRecordType, canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
+import { kept } from './lists.js';
 import { RRSetBag, byNameType, hashShard, shardFieldJson } from './rrsets.js';
 
 /** TTL of the cluster domain's records (CoreDNS's kubernetes plugin uses 5 s too). */
@@ -260,8 +261,8 @@ function reverseOf(records: readonly ServiceRecords[], only?: ReadonlySet<string
 /** The records that came and went since `prev`; undefined when too many did to gain by patching. */
 function recordsDiff(prev: ServicesForward, records: readonly ServiceRecords[]): { added: ServiceRecords[]; gone: ServiceRecords[] } | undefined {
   const was = new Set(prev.records), now = new Set(records);
-  const added = records.filter((r) => !was.has(r));
-  const gone = prev.records.filter((r) => !now.has(r));
+  const added = kept(records, (r) => !was.has(r));
+  const gone = kept(prev.records, (r) => !now.has(r));
   return (added.length + gone.length) * 4 > records.length ? undefined : { added, gone };
 }
 
