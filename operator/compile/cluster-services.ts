@@ -269,13 +269,14 @@ function recordsDiff(prev: ServicesForward, records: readonly ServiceRecords[]):
 /** `list` (sorted) without the RRsets in `leave`, with `enter` (sorted) merged in. */
 function mergeSorted(list: readonly RRSet[], leave: ReadonlySet<RRSet>, enter: readonly RRSet[]): RRSet[] {
   const out: RRSet[] = [];
-  let j = 0;
-  for (const rs of list) {
-    if (leave.has(rs)) continue;
-    while (j < enter.length && byNameType(enter[j], rs) < 0) out.push(enter[j++]);
-    out.push(rs);
+  // One loop, one place that takes from `enter` (not a second loop for its tail, which ran only
+  // now and then and was deoptimised each time it first did: README "Shapes").
+  let i = 0, j = 0;
+  while (i < list.length || j < enter.length) {
+    if (i < list.length && leave.has(list[i]!)) { i++; continue; }
+    if (j < enter.length && (i === list.length || byNameType(enter[j]!, list[i]!) < 0)) out.push(enter[j++]!);
+    else out.push(list[i++]!);
   }
-  while (j < enter.length) out.push(enter[j++]);
   return out;
 }
 
