@@ -204,9 +204,11 @@ export interface ServicesForward {
  */
 export function servicesShardOf(zone: string, namespace: string, records: readonly ServiceRecords[], prev?: ServicesForward): { shard: ServicesShard; forward: ServicesForward } {
   const diff = prev && recordsDiff(prev, records);
-  let sorted = (diff && mergeSorted(prev!.sorted, new Set(diff.gone.flatMap((r) => r.forward)), diff.added.flatMap((r) => r.forward).sort(byNameType))) ?? records.flatMap((r) => r.forward).sort(byNameType);
+  let sorted = (diff && mergeSorted(prev!.sorted, new Set(forwardOf(diff.gone)), forwardOf(diff.added).sort(byNameType))) ?? forwardOf(records).sort(byNameType);
   // Two Service objects of one name (a snapshot that repeats one): their RRsets merged, as one bag would.
-  if (sorted.some((rs, i) => i > 0 && byNameType(sorted[i - 1], rs) === 0)) {
+  let repeated = false;
+  for (let i = 1; i < sorted.length && !repeated; i++) repeated = byNameType(sorted[i - 1]!, sorted[i]!) === 0;
+  if (repeated) {
     const bag = new RRSetBag();
     for (const rs of sorted) for (const d of rs.data) bag.add(rs.name, rs.type, rs.ttl, d);
     sorted = bag.toRRSets();
@@ -220,6 +222,13 @@ export function servicesShardOf(zone: string, namespace: string, records: readon
     reverse, rrsets: sorted, zone,
   } as Omit<ServicesShard, 'hash'>, pre) as ServicesShard;
   return { shard, forward: { records, sorted, reverse, shard } };
+}
+
+/** The forward RRsets of `records`, in their order (by push, not flatMap: one array kind, lists.ts). */
+function forwardOf(records: readonly ServiceRecords[]): RRSet[] {
+  const out: RRSet[] = [];
+  for (const r of records) for (const rs of r.forward) out.push(rs);
+  return out;
 }
 
 /** Where an RRset's JSON ends and the next one's begins in a list's JSON: keys are sorted, so each RRset starts with "data", and a quote inside a string is escaped. */
