@@ -37,19 +37,29 @@ class Identities {
 
 export type Rejection = Extract<Verdict, { accepted: false }>;
 
-/** A StaticHost, a published Service, Ingress or Gateway API route asking for names (the claims phase decides). */
+/**
+ * A StaticHost, a published Service, Ingress or Gateway API route asking for names (the claims
+ * phase decides). Made by contributor() only: one object shape for every kind (README "Shapes").
+ */
 export type Contributor = {
   meta: Meta;
   /** Identity of everything the outcome depends on. */
   ident: string;
   build: () => { placements: Map<string, Contribution> } | Rejection;
-  /** Services and routes: the zones to note a name not published in. */
-  skipZones?: ParsedZone[];
+  /** Services and routes: the zones to note a name not published in (StaticHosts: undefined). */
+  skipZones: ParsedZone[] | undefined;
 };
+
+/** A Contributor: every field, always in this order. */
+export const contributor = (meta: Meta, ident: string, build: Contributor['build'], skipZones: ParsedZone[] | undefined): Contributor => ({ meta, ident, build, skipZones });
 
 export interface SvcTarget { zone: ParsedZone; name: string }
 
-/** One Service object, parsed, with what later phases remember about it. */
+/**
+ * One Service object, parsed, with what later phases remember about it. Made by svcEntry()
+ * only: the fields later phases fill are there from the start (undefined), so every entry has
+ * one object shape whatever phase last touched it (README "Shapes").
+ */
 export interface SvcEntry {
   svc: ServiceInfo;
   /** uid@resourceVersion (or a counter). */
@@ -61,22 +71,30 @@ export interface SvcEntry {
   /** The compile that last saw the object (entries of objects gone from the snapshot are swept). */
   gen: number;
   /** Services phase: its records in its namespace's shard, for `key` (the cluster zone and, when headless, its slice identities). */
-  records?: { key: string; r: ServiceRecords };
+  records: { key: string; r: ServiceRecords } | undefined;
   /** Contributors phase: the zones publishing it, valid while `key` is the cache's zonesKey. */
-  targets?: { key: string; list: SvcTarget[] };
+  targets: { key: string; list: SvcTarget[] } | undefined;
   /** Contributors phase: its contributor, built for `contributorZonesKey`. */
-  contributor?: Contributor;
-  contributorZonesKey?: string;
+  contributor: Contributor | undefined;
+  contributorZonesKey: string | undefined;
   /** The single slice entry the contributor was built with (null: none; undefined: several, always rebuilt). */
-  contributorSlice?: SliceEntry | null;
+  contributorSlice: SliceEntry | null | undefined;
 }
+
+/** A SvcEntry: every field, always in this order. */
+export const svcEntry = (svc: ServiceInfo, id: string, ns: string, key: string, gen: number): SvcEntry =>
+  ({ svc, id, ns, key, gen, records: undefined, targets: undefined, contributor: undefined, contributorZonesKey: undefined, contributorSlice: undefined });
 
 /**
  * One EndpointSlice object: whose it is (`slice` undefined: not a Service's IPv4/IPv6 slice),
  * and its endpoints parsed only when someone reads them (`sliceInfo()`): only a headless
- * Service's records come from its slices, so most slices are never parsed.
+ * Service's records come from its slices, so most slices are never parsed. Made by sliceEntry()
+ * only (`info` there from the start: one shape, parsed or not).
  */
-export interface SliceEntry { slice: SliceHead | undefined; raw: object; info?: SliceInfo; id: string; /** "<namespace>/<service>" */ key: string; gen: number }
+export interface SliceEntry { slice: SliceHead | undefined; raw: object; info: SliceInfo | undefined; id: string; /** "<namespace>/<service>" */ key: string; gen: number }
+
+/** A SliceEntry: every field, always in this order. */
+export const sliceEntry = (slice: SliceHead | undefined, raw: object, id: string, key: string, gen: number): SliceEntry => ({ slice, raw, info: undefined, id, key, gen });
 
 /** The parsed slice of an entry (parsed on first use, then kept). */
 export const sliceInfo = (e: SliceEntry): SliceInfo => (e.info ??= parseSlice(e.raw as Raw)!);

@@ -7,6 +7,7 @@ import type { ClaimsOutcome, CompileCache } from './cache.js';
 import { describe } from './contributors.js';
 import type { Contributors } from './contributors.js';
 import type { DomainsOutcome } from './domains.js';
+import { kept } from './lists.js';
 import { byAge } from './meta.js';
 import { byString } from './names.js';
 import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
@@ -128,7 +129,7 @@ export function judgeStaticHosts(
   memo?: { staticVerdicts?: StaticVerdictsMemo },
 ): void {
   const last = memo?.staticVerdicts;
-  const undecided = staticHosts.filter((h) => !verdicts.has(h.meta));
+  const undecided = kept(staticHosts, (h) => !verdicts.has(h.meta)); // packed, as sameList() has always seen it (lists.ts)
   let list: HostVerdict[];
   if (last !== undefined && last.outcome === outcome && last.ptrRefusals === ptrRefusals && sameList(last.hosts, undecided)) list = last.list;
   else {

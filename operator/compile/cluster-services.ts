@@ -7,6 +7,7 @@ import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import { addressRecordType, canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
+import { kept, mapped } from './lists.js';
 import { RRSetBag, byNameType, hashShard, shardFieldJson } from './rrsets.js';
 
 /** TTL of the cluster domain's records (CoreDNS's kubernetes plugin uses 5 s too). */
@@ -102,12 +103,13 @@ export function parseSlice(raw: Raw): SliceInfo | undefined {
   return {
     ...head,
     ports: ports(raw.ports),
-    endpoints: arr(raw.endpoints).map((e0) => {
+    // mapped(), kept(): packed lists whichever tier parses the slice (lists.ts; readyEndpoints reads them).
+    endpoints: mapped(arr(raw.endpoints), (e0) => {
       const e = obj(e0);
       // Specification: nil `ready` means ready (EndpointConditions).
       const ready = obj(e.conditions).ready !== false;
       const hostname = str(e.hostname)?.toLowerCase();
-      return { addresses: addrs(arr(e.addresses)).filter((a) => a.family === family), ready, hostname: hostname && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(hostname) ? hostname : undefined };
+      return { addresses: kept(addrs(arr(e.addresses)), (a) => a.family === family), ready, hostname: hostname && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(hostname) ? hostname : undefined };
     }),
   };
 }
@@ -202,9 +204,11 @@ export interface ServicesForward {
  */
 export function servicesShardOf(zone: string, namespace: string, records: readonly ServiceRecords[], prev?: ServicesForward): { shard: ServicesShard; forward: ServicesForward } {
   const diff = prev && recordsDiff(prev, records);
-  let sorted = (diff && mergeSorted(prev!.sorted, new Set(diff.gone.flatMap((r) => r.forward)), diff.added.flatMap((r) => r.forward).sort(byNameType))) ?? records.flatMap((r) => r.forward).sort(byNameType);
+  let sorted = (diff && mergeSorted(prev!.sorted, new Set(forwardOf(diff.gone)), forwardOf(diff.added).sort(byNameType))) ?? forwardOf(records).sort(byNameType);
   // Two Service objects of one name (a snapshot that repeats one): their RRsets merged, as one bag would.
-  if (sorted.some((rs, i) => i > 0 && byNameType(sorted[i - 1], rs) === 0)) {
+  let repeated = false;
+  for (let i = 1; i < sorted.length && !repeated; i++) repeated = byNameType(sorted[i - 1]!, sorted[i]!) === 0;
+  if (repeated) {
     const bag = new RRSetBag();
     for (const rs of sorted) for (const d of rs.data) bag.add(rs.name, rs.type, rs.ttl, d);
     sorted = bag.toRRSets();
@@ -218,6 +222,13 @@ export function servicesShardOf(zone: string, namespace: string, records: readon
     reverse, rrsets: sorted, zone,
   } as Omit<ServicesShard, 'hash'>, pre) as ServicesShard;
   return { shard, forward: { records, sorted, reverse, shard } };
+}
+
+/** The forward RRsets of `records`, in their order (by push, not flatMap: one array kind, lists.ts). */
+function forwardOf(records: readonly ServiceRecords[]): RRSet[] {
+  const out: RRSet[] = [];
+  for (const r of records) for (const rs of r.forward) out.push(rs);
+  return out;
 }
 
 /** Where an RRset's JSON ends and the next one's begins in a list's JSON: keys are sorted, so each RRset starts with "data", and a quote inside a string is escaped. */
@@ -260,21 +271,22 @@ function reverseOf(records: readonly ServiceRecords[], only?: ReadonlySet<string
 /** The records that came and went since `prev`; undefined when too many did to gain by patching. */
 function recordsDiff(prev: ServicesForward, records: readonly ServiceRecords[]): { added: ServiceRecords[]; gone: ServiceRecords[] } | undefined {
   const was = new Set(prev.records), now = new Set(records);
-  const added = records.filter((r) => !was.has(r));
-  const gone = prev.records.filter((r) => !now.has(r));
+  const added = kept(records, (r) => !was.has(r));
+  const gone = kept(prev.records, (r) => !now.has(r));
   return (added.length + gone.length) * 4 > records.length ? undefined : { added, gone };
 }
 
 /** `list` (sorted) without the RRsets in `leave`, with `enter` (sorted) merged in. */
 function mergeSorted(list: readonly RRSet[], leave: ReadonlySet<RRSet>, enter: readonly RRSet[]): RRSet[] {
   const out: RRSet[] = [];
-  let j = 0;
-  for (const rs of list) {
-    if (leave.has(rs)) continue;
-    while (j < enter.length && byNameType(enter[j], rs) < 0) out.push(enter[j++]);
-    out.push(rs);
+  // One loop, one place that takes from `enter` (not a second loop for its tail, which ran only
+  // now and then and was deoptimised each time it first did: README "Shapes").
+  let i = 0, j = 0;
+  while (i < list.length || j < enter.length) {
+    if (i < list.length && leave.has(list[i]!)) { i++; continue; }
+    if (j < enter.length && (i === list.length || byNameType(enter[j]!, list[i]!) < 0)) out.push(enter[j++]!);
+    else out.push(list[i++]!);
   }
-  while (j < enter.length) out.push(enter[j++]);
   return out;
 }
 

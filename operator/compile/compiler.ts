@@ -22,6 +22,7 @@ import { ReverseClaims } from './reverse-claims.js';
 import { DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS, buildClusterReverseShards, clusterRangeClash, clusterRanges } from './reverse-zones.js';
 import { shardIdOfZone } from './zones.js';
 import type { ClaimsOutcome } from './cache.js';
+import type { Meta } from './meta.js';
 import type { Contribution } from './zones.js';
 import { buildServiceShardsSteps, indexServicesSteps } from './service-shards.js';
 import { finish } from './steps.js';
@@ -87,7 +88,11 @@ function* compileSteps(s: Snapshot, opts: CompileOptions, cache: CompileCache): 
   phase('shards');
   yield;
   const bundle: ConfigBundle = { apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards };
-  const resources = buildStatuses([...parsed.zones.map((z) => z.p.meta), ...parsed.forwarders.map((f) => f.meta), ...parsed.staticHosts.map((h) => h.meta)], verdicts, cache.statuses, cache);
+  const metas: Meta[] = [];
+  for (const z of parsed.zones) metas.push(z.p.meta);
+  for (const f of parsed.forwarders) metas.push(f.meta);
+  for (const h of parsed.staticHosts) metas.push(h.meta);
+  const resources = buildStatuses(metas, verdicts, cache.statuses, cache);
   // Services have no status: their refused PTRs are reported here (validate prints them).
   const notices = [...ptrs.refusals].filter(([owner]) => owner.startsWith('Service ')).flatMap(([owner, l]) => l.map((r) => ({ ref: owner.replace(' ', '/'), reason: r.reason, message: r.message })));
   phase('statuses');

@@ -4,6 +4,7 @@
 // hostname annotation), and published Ingresses and Gateway API routes (routes.ts). A Service's target zones
 // and its contributor are kept on its cache entry while its inputs stay the same.
 
+import { contributor } from './cache.js';
 import type { CompileCache, Contributor, SvcEntry, SvcTarget } from './cache.js';
 import { readyEndpoints } from './cluster-services.js';
 import type { ServiceInfo, SliceInfo } from './cluster-services.js';
@@ -47,11 +48,15 @@ export function* collectContributorsSteps(
   for (const h of parsed.staticHosts) {
     if (verdicts.has(h.meta)) continue;
     const ident = parsed.hostIds.get(h.meta)!;
-    list.push({ meta: h.meta, ident, build: () => perm.placeStaticHost(h, ident) });
+    list.push(contributor(h.meta, ident, () => perm.placeStaticHost(h, ident), undefined));
   }
   // Which zones publish a Service depends on the Service, the accepted zones and the
   // Namespaces' labels: remembered per Service entry while those stay the same.
-  const zonesKeyNow = [...acceptedZones.values()].map((z) => z.id).join(',') + '|' + namespaces.map((n) => cache.ids.of(n)).join(',');
+  // Built as text (not [...].map().join()): no short-lived arrays whose kind depends on the tier (lists.ts).
+  let zonesKeyNow = '', first = true;
+  for (const z of acceptedZones.values()) { zonesKeyNow += (first ? '' : ',') + z.id; first = false; }
+  zonesKeyNow += '|';
+  for (let i = 0; i < namespaces.length; i++) zonesKeyNow += (i === 0 ? '' : ',') + cache.ids.of(namespaces[i]!);
   const zonesKey = zonesKeyNow === cache.zonesKey ? cache.zonesKey : (cache.zonesKey = zonesKeyNow);
   let n = 0;
   for (const [ns, entries] of svcByNs) {
@@ -117,25 +122,20 @@ function serviceContributorOf(
 
 /** A published Service's contributor, built from its own data only (so it can be kept with its entry). */
 function serviceContributor(svc: ServiceInfo, ident: string, targets: SvcTarget[], slices: SliceInfo[]): Contributor {
-  return {
-    meta: svc.meta,
-    ident,
-    skipZones: [...new Set(targets.map((t) => t.zone))],
-    build: () => {
-      const placements = new Map<string, Contribution>();
-      for (const t of targets) {
-        // Several names in one zone (ExternalDNS's annotation lists several): one contribution.
-        const shardId = shardIdOfZone(t.zone.domain);
-        const c: Contribution = placements.get(shardId) ?? { owner: describe(svc.meta), ident, records: [], reverse: [] };
-        if (svc.type === 'ExternalName') {
-          if (svc.externalName) c.records.push({ name: t.name, type: 'CNAME', ttl: t.zone.ttl, data: toFqdn(svc.externalName) });
-        } else {
-          const addrs = svc.headless ? readyEndpoints(svc, slices).map((e) => e.addr) : svc.lbIngress.length ? svc.lbIngress : svc.clusterIPs;
-          for (const a of addrs) c.records.push({ name: t.name, type: addressRecordType(a.family), ttl: t.zone.ttl, data: a.ip });
-        }
-        if (c.records.length) placements.set(shardId, c);
+  return contributor(svc.meta, ident, () => {
+    const placements = new Map<string, Contribution>();
+    for (const t of targets) {
+      // Several names in one zone (ExternalDNS's annotation lists several): one contribution.
+      const shardId = shardIdOfZone(t.zone.domain);
+      const c: Contribution = placements.get(shardId) ?? { owner: describe(svc.meta), ident, records: [], reverse: [] };
+      if (svc.type === 'ExternalName') {
+        if (svc.externalName) c.records.push({ name: t.name, type: 'CNAME', ttl: t.zone.ttl, data: toFqdn(svc.externalName) });
+      } else {
+        const addrs = svc.headless ? readyEndpoints(svc, slices).map((e) => e.addr) : svc.lbIngress.length ? svc.lbIngress : svc.clusterIPs;
+        for (const a of addrs) c.records.push({ name: t.name, type: addressRecordType(a.family), ttl: t.zone.ttl, data: a.ip });
       }
-      return { placements };
-    },
-  };
+      if (c.records.length) placements.set(shardId, c);
+    }
+    return { placements };
+  }, [...new Set(targets.map((t) => t.zone))]);
 }

@@ -7,6 +7,7 @@ import { cached } from './cache.js';
 import type { CompileCache } from './cache.js';
 import { arr, obj, readMeta, readSelector, str } from './meta.js';
 import type { LabelSelector, Meta, Raw } from './meta.js';
+import { mapped } from './lists.js';
 import { canonicalIp, checkDomainName, isBelow, resolveRelative, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
 import { parseRecordData } from './records.js';
@@ -294,12 +295,19 @@ export interface ParsedResources {
 
 /** Parse phase: every custom resource parsed (once per object, in the cache); the invalid ones refused. */
 export function parseResources(s: Pick<Snapshot, 'zones' | 'forwarders' | 'staticHosts'>, cache: CompileCache, verdicts: Verdicts): ParsedResources {
-  const zones = s.zones.map((o) => ({ p: cached(cache.zones, o, parseZone), id: cache.ids.of(o) }));
-  const forwarders = s.forwarders.map((o) => cached(cache.forwarders, o, parseForwarder));
-  const staticHosts = s.staticHosts.map((o) => cached(cache.staticHosts, o, parseStaticHost));
-  const hostIds = new Map(s.staticHosts.map((o, i) => [staticHosts[i].meta, cache.ids.of(o)]));
-  for (const r of [...zones.map((z) => z.p), ...forwarders, ...staticHosts]) {
-    if (r.errors.length) verdicts.reject(r.meta, 'InvalidSpec', r.errors.join('; '));
+  // Lists by push (lists.ts): packed arrays whichever tier runs this.
+  const zones = mapped(s.zones, (o) => ({ p: cached(cache.zones, o, parseZone), id: cache.ids.of(o) }));
+  const forwarders = mapped(s.forwarders, (o) => cached(cache.forwarders, o, parseForwarder));
+  const staticHosts: ParsedStaticHost[] = [];
+  const hostIds = new Map<Meta, string>();
+  for (const o of s.staticHosts) {
+    const h = cached(cache.staticHosts, o, parseStaticHost);
+    staticHosts.push(h);
+    hostIds.set(h.meta, cache.ids.of(o));
   }
+  const reject = (r: { meta: Meta; errors: string[] }) => { if (r.errors.length) verdicts.reject(r.meta, 'InvalidSpec', r.errors.join('; ')); };
+  for (const z of zones) reject(z.p);
+  for (const f of forwarders) reject(f);
+  for (const h of staticHosts) reject(h);
   return { zones, forwarders, staticHosts, hostIds };
 }

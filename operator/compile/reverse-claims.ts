@@ -28,6 +28,10 @@ export interface PtrClaim {
   denied?: string;
 }
 
+/** A PtrClaim as the compiler makes them: every field, `denied` too, always in this order (one object shape: README "Shapes"). */
+const ptrClaim = (name: string, target: string, namespace: string, owner: string, source: PtrSource, denied: string | undefined): PtrClaim =>
+  ({ name, target, namespace, owner, source, denied });
+
 export interface PtrRefusal {
   claim: PtrClaim;
   reason: 'NotPermitted' | 'Conflict';
@@ -116,10 +120,7 @@ export function claimsOfServicesShard(shard: ServicesShard, old?: { shard: Servi
       if (!target.endsWith(suffix)) continue;
       const head = target.slice(0, -suffix.length); // "<service>" or "<endpoint>.<service>"
       const dot = head.indexOf('.');
-      out.push({
-        name: rs.name, target, namespace: shard.namespace, owner: `Service ${shard.namespace}/${head.slice(dot + 1)}`,
-        source: dot < 0 ? 'clusterIP' : 'endpoint',
-      });
+      out.push(ptrClaim(rs.name, target, shard.namespace, `Service ${shard.namespace}/${head.slice(dot + 1)}`, dot < 0 ? 'clusterIP' : 'endpoint', undefined));
       made = true;
     }
   }
@@ -130,7 +131,10 @@ export function claimsOfServicesShard(shard: ServicesShard, old?: { shard: Servi
   const add = (x: PtrClaim) => byKey.set(x.name + '\n' + x.target, x);
   if (!walked) old.claims.forEach(add);
   else for (const [from, to] of oldRanges.values()) for (let i = from; i < to; i++) add(old.claims[i]!);
-  return byKey.size === 0 ? out : out.map((x) => byKey.get(x.name + '\n' + x.target) ?? x);
+  if (byKey.size === 0) return out;
+  // In place rather than out.map(): a list built by push keeps one array shape, whichever tier runs this (README "Shapes").
+  for (let i = 0; i < out.length; i++) out[i] = byKey.get(out[i]!.name + '\n' + out[i]!.target) ?? out[i]!;
+  return out;
 }
 
 const claimKey = (name: string, target: string, owner: string) => `${owner}\n${name}\n${target}`;
@@ -176,6 +180,10 @@ export class ReverseClaims {
   /** What the refusals add up to; rebuilt when a re-judged name changed its refusals. */
   #summary: Summary | undefined;
   #lastZoneRecords = '';
+  /** The DNSZones' own records at reverse names, as of the last apply (what #rules reads). */
+  #zoneRecords: ReadonlyMap<string, string> = new Map();
+  /** The rules judgeName() applies: one object with the same two functions for the cache's life (not new closures per compile, which the optimised judgeName would not recognise). */
+  readonly #rules: PtrRules = { clusterRange: (n) => this.ranges.find(n), zoneRecordOwner: (n) => this.#zoneRecords.get(n) };
 
   constructor(private readonly ranges: ReverseRanges<ClusterRange>, private readonly operatorNamespace: string) {}
 
@@ -253,7 +261,8 @@ export class ReverseClaims {
     const zoneKey = [...zoneRecords].join('|');
     const names = zoneKey === this.#lastZoneRecords ? dirty : new Set([...this.#index.keys(), ...statics.keys()]);
     this.#lastZoneRecords = zoneKey;
-    const rules: PtrRules = { clusterRange: (n) => this.ranges.find(n), zoneRecordOwner: (n) => zoneRecords.get(n) };
+    this.#zoneRecords = zoneRecords;
+    const rules = this.#rules;
     const changedNs = new Set<string>();
     let changed = this.#summary === undefined;
     let n = 0;
@@ -321,13 +330,13 @@ export class ReverseClaims {
 
   #staticClaim(owner: string, name: string, target: string, zone: ParsedZone | undefined): PtrClaim {
     const namespace = owner.slice(owner.indexOf(' ') + 1, owner.indexOf('/'));
-    const claim: PtrClaim = { name, target, namespace, owner, source: 'static' };
-    if (namespace === this.operatorNamespace) return claim;
-    if (zone === undefined) claim.denied = `only StaticHosts in the operator's namespace ${this.operatorNamespace} may have PTRs outside every DNSZone`;
+    let denied: string | undefined;
+    if (namespace === this.operatorNamespace) denied = undefined;
+    else if (zone === undefined) denied = `only StaticHosts in the operator's namespace ${this.operatorNamespace} may have PTRs outside every DNSZone`;
     else if (zone.delegation.reverseRanges.find(name) === undefined) {
-      claim.denied = `no CIDR in spec.delegation.reverseCIDRs of DNSZone ${zone.meta.name} holds ${addr(name)} (a delegated namespace has PTRs only for the addresses its delegation grants)`;
+      denied = `no CIDR in spec.delegation.reverseCIDRs of DNSZone ${zone.meta.name} holds ${addr(name)} (a delegated namespace has PTRs only for the addresses its delegation grants)`;
     }
-    return claim;
+    return ptrClaim(name, target, namespace, owner, 'static', denied);
   }
 
   #filterServices(s: ServicesShard, refused: ReadonlySet<string>): Shard {

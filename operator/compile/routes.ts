@@ -8,6 +8,7 @@
 // accepted zone) selects the object by its spec.ingresses or spec.routes; names outside every
 // zone are ignored. A wildcard ("*.apps.example.org") becomes the zone's wildcard record.
 
+import { contributor } from './cache.js';
 import type { CompileCache, Contributor } from './cache.js';
 import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw, RouteKind } from './meta.js';
@@ -129,20 +130,16 @@ export function routeContributors(s: Partial<Snapshot>, perm: Permissions, cache
 }
 
 function routeContributor(meta: Meta, ident: string, targets: { zone: ParsedZone; name: string }[], t: RouteTarget): Contributor {
-  return {
-    meta, ident,
-    skipZones: [...new Set(targets.map((x) => x.zone))],
-    build: () => {
-      const placements = new Map<string, Contribution>();
-      for (const { zone, name } of targets) {
-        const shardId = shardIdOfZone(zone.domain);
-        let c = placements.get(shardId);
-        if (!c) placements.set(shardId, (c = { owner: `${meta.kind} ${meta.key}`, ident, records: [], reverse: [] }));
-        if (t.ips.length) for (const a of t.ips) c.records.push({ name, type: addressRecordType(a.family), ttl: zone.ttl, data: a.ip });
-        else if (t.hostnames.length) c.records.push({ name, type: 'CNAME', ttl: zone.ttl, data: t.hostnames[0] });
-      }
-      for (const [k, c] of placements) if (c.records.length === 0) placements.delete(k);
-      return { placements };
-    },
-  };
+  return contributor(meta, ident, () => {
+    const placements = new Map<string, Contribution>();
+    for (const { zone, name } of targets) {
+      const shardId = shardIdOfZone(zone.domain);
+      let c = placements.get(shardId);
+      if (!c) placements.set(shardId, (c = { owner: `${meta.kind} ${meta.key}`, ident, records: [], reverse: [] }));
+      if (t.ips.length) for (const a of t.ips) c.records.push({ name, type: addressRecordType(a.family), ttl: zone.ttl, data: a.ip });
+      else if (t.hostnames.length) c.records.push({ name, type: 'CNAME', ttl: zone.ttl, data: t.hostnames[0] });
+    }
+    for (const [k, c] of placements) if (c.records.length === 0) placements.delete(k);
+    return { placements };
+  }, [...new Set(targets.map((x) => x.zone))]);
 }

@@ -45,11 +45,15 @@ export class RRSetBag {
   /** The RRsets sorted by name then type, data sorted, keys in canonical order. */
   toRRSets(): RRSet[] {
     const list = [...this.buckets.values()].sort((a, b) => cmp(a.name, b.name) || cmp(a.type, b.type));
-    return list.map((b) => {
+    // Built by push (lists.ts): the RRset lists and their data stay packed arrays whichever tier runs this.
+    const out: RRSet[] = [];
+    for (const b of list) {
       const keys = [...b.data.keys()].sort(cmp);
-      const data = keys.map((k) => sortedData(b.data.get(k)!));
-      return { data, name: b.name, ttl: b.ttl, type: b.type } as RRSet;
-    });
+      const data: RecordData[] = [];
+      for (const k of keys) data.push(sortedData(b.data.get(k)!));
+      out.push({ data, name: b.name, ttl: b.ttl, type: b.type } as RRSet);
+    }
+    return out;
   }
 }
 

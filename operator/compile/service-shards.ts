@@ -4,12 +4,13 @@
 // namespace's objects moved (on a 100,000-endpoint cluster, the garbage collector's work is
 // what a recompile mostly costs, so neither phase copies the cluster per compile).
 
-import { sliceInfo } from './cache.js';
+import { sliceEntry, sliceInfo, svcEntry } from './cache.js';
 import type { CompileCache, SliceEntry, SvcEntry } from './cache.js';
 import { parseService, serviceRecords, servicesShardOf, sliceHead } from './cluster-services.js';
 import type { ServiceRecords } from './cluster-services.js';
 import type { SliceInfo } from './cluster-services.js';
 import type { Raw } from './meta.js';
+import { kept, mapped } from './lists.js';
 import { byString } from './names.js';
 import type { Shard } from './rrsets.js';
 import { STEP_ITEMS, finish } from './steps.js';
@@ -120,7 +121,7 @@ function listOf<T>(m: Map<string, T[]>, k: string): T[] {
 function addService(cache: CompileCache, o: object, gen: number): SvcEntry {
   const svc = parseService(o as Raw);
   const ns = svc.meta.namespace ?? 'default';
-  const e: SvcEntry = { svc, id: cache.ids.fresh(o), ns, key: `${ns}/${svc.meta.name}`, gen };
+  const e = svcEntry(svc, cache.ids.fresh(o), ns, `${ns}/${svc.meta.name}`, gen);
   cache.services.set(o, e);
   cache.touch(ns);
   return e;
@@ -129,7 +130,7 @@ function addService(cache: CompileCache, o: object, gen: number): SvcEntry {
 /** Indexes an EndpointSlice object not seen before: appended to its Service's list (see dropSlice for a replacement). */
 function addSlice(cache: CompileCache, o: object, gen: number): SliceEntry {
   const p = sliceHead(o as Raw);
-  const e: SliceEntry = p ? { slice: p, raw: o, id: cache.ids.fresh(o), key: `${p.namespace}/${p.service}`, gen } : { slice: undefined, raw: o, id: '', key: '', gen };
+  const e = p ? sliceEntry(p, o, cache.ids.fresh(o), `${p.namespace}/${p.service}`, gen) : sliceEntry(undefined, o, '', '', gen);
   cache.slices.set(o, e);
   return e;
 }
@@ -146,7 +147,7 @@ function dropSlice(cache: CompileCache, o: object, e: SliceEntry, by?: SliceEntr
     const l = cache.slicesBySvc.get(e.key);
     if (l !== undefined) {
       const same = by !== undefined && by.slice !== undefined && by.key === e.key;
-      const rest = same ? l.map((x) => (x === e ? by : x)) : l.filter((x) => x !== e);
+      const rest = same ? mapped(l, (x) => (x === e ? by : x)) : kept(l, (x) => x !== e);
       if (rest.length) cache.slicesBySvc.set(e.key, rest); else cache.slicesBySvc.delete(e.key);
       if (same) return;
     }
@@ -161,7 +162,7 @@ function listSlice(cache: CompileCache, e: SliceEntry): void {
 }
 
 /** The parsed slices of a Service ("<namespace>/<name>"). */
-export const slicesOf = (cache: CompileCache, svcKey: string): SliceInfo[] => cache.sliceEntriesOf(svcKey).map(sliceInfo);
+export const slicesOf = (cache: CompileCache, svcKey: string): SliceInfo[] => mapped(cache.sliceEntriesOf(svcKey), sliceInfo);
 
 /**
  * A Service's records, kept on its entry while the entry and its slice entries are the same
@@ -172,7 +173,7 @@ function recordsOf(cache: CompileCache, e: SvcEntry, clusterZone: string): Servi
   let key = clusterZone;
   if (e.svc.headless) for (const x of slices) key += ',' + x.id;
   if (e.records !== undefined && e.records.key === key) return e.records.r;
-  const r = serviceRecords(clusterZone, e.ns, e.svc, e.svc.headless ? slices.map(sliceInfo).sort((a, b) => byString(a.key, b.key)) : []);
+  const r = serviceRecords(clusterZone, e.ns, e.svc, e.svc.headless ? mapped(slices, sliceInfo).sort((a, b) => byString(a.key, b.key)) : []);
   e.records = { key, r };
   return r;
 }
@@ -218,7 +219,7 @@ export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache
       for (const x of [...cache.sliceEntriesOf(key)].sort(bySlice)) sortedKey += ',' + x.id;
     }
     if (memo && memo.sortedKey === sortedKey) { memo.entries = entries; shards.push(memo.shard); continue; }
-    const { shard, forward } = servicesShardOf(clusterZone, ns, list.map((e) => recordsOf(cache, e, clusterZone)), memo?.forward);
+    const { shard, forward } = servicesShardOf(clusterZone, ns, mapped(list, (e) => recordsOf(cache, e, clusterZone)), memo?.forward);
     cache.serviceShards.set(ns, { entries, sortedKey, shard, forward });
     shards.push(shard);
   }

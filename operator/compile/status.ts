@@ -5,6 +5,7 @@
 // status writer), which knows what was written before.
 
 import type { Meta } from './meta.js';
+import { mapped } from './lists.js';
 import { byString } from './names.js';
 import type { Condition, ConditionStatus, ResourceResult } from './types.js';
 
@@ -119,7 +120,8 @@ export function buildStatuses(
   metas: readonly Meta[], verdicts: Verdicts, memo?: WeakMap<Meta, { decided: Decided; result: ResourceResult }>,
   last?: { statusesRun?: { results: ResourceResult[]; sorted: ResourceResult[] } },
 ): ResourceResult[] {
-  const resources = metas.map((m): ResourceResult => {
+  // mapped(), not metas.map(): the list sameList() compares stays packed (lists.ts).
+  const resources = mapped(metas, (m): ResourceResult => {
     const prev = memo?.get(m);
     if (prev !== undefined && verdicts.same(m, prev.decided)) return prev.result;
     const { status, shardIds } = verdicts.result(m);

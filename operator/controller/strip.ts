@@ -9,41 +9,56 @@
 
 type Raw = Record<string, any>;
 
+// One object shape per kind (operator/compile/README.md "Shapes"): every stripped object of a
+// kind is one literal with the same keys in the same order, `undefined` where the API object has
+// nothing (JSON, the informer's fingerprint and compile read that as absent), and its lists are
+// built by push. compile's functions then see one hidden class per kind, not one per set of
+// fields present, and stay optimised.
+
 const isObj = (v: unknown): v is Raw => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** Copies the listed keys that are present. */
-function pick(o: unknown, keys: readonly string[]): Raw {
-  const out: Raw = {};
-  if (!isObj(o)) return out;
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+/** `xs.map(f)` by push: a packed array whichever tier runs it (operator/compile/lists.ts). */
+function each(xs: readonly unknown[], f: (x: unknown) => Raw): Raw[] {
+  const out: Raw[] = [];
+  for (const x of xs) out.push(f(x));
   return out;
 }
-
-const META = ['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'labels'] as const;
 
 /** ExternalDNS's hostname annotation: compile reads it when --external-dns-annotation is on. */
 const EXTERNAL_DNS_HOSTNAME = 'external-dns.alpha.kubernetes.io/hostname';
+/** The one label compile reads of an EndpointSlice. */
+const SERVICE_NAME = 'kubernetes.io/service-name';
 
-/** Metadata compile reads; annotations only ours (splitdns.io/...) and ExternalDNS's hostname. */
-function meta(m: unknown, labels: 'all' | readonly string[] = 'all'): Raw {
-  const out = pick(m, META);
-  if (labels !== 'all' && isObj(out.labels)) out.labels = pick(out.labels, labels);
-  if (isObj(m) && isObj(m.annotations)) {
-    const ours = Object.entries(m.annotations).filter(([k]) => k.startsWith('splitdns.io/') || k === EXTERNAL_DNS_HOSTNAME);
-    if (ours.length) out.annotations = Object.fromEntries(ours);
-  }
+/** Our annotations (splitdns.io/...) and ExternalDNS's hostname; undefined when there are none. */
+function ourAnnotations(a: unknown): Raw | undefined {
+  if (!isObj(a)) return undefined;
+  let out: Raw | undefined;
+  for (const k of Object.keys(a)) if (a[k] !== undefined && (k.startsWith('splitdns.io/') || k === EXTERNAL_DNS_HOSTNAME)) (out ??= {})[k] = a[k];
   return out;
 }
 
-const ports = (v: unknown) => (Array.isArray(v) ? v.map((p) => pick(p, ['name', 'port', 'protocol'])) : v);
+/** Metadata compile reads: one shape; labels all of them, or (`sliceLabels`) only the Service name's. */
+function meta(m: unknown, sliceLabels = false): Raw {
+  const o: Raw = isObj(m) ? m : {};
+  const labels = sliceLabels && isObj(o.labels) ? (o.labels[SERVICE_NAME] !== undefined ? { [SERVICE_NAME]: o.labels[SERVICE_NAME] } : {}) : o.labels;
+  return {
+    name: o.name, namespace: o.namespace, uid: o.uid, resourceVersion: o.resourceVersion, generation: o.generation,
+    creationTimestamp: o.creationTimestamp, labels, annotations: ourAnnotations(o.annotations),
+  };
+}
+
+const port = (p: unknown): Raw => (isObj(p) ? { name: p.name, port: p.port, protocol: p.protocol } : { name: undefined, port: undefined, protocol: undefined });
+const ports = (v: unknown) => (Array.isArray(v) ? each(v, port) : v);
 
 export function stripService(o: Raw): Raw {
-  const spec = pick(o.spec, ['type', 'clusterIP', 'clusterIPs', 'externalName', 'publishNotReadyAddresses']);
-  if (isObj(o.spec) && o.spec.ports !== undefined) spec.ports = ports(o.spec.ports);
-  const out: Raw = { metadata: meta(o.metadata), spec };
+  const sp: Raw = isObj(o.spec) ? o.spec : {};
+  const spec = {
+    type: sp.type, clusterIP: sp.clusterIP, clusterIPs: sp.clusterIPs, externalName: sp.externalName, publishNotReadyAddresses: sp.publishNotReadyAddresses,
+    ports: ports(sp.ports),
+  };
   const ingress = o.status?.loadBalancer?.ingress;
-  if (Array.isArray(ingress) && ingress.length) out.status = { loadBalancer: { ingress: ingress.map((i) => pick(i, ['ip'])) } };
-  return out;
+  const status = Array.isArray(ingress) && ingress.length ? { loadBalancer: { ingress: each(ingress, (i) => ({ ip: isObj(i) ? i.ip : undefined })) } } : undefined;
+  return { metadata: meta(o.metadata), spec, status };
 }
 
 /** The two conditions nearly every endpoint has, shared (100,000 endpoints: 100,000 objects fewer); frozen, as compile only reads them. */
@@ -57,18 +72,17 @@ const NOT_READY = Object.freeze({ ready: false });
  * by key into a few shapes.
  */
 function stripEndpoint(e: unknown): Raw {
-  if (!isObj(e)) return {};
+  if (!isObj(e)) return { addresses: undefined, conditions: undefined, hostname: undefined };
   const r = isObj(e.conditions) ? e.conditions.ready : undefined;
   const conditions = r === true ? READY : r === false ? NOT_READY : r === undefined ? undefined : { ready: r };
   return { addresses: e.addresses, conditions, hostname: e.hostname };
 }
 
 export function stripEndpointSlice(o: Raw): Raw {
-  const out: Raw = { metadata: meta(o.metadata, ['kubernetes.io/service-name']), addressType: o.addressType };
-  if (o.ports !== undefined) out.ports = ports(o.ports);
-  if (Array.isArray(o.endpoints)) out.endpoints = o.endpoints.map(stripEndpoint);
-  else if (o.endpoints !== undefined) out.endpoints = o.endpoints;
-  return out;
+  return {
+    metadata: meta(o.metadata, true), addressType: o.addressType, ports: ports(o.ports),
+    endpoints: Array.isArray(o.endpoints) ? each(o.endpoints, stripEndpoint) : o.endpoints,
+  };
 }
 
 export function stripNamespace(o: Raw): Raw {

@@ -99,3 +99,42 @@ describe('operator controller: objects stripped at the informer boundary', () =>
     expect({ ...s, metadata: { ...s.metadata, managedFields: o.metadata.managedFields } }).to.deep.equal(o);
   });
 });
+
+// One object shape per kind (operator/compile/README.md "Shapes"): whichever fields the API
+// object has, the stripped object of a kind has the same keys in the same order, at every level
+// compile reads, so compile's functions see one hidden class per kind.
+describe('operator controller: one shape per stripped kind', () => {
+  /** Every path (".spec.ports[]") of the objects given → the key lists seen there (labels and annotations are maps: not looked into). */
+  function shapes(objects: readonly unknown[]): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    const walk = (o: unknown, at: string): void => {
+      if (Array.isArray(o)) { for (const x of o) walk(x, `${at}[]`); return; }
+      if (o === null || typeof o !== 'object') return;
+      let seen = out.get(at);
+      if (seen === undefined) out.set(at, (seen = new Set()));
+      seen.add(Object.keys(o).join(' '));
+      for (const [k, v] of Object.entries(o)) if (k !== 'labels' && k !== 'annotations') walk(v, `${at}.${k}`);
+    };
+    for (const o of objects) walk(o, '');
+    return out;
+  }
+  /** The paths where objects of more than one shape were seen. */
+  const mixed = (objects: readonly unknown[]) => [...shapes(objects)].filter(([, s]) => s.size > 1).map(([at, s]) => `${at || '.'}: ${[...s].join(' | ')}`);
+  const full = synthetic(readManifests([samples], loadCrdValidators()).snapshot);
+
+  it('stripped Services have one shape at every level: ClusterIP, headless, ExternalName, LoadBalancer, with and without annotations', () => {
+    const cut = full.services.map(stripService);
+    expect(shapes(cut).get('.status.loadBalancer.ingress[]')?.size).to.equal(1); // LoadBalancers are there
+    expect(mixed(cut)).to.deep.equal([]);
+  });
+
+  it('stripped EndpointSlices and their endpoints have one shape: with and without conditions, hostnames, ports', () => {
+    const cut = full.endpointSlices.map(stripEndpointSlice);
+    expect(cut.flatMap((s) => s.endpoints as object[]).length).to.be.greaterThan(100);
+    expect(mixed(cut)).to.deep.equal([]);
+  });
+
+  it('stripped Namespaces have one shape, labelled or not, annotated or not', () => {
+    expect(mixed([...full.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bare' } }].map(stripNamespace))).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,83 @@
+// Deopts of the compiler on the operator's path, without an API server (issue 16; operator/compile/
+// README.md "Shapes"): the scale-api bench's objects (bench/scale-api/run.ts: 100 namespaces,
+// Services 1 in 10 headless, one 10-endpoint slice each, StaticHosts in the operator's namespace),
+// JSON-parsed and stripped as the informers strip them (operator/controller/strip.ts), compiled by
+// one compiler as steps, then endpoint changes (one headless Service's slice replaced each time),
+// each compiled. A child process runs them under `node --trace-deopt`; this one counts the deopts
+// in the cold compile, the first 20 changes and the rest, and prints the mean recompile time.
+//   npm run build:bench && node dist/bench/scale/recompile-deopts.js [ROOT...]
+// ROOT: other built checkouts (their dist/) to run the same way, interleaved with this one,
+// BENCH_REPS times (1). Env: BENCH_SERVICES (10000), BENCH_STATICHOSTS (1000), BENCH_CHANGES (60).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+
+const N = Number(process.env.BENCH_SERVICES ?? 10000), SH = Number(process.env.BENCH_STATICHOSTS ?? 1000), CHANGES = Number(process.env.BENCH_CHANGES ?? 60);
+const NAMESPACES = 100, EP = 10;
+
+async function child(root: string): Promise<void> {
+  const { createCompiler } = await import(`${root}/dist/operator/compile/index.js`);
+  const { finish } = await import(`${root}/dist/operator/compile/steps.js`);
+  const strip = await import(`${root}/dist/operator/controller/strip.js`);
+  let rv = 1000;
+  const j = (o: object) => JSON.parse(JSON.stringify(o));
+  const md = (name: string, namespace: string | undefined, extra: Record<string, unknown> = {}) =>
+    ({ name, ...(namespace ? { namespace } : {}), uid: `uid-${namespace}-${name}`, resourceVersion: String(++rv), creationTimestamp: '2026-11-27T20:00:00Z', managedFields: [{ manager: 'x' }], ...extra });
+  const nss = Array.from({ length: NAMESPACES }, (_, i) => `scale-${i}`);
+  const svcs = Array.from({ length: N }, (_, i) => ({ ns: nss[i % NAMESPACES]!, name: `svc-${Math.floor(i / NAMESPACES)}`, i, headless: i % 10 === 0 }));
+  const epIp = (i: number, k: number) => { const n = i * EP + k; return `10.${128 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`; };
+  type S = typeof svcs[0];
+  const ip = (s: S) => `10.96.${s.i >> 8}.${s.i & 255}`;
+  const svcObj = (s: S) => j({ apiVersion: 'v1', kind: 'Service', metadata: md(s.name, s.ns, { labels: { app: s.name }, annotations: { 'example.com/team': 'bench' } }),
+    spec: { type: 'ClusterIP', ...(s.headless ? { clusterIP: 'None', clusterIPs: ['None'] } : { clusterIP: ip(s), clusterIPs: [ip(s)] }), selector: { app: s.name }, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] }, status: { loadBalancer: {} } });
+  const sliceObj = (s: S, first?: string) => j({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: md(`${s.name}-a`, s.ns, { labels: { 'kubernetes.io/service-name': s.name }, generation: 1 }), addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: Array.from({ length: EP }, (_, k) => ({ addresses: [k === 0 && first ? first : epIp(s.i, k)], conditions: { ready: true, serving: true, terminating: false }, nodeName: `node-${k}`, targetRef: { kind: 'Pod', name: `${s.name}-${k}`, namespace: s.ns } })) });
+  const namespaces = ['splitdns-scale', ...nss].map((n) => strip.stripNamespace(j({ apiVersion: 'v1', kind: 'Namespace', metadata: md(n, undefined, { labels: { 'kubernetes.io/metadata.name': n } }) })));
+  const services = svcs.map((s) => strip.stripService(svcObj(s)));
+  let endpointSlices = svcs.map((s) => strip.stripEndpointSlice(sliceObj(s)));
+  const staticHosts = Array.from({ length: SH }, (_, i) => strip.stripCustomResource(j({ apiVersion: 'splitdns.io/v1alpha1', kind: 'StaticHost', metadata: md(`h-${i}`, 'splitdns-scale', { generation: 1 }),
+    spec: { hostnames: [`h-${i}.static.example`], addresses: [`10.250.${Math.floor(i / 250)}.${(i % 250) + 1}`] } })));
+  // As the controller makes it: one literal per reconcile.
+  const snapshot = () => ({ zones: [], forwarders: [], staticHosts, services, endpointSlices, namespaces });
+  const compiler = createCompiler({ clusterDomain: 'cluster.local', operatorNamespace: 'splitdns-scale' });
+  let t = performance.now();
+  finish(compiler.steps(snapshot()));
+  console.log(`=== cold ${(performance.now() - t).toFixed(1)}`);
+  const headless = svcs.filter((s) => s.headless);
+  for (let k = 0; k < CHANGES; k++) {
+    const s = headless[k % headless.length]!;
+    endpointSlices = endpointSlices.slice();
+    endpointSlices[s.i] = strip.stripEndpointSlice(sliceObj(s, `10.251.${k >> 8}.${(k & 255) + 1}`));
+    console.log(`=== change ${k}`);
+    t = performance.now();
+    finish(compiler.steps(snapshot()));
+    console.log(`=== took ${(performance.now() - t).toFixed(2)}`);
+  }
+}
+
+function measure(root: string): string {
+  const r = spawnSync(process.execPath, ['--trace-deopt', fileURLToPath(import.meta.url), '--child', root], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+  let phase = -1, change = -1;
+  const deopts = [0, 0, 0], took: number[] = [];
+  let cold = 0;
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('[bailout (kind')) deopts[phase < 0 ? 0 : phase]++;
+    else if (line.startsWith('=== cold ')) { cold = Number(line.slice(9)); phase = 1; }
+    else if (line.startsWith('=== change ')) { change = Number(line.slice(11)); phase = change < 20 ? 1 : 2; }
+    else if (line.startsWith('=== took ')) took.push(Number(line.slice(9)));
+  }
+  const mean = (xs: number[]) => (xs.length ? (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1) : '-');
+  return `deopts: cold compile ${deopts[0]}, first 20 changes ${deopts[1]}, next ${Math.max(0, took.length - 20)} ${deopts[2]}; cold compile ${cold.toFixed(0)} ms (traced), recompile mean ${mean(took.slice(0, 20))} ms (first 20), ${mean(took.slice(20))} ms (rest)`;
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3]!);
+else {
+  const here = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+  const roots = [here, ...process.argv.slice(2).map((p) => resolve(p))];
+  console.log(`${N} Services, ${SH} StaticHosts, ${CHANGES} endpoint changes; --trace-deopt`);
+  for (let rep = 0; rep < Number(process.env.BENCH_REPS ?? 1); rep++) {
+    for (const root of roots) console.log(`${root === here ? 'this checkout' : root}: ${measure(root)}`);
+  }
+}

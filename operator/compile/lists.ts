@@ -1,0 +1,20 @@
+// Lists the phases hand to each other, built by push into `[]` (README "Shapes"). Array.prototype
+// map and filter give an array whose elements kind (part of its hidden class) depends on who runs
+// the caller: the builtin makes a packed array, TurboFan's inlined copy a holey one (it allocates
+// the whole length first). A function fed both kinds is deoptimised ("wrong map") when the second
+// one comes, which happened compiles after the start, each time a producer was optimised. A list
+// made here is packed whichever tier runs the code.
+
+/** `xs.map(f)`, always a packed array. */
+export function mapped<T, U>(xs: readonly T[], f: (x: T, i: number) => U): U[] {
+  const out: U[] = [];
+  for (let i = 0; i < xs.length; i++) out.push(f(xs[i]!, i));
+  return out;
+}
+
+/** `xs.filter(keep)`, always a packed array. */
+export function kept<T>(xs: readonly T[], keep: (x: T) => boolean): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < xs.length; i++) if (keep(xs[i]!)) out.push(xs[i]!);
+  return out;
+}
