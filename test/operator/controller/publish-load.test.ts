@@ -11,15 +11,21 @@ import type { KubeClient } from '../../../kube/kube-client.js';
 import { OperatorMetrics } from '../../../operator/controller/metrics.js';
 import { LOAD_PAGE_SIZE, Publisher } from '../../../operator/controller/publish.js';
 
-/** A client serving `n` published shard ConfigMaps by label, in pages as the apiserver does (limit, continue); it records every request. */
-function pagedClient(n: number) {
+/**
+ * A client serving `n` published shard ConfigMaps by label, in pages as the apiserver does (limit,
+ * continue); it records every request. `failPage(from)`: an error to throw instead of the page
+ * that starts at `from` (an expired continue token: 410).
+ */
+function pagedClient(n: number, failPage?: (from: number) => Error | undefined) {
   const cms = Array.from({ length: n }, (_, i) => ({ metadata: { name: configMapName(`services/ns-${i}`), resourceVersion: String(100 + i), annotations: { [SHARD_ID_ANNOTATION]: `services/ns-${i}`, [HASH_ANNOTATION]: `h${i}` } } }));
-  const requests: { method: string; path: string }[] = [];
+  const requests: { method: string; path: string; body?: any }[] = [];
   const client = {
-    request: async (method: string, path: string) => {
-      requests.push({ method, path });
+    request: async (method: string, path: string, body?: unknown) => {
+      requests.push({ method, path, body });
       if (method !== 'GET') return { metadata: { resourceVersion: '999' } };
       const q = new URL(path, 'http://x').searchParams;
+      const err = failPage?.(Number(q.get('continue') ?? 0));
+      if (err !== undefined) throw err;
       const from = Number(q.get('continue') ?? 0), limit = Number(q.get('limit') ?? n);
       const to = Math.min(n, from + limit);
       return { items: cms.slice(from, to), metadata: to < n ? { continue: String(to) } : {} };
@@ -52,5 +58,27 @@ describe('operator publish: reading what is published', () => {
     expect(out.written).to.deep.equal([`services/ns-${n - 1}`]);
     const put = requests.find((r) => r.method === 'PUT');
     expect(put?.path).to.match(new RegExp(`/configmaps/${configMapName(`services/ns-${n - 1}`)}$`));
+    expect(put?.body?.metadata?.resourceVersion, 'the resourceVersion of the last page').to.equal(String(100 + n - 1));
+  });
+
+  it('a page that fails (an expired continue token, 410) fails the publish with nothing written or deleted; the next publish lists again from the first page', async () => {
+    const n = LOAD_PAGE_SIZE * 3;
+    let fail = true;
+    const gone = Object.assign(new Error('continue token expired'), { code: 410 });
+    const { client, requests } = pagedClient(n, (from) => (fail && from === LOAD_PAGE_SIZE * 2 ? gone : undefined));
+    const p = new Publisher(client, 'splitdns', pino({ level: 'silent' }), new OperatorMetrics(new Registry()));
+    // One shard fewer than published: a publish that had read only the first pages would delete or create wrongly.
+    const want = shards(n).slice(1);
+    let err: unknown;
+    await p.publish(want).catch((e) => { err = e; });
+    expect(err, 'the publish fails (the reconcile loop retries it)').to.equal(gone);
+    expect(requests.filter((r) => r.method !== 'GET'), 'nothing written or deleted').to.deep.equal([]);
+    fail = false;
+    requests.length = 0;
+    const out = await p.publish(want);
+    const gets = requests.filter((r) => r.method === 'GET');
+    expect(new URL(gets[0]!.path, 'http://x').searchParams.has('continue'), 'listed from the first page').to.equal(false);
+    expect(gets).to.have.length(3);
+    expect(out).to.deep.equal({ written: [], deleted: ['services/ns-0'], unchanged: n - 1, errors: 0 });
   });
 });
