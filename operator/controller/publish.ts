@@ -44,6 +44,8 @@ export class Publisher {
   /** shard id → { name, hash, resourceVersion } of the ConfigMaps as last read or written. */
   #known = new Map<string, { name: string; hash: string; rv: string }>();
   #loaded = false;
+  /** Counts reset() calls: a list that a reset overtook is not taken (see #load). */
+  #resets = 0;
   #base: string;
 
   constructor(private readonly client: KubeClient, private readonly namespace: string, private readonly log: Logger,
@@ -54,15 +56,19 @@ export class Publisher {
   }
 
   /** Forget what we know (e.g. when leadership was lost: another replica may have written). */
-  reset(): void { this.#known.clear(); this.#loaded = false; }
+  reset(): void { this.#known.clear(); this.#loaded = false; this.#resets++; }
 
   /**
    * Reads the published ConfigMaps in pages of LOAD_PAGE_SIZE, as the informers list: at 10,000
    * Services they are 100+ ConfigMaps, ~6 MB of JSON that the kube client parsed in one go (about
    * 30 ms of CPU in a restart's profile, as much as an informer's page of 500 objects; on a loaded
-   * machine several times that in wall time). Each page is of the same snapshot.
+   * machine several times that in wall time). Each page is of the same snapshot. A reset() while
+   * the pages are read (leadership lost, perhaps regained) makes the list stale: not taken, the
+   * publish fails and the next one lists again (otherwise a shard that another leader rewrote
+   * meanwhile would count as published with the hash read here, and never be written).
    */
   async #load(): Promise<void> {
+    const resets = this.#resets;
     const known = new Map<string, { name: string; hash: string; rv: string }>();
     let cont: string | undefined;
     do {
@@ -75,6 +81,7 @@ export class Publisher {
       }
       cont = list.metadata?.continue || undefined;
     } while (cont);
+    if (resets !== this.#resets) throw new Error('the published ConfigMaps were listed across a reset (leadership changed): listed again on the next publish');
     this.#known = known;
     this.#loaded = true;
   }

@@ -14,9 +14,10 @@ import { LOAD_PAGE_SIZE, Publisher } from '../../../operator/controller/publish.
 /**
  * A client serving `n` published shard ConfigMaps by label, in pages as the apiserver does (limit,
  * continue); it records every request. `failPage(from)`: an error to throw instead of the page
- * that starts at `from` (an expired continue token: 410).
+ * that starts at `from` (an expired continue token: 410); `beforePage(from)`: awaited before a
+ * page is served (a test holds a page there).
  */
-function pagedClient(n: number, failPage?: (from: number) => Error | undefined) {
+function pagedClient(n: number, failPage?: (from: number) => Error | undefined, beforePage?: (from: number) => Promise<void>) {
   const cms = Array.from({ length: n }, (_, i) => ({ metadata: { name: configMapName(`services/ns-${i}`), resourceVersion: String(100 + i), annotations: { [SHARD_ID_ANNOTATION]: `services/ns-${i}`, [HASH_ANNOTATION]: `h${i}` } } }));
   const requests: { method: string; path: string; body?: any }[] = [];
   const client = {
@@ -24,6 +25,7 @@ function pagedClient(n: number, failPage?: (from: number) => Error | undefined) 
       requests.push({ method, path, body });
       if (method !== 'GET') return { metadata: { resourceVersion: '999' } };
       const q = new URL(path, 'http://x').searchParams;
+      await beforePage?.(Number(q.get('continue') ?? 0));
       const err = failPage?.(Number(q.get('continue') ?? 0));
       if (err !== undefined) throw err;
       const from = Number(q.get('continue') ?? 0), limit = Number(q.get('limit') ?? n);
@@ -31,7 +33,7 @@ function pagedClient(n: number, failPage?: (from: number) => Error | undefined) 
       return { items: cms.slice(from, to), metadata: to < n ? { continue: String(to) } : {} };
     },
   } as unknown as KubeClient;
-  return { client, requests };
+  return { client, requests, cms };
 }
 const shards = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `services/ns-${i}`, kind: 'services', hash: `h${i}` }) as unknown as Shard);
 
@@ -80,5 +82,32 @@ describe('operator publish: reading what is published', () => {
     expect(new URL(gets[0]!.path, 'http://x').searchParams.has('continue'), 'listed from the first page').to.equal(false);
     expect(gets).to.have.length(3);
     expect(out).to.deep.equal({ written: [], deleted: ['services/ns-0'], unchanged: n - 1, errors: 0 });
+  });
+
+  it('a reset (leadership lost) while the pages are read: that list is not taken, and the next publish lists again and writes a shard rewritten meanwhile', async () => {
+    const n = LOAD_PAGE_SIZE * 2 + 1;
+    let hold: Promise<void> | undefined, release = () => {}, reached = () => {};
+    const atSecondPage = new Promise<void>((r) => { reached = r; });
+    const { client, requests, cms } = pagedClient(n, undefined, async (from) => {
+      if (from === LOAD_PAGE_SIZE && hold !== undefined) { reached(); await hold; }
+    });
+    hold = new Promise<void>((r) => { release = r; });
+    const p = new Publisher(client, 'splitdns', pino({ level: 'silent' }), new OperatorMetrics(new Registry()), Infinity);
+    const first = p.publish(shards(n)).then(() => undefined, (e: Error) => e);
+    await atSecondPage;
+    // Leadership lost: another leader rewrites ns-0 (on the page already read) with its own hash.
+    p.reset();
+    cms[0]!.metadata.annotations[HASH_ANNOTATION] = 'other';
+    cms[0]!.metadata.resourceVersion = '500';
+    hold = undefined;
+    release();
+    expect(await first, 'the publish whose list a reset overtook fails').to.be.instanceOf(Error);
+    expect(requests.filter((r) => r.method !== 'GET'), 'nothing written from that list').to.deep.equal([]);
+    requests.length = 0;
+    const out = await p.publish(shards(n).map((s, i) => (i === 0 ? { ...s, rrsets: [] } as unknown as Shard : s)));
+    const pages = requests.filter((r) => r.method === 'GET').map((r) => new URL(r.path, 'http://x').searchParams.get('continue'));
+    expect(pages, 'listed again, from the first page').to.deep.equal([null, String(LOAD_PAGE_SIZE), String(LOAD_PAGE_SIZE * 2)]);
+    expect(out.written, 'ns-0 is written back to this compile\'s hash').to.deep.equal(['services/ns-0']);
+    expect(requests.find((r) => r.method === 'PUT')?.body?.metadata?.resourceVersion).to.equal('500');
   });
 });
