@@ -135,6 +135,16 @@ export class PooledSocket {
 }
 
 /**
+ * An IP literal as Node reports a datagram's source (libuv's inet_ntop: lower case, the longest
+ * run of zero groups as "::", an IPv4-mapped tail dotted), so that an answer's source compares
+ * equal to an upstream configured as `0:0:0:0:0:0:0:1` or `::FFFF:127.0.0.1`. Throws on a string
+ * that is no literal of the family (validated config and resolv.conf hold none).
+ */
+export function canonicalAddress(address: string, family: 'udp4' | 'udp6'): string {
+  return new net.SocketAddress({ address, family: family === 'udp6' ? 'ipv6' : 'ipv4' }).address;
+}
+
+/**
  * UDP exchanges with one upstream, from a pool of sockets on random ports. Queries are written
  * into one reused buffer (libuv hands the bytes to the kernel at once; when the kernel has no
  * room and libuv queues them, the buffer is left to it and a fresh one taken). Expiry: the
@@ -157,8 +167,11 @@ export class UdpPool {
   private timerAt = 0;
   private readonly onTimer = () => this.expireDue();
 
-  constructor(private readonly address: string, private readonly port: number, private readonly drops: DropCounter, size = POOL_SIZE) {
+  private readonly address: string;
+
+  constructor(address: string, private readonly port: number, private readonly drops: DropCounter, size = POOL_SIZE) {
     this.family = net.isIPv6(address) ? 'udp6' : 'udp4';
+    this.address = canonicalAddress(address, this.family);
     for (let i = 0; i < size; i++) this.sockets.push(this.fresh());
   }
 
