@@ -66,4 +66,31 @@ describe('dns-server: the --workers primary reports a reload as the single-proce
     expect(await a(local.port, 'www.example.org')).to.deep.equal(['192.0.2.2']);
     expect(local.servedShards().map((x) => x.hash)).to.deep.equal(single.servedShards().map((x) => x.hash));
   });
+
+  it('a shard the build refuses (its slab not built) is tried again when the same version comes again, not passed as held', async () => {
+    // The local server's build refuses one version, as a failed buildShardSlab would: it reports the refusal and keeps the version it serves.
+    const failing = zoneWith('192.0.2.3');
+    const tried: string[] = [];
+    const wrapped: DnsServer = {
+      ...local,
+      applyValidated(seq, u) {
+        tried.push(...u.shards.map((x) => x.hash));
+        const bad = u.shards.filter((x) => x.hash === failing.hash);
+        const keep = u.form === 'bundle' ? [...u.keep, ...bad.map((x) => x.id)] : [];
+        const applied = local.applyValidated(seq, u.form === 'bundle' ? { ...u, shards: u.shards.filter((x) => !bad.includes(x)), keep } : { ...u, shards: u.shards.filter((x) => !bad.includes(x)) });
+        applied.report.refused.push(...bad.map((x) => ({ id: x.id, errors: ['slab too large'] })));
+        return applied;
+      },
+    };
+    pool = new WorkerPool({ role: 'primary', workers: 1, index: 0, gate: new Int32Array(new SharedArrayBuffer(4)) }, wrapped, VALIDATOR, silent, []);
+    pool.applyBundle(bundle(exampleZone()));
+    pool.applyBundle(bundle(failing));
+    await pool.settled();
+    expect(await a(local.port, 'www.example.org')).to.deep.equal(['192.0.2.1']);
+    const again = pool.applyBundle(bundle(failing));
+    await pool.settled();
+    expect(again.unchanged, 'not reported as held').to.deep.equal([]);
+    expect(tried.filter((h) => h === failing.hash), 'the failed version handed to the build again').to.have.length(2);
+    expect(await a(local.port, 'www.example.org')).to.deep.equal(['192.0.2.1']);
+  });
 });
