@@ -261,6 +261,7 @@ describe('forwarder: routing, policies, failover', () => {
       const v6 = dgram.createSocket('udp6');
       const bound = await new Promise<boolean>((r) => { v6.once('error', () => r(false)); v6.bind(0, '::1', () => r(true)); });
       if (!bound) {
+        try { v6.close(); } catch { /* never bound */ }
         console.log('      (skipped: this machine has no IPv6 loopback ::1 to bind)');
         this.skip();
       }
