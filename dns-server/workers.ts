@@ -65,8 +65,12 @@ export class WorkerPool {
   private seq = 0;
   private chain: Promise<void> = Promise.resolve();
   private stopping = false;
-  /** The hashes of the validated shards as of the last update handed in (what reports compare against). */
-  private latest = new Map<string, string>();
+  /**
+   * The hash and kind of each shard as of the last update handed in (what reports compare
+   * against): a version refused (a kind change, a failed build) leaves its last good one here,
+   * as in the server's own store, so the same version is refused again, never passed as held.
+   */
+  private latest = new Map<string, Version>();
   /** The slabs of update `seq`, the last sent to the workers: what a restarted worker starts from. */
   private sent = new Map<string, BuiltShard>();
   private sentReverse: ReverseUpdate | undefined;
@@ -122,7 +126,11 @@ export class WorkerPool {
     this.chain = this.chain.then(() => new Promise<void>((resolve) => {
       const seq = ++this.seq;
       let built: BuiltUpdate = { shards: [], removed: [], reverse: undefined, full: false };
-      try { built = this.local.applyValidated(seq, update).built; } catch (err) { this.log.error({ err }, 'applying an update failed'); }
+      try {
+        const applied = this.local.applyValidated(seq, update);
+        built = applied.built;
+        this.forgetRefused(update, applied.report.refused);
+      } catch (err) { this.log.error({ err }, 'applying an update failed'); }
       for (const b of built.shards) this.sent.set(b.id, b);
       for (const id of built.removed) this.sent.delete(id);
       if (built.reverse !== undefined) this.sentReverse = built.reverse;
@@ -141,17 +149,16 @@ export class WorkerPool {
 
   /** The file source's apply: validates here, once, and publishes to the workers. */
   applyBundle(bundle: unknown): ReloadReport {
-    const v = this.validator.bundle(bundle, (id, hash) => this.latest.get(id) === hash);
+    const v = this.validator.bundle(bundle, (id, hash) => this.latest.get(id)?.hash === hash);
     const report = this.report(v.shards, v.refused);
     if (v.refused.some((r) => r.id === '(bundle)')) return report;
     const ids = new Set(v.shards.map((s) => s.id));
     const keep = v.refused.map((r) => r.id).filter((id) => this.latest.has(id));
     report.removed = [...this.latest.keys()].filter((id) => !ids.has(id) && !keep.includes(id));
     // A shard with the hash handed in last is kept as held, never handed on: the validator passed
-    // it unchecked, and what the threads hold can differ from `latest` (a kind change or a failed
-    // build refuses it there), so building from it would serve content nobody validated.
+    // it unchecked. One whose kind changed is refused (report()): its last good version is kept.
     const changed: Shard[] = [];
-    for (const s of v.shards) if (this.latest.get(s.id) === s.hash) keep.push(s.id); else changed.push(s);
+    for (const s of v.shards) if (this.latest.get(s.id)?.hash === s.hash || kindChanged(this.latest, s)) keep.push(s.id); else changed.push(s);
     this.publish({ form: 'bundle', shards: changed, keep });
     return report;
   }
@@ -166,15 +173,39 @@ export class WorkerPool {
     }
     const report = this.report(good, refused);
     report.removed = removedIds.filter((id) => this.latest.has(id));
-    this.publish({ form: 'shards', shards: good, removed: removedIds });
+    this.publish({ form: 'shards', shards: good.filter((s) => !kindChanged(this.latest, s)), removed: removedIds });
     return report;
   }
 
-  private report(shards: Shard[], refused: { id: string; errors: string[] }[]): ReloadReport {
-    for (const r of refused) this.log.error({ shard: r.id, errors: r.errors }, 'shard refused; its last good version keeps serving');
-    const applied = shards.filter((s) => this.latest.get(s.id) !== s.hash).map((s) => s.id);
-    const unchanged = shards.filter((s) => this.latest.get(s.id) === s.hash).map((s) => s.id);
+  /**
+   * What the update does, as the server's own store reports it (reload.ts apply()): a shard whose
+   * kind changed from the version last handed in is refused ('kind changed'), its last good
+   * version kept; it is never built.
+   */
+  private report(shards: Shard[], invalid: { id: string; errors: string[] }[]): ReloadReport {
+    for (const r of invalid) this.log.error({ shard: r.id, errors: r.errors }, 'shard refused; its last good version keeps serving');
+    const applied: string[] = [];
+    const unchanged: string[] = [];
+    const refused = [...invalid];
+    for (const s of shards) {
+      const last = this.latest.get(s.id);
+      if (last?.hash === s.hash) unchanged.push(s.id);
+      else if (last !== undefined && last.kind !== s.kind) {
+        this.log.error({ shard: s.id, hash: s.hash, errors: [`${s.id}: kind changed from ${last.kind} to ${s.kind}`] }, 'shard refused; its last good version keeps serving');
+        refused.push({ id: s.id, errors: ['kind changed'] });
+      } else applied.push(s.id);
+    }
     return { applied, unchanged, removed: [], refused };
+  }
+
+  /** After a build: a shard the build refused keeps, in `latest` too, the version it serves (or none). */
+  private forgetRefused(update: ValidatedUpdate, refused: { id: string }[]): void {
+    for (const r of refused) {
+      const tried = update.shards.find((s) => s.id === r.id);
+      if (tried === undefined || this.latest.get(r.id)?.hash !== tried.hash) continue; // a later update has replaced it since
+      const held = this.local.servedShards().find((s) => s.id === r.id);
+      if (held) this.latest.set(r.id, { hash: held.hash, kind: held.kind }); else this.latest.delete(r.id);
+    }
   }
 
   /** Resolves when every reload handed out so far is committed in every worker. */
@@ -202,14 +233,23 @@ export class WorkerPool {
   }
 }
 
-/** The shards' hashes after an update. */
-function advance(hashes: ReadonlyMap<string, string>, u: ValidatedUpdate): Map<string, string> {
+interface Version { hash: string; kind: string }
+
+/** Whether `s` has another kind than the version of its id handed in last (reload.ts refuses such a shard). */
+const kindChanged = (latest: ReadonlyMap<string, Version>, s: Shard): boolean => {
+  const last = latest.get(s.id);
+  return last !== undefined && last.kind !== s.kind;
+};
+
+/** The shards' versions after an update. */
+function advance(versions: ReadonlyMap<string, Version>, u: ValidatedUpdate): Map<string, Version> {
+  const version = (s: Shard) => [s.id, { hash: s.hash, kind: s.kind }] as const;
   if (u.form === 'bundle') {
     const keep = new Set(u.keep);
-    return new Map([...[...hashes].filter(([id]) => keep.has(id)), ...u.shards.map((s) => [s.id, s.hash] as const)]);
+    return new Map([...[...versions].filter(([id]) => keep.has(id)), ...u.shards.map(version)]);
   }
-  const next = new Map(hashes);
-  for (const s of u.shards) next.set(s.id, s.hash);
+  const next = new Map(versions);
+  for (const s of u.shards) next.set(...version(s));
   for (const id of u.removed) next.delete(id);
   return next;
 }

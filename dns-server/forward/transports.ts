@@ -135,6 +135,16 @@ export class PooledSocket {
 }
 
 /**
+ * An IP literal as Node reports a datagram's source (libuv's inet_ntop: lower case, the longest
+ * run of zero groups as "::", an IPv4-mapped tail dotted), so that an answer's source compares
+ * equal to an upstream configured as `0:0:0:0:0:0:0:1` or `::FFFF:127.0.0.1`. Throws on a string
+ * that is no literal of the family (validated config and resolv.conf hold none).
+ */
+export function canonicalAddress(address: string, family: 'udp4' | 'udp6'): string {
+  return new net.SocketAddress({ address, family: family === 'udp6' ? 'ipv6' : 'ipv4' }).address;
+}
+
+/**
  * UDP exchanges with one upstream, from a pool of sockets on random ports. Queries are written
  * into one reused buffer (libuv hands the bytes to the kernel at once; when the kernel has no
  * room and libuv queues them, the buffer is left to it and a fresh one taken). Expiry: the
@@ -157,8 +167,11 @@ export class UdpPool {
   private timerAt = 0;
   private readonly onTimer = () => this.expireDue();
 
-  constructor(private readonly address: string, private readonly port: number, private readonly drops: DropCounter, size = POOL_SIZE) {
+  private readonly address: string;
+
+  constructor(address: string, private readonly port: number, private readonly drops: DropCounter, size = POOL_SIZE) {
     this.family = net.isIPv6(address) ? 'udp6' : 'udp4';
+    this.address = canonicalAddress(address, this.family);
     for (let i = 0; i < size; i++) this.sockets.push(this.fresh());
   }
 
@@ -299,6 +312,8 @@ export interface StreamTarget {
 export class StreamConn {
   private sock: net.Socket | undefined;
   private connecting: Promise<net.Socket> | undefined;
+  /** The socket of `connecting`: close() destroys it, failing the queries that wait for it. */
+  private connectingSock: net.Socket | undefined;
   private readonly pending = new Map<number, Pending>();
   private buf: Buffer = Buffer.alloc(0);
   private idle: NodeJS.Timeout | undefined;
@@ -314,13 +329,23 @@ export class StreamConn {
       const sock = t.tls
         ? tls().connect({ host: t.address, port: t.port, servername: t.tls.serverName, ca: t.tls.ca, rejectUnauthorized: true, ALPNProtocols: ['dot'] })
         : net.connect({ host: t.address, port: t.port });
+      this.connectingSock = sock;
       const timer = setTimeout(() => { sock.destroy(); reject(new Error('connect timeout')); }, timeoutMs);
       sock.once(t.tls ? 'secureConnect' : 'connect', () => { clearTimeout(timer); sock.setNoDelay(true); resolve(sock); });
       sock.once('error', (err) => { clearTimeout(timer); reject(err); });
+      // Destroyed before it connected (close(), or the timer): a destroy with no error emits no 'error'.
+      sock.once('close', () => { clearTimeout(timer); reject(new Error('closed while connecting')); });
       sock.on('data', (d: Buffer) => this.onData(d));
       sock.on('close', () => this.onClose(sock));
       sock.on('error', () => undefined);
-    }).then((s) => { this.sock = s; this.connecting = undefined; this.buf = Buffer.alloc(0); return s; }, (err) => { this.connecting = undefined; throw err; });
+    }).then((s) => {
+      this.connecting = undefined;
+      this.connectingSock = undefined;
+      if (this.closed) { s.destroy(); throw new Error('closed while connecting'); } // a connect that completes after close() does nothing
+      this.sock = s;
+      this.buf = Buffer.alloc(0);
+      return s;
+    }, (err) => { this.connecting = undefined; this.connectingSock = undefined; throw err; });
     return this.connecting;
   }
 
@@ -355,7 +380,8 @@ export class StreamConn {
   async exchange(build: (id: number) => Buffer, timeoutMs: number): Promise<ExchangeResult> {
     if (this.closed) return { ok: false, reason: 'closed' };
     let sock: net.Socket;
-    try { sock = await this.connect(timeoutMs); } catch { return { ok: false, reason: 'error' }; }
+    try { sock = await this.connect(timeoutMs); } catch { return { ok: false, reason: this.closed ? 'closed' : 'error' }; }
+    if (this.closed) return { ok: false, reason: 'closed' };
     clearTimeout(this.idle);
     let id: number;
     do id = randomInt(65536); while (this.pending.has(id));
@@ -367,9 +393,11 @@ export class StreamConn {
     });
   }
 
+  /** Closes the connection, or the one still connecting, at once: every query waiting on it fails as 'closed'. */
   close(): void {
     this.closed = true;
     clearTimeout(this.idle);
     this.sock?.destroy();
+    this.connectingSock?.destroy();
   }
 }

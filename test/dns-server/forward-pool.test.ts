@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
-import { UdpPool, UdpQuery } from '../../dns-server/forward/transports.js';
+import { canonicalAddress, UdpPool, UdpQuery } from '../../dns-server/forward/transports.js';
 import type { FailReason } from '../../dns-server/forward/transports.js';
 import { answersQuestion, writeUpstreamQuery } from '../../dns-server/forward/wire.js';
 import { nameToKey } from '../../dns-server/wire/name.js';
@@ -28,6 +28,21 @@ async function udpSocket(onMessage?: (m: Buffer, r: dgram.RemoteInfo, s: dgram.S
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
   return s;
 }
+
+describe('forwarder: an upstream address in the form Node reports an answer\'s source in', () => {
+  const cases: [string, 'udp4' | 'udp6', string][] = [
+    ['127.0.0.1', 'udp4', '127.0.0.1'],
+    ['0:0:0:0:0:0:0:1', 'udp6', '::1'],
+    ['::0001', 'udp6', '::1'],
+    ['::FFFF:127.0.0.1', 'udp6', '::ffff:127.0.0.1'],
+    ['::ffff:7f00:1', 'udp6', '::ffff:127.0.0.1'],
+    ['2001:DB8:0:0:1:0:0:1', 'udp6', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:0:0:0:0:0', 'udp6', '2001:db8::'],
+  ];
+  for (const [given, family, want] of cases) {
+    it(`writes ${given} as ${want}`, () => expect(canonicalAddress(given, family)).to.equal(want));
+  }
+});
 
 describe('forwarder: UDP socket pool', () => {
   const sockets: dgram.Socket[] = [];

@@ -249,6 +249,42 @@ describe('forwarder: routing, policies, failover', () => {
     expect(await registry.metrics()).to.match(/splitdns_forward_spoofed_total 2/);
   });
 
+  describe('an upstream address written otherwise than Node reports an answer\'s source', () => {
+    it('answers from an IPv4 upstream configured as an IPv4-mapped IPv6 address in upper case (::FFFF:127.0.0.1)', async () => {
+      const u = await upstream({ 'mapped.example.com': ['10.7.0.1'] });
+      await serve({ name: 'f', domains: ['.'], upstreams: [{ address: '::FFFF:127.0.0.1', port: u.port, protocol: 'udp' }], cache: { enabled: false } });
+      expect(A(await udpQuery(server.port, { name: 'mapped.example.com' }))).to.deep.equal(['10.7.0.1']);
+      expect(await registry.metrics()).to.match(/splitdns_forward_spoofed_total 0/);
+    });
+
+    it('answers from an upstream on ::1 configured as 0:0:0:0:0:0:0:1', async function () {
+      const v6 = dgram.createSocket('udp6');
+      const bound = await new Promise<boolean>((r) => { v6.once('error', () => r(false)); v6.bind(0, '::1', () => r(true)); });
+      if (!bound) {
+        try { v6.close(); } catch { /* never bound */ }
+        console.log('      (skipped: this machine has no IPv6 loopback ::1 to bind)');
+        this.skip();
+      }
+      const answer = answerFrom({ 'six.example.com': ['10.7.0.2'] });
+      v6.on('message', (m, rinfo) => {
+        const reply = answer(dnsPacket.decode(m), 'udp') as Packet;
+        v6.send(dnsPacket.encode(reply), rinfo.port, rinfo.address);
+      });
+      try {
+        await serve({ name: 'f', domains: ['.'], upstreams: [{ address: '0:0:0:0:0:0:0:1', port: v6.address().port, protocol: 'udp' }], cache: { enabled: false } });
+        expect(A(await udpQuery(server.port, { name: 'six.example.com' }))).to.deep.equal(['10.7.0.2']);
+        expect(await registry.metrics()).to.match(/splitdns_forward_spoofed_total 0/);
+      } finally { v6.close(); }
+    });
+
+    it('refuses an IPv4 upstream address with leading zeros (127.000.000.001), naming the field', async () => {
+      await serve({ name: 'ok', domains: ['.'], upstreams: [udp(53)] });
+      const r = server.applyBundle(bundle(exampleZone(), forwardersShard({ name: 'f', domains: ['.'], upstreams: [{ address: '127.000.000.001', port: 53, protocol: 'udp' }] })));
+      expect(r.refused.map((x) => x.id)).to.deep.equal(['forwarders']);
+      expect(r.refused[0].errors).to.include('forwarders: /forwarders/0/upstreams/0/address must match format "ipv4"');
+    });
+  });
+
   it('uses a random source port and ID per upstream query', async () => {
     const u = await upstream({ 'p.example.com': ['10.6.0.1'] });
     await serve({ name: 'f', domains: ['.'], upstreams: [udp(u.port)], cache: { enabled: false } });
