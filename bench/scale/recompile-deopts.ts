@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
+import { loadavg } from 'node:os';
 
 const N = Number(process.env.BENCH_SERVICES ?? 10000), SH = Number(process.env.BENCH_STATICHOSTS ?? 1000), CHANGES = Number(process.env.BENCH_CHANGES ?? 60);
 const NAMESPACES = 100, EP = 10;
@@ -25,7 +26,8 @@ async function child(root: string, slices: boolean): Promise<void> {
   let phase = '';
   const finish = async (steps: Generator<void, unknown, void>) => {
     if (!slices) { for (;;) if (steps.next().done) return; }
-    let n = 0, slice = 0;
+    let n = 0;
+    const sliceMs: number[] = [];
     const top: [number, string][] = [];
     const timed = (function* () {
       for (;;) {
@@ -36,11 +38,12 @@ async function child(root: string, slices: boolean): Promise<void> {
         yield;
       }
     })();
-    await runSliced(timed, { onSlice: (ms: number) => { slice = Math.max(slice, ms); } });
+    await runSliced(timed, { onSlice: (ms: number) => { sliceMs.push(ms); } });
+    const q = (xs: number[], f: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))]!.toFixed(1);
     const by = new Map<string, number[]>();
     for (const [ms, where] of top) by.set(where, [...(by.get(where) ?? []), ms]);
     const longest = [...by].map(([where, l]) => [where, Math.max(...l), l.length] as const).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([where, ms, k]) => `${where} ${ms.toFixed(1)} (${k})`).join(', ');
-    console.log(`=== steps ${n}, longest ${longest}; longest slice ${slice.toFixed(1)} ms`);
+    console.log(`=== steps ${n} (p99 ${q(top.map(([ms]) => ms), 0.99)} ms), longest by phase ${longest}; slices ${sliceMs.length}: p99 ${q(sliceMs, 0.99)}, longest ${q(sliceMs, 1)} ms, ${sliceMs.filter((x) => x > 50).length} over 50 ms`);
   };
   const strip = await import(`${root}/dist/operator/controller/strip.js`);
   let rv = 1000;
@@ -99,11 +102,15 @@ function measure(root: string): string {
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3]!, false);
+else if (process.argv[2] === '--slices-child') await child(process.argv[3]!, true);
 else if (process.argv[2] === '--slices') {
   const here = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-  for (const root of [here, ...process.argv.slice(3).map((p) => resolve(p))]) {
-    console.log(`${root === here ? 'this checkout' : root}:`);
-    await child(root, true);
+  for (let rep = 0; rep < Number(process.env.BENCH_REPS ?? 1); rep++) {
+    for (const root of [here, ...process.argv.slice(3).map((p) => resolve(p))]) {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--slices-child', root], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+      console.log(`${root === here ? 'this checkout' : root} (load ${loadavg()[0]!.toFixed(1)}):\n${r.stdout.split('\n').filter((l) => l.startsWith('=== steps')).join('\n')}`);
+    }
   }
 } else {
   const here = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
