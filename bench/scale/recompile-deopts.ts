@@ -8,7 +8,8 @@
 //   npm run build:bench && node dist/bench/scale/recompile-deopts.js [ROOT...]
 // With --slices first: no --trace-deopt; the same compiles, each cold compile (a fresh compiler,
 // as on a restart) and each change run as steps, timed step by step: the longest step (by the
-// phase it is in) and the longest slice runSliced (operator/controller/slices.ts) makes of them.
+// phase it is in; CPU time too, the process's, which a busy machine's preemption does not
+// lengthen) and the slices runSliced (operator/controller/slices.ts) makes of them.
 // ROOT: other built checkouts (their dist/) to run the same way, interleaved with this one,
 // BENCH_REPS times (1). Env: BENCH_SERVICES (10000), BENCH_STATICHOSTS (1000), BENCH_CHANGES (60).
 import { spawnSync } from 'node:child_process';
@@ -27,12 +28,13 @@ async function child(root: string, slices: boolean): Promise<void> {
   const finish = async (steps: Generator<void, unknown, void>) => {
     if (!slices) { for (;;) if (steps.next().done) return; }
     let n = 0;
-    const sliceMs: number[] = [];
+    const sliceMs: number[] = [], cpu: number[] = [];
     const top: [number, string][] = [];
     const timed = (function* () {
       for (;;) {
-        const t0 = performance.now(), before = phase, r = steps.next(), ms = performance.now() - t0;
+        const c0 = process.cpuUsage(), t0 = performance.now(), before = phase, r = steps.next(), ms = performance.now() - t0, c = process.cpuUsage(c0);
         n++;
+        cpu.push((c.user + c.system) / 1000);
         top.push([ms, before === phase ? `after ${before || 'start'}` : phase]);
         if (r.done) return r.value;
         yield;
@@ -43,7 +45,7 @@ async function child(root: string, slices: boolean): Promise<void> {
     const by = new Map<string, number[]>();
     for (const [ms, where] of top) by.set(where, [...(by.get(where) ?? []), ms]);
     const longest = [...by].map(([where, l]) => [where, Math.max(...l), l.length] as const).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([where, ms, k]) => `${where} ${ms.toFixed(1)} (${k})`).join(', ');
-    console.log(`=== steps ${n} (p99 ${q(top.map(([ms]) => ms), 0.99)} ms), longest by phase ${longest}; slices ${sliceMs.length}: p99 ${q(sliceMs, 0.99)}, longest ${q(sliceMs, 1)} ms, ${sliceMs.filter((x) => x > 50).length} over 50 ms`);
+    console.log(`=== steps ${n} (wall p99 ${q(top.map(([ms]) => ms), 0.99)} ms; CPU p99 ${q(cpu, 0.99)}, longest ${q(cpu, 1)} ms), longest wall by phase ${longest}; slices ${sliceMs.length}: p99 ${q(sliceMs, 0.99)}, longest ${q(sliceMs, 1)} ms, ${sliceMs.filter((x) => x > 50).length} over 50 ms`);
   };
   const strip = await import(`${root}/dist/operator/controller/strip.js`);
   let rv = 1000;

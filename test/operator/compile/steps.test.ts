@@ -92,7 +92,7 @@ describe('compile as steps (issue 16: a compile that can be run in slices)', () 
     expect(JSON.stringify(second)).to.equal(JSON.stringify(compile(s2, OPTS)));
   });
 
-  it('a namespace with many Services is built over several steps, and the reverse phase yields while it filters contributions', () => {
+  it('a namespace with many Services is built over several steps; the parse and reverse phases yield inside (StaticHosts, contributions)', () => {
     // One namespace (its shard is the services phase's only one: no yield between namespaces) of
     // 6 × STEP_SERVICES Services, and 300 StaticHosts with PTRs in the operator's namespace.
     const s = cluster(1, 6 * STEP_SERVICES);
@@ -103,6 +103,8 @@ describe('compile as steps (issue 16: a compile that can be run in slices)', () 
     // The reverse phase: the Services shard indexed, the names judged and the 302 StaticHost contributions filtered, STEP_ITEMS at a time.
     const ptrNames = 6 * STEP_SERVICES + 150;
     expect(phasesAtYield.filter((n) => n === 6).length).to.be.at.least(Math.floor(ptrNames / STEP_ITEMS) + Math.floor(302 / STEP_ITEMS));
+    // The parse phase, 302 StaticHosts parsed STEP_ITEMS at a time.
+    expect(phasesAtYield.filter((n) => n === 0).length).to.be.at.least(Math.floor(302 / STEP_ITEMS));
   });
 
   it('finish() runs steps to the end at once', () => {
