@@ -6,18 +6,47 @@
 // each compiled. A child process runs them under `node --trace-deopt`; this one counts the deopts
 // in the cold compile, the first 20 changes and the rest, and prints the mean recompile time.
 //   npm run build:bench && node dist/bench/scale/recompile-deopts.js [ROOT...]
+// With --slices first: no --trace-deopt; the same compiles, each cold compile (a fresh compiler,
+// as on a restart) and each change run as steps, timed step by step: the longest step (by the
+// phase it is in; CPU time too, the process's, which a busy machine's preemption does not
+// lengthen) and the slices runSliced (operator/controller/slices.ts) makes of them.
 // ROOT: other built checkouts (their dist/) to run the same way, interleaved with this one,
 // BENCH_REPS times (1). Env: BENCH_SERVICES (10000), BENCH_STATICHOSTS (1000), BENCH_CHANGES (60).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
+import { loadavg } from 'node:os';
 
 const N = Number(process.env.BENCH_SERVICES ?? 10000), SH = Number(process.env.BENCH_STATICHOSTS ?? 1000), CHANGES = Number(process.env.BENCH_CHANGES ?? 60);
 const NAMESPACES = 100, EP = 10;
 
-async function child(root: string): Promise<void> {
+async function child(root: string, slices: boolean): Promise<void> {
   const { createCompiler } = await import(`${root}/dist/operator/compile/index.js`);
-  const { finish } = await import(`${root}/dist/operator/compile/steps.js`);
+  const { runSliced } = await import(`${root}/dist/operator/controller/slices.js`);
+  // Runs steps to the end; with `slices`, times each step (the phase it ended in, told by onPhase after it) and prints the longest, then runs them as runSliced does.
+  let phase = '';
+  const finish = async (steps: Generator<void, unknown, void>) => {
+    if (!slices) { for (;;) if (steps.next().done) return; }
+    let n = 0;
+    const sliceMs: number[] = [], cpu: number[] = [];
+    const top: [number, string][] = [];
+    const timed = (function* () {
+      for (;;) {
+        const c0 = process.cpuUsage(), t0 = performance.now(), before = phase, r = steps.next(), ms = performance.now() - t0, c = process.cpuUsage(c0);
+        n++;
+        cpu.push((c.user + c.system) / 1000);
+        top.push([ms, before === phase ? `after ${before || 'start'}` : phase]);
+        if (r.done) return r.value;
+        yield;
+      }
+    })();
+    await runSliced(timed, { onSlice: (ms: number) => { sliceMs.push(ms); } });
+    const q = (xs: number[], f: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))]!.toFixed(1);
+    const by = new Map<string, number[]>();
+    for (const [ms, where] of top) by.set(where, [...(by.get(where) ?? []), ms]);
+    const longest = [...by].map(([where, l]) => [where, Math.max(...l), l.length] as const).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([where, ms, k]) => `${where} ${ms.toFixed(1)} (${k})`).join(', ');
+    console.log(`=== steps ${n} (wall p99 ${q(top.map(([ms]) => ms), 0.99)} ms; CPU p99 ${q(cpu, 0.99)}, longest ${q(cpu, 1)} ms), longest wall by phase ${longest}; slices ${sliceMs.length}: p99 ${q(sliceMs, 0.99)}, longest ${q(sliceMs, 1)} ms, ${sliceMs.filter((x) => x > 50).length} over 50 ms`);
+  };
   const strip = await import(`${root}/dist/operator/controller/strip.js`);
   let rv = 1000;
   const j = (o: object) => JSON.parse(JSON.stringify(o));
@@ -40,9 +69,11 @@ async function child(root: string): Promise<void> {
     spec: { hostnames: [`h-${i}.static.example`], addresses: [`10.250.${Math.floor(i / 250)}.${(i % 250) + 1}`] } })));
   // As the controller makes it: one literal per reconcile.
   const snapshot = () => ({ zones: [], forwarders: [], staticHosts, services, endpointSlices, namespaces });
-  const compiler = createCompiler({ clusterDomain: 'cluster.local', operatorNamespace: 'splitdns-scale' });
+  const opts = { clusterDomain: 'cluster.local', operatorNamespace: 'splitdns-scale', onPhase: (p: string) => { phase = p; } };
+  let compiler = createCompiler(opts);
   let t = performance.now();
-  finish(compiler.steps(snapshot()));
+  await finish(compiler.steps(snapshot()));
+  if (slices) for (let k = 0; k < 3; k++) { compiler = createCompiler(opts); await finish(compiler.steps(snapshot())); } // restarts: warm code, cold compiler
   console.log(`=== cold ${(performance.now() - t).toFixed(1)}`);
   const headless = svcs.filter((s) => s.headless);
   for (let k = 0; k < CHANGES; k++) {
@@ -51,7 +82,7 @@ async function child(root: string): Promise<void> {
     endpointSlices[s.i] = strip.stripEndpointSlice(sliceObj(s, `10.251.${k >> 8}.${(k & 255) + 1}`));
     console.log(`=== change ${k}`);
     t = performance.now();
-    finish(compiler.steps(snapshot()));
+    await finish(compiler.steps(snapshot()));
     console.log(`=== took ${(performance.now() - t).toFixed(2)}`);
   }
 }
@@ -72,8 +103,18 @@ function measure(root: string): string {
   return `deopts: cold compile ${deopts[0]}, first 20 changes ${deopts[1]}, next ${Math.max(0, took.length - 20)} ${deopts[2]}; cold compile ${cold.toFixed(0)} ms (traced), recompile mean ${mean(took.slice(0, 20))} ms (first 20), ${mean(took.slice(20))} ms (rest)`;
 }
 
-if (process.argv[2] === '--child') await child(process.argv[3]!);
-else {
+if (process.argv[2] === '--child') await child(process.argv[3]!, false);
+else if (process.argv[2] === '--slices-child') await child(process.argv[3]!, true);
+else if (process.argv[2] === '--slices') {
+  const here = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+  for (let rep = 0; rep < Number(process.env.BENCH_REPS ?? 1); rep++) {
+    for (const root of [here, ...process.argv.slice(3).map((p) => resolve(p))]) {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--slices-child', root], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+      console.log(`${root === here ? 'this checkout' : root} (load ${loadavg()[0]!.toFixed(1)}):\n${r.stdout.split('\n').filter((l) => l.startsWith('=== steps')).join('\n')}`);
+    }
+  }
+} else {
   const here = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
   const roots = [here, ...process.argv.slice(2).map((p) => resolve(p))];
   console.log(`${N} Services, ${SH} StaticHosts, ${CHANGES} endpoint changes; --trace-deopt`);

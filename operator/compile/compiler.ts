@@ -16,7 +16,7 @@ import { collectContributorsSteps } from './contributors.js';
 import { decideDomains } from './domains.js';
 import { describe } from './contributors.js';
 import { byString, toFqdn } from './names.js';
-import { parseResources } from './parse-crs.js';
+import { parseResourcesSteps } from './parse-crs.js';
 import type { ParsedZone } from './parse-crs.js';
 import { ReverseClaims } from './reverse-claims.js';
 import { DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS, buildClusterReverseShards, clusterRangeClash, clusterRanges } from './reverse-zones.js';
@@ -52,7 +52,7 @@ function* compileSteps(s: Snapshot, opts: CompileOptions, cache: CompileCache): 
     return { ranges, shards: buildClusterReverseShards(clusterZone, ranges), claims: new ReverseClaims(ranges, opts.operatorNamespace) };
   })());
 
-  const parsed = parseResources(s, cache, verdicts);
+  const parsed = yield* parseResourcesSteps(s, cache, verdicts);
   // A DNSZone at or inside a cluster reverse zone would replace the cluster's PTRs: refused.
   for (const z of parsed.zones) {
     const clash = clusterRangeClash(z.p.domain, rev.ranges);

@@ -13,6 +13,8 @@ import type { IpFamily } from './names.js';
 import { parseRecordData } from './records.js';
 import { ReverseRanges, parseCidr } from './reverse-zones.js';
 import type { RecordData } from './records.js';
+import { STEP_ITEMS, finish } from './steps.js';
+import type { Steps } from './steps.js';
 import type { Verdicts } from './status.js';
 import type { Snapshot } from './types.js';
 
@@ -295,12 +297,18 @@ export interface ParsedResources {
 
 /** Parse phase: every custom resource parsed (once per object, in the cache); the invalid ones refused. */
 export function parseResources(s: Pick<Snapshot, 'zones' | 'forwarders' | 'staticHosts'>, cache: CompileCache, verdicts: Verdicts): ParsedResources {
+  return finish(parseResourcesSteps(s, cache, verdicts));
+}
+
+/** parseResources() as steps (steps.ts): yields every STEP_ITEMS StaticHosts (a cold start parses them all). */
+export function* parseResourcesSteps(s: Pick<Snapshot, 'zones' | 'forwarders' | 'staticHosts'>, cache: CompileCache, verdicts: Verdicts): Steps<ParsedResources> {
   // Lists by push (lists.ts): packed arrays whichever tier runs this.
   const zones = mapped(s.zones, (o) => ({ p: cached(cache.zones, o, parseZone), id: cache.ids.of(o) }));
   const forwarders = mapped(s.forwarders, (o) => cached(cache.forwarders, o, parseForwarder));
   const staticHosts: ParsedStaticHost[] = [];
   const hostIds = new Map<Meta, string>();
   for (const o of s.staticHosts) {
+    if ((staticHosts.length + 1) % STEP_ITEMS === 0) yield;
     const h = cached(cache.staticHosts, o, parseStaticHost);
     staticHosts.push(h);
     hostIds.set(h.meta, cache.ids.of(o));

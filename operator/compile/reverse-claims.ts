@@ -193,9 +193,10 @@ export class ReverseClaims {
   }
 
   /**
-   * apply() as steps (steps.ts): yields after each Services shard indexed and every STEP_ITEMS
-   * names judged. Its memory is consistent only once the steps have run to the end: a caller
-   * never leaves them half run (the operator's driver runs every compile to its end).
+   * apply() as steps (steps.ts): yields after each Services shard indexed or filtered and every
+   * STEP_ITEMS names judged or contributions filtered. Its memory is consistent only once the
+   * steps have run to the end: a caller never leaves them half run (the operator's driver runs
+   * every compile to its end).
    */
   *applySteps(shards: Shard[], contributions: ReadonlyMap<string, Contribution[]>, zoneOfShard: ReadonlyMap<string, ParsedZone>): Steps<ReverseOutcome> {
     const dirty = new Set<string>();
@@ -283,26 +284,35 @@ export class ReverseClaims {
     for (let i = 0; i < shards.length; i++) {
       const s = shards[i];
       const lost = s.kind === 'services' ? byNamespace.get(s.namespace) : undefined;
-      if (lost !== undefined && s.kind === 'services') shards[i] = this.#filterServices(s, lost);
+      if (lost !== undefined && s.kind === 'services') { shards[i] = this.#filterServices(s, lost); yield; }
     }
     // The contributions without their refused PTRs: the same map as last time while the
     // contributions and the refused set are the same objects.
     const lastOut = this.#lastOut;
     if (lastOut !== undefined && lastOut.contributions === contributions && lastOut.refused === refused) return { contributions: lastOut.out, refusals };
     const out = new Map<string, Contribution[]>();
+    let m = 0;
     for (const [shardId, contribs] of contributions) {
-      out.set(shardId, contribs.map((c) => {
-        if (c.reverse.length === 0) return c;
-        const memo = this.#kept.get(c);
-        if (memo?.refused === refused) return memo.kept;
-        const lost = c.reverse.filter((p) => refused.has(claimKey(p.name, p.target, c.owner)));
-        const kept = lost.length === 0 ? c : { ...c, ident: c.ident + '#noptr:' + lost.map((p) => p.name).join(','), reverse: c.reverse.filter((p) => !lost.includes(p)) };
-        this.#kept.set(c, { refused, kept });
-        return kept;
-      }));
+      const l: Contribution[] = [];
+      for (const c of contribs) {
+        if (++m % STEP_ITEMS === 0) yield;
+        l.push(this.#withoutRefused(c, refused));
+      }
+      out.set(shardId, l);
     }
     this.#lastOut = { contributions, refused, out };
     return { contributions: out, refusals };
+  }
+
+  /** A contribution without its refused PTRs (itself when it loses none), kept while the refused set is the same object. */
+  #withoutRefused(c: Contribution, refused: ReadonlySet<string>): Contribution {
+    if (c.reverse.length === 0) return c;
+    const memo = this.#kept.get(c);
+    if (memo?.refused === refused) return memo.kept;
+    const lost = c.reverse.filter((p) => refused.has(claimKey(p.name, p.target, c.owner)));
+    const kept = lost.length === 0 ? c : { ...c, ident: c.ident + '#noptr:' + lost.map((p) => p.name).join(','), reverse: c.reverse.filter((p) => !lost.includes(p)) };
+    this.#kept.set(c, { refused, kept });
+    return kept;
   }
 
   /** Refusals by owner (sorted), refused Service claim keys by namespace (a namespace not in `changedNs` keeps its Set object, so its filtered shard is reused), refused StaticHost claim keys. */

@@ -13,7 +13,7 @@ import type { Raw } from './meta.js';
 import { kept, mapped } from './lists.js';
 import { byString } from './names.js';
 import type { Shard } from './rrsets.js';
-import { STEP_ITEMS, finish } from './steps.js';
+import { STEP_ITEMS, STEP_SERVICES, finish } from './steps.js';
 import type { Steps } from './steps.js';
 import type { Snapshot } from './types.js';
 
@@ -200,15 +200,15 @@ export function buildServiceShards(svcByNs: Map<string, SvcEntry[]>, cache: Comp
   return finish(buildServiceShardsSteps(svcByNs, cache, clusterZone));
 }
 
-/** buildServiceShards() as steps (steps.ts): yields after each namespace. */
+/** buildServiceShards() as steps (steps.ts): yields after each namespace, and every STEP_SERVICES Services whose records a namespace's rebuild makes. */
 export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache: CompileCache, clusterZone: string): Steps<Shard[]> {
   const shards: Shard[] = [];
   for (const [ns, list] of svcByNs) {
     const memo = cache.serviceShards.get(ns);
     if (memo && !cache.touchedNamespaces.has(ns)) { shards.push(memo.shard); continue; }
     if (shards.length > 0) yield;
-    cache.touchedNamespaces.delete(ns);
-    if (memo && sameEntries(cache, list, memo.entries)) { shards.push(memo.shard); continue; }
+    // The namespace stays touched until its shard is stored (a compile left between two of its steps rebuilds it next time).
+    if (memo && sameEntries(cache, list, memo.entries)) { cache.touchedNamespaces.delete(ns); shards.push(memo.shard); continue; }
     const entries: object[] = [];
     for (const e of list) { entries.push(e); for (const x of cache.sliceEntriesOf(e.key)) entries.push(x); }
     list.sort((a, b) => byString(a.svc.meta.name, b.svc.meta.name));
@@ -218,9 +218,15 @@ export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache
       sortedKey += '|' + id;
       for (const x of [...cache.sliceEntriesOf(key)].sort(bySlice)) sortedKey += ',' + x.id;
     }
-    if (memo && memo.sortedKey === sortedKey) { memo.entries = entries; shards.push(memo.shard); continue; }
-    const { shard, forward } = servicesShardOf(clusterZone, ns, mapped(list, (e) => recordsOf(cache, e, clusterZone)), memo?.forward);
+    if (memo && memo.sortedKey === sortedKey) { cache.touchedNamespaces.delete(ns); memo.entries = entries; shards.push(memo.shard); continue; }
+    const records: ServiceRecords[] = [];
+    for (const e of list) {
+      records.push(recordsOf(cache, e, clusterZone));
+      if (records.length % STEP_SERVICES === 0) yield;
+    }
+    const { shard, forward } = servicesShardOf(clusterZone, ns, records, memo?.forward);
     cache.serviceShards.set(ns, { entries, sortedKey, shard, forward });
+    cache.touchedNamespaces.delete(ns);
     shards.push(shard);
   }
   for (const ns of cache.serviceShards.keys()) if (!svcByNs.has(ns)) cache.serviceShards.delete(ns);

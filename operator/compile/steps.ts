@@ -8,8 +8,15 @@
 /** A phase (or the whole compile) as steps: yields where the caller may pause, returns the result. */
 export type Steps<T> = Generator<void, T, void>;
 
-/** Items handled between two yield points in the big per-object loops. */
-export const STEP_ITEMS = 256;
+/**
+ * Items handled between two yield points in the big per-object loops: small enough that a step
+ * stays a few milliseconds on a busy machine (a cold compile's steps allocate, and a collection
+ * in one lengthens it), large enough that a yield costs nothing measurable (README "Slices").
+ */
+export const STEP_ITEMS = 64;
+
+/** Services whose records are built between two yield points (a headless Service's are one per endpoint: heavier than an item). */
+export const STEP_SERVICES = 16;
 
 /** Runs steps to the end, synchronously. */
 export function finish<T>(steps: Steps<T>): T {

@@ -4,6 +4,7 @@
 
 import { expect } from 'chai';
 import { compile, createCompiler, finish, STEP_ITEMS } from '../../../operator/compile/index.js';
+import { STEP_SERVICES } from '../../../operator/compile/steps.js';
 import type { CompilePhase, Snapshot } from '../../../operator/compile/index.js';
 import { OPTS, T0, namespace, service, slice, snap, staticHost, zone } from './fixtures.js';
 
@@ -89,6 +90,21 @@ describe('compile as steps (issue 16: a compile that can be run in slices)', () 
     expect(b.get('h0')).to.not.equal(a.get('h0'));
     expect(b.get('h0')!.generation).to.equal(2);
     expect(JSON.stringify(second)).to.equal(JSON.stringify(compile(s2, OPTS)));
+  });
+
+  it('a namespace with many Services is built over several steps; the parse and reverse phases yield inside (StaticHosts, contributions)', () => {
+    // One namespace (its shard is the services phase's only one: no yield between namespaces) of
+    // 6 × STEP_SERVICES Services, and 300 StaticHosts with PTRs in the operator's namespace.
+    const s = cluster(1, 6 * STEP_SERVICES);
+    const phases: CompilePhase[] = [];
+    const { result, phasesAtYield } = stepByStep(createCompiler({ ...OPTS, onPhase: (p) => phases.push(p) }).steps(s), phases);
+    expect(JSON.stringify(result)).to.equal(JSON.stringify(compile(s, OPTS)));
+    expect(phasesAtYield.filter((n) => n === 3).length, 'yields inside the one namespace\'s shard').to.be.at.least(5);
+    // The reverse phase: the Services shard indexed, the names judged and the 302 StaticHost contributions filtered, STEP_ITEMS at a time.
+    const ptrNames = 6 * STEP_SERVICES + 150;
+    expect(phasesAtYield.filter((n) => n === 6).length).to.be.at.least(Math.floor(ptrNames / STEP_ITEMS) + Math.floor(302 / STEP_ITEMS));
+    // The parse phase, 302 StaticHosts parsed STEP_ITEMS at a time.
+    expect(phasesAtYield.filter((n) => n === 0).length).to.be.at.least(Math.floor(302 / STEP_ITEMS));
   });
 
   it('finish() runs steps to the end at once', () => {

@@ -6,6 +6,8 @@ import http from 'node:http';
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { compile, createCompiler } from '../../../operator/compile/index.js';
+import type { CompilePhase } from '../../../operator/compile/index.js';
+import { STEP_SERVICES } from '../../../operator/compile/steps.js';
 import type { Steps } from '../../../operator/compile/index.js';
 import { startOpsHttp } from '../../../operator/controller/ops-http.js';
 import { runSliced } from '../../../operator/controller/slices.js';
@@ -38,6 +40,19 @@ describe('operator controller: compile in slices', () => {
     let never = 0;
     await runSliced(createCompiler(OPTS).steps(s), { sliceMs: 1e9, pause: async () => { never++; } });
     expect(never, 'no pause while the slice is not used up').to.equal(0);
+  });
+
+  it('a namespace with many Services is compiled over several slices (a long step would make a long slice)', async () => {
+    // One namespace: before, its shard was one step, so no pause could fall inside it.
+    const s = bigCluster(1, 8 * STEP_SERVICES);
+    let t = 0, last: CompilePhase | undefined;
+    const pausedAfter: (CompilePhase | undefined)[] = [];
+    const slices: number[] = [];
+    // A fake clock: each reading is 1 ms later; slices of 1 ms pause after every step.
+    const result = await runSliced(createCompiler({ ...OPTS, onPhase: (p) => { last = p; } }).steps(s), { sliceMs: 1, now: () => t++, pause: async () => { pausedAfter.push(last); }, onSlice: (ms) => slices.push(ms) });
+    expect(JSON.stringify(result)).to.equal(JSON.stringify(compile(s, OPTS)));
+    expect(pausedAfter.filter((p) => p === 'index').length, 'pauses while the services phase runs').to.be.at.least(6);
+    expect(slices.length).to.equal(pausedAfter.length + 1);
   });
 
   it('runSliced tells each slice\'s length, a long step making a long slice (the operator exports the longest)', async () => {
