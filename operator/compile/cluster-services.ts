@@ -7,7 +7,7 @@ import { arr, obj, readMeta, str } from './meta.js';
 import type { Meta, Raw } from './meta.js';
 import { addressRecordType, canonicalIp, checkDomainName, dashedIp, reverseName, toFqdn } from './names.js';
 import type { IpFamily } from './names.js';
-import { kept, mapped } from './lists.js';
+import { kept, mapped, trimmed } from './lists.js';
 import { RRSetBag, byNameType, hashShard, shardFieldJson } from './rrsets.js';
 
 /** TTL of the cluster domain's records (CoreDNS's kubernetes plugin uses 5 s too). */
@@ -103,14 +103,15 @@ export function parseSlice(raw: Raw): SliceInfo | undefined {
   return {
     ...head,
     ports: ports(raw.ports),
-    // mapped(), kept(): packed lists whichever tier parses the slice (lists.ts; readyEndpoints reads them).
-    endpoints: mapped(arr(raw.endpoints), (e0) => {
+    // mapped(), kept(): packed lists whichever tier parses the slice (lists.ts; readyEndpoints reads them);
+    // trimmed(): kept in the cache as long as the slice, so without push's spare slots.
+    endpoints: trimmed(mapped(arr(raw.endpoints), (e0) => {
       const e = obj(e0);
       // Specification: nil `ready` means ready (EndpointConditions).
       const ready = obj(e.conditions).ready !== false;
       const hostname = str(e.hostname)?.toLowerCase();
-      return { addresses: kept(addrs(arr(e.addresses)), (a) => a.family === family), ready, hostname: hostname && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(hostname) ? hostname : undefined };
-    }),
+      return { addresses: trimmed(kept(addrs(arr(e.addresses)), (a) => a.family === family)), ready, hostname: hostname && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(hostname) ? hostname : undefined };
+    })),
   };
 }
 

@@ -18,3 +18,13 @@ export function kept<T>(xs: readonly T[], keep: (x: T) => boolean): T[] {
   for (let i = 0; i < xs.length; i++) if (keep(xs[i]!)) out.push(xs[i]!);
   return out;
 }
+
+/**
+ * `xs` copied at its length, for a list kept long (the slice cache): an array built by push from
+ * `[]` keeps up to 16 spare slots, so a one-element list takes 144 bytes of heap against 24 for
+ * its copy (at 100,000 endpoints' address lists, 12 MB). slice() copies a packed array as packed,
+ * whichever tier runs it.
+ */
+export function trimmed<T>(xs: T[]): T[] {
+  return xs.slice();
+}

@@ -17,11 +17,15 @@ type Raw = Record<string, any>;
 
 const isObj = (v: unknown): v is Raw => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** `xs.map(f)` by push: a packed array whichever tier runs it (operator/compile/lists.ts). */
+/**
+ * `xs.map(f)` by push: a packed array whichever tier runs it (operator/compile/lists.ts), copied
+ * at its length (slice(), packed too): the informer keeps it, and push leaves up to 16 spare
+ * slots (a one-port list 144 bytes of heap against 24; 20,000 of them at 10,000 Services).
+ */
 function each(xs: readonly unknown[], f: (x: unknown) => Raw): Raw[] {
   const out: Raw[] = [];
   for (const x of xs) out.push(f(x));
-  return out;
+  return out.slice();
 }
 
 /** ExternalDNS's hostname annotation: compile reads it when --external-dns-annotation is on. */
