@@ -98,10 +98,7 @@ function forward(ctx: FallbackQuery, fb: Fallback, m: HandlerState['metrics'], t
   };
   const r = fb.resolve(own);
   if (!(r instanceof Promise)) return done(r);
-  return r.then(done, () => {
-    m.response(RCODE.SERVFAIL, (now() - t0) / 1000);
-    return errorFromQuery(own, RCODE.SERVFAIL);
-  });
+  return r.then(done, () => done(errorFromQuery(own, RCODE.SERVFAIL)));
 }
 
 /** The answer to the query in `q` (parsed, version 0), from the live tables or the fallback; `shared`: a prepared answer in parts (TCP). */
