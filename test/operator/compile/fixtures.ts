@@ -1,5 +1,12 @@
 // Raw Kubernetes objects for compile tests, shaped as the API server returns them.
 import type { Snapshot } from '../../../operator/compile/index.js';
+import { CompileCache } from '../../../operator/compile/cache.js';
+import { resolveClaims } from '../../../operator/compile/claims.js';
+import { collectContributors } from '../../../operator/compile/contributors.js';
+import { decideDomains } from '../../../operator/compile/domains.js';
+import { parseResources } from '../../../operator/compile/parse-crs.js';
+import { buildServiceShards, indexServices } from '../../../operator/compile/service-shards.js';
+import { Verdicts } from '../../../operator/compile/status.js';
 
 let rv = 0;
 const meta = (name: string, namespace: string | undefined, created: string, extra: Record<string, unknown> = {}) => ({
@@ -35,4 +42,16 @@ export function namespace(name: string, labels: Record<string, string> = {}) {
 }
 export function snap(parts: Partial<Snapshot>): Snapshot {
   return { zones: [], forwarders: [], staticHosts: [], services: [], endpointSlices: [], namespaces: [], ...parts };
+}
+
+/** The phases from parse to claims, as compile() runs them, on one cache (the cluster zone cluster.local). */
+export function phasesToClaims(s: ReturnType<typeof snap>, cache = new CompileCache()) {
+  const verdicts = new Verdicts();
+  const parsed = parseResources(s, cache, verdicts);
+  const domains = decideDomains(parsed, s.namespaces, 'cluster.local.', OPTS.operatorNamespace, verdicts);
+  const svcByNs = indexServices(s, cache);
+  const serviceShards = buildServiceShards(svcByNs, cache, 'cluster.local.');
+  const contributors = collectContributors(parsed, domains, svcByNs, s.namespaces, cache, verdicts);
+  const claims = resolveClaims(contributors, domains, parsed.staticHosts, cache);
+  return { cache, verdicts, parsed, domains, svcByNs, serviceShards, contributors, claims };
 }

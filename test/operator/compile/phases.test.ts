@@ -6,30 +6,23 @@ import { computeShardHash } from '../../../dns-server/config/index.js';
 import type { ServicesShard } from '../../../dns-server/config/index.js';
 import type { CompilePhase } from '../../../operator/compile/index.js';
 import { CompileCache } from '../../../operator/compile/cache.js';
-import { judgeStaticHosts, resolveClaims } from '../../../operator/compile/claims.js';
+import { judgeStaticHosts } from '../../../operator/compile/claims.js';
 import { buildConfigShards } from '../../../operator/compile/config-shards.js';
-import { collectContributors } from '../../../operator/compile/contributors.js';
 import { decideDomains } from '../../../operator/compile/domains.js';
 import { parseResources } from '../../../operator/compile/parse-crs.js';
 import { buildServiceShards, indexServices } from '../../../operator/compile/service-shards.js';
 import { Verdicts, buildStatuses } from '../../../operator/compile/status.js';
-import { OPTS, T0, T1, T2, forwarder, namespace, service, slice, snap, staticHost, zone } from './fixtures.js';
+import { OPTS, T0, T1, T2, forwarder, namespace, phasesToClaims, service, slice, snap, staticHost, zone } from './fixtures.js';
 
 const CLUSTER = 'cluster.local.';
 type Snap = ReturnType<typeof snap>;
 
 /** Runs the phases up to the shards, as compile() does, on one cache. */
 function phasesUpTo(s: Snap, cache = new CompileCache()) {
-  const verdicts = new Verdicts();
-  const parsed = parseResources(s, cache, verdicts);
-  const domains = decideDomains(parsed, s.namespaces, CLUSTER, OPTS.operatorNamespace, verdicts);
-  const svcByNs = indexServices(s, cache);
-  const serviceShards = buildServiceShards(svcByNs, cache, CLUSTER);
-  const contributors = collectContributors(parsed, domains, svcByNs, s.namespaces, cache, verdicts);
-  const claims = resolveClaims(contributors, domains, parsed.staticHosts, cache);
-  judgeStaticHosts(claims, parsed.staticHosts, verdicts);
-  const shards = buildConfigShards(domains, claims, CLUSTER, cache, verdicts);
-  return { cache, verdicts, parsed, domains, svcByNs, serviceShards, contributors, claims, shards };
+  const r = phasesToClaims(s, cache);
+  judgeStaticHosts(r.claims, r.parsed.staticHosts, r.verdicts);
+  const shards = buildConfigShards(r.domains, r.claims, CLUSTER, cache, r.verdicts);
+  return { ...r, shards };
 }
 
 

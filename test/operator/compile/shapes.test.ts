@@ -5,16 +5,10 @@
 // phases: no phase may add a field the factory does not make.
 import { expect } from 'chai';
 import { CompileCache, contributor, sliceEntry, sliceInfo, svcEntry } from '../../../operator/compile/cache.js';
-import { resolveClaims } from '../../../operator/compile/claims.js';
-import { collectContributors } from '../../../operator/compile/contributors.js';
-import { decideDomains } from '../../../operator/compile/domains.js';
-import { parseResources } from '../../../operator/compile/parse-crs.js';
 import { ReverseClaims } from '../../../operator/compile/reverse-claims.js';
 import { DEFAULT_POD_CIDRS, DEFAULT_SERVICE_CIDRS, clusterRanges } from '../../../operator/compile/reverse-zones.js';
-import { buildServiceShards, indexServices } from '../../../operator/compile/service-shards.js';
-import { Verdicts } from '../../../operator/compile/status.js';
 import { shardIdOfZone } from '../../../operator/compile/zones.js';
-import { OPTS, T1, namespace, service, slice, snap, staticHost, zone } from './fixtures.js';
+import { OPTS, T1, namespace, phasesToClaims, service, slice, snap, staticHost, zone } from './fixtures.js';
 
 const CLUSTER = 'cluster.local.';
 const keys = (o: object) => Object.keys(o);
@@ -45,15 +39,9 @@ function cluster() {
 
 /** The phases up to the reverse phase on one cache, as compile() runs them. */
 function run(s: ReturnType<typeof snap>, cache: CompileCache) {
-  const verdicts = new Verdicts();
-  const parsed = parseResources(s, cache, verdicts);
-  const domains = decideDomains(parsed, s.namespaces, CLUSTER, OPTS.operatorNamespace, verdicts);
-  const svcByNs = indexServices(s, cache);
-  const shards = buildServiceShards(svcByNs, cache, CLUSTER);
-  const contributors = collectContributors(parsed, domains, svcByNs, s.namespaces, cache, verdicts);
-  const claims = resolveClaims(contributors, domains, parsed.staticHosts, cache);
+  const { domains, serviceShards, contributors, claims } = phasesToClaims(s, cache);
   const zoneByShard = new Map([...domains.acceptedZones.values()].map((z) => [shardIdOfZone(z.p.domain), z.p]));
-  const reverse = new ReverseClaims(clusterRanges(DEFAULT_SERVICE_CIDRS, DEFAULT_POD_CIDRS), OPTS.operatorNamespace).apply(shards, claims.contributions, zoneByShard);
+  const reverse = new ReverseClaims(clusterRanges(DEFAULT_SERVICE_CIDRS, DEFAULT_POD_CIDRS), OPTS.operatorNamespace).apply(serviceShards, claims.contributions, zoneByShard);
   return { contributors, reverse };
 }
 
