@@ -47,9 +47,23 @@ export interface BuiltUpdate { shards: BuiltShard[]; removed: string[]; reverse:
 export interface Applied { report: ReloadReport; built: BuiltUpdate }
 
 /** An update whose shards were already validated (by the primary thread, workers.ts). */
-export type ValidatedUpdate =
+export type ValidatedUpdate = (
   | { form: 'bundle'; shards: Shard[]; /** ids refused by the validator: kept at their last good version */ keep: string[] }
-  | { form: 'shards'; shards: Shard[]; removed: string[] };
+  | { form: 'shards'; shards: Shard[]; removed: string[] }
+) & { decided?: Decided };
+
+/**
+ * What the primary decided before the build (workers.ts): shards it refused (invalid, or a kind
+ * change) and shards it found unchanged, none of them handed in. The store counts and logs those
+ * refusals, and reports the reload's result, as apply() does for its own, so that
+ * `splitdns_dns_shard_reload_failures_total` and `splitdns_dns_reloads_total` read the same with
+ * `--workers` as without.
+ */
+export interface Decided {
+  /** `errors`: as reported; `detail`: as logged (a kind change reports 'kind changed' and logs which kinds). */
+  refused: { id: string; hash: string; errors: string[]; detail: string[] }[];
+  unchanged: string[];
+}
 
 export class ShardStore {
   /** The shards' tables; each one's slab carries its reverse RRsets (its aux blob, tables/build.ts reverseOf). */
@@ -88,9 +102,15 @@ export class ShardStore {
 
   /** Shards validated elsewhere (the primary thread): applied without validating again; their slabs for the other threads. */
   applyValidated(u: ValidatedUpdate): Applied {
-    if (u.form === 'shards') return this.apply(u.shards, u.removed, []);
+    if (u.form === 'shards') return this.apply(u.shards, u.removed, [], u.decided);
     const present = new Set<string>([...u.shards.map((s) => s.id), ...u.keep]);
-    return this.apply(u.shards, [...this.held.keys()].filter((id) => !present.has(id)), []);
+    return this.apply(u.shards, [...this.held.keys()].filter((id) => !present.has(id)), [], u.decided);
+  }
+
+  /** A bundle refused whole (its envelope): nothing changes; counted and logged. */
+  refuseBundle(errors: string[]): void {
+    this.refuse('(bundle)', 'bundle', errors);
+    this.metrics.reloads.inc({ result: 'failed' });
   }
 
   /** Slabs the main thread built (a worker thread): wrapped, nothing validated or built again. */
@@ -122,8 +142,7 @@ export class ShardStore {
     const v = this.validate().bundle(bundle, (id, hash) => this.held.get(id)?.hash === hash);
     const envelope = v.refused.find((r) => r.id === '(bundle)');
     if (envelope) {
-      this.refuse(envelope.id, 'bundle', envelope.errors);
-      this.metrics.reloads.inc({ result: 'failed' });
+      this.refuseBundle(envelope.errors);
       return { applied: [], unchanged: [], removed: [], refused: v.refused };
     }
     const present = new Set<string>([...v.shards.map((s) => s.id), ...v.refused.map((r) => r.id)]);
@@ -153,10 +172,14 @@ export class ShardStore {
     this.log.error({ shard: id, hash, errors }, 'shard refused; its last good version keeps serving');
   }
 
-  private apply(shards: Shard[], removedIds: string[], refused: { id: string; errors: string[] }[]): Applied {
+  private apply(shards: Shard[], removedIds: string[], refused: { id: string; errors: string[] }[], decided?: Decided): Applied {
     const started = performance.now();
     this.commit(); // deferred: an uncommitted version is superseded only after its own swap (the primary waits, so this is a safeguard)
     for (const r of refused) this.refuse(r.id, (shards.find((s) => s.id === r.id)?.hash) ?? 'invalid', r.errors);
+    if (decided) {
+      for (const r of decided.refused) this.refuse(r.id, r.hash, r.detail);
+      refused.push(...decided.refused.map(({ id, errors }) => ({ id, errors })));
+    }
     const since = this.clock().toISOString();
     const built: BuiltUpdate = { shards: [], removed: [], reverse: undefined, full: false };
     const reverse: ReverseChange[] = [];
@@ -190,7 +213,7 @@ export class ShardStore {
     }
     if (reverse.some((c) => c.before.length > 0 || c.after.length > 0)) built.reverse = buildReverseSlabs(this.reverse.slabs, reverse);
     const report = this.install(built, refused);
-    report.unchanged = unchanged;
+    report.unchanged = decided ? [...decided.unchanged, ...unchanged] : unchanged;
     this.finish(report, started);
     return { report, built };
   }

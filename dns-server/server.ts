@@ -56,6 +56,8 @@ export interface DnsServer {
    * primary; it serves once the gate reaches `seq`) and gives back its slabs for the other workers.
    */
   applyValidated(seq: number, update: ValidatedUpdate): Applied;
+  /** Worker mode, the primary's own server: a bundle the primary refused whole; counted and logged as applyBundle() would. */
+  refuseBundle(errors: string[]): void;
   /** Worker mode, a worker thread: wraps the slabs the primary built for update `seq`; it serves once the gate reaches `seq`. */
   applyBuilt(seq: number, update: BuiltUpdate): ReloadReport;
   /** Worker mode: swaps in the built update if the gate has reached it (also done before each query). */
@@ -155,6 +157,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       waiting = seq;
       return applied;
     },
+    refuseBundle: (errors) => store.refuseBundle(errors),
     applyBuilt(seq, u) {
       if (worker === undefined) throw new Error('applyBuilt: not a worker');
       commit();

@@ -13,7 +13,7 @@ import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Validator } from './config/validate.js';
 import type { Shard } from './config/types.js';
-import type { BuiltShard, BuiltUpdate, ReloadReport, ValidatedUpdate } from './reload.js';
+import type { BuiltShard, BuiltUpdate, Decided, ReloadReport, ValidatedUpdate } from './reload.js';
 import type { DnsServer } from './server.js';
 import type { ReverseUpdate } from './tables/reverse.js';
 
@@ -150,8 +150,12 @@ export class WorkerPool {
   /** The file source's apply: validates here, once, and publishes to the workers. */
   applyBundle(bundle: unknown): ReloadReport {
     const v = this.validator.bundle(bundle, (id, hash) => this.latest.get(id)?.hash === hash);
-    const report = this.report(v.shards, v.refused);
-    if (v.refused.some((r) => r.id === '(bundle)')) return report;
+    const envelope = v.refused.find((r) => r.id === '(bundle)');
+    if (envelope) {
+      this.local.refuseBundle(envelope.errors);
+      return { applied: [], unchanged: [], removed: [], refused: v.refused };
+    }
+    const { report, decided } = this.report(v.shards, v.refused);
     const ids = new Set(v.shards.map((s) => s.id));
     const keep = v.refused.map((r) => r.id).filter((id) => this.latest.has(id));
     report.removed = [...this.latest.keys()].filter((id) => !ids.has(id) && !keep.includes(id));
@@ -159,7 +163,7 @@ export class WorkerPool {
     // it unchecked. One whose kind changed is refused (report()): its last good version is kept.
     const changed: Shard[] = [];
     for (const s of v.shards) if (this.latest.get(s.id)?.hash === s.hash || kindChanged(this.latest, s)) keep.push(s.id); else changed.push(s);
-    this.publish({ form: 'bundle', shards: changed, keep });
+    this.publish({ form: 'bundle', shards: changed, keep, decided });
     return report;
   }
 
@@ -171,31 +175,32 @@ export class WorkerPool {
       const r = this.validator.shard(raw);
       if (r.ok) good.push(r.shard); else refused.push({ id: r.id, errors: r.errors });
     }
-    const report = this.report(good, refused);
+    const { report, decided } = this.report(good, refused);
     report.removed = removedIds.filter((id) => this.latest.has(id));
-    this.publish({ form: 'shards', shards: good.filter((s) => !kindChanged(this.latest, s)), removed: removedIds });
+    this.publish({ form: 'shards', shards: good.filter((s) => !kindChanged(this.latest, s) && this.latest.get(s.id)?.hash !== s.hash), removed: removedIds, decided });
     return report;
   }
 
   /**
    * What the update does, as the server's own store reports it (reload.ts apply()): a shard whose
    * kind changed from the version last handed in is refused ('kind changed'), its last good
-   * version kept; it is never built.
+   * version kept; it is never built. `decided` hands the refusals and unchanged shards to the
+   * local store, which counts and logs them as the single-process server does.
    */
-  private report(shards: Shard[], invalid: { id: string; errors: string[] }[]): ReloadReport {
-    for (const r of invalid) this.log.error({ shard: r.id, errors: r.errors }, 'shard refused; its last good version keeps serving');
+  private report(shards: Shard[], invalid: { id: string; errors: string[] }[]): { report: ReloadReport; decided: Decided } {
     const applied: string[] = [];
     const unchanged: string[] = [];
     const refused = [...invalid];
+    const decided: Decided = { refused: invalid.map((r) => ({ ...r, hash: 'invalid', detail: r.errors })), unchanged };
     for (const s of shards) {
       const last = this.latest.get(s.id);
       if (last?.hash === s.hash) unchanged.push(s.id);
       else if (last !== undefined && last.kind !== s.kind) {
-        this.log.error({ shard: s.id, hash: s.hash, errors: [`${s.id}: kind changed from ${last.kind} to ${s.kind}`] }, 'shard refused; its last good version keeps serving');
         refused.push({ id: s.id, errors: ['kind changed'] });
+        decided.refused.push({ id: s.id, hash: s.hash, errors: ['kind changed'], detail: [`${s.id}: kind changed from ${last.kind} to ${s.kind}`] });
       } else applied.push(s.id);
     }
-    return { applied, unchanged, removed: [], refused };
+    return { report: { applied, unchanged, removed: [], refused }, decided };
   }
 
   /** After a build: a shard the build refused keeps, in `latest` too, the version it serves (or none). */

@@ -38,8 +38,32 @@ describe('dns-server: the --workers primary reports a reload as the single-proce
     const got = apply(pool);
     await pool.settled();
     expect(got, 'the pool\'s report against the single-process server\'s').to.deep.equal(want);
+    expect(await counted(local), 'refusals and reload results counted as the single-process server counts them').to.deep.equal(await counted(single));
     return got;
   }
+
+  /** The reload counters an on-call engineer reads: refusals per shard, reloads per result. */
+  async function counted(s: DnsServer): Promise<Record<string, string[]>> {
+    const out: Record<string, string[]> = {};
+    for (const name of ['splitdns_dns_shard_reload_failures_total', 'splitdns_dns_reloads_total']) {
+      const m = s.registry.getSingleMetric(name);
+      out[name] = m ? (await m.get()).values.map((v) => `${JSON.stringify(v.labels)} ${v.value}`).sort() : [];
+    }
+    return out;
+  }
+
+  it('an invalid shard, and a bundle refused whole: counted once per arrival, as the single-process server counts them', async () => {
+    const bad = zoneShard('example.net.', [{ name: 'www.example.net.', type: 'A', ttl: 60, data: ['not-an-address'] }]);
+    expect((await both((s) => s.applyBundle(bundle(exampleZone(), bad)))).refused.map((r) => r.id)).to.deep.equal(['zone/example.net']);
+    expect((await both((s) => s.applyBundle(bundle(exampleZone(), bad)))).unchanged).to.deep.equal(['zone/example.org']);
+    expect((await both((s) => s.applyShards([bad], []))).refused.map((r) => r.id)).to.deep.equal(['zone/example.net']);
+    expect((await both((s) => s.applyShards([exampleZone()], []))).unchanged).to.deep.equal(['zone/example.org']);
+    expect((await both((s) => s.applyBundle({ apiVersion: 'nonsense' }))).refused.map((r) => r.id)).to.deep.equal(['(bundle)']);
+    const failures = (await counted(local)).splitdns_dns_shard_reload_failures_total;
+    expect(failures, 'three refusals of the shard, one of the bundle').to.deep.equal(['{"shard":"(bundle)"} 1', '{"shard":"zone/example.net"} 3']);
+    expect((await counted(local)).splitdns_dns_reloads_total).to.deep.equal(['{"result":"failed"} 2', '{"result":"ok"} 1', '{"result":"partial"} 2']);
+    expect(await a(local.port, 'www.example.org')).to.deep.equal(['192.0.2.1']);
+  });
 
   it('a bundle whose shard changed kind: refused, not applied, the last good version serving; refused again when it comes again; an honest version after it applied', async () => {
     expect((await both((s) => s.applyBundle(bundle(exampleZone())))).applied).to.deep.equal(['zone/example.org']);
