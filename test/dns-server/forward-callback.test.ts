@@ -120,4 +120,29 @@ describe('forwarder: answers through FallbackQuery.answer() (no promise per quer
       await fb.close();
     }
   });
+
+  it('routes the root name itself to the "." forwarder, a deeper domain to its own, and forgets "." on a reload without it', async () => {
+    up = await startUpstream(answerFrom({ 'r.example.com': ['10.7.7.7'] }));
+    const other = await startUpstream(answerFrom({ 'r.corp.example.com': ['10.7.7.8'] }));
+    const fb = createForwarder({ logger: silent, registry: new Registry() });
+    const route = (name: string, port: number) => ({ name, domains: [name === 'root' ? '.' : 'corp.example.com.'], upstreams: [{ address: '127.0.0.1', port, protocol: 'udp' as const }] });
+    const ask = async (name: string) => {
+      const key = nameToKey(name);
+      const b = await askFallback(fb, { msg: buildQuery({ name, id: 5 }), qend: 12 + key.length + 4, key, qtype: 1, qclass: 1, maxSize: 512, optSize: -1, dnssecOk: false });
+      return b === null ? null : [rcodeOf(b), ...(dnsPacket.decode(b).answers ?? []).map((a) => (a as { data: string }).data)];
+    };
+    try {
+      fb.applyForwarders(forwardersShard(route('root', up.port), route('corp', other.port)) as ForwardersShard);
+      expect(await ask('r.example.com.')).to.deep.equal([0, '10.7.7.7']);
+      expect(await ask('r.corp.example.com.')).to.deep.equal([0, '10.7.7.8']);
+      expect(await ask('.')).to.deep.equal([3]); // the root name itself, asked upstream (NXDOMAIN from answerFrom)
+      expect(up.queries.map((q) => q.packet.questions![0].name)).to.include('.');
+      fb.applyForwarders(forwardersShard(route('corp', other.port)) as ForwardersShard);
+      expect(await ask('r.example.com.')).to.equal(null); // no route: the server answers REFUSED
+      expect(await ask('r.corp.example.com.')).to.deep.equal([0, '10.7.7.8']);
+    } finally {
+      await fb.close();
+      await other.close();
+    }
+  });
 });
