@@ -127,7 +127,11 @@ class Forwarded<T> implements FallbackQuery {
     return b;
   }
 
-  answer(reply: Buffer | null): void { this.sink(this.finish(reply), this.to); }
+  answer(reply: Buffer | null): void {
+    // Called from the fallback's own callbacks (an upstream socket's 'message'): nothing may throw
+    // back into them, which would leave the flight's other clients unanswered.
+    try { this.sink(this.finish(reply), this.to); } catch { /* the transport is gone: nothing to send to */ }
+  }
   fail(): void { this.answer(errorFromQuery(this, RCODE.SERVFAIL)); }
 }
 
