@@ -12,7 +12,7 @@
 #   cold-base, cached-base   FORWARD_BASE's build of it, when set
 #   cold-NAME             for each NAME=ROOT in BUILDS (space-separated): another build's cold
 # At a fixed rate (RATE=3000, say) each query wakes the server on its own, so the per-wake-up cost
-# of the event loop dominates and every figure is 2-3 times the closed loop's.
+# of the event loop dominates and every figure is 2-4 times the closed loop's.
 # Env: SECS (5), REPS (5), RATE (unset: closed loop), FORWARD_BASE, BUILDS, SHARED_BENCH.
 # Usage: bash bench/forward/cpu.sh   (after npm run build && npm run build:bench)
 set -uo pipefail
