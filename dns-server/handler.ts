@@ -6,6 +6,7 @@
 // forwarder) for names no table holds.
 
 import { performance } from 'node:perf_hooks'; // a module binding: the global is an accessor, looked up per call
+import { PENDING } from './fallback.js';
 import type { Fallback, FallbackQuery } from './fallback.js';
 import { locate, tablesScope } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
@@ -29,11 +30,20 @@ export interface HandlerState {
   sync?: () => void;
 }
 
+/** handleQuery()'s word for "answered later, through the sink" (the transports test for it). */
+export { PENDING };
+
 export const PROTO_UDP = 0;
 export const PROTO_TCP = 1;
 
+/** Where a deferred reply goes: a transport's function, called with the reply and the query's `to` (UDP: the client's address). */
+export type ReplySink<T> = (reply: Reply, to: T) => void;
+
+/** The reply context with the question, as handleQuery fills it (the fallback gets a Forwarded of its own). */
+type QueryContext = { -readonly [K in Exclude<keyof FallbackQuery, 'answer'>]: FallbackQuery[K] };
+
 const q = newParsedQuery();
-const context: { -readonly [K in keyof FallbackQuery]: FallbackQuery[K] } = { msg: Buffer.alloc(0), qend: 12, optSize: -1, dnssecOk: false, maxSize: 512, key: '', qtype: 0, qclass: 0 };
+const context: QueryContext = { msg: Buffer.alloc(0), qend: 12, optSize: -1, dnssecOk: false, maxSize: 512, key: '', qtype: 0, qclass: 0 };
 /** answer()'s word for "no table has the name: ask the fallback" (handleQuery's forward() does, with a context of its own). */
 const TO_FALLBACK: unique symbol = Symbol('to fallback');
 let slowRotation = 0;
@@ -42,11 +52,16 @@ const KEEP_QUERY_MAX = 512;
 const now = (): number => performance.now();
 
 /**
- * Answers one query. Returns the response, null to send nothing (dropped), or a promise of
- * either (forwarded). Never throws for any input bytes. Over TCP a prepared answer comes in
- * parts that share the table's bytes (wire/response.ts Reply); over UDP always one Buffer.
+ * Answers one query. Returns the response, or null to send nothing (dropped). A forwarded query
+ * answered later goes to `sink` (with `to`), and PENDING is returned: callbacks from the upstream
+ * socket to the reply's send, no promise per query; without a sink, a promise of the response is
+ * returned instead (tools and tests). Never throws for any input bytes. Over TCP a prepared
+ * answer comes in parts that share the table's bytes (wire/response.ts Reply); over UDP always
+ * one Buffer.
  */
-export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply | null | Promise<Reply | null> {
+export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply | null | Promise<Reply | null>;
+export function handleQuery<T>(msg: Buffer, proto: 0 | 1, st: HandlerState, sink: ReplySink<T>, to: T): Reply | null | typeof PENDING;
+export function handleQuery<T>(msg: Buffer, proto: 0 | 1, st: HandlerState, sink?: ReplySink<T>, to?: T): Reply | null | typeof PENDING | Promise<Reply | null> {
   const t0 = now();
   const m = st.metrics;
   parseQuery(msg, q);
@@ -59,7 +74,7 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply 
   }
   m.request(proto, q.qtype);
   // The reply context, with the question: one object for every query answered here (it is used
-  // up before handleQuery returns); the fallback, which keeps it past an await, gets its own copy.
+  // up before handleQuery returns); the fallback, which keeps it past the call, gets its own copy.
   const ctx = context;
   ctx.msg = msg; ctx.qend = q.qend; ctx.optSize = q.ednsPresent ? st.udpPayloadSize : -1; ctx.dnssecOk = q.ednsDo;
   ctx.maxSize = proto === PROTO_TCP ? 65535 : q.ednsPresent ? Math.min(q.ednsUdpSize, st.udpPayloadSize) : 512;
@@ -72,7 +87,7 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply 
   let out: Reply | null;
   try {
     const a = answer(ctx, st, proto === PROTO_TCP);
-    if (a === TO_FALLBACK) return forward(ctx, st.fallback!, m, t0);
+    if (a === TO_FALLBACK) return forward(ctx, st.fallback!, m, t0, sink, to as T);
     out = a;
   } catch {
     out = errorFromQuery(ctx, RCODE.SERVFAIL); // a bug must not stop the server
@@ -82,27 +97,60 @@ export function handleQuery(msg: Buffer, proto: 0 | 1, st: HandlerState): Reply 
 }
 
 /**
- * Hands the query to the fallback, which keeps it past an await: with a context of its own
- * (`ctx` is reused by the next query), and of the bytes only the header and question when the
- * query is a view into more (a TCP read: the query in flight would pin it) or large (a client's
- * padding or extra records, kept per waiting query). A promise is mapped in one step: no route →
- * REFUSED, a rejection → SERVFAIL, both made from that copy.
+ * A query handed to the fallback, which keeps it past the call: a context of its own (`context`
+ * is reused by the next query), and of the bytes only the header and question when the query
+ * is a view into more (a TCP read: the query in flight would pin it) or large (a client's padding
+ * or extra records, kept per waiting query). Answered later through answer(): counted, then
+ * handed to the transport's sink.
  */
-function forward(ctx: FallbackQuery, fb: Fallback, m: HandlerState['metrics'], t0: number): Reply | Promise<Reply> {
-  const msg = ctx.msg;
-  const own: FallbackQuery = { ...ctx, msg: msg.length <= KEEP_QUERY_MAX && msg.byteLength === msg.buffer.byteLength ? msg : ownCopy(msg, ctx.qend) };
-  const done = (x: Reply | null): Reply => {
-    const b = x ?? errorFromQuery(own, RCODE.REFUSED);
-    m.response(replyRcode(b), (now() - t0) / 1000);
+class Forwarded<T> implements FallbackQuery {
+  readonly msg: Buffer;
+  readonly qend: number;
+  readonly optSize: number;
+  readonly dnssecOk: boolean;
+  readonly maxSize: number;
+  readonly key: string;
+  readonly qtype: number;
+  readonly qclass: number;
+
+  constructor(ctx: QueryContext, private readonly m: ServerMetrics, private readonly t0: number, private readonly sink: ReplySink<T>, private readonly to: T) {
+    const msg = ctx.msg;
+    this.msg = msg.length <= KEEP_QUERY_MAX && msg.byteLength === msg.buffer.byteLength ? msg : ownCopy(msg, ctx.qend);
+    this.qend = ctx.qend; this.optSize = ctx.optSize; this.dnssecOk = ctx.dnssecOk; this.maxSize = ctx.maxSize;
+    this.key = ctx.key; this.qtype = ctx.qtype; this.qclass = ctx.qclass;
+  }
+
+  /** The reply for the fallback's answer (null: no route → REFUSED), counted. */
+  finish(reply: Buffer | null): Buffer {
+    const b = reply ?? errorFromQuery(this, RCODE.REFUSED);
+    this.m.response(replyRcode(b), (now() - this.t0) / 1000);
     return b;
-  };
+  }
+
+  answer(reply: Buffer | null): void {
+    // Called from the fallback's own callbacks (an upstream socket's 'message'): nothing may throw
+    // back into them, which would leave the flight's other clients unanswered.
+    try { this.sink(this.finish(reply), this.to); } catch { /* the transport is gone: nothing to send to */ }
+  }
+  fail(): void { this.answer(errorFromQuery(this, RCODE.SERVFAIL)); }
+}
+
+/** Hands the query to the fallback: answered at once, or later through `sink` (PENDING), or without a sink as a promise. */
+function forward<T>(ctx: QueryContext, fb: Fallback, m: ServerMetrics, t0: number, sink: ReplySink<T> | undefined, to: T): Reply | typeof PENDING | Promise<Reply> {
+  let promised: Promise<Reply> | undefined;
+  if (sink === undefined) promised = new Promise<Reply>((resolve) => { sink = resolve; });
+  const own = new Forwarded(ctx, m, t0, sink!, to);
   const r = fb.resolve(own);
-  if (!(r instanceof Promise)) return done(r);
-  return r.then(done, () => done(errorFromQuery(own, RCODE.SERVFAIL)));
+  if (r === PENDING) return promised ?? PENDING;
+  if (r instanceof Promise) {
+    r.then((b) => own.answer(b), () => own.fail());
+    return promised ?? PENDING;
+  }
+  return own.finish(r);
 }
 
 /** The answer to the query in `q` (parsed, version 0), from the live tables or the fallback; `shared`: a prepared answer in parts (TCP). */
-function answer(ctx: FallbackQuery, st: HandlerState, shared: boolean): Reply | null | typeof TO_FALLBACK {
+function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | null | typeof TO_FALLBACK {
   const key = q.key;
   const qtype = q.qtype;
   // Only class IN is served (never forwarded or cached otherwise); zone transfers are not offered.

@@ -1,6 +1,7 @@
 // The DNS server as a library (the operator's local mode and tests use it in-process).
 export { startDnsServer } from './server.js';
 export type { DnsServer, DnsServerOptions, ReloadReport, ServedShard } from './server.js';
+export { PENDING } from './fallback.js';
 export type { Fallback, FallbackQuery } from './fallback.js';
 export * from './config/index.js';
 export { createForwarder } from './forward/index.js';

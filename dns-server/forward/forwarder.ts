@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Forwarder, Upstream } from '../config/types.js';
+import { PENDING } from '../fallback.js';
 import type { FallbackQuery } from '../fallback.js';
 import { questionSub, ResponseCache, unchain } from '../cache/response-cache.js';
 import { RCODE, TYPE } from '../wire/constants.js';
@@ -39,25 +40,17 @@ export interface UpstreamState {
 
 interface Question { key: string; qtype: number; qclass: number; dnssecOk: boolean }
 
-/** A client waiting for a flight: its reply context and its promise's resolve. */
-interface Waiter { ctx: ReplyContext; resolve: (b: Buffer) => void }
-
-/** The resolve function of the promise being made: a promise per query without an executor closure per query. */
-let captured: (b: Buffer) => void = () => undefined;
-const capture = (resolve: (b: Buffer) => void): void => { captured = resolve; };
-
 /**
  * One question in flight upstream, and the clients waiting for its answer (more than one when
  * identical questions coalesce; none for a prefetch). It is itself the UDP query the pools wait
  * on (transports.ts UdpQuery): its attempts, one upstream at a time, report back by calls into
- * the forwarder, so a forwarded query costs one promise (the client's) and no closure, timer or
- * query buffer of its own.
+ * the forwarder, which answers each waiting client by a call (FallbackQuery.answer), so a
+ * forwarded query costs no promise, closure, timer or query buffer of its own.
  */
 class Flight extends UdpQuery implements Question {
-  /** The first waiter (the usual case: its context and resolve kept here, no object of its own), then any others. */
-  firstCtx: ReplyContext | undefined = undefined;
-  firstResolve: ((b: Buffer) => void) | undefined = undefined;
-  more: Waiter[] | undefined = undefined;
+  /** The first client waiting (the usual case: no list), then any others. */
+  first: FallbackQuery | undefined = undefined;
+  more: FallbackQuery[] | undefined = undefined;
   /** The next flight of the same name in flight (another type, class or DO bit). */
   sameName: Flight | undefined = undefined;
   order: readonly UpstreamState[] = NO_UPSTREAMS;
@@ -73,11 +66,9 @@ class Flight extends UdpQuery implements Question {
 
   constructor(private readonly rt: ForwarderRuntime, readonly key: string, readonly qtype: number, readonly qclass: number, readonly dnssecOk: boolean, readonly sub: number) { super(); }
 
-  /** A client waits for the answer: the promise it gets. */
-  wait(ctx: ReplyContext): Promise<Buffer> {
-    const p = new Promise<Buffer>(capture);
-    if (this.firstResolve === undefined) { this.firstCtx = ctx; this.firstResolve = captured; } else (this.more ??= []).push({ ctx, resolve: captured });
-    return p;
+  /** A client waits for the answer: answered through its answer(). */
+  wait(q: FallbackQuery): void {
+    if (this.first === undefined) this.first = q; else (this.more ??= []).push(q);
   }
 
   write(out: Buffer, id: number): number {
@@ -132,8 +123,8 @@ export class ForwarderRuntime {
     }
   }
 
-  /** Answers a client query: from the cache, by joining an identical question in flight, or upstream. */
-  resolve(q: FallbackQuery): Buffer | Promise<Buffer> {
+  /** Answers a client query: from the cache (at once), or by joining an identical question in flight or sending it upstream (PENDING: answered through q.answer()). */
+  resolve(q: FallbackQuery): Buffer | typeof PENDING {
     // Name, type, class and DO bit: every cache and coalescing key (a CLASS ANY answer must never serve IN).
     const sub = questionSub(q.qtype, q.qclass, q.dnssecOk);
     const cache = this.cache;
@@ -158,15 +149,13 @@ export class ForwarderRuntime {
       flight = new Flight(this, q.key, q.qtype, q.qclass, q.dnssecOk, sub);
       fresh = true;
     }
-    // The client's bytes are valid until we settle (fallback.ts). A message that owns its memory
-    // is kept as it is (from the server's handler: a UDP datagram of up to 512 bytes, else the
-    // header and question, copied there); a view into more is copied, question only, so a query
-    // in flight never holds a connection's buffer.
-    const ctx: ReplyContext = q.msg.byteLength === q.msg.buffer.byteLength ? q
-      : { msg: Buffer.from(q.msg.subarray(0, q.qend)), qend: q.qend, optSize: q.optSize, dnssecOk: q.dnssecOk, maxSize: q.maxSize };
-    const p = flight.wait(ctx);
+    // The client's bytes are valid until it is answered (fallback.ts). A message that owns its
+    // memory is kept as it is (from the server's handler: a UDP datagram of up to 512 bytes, else
+    // the header and question, copied there); a view into more is copied, question only, so a
+    // query in flight never holds a connection's buffer.
+    flight.wait(q.msg.byteLength === q.msg.buffer.byteLength ? q : withOwnQuestion(q));
     if (fresh) this.launch(flight, head);
-    return p;
+    return PENDING;
   }
 
   private flightFor(key: string, sub: number): Flight | undefined {
@@ -245,13 +234,11 @@ export class ForwarderRuntime {
     let stored: StoredResponse | undefined;
     if (r !== null && this.cfg.cache.enabled) this.cache.store(f.key, f.sub, r, (stored = storedBody(r)));
     const more = f.more;
-    if (more !== undefined) for (const w of more) w.resolve(this.reply(f, r, w.ctx, stored ??= r === null ? undefined : storedBody(r)));
-    const resolve = f.firstResolve;
-    const ctx = f.firstCtx;
-    if (resolve !== undefined && ctx !== undefined) resolve((r !== null ? shapeInPlace(r, ctx) : undefined) ?? this.reply(f, r, ctx, stored ?? (r === null ? undefined : storedBody(r))));
-    f.firstResolve = undefined;
-    f.firstCtx = undefined;
+    const first = f.first;
+    f.first = undefined;
     f.more = undefined;
+    if (more !== undefined) for (const w of more) w.answer(this.reply(f, r, w, stored ??= r === null ? undefined : storedBody(r)));
+    if (first !== undefined) first.answer((r !== null ? shapeInPlace(r, first) : undefined) ?? this.reply(f, r, first, stored ?? (r === null ? undefined : storedBody(r))));
     f.lastAnswer = null;
     if (this.retiring && this.inflightCount === 0 && !this.closed) this.close();
   }
@@ -380,6 +367,11 @@ export class ForwarderRuntime {
     clearTimeout(this.retireTimer);
     for (const u of this.upstreams) { u.stream?.close(); u.udp?.close(); }
   }
+}
+
+/** `q` with a copy of its header and question of its own (answered through `q`). */
+function withOwnQuestion(q: FallbackQuery): FallbackQuery {
+  return { msg: Buffer.from(q.msg.subarray(0, q.qend)), qend: q.qend, optSize: q.optSize, dnssecOk: q.dnssecOk, maxSize: q.maxSize, key: q.key, qtype: q.qtype, qclass: q.qclass, answer: (b) => q.answer(b) };
 }
 
 const label = (u: Upstream): string => `${u.protocol}://${u.address.includes(':') ? `[${u.address}]` : u.address}:${u.port}`;

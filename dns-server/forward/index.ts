@@ -11,6 +11,8 @@ import { nameToKey } from '../wire/name.js';
 import { ForwarderRuntime } from './forwarder.js';
 import { ForwardMetrics } from './metrics.js';
 
+const ROOT_KEY = nameToKey('.');
+
 export interface ForwarderOptions {
   logger: Logger;
   registry: Registry;
@@ -23,7 +25,8 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
   const now = opts.now ?? (() => Date.now() / 1000);
   let runtimes = new Map<string, { runtime: ForwarderRuntime; json: string }>();
   let routes = new Map<string, ForwarderRuntime>(); // domain wire key → forwarder
-  let routeLengths = new Uint8Array(256); // 1 at the key length of any routed domain: other suffixes are not looked up
+  let routeLengths = new Uint8Array(256); // 1 at the key length of any routed domain but '.': other suffixes are not looked up
+  let rootRoute: ForwarderRuntime | undefined; // the '.' route (the default upstream): no Map lookup, no suffix string
   const retiring = new Set<ForwarderRuntime>(); // replaced, finishing their queries in flight
   const metrics = new ForwardMetrics(opts.registry, {
     forwarders: () => [...runtimes.values()].map(({ runtime }) => ({
@@ -43,7 +46,7 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
         }
         if (key.charCodeAt(off) === 0) break;
       }
-      return null;
+      return rootRoute === undefined ? null : rootRoute.resolve(q);
     },
 
     applyForwarders(shard: ForwardersShard | undefined) {
@@ -67,9 +70,11 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
       for (const { runtime } of [...next.values()].sort((a, b) => (a.runtime.cfg.name < b.runtime.cfg.name ? -1 : 1))) {
         for (const d of runtime.cfg.domains) { const k = nameToKey(d); if (!r.has(k)) r.set(k, runtime); lengths[k.length] = 1; }
       }
+      lengths[ROOT_KEY.length] = 0; // only '.' has a key of length 1
       runtimes = next;
       routes = r;
       routeLengths = lengths;
+      rootRoute = r.get(ROOT_KEY);
       log.info({ forwarders: list.length }, 'forwarders applied');
     },
 
@@ -84,6 +89,7 @@ export function createForwarder(opts: ForwarderOptions): Fallback {
       runtimes = new Map();
       routes = new Map();
       routeLengths = new Uint8Array(256);
+      rootRoute = undefined;
     },
   };
 }

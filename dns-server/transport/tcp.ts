@@ -28,7 +28,7 @@
 
 import net from 'node:net';
 import type { HandlerState } from '../handler.js';
-import { handleQuery, PROTO_TCP } from '../handler.js';
+import { handleQuery, PENDING, PROTO_TCP } from '../handler.js';
 import { TAP_OFF } from '../query-log.js';
 import type { QueryTap } from '../query-log.js';
 import type { TcpCloseReason } from '../metrics.js';
@@ -176,9 +176,9 @@ export async function startTcp(address: string, port: number, st: HandlerState, 
         took = true;
         count++;
         c.inflight++;
-        const out = tap.enabled ? tap.handle(msg, PROTO_TCP, st, client) : handleQuery(msg, PROTO_TCP, st);
+        const out = tap.enabled ? tap.handle(msg, PROTO_TCP, st, client) : handleQuery(msg, PROTO_TCP, st, send, null);
         if (out instanceof Promise) out.then(send, () => send(null));
-        else send(out);
+        else if (out !== PENDING) send(out);
         if (count >= limits.maxQueriesPerConnection) { ending = true; finishIfDone(); }
       }
       reading = false;

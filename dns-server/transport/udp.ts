@@ -10,9 +10,10 @@ import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { isIPv6 } from 'node:net';
 import type { HandlerState } from '../handler.js';
-import { handleQuery, PROTO_UDP } from '../handler.js';
+import { handleQuery, PENDING, PROTO_UDP } from '../handler.js';
 import { TAP_OFF } from '../query-log.js';
 import type { QueryTap } from '../query-log.js';
+import type { Reply } from '../wire/response.js';
 
 export interface UdpBuffers {
   /** SO_RCVBUF asked, bytes. */
@@ -45,9 +46,12 @@ export async function startUdp(address: string, port: number, st: HandlerState, 
   if (reusePort) opts.reusePort = true;
   const sock = dgram.createSocket(opts);
   let closed = false;
+  // A forwarded query's reply, sent when its answer comes (a UDP reply is always one Buffer): one
+  // function for every query, the client's address handed back with the reply (handler.ts).
+  const sendTo = (b: Reply, rinfo: dgram.RemoteInfo): void => { if (!closed) sock.send(b as Buffer, rinfo.port, rinfo.address); };
   sock.on('message', (msg, rinfo) => {
-    const out = tap.enabled ? tap.handle(msg, PROTO_UDP, st, rinfo.address) : handleQuery(msg, PROTO_UDP, st);
-    if (out === null) return;
+    const out = tap.enabled ? tap.handle(msg, PROTO_UDP, st, rinfo.address) : handleQuery(msg, PROTO_UDP, st, sendTo, rinfo);
+    if (out === null || out === PENDING) return;
     if (out instanceof Promise) {
       out.then((b) => { if (b !== null && !closed) sock.send(b, rinfo.port, rinfo.address); }, () => undefined);
       return;

@@ -1,0 +1,148 @@
+// The forwarded query's callback path (docs/adr/0016): a fallback that answers later through
+// FallbackQuery.answer() (resolve() returned PENDING), over real UDP and TCP sockets, and the
+// forwarder's own use of it (PENDING for a query sent upstream, a Buffer for a cache hit).
+import { expect } from 'chai';
+import dnsPacket from 'dns-packet';
+import { Registry } from 'prom-client';
+import { createForwarder, PENDING } from '../../dns-server/index.js';
+import type { DnsServer, Fallback, FallbackQuery, ForwardersShard } from '../../dns-server/index.js';
+import { nameToKey } from '../../dns-server/wire/name.js';
+import { bundle, exampleZone } from '../helpers/bundles.js';
+import { buildQuery, frame, rcodeOf, tcpConnect, udpQuery } from '../helpers/dns-client.js';
+import { askFallback, forwardersShard } from '../helpers/forwarders.js';
+import { silent, startTestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
+import { answerFrom, startUpstream } from '../helpers/upstream.js';
+import type { FakeUpstream } from '../helpers/upstream.js';
+
+/** A fallback that holds each query (resolve() returns PENDING) until the test answers it through the query itself. */
+function callbackFallback(): { held: FallbackQuery[]; fallback: Fallback } {
+  const held: FallbackQuery[] = [];
+  const fallback: Fallback = {
+    resolve: (q) => { held.push(q); return PENDING; },
+    applyForwarders: () => undefined, status: () => null, close: async () => undefined,
+  };
+  return { held, fallback };
+}
+
+/** A response to `q` with one A record, made from its own bytes (ID, question as the client sent them). */
+function answerTo(q: FallbackQuery, address: string): Buffer {
+  const p = dnsPacket.decode(q.msg);
+  return dnsPacket.encode({ id: p.id, type: 'response', flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: p.questions,
+    answers: [{ name: p.questions![0].name, type: 'A', class: 'IN', ttl: 60, data: address }] });
+}
+
+describe('forwarder: answers through FallbackQuery.answer() (no promise per query)', () => {
+  let server: DnsServer | undefined;
+  let up: FakeUpstream | undefined;
+  afterEach(async () => { await server?.close(); server = undefined; await up?.close(); up = undefined; });
+
+  it('sends a UDP client the answer given later through answer(), out of order, each to its own client and counted', async () => {
+    const registry = new Registry();
+    const { held, fallback } = callbackFallback();
+    server = await startTestServer(bundle(exampleZone()), { registry, fallback });
+    const first = udpQuery(server.port, { name: 'first.example.net', id: 101 });
+    const second = udpQuery(server.port, { name: 'second.example.net', id: 202 });
+    await until('both queries held', () => held.length === 2);
+    const byName = (n: string) => held.find((q) => q.key === nameToKey(n))!;
+    byName('second.example.net.').answer(answerTo(byName('second.example.net.'), '10.0.0.2'));
+    byName('first.example.net.').answer(null); // no route: REFUSED
+    const [a, b] = [await first, await second];
+    expect([a.id, rcodeOf(a.raw), a.questions![0].name]).to.deep.equal([101, 5, 'first.example.net']);
+    expect([b.id, rcodeOf(b.raw), (b.answers![0] as { data: string }).data]).to.deep.equal([202, 0, '10.0.0.2']);
+    const m = await registry.metrics();
+    expect(m).to.match(/splitdns_dns_responses_total\{rcode="REFUSED"\} 1/);
+    expect(m).to.match(/splitdns_dns_responses_total\{rcode="NOERROR"\} 1/);
+  });
+
+  it('sends a TCP client its pipelined answers given through answer(), each framed, in the order given', async () => {
+    const { held, fallback } = callbackFallback();
+    server = await startTestServer(bundle(exampleZone()), { fallback });
+    const c = await tcpConnect(server.port);
+    try {
+      c.sock.write(Buffer.concat([frame(buildQuery({ name: 'one.example.net', id: 11 })), frame(buildQuery({ name: 'two.example.net', id: 22 }))]));
+      await until('both queries held', () => held.length === 2);
+      held[1].answer(answerTo(held[1], '10.0.0.22'));
+      held[0].answer(answerTo(held[0], '10.0.0.11'));
+      const answers = (await c.next(2)).map((r) => dnsPacket.decode(r));
+      expect(answers.map((a) => [a.id, (a.answers![0] as { data: string }).data])).to.deep.equal([[22, '10.0.0.22'], [11, '10.0.0.11']]);
+    } finally {
+      c.sock.destroy();
+    }
+  });
+
+  it('takes an answer() made before resolve() returns PENDING (a fallback that settles at once)', async () => {
+    const fallback: Fallback = {
+      resolve: (q) => { q.answer(answerTo(q, '10.0.0.3')); return PENDING; },
+      applyForwarders: () => undefined, status: () => null, close: async () => undefined,
+    };
+    server = await startTestServer(bundle(exampleZone()), { fallback });
+    const r = await udpQuery(server.port, { name: 'now.example.net', id: 303 });
+    expect([r.id, (r.answers![0] as { data: string }).data]).to.deep.equal([303, '10.0.0.3']);
+  });
+
+  it('the forwarder answers a query it sends upstream through answer() (PENDING), a cache hit at once, each exactly once', async () => {
+    up = await startUpstream(answerFrom({ 'p.example.com': ['10.9.9.9'] }));
+    const fb = createForwarder({ logger: silent, registry: new Registry() });
+    fb.applyForwarders(forwardersShard({ name: 'f', domains: ['.'], upstreams: [{ address: '127.0.0.1', port: up.port, protocol: 'udp' }] }) as ForwardersShard);
+    try {
+      const msg = buildQuery({ name: 'P.example.com', id: 9 });
+      const key = nameToKey('p.example.com.');
+      const q = { msg, qend: 12 + key.length + 4, key, qtype: 1, qclass: 1, maxSize: 512, optSize: -1, dnssecOk: false };
+      const answered: Buffer[] = [];
+      expect(fb.resolve({ ...q, answer: (b) => answered.push(b!) })).to.equal(PENDING);
+      await until('answered', () => answered.length === 1);
+      const a = dnsPacket.decode(answered[0]);
+      expect([a.id, a.questions![0].name, (a.answers![0] as { data: string }).data]).to.deep.equal([9, 'P.example.com', '10.9.9.9']);
+      const hit = fb.resolve({ ...q, answer: () => expect.fail('a cache hit is returned, not answered') });
+      expect(Buffer.isBuffer(hit), 'a Buffer at once').to.equal(true);
+      expect(dnsPacket.decode(hit as Buffer).id).to.equal(9);
+      expect(answered).to.have.length(1);
+    } finally {
+      await fb.close();
+    }
+  });
+
+  it('the forwarder keeps its own copy of a query that is a view into a larger buffer, and answers through the original query', async () => {
+    up = await startUpstream(answerFrom({ 'v.example.com': ['10.9.9.8'] }));
+    const fb = createForwarder({ logger: silent, registry: new Registry() });
+    fb.applyForwarders(forwardersShard({ name: 'f', domains: ['.'], upstreams: [{ address: '127.0.0.1', port: up.port, protocol: 'udp' }], cache: { enabled: false } }) as ForwardersShard);
+    try {
+      const query = buildQuery({ name: 'V.example.com', id: 77 });
+      const big = Buffer.alloc(query.length + 100);
+      query.copy(big, 50);
+      const key = nameToKey('v.example.com.');
+      const reply = askFallback(fb, { msg: big.subarray(50, 50 + query.length), qend: 12 + key.length + 4, key, qtype: 1, qclass: 1, maxSize: 512, optSize: -1, dnssecOk: false });
+      big.fill(0); // the caller reuses its buffer while the query is in flight
+      const a = dnsPacket.decode((await reply)!);
+      expect([a.id, a.questions![0].name, (a.answers![0] as { data: string }).data]).to.deep.equal([77, 'V.example.com', '10.9.9.8']);
+    } finally {
+      await fb.close();
+    }
+  });
+
+  it('routes the root name itself to the "." forwarder, a deeper domain to its own, and forgets "." on a reload without it', async () => {
+    up = await startUpstream(answerFrom({ 'r.example.com': ['10.7.7.7'] }));
+    const other = await startUpstream(answerFrom({ 'r.corp.example.com': ['10.7.7.8'] }));
+    const fb = createForwarder({ logger: silent, registry: new Registry() });
+    const route = (name: string, port: number) => ({ name, domains: [name === 'root' ? '.' : 'corp.example.com.'], upstreams: [{ address: '127.0.0.1', port, protocol: 'udp' as const }] });
+    const ask = async (name: string) => {
+      const key = nameToKey(name);
+      const b = await askFallback(fb, { msg: buildQuery({ name, id: 5 }), qend: 12 + key.length + 4, key, qtype: 1, qclass: 1, maxSize: 512, optSize: -1, dnssecOk: false });
+      return b === null ? null : [rcodeOf(b), ...(dnsPacket.decode(b).answers ?? []).map((a) => (a as { data: string }).data)];
+    };
+    try {
+      fb.applyForwarders(forwardersShard(route('root', up.port), route('corp', other.port)) as ForwardersShard);
+      expect(await ask('r.example.com.')).to.deep.equal([0, '10.7.7.7']);
+      expect(await ask('r.corp.example.com.')).to.deep.equal([0, '10.7.7.8']);
+      expect(await ask('.')).to.deep.equal([3]); // the root name itself, asked upstream (NXDOMAIN from answerFrom)
+      expect(up.queries.map((q) => q.packet.questions![0].name)).to.include('.');
+      fb.applyForwarders(forwardersShard(route('corp', other.port)) as ForwardersShard);
+      expect(await ask('r.example.com.')).to.equal(null); // no route: the server answers REFUSED
+      expect(await ask('r.corp.example.com.')).to.deep.equal([0, '10.7.7.8']);
+    } finally {
+      await fb.close();
+      await other.close();
+    }
+  });
+});
