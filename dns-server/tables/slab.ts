@@ -136,8 +136,8 @@ const EMPTY_BUF = Buffer.alloc(0);
  * the record's parts, end(); or add() with the record as text): no JSON string per record, no
  * pass to measure it. finish() sizes the SharedArrayBuffer exactly, copies the bytes in once and
  * writes the index. The JSON writer (json(), str()) gives the bytes of JSON.stringify: by hand for
- * printable-ASCII strings, small integers, arrays and plain objects, through JSON.stringify for
- * the rest (escapes, non-ASCII, other numbers).
+ * printable-ASCII strings and small integers, JSON.stringify's text for the rest (lists and
+ * objects written in one piece; escapes, non-ASCII, other numbers).
  */
 export class SlabWriter {
   #buf: Buffer;
