@@ -136,8 +136,8 @@ const EMPTY_BUF = Buffer.alloc(0);
  * the record's parts, end(); or add() with the record as text): no JSON string per record, no
  * pass to measure it. finish() sizes the SharedArrayBuffer exactly, copies the bytes in once and
  * writes the index. The JSON writer (json(), str()) gives the bytes of JSON.stringify: by hand for
- * printable-ASCII strings and small integers, JSON.stringify's text for the rest (lists and
- * objects written in one piece; escapes, non-ASCII, other numbers).
+ * printable-ASCII strings, small integers, arrays and plain objects, through JSON.stringify for
+ * the rest (escapes, non-ASCII, other numbers).
  */
 export class SlabWriter {
   #buf: Buffer;
@@ -267,16 +267,33 @@ export class SlabWriter {
     this.#p = p;
   }
 
-  /**
-   * Any JSON value (the bytes of JSON.stringify(v); undefined as null, as in an array). A string
-   * or a number by hand; anything else is JSON.stringify's text, written in one piece: V8's
-   * serialiser writes a record's data (lists of addresses, SRV objects) several times faster
-   * than a walk of it here did, a tenth of a full load's slab building (issue 14).
-   */
+  /** Any JSON value (the bytes of JSON.stringify(v); undefined as null, as in an array). */
   json(v: unknown): void {
     if (typeof v === 'string') this.str(v);
     else if (typeof v === 'number') this.num(v);
-    else this.utf8(JSON.stringify(v) ?? 'null');
+    else if (Array.isArray(v)) {
+      this.raw('[');
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) this.raw(',');
+        const x: unknown = v[i];
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') this.raw('null');
+        else this.json(x);
+      }
+      this.raw(']');
+    } else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+      this.raw('{');
+      let first = true;
+      for (const k in v) {
+        const x: unknown = (v as Record<string, unknown>)[k];
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+        if (!first) this.raw(',');
+        first = false;
+        this.str(k);
+        this.raw(':');
+        this.json(x);
+      }
+      this.raw('}');
+    } else this.utf8(JSON.stringify(v) ?? 'null');
   }
 
   /**
