@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Shard } from './config/types.js';
 import type { Validator } from './config/validate.js';
 import type { Fallback } from './fallback.js';
+import { collectGarbageSoon } from './heap.js';
 import type { ServerMetrics } from './metrics.js';
 import { buildShardSlab, reverseOf, tableFromSlab } from './tables/build.js';
 import { buildReverseSlabs, ReverseIndex } from './tables/reverse.js';
@@ -65,6 +66,9 @@ export interface Decided {
   unchanged: string[];
 }
 
+/** The slab bytes an update builds from which it counts as a large load (ShardStore.apply). */
+export const LARGE_LOAD_BYTES = 2 * 1048576;
+
 export class ShardStore {
   /** The shards' tables; each one's slab carries its reverse RRsets (its aux blob, tables/build.ts reverseOf). */
   private held = new Map<string, ShardTable>();
@@ -80,6 +84,8 @@ export class ShardStore {
    * @param validator config/validate.ts's VALIDATOR, for applyBundle and applyShards; passed in
    *   (not imported) so that a worker thread, which takes validated updates only, never loads ajv
    * @param deferred worker threads: an applied update waits for commit() (see the file comment)
+   * @param afterLargeLoad called after an update that built LARGE_LOAD_BYTES of slabs or more
+   *   (default: heap.ts collectGarbageSoon)
    */
   constructor(
     private readonly state: { tables: Tables; fallback: Fallback | undefined },
@@ -88,6 +94,7 @@ export class ShardStore {
     private readonly validator: Validator | undefined,
     private readonly deferred = false,
     private readonly clock: () => Date = () => new Date(),
+    private readonly afterLargeLoad: () => void = collectGarbageSoon,
   ) {}
 
   private validate(): Validator {
@@ -215,6 +222,11 @@ export class ShardStore {
     const report = this.install(built, refused);
     report.unchanged = decided ? [...decided.unchanged, ...unchanged] : unchanged;
     this.finish(report, started);
+    // A large load leaves its input behind as garbage that V8 may not collect for a long time
+    // (heap.ts): one collection after it. One changed shard (~200 KB of slab) stays below this.
+    let bytes = 0;
+    for (const b of built.shards) bytes += b.slab.byteLength;
+    if (bytes >= LARGE_LOAD_BYTES) this.afterLargeLoad();
     return { report, built };
   }
 

@@ -4,7 +4,9 @@
 // index. For profiling (`node --cpu-prof`, `--trace-gc`) and for comparing builds in turn.
 // Usage: node --expose-gc dist/bench/scale/load-phases.js BUNDLE [DIST]: BUNDLE, a bundle's JSON
 // (`KEEP=1 bash bench/scale.sh` leaves one); DIST, another build's dist/ (main's, say) to run
-// instead of this one's (parsed with JSON.parse when that build has no parseBundleJson).
+// instead of this one's (parsed with JSON.parse when that build has no parseBundleJson). OBJECTS=1:
+// parsed with JSON.parse (no text kept), as a bundle handed over as values is (local mode, the
+// reload bench): each shard is then hashed from its value.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { ReverseChange } from '../../dns-server/tables/reverse.js';
@@ -19,7 +21,7 @@ const { buildReverseSlabs, ReverseIndex } = await import(from('dns-server/tables
 const { holdYoungGeneration } = await import(from('dns-server/heap.js')) as typeof import('../../dns-server/heap.js');
 
 holdYoungGeneration(); // as dns-server/main.ts does
-const bundle = (hash.parseBundleJson ?? JSON.parse)(readFileSync(bundleFile, 'utf8'));
+const bundle = (process.env.OBJECTS ? JSON.parse : hash.parseBundleJson ?? JSON.parse)(readFileSync(bundleFile, 'utf8'));
 (globalThis as { gc?: () => void }).gc?.();
 const cpu = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
 const t0 = cpu();

@@ -30,29 +30,42 @@ holdYoungGeneration(); // as dns-server/main.ts does, so the RSS is the standalo
 gc();
 const base = process.memoryUsage().rss;
 const server = await startDnsServer({ port: 0, logger: pino({ level: 'silent' }) });
-const bundleText = readFileSync(bundleFile, 'utf8');
-// (parsed as the file source parses it, keeping the text for the hash check, when this build has that)
-const bundle = form === 'bundle' ? (hashMod.parseBundleJson ?? JSON.parse)(bundleText) : undefined;
-let configMaps = form === 'configmap' ? (JSON.parse(bundleText).shards as object[]).map((s) => configMapOf(JSON.stringify(s))) : [];
+// The changed shard's two versions, read before the load: nothing of the bundle's text or value
+// is held by this script once it is applied (a server's file source drops both), so the RSS
+// measured is the server's.
+const changedText = readFileSync(changedFile, 'utf8');
+const changedId = (JSON.parse(changedText) as { id: string }).id;
+const versions = [changedText, JSON.stringify((JSON.parse(readFileSync(bundleFile, 'utf8')).shards as { id: string }[]).find((x) => x.id === changedId))];
+/** Parses the bundle as the file source does (keeping the text for the hash check where this build has that), or makes the shards' ConfigMaps. */
+const input = (): { bundle?: unknown; configMaps: object[] } => {
+  const text = readFileSync(bundleFile, 'utf8');
+  if (form === 'bundle') return { bundle: (hashMod.parseBundleJson ?? JSON.parse)(text), configMaps: [] };
+  return { configMaps: (JSON.parse(text).shards as object[]).map((s) => configMapOf(JSON.stringify(s))) };
+};
+let loading: ReturnType<typeof input> | undefined = input();
 gc();
 const c0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
-const rep = bundle ? server.applyBundle(bundle) : server.applyShards(configMaps.map(decodeShardConfigMap), []);
+const rep = loading.bundle !== undefined ? server.applyBundle(loading.bundle) : server.applyShards(loading.configMaps.map(decodeShardConfigMap), []);
 const full = ms(t0);
 const fullCpu = cpuMs(c0);
-configMaps = []; // held by the informer's cache in a real server, not by the tables
-gc();
+loading = undefined; // (the ConfigMaps: held by the informer's cache in a real server, not by the tables)
+// The server's RSS as it is a second after the load (a build that collects after a large load
+// has done so; V8 sweeps and gives pages back on its own threads, so not at once), then after
+// two collections of this script's (what V8 could give back).
+const settle = () => new Promise((r) => setTimeout(r, 1000));
+await settle();
 const rss = process.memoryUsage().rss;
+gc(); gc();
+await settle();
+const rssGc = process.memoryUsage().rss;
 // (After the ConfigMap form's load the heap the parsed texts took is not all given back: its RSS is not the tables'.)
-const memory = form === 'bundle' ? `; RSS serving it ${mib(rss)} (empty server ${mib(base)}; target < 150 MB)` : '';
+const memory = form === 'bundle' ? `; RSS serving it ${mib(rss)}, ${mib(rssGc)} after a forced GC (empty server ${mib(base)}; target < 150 MB)` : '';
 const what = form === 'bundle' ? 'full load' : 'full load from the shards\' ConfigMaps (decode included)';
 console.log(`dns server: ${what} ${full.toFixed(0)} ms, CPU ${fullCpu.toFixed(0)} ms (${rep.applied.length} shards, ${rep.refused.length} refused; target < 300 ms)${memory}`);
 
 // Queries in flight while one changed shard loads, RELOADS times (the changed version, then the
 // loaded one again, in turn): every query must be answered.
-const changedText = readFileSync(changedFile, 'utf8');
-const changedId = (JSON.parse(changedText) as { id: string }).id;
-const versions = [changedText, JSON.stringify((JSON.parse(bundleText).shards as { id: string }[]).find((x) => x.id === changedId))];
 const maps = versions.map(configMapOf);
 const RELOADS = 11;
 const sock = createSocket('udp4');

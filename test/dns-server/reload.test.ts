@@ -5,12 +5,17 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import dnsPacket from 'dns-packet';
 import type { DnsServer } from '../../dns-server/index.js';
 import { startFileSource } from '../../dns-server/source/file.js';
 import { VALIDATOR } from '../../dns-server/config/validate.js';
 import { withHash } from '../../dns-server/config/index.js';
-import type { UnhashedShard } from '../../dns-server/config/index.js';
+import type { RRSet, UnhashedShard } from '../../dns-server/config/index.js';
+import { ServerMetrics } from '../../dns-server/metrics.js';
+import { Registry } from '../../dns-server/prom.js';
+import { ShardStore } from '../../dns-server/reload.js';
+import { EMPTY_TABLES } from '../../dns-server/tables/build.js';
 import { WorkerPool } from '../../dns-server/workers.js';
 import { bundle, exampleZone, hostsShard, servicesShard, zoneShard } from '../helpers/bundles.js';
 import { buildQuery, rcodeOf, udpQuery } from '../helpers/dns-client.js';
@@ -230,5 +235,58 @@ describe('dns-server: the worker pool\'s bundle reload', () => {
     await pool.settled();
     expect(r.applied).to.deep.equal([]);
     expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
+  });
+});
+
+describe('dns-server: the collection after a large load (heap.ts, issue 14)', () => {
+  // Services in one namespace, each with an A RRset and a PTR: about 250 slab bytes each.
+  const manyServices = (n: number, addrBase: number) => {
+    const rrsets: RRSet[] = [];
+    const reverse: RRSet[] = [];
+    for (let i = 0; i < n; i++) {
+      const name = `svc-${String(i).padStart(6, '0')}.team-a.svc.cluster.local.`;
+      const ip = `10.${addrBase}.${i >> 8 & 255}.${i & 255}`;
+      rrsets.push({ name, type: 'A', ttl: 5, data: [ip] });
+      reverse.push({ name: ip.split('.').reverse().join('.') + '.in-addr.arpa.', type: 'PTR', ttl: 5, data: [name] });
+    }
+    return servicesShard('cluster.local.', 'team-a', rrsets, reverse);
+  };
+  const storeCountingCollections = () => {
+    let asked = 0;
+    const state = { tables: EMPTY_TABLES, fallback: undefined };
+    const store = new ShardStore(state, new ServerMetrics(new Registry()), silent, VALIDATOR, false, () => new Date(), () => { asked++; });
+    return { store, asked: () => asked };
+  };
+
+  it('asks for one after an update that built LARGE_LOAD_BYTES of slabs or more, not after a small one', () => {
+    const { store, asked } = storeCountingCollections();
+    store.applyBundle(bundle(exampleZone()));
+    expect(asked(), 'one small zone').to.equal(0);
+    const large = manyServices(20000, 1);
+    const r = store.applyBundle(bundle(exampleZone(), cluster, large));
+    expect(r.applied).to.include('services/team-a');
+    expect(asked(), 'a large namespace').to.equal(1);
+    store.applyShards([ns('10.0.0.9')], []); // the namespace replaced by two names
+    expect(asked(), 'one small shard').to.equal(1);
+  });
+
+  it('gives the garbage of a load back without --expose-gc (a fresh process, the way main.ts runs)', () => {
+    const heap = new URL('../../dns-server/heap.ts', import.meta.url).href;
+    // 60 MB of garbage made and dropped, then one collection asked for: the heap after the
+    // collection's turn is measured without a collection of the probe's own.
+    const probe = `const { collectGarbageSoon } = await import(${JSON.stringify(heap)});
+      const used = () => process.memoryUsage().heapUsed;
+      const before = used();
+      (() => { const junk = []; for (let i = 0; i < 600000; i++) junk.push({ i, s: 'name-' + i + '.example.org.' }); globalThis.keep = junk; })();
+      globalThis.keep = undefined;
+      const dropped = used();
+      collectGarbageSoon();
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      console.log(JSON.stringify({ before, dropped, after: used(), gcGlobal: typeof globalThis.gc }));`;
+    const m = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' })) as { before: number; dropped: number; after: number; gcGlobal: string };
+    expect(m.dropped - m.before, 'the probe made garbage').to.be.above(30 * 1048576);
+    expect(m.after - m.before, `heap used: ${m.before} before, ${m.dropped} with the garbage, ${m.after} after`).to.be.below((m.dropped - m.before) / 4);
+    expect(m.gcGlobal, 'no global gc appears').to.equal('undefined');
   });
 });

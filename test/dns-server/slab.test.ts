@@ -360,6 +360,27 @@ describe('dns-server: the slab writer encodes records as JSON.stringify does', (
     });
   }
 
+  it('writes 3,000 random values (strings with escapes, surrogates and non-ASCII; numbers; nested lists and objects) byte for byte as JSON.stringify', () => {
+    let seed = 11;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const CHARS = ['a', 'z', '.', '-', '"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '✓', '\ud834\udd1e', '\ud800', '\udfff'];
+    const str = () => Array.from({ length: rnd(12) }, () => CHARS[rnd(CHARS.length)]).join('');
+    const value = (depth: number): unknown => {
+      switch (rnd(depth > 2 ? 3 : 5)) {
+        case 0: return str();
+        case 1: return [0, 7, 65535, 2147483648, -3, 1.5, 1e21, -0, NaN][rnd(9)];
+        case 2: return [null, true, false, undefined][rnd(4)];
+        case 3: return Array.from({ length: rnd(4) }, () => value(depth + 1));
+        default: return Object.fromEntries(Array.from({ length: rnd(4) }, () => [str(), value(depth + 1)]));
+      }
+    };
+    for (let i = 0; i < 3000; i++) {
+      const v = value(0);
+      // (a record's JSON: the writer writes undefined as null, as in an array)
+      expect(bytesOf((w) => w.json(v)), String(i)).to.equal(JSON.stringify(v) ?? 'null');
+    }
+  });
+
   it('writes a node record of every RR type as recordText, and decodes it back', () => {
     const node: NameNode = {
       name: 'ünï.example.org.',
