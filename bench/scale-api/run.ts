@@ -12,10 +12,11 @@
 // BENCH_OPERATOR_NODE_ARGS: node flags of the operator processes only, space-separated (e.g.
 // `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses: each operator writes its
 // profile when SIGTERM ends it).
-// Every operator gets the NODE_OPTIONS its checkout's Deployment (config/base/operator-deployment.yaml)
-// sets, as the Deployment starts it. BENCH_COMPARE_NODE_ARGS="A|B|...": more operators of this
-// checkout in the compare rounds, each with those node flags instead of the Deployment's
-// NODE_OPTIONS (heap settings). BENCH_OPERATOR_TRACE_GC=1: the operators run with --trace-gc and
+// Every operator gets the environment its checkout's Deployment (config/base/operator-deployment.yaml)
+// sets (NODE_OPTIONS, MALLOC_ARENA_MAX), as the Deployment starts it. BENCH_COMPARE_NODE_ARGS="A|B|...":
+// more operators of this checkout in the compare rounds, each with those node flags (and its
+// NAME=value words as environment) instead of the Deployment's (heap settings).
+// BENCH_OPERATOR_MEMORY=1: mem-probe.ts preloaded, the memory split at each peak printed. BENCH_OPERATOR_TRACE_GC=1: the operators run with --trace-gc and
 // each series prints their GCs (count and main-thread pause by kind). BENCH_COLD_SERIES (1): series
 // of changes on the cold-started operator before its restart.
 
