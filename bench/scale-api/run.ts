@@ -12,10 +12,11 @@
 // BENCH_OPERATOR_NODE_ARGS: node flags of the operator processes only, space-separated (e.g.
 // `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses: each operator writes its
 // profile when SIGTERM ends it).
-// Every operator gets the NODE_OPTIONS its checkout's Deployment (config/base/operator-deployment.yaml)
-// sets, as the Deployment starts it. BENCH_COMPARE_NODE_ARGS="A|B|...": more operators of this
-// checkout in the compare rounds, each with those node flags instead of the Deployment's
-// NODE_OPTIONS (heap settings). BENCH_OPERATOR_TRACE_GC=1: the operators run with --trace-gc and
+// Every operator gets the environment its checkout's Deployment (config/base/operator-deployment.yaml)
+// sets (NODE_OPTIONS, MALLOC_ARENA_MAX), as the Deployment starts it. BENCH_COMPARE_NODE_ARGS="A|B|...":
+// more operators of this checkout in the compare rounds, each with those node flags (and its
+// NAME=value words as environment) instead of the Deployment's (heap settings).
+// BENCH_OPERATOR_MEMORY=1: mem-probe.ts preloaded, the memory split at each peak printed. BENCH_OPERATOR_TRACE_GC=1: the operators run with --trace-gc and
 // each series prints their GCs (count and main-thread pause by kind). BENCH_COLD_SERIES (1): series
 // of changes on the cold-started operator before its restart.
 
@@ -28,6 +29,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { startDnsServer } from '../../dns-server/server.js';
@@ -39,6 +41,7 @@ import { findAssets, ROOT } from '../../test/envtest/assets.js';
 import { createNamespace, kubeConfigFor } from '../../test/envtest/kube.js';
 import { createReplicaPod, DNS_SA, installInto, OPERATOR_SA } from '../../test/envtest/splitdns.js';
 import { createProber, until } from '../lib/probe.js';
+import type { MemSample } from './mem-probe.js';
 
 const NAMESPACES = 100;
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 10000);
@@ -68,6 +71,21 @@ const TRACE_GC = process.env.BENCH_OPERATOR_TRACE_GC === '1';
 const STDOUT_DIR = process.env.BENCH_OPERATOR_STDOUT;
 /** BENCH_OPERATOR_HEAP_SNAPSHOT=DIR: the cold-started operator writes a heap snapshot into DIR when its write queue is empty (its peak), via --heapsnapshot-signal. */
 const SNAPSHOT_DIR = process.env.BENCH_OPERATOR_HEAP_SNAPSHOT;
+/**
+ * BENCH_OPERATOR_MEMORY=1: every operator runs with mem-probe.js preloaded, which keeps its
+ * memory split at its highest resident size; the bench prints it beside each VmHWM figure.
+ */
+const MEMORY = process.env.BENCH_OPERATOR_MEMORY === '1';
+const memFiles = new Map<ChildProcess, string>();
+/** What the operator's highest RSS sample (mem-probe.ts, 100 ms) was made of: '' without BENCH_OPERATOR_MEMORY. */
+function memSplit(child: ChildProcess): string {
+  const file = memFiles.get(child);
+  let m: MemSample;
+  try { m = JSON.parse(readFileSync(file ?? '', 'utf8')) as MemSample; } catch { return ''; }
+  const f = (x: number) => x.toFixed(0);
+  const spaces = Object.entries(m.spaces).filter(([, [c]]) => c >= 0.5).map(([k, [c, u]]) => `${k} ${f(c)}/${f(u)}`).join(', ');
+  return `\n  its highest RSS sample (mem-probe, at ${(m.at / 1000).toFixed(1)} s): RSS ${f(m.rss)} MiB = V8 heap ${f(m.heapTotal)} committed (${f(m.heapUsed)} used; by space committed/used: ${spaces}) + ${f(m.rss - m.heapTotal)} outside the heap (external ${f(m.external)}, of it array buffers ${f(m.arrayBuffers)}; the rest: the binary's code and data, malloc, thread stacks)`;
+}
 const SH = `/apis/splitdns.io/v1alpha1/namespaces/${NS}/statichosts`;
 
 const prober = createProber(300);
@@ -93,12 +111,25 @@ function procStatus(pid: number, key: string): number {
 const wallMs = () => performance.timeOrigin + performance.now();
 const COMPARE = process.env.BENCH_COMPARE;
 
-/** The NODE_OPTIONS a checkout's Deployment gives the operator container ('' when none). */
-function deploymentNodeOptions(root: string): string {
+/**
+ * The environment a checkout's Deployment gives the operator container: its entries with a
+ * literal value (NODE_OPTIONS, MALLOC_ARENA_MAX, ...; not those from the downward API), with
+ * NODE_OPTIONS always present ('' when not set).
+ */
+function deploymentEnv(root: string): Record<string, string> {
   let doc: any;
-  try { doc = parseYaml(readFileSync(join(root, 'config/base/operator-deployment.yaml'), 'utf8')); } catch { return ''; }
+  try { doc = parseYaml(readFileSync(join(root, 'config/base/operator-deployment.yaml'), 'utf8')); } catch { return { NODE_OPTIONS: '' }; }
   const c = (doc?.spec?.template?.spec?.containers ?? []).find((x: any) => x.name === 'operator');
-  return String((c?.env ?? []).find((e: any) => e.name === 'NODE_OPTIONS')?.value ?? '');
+  const env: Record<string, string> = { NODE_OPTIONS: '' };
+  for (const e of c?.env ?? []) if (typeof e?.value === 'string') env[e.name] = e.value;
+  return env;
+}
+/** A variant of BENCH_COMPARE_NODE_ARGS: `NAME=value` words are its environment (NODE_OPTIONS '' unless given), the rest node flags. */
+function variantOf(v: string): { env: Record<string, string>; args: string[] } {
+  const words = v.split(' ').filter((a) => a !== '');
+  const env: Record<string, string> = { NODE_OPTIONS: '' };
+  for (const w of words.filter((x) => /^[A-Z_][A-Z0-9_]*=/.test(x))) env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
+  return { env, args: words.filter((x) => !/^[A-Z_][A-Z0-9_]*=/.test(x)) };
 }
 
 /** One GC of an operator, from --trace-gc: when (bench ms), kind, main-thread pause ms. */
@@ -296,14 +327,17 @@ async function main(): Promise<void> {
     const kubeconfig = join(work, 'kubeconfig.json');
     writeFileSync(kubeconfig, (await kubeConfigFor(env, NS, OPERATOR_SA)).exportConfig(), { mode: 0o600 });
     const startOp = (name: string, root = ROOT, nodeArgs?: string): ChildProcess => {
-      // As the Deployment starts it: its NODE_OPTIONS, unless a variant's flags replace them.
-      const nodeOptions = nodeArgs === undefined ? deploymentNodeOptions(root) : '';
-      const args = [...NODE_ARGS, ...(nodeArgs ?? '').split(' ').filter((a) => a !== ''), ...(TRACE_GC ? ['--trace-gc'] : []),
-        ...(SNAPSHOT_DIR && name === 'op-0' ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : [])];
+      // As the Deployment starts it: its environment (NODE_OPTIONS, ...), unless a variant's replaces it.
+      const variant = nodeArgs === undefined ? { env: deploymentEnv(root), args: [] } : variantOf(nodeArgs);
+      const args = [...NODE_ARGS, ...variant.args, ...(TRACE_GC ? ['--trace-gc'] : []),
+        ...(SNAPSHOT_DIR && name === 'op-0' ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : []),
+        ...(MEMORY ? ['--import', pathToFileURL(join(ROOT, 'dist/bench/scale-api/mem-probe.js')).href] : [])];
+      const memFile = join(work, `${name}.mem.json`);
       const stdout = TRACE_GC ? 'pipe' : STDOUT_DIR ? openSync(join(STDOUT_DIR, `${name}.out`), 'w') : 'ignore';
       const child = spawn(process.execPath, [...args, join(root, 'bin/splitdns.js'), 'operator', `--namespace=${NS}`, `--pod-name=${name}`, `--http-port=${OP_HTTP}`, '--http-address=127.0.0.1', '--log-level=warn'],
-        { env: { ...process.env, KUBECONFIG: kubeconfig, NODE_OPTIONS: nodeOptions }, stdio: ['ignore', stdout, 'inherit'] });
-      console.log(`  operator ${name}: ${root === ROOT ? 'this checkout' : root}, NODE_OPTIONS "${nodeOptions}", node flags "${args.join(' ')}"`);
+        { env: { ...process.env, KUBECONFIG: kubeconfig, ...variant.env, ...(MEMORY ? { SPLITDNS_BENCH_MEM_PROBE: memFile } : {}) }, stdio: ['ignore', stdout, 'inherit'] });
+      if (MEMORY) memFiles.set(child, memFile);
+      console.log(`  operator ${name}: ${root === ROOT ? 'this checkout' : root}, environment ${Object.entries(variant.env).map(([k, v]) => `${k}="${v}"`).join(' ')}, node flags "${args.join(' ')}"`);
       children.add(child);
       child.once('exit', () => children.delete(child));
       if (TRACE_GC) {
@@ -384,7 +418,7 @@ async function main(): Promise<void> {
     clearInterval(rssTimer);
     const top = rss.reduce((x, y) => (y.kb > x.kb ? y : x), { at: 0, kb: 0 });
     const rssAt = (ms: number) => rss.filter((r) => r.at <= ms).at(-1)?.kb ?? 0;
-    console.log(`  operator RSS (100 ms samples): highest ${mib(top.kb)} at ${(top.at / 1000).toFixed(1)} s; at first publish ${mib(rssAt(firstPublish))}, all Programmed ${mib(rssAt(allProgrammed))}, queue empty ${mib(rss.at(-1)?.kb ?? 0)}; VmHWM ${mib(coldPeak)}`);
+    console.log(`  operator RSS (100 ms samples): highest ${mib(top.kb)} at ${(top.at / 1000).toFixed(1)} s; at first publish ${mib(rssAt(firstPublish))}, all Programmed ${mib(rssAt(allProgrammed))}, queue empty ${mib(rss.at(-1)?.kb ?? 0)}; VmHWM ${mib(coldPeak)}${memSplit(op)}`);
     if (SNAPSHOT_DIR) {
       const before = new Set(readdirSync(SNAPSHOT_DIR));
       op.kill('SIGUSR2');
@@ -394,25 +428,6 @@ async function main(): Promise<void> {
     }
     return { op, coldPeak };
     };
-
-    // BENCH_COLD_COMPARE=1 (with BENCH_COMPARE): the other checkout's operator cold-starts first;
-    // then its shards and the StaticHosts' statuses are removed, and this one cold-starts the same way.
-    if (COMPARE && process.env.BENCH_COLD_COMPARE === '1') {
-      console.log(`\ncold start of the other (BENCH_COMPARE) operator (${COMPARE})`);
-      const other = (await coldStart('op-cold-other', COMPARE)).op;
-      console.log(`  operator peak RSS (VmHWM) after its queue emptied: ${mib(procStatus(other.pid!, 'VmHWM'))}`);
-      other.kill('SIGTERM');
-      await new Promise((r) => other.once('exit', r));
-      // Back to a cluster no operator has seen: no shard ConfigMaps (the replica drops them), no statuses.
-      await kube('DELETE', `/api/v1/namespaces/${NS}/configmaps?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dsplitdns`);
-      await pool(Array.from({ length: STATIC_HOSTS }, (_, i) => i), 32, (i) => kube('PATCH', `${SH}/h-${i}/status`, { status: null }, 'application/merge-patch+json'));
-      await until(60000, async () => (await shardCount()) === 0 && (await queryA(probeName)).length === 0 && (await programmedCount()) === 0, 250);
-      await sleep(5000);
-      console.log('\ncold start of this operator');
-    }
-    const cold = await coldStart('op-0');
-    let op = cold.op;
-    const coldPeak = cold.coldPeak;
 
     // Endpoint changes: one headless Service's slice gets a new first address; wait until answered.
     // Each series takes the next CHANGES headless Services and new addresses.
@@ -451,10 +466,31 @@ async function main(): Promise<void> {
       console.log(`endpoint change → answered: ${fmt(lat)}  [target p99 < 150 ms]`);
       console.log(`operator CPU per endpoint change: ${cpuPer.toFixed(1)} ms (idle over the same time: ${idlePer.toFixed(1)} ms per change-interval)  [target < 50 ms]`);
       console.log(`  by thread (ms per change): ${byThread.map(([n, ms]) => `${n} ${ms.toFixed(1)}`).join(', ')}`);
-      console.log(`  operator peak RSS so far (VmHWM) ${mib(procStatus(child.pid!, 'VmHWM'))}`);
+      console.log(`  operator peak RSS so far (VmHWM) ${mib(procStatus(child.pid!, 'VmHWM'))}${memSplit(child)}`);
       if (TRACE_GC) console.log(`  operator GCs over the changes (--trace-gc: count, main-thread pause): ${gcSummary(child, w0, w0 + wall)}; over as long idle after: ${gcSummary(child, w0 + wall, w0 + 2 * wall)}`);
       printPath(sent, env.audit(), applied);
     };
+    // BENCH_COLD_COMPARE=1 (with BENCH_COMPARE): the other checkout's operator cold-starts first
+    // and runs its first series of changes (its cold, JIT-warming one); then its shards and the
+    // StaticHosts' statuses are removed, and this one cold-starts the same way.
+    if (COMPARE && process.env.BENCH_COLD_COMPARE === '1') {
+      console.log(`\ncold start of the other (BENCH_COMPARE) operator (${COMPARE})`);
+      const other = (await coldStart('op-cold-other', COMPARE)).op;
+      console.log(`  operator peak RSS (VmHWM) after its queue emptied: ${mib(procStatus(other.pid!, 'VmHWM'))}`);
+      await measureChanges(other);
+      other.kill('SIGTERM');
+      await new Promise((r) => other.once('exit', r));
+      // Back to a cluster no operator has seen: no shard ConfigMaps (the replica drops them), no statuses.
+      await kube('DELETE', `/api/v1/namespaces/${NS}/configmaps?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dsplitdns`);
+      await pool(Array.from({ length: STATIC_HOSTS }, (_, i) => i), 32, (i) => kube('PATCH', `${SH}/h-${i}/status`, { status: null }, 'application/merge-patch+json'));
+      await until(60000, async () => (await shardCount()) === 0 && (await queryA(probeName)).length === 0 && (await programmedCount()) === 0, 250);
+      await sleep(5000);
+      console.log('\ncold start of this operator');
+    }
+    const cold = await coldStart('op-0');
+    let op = cold.op;
+    const coldPeak = cold.coldPeak;
+
     // BENCH_COLD_SERIES=N: more series on the cold-started operator, one after another (is the
     // first one's cost the cold start's wake, or this operator's lasting state?).
     for (let i = 0; i < Number(process.env.BENCH_COLD_SERIES ?? 1); i++) await measureChanges(op);
@@ -478,7 +514,7 @@ async function main(): Promise<void> {
     console.log(`restart with nothing changed (20 s): ${by((e) => e.objectRef?.resource === 'configmaps')} ConfigMap writes, ${by((e) => e.objectRef?.subresource === 'status')} status patches, ${by((e) => e.objectRef?.resource === 'events')} Events, ${by((e) => e.objectRef?.resource === 'leases')} Lease writes; fewest StaticHosts Programmed meanwhile ${minProgrammed}/${STATIC_HOSTS}  [target 0 writes but the Lease, no flip]`);
     console.log(`  longest unanswered /healthz during the restart: ${(await probe2.worst()).toFixed(0)} ms (polled from another process)  [target < 1000 ms]; event-loop lag max ${lag2.stop()}`);
     const restartPeak = procStatus(op.pid!, 'VmHWM');
-    console.log(`operator peak RSS (VmHWM): cold start ${mib(coldPeak)}, restart ${mib(restartPeak)}  [target < 300 MiB]`);
+    console.log(`operator peak RSS (VmHWM): cold start ${mib(coldPeak)}, restart ${mib(restartPeak)}  [target < 300 MiB]${memSplit(op)}`);
     const metrics = await opsMetrics();
     console.log(`  operator metrics: ${metrics.split('\n').filter((l) => /^splitdns_operator_(event_loop_lag_seconds|compile_duration_seconds_(sum|count)|compile_longest_slice_seconds|status_writes_total|events_total)/.test(l)).join('; ')}`);
     probe2.stop();

@@ -1,5 +1,6 @@
 // `splitdns operator`: the CLI (operator/cli/main.ts) imports this module and calls run(argv).
 
+import v8 from 'node:v8';
 import { createLogger } from '../../dns-server/logging.js';
 import { startOperator } from './controller.js';
 import { KubeConfigMissingError, loadKubeConfig } from '../../kube/kube-client.js';
@@ -32,7 +33,10 @@ export async function run(argv: string[]): Promise<number> {
     statusWrites: { qps: o.kubeApiQps, burst: o.kubeApiBurst, concurrency: o.statusConcurrency },
     publishIngress: o.publishIngress, publishGatewayAPI: o.publishGatewayAPI, externalDnsHostnameAnnotation: o.externalDnsHostnameAnnotation,
   });
-  logger.info({ namespace: o.namespace, clusterDomain: o.clusterDomain, dnsSelector: o.dnsSelector, httpPort: op.httpPort }, 'operator started');
+  // The V8 heap's limit (old generation + young generation): without the Deployment's
+  // NODE_OPTIONS, V8 sizes it from the container's memory limit (ADR 0018).
+  const heapLimitMiB = Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20);
+  logger.info({ namespace: o.namespace, clusterDomain: o.clusterDomain, dnsSelector: o.dnsSelector, httpPort: op.httpPort, heapLimitMiB }, 'operator started');
   await new Promise<void>((resolve) => {
     const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
     process.on('SIGINT', stop);

@@ -98,6 +98,24 @@ describe('install: kustomize config/', () => {
     }
   });
 
+  it('pins the operator\'s V8 heap in NODE_OPTIONS, within its memory limit (ADR 0018)', () => {
+    // Without the flags V8 sizes the heap from the container's limit: 1 MB semi-spaces at 512Mi.
+    const c = operator().spec.template.spec.containers.find((x) => x.name === 'operator')!;
+    const env = new Map(list((c as unknown as Rec).env).map((e) => [String(rec(e).name), rec(e).value]));
+    const flags = String(env.get('NODE_OPTIONS') ?? '');
+    const mb = (flag: string) => Number(flags.match(new RegExp(`--${flag}=(\\d+)`))?.[1] ?? NaN);
+    expect(mb('max-semi-space-size'), flags).to.be.within(2, 16);
+    expect(mb('max-old-space-size'), flags).to.be.greaterThan(0);
+    expect(env.get('MALLOC_ARENA_MAX')).to.equal('2');
+    const limit = String(rec(rec(c.resources).limits).memory);
+    expect(limit).to.match(/^\d+Mi$/);
+    // The heap V8 may grow to (the old generation, plus the young generation's two semi-spaces
+    // committed) with ~90 MiB of the process outside it (bench/scale-api's mem-probe: 76-94 MiB
+    // at 10,000 Services) stays under the limit, so a heap that outgrows it fails with V8's
+    // "heap out of memory" in the log, not a silent OOM kill.
+    expect(mb('max-old-space-size') + 2 * mb('max-semi-space-size') + 90, `${flags} under ${limit}`).to.be.at.most(parseInt(limit, 10));
+  });
+
   it('runs every container non-root, read-only root, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault', () => {
     for (const w of workloads()) {
       const pod = w.spec.template.spec;
