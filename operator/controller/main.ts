@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     publishIngress: o.publishIngress, publishGatewayAPI: o.publishGatewayAPI, externalDnsHostnameAnnotation: o.externalDnsHostnameAnnotation,
   });
   // The V8 heap's limit (old generation + young generation): without the Deployment's
-  // NODE_OPTIONS, V8 sizes it from the container's memory limit (ADR 0018).
+  // NODE_OPTIONS, V8 sizes it from the container's memory limit (ADR 0019).
   const heapLimitMiB = Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20);
   logger.info({ namespace: o.namespace, clusterDomain: o.clusterDomain, dnsSelector: o.dnsSelector, httpPort: op.httpPort, heapLimitMiB }, 'operator started');
   await new Promise<void>((resolve) => {

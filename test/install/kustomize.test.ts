@@ -98,7 +98,7 @@ describe('install: kustomize config/', () => {
     }
   });
 
-  it('pins the operator\'s V8 heap in NODE_OPTIONS, within its memory limit (ADR 0018)', () => {
+  it('pins the operator\'s V8 heap in NODE_OPTIONS, within its memory limit (ADR 0019)', () => {
     // Without the flags V8 sizes the heap from the container's limit: 1 MB semi-spaces at 512Mi.
     const c = operator().spec.template.spec.containers.find((x) => x.name === 'operator')!;
     const env = new Map(list((c as unknown as Rec).env).map((e) => [String(rec(e).name), rec(e).value]));
