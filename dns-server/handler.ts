@@ -8,14 +8,15 @@
 import { performance } from 'node:perf_hooks'; // a module binding: the global is an accessor, looked up per call
 import { PENDING } from './fallback.js';
 import type { Fallback, FallbackQuery } from './fallback.js';
-import { locate, tablesScope } from './lookup.js';
+import { locate, recall, remember, tablesScope } from './lookup.js';
+import type { Location } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
 import { planAnswer, wildcardFor } from './tables/plan.js';
 import { CNAME, ENT, NODE, typeBit } from './tables/slab.js';
 import type { Tables } from './tables/types.js';
 import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';
 import { keyToName } from './wire/name.js';
-import { newParsedQuery, parseQuery, Verdict } from './wire/query.js';
+import { newParsedQuery, parseQuery, questionKey, Verdict } from './wire/query.js';
 import { echoOf, encodePlan, errorFromQuery, headerOnly, negativeFromQuery, patchPrepared, replyRcode } from './wire/response.js';
 import type { Reply } from './wire/response.js';
 
@@ -64,7 +65,7 @@ export function handleQuery<T>(msg: Buffer, proto: 0 | 1, st: HandlerState, sink
 export function handleQuery<T>(msg: Buffer, proto: 0 | 1, st: HandlerState, sink?: ReplySink<T>, to?: T): Reply | null | typeof PENDING | Promise<Reply | null> {
   const t0 = now();
   const m = st.metrics;
-  parseQuery(msg, q);
+  parseQuery(msg, q, false); // the key: answer()'s, when the name is not recalled
   if (q.verdict !== Verdict.Ok) {
     if (q.verdict === Verdict.Drop) { m.drop(); return null; }
     m.request(proto, 0);
@@ -78,7 +79,7 @@ export function handleQuery<T>(msg: Buffer, proto: 0 | 1, st: HandlerState, sink
   const ctx = context;
   ctx.msg = msg; ctx.qend = q.qend; ctx.optSize = q.ednsPresent ? st.udpPayloadSize : -1; ctx.dnssecOk = q.ednsDo;
   ctx.maxSize = proto === PROTO_TCP ? 65535 : q.ednsPresent ? Math.min(q.ednsUdpSize, st.udpPayloadSize) : 512;
-  ctx.key = q.key; ctx.qtype = q.qtype; ctx.qclass = q.qclass;
+  ctx.key = ''; ctx.qtype = q.qtype; ctx.qclass = q.qclass; // key: set by answer()
   if (q.ednsPresent && q.ednsVersion > 0) {
     // RFC 6891 §6.1.3: BADVERS, with the highest version we do (0) in the OPT.
     m.response(EXT_RCODE_BADVERS, (now() - t0) / 1000);
@@ -149,9 +150,13 @@ function forward<T>(ctx: QueryContext, fb: Fallback, m: ServerMetrics, t0: numbe
   return own.finish(r);
 }
 
-/** The answer to the query in `q` (parsed, version 0), from the live tables or the fallback; `shared`: a prepared answer in parts (TCP). */
+/**
+ * The answer to the query in `q` (parsed, version 0, without its key), from the live tables or
+ * the fallback; `shared`: a prepared answer in parts (TCP). Sets q.key and ctx.key once past the
+ * class and type checks. A name answered before from a zone or the hosts is recalled (lookup.ts
+ * recall: its key and Location, no key string made, no locate).
+ */
 function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | null | typeof TO_FALLBACK {
-  const key = q.key;
   const qtype = q.qtype;
   // Only class IN is served (never forwarded or cached otherwise); zone transfers are not offered.
   if (q.qclass !== CLASS_IN || q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) return errorFromQuery(ctx, RCODE.REFUSED);
@@ -160,13 +165,19 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
   // No configuration yet (a worker still loading, a source still listing): SERVFAIL, so the
   // client asks another server instead of taking "refused" or "no such name" for an answer.
   if (t.generation === 0) return errorFromQuery(ctx, RCODE.SERVFAIL);
-  const loc = locate(t, key);
+  const recalled = recall(t, ctx.msg, q.nameEnd, q.nameHash);
+  let key: string;
+  let loc: Location;
+  if (recalled !== undefined) { key = recalled.key; loc = recalled.location; } else { key = questionKey(ctx.msg, q); loc = locate(t, key); }
+  q.key = key;
+  ctx.key = key;
   switch (loc.kind) {
     case 'zone': {
       const table = loc.table;
       // The prepared answer or, when there is none, what the name holds (the slab's flags,
       // nothing decoded: NODATA needs no record).
       const f = table.answerOrFlags(key, qtype);
+      if (recalled === undefined && f !== 0) remember(t, q.nameHash, key, loc); // a name that exists here (not every miss: those are many)
       if (typeof f !== 'number') return patchPrepared(f, ctx, shared);
       if (f & NODE) {
         if (!(f & CNAME) && qtype !== TYPE.ANY && !(f & typeBit(qtype))) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
@@ -177,6 +188,7 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
       return negativeFromQuery(ctx, RCODE.NXDOMAIN, loc.originOffset, loc.zone.soaTail);
     }
     case 'hosts': {
+      if (recalled === undefined) remember(t, q.nameHash, key, loc);
       const tpl = loc.table.answerFor(key, qtype);
       if (tpl !== undefined) return patchPrepared(tpl, ctx, shared);
       break;

@@ -24,7 +24,8 @@ const ARPA = '\x04arpa\x00';
  * origin key (a name's suffixes are tried by length first, so most need no string made and no
  * hash), and each cluster zone's Services tables by namespace label (no `zone|ns` key to build
  * per query). Made on the first query of each Tables (a reload publishes a new one: reload.ts),
- * in this thread; a few hundred entries at most, one per zone and namespace shard.
+ * in this thread; a few hundred entries at most, one per zone and namespace shard. It also
+ * holds the names recalled (see recall).
  */
 interface LocateIndex {
   readonly tables: Tables;
@@ -32,7 +33,24 @@ interface LocateIndex {
   readonly zonesByLength: (readonly ZoneTable[] | undefined)[];
   /** origin key of a cluster zone → namespace label → its Services table. */
   readonly services: Map<string, Map<string, NameTable>>;
+  /** recall's slots, by the name's hash (RECALL_SLOTS of them, made on the first remember). */
+  recalled: (Recalled | undefined)[] | undefined;
 }
+
+/**
+ * A name this thread answered from a zone or the hosts table of one Tables: its key and where
+ * it lives, so that the next query for it needs neither a key string nor locate() (recall).
+ */
+export interface Recalled {
+  /** The name's hash (wire/query.ts nameHash, tables/slab.ts hashKey of `key`). */
+  readonly hash: number;
+  readonly key: string;
+  /** locate(tables, key), kept: its own object, never rewritten. */
+  readonly location: Location;
+}
+
+/** Slots of the recalled names (direct-mapped: a name takes the slot of its hash, replacing what was there). */
+const RECALL_SLOTS = 4096;
 
 let index: LocateIndex | undefined;
 
@@ -46,7 +64,41 @@ function indexOf(t: Tables): LocateIndex {
     if (byNs === undefined) services.set(table.zoneKey, (byNs = new Map()));
     byNs.set(table.namespace, table);
   }
-  return (index = { tables: t, zonesByLength, services });
+  return (index = { tables: t, zonesByLength, services, recalled: undefined });
+}
+
+/**
+ * The name of a parsed question among those remembered for `t`: its bytes are msg[12..nameEnd]
+ * (as received: ASCII letters compare lower-cased, as in the key), `hash` the parse's nameHash.
+ * Undefined when it is not there (the caller makes the key and locates it). Answers from a
+ * recalled name are those of locate(): the same Location (kept for this Tables, whose tables
+ * never change: a reload publishes a new Tables, and with it a new, empty index).
+ */
+export function recall(t: Tables, msg: Buffer, nameEnd: number, hash: number): Recalled | undefined {
+  const slots = indexOf(t).recalled;
+  if (slots === undefined) return undefined;
+  const r = slots[hash & (RECALL_SLOTS - 1)];
+  if (r === undefined || r.hash !== hash) return undefined;
+  const key = r.key;
+  const n = nameEnd - 11;
+  if (key.length !== n) return undefined;
+  for (let i = 0; i < n; i++) {
+    const c = msg[12 + i];
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== key.charCodeAt(i)) return undefined;
+  }
+  return r;
+}
+
+/**
+ * Keeps `key` (hash `hash`) and its Location (a zone or the hosts: names that exist there; a
+ * copy, as locate() rewrites its result) for recall on `t`.
+ */
+export function remember(t: Tables, hash: number, key: string, loc: Location): void {
+  const ix = indexOf(t);
+  const location: Location = loc.kind === 'zone'
+    ? { kind: 'zone', zone: loc.zone, table: loc.table, originOffset: loc.originOffset, clusterEnt: loc.clusterEnt }
+    : loc.kind === 'hosts' ? { kind: 'hosts', table: loc.table } : loc;
+  (ix.recalled ??= new Array<undefined>(RECALL_SLOTS).fill(undefined))[hash & (RECALL_SLOTS - 1)] = { hash, key, location };
 }
 
 /** Whether the label at `at` is "svc" (a length byte 3, then the three letters; keys are lower-case). */

@@ -6,7 +6,10 @@
 //   - QDCOUNT ≠ 1, ANCOUNT or NSCOUNT ≠ 0 (RFC 1035 §4.1: a query carries neither), a question
 //     we cannot read, a record that runs past the end, a second OPT or one not at the root
 //     (RFC 6891 §6.1.1) → FORMERR
-// The question name is read label by label, lower-cased into the lookup key (name.ts).
+// The question name is read label by label, lower-cased into the lookup key (name.ts), and
+// hashed on the way (FNV-1a over the key's bytes, tables/slab.ts hashKey): the handler looks the
+// name up among those it answered before by that hash and the bytes (lookup.ts recall), so a
+// repeated name needs no key string (parseQuery with `keyed` false leaves it to questionKey).
 // The OPT record (RFC 6891) is looked for in the additional section.
 // Class and type rules (only IN; no AXFR/IXFR) are the handler's: REFUSED, with the question.
 
@@ -24,8 +27,12 @@ export interface ParsedQuery {
   id: number;
   /** Byte 2 of the header as received (opcode, RD...). */
   flags2: number;
-  /** Lower-cased wire key of the question name (name.ts). */
+  /** Lower-cased wire key of the question name (name.ts); '' when parsed without it (questionKey makes it). */
   key: string;
+  /** Offset of the question name's last byte (its root label, 0). */
+  nameEnd: number;
+  /** FNV-1a of the key's bytes (the name lower-cased): tables/slab.ts hashKey(key). */
+  nameHash: number;
   /** Offset just past the question (name + type + class). */
   qend: number;
   qtype: number;
@@ -37,14 +44,21 @@ export interface ParsedQuery {
 }
 
 export function newParsedQuery(): ParsedQuery {
-  return { verdict: Verdict.Drop, id: 0, flags2: 0, key: '', qend: 0, qtype: 0, qclass: 0, ednsPresent: false, ednsVersion: 0, ednsUdpSize: 512, ednsDo: false };
+  return { verdict: Verdict.Drop, id: 0, flags2: 0, key: '', nameEnd: 0, nameHash: 0, qend: 0, qtype: 0, qclass: 0, ednsPresent: false, ednsVersion: 0, ednsUdpSize: 512, ednsDo: false };
 }
 
-/** Parses msg into q. Never throws; q.verdict says what to do. */
-export function parseQuery(msg: Buffer, q: ParsedQuery): void {
+/** The FNV-1a offset basis and prime (32 bits), as tables/slab.ts hashKey. */
+const FNV_BASIS = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * Parses msg into q. Never throws; q.verdict says what to do. Without `keyed`, q.key is left ''
+ * (questionKey(msg, q) makes it when it is needed).
+ */
+export function parseQuery(msg: Buffer, q: ParsedQuery, keyed = true): void {
   const len = msg.length;
   q.ednsPresent = false; q.ednsVersion = 0; q.ednsUdpSize = 512; q.ednsDo = false;
-  q.key = ''; q.qend = 12; q.qtype = 0; q.qclass = 0;
+  q.key = ''; q.nameEnd = 12; q.nameHash = 0; q.qend = 12; q.qtype = 0; q.qclass = 0;
   if (len < 12 || (msg[2] & 0x80) !== 0) { q.verdict = Verdict.Drop; return; }
   q.id = (msg[0] << 8) | msg[1];
   q.flags2 = msg[2];
@@ -53,30 +67,26 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): void {
   if (msg[4] !== 0 || msg[5] !== 1 || msg[6] !== 0 || msg[7] !== 0 || msg[8] !== 0 || msg[9] !== 0) { q.verdict = Verdict.FormErr; return; }
   // Question name: no compression allowed here (nothing precedes it to point to).
   let p = 12;
-  let key = '';
-  let upper = false;
-  let high = false;
+  let h = FNV_BASIS;
   for (;;) {
     if (p >= len) { q.verdict = Verdict.FormErr; return; }
     const l = msg[p];
+    h = Math.imul(h ^ l, FNV_PRIME);
     if (l === 0) break;
     if (l > 63) { q.verdict = Verdict.FormErr; return; }
     const end = p + 1 + l;
     if (end > len) { q.verdict = Verdict.FormErr; return; }
     for (let i = p + 1; i < end; i++) {
       const c = msg[i];
-      if (c >= 65 && c <= 90) upper = true;
-      else if (c >= 0xc0 && c <= 0xde) high = true;
+      h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), FNV_PRIME);
     }
     p = end;
   }
   if (p - 12 + 1 > 255) { q.verdict = Verdict.FormErr; return; } // RFC 1035 §2.3.4
-  // String.toLowerCase also folds latin1 0xC0-0xDE, which DNS does not (RFC 4343: ASCII only).
-  if (!upper) key = latin1(msg, 12, p + 1);
-  else if (!high) key = latin1(msg, 12, p + 1).toLowerCase();
-  else key = asciiLower(msg, 12, p + 1);
   if (p + 5 > len) { q.verdict = Verdict.FormErr; return; }
-  q.key = key;
+  q.nameEnd = p;
+  q.nameHash = h >>> 0;
+  if (keyed) q.key = questionKey(msg, q);
   q.qtype = (msg[p + 1] << 8) | msg[p + 2];
   q.qclass = (msg[p + 3] << 8) | msg[p + 4];
   q.qend = p + 5;
@@ -122,6 +132,22 @@ function decodes(msg: Buffer): boolean {
     if (p > len) return false;
   }
   return true;
+}
+
+/** The lookup key of a parsed question's name (q.nameEnd set): its bytes, ASCII letters lower-cased. */
+export function questionKey(msg: Buffer, q: ParsedQuery): string {
+  const end = q.nameEnd + 1;
+  let upper = false;
+  let high = false;
+  for (let i = 12; i < end; i++) {
+    const c = msg[i];
+    if (c >= 65 && c <= 90) upper = true;
+    else if (c >= 0xc0 && c <= 0xde) high = true;
+  }
+  // String.toLowerCase also folds latin1 0xC0-0xDE, which DNS does not (RFC 4343: ASCII only).
+  if (!upper) return latin1(msg, 12, end);
+  if (!high) return latin1(msg, 12, end).toLowerCase();
+  return asciiLower(msg, 12, end);
 }
 
 /** Lower-cases ASCII letters only (DNS names compare case-insensitively in ASCII, RFC 4343). */

@@ -1,0 +1,156 @@
+// The recalled names (lookup.ts recall, issue 14): a name answered before from a zone or the
+// hosts is found again by the parse's hash and its bytes, with no key string made and no
+// locate(). Its answers must be those of locating it afresh, byte for byte: a random stream of
+// queries (names of every kind, mixed case, EDNS or not, UDP and TCP, rotations) goes through
+// one server state, where repeated names are recalled, and through a second state loaded with
+// the same bundle, where a query to a third state before each one empties the recalled names
+// (they belong to one Tables), so that every name there is located afresh.
+import { expect } from 'chai';
+import dnsPacket from 'dns-packet';
+import pino from 'pino';
+import { VALIDATOR } from '../../dns-server/config/validate.js';
+import { handleQuery, PROTO_TCP, PROTO_UDP } from '../../dns-server/handler.js';
+import type { HandlerState } from '../../dns-server/handler.js';
+import { locate, recall, remember } from '../../dns-server/lookup.js';
+import { ServerMetrics } from '../../dns-server/metrics.js';
+import { Registry } from '../../dns-server/prom.js';
+import { ShardStore } from '../../dns-server/reload.js';
+import { EMPTY_TABLES } from '../../dns-server/tables/build.js';
+import { hashKey } from '../../dns-server/tables/slab.js';
+import { nameToKey } from '../../dns-server/wire/name.js';
+import { newParsedQuery, parseQuery, questionKey, Verdict } from '../../dns-server/wire/query.js';
+import { replyBytes } from '../../dns-server/wire/response.js';
+import type { Reply } from '../../dns-server/wire/response.js';
+import { bundle, exampleZone, hostsShard, servicesShard, zoneShard } from '../helpers/bundles.js';
+import type { ConfigBundle } from '../../dns-server/config/index.js';
+
+const BUNDLE = bundle(
+  exampleZone([{ name: 'v6.example.org.', type: 'AAAA', ttl: 30, data: ['2001:db8::1', '2001:db8::2', '2001:db8::3'] }]),
+  zoneShard('cluster.local.', [{ name: 'cluster.local.', type: 'NS', ttl: 30, data: ['ns.dns.cluster.local.'] }],
+    { clusterDomain: true, soa: { mname: 'ns.dns.cluster.local.', rname: 'hostmaster.cluster.local.', minimum: 5, ttl: 30 } }),
+  servicesShard('cluster.local.', 'default', [
+    { name: 'web.default.svc.cluster.local.', type: 'A', ttl: 5, data: ['10.96.0.10'] },
+    { name: 'multi.default.svc.cluster.local.', type: 'A', ttl: 5, data: ['10.244.0.1', '10.244.0.2', '10.244.0.3'] },
+    { name: '_http._tcp.web.default.svc.cluster.local.', type: 'SRV', ttl: 5, data: [{ priority: 0, weight: 100, port: 80, target: 'web.default.svc.cluster.local.' }] },
+  ], [{ name: '10.0.96.10.in-addr.arpa.', type: 'PTR', ttl: 5, data: ['web.default.svc.cluster.local.'] }]),
+  hostsShard([{ name: 'db.internal.local.', type: 'A', ttl: 60, data: ['10.1.2.3'] }], [{ name: '3.2.1.10.in-addr.arpa.', type: 'PTR', ttl: 60, data: ['db.internal.local.'] }]),
+);
+
+const NAMES = [
+  'example.org', 'ns1.example.org', 'www.example.org', 'multi.example.org', 'v6.example.org', 'alias.example.org', 'chain.example.org',
+  'dangling.example.org', 'out.example.org', 'txt.example.org', 'mail.example.org', '_http._tcp.www.example.org', '_tcp.www.example.org',
+  'a.b.c.example.org', 'b.c.example.org', 'c.example.org', 'x.wild.example.org', 'y.z.wild.example.org', 'wild.example.org', 'nope.example.org',
+  'cluster.local', 'svc.cluster.local', 'default.svc.cluster.local', 'web.default.svc.cluster.local', 'multi.default.svc.cluster.local',
+  '_http._tcp.web.default.svc.cluster.local', 'web.other.svc.cluster.local', 'web.default.svc.cluster.local.default.svc.cluster.local',
+  'db.internal.local', 'internal.local', '10.0.96.10.in-addr.arpa', '3.2.1.10.in-addr.arpa', '1.2.0.192.in-addr.arpa', 'www.example.net',
+];
+const TYPES = ['A', 'AAAA', 'CNAME', 'TXT', 'MX', 'SRV', 'CAA', 'NS', 'SOA', 'PTR', 'ANY'] as const;
+
+/** A seeded PRNG (mulberry32): the same stream every run. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function state(b: ConfigBundle): HandlerState & { store: ShardStore } {
+  const metrics = new ServerMetrics(new Registry());
+  const st: HandlerState = { tables: EMPTY_TABLES, fallback: undefined, metrics, udpPayloadSize: 1232 };
+  const store = new ShardStore(st, metrics, pino({ level: 'silent' }), VALIDATOR);
+  expect(store.applyBundle(b).refused).to.deep.equal([]);
+  return Object.assign(st, { store });
+}
+
+function bytes(r: Reply | null | Promise<Reply | null>): string {
+  if (r instanceof Promise) throw new Error('no fallback here: every answer is synchronous');
+  return r === null ? 'dropped' : replyBytes(r).toString('hex');
+}
+
+/** The answer section's data of a reply. */
+const dataOf = (r: Reply | null | Promise<Reply | null>): unknown[] => (dnsPacket.decode(replyBytes(r as Reply)).answers ?? []).map((a) => (a as { data: unknown }).data);
+
+const query = (name: string, type: string, opts: { id?: number; edns?: number; dnssecOk?: boolean } = {}) => dnsPacket.encode({
+  type: 'query', id: opts.id ?? 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: type as 'A', name, class: 'IN' }],
+  additionals: opts.edns === undefined ? [] : [{ type: 'OPT', name: '.', udpPayloadSize: opts.edns, flags: opts.dnssecOk ? dnsPacket.DNSSEC_OK : 0 } as dnsPacket.Answer],
+});
+
+describe('dns-server: recalled names (lookup.ts recall)', () => {
+  it('answers a random stream of queries byte for byte as when every name is located afresh', () => {
+    const rnd = prng(14);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const mixCase = (s: string) => [...s].map((c) => (rnd() < 0.5 ? c.toUpperCase() : c)).join('');
+    const stream: { msg: Buffer; proto: 0 | 1 }[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const name = rnd() < 0.1 ? `nx${Math.floor(rnd() * 1e6)}.${pick(['example.org', 'default.svc.cluster.local', 'internal.local'])}` : pick(NAMES);
+      const edns = rnd() < 0.5 ? undefined : pick([512, 1232, 4096]);
+      stream.push({ msg: query(mixCase(name), pick(TYPES), { id: Math.floor(rnd() * 65536), edns, dnssecOk: rnd() < 0.3 }), proto: rnd() < 0.2 ? PROTO_TCP : PROTO_UDP });
+    }
+    const recalling = state(BUNDLE);
+    const afresh = state(BUNDLE);
+    const other = state(bundle(exampleZone()));
+    const poke = query('www.example.org', 'A');
+    const viaRecall = stream.map((s) => bytes(handleQuery(s.msg, s.proto, recalling)));
+    // The stream did go through recalled names on the first state.
+    const q = newParsedQuery();
+    const recalledNames = NAMES.filter((name) => {
+      const msg = query(mixCase(name), 'A');
+      parseQuery(msg, q, false);
+      return recall(recalling.tables, msg, q.nameEnd, q.nameHash) !== undefined;
+    });
+    expect(recalledNames.length, `names recalled on the first state: ${recalledNames.join(' ')}`).to.be.at.least(20);
+    const viaLocate = stream.map((s) => { handleQuery(poke, PROTO_UDP, other); return bytes(handleQuery(s.msg, s.proto, afresh)); });
+    for (let i = 0; i < stream.length; i++) expect(viaRecall[i], `query ${i}: ${dnsPacket.decode(stream[i]!.msg).questions![0]!.name}`).to.equal(viaLocate[i]);
+
+    // On the second, the query to the third state before each one left none recalled (the
+    // recalled names belong to one Tables).
+    const www = query('www.example.org', 'A');
+    parseQuery(www, q, false);
+    handleQuery(www, PROTO_UDP, afresh);
+    expect(recall(afresh.tables, www, q.nameEnd, q.nameHash), 'recalled right after its query').to.not.equal(undefined);
+    handleQuery(poke, PROTO_UDP, other);
+    expect(recall(afresh.tables, www, q.nameEnd, q.nameHash), 'after a query to another state').to.equal(undefined);
+  });
+
+  it('hashes the question name as the slabs hash its key, whatever the case', () => {
+    const q = newParsedQuery();
+    for (const name of NAMES) {
+      parseQuery(query(name.toUpperCase(), 'A'), q);
+      expect(q.verdict).to.equal(Verdict.Ok);
+      expect(q.key).to.equal(nameToKey(name));
+      expect(q.nameHash, name).to.equal(hashKey(q.key));
+      parseQuery(query(name, 'TXT'), q, false);
+      expect(q.key, 'not keyed').to.equal('');
+      expect(questionKey(query(name, 'TXT'), q)).to.equal(nameToKey(name));
+    }
+  });
+
+  it('compares the bytes, not only the hash: another name in the same slot and with the same hash is not recalled', () => {
+    const st = state(BUNDLE);
+    const q = newParsedQuery();
+    const www = query('www.example.org', 'A');
+    parseQuery(www, q, false);
+    const mail = nameToKey('mail.example.org.');
+    remember(st.tables, q.nameHash, mail, locate(st.tables, mail)); // a forged entry: www's hash, mail's key
+    expect(recall(st.tables, www, q.nameEnd, q.nameHash)).to.equal(undefined);
+    expect(dataOf(handleQuery(www, PROTO_UDP, st))).to.deep.equal(['192.0.2.1']);
+    expect(recall(st.tables, www, q.nameEnd, q.nameHash)?.key, 'www now takes the slot').to.equal(nameToKey('www.example.org.'));
+  });
+
+  it('forgets at a reload: a changed name is answered from the new tables', () => {
+    const st = state(BUNDLE);
+    const www = query('www.example.org', 'A');
+    expect(dataOf(handleQuery(www, PROTO_UDP, st))).to.deep.equal(['192.0.2.1']);
+    handleQuery(www, PROTO_UDP, st); // recalled now
+    const changed = bundle(zoneShard('example.org.', [
+      { name: 'example.org.', type: 'NS', ttl: 3600, data: ['ns1.example.org.'] },
+      { name: 'www.example.org.', type: 'A', ttl: 300, data: ['192.0.2.200'] },
+    ]));
+    expect(st.store.applyBundle(changed).refused).to.deep.equal([]);
+    expect(dataOf(handleQuery(www, PROTO_UDP, st))).to.deep.equal(['192.0.2.200']);
+  });
+});
