@@ -137,6 +137,12 @@ describe('dns-server: recalled names (lookup.ts recall)', () => {
     const mail = nameToKey('mail.example.org.');
     remember(st.tables, q.nameHash, mail, locate(st.tables, mail)); // a forged entry: www's hash, mail's key
     expect(recall(st.tables, www, q.nameEnd, q.nameHash)).to.equal(undefined);
+    // A key of the same length (only the bytes tell them apart), in upper case too.
+    const ns1 = nameToKey('ns1.example.org.');
+    expect(ns1.length).to.equal(nameToKey('www.example.org.').length);
+    remember(st.tables, q.nameHash, ns1, locate(st.tables, ns1));
+    expect(recall(st.tables, www, q.nameEnd, q.nameHash), 'same length, other bytes').to.equal(undefined);
+    expect(recall(st.tables, query('NS1.example.org', 'A'), q.nameEnd, q.nameHash)?.key, 'its own name, upper case').to.equal(ns1);
     expect(dataOf(handleQuery(www, PROTO_UDP, st))).to.deep.equal(['192.0.2.1']);
     expect(recall(st.tables, www, q.nameEnd, q.nameHash)?.key, 'www now takes the slot').to.equal(nameToKey('www.example.org.'));
   });
