@@ -6,6 +6,7 @@
 // factor of 1 keeps its semi-spaces near their initial size: a step or two at most (seen: new
 // space 1 -> 2 MB under Node 20, up to 8 MB under Node 24, against V8's own 32-128 MB). The query path allocates little, so
 // scavenges stay cheap and rare (ADR 0010 gives the same reason for the workers' cap).
+import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -22,10 +23,12 @@ export function holdYoungGeneration(): void {
 // Node has no API to ask for a collection without --expose-gc; the flag set at run time gives
 // `gc` to contexts made after it (the main context does not get it: no global appears), the way
 // Jest's leak detector gets it. One collection costs ~10-30 ms of main thread at that size,
-// after a load that took ~300 ms; a small update (one changed shard) never asks for one.
+// after a load that took ~300 ms; a small update (one changed shard of ordinary size) never asks
+// for one. One namespace's shard can itself pass the threshold (reload.ts LARGE_LOAD_BYTES: about
+// 1,000 Services with 10 endpoints each), and then every change to it would: collections are
+// paced, at most one per COLLECTION_GAP_MS, one asked for within that gap runs at its end.
 
 let collect: (() => void) | undefined;
-let scheduled = false;
 
 /** V8's full collection, or undefined where it cannot be had (then nothing is collected early). */
 function collector(): (() => void) | undefined {
@@ -40,15 +43,50 @@ function collector(): (() => void) | undefined {
   return collect;
 }
 
+/** The least time between two collections asked for by collectGarbageSoon. */
+export const COLLECTION_GAP_MS = 30_000;
+
 /**
- * Asks for one full garbage collection once the current task is over (coalesced: several calls
- * before it runs give one), so the garbage of a large load is given back to the system. The
- * pending collection does not keep the process alive.
+ * Runs `run` when asked, at most once per `gapMs`: a first ask runs it in a turn of its own
+ * (`later` with 0 ms), an ask within the gap after a run runs it once at the gap's end; asks
+ * while one is waiting join it.
+ */
+export class CollectionPacer {
+  private lastRun = -Infinity;
+  private waiting = false;
+
+  constructor(
+    private readonly run: () => void,
+    private readonly gapMs: number,
+    private readonly now: () => number,
+    private readonly later: (fn: () => void, ms: number) => void,
+  ) {}
+
+  ask(): void {
+    if (this.waiting) return;
+    this.waiting = true;
+    this.later(() => {
+      this.waiting = false;
+      this.lastRun = this.now();
+      this.run();
+    }, Math.max(0, this.lastRun + this.gapMs - this.now()));
+  }
+}
+
+let pacer: CollectionPacer | undefined;
+
+/**
+ * Asks for one full garbage collection once the current task is over (coalesced, and paced: see
+ * CollectionPacer), so the garbage of a large load is given back to the system. The pending
+ * collection does not keep the process alive.
  */
 export function collectGarbageSoon(): void {
-  if (scheduled) return;
-  const gc = collector();
-  if (gc === undefined) return;
-  scheduled = true;
-  setImmediate(() => { scheduled = false; gc(); }).unref();
+  if (pacer === undefined) {
+    const gc = collector();
+    if (gc === undefined) return;
+    pacer = new CollectionPacer(gc, COLLECTION_GAP_MS, () => performance.now(), (fn, ms) => {
+      if (ms === 0) setImmediate(fn).unref(); else setTimeout(fn, ms).unref();
+    });
+  }
+  pacer.ask();
 }

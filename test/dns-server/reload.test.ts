@@ -14,6 +14,7 @@ import { withHash } from '../../dns-server/config/index.js';
 import type { RRSet, UnhashedShard } from '../../dns-server/config/index.js';
 import { ServerMetrics } from '../../dns-server/metrics.js';
 import { Registry } from '../../dns-server/prom.js';
+import { CollectionPacer } from '../../dns-server/heap.js';
 import { ShardStore } from '../../dns-server/reload.js';
 import { EMPTY_TABLES } from '../../dns-server/tables/build.js';
 import { WorkerPool } from '../../dns-server/workers.js';
@@ -268,6 +269,44 @@ describe('dns-server: the collection after a large load (heap.ts, issue 14)', ()
     expect(asked(), 'a large namespace').to.equal(1);
     store.applyShards([ns('10.0.0.9')], []); // the namespace replaced by two names
     expect(asked(), 'one small shard').to.equal(1);
+  });
+
+  it('paces the collections: asked for on five turns in a row (a large namespace changing often), one runs (a fresh process)', () => {
+    const heap = new URL('../../dns-server/heap.ts', import.meta.url).href;
+    // Major collections seen by a PerformanceObserver while collectGarbageSoon is asked for on
+    // five successive turns, each after the previous turn's collection would have run.
+    const probe = `const { collectGarbageSoon } = await import(${JSON.stringify(heap)});
+      const { PerformanceObserver, constants } = await import('node:perf_hooks');
+      const turn = () => new Promise((r) => setImmediate(r));
+      let major = 0;
+      const count = (list) => { for (const e of list.getEntries()) if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++; };
+      const obs = new PerformanceObserver(count);
+      obs.observe({ entryTypes: ['gc'] });
+      for (let i = 0; i < 5; i++) { collectGarbageSoon(); await turn(); await turn(); }
+      await new Promise((r) => setTimeout(r, 0)); await turn();
+      count({ getEntries: () => obs.takeRecords() });
+      obs.disconnect();
+      console.log(JSON.stringify({ major }));`;
+    const m = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' })) as { major: number };
+    expect(m.major, 'major collections').to.be.within(1, 2);
+  });
+
+  it('paces by the clock: a first ask runs in a turn of its own, asks within the gap run once at its end', () => {
+    let t = 1000;
+    const runs: number[] = [];
+    const timers: { at: number; fn: () => void }[] = [];
+    const pacer = new CollectionPacer(() => runs.push(t), 30_000, () => t, (fn, ms) => { timers.push({ at: t + ms, fn }); });
+    const fire = () => { const x = timers.shift()!; t = Math.max(t, x.at); x.fn(); };
+    pacer.ask(); pacer.ask();
+    expect(timers.map((x) => x.at), 'one turn, at once').to.deep.equal([1000]);
+    fire();
+    expect(runs).to.deep.equal([1000]);
+    t = 6000; pacer.ask(); t = 9000; pacer.ask();
+    expect(timers.map((x) => x.at), 'one, at the gap\'s end').to.deep.equal([31000]);
+    fire();
+    expect(runs).to.deep.equal([1000, 31000]);
+    t = 100_000; pacer.ask();
+    expect(timers.map((x) => x.at), 'past the gap: at once').to.deep.equal([100_000]);
   });
 
   it('gives the garbage of a load back without --expose-gc (a fresh process, the way main.ts runs)', () => {
