@@ -6,7 +6,16 @@ import dnsPacket from 'dns-packet';
 import { Registry } from 'prom-client';
 import { createForwarder, PENDING } from '../../dns-server/index.js';
 import type { DnsServer, Fallback, FallbackQuery, ForwardersShard } from '../../dns-server/index.js';
+import { VALIDATOR } from '../../dns-server/config/validate.js';
+import { handleQuery, PROTO_UDP } from '../../dns-server/handler.js';
+import type { HandlerState } from '../../dns-server/handler.js';
+import { ServerMetrics } from '../../dns-server/metrics.js';
+import { TAP_OFF } from '../../dns-server/query-log.js';
+import { ShardStore } from '../../dns-server/reload.js';
+import { EMPTY_TABLES } from '../../dns-server/tables/build.js';
 import { nameToKey } from '../../dns-server/wire/name.js';
+import { replyBytes } from '../../dns-server/wire/response.js';
+import type { Reply } from '../../dns-server/wire/response.js';
 import { bundle, exampleZone } from '../helpers/bundles.js';
 import { buildQuery, frame, rcodeOf, tcpConnect, udpQuery } from '../helpers/dns-client.js';
 import { askFallback, forwardersShard } from '../helpers/forwarders.js';
@@ -145,4 +154,39 @@ describe('forwarder: answers through FallbackQuery.answer() (no promise per quer
       await other.close();
     }
   });
+
+  it('a TCP client gone before its answer: the answer is dropped, counted once, and the server answers the next client', async () => {
+    const registry = new Registry();
+    const { held, fallback } = callbackFallback();
+    server = await startTestServer(bundle(exampleZone()), { registry, fallback });
+    const c = await tcpConnect(server.port);
+    c.sock.write(frame(buildQuery({ name: 'gone.example.net', id: 55 })));
+    await until('the query held', () => held.length === 1);
+    const closed = new Promise((r) => c.sock.once('close', r));
+    c.sock.destroy();
+    await closed;
+    await until('the server saw the connection go', async () => /splitdns_dns_tcp_connections 0/.test(await registry.metrics()));
+    held[0].answer(answerTo(held[0], '10.0.0.55'));
+    const next = udpQuery(server.port, { name: 'next.example.net', id: 66 });
+    await until('the next query held', () => held.length === 2);
+    held[1].answer(answerTo(held[1], '10.0.0.66'));
+    expect(rcodeOf((await next).raw)).to.equal(0);
+    expect(await registry.metrics()).to.match(/splitdns_dns_responses_total\{rcode="NOERROR"\} 2/);
+  });
+
+  it('a sink that throws is not thrown back into the fallback: the next client of the same flight is answered, each counted once', async () => {
+    const metrics = new ServerMetrics();
+    const { held, fallback } = callbackFallback();
+    const st: HandlerState = { tables: EMPTY_TABLES, fallback, metrics, udpPayloadSize: 1232 };
+    new ShardStore(st, metrics, silent, VALIDATOR).applyBundle(bundle(exampleZone()));
+    const sent: number[] = [];
+    const sink = (r: Reply, to: number) => { if (to === 1) throw new Error('transport gone'); sent.push(dnsPacket.decode(replyBytes(r)).id!); };
+    expect(handleQuery(buildQuery({ name: 'same.example.net', id: 1 }), PROTO_UDP, st, sink, 1)).to.equal(PENDING);
+    expect(handleQuery(buildQuery({ name: 'same.example.net', id: 2 }), PROTO_UDP, st, sink, 2)).to.equal(PENDING);
+    // What a flight does on its answer: each waiting client in turn, in one call.
+    for (const q of held) q.answer(answerTo(q, '10.0.0.7'));
+    expect(sent).to.deep.equal([2]);
+    expect(await metrics.registry.metrics()).to.match(/splitdns_dns_responses_total\{rcode="NOERROR"\} 2/);
+  });
 });
+
