@@ -20,8 +20,11 @@ export interface QueryTap {
   handle(msg: Buffer, proto: 0 | 1, st: HandlerState, client: string): Reply | null | Promise<Reply | null>;
 }
 
-/** The tap of a transport started without one: never enabled. */
-export const TAP_OFF: QueryTap = { enabled: false, handle: handleQuery };
+/**
+ * The tap of a transport started without one: never enabled. Its handle() passes three
+ * arguments: handleQuery's fourth is a reply sink, which `client` must not be taken for.
+ */
+export const TAP_OFF: QueryTap = { enabled: false, handle: (msg, proto, st) => handleQuery(msg, proto, st) };
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 const TYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 41: 'OPT', 43: 'DS', 48: 'DNSKEY', 64: 'SVCB', 65: 'HTTPS', 252: 'AXFR', 255: 'ANY', 257: 'CAA' };

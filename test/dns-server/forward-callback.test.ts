@@ -155,6 +155,19 @@ describe('forwarder: answers through FallbackQuery.answer() (no promise per quer
     }
   });
 
+  it('the transports\' tap when query logging is off (TAP_OFF.handle) takes its 4th argument as the client, not as a sink: a forwarded query gives a promise of its answer', async () => {
+    const { held, fallback } = callbackFallback();
+    const metrics = new ServerMetrics();
+    const st: HandlerState = { tables: EMPTY_TABLES, fallback, metrics, udpPayloadSize: 1232 };
+    new ShardStore(st, metrics, silent, VALIDATOR).applyBundle(bundle(exampleZone()));
+    const out = TAP_OFF.handle(buildQuery({ name: 'tap.example.net', id: 404 }), PROTO_UDP, st, '127.0.0.1');
+    expect(out, 'a promise, as QueryTap.handle promises').to.be.instanceOf(Promise);
+    await until('the query held', () => held.length === 1);
+    held[0].answer(answerTo(held[0], '10.0.0.4'));
+    const r = dnsPacket.decode(replyBytes((await out)!));
+    expect([r.id, (r.answers![0] as { data: string }).data]).to.deep.equal([404, '10.0.0.4']);
+  });
+
   it('a TCP client gone before its answer: the answer is dropped, counted once, and the server answers the next client', async () => {
     const registry = new Registry();
     const { held, fallback } = callbackFallback();
