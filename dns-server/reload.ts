@@ -223,7 +223,8 @@ export class ShardStore {
     report.unchanged = decided ? [...decided.unchanged, ...unchanged] : unchanged;
     this.finish(report, started);
     // A large load leaves its input behind as garbage that V8 may not collect for a long time
-    // (heap.ts): one collection after it. One changed shard (~200 KB of slab) stays below this.
+    // (heap.ts): one collection after it. One changed shard (~200 KB of slab) stays below this;
+    // a namespace large enough to pass it, changing often, gets collections paced (heap.ts).
     let bytes = 0;
     for (const b of built.shards) bytes += b.slab.byteLength;
     if (bytes >= LARGE_LOAD_BYTES) this.afterLargeLoad();
