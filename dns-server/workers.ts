@@ -177,7 +177,7 @@ export class WorkerPool {
     }
     const { report, decided } = this.report(good, refused);
     report.removed = removedIds.filter((id) => this.latest.has(id));
-    this.publish({ form: 'shards', shards: good.filter((s) => !kindChanged(this.latest, s) && this.latest.get(s.id)?.hash !== s.hash), removed: removedIds, decided });
+    this.publish({ form: 'shards', shards: good.filter((s) => !kindChanged(this.latest, s)), removed: removedIds, decided });
     return report;
   }
 
