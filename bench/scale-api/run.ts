@@ -320,7 +320,13 @@ async function main(): Promise<void> {
         });
         dns.once('exit', (code) => reject(new Error(`DNS server child exited (${code})`)));
       });
-      closeDns = async () => { const gone = new Promise((r) => dns.once('exit', r)); dns.disconnect(); await gone; };
+      // A child that already died has no 'exit' left to wait for (the wait would never end).
+      closeDns = async () => {
+        if (dns.exitCode !== null || dns.signalCode !== null) return;
+        const gone = new Promise((r) => dns.once('exit', r));
+        if (dns.connected) dns.disconnect(); else dns.kill();
+        await gone;
+      };
     }
     console.log(`  DNS server: ${DNS_IN_PROCESS ? 'in this process (BENCH_DNS_IN_PROCESS=1)' : `its own process, as installed, node flags "${process.env.BENCH_DNS_NODE_ARGS ?? ''}"`}`);
     await createReplicaPod(env, NS, 'dns-0', DNS_HTTP);
