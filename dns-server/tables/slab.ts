@@ -14,7 +14,7 @@
 // allocates nothing: hash, probe, compare bytes. (The machine's byte order: writer and readers
 // are threads of one process.)
 
-import { TYPE } from '../wire/constants.js';
+import { FNV_BASIS, FNV_PRIME, TYPE } from '../wire/constants.js';
 import { keyOfName, writeKeyOfName } from './keys.js';
 
 const MAGIC = 0x534c4231; // "SLB1"
@@ -41,8 +41,8 @@ export function typeBit(type: number): number {
 
 /** FNV-1a (32 bits) over a key's char codes (each < 256). */
 export function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  let h = FNV_BASIS;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
   return h >>> 0;
 }
 
@@ -351,8 +351,8 @@ export class SlabWriter {
 
 /** FNV-1a over bytes (as hashKey over the key's chars: keys are latin1). */
 function hashBytes(u8: Uint8Array, p: number, len: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < len; i++) h = Math.imul(h ^ u8[p + i], 0x01000193);
+  let h = FNV_BASIS;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ u8[p + i], FNV_PRIME);
   return h >>> 0;
 }
 

@@ -21,3 +21,11 @@ export const FLAG_TC = 0x02; // byte 2
 /** Fixed label set for metrics: the query types we count by name; everything else is "other". */
 export const COUNTED_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'SRV', 'TXT', 'CAA', 'ANY'] as const;
 export const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS', 'other'] as const;
+
+/**
+ * FNV-1a (32 bits): the hash of a name's lookup key, over its bytes (tables/slab.ts hashKey, its
+ * slabs' index) and as the question is parsed (wire/query.ts nameHash, lookup.ts recall): one
+ * definition, so the two always agree.
+ */
+export const FNV_BASIS = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;

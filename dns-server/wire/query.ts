@@ -13,7 +13,7 @@
 // The OPT record (RFC 6891) is looked for in the additional section.
 // Class and type rules (only IN; no AXFR/IXFR) are the handler's: REFUSED, with the question.
 
-import { TYPE } from './constants.js';
+import { FNV_BASIS, FNV_PRIME, TYPE } from './constants.js';
 import { skipName } from './name.js';
 
 // Buffer#latin1Slice is the undocumented fast path under toString('latin1', s, e) (no argument checks).
@@ -46,10 +46,6 @@ export interface ParsedQuery {
 export function newParsedQuery(): ParsedQuery {
   return { verdict: Verdict.Drop, id: 0, flags2: 0, key: '', nameEnd: 0, nameHash: 0, qend: 0, qtype: 0, qclass: 0, ednsPresent: false, ednsVersion: 0, ednsUdpSize: 512, ednsDo: false };
 }
-
-/** The FNV-1a offset basis and prime (32 bits), as tables/slab.ts hashKey. */
-const FNV_BASIS = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
 
 /**
  * Parses msg into q. Never throws; q.verdict says what to do. Without `keyed`, q.key is left ''
