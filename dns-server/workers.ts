@@ -177,7 +177,9 @@ export class WorkerPool {
     }
     const { report, decided } = this.report(good, refused);
     report.removed = removedIds.filter((id) => this.latest.has(id));
-    this.publish({ form: 'shards', shards: good.filter((s) => !kindChanged(this.latest, s)), removed: removedIds, decided });
+    // Every good shard but a kind change is handed on (one the primary thinks unchanged too: a
+    // queued build may have refused that version), so the build finds the unchanged ones itself.
+    this.publish({ form: 'shards', shards: good.filter((s) => !kindChanged(this.latest, s)), removed: removedIds, decided: { refused: decided.refused, unchanged: [] } });
     return report;
   }
 
