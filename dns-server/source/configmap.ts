@@ -4,12 +4,18 @@
 // changes. A ConfigMap that cannot be decoded is logged and skipped: the shard's last good
 // version keeps serving. The informer relists after a 410 or a broken watch, so a shard
 // deleted while the watch was down is removed after reconnect.
+//
+// Two ConfigMaps carrying the same shard id (a copy made by hand, an old operator's leftover):
+// the one named as the operator names that shard (configMapName) is used, else the first by
+// name; the choice does not depend on the order the informer's cache holds them in (which a
+// relist changes), and removing the one not used changes nothing served. Each such set is
+// logged once at warn, naming the one used and those ignored, and listed by duplicates().
 
 import type { Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ResourceInformer } from '../../kube/informer.js';
 import { createKubeClient, DNS_SERVER_USER_AGENT } from '../../kube/kube-client.js';
-import { decodeShardConfigMap, HASH_ANNOTATION, SHARD_ID_ANNOTATION, SHARD_SELECTOR } from '../config/configmap-form.js';
+import { configMapName, decodeShardConfigMap, HASH_ANNOTATION, SHARD_ID_ANNOTATION, SHARD_SELECTOR } from '../config/configmap-form.js';
 import type { ReloadReport } from '../reload.js';
 
 export interface ConfigMapSourceOptions {
@@ -25,7 +31,19 @@ export interface ConfigMapSourceOptions {
 export interface ConfigMapSource {
   /** Resolves after the first list has been applied. */
   readonly synced: Promise<void>;
+  /** Shard ids carried by more than one ConfigMap now: the ConfigMap used and those ignored (by name). */
+  duplicates(): DuplicateShard[];
   close(): void;
+}
+
+export interface DuplicateShard { id: string; used: string; ignored: string[] }
+
+/** Whether ConfigMap `a` is preferred to `b` for shard `id`: the operator's own name first, then by name. */
+function preferred(id: string, a: any, b: any): boolean {
+  const own = configMapName(id);
+  const an = String(a.metadata?.name ?? ''), bn = String(b.metadata?.name ?? '');
+  if ((an === own) !== (bn === own)) return an === own;
+  return an < bn;
 }
 
 export async function startConfigMapSource(o: ConfigMapSourceOptions): Promise<ConfigMapSource> {
@@ -37,13 +55,30 @@ export async function startConfigMapSource(o: ConfigMapSourceOptions): Promise<C
   let resolveSynced!: () => void;
   const synced = new Promise<void>((r) => { resolveSynced = r; });
 
+  /** id → the duplicates as last logged (`used ignored...`), so each set is logged once. */
+  let dups = new Map<string, DuplicateShard>();
+
   const sync = () => {
     scheduled = false;
     const present = new Map<string, any>();
+    const ignored = new Map<string, string[]>();
     for (const cm of informer.list() as any[]) {
       const id = cm.metadata?.annotations?.[SHARD_ID_ANNOTATION];
-      if (typeof id === 'string') present.set(id, cm);
+      if (typeof id !== 'string') continue;
+      const other = present.get(id);
+      if (other === undefined) { present.set(id, cm); continue; }
+      const [use, skip] = preferred(id, cm, other) ? [cm, other] : [other, cm];
+      present.set(id, use);
+      ignored.set(id, [...(ignored.get(id) ?? []), skip.metadata?.name]);
     }
+    const nowDups = new Map<string, DuplicateShard>();
+    for (const [id, names] of ignored) {
+      const d = { id, used: String(present.get(id).metadata?.name), ignored: names.map(String).sort() };
+      nowDups.set(id, d);
+      const was = dups.get(id);
+      if (!was || was.used !== d.used || was.ignored.join() !== d.ignored.join()) log.warn({ shard: id, used: d.used, ignored: d.ignored }, 'more than one ConfigMap carries this shard id: one is used, the others ignored');
+    }
+    dups = nowDups;
     const changed: unknown[] = [];
     for (const [id, cm] of present) {
       const hash = cm.metadata.annotations[HASH_ANNOTATION];
@@ -71,5 +106,5 @@ export async function startConfigMapSource(o: ConfigMapSourceOptions): Promise<C
   await informer.start();
   if (!scheduled) { scheduled = true; setImmediate(sync); }
   await synced;
-  return { synced, close: () => { void informer.stop(); } };
+  return { synced, duplicates: () => [...dups.values()], close: () => { void informer.stop(); } };
 }
