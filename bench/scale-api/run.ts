@@ -67,6 +67,15 @@ const log = pino({ level: 'warn' });
 const NODE_ARGS = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 const VARIANTS = (process.env.BENCH_COMPARE_NODE_ARGS ?? '').split('|').map((v) => v.trim()).filter((v) => v !== '');
 const TRACE_GC = process.env.BENCH_OPERATOR_TRACE_GC === '1';
+/**
+ * BENCH_OPERATOR_TRACE=1: the operators log at debug and each of their runs' 'reconciled' line
+ * (first seen → started → compiled → written, wall ms) is kept: the path of each slow change then
+ * splits the operator's step (watch delivery, debounce wait, compile, publish).
+ */
+const TRACE_OP = process.env.BENCH_OPERATOR_TRACE === '1';
+/** One run of an operator's reconcile loop (its 'reconciled' debug line), wall ms. */
+interface Run { seenAt: number; startedAt: number; compiledAt: number; publishedAt: number; written: string[] }
+const opRuns: Run[] = [];
 /** BENCH_OPERATOR_STDOUT=DIR: each operator's stdout (e.g. --trace-deopt's lines) to DIR/<name>.out. */
 const STDOUT_DIR = process.env.BENCH_OPERATOR_STDOUT;
 /** BENCH_OPERATOR_HEAP_SNAPSHOT=DIR: the cold-started operator writes a heap snapshot into DIR when its write queue is empty (its peak), via --heapsnapshot-signal. */
@@ -172,7 +181,10 @@ function printPath(sent: { s: { ns: string; name: string }; at: number; answered
     const apply = applied.find((a) => a.ids.includes(`services/${c.s.ns}`) && put !== undefined && a.start >= t(put.requestReceivedTimestamp));
     if (!put || !apply) continue;
     const marks = [c.at, t(patch.requestReceivedTimestamp), t(patch.stageTimestamp), t(put.requestReceivedTimestamp), t(put.stageTimestamp), apply.start, apply.end, c.answered];
-    rows.push([...marks.slice(1).map((m, i) => m - marks[i]!), gcBetween(t(put.requestReceivedTimestamp), c.answered)]);
+    // The operator's run that wrote it (BENCH_OPERATOR_TRACE): PATCH written → seen, → started, → compiled, → PUT received.
+    const run = opRuns.find((r) => r.written.includes(`services/${c.s.ns}`) && r.publishedAt >= t(put.requestReceivedTimestamp) - 2);
+    const op = run ? [run.seenAt - t(patch.stageTimestamp), run.startedAt - run.seenAt, run.compiledAt - run.startedAt, t(put.requestReceivedTimestamp) - run.compiledAt] : [];
+    rows.push([...marks.slice(1).map((m, i) => m - marks[i]!), gcBetween(t(put.requestReceivedTimestamp), c.answered), ...op]);
   }
   if (rows.length === 0) { console.log('  path: no change matched in the audit log'); return; }
   const names = ['bench → apiserver', 'PATCH written', '→ operator PUT (watch, compile, gzip)', 'PUT written', '→ DNS applyShards (watch, gunzip, parse)', 'applyShards (validate, tables)', '→ answered (2 ms polls)'];
@@ -181,7 +193,11 @@ function printPath(sent: { s: { ns: string; name: string }; at: number; answered
   const slowest = rows.reduce((a, b) => (total(b) > total(a) ? b : a));
   console.log(`  path of a change, ms (median of ${rows.length} / the slowest): ${names.map((n, i) => `${n} ${med(i).toFixed(1)} / ${slowest[i]!.toFixed(1)}`).join('; ')}`);
   // The tail is made of a few changes, each stretched at another step: the three slowest, whole.
-  for (const r of [...rows].sort((a, b) => total(b) - total(a)).slice(0, 3)) console.log(`    a slow change, ${total(r).toFixed(0)} ms: ${r.slice(0, names.length).map((x) => x.toFixed(1)).join(' / ')}; DNS server GC ${r[names.length]!.toFixed(1)} ms`);
+  // BENCH_PATH_SLOW_MS (default: the three slowest): every change slower than that.
+  const slowMs = Number(process.env.BENCH_PATH_SLOW_MS ?? NaN);
+  const slow = [...rows].sort((a, b) => total(b) - total(a));
+  const opSplit = (r: number[]) => (r.length > names.length + 1 ? `; operator: watch → seen ${r[names.length + 1]!.toFixed(0)}, → run ${r[names.length + 2]!.toFixed(0)}, compile ${r[names.length + 3]!.toFixed(0)}, → PUT ${r[names.length + 4]!.toFixed(0)}` : '');
+  for (const r of Number.isFinite(slowMs) ? slow.filter((x) => total(x) > slowMs) : slow.slice(0, 3)) console.log(`    a slow change, ${total(r).toFixed(0)} ms: ${r.slice(0, names.length).map((x) => x.toFixed(1)).join(' / ')}; DNS server GC ${r[names.length]!.toFixed(1)} ms${opSplit(r)}`);
   console.log(`  the DNS server's process's (${DNS_IN_PROCESS ? 'this one' : 'its own'}) GC pauses from the operator's PUT to the answer: median ${pct(rows.map((r) => r[names.length]!), 50).toFixed(1)} ms, the slowest change ${slowest[names.length]!.toFixed(1)} ms`);
 }
 
@@ -339,14 +355,14 @@ async function main(): Promise<void> {
         ...(SNAPSHOT_DIR && name === 'op-0' ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : []),
         ...(MEMORY ? ['--import', pathToFileURL(join(ROOT, 'dist/bench/scale-api/mem-probe.js')).href] : [])];
       const memFile = join(work, `${name}.mem.json`);
-      const stdout = TRACE_GC ? 'pipe' : STDOUT_DIR ? openSync(join(STDOUT_DIR, `${name}.out`), 'w') : 'ignore';
-      const child = spawn(process.execPath, [...args, join(root, 'bin/splitdns.js'), 'operator', `--namespace=${NS}`, `--pod-name=${name}`, `--http-port=${OP_HTTP}`, '--http-address=127.0.0.1', '--log-level=warn'],
+      const stdout = TRACE_GC || TRACE_OP ? 'pipe' : STDOUT_DIR ? openSync(join(STDOUT_DIR, `${name}.out`), 'w') : 'ignore';
+      const child = spawn(process.execPath, [...args, join(root, 'bin/splitdns.js'), 'operator', `--namespace=${NS}`, `--pod-name=${name}`, `--http-port=${OP_HTTP}`, '--http-address=127.0.0.1', `--log-level=${TRACE_OP ? 'debug' : 'warn'}`],
         { env: { ...process.env, KUBECONFIG: kubeconfig, ...variant.env, ...(MEMORY ? { SPLITDNS_BENCH_MEM_PROBE: memFile } : {}) }, stdio: ['ignore', stdout, 'inherit'] });
       if (MEMORY) memFiles.set(child, memFile);
       console.log(`  operator ${name}: ${root === ROOT ? 'this checkout' : root}, environment ${Object.entries(variant.env).map(([k, v]) => `${k}="${v}"`).join(' ')}, node flags "${args.join(' ')}"`);
       children.add(child);
       child.once('exit', () => children.delete(child));
-      if (TRACE_GC) {
+      if (TRACE_GC || TRACE_OP) {
         // "[pid:0x..]   1234 ms: Scavenge 10.2 (12.0) -> 9.8 (13.0) MB, 0.85 / 0.00 ms ...": ms since the isolate started, about the spawn.
         const started = performance.now(), gcs: Gc[] = [];
         opGcs.set(child, gcs);
@@ -357,6 +373,7 @@ async function main(): Promise<void> {
           for (const l of lines) {
             const m = l.match(/\s(\d+) ms: (Scavenge|Mark-Compact \(reduce\)|Mark-Compact|Minor Mark-Compact|Mark-sweep)\b[^,]*, ([\d.]+) \/ [\d.]+ ms/);
             if (m) gcs.push({ at: started + Number(m[1]), kind: m[2]!, ms: Number(m[3]) });
+            if (TRACE_OP && l.includes('"reconciled"')) { try { opRuns.push(JSON.parse(l) as Run); } catch { /* not a whole line */ } }
           }
         });
       }

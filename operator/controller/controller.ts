@@ -207,6 +207,7 @@ export class Operator {
       if (key === 'zones' || key === 'forwarders' || key === 'staticHosts') for (const o of items) live.set(o.metadata?.uid, o);
     }
     const t0 = performance.now();
+    const startedAt = Date.now();
     let result: CompileResult;
     try {
       // In slices (slices.ts): at 10,000 Services a whole compile is seconds of CPU, which
@@ -219,6 +220,7 @@ export class Operator {
       return true; // the same caches would fail the same way: wait for the next change
     }
     this.metrics.compileSeconds.observe((performance.now() - t0) / 1000);
+    const compiledAt = Date.now();
     this.#logNotices(result);
     const shards = result.bundle.shards;
     let bytes = 0, records = 0;
@@ -249,6 +251,8 @@ export class Operator {
     });
     if (pub.written.length) this.#publishedAt = performance.now();
     if (pub.written.length || pub.deleted.length) this.#log.info({ written: pub.written, deleted: pub.deleted, unchanged: pub.unchanged }, 'published shards');
+    // Where a change's time went (wall ms): first seen (watch event) → run started → compiled → written.
+    this.#log.debug({ seenAt: seen, startedAt, compiledAt, publishedAt: Date.now(), written: pub.written }, 'reconciled');
     if (!this.isLeader) return true; // lost leadership meanwhile: the new leader starts afresh
     // Services shards written after the first poll: poll again (replicas then serve them too).
     if (confirming) this.#confirmer.poll(); else confirm();
