@@ -183,7 +183,9 @@ function printPath(sent: { s: { ns: string; name: string }; at: number; answered
     const marks = [c.at, t(patch.requestReceivedTimestamp), t(patch.stageTimestamp), t(put.requestReceivedTimestamp), t(put.stageTimestamp), apply.start, apply.end, c.answered];
     // The operator's run that wrote it (BENCH_OPERATOR_TRACE): PATCH written → seen, → started, → compiled, → PUT received.
     const run = opRuns.find((r) => r.written.includes(`services/${c.s.ns}`) && r.publishedAt >= t(put.requestReceivedTimestamp) - 2);
-    const op = run ? [run.seenAt - t(patch.stageTimestamp), run.startedAt - run.seenAt, run.compiledAt - run.startedAt, t(put.requestReceivedTimestamp) - run.compiledAt] : [];
+    // The run before it: one started less than the debounce (50 ms) before the change was seen makes it wait.
+    const prev = run ? opRuns[opRuns.indexOf(run) - 1] : undefined;
+    const op = run ? [run.seenAt - t(patch.stageTimestamp), run.startedAt - run.seenAt, run.compiledAt - run.startedAt, t(put.requestReceivedTimestamp) - run.compiledAt, prev ? run.seenAt - prev.startedAt : NaN] : [];
     rows.push([...marks.slice(1).map((m, i) => m - marks[i]!), gcBetween(t(put.requestReceivedTimestamp), c.answered), ...op]);
   }
   if (rows.length === 0) { console.log('  path: no change matched in the audit log'); return; }
@@ -196,7 +198,7 @@ function printPath(sent: { s: { ns: string; name: string }; at: number; answered
   // BENCH_PATH_SLOW_MS (default: the three slowest): every change slower than that.
   const slowMs = Number(process.env.BENCH_PATH_SLOW_MS ?? NaN);
   const slow = [...rows].sort((a, b) => total(b) - total(a));
-  const opSplit = (r: number[]) => (r.length > names.length + 1 ? `; operator: watch → seen ${r[names.length + 1]!.toFixed(0)}, → run ${r[names.length + 2]!.toFixed(0)}, compile ${r[names.length + 3]!.toFixed(0)}, → PUT ${r[names.length + 4]!.toFixed(0)}` : '');
+  const opSplit = (r: number[]) => (r.length > names.length + 1 ? `; operator: watch → seen ${r[names.length + 1]!.toFixed(0)}, → run ${r[names.length + 2]!.toFixed(0)}, compile ${r[names.length + 3]!.toFixed(0)}, → PUT ${r[names.length + 4]!.toFixed(0)} (the run before started ${r[names.length + 5]!.toFixed(0)} ms before it was seen)` : '');
   for (const r of Number.isFinite(slowMs) ? slow.filter((x) => total(x) > slowMs) : slow.slice(0, 3)) console.log(`    a slow change, ${total(r).toFixed(0)} ms: ${r.slice(0, names.length).map((x) => x.toFixed(1)).join(' / ')}; DNS server GC ${r[names.length]!.toFixed(1)} ms${opSplit(r)}`);
   console.log(`  the DNS server's process's (${DNS_IN_PROCESS ? 'this one' : 'its own'}) GC pauses from the operator's PUT to the answer: median ${pct(rows.map((r) => r[names.length]!), 50).toFixed(1)} ms, the slowest change ${slowest[names.length]!.toFixed(1)} ms`);
 }

@@ -4,7 +4,7 @@
 // owns the polling (at once after a publish, then a fast retry schedule: intervalMs, growing
 // ×1.5 to maxIntervalMs (1 s), until everything is served: the replicas usually apply a shard within
 // tens of milliseconds of its ConfigMap write, so the first retries come soon) and the confirmed generations: Programmed is decided here, written by the status
-// writer.
+// writer. The pods are listed once per poll(); its retries ask the same replicas (ADR 0021).
 
 import http from 'node:http';
 import type { Logger } from 'pino';
@@ -50,10 +50,14 @@ function getJson(url: string, timeoutMs: number): Promise<any> {
   });
 }
 
-/** Asks every ready replica for the shards it serves (in parallel). */
-export async function readReplicas(o: ConfirmOptions): Promise<ReplicaState[]> {
+/** The ready DNS server pods (the label selector's, in the namespace). */
+export async function listReadyPods(o: ConfirmOptions): Promise<any[]> {
   const list = await o.client.request('GET', `/api/v1/namespaces/${encodeURIComponent(o.namespace)}/pods?labelSelector=${encodeURIComponent(o.labelSelector)}`);
-  const pods = (list.items ?? []).filter(podReady);
+  return (list.items ?? []).filter(podReady);
+}
+
+/** Asks each of these pods for the shards it serves (in parallel). */
+export function askReplicas(o: ConfirmOptions, pods: any[]): Promise<ReplicaState[]> {
   return Promise.all(pods.map(async (pod: any): Promise<ReplicaState> => {
     const port = o.statusPort ?? statusPortOf(pod, o.statusPortName);
     const ip: string = pod.status.podIP;
@@ -71,6 +75,13 @@ export async function readReplicas(o: ConfirmOptions): Promise<ReplicaState[]> {
     }
   }));
 }
+
+/**
+ * How long the pod list of a poll() is reused by its retries (ADR 0021): a retry only asks the
+ * replicas it listed, unless one of them did not answer or the list is older than this. Each
+ * poll() (a publish) lists afresh.
+ */
+export const POD_LIST_REUSE_MS = 1000;
 
 /** True when there is at least one ready replica and every one serves exactly these hashes for these shards. */
 export function servedEverywhere(replicas: ReplicaState[], shardIds: string[], hashes: Map<string, string>): boolean {
@@ -110,6 +121,8 @@ export interface ConfirmerOptions extends Omit<ConfirmOptions, 'client'> {
   onRead: () => Promise<boolean>;
   /** Every ready replica serves the whole bundle tracked (called after onRead); `seen`: when its changes were first seen. */
   onServed?: (seen: number[], replicas: number) => void;
+  /** Milliseconds, monotonic (default performance.now): the pod list's age. */
+  now?: () => number;
 }
 
 export class Confirmer {
@@ -128,8 +141,13 @@ export class Confirmer {
   #again = false;
   #delays?: Generator<number, never>;
   #closed = false;
+  /** The pods listed by this poll()'s first read, for its retries (undefined: list again). */
+  #pods?: { at: number; pods: any[] };
+  /** Counts poll() and reset() calls: a list asked for before one is not kept for the retries after it. */
+  #lists = 0;
+  #now: () => number;
 
-  constructor(private readonly o: ConfirmerOptions) {}
+  constructor(private readonly o: ConfirmerOptions) { this.#now = o.now ?? (() => performance.now()); }
 
   /** A new leadership: nothing is known. */
   reset(): void {
@@ -139,6 +157,8 @@ export class Confirmer {
     this.#confirmed.clear();
     this.#target = undefined;
     this.#pendingSeen = [];
+    this.#pods = undefined;
+    this.#lists++;
   }
 
   /** Takes a generation as confirmed (a new leader: the status already written says so). */
@@ -171,6 +191,8 @@ export class Confirmer {
 
   /** Poll the replicas now, then on the retry schedule until they serve the tracked bundle. */
   poll(): void {
+    this.#pods = undefined;
+    this.#lists++;
     this.#delays = retryDelays(this.o.intervalMs, this.o.maxIntervalMs ?? CONFIRM_MAX_INTERVAL_MS);
     this.#schedule(0);
   }
@@ -206,8 +228,18 @@ export class Confirmer {
   /** One read of the replicas and one round of status writes. true: the target is served everywhere and everything Programmed. */
   async #pollOnce(target: Map<string, string>): Promise<boolean> {
     let replicas: ReplicaState[] | undefined;
-    try { replicas = await readReplicas(this.o); }
-    catch (err) { this.o.logger.warn({ err }, 'cannot read the DNS server replicas'); }
+    try {
+      // A retry asks the replicas the poll listed (one pod list per publish, not per retry: the
+      // retries come 10, 15, 22 ms apart while the apiserver is still delivering the write).
+      let pods = this.#pods !== undefined && this.#now() - this.#pods.at < POD_LIST_REUSE_MS ? this.#pods.pods : undefined;
+      if (pods === undefined) {
+        const at = this.#now(), n = this.#lists;
+        pods = await listReadyPods(this.o);
+        if (n === this.#lists) this.#pods = { at, pods };
+      }
+      replicas = await askReplicas(this.o, pods);
+      if (replicas.some((r) => r.shards === undefined)) this.#pods = undefined; // gone or not answering: list again
+    } catch (err) { this.#pods = undefined; this.o.logger.warn({ err }, 'cannot read the DNS server replicas'); }
     if (this.#target !== target) return false; // reset() or a newer bundle meanwhile: stale
     if (replicas) this.replicas = replicas;
     // The statuses are written even when the replicas could not be read: Accepted and the

@@ -245,9 +245,13 @@ export class Operator {
       this.#confirmer.track(new Map(shards.map((s) => [s.id, s.hash])), seen);
       this.#confirmer.poll();
     };
-    const pub = await this.#publisher.publish(shards, (written) => {
+    // Nothing of the custom resources written and one wave of Services shards to write (an
+    // endpoint change): the first poll waits for them (ADR 0021). Polled before, its pod list,
+    // /status read and status pass ran beside the PUT and the replicas' apply, on the change's
+    // critical path, and the poll after the PUT came anyway.
+    const pub = await this.#publisher.publish(shards, (written, servicesToWrite) => {
       if (written > 0) this.#publishedAt = performance.now();
-      confirm();
+      if (written > 0 || servicesToWrite > PUBLISH_CONCURRENCY) confirm();
     });
     if (pub.written.length) this.#publishedAt = performance.now();
     if (pub.written.length || pub.deleted.length) this.#log.info({ written: pub.written, deleted: pub.deleted, unchanged: pub.unchanged }, 'published shards');

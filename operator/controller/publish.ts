@@ -95,11 +95,11 @@ export class Publisher {
    * Makes the ConfigMaps match the shards. Errors are counted and logged; the next run retries.
    * The shards that carry custom resources (zones, hosts, forwarders: every kind but
    * `services`) are written first, all of them, then `onCustomWritten` is called with how many
-   * of them were written (0 too), then the namespaces' Services shards: on a cold start at 10,000
+   * of them were written (0 too) and how many Services shards are to be written next, then the namespaces' Services shards: on a cold start at 10,000
    * Services the operator can confirm and write the custom resources' statuses meanwhile,
    * instead of after 100+ Services shards (seconds on a loaded apiserver).
    */
-  async publish(shards: readonly Shard[], onCustomWritten?: (written: number) => void): Promise<PublishResult> {
+  async publish(shards: readonly Shard[], onCustomWritten?: (written: number, servicesToWrite: number) => void): Promise<PublishResult> {
     if (!this.#loaded) await this.#load();
     const out: PublishResult = { written: [], deleted: [], unchanged: 0, errors: 0 };
     const want = new Set(shards.map((s) => s.id));
@@ -112,8 +112,9 @@ export class Publisher {
       catch (err) { out.errors++; this.metrics.publishErrorsTotal.inc(); this.log.error({ err, shard: s.id }, 'cannot write shard ConfigMap'); }
     });
     await writeAll(changed.filter((s) => s.kind !== 'services'));
-    onCustomWritten?.(out.written.length);
-    await writeAll(changed.filter((s) => s.kind === 'services'));
+    const services = changed.filter((s) => s.kind === 'services');
+    onCustomWritten?.(out.written.length, services.length);
+    await writeAll(services);
     // Deletes too (a namespace cleanup can drop 100+ shards at once): the kube client's sockets
     // are sized for PUBLISH_CONCURRENCY of these beside the status writes and the Lease.
     await inPool([...this.#known].filter(([id]) => !want.has(id)), async ([id, k]) => {

@@ -1,12 +1,12 @@
 // The Confirmer against a replica's real /status endpoint (HTTP on loopback) and a scripted pod
-// list: a poll overtaken by a newer bundle polls again, and the statuses of a compile are
-// written even when the replicas cannot be listed.
+// list: a poll overtaken by a newer bundle polls again, the statuses of a compile are written
+// even when the replicas cannot be listed, and a poll's retries reuse its pod list.
 
 import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { Confirmer } from '../../../operator/controller/confirm.js';
+import { Confirmer, POD_LIST_REUSE_MS } from '../../../operator/controller/confirm.js';
 import type { KubeClient } from '../../../kube/kube-client.js';
 import { until } from '../../helpers/until.js';
 
@@ -19,8 +19,13 @@ describe('operator controller: Confirmer', () => {
   let port = 0;
   /** What the replica says it serves. */
   let serving: { id: string; hash: string }[] = [];
+  /** The replica answers 503 (not reachable, as the Confirmer sees it). */
+  let failing = false;
   before(async () => {
-    server = http.createServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ shards: serving })); });
+    server = http.createServer((_req, res) => {
+      if (failing) { res.statusCode = 503; res.end(); return; }
+      res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ shards: serving }));
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   });
@@ -65,5 +70,39 @@ describe('operator controller: Confirmer', () => {
       await until('two polls', () => lists >= 2 && reads >= 2);
       expect(c.programmed({ key: 'k', generation: 1, accepted: true, shardIds: ['hosts'] })).to.equal(false);
     } finally { c.close(); }
+  });
+
+  it('lists the pods once per poll: its retries ask the same replicas, unless one did not answer or the list is a second old', async () => {
+    let lists = 0;
+    const client = { request: async () => { lists++; return { items: [readyPod] }; } } as unknown as KubeClient;
+    let reads = 0;
+    let now = 0;
+    const served: number[][] = [];
+    const c = new Confirmer({ client, namespace: 'splitdns', labelSelector: 'app=dns', statusPort: port, statusPortName: 'http', logger: silent, intervalMs: 1, maxIntervalMs: 1, now: () => now,
+      onRead: async () => { reads++; return true; }, onServed: (seen) => served.push(seen) });
+    try {
+      serving = [{ id: 'hosts', hash: 'h0' }];
+      failing = false;
+      c.track(new Map([['hosts', 'h1']]), 1);
+      c.poll();
+      await until('three reads of the old hash', () => reads >= 3);
+      expect(lists, 'one pod list for the retries of one poll').to.equal(1);
+      // The replica stops answering: the next retry lists again (it may be gone).
+      failing = true;
+      const r0 = reads;
+      await until('a read that found it unreachable, and a retry after it', () => lists > 1 && reads >= r0 + 2);
+      failing = false;
+      await until('the replica answering again', async () => { const l = lists; const r = reads; await until('two reads', () => reads >= r + 2); return lists === l; });
+      // A second old list is listed again.
+      const l1 = lists;
+      now += POD_LIST_REUSE_MS;
+      await until('a list after a second', () => lists > l1);
+      // A new poll (a publish) lists afresh, and confirms.
+      serving = [{ id: 'hosts', hash: 'h1' }];
+      const l2 = lists;
+      c.poll();
+      await until('confirmed', () => served.length === 1);
+      expect(lists).to.be.greaterThan(l2);
+    } finally { c.close(); failing = false; }
   });
 });
