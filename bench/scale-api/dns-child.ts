@@ -2,10 +2,10 @@
 // install runs it (dns-server/main.ts holds the young generation first), so that the bench's own
 // work (query polling, audit log reading, RSS sampling) and its GCs stay out of the server's path.
 // Reports over IPC each applyShards() call ({ applied: { ids, start, end } }, wall ms) and each of
-// its GC pauses ({ gc: { start, ms } }); { ready: true } once the first list is applied.
+// its GC pauses ({ gc: { start, ms, major } }: major, any but a scavenge); { ready: true } once the first list is applied.
 // Usage: dns-child.js KUBECONFIG NAMESPACE DNS_PORT HTTP_PORT
 import { readFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { holdYoungGeneration } from '../../dns-server/heap.js';
@@ -17,7 +17,7 @@ const send = (m: object) => { if (process.connected) process.send!(m); };
 const wallMs = () => performance.timeOrigin + performance.now();
 
 holdYoungGeneration();
-new PerformanceObserver((list) => { for (const e of list.getEntries()) send({ gc: { start: performance.timeOrigin + e.startTime, ms: e.duration } }); }).observe({ entryTypes: ['gc'] });
+new PerformanceObserver((list) => { for (const e of list.getEntries()) send({ gc: { start: performance.timeOrigin + e.startTime, ms: e.duration, major: ((e as { detail?: { kind?: number } }).detail?.kind ?? 0) !== constants.NODE_PERFORMANCE_GC_MINOR } }); }).observe({ entryTypes: ['gc'] });
 const log = pino({ level: 'warn' });
 const server = await startDnsServer({ port: Number(port), httpPort: Number(httpPort), logger: log, lameDuckMs: 0 });
 const kc = new KubeConfig();

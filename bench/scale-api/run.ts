@@ -25,7 +25,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,8 +211,8 @@ function printPath(sent: { s: { ns: string; name: string }; at: number; answered
  */
 const DNS_IN_PROCESS = process.env.BENCH_DNS_IN_PROCESS === '1';
 /** GC pauses of the DNS server's process (this one, or the child's over IPC): start (wall ms) and duration. */
-const gcPauses: { start: number; ms: number }[] = [];
-if (DNS_IN_PROCESS) new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push({ start: performance.timeOrigin + e.startTime, ms: e.duration }); }).observe({ entryTypes: ['gc'] });
+const gcPauses: { start: number; ms: number; major?: boolean }[] = [];
+if (DNS_IN_PROCESS) new PerformanceObserver((list) => { for (const e of list.getEntries()) gcPauses.push({ start: performance.timeOrigin + e.startTime, ms: e.duration, major: ((e as { detail?: { kind?: number } }).detail?.kind ?? 0) !== constants.NODE_PERFORMANCE_GC_MINOR }); }).observe({ entryTypes: ['gc'] });
 const gcBetween = (a: number, b: number) => gcPauses.filter((g) => g.start >= a && g.start < b).reduce((n, g) => n + g.ms, 0);
 
 /** A performance.now() time on the monotonic clock of V8's CPU profiles (process.hrtime), in µs. */
@@ -331,7 +331,7 @@ async function main(): Promise<void> {
       const dns = spawn(process.execPath, [...dnsArgs, join(ROOT, 'dist/bench/scale-api/dns-child.js'), dnsKubeconfig, NS, String(DNS_PORT), String(DNS_HTTP)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.add(dns);
       await new Promise<void>((resolve, reject) => {
-        dns.on('message', (m: { ready?: boolean; applied?: Applied; gc?: { start: number; ms: number } }) => {
+        dns.on('message', (m: { ready?: boolean; applied?: Applied; gc?: { start: number; ms: number; major?: boolean } }) => {
           if (m.applied) applied.push(m.applied);
           if (m.gc) gcPauses.push(m.gc);
           if (m.ready) resolve();
@@ -493,6 +493,9 @@ async function main(): Promise<void> {
       console.log(`  by thread (ms per change): ${byThread.map(([n, ms]) => `${n} ${ms.toFixed(1)}`).join(', ')}`);
       console.log(`  operator peak RSS so far (VmHWM) ${mib(procStatus(child.pid!, 'VmHWM'))}${memSplit(child)}`);
       if (TRACE_GC) console.log(`  operator GCs over the changes (--trace-gc: count, main-thread pause): ${gcSummary(child, w0, w0 + wall)}; over as long idle after: ${gcSummary(child, w0 + wall, w0 + 2 * wall)}`);
+      const dnsGcs = gcPauses.filter((g) => g.start >= performance.timeOrigin + w0 && g.start < performance.timeOrigin + w0 + 2 * wall);
+      const sum = (xs: typeof gcPauses) => `${xs.length}× ${xs.reduce((a, g) => a + g.ms, 0).toFixed(0)} ms (longest ${Math.max(0, ...xs.map((g) => g.ms)).toFixed(0)} ms)`;
+      console.log(`  DNS server GCs over the changes and as long after: scavenges ${sum(dnsGcs.filter((g) => !g.major))}, others (mark-compact, incremental steps, weak callbacks) ${sum(dnsGcs.filter((g) => g.major))}`);
       printPath(sent, env.audit(), applied);
     };
     // BENCH_COLD_COMPARE=1 (with BENCH_COMPARE): the other checkout's operator cold-starts first
