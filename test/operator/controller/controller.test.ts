@@ -82,16 +82,22 @@ describe('operator controller: against the API double', function () {
     const pub = new Publisher(client(), NS, silent, new OperatorMetrics(new Registry()));
     const svc = (ns: string) => withHash({ apiVersion: 'splitdns.io/config.v1', id: `services/${ns}`, kind: 'services', namespace: ns, zone: 'cluster.local.', rrsets: [], reverse: [] } as any) as any;
     const services = Array.from({ length: 20 }, (_, i) => svc(`ns-${i}`));
-    const seen: { written: number; names: string[] }[] = [];
-    const r = await pub.publish([...services, hostsShard('10.0.0.1')], (written) => seen.push({ written, names: api.list('configmaps', NS).map((c) => c.metadata.name) }));
+    const seen: { written: number; toWrite: number; names: string[] }[] = [];
+    const r = await pub.publish([...services, hostsShard('10.0.0.1')], (written, toWrite) => seen.push({ written, toWrite, names: api.list('configmaps', NS).map((c) => c.metadata.name) }));
     expect(r.written).to.have.length(21);
     expect(seen).to.have.length(1);
     expect(seen[0].written).to.equal(1);
+    expect(seen[0].toWrite, 'the Services shards about to be written (the controller polls before them only when there are many)').to.equal(20);
     expect(seen[0].names, 'when called: the hosts shard written, no Services shard yet').to.deep.equal([configMapName('hosts')]);
     // Nothing of theirs changed: called all the same (with 0), once.
-    const again: number[] = [];
-    await pub.publish([...services, hostsShard('10.0.0.1')], (written) => again.push(written));
-    expect(again).to.deep.equal([0]);
+    const again: number[][] = [];
+    await pub.publish([...services, hostsShard('10.0.0.1')], (written, toWrite) => again.push([written, toWrite]));
+    expect(again).to.deep.equal([[0, 0]]);
+    // One namespace's Services shard changed (an endpoint change): 0 written, 1 to write.
+    const one: number[][] = [];
+    const changed = withHash({ ...services[0], hash: undefined, rrsets: [{ name: 'a.ns-0.svc.cluster.local.', type: 'A', ttl: 5, data: ['10.0.0.9'] }] } as any) as any;
+    await pub.publish([changed, ...services.slice(1), hostsShard('10.0.0.1')], (written, toWrite) => one.push([written, toWrite]));
+    expect(one).to.deep.equal([[0, 1]]);
   });
 
   it('deletes vanished shards\' ConfigMaps PUBLISH_CONCURRENCY at a time, like its writes (the kube client\'s sockets are sized for that)', async () => {
