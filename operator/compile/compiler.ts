@@ -60,7 +60,7 @@ function* compileSteps(s: Snapshot, opts: CompileOptions, cache: CompileCache): 
   }
   phase('parse');
   yield;
-  const domains = decideDomains(parsed, s.namespaces, clusterZone, opts.operatorNamespace, verdicts);
+  const domains = decideDomains(parsed, s.namespaces, clusterZone, opts.operatorNamespace, verdicts, cache);
   phase('domains');
   yield;
   const svcByNs = yield* indexServicesSteps(s, cache);
