@@ -149,7 +149,7 @@ export class CompileCache {
   // Service shards phase: namespace → its shard and the entries it was built from (the
   // objects, in input order, and their sorted identity key). Dies when the namespace has no
   // Service left.
-  readonly serviceShards = new Map<string, { entries: object[]; sortedKey: string; shard: Shard; /** Its Services' records and sorted forward RRsets (to patch the next shard from). */ forward: ServicesForward }>();
+  readonly serviceShards = new Map<string, { entries: object[]; /** Made when first compared (service-shards.ts). */ sortedKey: string | undefined; shard: Shard; /** Its Services' records and sorted forward RRsets (to patch the next shard from). */ forward: ServicesForward }>();
   /**
    * Namespaces where the index phase saw a Service or EndpointSlice entry appear or go away
    * since the services phase last looked: only these can need a new shard. Filled by the index
@@ -157,6 +157,12 @@ export class CompileCache {
    * between leaves them marked).
    */
   readonly touchedNamespaces = new Set<string>();
+  /**
+   * Namespaces of touchedNamespaces where the index phase, patching, saw an object of another
+   * identity (uid@resourceVersion) take an object's place: their sorted identity key has moved,
+   * so the services phase does not build it to compare (emptied with touchedNamespaces).
+   */
+  readonly idsMoved = new Set<string>();
   /** The same for the contributors phase (emptied by it: each phase keeps its own account). */
   readonly contributorNamespaces = new Set<string>();
 
