@@ -13,6 +13,7 @@ import { byString } from './names.js';
 import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import { refusedPart } from './reverse-claims.js';
 import type { PtrRefusal } from './reverse-claims.js';
+import type { Meta } from './meta.js';
 import { accepted, rejected } from './status.js';
 import type { Decided, Verdicts } from './status.js';
 import { STEP_ITEMS, finish } from './steps.js';
@@ -116,7 +117,7 @@ function* runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcom
 type HostVerdict = { h: ParsedStaticHost; d: Decided };
 
 /** What judgeStaticHosts() last decided, and from what (compared by identity). */
-export interface StaticVerdictsMemo { outcome: ClaimsOutcome; ptrRefusals: ReadonlyMap<string, readonly PtrRefusal[]> | undefined; hosts: readonly ParsedStaticHost[]; list: HostVerdict[] }
+export interface StaticVerdictsMemo { outcome: ClaimsOutcome; ptrRefusals: ReadonlyMap<string, readonly PtrRefusal[]> | undefined; hosts: readonly ParsedStaticHost[]; /** The decisions by metadata (Verdicts.replayAll). */ byMeta: Map<Meta, Decided> }
 
 /** The StaticHosts not decided yet are `hosts`, in order (compared by identity, allocating nothing)? */
 function sameUndecided(staticHosts: readonly ParsedStaticHost[], verdicts: Verdicts, hosts: readonly ParsedStaticHost[]): boolean {
@@ -138,22 +139,22 @@ export function judgeStaticHosts(
   memo?: { staticVerdicts?: StaticVerdictsMemo },
 ): void {
   const last = memo?.staticVerdicts;
-  let list: HostVerdict[];
-  if (last !== undefined && last.outcome === outcome && last.ptrRefusals === ptrRefusals && sameUndecided(staticHosts, verdicts, last.hosts)) list = last.list;
-  else {
-    const undecided = kept(staticHosts, (h) => !verdicts.has(h.meta)); // packed (lists.ts)
-    list = [];
-    const hostByKey = new Map(staticHosts.map((h) => [h.meta.key, h]));
-    for (const [key, v] of outcome.rejected) list.push({ h: hostByKey.get(key)!, d: rejected(v.reason, v.message) });
-    for (const [key, shardIds, figures] of outcome.accepted) {
-      const h = hostByKey.get(key)!;
-      // Refused PTRs (reverse phase) leave the forward names served: condition PartiallyRefused.
-      const { refused } = refusedPart(ptrRefusals?.get(describe(h.meta)));
-      list.push({ h, d: accepted(`Serving ${h.hostnames.join(', ')} in ${shardIds.join(', ')}`, shardIds, figures, refused) });
-    }
-    const decided = new Set(list.map((x) => x.h));
-    for (const h of undecided) if (!decided.has(h)) list.push({ h, d: accepted(`Serving ${h.hostnames.join(', ')} in `, [], {}) });
-    if (memo) memo.staticVerdicts = { outcome, ptrRefusals, hosts: undecided, list };
+  if (last !== undefined && last.outcome === outcome && last.ptrRefusals === ptrRefusals && sameUndecided(staticHosts, verdicts, last.hosts)) {
+    verdicts.replayAll(last.byMeta);
+    return;
   }
+  const undecided = kept(staticHosts, (h) => !verdicts.has(h.meta)); // packed (lists.ts)
+  const list: HostVerdict[] = [];
+  const hostByKey = new Map(staticHosts.map((h) => [h.meta.key, h]));
+  for (const [key, v] of outcome.rejected) list.push({ h: hostByKey.get(key)!, d: rejected(v.reason, v.message) });
+  for (const [key, shardIds, figures] of outcome.accepted) {
+    const h = hostByKey.get(key)!;
+    // Refused PTRs (reverse phase) leave the forward names served: condition PartiallyRefused.
+    const { refused } = refusedPart(ptrRefusals?.get(describe(h.meta)));
+    list.push({ h, d: accepted(`Serving ${h.hostnames.join(', ')} in ${shardIds.join(', ')}`, shardIds, figures, refused) });
+  }
+  const decided = new Set(list.map((x) => x.h));
+  for (const h of undecided) if (!decided.has(h)) list.push({ h, d: accepted(`Serving ${h.hostnames.join(', ')} in `, [], {}) });
   for (const x of list) verdicts.replay(x.h.meta, x.d);
+  if (memo) memo.staticVerdicts = { outcome, ptrRefusals, hosts: undecided, byMeta: new Map(list.map((x) => [x.h.meta, x.d])) };
 }

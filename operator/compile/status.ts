@@ -47,6 +47,8 @@ export class Verdicts {
    * from a memo (`replay`) is the memo's own object, which `same()` recognises by identity.
    */
   readonly #decided = new Map<Meta, Decided>();
+  /** Decisions replayed as a whole from a memo (replayAll): read after #decided, never changed. */
+  #replayed: ReadonlyMap<Meta, Decided> | undefined;
 
   reject(m: Meta, reason: Extract<Verdict, { accepted: false }>['reason'], message: string): void {
     this.#decided.set(m, rejected(reason, message));
@@ -62,18 +64,32 @@ export class Verdicts {
     this.#decided.set(m, d);
   }
 
+  /**
+   * Sets every decision of `all`, a memo's map kept between compiles, without copying it (1,000
+   * StaticHosts' decisions every compile were a Map of 1,000 entries of garbage). For resources
+   * not decided before (as replay() would, a decision made later wins).
+   */
+  replayAll(all: ReadonlyMap<Meta, Decided>): void {
+    if (this.#replayed === undefined) this.#replayed = all;
+    else for (const [m, d] of all) this.#decided.set(m, d);
+  }
+
+  #lookup(m: Meta): Decided | undefined {
+    return this.#decided.get(m) ?? this.#replayed?.get(m);
+  }
+
   has(m: Meta): boolean {
-    return this.#decided.has(m);
+    return this.#lookup(m) !== undefined;
   }
 
   get(m: Meta): Verdict | undefined {
-    return this.#decided.get(m)?.verdict;
+    return this.#lookup(m)?.verdict;
   }
 
   /** Whether `m` was decided exactly as `prev` says (verdict, shard ids, figures): its result would be the same. */
   same(m: Meta, prev: Decided | undefined): boolean {
     if (prev === undefined) return false;
-    const d = this.#decided.get(m);
+    const d = this.#lookup(m);
     if (d === prev) return true;
     const v = d?.verdict, p = prev.verdict;
     if (v === undefined || p === undefined || v.accepted !== p.accepted || v.message !== p.message) return false;
@@ -84,12 +100,12 @@ export class Verdicts {
 
   /** What `same()` compares, as decided now. */
   decided(m: Meta): Decided {
-    return this.#decided.get(m) ?? UNDECIDED;
+    return this.#lookup(m) ?? UNDECIDED;
   }
 
   /** The status and shard ids of a resource (an undecided one reads as not compiled). */
   result(m: Meta): { status: ResourceResult['status']; shardIds: string[] } {
-    const d = this.#decided.get(m);
+    const d = this.#lookup(m);
     const v = d?.verdict ?? { accepted: false as const, reason: 'InvalidSpec' as const, message: 'not compiled' };
     return {
       status: { observedGeneration: m.generation, conditions: buildConditions(m, v), ...(v.accepted ? d!.figures : {}) },
