@@ -122,7 +122,8 @@ export interface StaticVerdictsMemo { outcome: ClaimsOutcome; ptrRefusals: Reado
 /** The StaticHosts not decided yet are `hosts`, in order (compared by identity, allocating nothing)? */
 function sameUndecided(staticHosts: readonly ParsedStaticHost[], verdicts: Verdicts, hosts: readonly ParsedStaticHost[]): boolean {
   let j = 0;
-  for (const h of staticHosts) {
+  for (let i = 0; i < staticHosts.length; i++) {
+    const h = staticHosts[i]!;
     if (verdicts.has(h.meta)) continue;
     if (hosts[j++] !== h) return false;
   }

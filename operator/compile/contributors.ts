@@ -57,7 +57,8 @@ export function* collectContributorsSteps(
     }
     cache.staticContributors = statics = { parsed, perm, list: made };
   }
-  for (const c of statics.list) list.push(c);
+  // Indexed (here and below): a for-of this generator runs unoptimised makes an iterator result per item.
+  for (let i = 0; i < statics.list.length; i++) list.push(statics.list[i]!);
   // Which zones publish a Service depends on the Service, the accepted zones and the
   // Namespaces' labels: remembered per Service entry while those stay the same.
   // Built as text (not [...].map().join()): no short-lived arrays whose kind depends on the tier (lists.ts).
@@ -71,7 +72,7 @@ export function* collectContributorsSteps(
     // A namespace none of whose Services or slices changed, with the same zones: its contributors of last time.
     const memo = cache.nsContributors.get(ns);
     if (memo !== undefined && memo.zonesKey === zonesKey && !cache.contributorNamespaces.has(ns)) {
-      for (const c of memo.list) list.push(c);
+      for (let i = 0; i < memo.list.length; i++) list.push(memo.list[i]!);
       continue;
     }
     const mine: Contributor[] = [];

@@ -328,9 +328,10 @@ export function* parseResourcesSteps(s: Pick<Snapshot, 'zones' | 'forwarders' | 
     // Copies: a caller may change its lists in place.
     cache.parsed = { zones: s.zones.slice(), forwarders: s.forwarders.slice(), staticHosts: s.staticHosts.slice(), parsed };
   }
-  for (const z of parsed.zones) rejectInvalid(z.p, verdicts);
-  for (const f of parsed.forwarders) rejectInvalid(f, verdicts);
-  for (const h of parsed.staticHosts) rejectInvalid(h, verdicts);
+  // Indexed loops: a for-of this generator runs unoptimised makes an iterator result per item.
+  for (let i = 0; i < parsed.zones.length; i++) rejectInvalid(parsed.zones[i]!.p, verdicts);
+  for (let i = 0; i < parsed.forwarders.length; i++) rejectInvalid(parsed.forwarders[i]!, verdicts);
+  for (let i = 0; i < parsed.staticHosts.length; i++) rejectInvalid(parsed.staticHosts[i]!, verdicts);
   return parsed;
 }
 
