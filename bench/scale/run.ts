@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { createCompiler } from '../../operator/compile/index.js';
 import { DEFAULT_SYNTH, sliceObject, svcObject, synthCluster } from './synth.js';
@@ -39,14 +40,24 @@ for (let i = 0; i < 3; i++) {
 console.log(`full compile (fresh compiler): ${fulls.map((x) => x.toFixed(0)).join(' / ')} ms (target < 1000 ms)`);
 
 // One Service changes (its cluster IP), then one endpoint (an address in one slice); each
-// BENCH_RECOMPILES (30) times in a row (a new object with a new resourceVersion each time, as an
+// BENCH_RECOMPILES (60) times in a row (a new object with a new resourceVersion each time, as an
 // informer gives; the slice's addresses cycle through ten offsets, so they never reach the next
 // headless Service's and make a PTR conflict that is not part of this figure).
 const svcIdx = 4243; // a ClusterIP Service (4243 % 3 != 0)
 const sliceIdx = 4242; // a headless Service's slice (4242 % 3 == 0)
 const changed = (a: typeof result, b: typeof result) => { const h = new Map(a.bundle.shards.map((s) => [s.id, s.hash])); return b.bundle.shards.filter((s) => h.get(s.id) !== s.hash).map((s) => s.id); };
 const stats = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return `min ${v[0].toFixed(1)} / median ${v[Math.floor(v.length / 2)].toFixed(1)} / p90 ${v[Math.ceil(v.length * 0.9) - 1].toFixed(1)} / max ${v[v.length - 1].toFixed(1)} ms (n=${v.length})`; };
-const RECOMPILES = Number(process.env.BENCH_RECOMPILES ?? 30);
+const RECOMPILES = Number(process.env.BENCH_RECOMPILES ?? 60);
+// Per recompile also its CPU time (the process's, every thread: GC and JIT helpers too; on a
+// shared machine wall time also counts the time other processes held the cores) and the GC
+// pauses that fell inside it (a young-generation scavenge every few recompiles, its frequency
+// set by what a recompile allocates: operator/compile/README.md "Recompile").
+const gcs: [number, number][] = [];
+const gcObserver = new PerformanceObserver((l) => { for (const e of l.getEntries()) gcs.push([e.startTime, e.duration]); });
+gcObserver.observe({ entryTypes: ['gc'] });
+const windows: { label: string; t0: number; t1: number }[] = [];
+const svcCpu: number[] = [];
+const epCpu: number[] = [];
 let cur = snap;
 let prev = result;
 const svcTimes: number[] = [];
@@ -56,31 +67,49 @@ let epChanged: string[] = [];
 let r1 = result, r2 = result;
 let svcPhases = '', epPhases = '';
 /** Runs one compile, returning its phases' milliseconds as "parse 1.2, domains 0.0, ...". */
-const timedCompile = (s: typeof snap): [typeof result, string] => {
+const timedCompile = (s: typeof snap, label: string, cpu: number[]): [typeof result, string] => {
+  const c0 = process.cpuUsage();
   phaseMarks = [['', performance.now()]];
   const r = compiler.compile(s);
+  const c = process.cpuUsage(c0);
+  cpu.push((c.user + c.system) / 1000);
+  windows.push({ label, t0: phaseMarks[0][1], t1: performance.now() });
   return [r, phaseMarks.slice(1).map(([n, t], i) => `${n} ${(t - phaseMarks[i][1]).toFixed(1)}`).join(', ')];
 };
 for (let k = 0; k < RECOMPILES; k++) {
   const s1 = { ...cur, services: [...cur.services] };
-  s1.services[svcIdx] = svcObject(svcIdx % DEFAULT_SYNTH.namespaces, svcIdx, `10.99.0.${k + 1}`, false);
+  s1.services[svcIdx] = svcObject(svcIdx % DEFAULT_SYNTH.namespaces, svcIdx, `10.99.${k >> 8 & 255}.${(k & 255) + 1}`, false);
   let t0 = process.hrtime.bigint();
-  [r1, svcPhases] = timedCompile(s1);
+  [r1, svcPhases] = timedCompile(s1, 'svc', svcCpu);
   svcTimes.push(ms(t0));
   svcChanged = changed(prev, r1);
   const s2 = { ...s1, endpointSlices: [...s1.endpointSlices] };
   s2.endpointSlices[sliceIdx] = sliceObject(sliceIdx % DEFAULT_SYNTH.namespaces, sliceIdx, DEFAULT_SYNTH.endpointsPerService, sliceIdx, (k % 10) + 1);
   t0 = process.hrtime.bigint();
-  [r2, epPhases] = timedCompile(s2);
+  [r2, epPhases] = timedCompile(s2, 'ep', epCpu);
   epTimes.push(ms(t0));
   epChanged = changed(r1, r2);
   cur = s2;
   prev = r2;
   sample();
 }
+await new Promise((r) => setTimeout(r, 50)); // the GC entries are delivered asynchronously
+gcObserver.disconnect();
+/** The GC pauses inside the recompiles of one label: how many recompiles had one, and their lengths. */
+const gcIn = (label: string) => {
+  const ws = windows.filter((w) => w.label === label);
+  const hit = ws.map((w) => gcs.filter(([t, d]) => t < w.t1 && t + d > w.t0).reduce((a, [, d]) => a + d, 0)).filter((x) => x > 0);
+  return `${hit.length} of ${ws.length} recompiles had a GC pause in them${hit.length ? ` (${hit.sort((a, b) => a - b).map((x) => x.toFixed(1)).join(', ')} ms)` : ''}`;
+};
+// The first changes after the cold compiles also pay for their JIT compilation and for the
+// collection of the cold compiles' garbage on the other threads: told apart after WARM changes.
+const WARM = 10;
+const steady = (wall: number[], cpu: number[]) => (wall.length > WARM + 1 ? `\n  after the first ${WARM} changes: wall ${stats(wall.slice(WARM))}; CPU ${stats(cpu.slice(WARM))}` : '');
 console.log(`recompile after one Service change: ${stats(svcTimes)}; shards changed: ${svcChanged.join(', ')} (target < 10 ms, issue 14)`);
+console.log(`  CPU time (all threads): ${stats(svcCpu)}; ${gcIn('svc')}${steady(svcTimes, svcCpu)}`);
 console.log(`  phases of the last one: ${svcPhases}`);
 console.log(`recompile after one endpoint change: ${stats(epTimes)}; shards changed: ${epChanged.join(', ')} (target < 10 ms, issue 14)`);
+console.log(`  CPU time (all threads): ${stats(epCpu)}; ${gcIn('ep')}${steady(epTimes, epCpu)}`);
 console.log(`  phases of the last one: ${epPhases}`);
 sample();
 clearInterval(sampler);

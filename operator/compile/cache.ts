@@ -9,7 +9,9 @@ import { parseSlice } from './cluster-services.js';
 import type { ServiceRecords, ServicesForward, ServiceInfo, SliceHead, SliceInfo } from './cluster-services.js';
 import { obj } from './meta.js';
 import type { Meta, Raw } from './meta.js';
-import type { ParsedForwarder, ParsedStaticHost, ParsedZone } from './parse-crs.js';
+import type { ParsedForwarder, ParsedResources, ParsedStaticHost, ParsedZone } from './parse-crs.js';
+import type { DomainsMemo } from './domains.js';
+import type { Permissions } from './permissions.js';
 import type { Shard } from './rrsets.js';
 import type { Decided, Verdict } from './status.js';
 import type { ResourceResult } from './types.js';
@@ -119,6 +121,14 @@ export class CompileCache {
   readonly zones = new WeakMap<object, ParsedZone>();
   readonly forwarders = new WeakMap<object, ParsedForwarder>();
   readonly staticHosts = new WeakMap<object, ParsedStaticHost>();
+  /** The last parse phase's outcome, with copies of the snapshot lists it was made from (compared element by element). Replaced when one moves. */
+  parsed: { zones: object[]; forwarders: object[]; staticHosts: object[]; parsed: ParsedResources } | undefined;
+
+  // Domains phase: its last outcome, with the parse outcome (by identity) and the Namespace
+  // objects (a copy of the list) it was decided from, and the Conflict refusals it made (replayed).
+  domains: DomainsMemo | undefined;
+  /** Contributors phase: the StaticHosts' contributors, made for that parse outcome and those Permissions (by identity). */
+  staticContributors: { parsed: ParsedResources; perm: Permissions; list: Contributor[] } | undefined;
 
   // Services index: parsed Services and EndpointSlices by raw object. Strong maps, swept at the
   // end of indexing of every object not in this compile's snapshot (`gen` below): cheaper for
@@ -139,7 +149,7 @@ export class CompileCache {
   // Service shards phase: namespace → its shard and the entries it was built from (the
   // objects, in input order, and their sorted identity key). Dies when the namespace has no
   // Service left.
-  readonly serviceShards = new Map<string, { entries: object[]; sortedKey: string; shard: Shard; /** Its Services' records and sorted forward RRsets (to patch the next shard from). */ forward: ServicesForward }>();
+  readonly serviceShards = new Map<string, { entries: object[]; /** Made when first compared (service-shards.ts). */ sortedKey: string | undefined; shard: Shard; /** Its Services' records and sorted forward RRsets (to patch the next shard from). */ forward: ServicesForward }>();
   /**
    * Namespaces where the index phase saw a Service or EndpointSlice entry appear or go away
    * since the services phase last looked: only these can need a new shard. Filled by the index
@@ -147,6 +157,12 @@ export class CompileCache {
    * between leaves them marked).
    */
   readonly touchedNamespaces = new Set<string>();
+  /**
+   * Namespaces of touchedNamespaces where the index phase, patching, saw an object of another
+   * identity (uid@resourceVersion) take an object's place: their sorted identity key has moved,
+   * so the services phase does not build it to compare (emptied with touchedNamespaces).
+   */
+  readonly idsMoved = new Set<string>();
   /** The same for the contributors phase (emptied by it: each phase keeps its own account). */
   readonly contributorNamespaces = new Set<string>();
 

@@ -13,8 +13,9 @@ import { byString } from './names.js';
 import type { ParsedStaticHost, ParsedZone } from './parse-crs.js';
 import { refusedPart } from './reverse-claims.js';
 import type { PtrRefusal } from './reverse-claims.js';
-import { sameList } from './status.js';
-import type { Verdicts } from './status.js';
+import type { Meta } from './meta.js';
+import { accepted, rejected } from './status.js';
+import type { Decided, Verdicts } from './status.js';
 import { STEP_ITEMS, finish } from './steps.js';
 import type { Steps } from './steps.js';
 import { shardIdOfZone } from './zones.js';
@@ -112,42 +113,49 @@ function* runClaims(contributors: Contributors, { acceptedZones }: DomainsOutcom
   return outcome;
 }
 
-/** One StaticHost's verdict, as judgeStaticHosts() decided it (replayed while its inputs stay the same). */
-type HostVerdict = { h: ParsedStaticHost; rejected: Rejection } | { h: ParsedStaticHost; message: string; shardIds: string[]; figures: Record<string, unknown>; refused?: ReturnType<typeof refusedPart>['refused'] };
-type Rejection = Extract<ClaimsOutcome['rejected'][number][1], { accepted: false }>;
+/** One StaticHost's decision, as judgeStaticHosts() made it (replayed, the same object, while its inputs stay the same). */
+type HostVerdict = { h: ParsedStaticHost; d: Decided };
 
 /** What judgeStaticHosts() last decided, and from what (compared by identity). */
-export interface StaticVerdictsMemo { outcome: ClaimsOutcome; ptrRefusals: ReadonlyMap<string, readonly PtrRefusal[]> | undefined; hosts: readonly ParsedStaticHost[]; list: HostVerdict[] }
+export interface StaticVerdictsMemo { outcome: ClaimsOutcome; ptrRefusals: ReadonlyMap<string, readonly PtrRefusal[]> | undefined; hosts: readonly ParsedStaticHost[]; /** The decisions by metadata (Verdicts.replayAll). */ byMeta: Map<Meta, Decided> }
+
+/** The StaticHosts not decided yet are `hosts`, in order (compared by identity, allocating nothing)? */
+function sameUndecided(staticHosts: readonly ParsedStaticHost[], verdicts: Verdicts, hosts: readonly ParsedStaticHost[]): boolean {
+  let j = 0;
+  for (let i = 0; i < staticHosts.length; i++) {
+    const h = staticHosts[i]!;
+    if (verdicts.has(h.meta)) continue;
+    if (hosts[j++] !== h) return false;
+  }
+  return j === hosts.length;
+}
 
 /**
  * The StaticHosts' verdicts from a claims outcome (every StaticHost not refused before is
  * decided here). With `memo` (the compile cache's), the same outcome, refusals and parsed
- * StaticHosts give last time's verdicts again, the same objects, without rebuilding them.
+ * StaticHosts give last time's decisions again, the same objects, without rebuilding them.
  */
 export function judgeStaticHosts(
   outcome: ClaimsOutcome, staticHosts: readonly ParsedStaticHost[], verdicts: Verdicts, ptrRefusals?: ReadonlyMap<string, readonly PtrRefusal[]>,
   memo?: { staticVerdicts?: StaticVerdictsMemo },
 ): void {
   const last = memo?.staticVerdicts;
-  const undecided = kept(staticHosts, (h) => !verdicts.has(h.meta)); // packed, as sameList() has always seen it (lists.ts)
-  let list: HostVerdict[];
-  if (last !== undefined && last.outcome === outcome && last.ptrRefusals === ptrRefusals && sameList(last.hosts, undecided)) list = last.list;
-  else {
-    list = [];
-    const hostByKey = new Map(staticHosts.map((h) => [h.meta.key, h]));
-    for (const [key, v] of outcome.rejected) list.push({ h: hostByKey.get(key)!, rejected: v });
-    for (const [key, shardIds, figures] of outcome.accepted) {
-      const h = hostByKey.get(key)!;
-      // Refused PTRs (reverse phase) leave the forward names served: condition PartiallyRefused.
-      const { refused } = refusedPart(ptrRefusals?.get(describe(h.meta)));
-      list.push({ h, message: `Serving ${h.hostnames.join(', ')} in ${shardIds.join(', ')}`, shardIds, figures, refused });
-    }
-    const decided = new Set(list.map((x) => x.h));
-    for (const h of undecided) if (!decided.has(h)) list.push({ h, message: `Serving ${h.hostnames.join(', ')} in `, shardIds: [], figures: {} });
-    if (memo) memo.staticVerdicts = { outcome, ptrRefusals, hosts: undecided, list };
+  if (last !== undefined && last.outcome === outcome && last.ptrRefusals === ptrRefusals && sameUndecided(staticHosts, verdicts, last.hosts)) {
+    verdicts.replayAll(last.byMeta);
+    return;
   }
-  for (const x of list) {
-    if ('rejected' in x) verdicts.reject(x.h.meta, x.rejected.reason, x.rejected.message);
-    else verdicts.accept(x.h.meta, x.message, x.shardIds, x.figures, x.refused);
+  const undecided = kept(staticHosts, (h) => !verdicts.has(h.meta)); // packed (lists.ts)
+  const list: HostVerdict[] = [];
+  const hostByKey = new Map(staticHosts.map((h) => [h.meta.key, h]));
+  for (const [key, v] of outcome.rejected) list.push({ h: hostByKey.get(key)!, d: rejected(v.reason, v.message) });
+  for (const [key, shardIds, figures] of outcome.accepted) {
+    const h = hostByKey.get(key)!;
+    // Refused PTRs (reverse phase) leave the forward names served: condition PartiallyRefused.
+    const { refused } = refusedPart(ptrRefusals?.get(describe(h.meta)));
+    list.push({ h, d: accepted(`Serving ${h.hostnames.join(', ')} in ${shardIds.join(', ')}`, shardIds, figures, refused) });
   }
+  const decided = new Set(list.map((x) => x.h));
+  for (const h of undecided) if (!decided.has(h)) list.push({ h, d: accepted(`Serving ${h.hostnames.join(', ')} in `, [], {}) });
+  for (const x of list) verdicts.replay(x.h.meta, x.d);
+  if (memo) memo.staticVerdicts = { outcome, ptrRefusals, hosts: undecided, byMeta: new Map(list.map((x) => [x.h.meta, x.d])) };
 }

@@ -205,7 +205,8 @@ export interface ServicesForward {
  */
 export function servicesShardOf(zone: string, namespace: string, records: readonly ServiceRecords[], prev?: ServicesForward): { shard: ServicesShard; forward: ServicesForward } {
   const diff = prev && recordsDiff(prev, records);
-  let sorted = (diff && mergeSorted(prev!.sorted, new Set(forwardOf(diff.gone)), forwardOf(diff.added).sort(byNameType))) ?? forwardOf(records).sort(byNameType);
+  const leave = diff && new Set(forwardOf(diff.gone));
+  let sorted = (diff && mergeSorted(prev!.sorted, leave!, forwardOf(diff.added).sort(byNameType))) ?? forwardOf(records).sort(byNameType);
   // Two Service objects of one name (a snapshot that repeats one): their RRsets merged, as one bag would.
   let repeated = false;
   for (let i = 1; i < sorted.length && !repeated; i++) repeated = byNameType(sorted[i - 1]!, sorted[i]!) === 0;
@@ -214,10 +215,14 @@ export function servicesShardOf(zone: string, namespace: string, records: readon
     for (const rs of sorted) for (const d of rs.data) bag.add(rs.name, rs.type, rs.ttl, d);
     sorted = bag.toRRSets();
   }
-  const reverse = (diff && patchReverse(prev!.reverse, records, diff)) ?? reverseOf(records);
+  const patched = diff && patchReverse(prev!.reverse, records, diff);
+  const reverse = patched?.list ?? reverseOf(records);
   // Patched lists: the RRsets kept from last time are copied as text from last time's JSON.
-  const was = diff && { rrsets: shardFieldJson(prev!.shard, 'rrsets'), reverse: shardFieldJson(prev!.shard, 'reverse') };
-  const pre = was && was.rrsets !== undefined && was.reverse !== undefined ? { rrsets: spliceJson(prev!.sorted, was.rrsets, sorted), reverse: spliceJson(prev!.reverse, was.reverse, reverse) } : {};
+  const rrsetsWas = diff && shardFieldJson(prev!.shard, 'rrsets');
+  const reverseWas = patched && shardFieldJson(prev!.shard, 'reverse');
+  const pre: { rrsets?: string[]; reverse?: string[] } = {};
+  if (rrsetsWas !== undefined) pre.rrsets = spliceJson(prev!.sorted, rrsetsWas, leave!, sorted);
+  if (reverseWas !== undefined) pre.reverse = spliceJson(prev!.reverse, reverseWas, patched!.leave, reverse);
   const shard = hashShard({
     apiVersion: CONFIG_API_VERSION, id: `services/${namespace}`, kind: 'services', namespace,
     reverse, rrsets: sorted, zone,
@@ -236,28 +241,31 @@ function forwardOf(records: readonly ServiceRecords[]): RRSet[] {
 const BETWEEN_RRSETS = '},{"data":';
 
 /**
- * JSON.stringify(list), where `list` holds mostly RRsets of `was` (in the same order) whose
- * JSON is `wasJson`: runs of them are copied from it, the others serialised. undefined when
- * `wasJson` does not hold `was` element by element (then the caller serialises the list).
+ * The pieces of JSON.stringify(list) (joined, they make it), where `list` is `was` (sorted, its
+ * JSON `wasJson`) less the RRsets in `leave`, with others merged in, in the same order: runs of
+ * RRsets kept from `was` are copied from `wasJson` (slices, not copies), the others serialised.
+ * Walks both lists once, in step: an RRset is copied only when it is the object at the place in
+ * `was` the walk has come to (so a wrong `leave` costs serialising, never a wrong text).
+ * undefined when `wasJson` does not hold `was` element by element (then the caller serialises).
  */
-function spliceJson(was: readonly RRSet[], wasJson: string, list: readonly RRSet[]): string | undefined {
+function spliceJson(was: readonly RRSet[], wasJson: string, leave: ReadonlySet<RRSet>, list: readonly RRSet[]): string[] | undefined {
   if (was.length === 0) return undefined;
   const starts: number[] = [1];
   for (let at = wasJson.indexOf(BETWEEN_RRSETS); at >= 0; at = wasJson.indexOf(BETWEEN_RRSETS, at + 1)) starts.push(at + 2);
   if (starts.length !== was.length || wasJson[0] !== '[' || !wasJson.startsWith('{"data":', 1)) return undefined;
   starts.push(wasJson.length); // one past the last one's end (its "]" at wasJson.length - 1, less the comma's place)
-  const index = new Map<RRSet, number>();
-  for (let i = 0; i < was.length; i++) index.set(was[i]!, i);
-  const pieces: string[] = [];
+  const pieces: string[] = ['['];
+  let i = 0; // the place in `was`
   for (let k = 0; k < list.length;) {
-    const i = index.get(list[k]!);
-    if (i === undefined) { pieces.push(JSON.stringify(list[k])); k++; continue; }
-    let j = i; // a run of consecutive RRsets of `was`
-    while (k + 1 < list.length && index.get(list[k + 1]!) === j + 1) { k++; j++; }
-    pieces.push(wasJson.slice(starts[i]!, starts[j + 1]! - 1));
-    k++;
+    if (k > 0) pieces.push(',');
+    while (i < was.length && leave.has(was[i]!)) i++;
+    if (i === was.length || list[k] !== was[i]) { pieces.push(JSON.stringify(list[k])); k++; continue; }
+    const from = i; // a run of consecutive RRsets of `was`
+    do { i++; k++; } while (k < list.length && i < was.length && list[k] === was[i]);
+    pieces.push(wasJson.slice(starts[from]!, starts[i]! - 1));
   }
-  return '[' + pieces.join(',') + ']';
+  pieces.push(']');
+  return pieces;
 }
 
 /** The PTR RRsets of `records` (those of names in `only`, when given), sorted by name. */
@@ -291,12 +299,13 @@ function mergeSorted(list: readonly RRSet[], leave: ReadonlySet<RRSet>, enter: r
   return out;
 }
 
-/** The PTR RRsets from last time's: the names the changed records hold are made again from every record holding them; undefined when too many moved to gain. */
-function patchReverse(prev: readonly RRSet[], records: readonly ServiceRecords[], diff: { added: ServiceRecords[]; gone: ServiceRecords[] }): RRSet[] | undefined {
+/** The PTR RRsets from last time's (and those of them left out): the names the changed records hold are made again from every record holding them; undefined when too many moved to gain. */
+function patchReverse(prev: readonly RRSet[], records: readonly ServiceRecords[], diff: { added: ServiceRecords[]; gone: ServiceRecords[] }): { list: RRSet[]; leave: Set<RRSet> } | undefined {
   const touched = new Set<string>();
-  for (const r of [...diff.added, ...diff.gone]) for (let i = 0; i < r.reverse.length; i += 2) touched.add(r.reverse[i]);
+  for (const r of diff.added) for (let i = 0; i < r.reverse.length; i += 2) touched.add(r.reverse[i]);
+  for (const r of diff.gone) for (let i = 0; i < r.reverse.length; i += 2) touched.add(r.reverse[i]);
   if (touched.size * 4 > prev.length) return undefined;
   const leave = new Set<RRSet>();
   for (const rs of prev) if (touched.has(rs.name)) leave.add(rs);
-  return mergeSorted(prev, leave, reverseOf(records, touched));
+  return { list: mergeSorted(prev, leave, reverseOf(records, touched)), leave };
 }

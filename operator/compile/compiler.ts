@@ -60,7 +60,7 @@ function* compileSteps(s: Snapshot, opts: CompileOptions, cache: CompileCache): 
   }
   phase('parse');
   yield;
-  const domains = decideDomains(parsed, s.namespaces, clusterZone, opts.operatorNamespace, verdicts);
+  const domains = decideDomains(parsed, s.namespaces, clusterZone, opts.operatorNamespace, verdicts, cache);
   phase('domains');
   yield;
   const svcByNs = yield* indexServicesSteps(s, cache);
@@ -91,7 +91,7 @@ function* compileSteps(s: Snapshot, opts: CompileOptions, cache: CompileCache): 
   const metas: Meta[] = [];
   for (const z of parsed.zones) metas.push(z.p.meta);
   for (const f of parsed.forwarders) metas.push(f.meta);
-  for (const h of parsed.staticHosts) metas.push(h.meta);
+  for (let i = 0; i < parsed.staticHosts.length; i++) metas.push(parsed.staticHosts[i]!.meta); // indexed: no iterator result per item in this generator
   const resources = buildStatuses(metas, verdicts, cache.statuses, cache);
   // Services have no status: their refused PTRs are reported here (validate prints them).
   const notices = [...ptrs.refusals].filter(([owner]) => owner.startsWith('Service ')).flatMap(([owner, l]) => l.map((r) => ({ ref: owner.replace(' ', '/'), reason: r.reason, message: r.message })));

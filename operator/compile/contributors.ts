@@ -45,11 +45,20 @@ export function* collectContributorsSteps(
 ): Steps<Contributors> {
   const { perm, acceptedZones } = domains;
   const list: Contributor[] = [];
-  for (const h of parsed.staticHosts) {
-    if (verdicts.has(h.meta)) continue;
-    const ident = parsed.hostIds.get(h.meta)!;
-    list.push(contributor(h.meta, ident, () => perm.placeStaticHost(h, ident), undefined));
+  // The StaticHosts' contributors depend on the parse outcome (the refused ones are its invalid
+  // ones) and the Permissions only: last time's, the same objects, while both are the same objects.
+  let statics = cache.staticContributors;
+  if (statics === undefined || statics.parsed !== parsed || statics.perm !== perm) {
+    const made: Contributor[] = [];
+    for (const h of parsed.staticHosts) {
+      if (verdicts.has(h.meta)) continue;
+      const ident = parsed.hostIds.get(h.meta)!;
+      made.push(contributor(h.meta, ident, () => perm.placeStaticHost(h, ident), undefined));
+    }
+    cache.staticContributors = statics = { parsed, perm, list: made };
   }
+  // Indexed (here and below): a for-of this generator runs unoptimised makes an iterator result per item.
+  for (let i = 0; i < statics.list.length; i++) list.push(statics.list[i]!);
   // Which zones publish a Service depends on the Service, the accepted zones and the
   // Namespaces' labels: remembered per Service entry while those stay the same.
   // Built as text (not [...].map().join()): no short-lived arrays whose kind depends on the tier (lists.ts).
@@ -63,7 +72,7 @@ export function* collectContributorsSteps(
     // A namespace none of whose Services or slices changed, with the same zones: its contributors of last time.
     const memo = cache.nsContributors.get(ns);
     if (memo !== undefined && memo.zonesKey === zonesKey && !cache.contributorNamespaces.has(ns)) {
-      for (const c of memo.list) list.push(c);
+      for (let i = 0; i < memo.list.length; i++) list.push(memo.list[i]!);
       continue;
     }
     const mine: Contributor[] = [];

@@ -8,6 +8,7 @@ import type { Meta, Raw } from './meta.js';
 import { byString, isBelow } from './names.js';
 import type { ParsedForwarder, ParsedResources, ParsedZone } from './parse-crs.js';
 import { Permissions } from './permissions.js';
+import { sameList } from './status.js';
 import type { Verdicts } from './status.js';
 
 interface DomainClaims {
@@ -21,18 +22,35 @@ export interface DomainsOutcome extends DomainClaims {
   perm: Permissions;
 }
 
-/** Domains phase: which zones and forwarders get their domains (the others refused as Conflict). */
+/**
+ * Domains phase: which zones and forwarders get their domains (the others refused as Conflict).
+ * With `memo` (the compile cache's): the same parse outcome (by identity) and the same Namespace
+ * objects give last time's outcome again, the same object (its Permissions too, which later
+ * phases key on), and its refusals made again.
+ */
 export function decideDomains(
   parsed: ParsedResources, namespaces: readonly object[], clusterZone: string, operatorNamespace: string, verdicts: Verdicts,
+  memo?: { domains: DomainsMemo | undefined },
 ): DomainsOutcome {
+  const last = memo?.domains;
+  if (last !== undefined && last.parsed === parsed && sameList(last.namespaces, namespaces)) {
+    for (const [m, message] of last.conflicts) verdicts.reject(m, 'Conflict', message);
+    return last.outcome;
+  }
   const nsLabels = new Map<string, Record<string, string>>();
   for (const n of namespaces) { const m = readMeta('Service', n as Raw); nsLabels.set(m.name, m.labels); }
+  const conflicts: [Meta, string][] = [];
   const { acceptedZones, acceptedFwds } = claimDomains(
     parsed.zones.filter((z) => !verdicts.has(z.p.meta)), parsed.forwarders.filter((f) => !verdicts.has(f.meta)), clusterZone,
-    (m, message) => verdicts.reject(m, 'Conflict', message),
+    (m, message) => { conflicts.push([m, message]); verdicts.reject(m, 'Conflict', message); },
   );
-  return { acceptedZones, acceptedFwds, perm: new Permissions(acceptedZones, nsLabels, operatorNamespace, clusterZone) };
+  const outcome = { acceptedZones, acceptedFwds, perm: new Permissions(acceptedZones, nsLabels, operatorNamespace, clusterZone) };
+  if (memo) memo.domains = { parsed, namespaces: namespaces.slice(), outcome, conflicts };
+  return outcome;
 }
+
+/** What decideDomains() last decided, and from what. */
+export interface DomainsMemo { parsed: ParsedResources; namespaces: object[]; outcome: DomainsOutcome; conflicts: [Meta, string][] }
 
 function claimDomains(
   zones: { p: ParsedZone; id: string }[], fwds: ParsedForwarder[], clusterZone: string,

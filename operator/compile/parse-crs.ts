@@ -15,6 +15,7 @@ import { ReverseRanges, parseCidr } from './reverse-zones.js';
 import type { RecordData } from './records.js';
 import { STEP_ITEMS, finish } from './steps.js';
 import type { Steps } from './steps.js';
+import { sameList } from './status.js';
 import type { Verdicts } from './status.js';
 import type { Snapshot } from './types.js';
 
@@ -300,22 +301,40 @@ export function parseResources(s: Pick<Snapshot, 'zones' | 'forwarders' | 'stati
   return finish(parseResourcesSteps(s, cache, verdicts));
 }
 
-/** parseResources() as steps (steps.ts): yields every STEP_ITEMS StaticHosts (a cold start parses them all). */
+/**
+ * parseResources() as steps (steps.ts): yields every STEP_ITEMS StaticHosts (a cold start parses
+ * them all). While the snapshot's three lists hold the same objects as last time (a Service or
+ * endpoint change: the common case), last time's ParsedResources is returned, the same object
+ * (later phases key their memos on it), and only its refusals are made again.
+ */
 export function* parseResourcesSteps(s: Pick<Snapshot, 'zones' | 'forwarders' | 'staticHosts'>, cache: CompileCache, verdicts: Verdicts): Steps<ParsedResources> {
-  // Lists by push (lists.ts): packed arrays whichever tier runs this.
-  const zones = mapped(s.zones, (o) => ({ p: cached(cache.zones, o, parseZone), id: cache.ids.of(o) }));
-  const forwarders = mapped(s.forwarders, (o) => cached(cache.forwarders, o, parseForwarder));
-  const staticHosts: ParsedStaticHost[] = [];
-  const hostIds = new Map<Meta, string>();
-  for (const o of s.staticHosts) {
-    if ((staticHosts.length + 1) % STEP_ITEMS === 0) yield;
-    const h = cached(cache.staticHosts, o, parseStaticHost);
-    staticHosts.push(h);
-    hostIds.set(h.meta, cache.ids.of(o));
+  const last = cache.parsed;
+  let parsed: ParsedResources;
+  if (last !== undefined && sameList(last.zones, s.zones) && sameList(last.forwarders, s.forwarders) && sameList(last.staticHosts, s.staticHosts)) parsed = last.parsed;
+  else {
+    cache.parsed = undefined; // a compile stopped half way parses again next time
+    // Lists by push (lists.ts): packed arrays whichever tier runs this.
+    const zones = mapped(s.zones, (o) => ({ p: cached(cache.zones, o, parseZone), id: cache.ids.of(o) }));
+    const forwarders = mapped(s.forwarders, (o) => cached(cache.forwarders, o, parseForwarder));
+    const staticHosts: ParsedStaticHost[] = [];
+    const hostIds = new Map<Meta, string>();
+    for (const o of s.staticHosts) {
+      if ((staticHosts.length + 1) % STEP_ITEMS === 0) yield;
+      const h = cached(cache.staticHosts, o, parseStaticHost);
+      staticHosts.push(h);
+      hostIds.set(h.meta, cache.ids.of(o));
+    }
+    parsed = { zones, forwarders, staticHosts, hostIds };
+    // Copies: a caller may change its lists in place.
+    cache.parsed = { zones: s.zones.slice(), forwarders: s.forwarders.slice(), staticHosts: s.staticHosts.slice(), parsed };
   }
-  const reject = (r: { meta: Meta; errors: string[] }) => { if (r.errors.length) verdicts.reject(r.meta, 'InvalidSpec', r.errors.join('; ')); };
-  for (const z of zones) reject(z.p);
-  for (const f of forwarders) reject(f);
-  for (const h of staticHosts) reject(h);
-  return { zones, forwarders, staticHosts, hostIds };
+  // Indexed loops: a for-of this generator runs unoptimised makes an iterator result per item.
+  for (let i = 0; i < parsed.zones.length; i++) rejectInvalid(parsed.zones[i]!.p, verdicts);
+  for (let i = 0; i < parsed.forwarders.length; i++) rejectInvalid(parsed.forwarders[i]!, verdicts);
+  for (let i = 0; i < parsed.staticHosts.length; i++) rejectInvalid(parsed.staticHosts[i]!, verdicts);
+  return parsed;
+}
+
+function rejectInvalid(r: { meta: Meta; errors: string[] }, verdicts: Verdicts): void {
+  if (r.errors.length) verdicts.reject(r.meta, 'InvalidSpec', r.errors.join('; '));
 }

@@ -108,7 +108,8 @@ export function claimsOfServicesShard(shard: ServicesShard, old?: { shard: Servi
   }
   const walked = oldRanges.size > 0;
   const out: PtrClaim[] = [];
-  let made = false;
+  /** Where the claims made here (not taken from the old shard's kept RRsets) are in `out`. */
+  const made: number[] = [];
   for (const rs of shard.reverse) {
     const range = oldRanges.get(rs);
     if (range !== undefined) {
@@ -120,11 +121,11 @@ export function claimsOfServicesShard(shard: ServicesShard, old?: { shard: Servi
       if (!target.endsWith(suffix)) continue;
       const head = target.slice(0, -suffix.length); // "<service>" or "<endpoint>.<service>"
       const dot = head.indexOf('.');
+      made.push(out.length);
       out.push(ptrClaim(rs.name, target, shard.namespace, `Service ${shard.namespace}/${head.slice(dot + 1)}`, dot < 0 ? 'clusterIP' : 'endpoint', undefined));
-      made = true;
     }
   }
-  if (!made || old === undefined) return out;
+  if (made.length === 0 || old === undefined) return out;
   // Claims made again that equal a claim of an old RRset not kept keep the old object (the
   // index then moves only what differs). Without ranges (no old shard to walk), all old claims.
   const byKey = new Map<string, PtrClaim>();
@@ -133,8 +134,36 @@ export function claimsOfServicesShard(shard: ServicesShard, old?: { shard: Servi
   else for (const [from, to] of oldRanges.values()) for (let i = from; i < to; i++) add(old.claims[i]!);
   if (byKey.size === 0) return out;
   // In place rather than out.map(): a list built by push keeps one array shape, whichever tier runs this (README "Shapes").
-  for (let i = 0; i < out.length; i++) out[i] = byKey.get(out[i]!.name + '\n' + out[i]!.target) ?? out[i]!;
+  // Only the claims made here: the others are the old shard's already.
+  for (const i of made) out[i] = byKey.get(out[i]!.name + '\n' + out[i]!.target) ?? out[i]!;
   return out;
+}
+
+/** Claims in the order claimsOfServicesShard() makes them: by reverse name, then target (a shard's RRsets and their data are sorted so). */
+const byNameTarget = (a: PtrClaim, b: PtrClaim): number => byString(a.name, b.name) || byString(a.target, b.target);
+
+/**
+ * Calls `gone` for each claim of `was` not in `now` and `came` for each of `now` not in `was`
+ * (by identity), walking both in step: both are in byNameTarget order, one claim per name and
+ * target. When a list is not in that order, by Sets instead (the same answer).
+ */
+export function diffClaims(was: readonly PtrClaim[], now: readonly PtrClaim[], gone: (x: PtrClaim) => void, came: (x: PtrClaim) => void): void {
+  let ordered = true;
+  for (let i = 1; i < was.length && ordered; i++) ordered = byNameTarget(was[i - 1]!, was[i]!) < 0;
+  for (let i = 1; i < now.length && ordered; i++) ordered = byNameTarget(now[i - 1]!, now[i]!) < 0;
+  if (!ordered) {
+    const inNow = new Set(now), inWas = new Set(was);
+    for (const x of was) if (!inNow.has(x)) gone(x);
+    for (const x of now) if (!inWas.has(x)) came(x);
+    return;
+  }
+  let i = 0, j = 0;
+  while (i < was.length || j < now.length) {
+    if (i < was.length && j < now.length && was[i] === now[j]) { i++; j++; continue; }
+    const order = i === was.length ? 1 : j === now.length ? -1 : byNameTarget(was[i]!, now[j]!);
+    if (order <= 0) gone(was[i++]!); // equal name and target, another object: the old one goes, the new one comes next
+    else came(now[j++]!);
+  }
 }
 
 const claimKey = (name: string, target: string, owner: string) => `${owner}\n${name}\n${target}`;
@@ -165,7 +194,8 @@ export class ReverseClaims {
   readonly #filtered = new WeakMap<Shard, { refused: ReadonlySet<string>; shard: Shard }>();
   /** The Services shards' claims by reverse name, kept in step shard by shard (a recompile after one change re-judges only the names it touched). */
   readonly #index = new Map<string, PtrClaim[]>();
-  #indexed = new Set<Shard>();
+  /** The Services shards whose claims are in #index, by id. */
+  readonly #indexed = new Map<string, Shard>();
   /** Refusals by reverse name, as last judged. */
   readonly #refusedAt = new Map<string, PtrRefusal[]>();
   #lastStatic = new Map<string, PtrClaim[]>();
@@ -200,42 +230,42 @@ export class ReverseClaims {
    */
   *applySteps(shards: Shard[], contributions: ReadonlyMap<string, Contribution[]>, zoneOfShard: ReadonlyMap<string, ParsedZone>): Steps<ReverseOutcome> {
     const dirty = new Set<string>();
-    const live = new Set<Shard>();
     // A Services shard that replaces one of the same id (its namespace changed): only the claims
     // that differ leave and enter the index (equal claims keep their objects), so one changed
     // Service re-judges its own names, not its namespace's.
-    let prevById: Map<string, Shard> | undefined;
-    const replaced = new Set<Shard>();
     const indexClaim = (x: PtrClaim) => { const l = this.#index.get(x.name); if (l) l.push(x); else this.#index.set(x.name, [x]); dirty.add(x.name); };
     const unindexClaim = (x: PtrClaim) => {
       dirty.add(x.name);
       const rest = (this.#index.get(x.name) ?? []).filter((y) => y !== x);
       if (rest.length) this.#index.set(x.name, rest); else this.#index.delete(x.name);
     };
+    let live = 0;
     for (const s of shards) {
       if (s.kind !== 'services' || s.reverse.length === 0) continue;
-      live.add(s);
-      if (this.#indexed.has(s)) continue;
+      live++;
+      const old = this.#indexed.get(s.id);
+      if (old === s) continue;
       yield;
-      prevById ??= new Map([...this.#indexed].map((x) => [x.id, x]));
-      const old = prevById.get(s.id);
-      const oldClaims = old !== undefined && !replaced.has(old) ? this.#claims.get(old) : undefined;
+      const oldClaims = old !== undefined ? this.#claims.get(old) : undefined;
       let c = this.#claims.get(s);
       if (c === undefined) {
         c = claimsOfServicesShard(s, oldClaims === undefined ? undefined : { shard: old as ServicesShard, claims: oldClaims });
         this.#claims.set(s, c);
       }
+      this.#indexed.set(s.id, s);
       if (oldClaims === undefined) { for (const x of c) indexClaim(x); continue; }
-      replaced.add(old!);
-      const now = new Set(c), was = new Set(oldClaims);
-      for (const x of oldClaims) if (!now.has(x)) unindexClaim(x);
-      for (const x of c) if (!was.has(x)) indexClaim(x);
+      diffClaims(oldClaims, c, unindexClaim, indexClaim);
     }
-    for (const s of this.#indexed) {
-      if (live.has(s) || replaced.has(s)) continue;
-      for (const x of this.#claims.get(s) ?? []) unindexClaim(x);
+    // Shards gone (or left without PTRs) since last time: only when there are more than this compile's.
+    if (this.#indexed.size > live) {
+      const ids = new Set<string>();
+      for (const s of shards) if (s.kind === 'services' && s.reverse.length > 0) ids.add(s.id);
+      for (const [id, s] of this.#indexed) {
+        if (ids.has(id)) continue;
+        for (const x of this.#claims.get(s) ?? []) unindexClaim(x);
+        this.#indexed.delete(id);
+      }
     }
-    this.#indexed = live;
     // The StaticHosts' (and routes') claims: the same as last time while the contributions map
     // and the zones are the same objects (a change to Services only leaves both).
     const lastIn = this.#staticInput;

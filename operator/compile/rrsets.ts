@@ -2,7 +2,8 @@
 // with their keys already in sorted order, so JSON.stringify gives the canonical JSON of
 // dns-server/config/hash.ts (a test checks the hash against computeShardHash) at a fraction of
 // its cost on a 100,000-endpoint cluster. Each shard is serialised once, by hashShard(), and
-// that text is what shardJson() returns to whoever writes the shard out.
+// that text is what shardJson() returns to whoever writes the shard out; a patched shard copies
+// the text of what it kept from its predecessor's (cluster-services.ts spliceJson).
 
 import { createHash } from 'node:crypto';
 import type { RRSet, RecordType, Shard, UnhashedShard } from '../../dns-server/config/types.js';
@@ -60,51 +61,54 @@ export class RRSetBag {
 /** An RRset list sorted by name then type, as toRRSets() sorts it. */
 export const byNameType = (a: RRSet, b: RRSet): number => cmp(a.name, b.name) || cmp(a.type, b.type);
 
-/** The canonical JSON of each shard hashShard() made, kept until the shard object is collected. */
-const jsonOfShard = new WeakMap<object, string>();
-/** Where each top-level field's value lies in that JSON (start, end). */
-const fieldsOfShard = new WeakMap<object, Record<string, [number, number]>>();
+/** Each shard hashShard() made: its canonical JSON (one flat string), and where each top-level field's value lies in it; kept until the shard object is collected. */
+const madeShards = new WeakMap<object, { json: string; at: Record<string, [number, number]> }>();
 
 /**
  * Sets the hash of a shard whose objects all have sorted keys (see the header), serialising it
- * once: the canonical JSON is hashed, then kept (with the hash) for shardJson(). `pre` holds
- * top-level fields the caller has already serialised (JSON.stringify of that field's value).
+ * once: the canonical JSON is hashed piece by piece, then joined once into one flat string, kept
+ * (with the hash) for shardJson() and shardFieldJson(). `pre` holds top-level fields the caller
+ * has already serialised: JSON.stringify of that field's value, or the pieces that joined make it
+ * (a patched list: runs of last time's text and what is new, not joined into a string of its own).
  */
-export function hashShard<S extends UnhashedShard>(shard: S, pre: Partial<Record<keyof S & string, string>> = {}): S & { hash: string } {
+export function hashShard<S extends UnhashedShard>(shard: S, pre: Partial<Record<keyof S & string, string | readonly string[]>> = {}): S & { hash: string } {
   const top = shard as unknown as Record<string, unknown>;
-  const given = pre as Record<string, string | undefined>;
+  const given = pre as Record<string, string | readonly string[] | undefined>;
   const ordered: Record<string, unknown> = {};
   const at: Record<string, [number, number]> = {};
-  // Hashed piece by piece as it is built: the text is joined (a rope) and flattened only once,
-  // when it is written out, not also for the hash (a second copy of a 350 KB Services shard).
+  // Hashed piece by piece (a flat or sliced string is hashed without a copy on the heap), then
+  // joined once: no intermediate string of a 350 KB Services shard, no rope flattened later.
   const h = createHash('sha256').update('{');
-  let json = '{';
+  const parts: string[] = ['{'];
+  let length = 1;
+  const put = (piece: string) => { h.update(piece); parts.push(piece); length += piece.length; };
   for (const k of Object.keys(top).sort(cmp)) {
     if (top[k] === undefined) continue;
     ordered[k] = top[k];
+    put((length > 1 ? ',' : '') + JSON.stringify(k) + ':');
+    const from = length;
     const value = given[k] ?? JSON.stringify(top[k]);
-    const key = (json.length > 1 ? ',' : '') + JSON.stringify(k) + ':';
-    h.update(key).update(value);
-    json += key;
-    at[k] = [json.length, json.length + value.length];
-    json += value;
+    if (typeof value === 'string') put(value);
+    else for (const piece of value) put(piece);
+    at[k] = [from, length];
   }
   const hash = h.update('}').digest('hex');
   ordered.hash = hash;
-  jsonOfShard.set(ordered, json + ',"hash":"' + hash + '"}');
-  fieldsOfShard.set(ordered, at);
+  parts.push(',"hash":"', hash, '"}');
+  madeShards.set(ordered, { json: parts.join(''), at });
   return ordered as unknown as S & { hash: string };
 }
 
-/** The JSON of one top-level field of a shard hashShard() made (for hashShard's `pre`: a field not serialised again); undefined for another shard. */
+/** The JSON of one top-level field of a shard hashShard() made (a slice of its JSON, not a copy: for hashShard's `pre`); undefined for another shard. */
 export function shardFieldJson(shard: object, key: string): string | undefined {
-  const at = fieldsOfShard.get(shard)?.[key];
-  return at === undefined ? undefined : jsonOfShard.get(shard)!.slice(at[0], at[1]);
+  const made = madeShards.get(shard);
+  const at = made?.at[key];
+  return at === undefined ? undefined : made!.json.slice(at[0], at[1]);
 }
 
 /** JSON.stringify(shard), without serialising again a shard compile() made. */
 export function shardJson(shard: object): string {
-  return jsonOfShard.get(shard) ?? JSON.stringify(shard);
+  return madeShards.get(shard)?.json ?? JSON.stringify(shard);
 }
 
 /** Rebuilds a value with sorted keys at every depth (for the small, rarely built shards). */

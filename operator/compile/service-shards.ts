@@ -79,6 +79,7 @@ function patchIndex(last: NonNullable<CompileCache['indexed']>, s: Pick<Snapshot
     cache.services.delete(old);
     cache.touch(oe.ns);
     const ne = addService(cache, now, gen);
+    if (ne.id !== oe.id) { cache.idsMoved.add(oe.ns); cache.idsMoved.add(ne.ns); }
     const l = last.svcByNs.get(oe.ns)!;
     const at = l.indexOf(oe);
     // The same namespace: the new entry takes the old one's place (as in the snapshot).
@@ -92,7 +93,9 @@ function patchIndex(last: NonNullable<CompileCache['indexed']>, s: Pick<Snapshot
   }
   for (const i of sliceAt) {
     const old = last.slices[i], now = s.endpointSlices[i];
-    dropSlice(cache, old, cache.slices.get(old)!, addSlice(cache, now, gen));
+    const oe = cache.slices.get(old)!, ne = addSlice(cache, now, gen);
+    if (ne.id !== oe.id) { if (oe.slice) cache.idsMoved.add(oe.slice.namespace); if (ne.slice) cache.idsMoved.add(ne.slice.namespace); }
+    dropSlice(cache, old, oe, ne);
     last.slices[i] = now;
   }
   return true;
@@ -189,6 +192,27 @@ function sameEntries(cache: CompileCache, list: readonly SvcEntry[], prev: reado
 }
 
 /**
+ * The sorted identity key of a namespace's entries as the services phase lists them (each
+ * Service entry followed by its slice entries): the cluster zone, then per Service by name its
+ * identity and its slices' (by slice name). Equal keys, equal shards.
+ */
+function sortedKeyOf(clusterZone: string, entries: readonly object[]): string {
+  const groups: [SvcEntry, SliceEntry[]][] = [];
+  for (const e of entries) {
+    if ('svc' in e) groups.push([e as SvcEntry, []]);
+    else groups[groups.length - 1]![1].push(e as SliceEntry);
+  }
+  groups.sort((a, b) => byString(a[0].svc.meta.name, b[0].svc.meta.name));
+  let key = clusterZone;
+  for (const [e, slices] of groups) {
+    key += '|' + e.id;
+    if (slices.length > 1) slices.sort((a, b) => byString(a.slice!.key, b.slice!.key));
+    for (const x of slices) key += ',' + x.id;
+  }
+  return key;
+}
+
+/**
  * Services phase: the ServicesShard of every namespace with a Service. A namespace's shard is
  * reused when the index phase saw no entry of it appear or go away (the cache's
  * touchedNamespaces: nothing of it to look at, the common case after one change elsewhere),
@@ -212,25 +236,28 @@ export function* buildServiceShardsSteps(svcByNs: Map<string, SvcEntry[]>, cache
     const entries: object[] = [];
     for (const e of list) { entries.push(e); for (const x of cache.sliceEntriesOf(e.key)) entries.push(x); }
     list.sort((a, b) => byString(a.svc.meta.name, b.svc.meta.name));
-    let sortedKey = clusterZone;
-    const bySlice = (a: SliceEntry, b: SliceEntry) => byString(a.slice!.key, b.slice!.key);
-    for (const { id, key } of list) {
-      sortedKey += '|' + id;
-      for (const x of [...cache.sliceEntriesOf(key)].sort(bySlice)) sortedKey += ',' + x.id;
+    // The same identities (other objects of the same versions: a relist, or another order): the
+    // same shard. Not looked at when the index phase saw an object of another identity take one's
+    // place in this namespace (a change: the keys differ; building them costs more than the rest
+    // of a one-Service rebuild). The key of the entries stored is made only when next compared.
+    if (memo && !cache.idsMoved.has(ns)) {
+      const key = sortedKeyOf(clusterZone, entries);
+      if ((memo.sortedKey ??= sortedKeyOf(clusterZone, memo.entries)) === key) { cache.touchedNamespaces.delete(ns); memo.entries = entries; shards.push(memo.shard); continue; }
     }
-    if (memo && memo.sortedKey === sortedKey) { cache.touchedNamespaces.delete(ns); memo.entries = entries; shards.push(memo.shard); continue; }
     const records: ServiceRecords[] = [];
     for (const e of list) {
       records.push(recordsOf(cache, e, clusterZone));
       if (records.length % STEP_SERVICES === 0) yield;
     }
     const { shard, forward } = servicesShardOf(clusterZone, ns, records, memo?.forward);
-    cache.serviceShards.set(ns, { entries, sortedKey, shard, forward });
+    cache.serviceShards.set(ns, { entries, sortedKey: undefined, shard, forward });
     cache.touchedNamespaces.delete(ns);
+    cache.idsMoved.delete(ns);
     shards.push(shard);
   }
   for (const ns of cache.serviceShards.keys()) if (!svcByNs.has(ns)) cache.serviceShards.delete(ns);
   // A namespace without Services (a slice whose Service is not there): nothing to build.
   for (const ns of cache.touchedNamespaces) if (!svcByNs.has(ns)) cache.touchedNamespaces.delete(ns);
+  for (const ns of cache.idsMoved) if (!cache.touchedNamespaces.has(ns)) cache.idsMoved.delete(ns);
   return shards;
 }

@@ -41,52 +41,89 @@ function sameFigures(a: Record<string, unknown> | undefined, b: Record<string, u
 
 /** What one compile decided about each custom resource (filled by the phases, read by buildStatuses). */
 export class Verdicts {
-  readonly #verdicts = new Map<Meta, Verdict>();
-  readonly #shards = new Map<Meta, string[]>();
-  readonly #figures = new Map<Meta, Record<string, unknown>>();
+  /**
+   * One record per resource (one map, not one per field: at 1,000 StaticHosts the maps a compile
+   * fills are most of its garbage). A record is never changed once set, so a decision replayed
+   * from a memo (`replay`) is the memo's own object, which `same()` recognises by identity.
+   */
+  readonly #decided = new Map<Meta, Decided>();
+  /** Decisions replayed as a whole from a memo (replayAll): read after #decided, never changed. */
+  #replayed: ReadonlyMap<Meta, Decided> | undefined;
 
   reject(m: Meta, reason: Extract<Verdict, { accepted: false }>['reason'], message: string): void {
-    this.#verdicts.set(m, { accepted: false, reason, message });
+    this.#decided.set(m, rejected(reason, message));
   }
 
   /** `refused`: part of the resource is not served (condition PartiallyRefused). */
   accept(m: Meta, message: string, shardIds: string[], figures: Record<string, unknown>, refused?: Extract<Verdict, { accepted: true }>['refused']): void {
-    this.#verdicts.set(m, refused ? { accepted: true, message, refused } : { accepted: true, message });
-    this.#shards.set(m, shardIds);
-    this.#figures.set(m, figures);
+    this.#decided.set(m, accepted(message, shardIds, figures, refused));
+  }
+
+  /** Sets a decision made by accepted() or rejected() (a memo's, kept between compiles: not copied). */
+  replay(m: Meta, d: Decided): void {
+    this.#decided.set(m, d);
+  }
+
+  /**
+   * Sets every decision of `all`, a memo's map kept between compiles, without copying it (1,000
+   * StaticHosts' decisions every compile were a Map of 1,000 entries of garbage). For resources
+   * not decided before (as replay() would, a decision made later wins).
+   */
+  replayAll(all: ReadonlyMap<Meta, Decided>): void {
+    if (this.#replayed === undefined) this.#replayed = all;
+    else for (const [m, d] of all) this.#decided.set(m, d);
+  }
+
+  #lookup(m: Meta): Decided | undefined {
+    return this.#decided.get(m) ?? this.#replayed?.get(m);
   }
 
   has(m: Meta): boolean {
-    return this.#verdicts.has(m);
+    return this.#lookup(m) !== undefined;
   }
 
   get(m: Meta): Verdict | undefined {
-    return this.#verdicts.get(m);
+    return this.#lookup(m)?.verdict;
   }
 
   /** Whether `m` was decided exactly as `prev` says (verdict, shard ids, figures): its result would be the same. */
   same(m: Meta, prev: Decided | undefined): boolean {
     if (prev === undefined) return false;
-    const v = this.#verdicts.get(m), p = prev.verdict;
+    const d = this.#lookup(m);
+    if (d === prev) return true;
+    const v = d?.verdict, p = prev.verdict;
     if (v === undefined || p === undefined || v.accepted !== p.accepted || v.message !== p.message) return false;
     if (!v.accepted || !p.accepted) return (v as Rejected).reason === (p as Rejected).reason;
     if (v.refused?.reason !== p.refused?.reason || v.refused?.message !== p.refused?.message) return false;
-    return sameList(this.#shards.get(m), prev.shardIds) && sameFigures(this.#figures.get(m), prev.figures);
+    return sameList(d!.shardIds, prev.shardIds) && sameFigures(d!.figures, prev.figures);
   }
 
   /** What `same()` compares, as decided now. */
   decided(m: Meta): Decided {
-    return { verdict: this.#verdicts.get(m), shardIds: this.#shards.get(m), figures: this.#figures.get(m) };
+    return this.#lookup(m) ?? UNDECIDED;
   }
 
   /** The status and shard ids of a resource (an undecided one reads as not compiled). */
   result(m: Meta): { status: ResourceResult['status']; shardIds: string[] } {
-    const v = this.#verdicts.get(m) ?? { accepted: false as const, reason: 'InvalidSpec' as const, message: 'not compiled' };
+    const d = this.#lookup(m);
+    const v = d?.verdict ?? { accepted: false as const, reason: 'InvalidSpec' as const, message: 'not compiled' };
     return {
-      status: { observedGeneration: m.generation, conditions: buildConditions(m, v), ...(v.accepted ? this.#figures.get(m) : {}) },
-      shardIds: v.accepted ? this.#shards.get(m) ?? [] : [],
+      status: { observedGeneration: m.generation, conditions: buildConditions(m, v), ...(v.accepted ? d!.figures : {}) },
+      shardIds: v.accepted ? d!.shardIds ?? [] : [],
     };
   }
+}
+
+const UNDECIDED: Decided = { verdict: undefined, shardIds: undefined, figures: undefined };
+
+/** An accepted resource's decision (for Verdicts.replay; `refused`: condition PartiallyRefused). */
+export function accepted(message: string, shardIds: string[], figures: Record<string, unknown>, refused?: Extract<Verdict, { accepted: true }>['refused']): Decided {
+  return { verdict: refused ? { accepted: true, message, refused } : { accepted: true, message }, shardIds, figures };
+}
+
+/** A refused resource's decision (for Verdicts.replay). */
+export function rejected(reason: Rejected['reason'], message: string): Decided {
+  return { verdict: { accepted: false, reason, message }, shardIds: undefined, figures: undefined };
 }
 
 function condition(meta: Meta, type: string, status: ConditionStatus, reason: string, message: string): Condition {

@@ -2,10 +2,11 @@
 // one change proportional to the change). Whatever the sequence of changes, its result must be
 // the one a fresh compile of the final snapshot gives: checked here over seeded random sequences
 // of the changes an informer hands over (an object replaced by its next version, one added,
-// one deleted, lists reordered, several at once, the list arrays reused or new).
+// one deleted, lists reordered, several at once, the list arrays reused or new; StaticHosts,
+// Namespaces and the zone too, on which the parse, domains and contributors phases' memos key).
 
 import { expect } from 'chai';
-import { compile, createCompiler } from '../../../operator/compile/index.js';
+import { compile, createCompiler, shardJson } from '../../../operator/compile/index.js';
 import type { Snapshot } from '../../../operator/compile/index.js';
 import { OPTS, T0, T1, namespace, service, slice, snap, staticHost, zone } from './fixtures.js';
 
@@ -65,7 +66,7 @@ function change(r: (n: number) => number, s: Snapshot, serial: number): [Snapsho
   const endpointSlices = fresh ? [...s.endpointSlices] : s.endpointSlices;
   const next = { ...s, services, endpointSlices };
   const ns = `ns${r(NAMESPACES)}`;
-  switch (r(9)) {
+  switch (r(11)) {
     case 0: { // a Service's next version
       const i = r(services.length); const m = nameOf(services[i]);
       services[i] = svcObj(r, m.namespace, m.name);
@@ -110,8 +111,28 @@ function change(r: (n: number) => number, s: Snapshot, serial: number): [Snapsho
       }
       return [next, 'burst of 6 updates'];
     }
-    default: { // nothing changed in the lists (a StaticHost or nothing at all moved)
-      return [next, 'no Service or EndpointSlice change'];
+    case 8: { // a StaticHost's next version (sometimes invalid, sometimes a name another holds), or one added or deleted
+      const staticHosts = [...s.staticHosts];
+      const i = r(staticHosts.length + 1), k = r(4);
+      if (k === 0 && staticHosts.length > 1) { staticHosts.splice(i % staticHosts.length, 1); return [{ ...next, staticHosts }, `delete StaticHost at ${i}`]; }
+      const addresses = k === 1 ? ['not-an-ip'] : [`10.250.0.${r(8) + 1}`];
+      const h = staticHost('splitdns', i < staticHosts.length ? nameOf(staticHosts[i]).name : `h-new${serial}`, { hostnames: [`h${r(8)}.static.example`], addresses, ptr: r(2) === 0 });
+      if (i < staticHosts.length) staticHosts[i] = h; else staticHosts.push(h);
+      return [{ ...next, staticHosts }, `StaticHost ${nameOf(h).name} (${addresses[0]})`];
+    }
+    case 9: { // a Namespace's labels (which zones publish its Services), or the zone's next version
+      if (r(2)) {
+        const namespaces = [...s.namespaces];
+        const n = r(NAMESPACES);
+        namespaces[n] = namespace(`ns${n}`, r(2) ? { tier: 'prod' } : {});
+        return [{ ...next, namespaces }, `Namespace ns${n} labels`];
+      }
+      const selector = { matchLabels: { publish: r(4) ? 'yes' : 'no' } };
+      const services = r(2) ? { selector } : { selector, namespaceSelector: { matchLabels: { tier: 'prod' } } };
+      return [{ ...next, zones: [zone('corp', { domain: 'corp.example.org', ttl: 300 + serial, records: [], services }, T0)] }, 'zone corp'];
+    }
+    default: { // nothing changed in the lists (nothing at all moved)
+      return [next, 'no change'];
     }
   }
 }
@@ -128,8 +149,11 @@ describe('compile: a long-lived compiler patching its memory gives what a fresh 
         let what: string;
         [s, what] = change(r, s, k);
         did.push(what);
-        const warm = JSON.stringify(c.compile(s));
+        const result = c.compile(s);
+        const warm = JSON.stringify(result);
         expect(warm, `after: ${did.join('; ')}`).to.equal(JSON.stringify(compile(s, OPTS)));
+        // The text a patched shard was hashed over and is written out as (its kept RRsets copied from its predecessor's) is its JSON.
+        for (const shard of result.bundle.shards) expect(shardJson(shard), `${shard.id} after: ${did.join('; ')}`).to.equal(JSON.stringify(shard));
       }
     });
   }

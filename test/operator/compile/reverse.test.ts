@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { compile } from '../../../operator/compile/index.js';
 import type { CompileResult, ResourceResult } from '../../../operator/compile/index.js';
 import { validateShard } from '../../../dns-server/config/index.js';
-import { judgePtrClaims } from '../../../operator/compile/reverse-claims.js';
+import { diffClaims, judgePtrClaims } from '../../../operator/compile/reverse-claims.js';
 import type { PtrClaim } from '../../../operator/compile/reverse-claims.js';
 import { addressOfReverseName, clusterRanges, parseCidr } from '../../../operator/compile/reverse-zones.js';
 import { OPTS, T0, T1, namespace, service, slice, snap, staticHost, zone } from './fixtures.js';
@@ -322,5 +322,35 @@ describe('compile: Kubernetes DNS specification 2.4.3, endpoints without hostnam
   it('gives a not-ready address no PTR (the authoritative reverse zone answers NXDOMAIN)', () => {
     expect(ptrs(r).get('3.0.244.10.in-addr.arpa.')).to.equal(undefined);
     expect(r.bundle.shards.some((s) => s.id === 'zone/244.10.in-addr.arpa')).to.equal(true);
+  });
+});
+
+describe('reverse claims: diffClaims (the index patched when a namespace shard is replaced)', () => {
+  const claim = (name: string, target: string): PtrClaim => ({ name, target, namespace: 'a', owner: `Service a/${target}`, source: 'clusterIP', denied: undefined });
+  const run = (was: PtrClaim[], now: PtrClaim[]) => {
+    const gone: PtrClaim[] = [], came: PtrClaim[] = [];
+    diffClaims(was, now, (x) => gone.push(x), (x) => came.push(x));
+    return { gone, came };
+  };
+  const [a, b, c, d] = [claim('1.in-addr.arpa.', 'x'), claim('2.in-addr.arpa.', 'x'), claim('2.in-addr.arpa.', 'y'), claim('3.in-addr.arpa.', 'x')];
+  const b2 = claim('2.in-addr.arpa.', 'x'); // equal to b, another object
+
+  it('in step over ordered lists: what left, what came, an equal claim of another object both', () => {
+    const r = run([a, b, c], [b2, c, d]);
+    expect(r.gone).to.deep.equal([a, b]).and.satisfy((l: PtrClaim[]) => l[1] === b);
+    expect(r.came).to.have.length(2);
+    expect(r.came[0]).to.equal(b2);
+    expect(r.came[1]).to.equal(d);
+    expect(run([a, b], [a, b])).to.deep.equal({ gone: [], came: [] });
+    expect(run([], [a])).to.deep.equal({ gone: [], came: [a] });
+    expect(run([a, d], [])).to.deep.equal({ gone: [a, d], came: [] });
+  });
+
+  it('lists not in order give the same answer (by sets)', () => {
+    const r = run([c, a, b], [d, c, b2]);
+    expect(r.gone).to.have.length(2);
+    expect(r.gone.includes(a) && r.gone.includes(b), 'a and b (by identity) went').to.equal(true);
+    expect(r.came).to.have.length(2);
+    expect(r.came.includes(b2) && r.came.includes(d), 'b2 and d (by identity) came').to.equal(true);
   });
 });
