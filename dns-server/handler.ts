@@ -121,8 +121,12 @@ class Forwarded<T> implements FallbackQuery {
     this.key = ctx.key; this.qtype = ctx.qtype; this.qclass = ctx.qclass;
   }
 
+  /** Whether the query has had its one answer (finish()): a later answer() is dropped. */
+  answered = false;
+
   /** The reply for the fallback's answer (null: no route → REFUSED), counted. */
   finish(reply: Buffer | null): Buffer {
+    this.answered = true;
     const b = reply ?? errorFromQuery(this, RCODE.REFUSED);
     this.m.response(replyRcode(b), (now() - this.t0) / 1000);
     return b;
@@ -130,7 +134,9 @@ class Forwarded<T> implements FallbackQuery {
 
   answer(reply: Buffer | null): void {
     // Called from the fallback's own callbacks (an upstream socket's 'message'): nothing may throw
-    // back into them, which would leave the flight's other clients unanswered.
+    // back into them, which would leave the flight's other clients unanswered. A query already
+    // answered (its fallback threw after keeping it: SERVFAIL went out then) gets no second answer.
+    if (this.answered) return;
     try { this.sink(this.finish(reply), this.to); } catch { /* the transport is gone: nothing to send to */ }
   }
   fail(): void { this.answer(errorFromQuery(this, RCODE.SERVFAIL)); }
@@ -141,7 +147,15 @@ function forward<T>(ctx: QueryContext, fb: Fallback, m: ServerMetrics, t0: numbe
   let promised: Promise<Reply> | undefined;
   if (sink === undefined) promised = new Promise<Reply>((resolve) => { sink = resolve; });
   const own = new Forwarded(ctx, m, t0, sink!, to);
-  const r = fb.resolve(own);
+  let r: ReturnType<Fallback['resolve']>;
+  try {
+    r = fb.resolve(own);
+  } catch {
+    // A fallback that kept the query (its answer() may come later) and then threw: SERVFAIL now,
+    // once; answer() drops whatever comes after. One that answered before throwing has answered.
+    if (own.answered) return promised ?? PENDING;
+    return own.finish(errorFromQuery(own, RCODE.SERVFAIL));
+  }
   if (r === PENDING) return promised ?? PENDING;
   if (r instanceof Promise) {
     r.then((b) => own.answer(b), () => own.fail());
