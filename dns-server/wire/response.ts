@@ -7,6 +7,8 @@
 // limit goes out as header + question (+ OPT) with TC=1 and no records; the client retries
 // over TCP, where the limit is 65535.
 
+// Buffer as a module binding: the global is an accessor (a getter call per use on the hot path).
+import { Buffer } from 'node:buffer';
 import { CLASS_IN, FLAG_AA, FLAG_QR, FLAG_TC, TYPE } from './constants.js';
 import { WireWriter } from './writer.js';
 
