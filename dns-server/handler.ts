@@ -44,7 +44,7 @@ export type ReplySink<T> = (reply: Reply, to: T) => void;
 type QueryContext = { -readonly [K in Exclude<keyof FallbackQuery, 'answer'>]: FallbackQuery[K] };
 
 const q = newParsedQuery();
-const context: QueryContext = { msg: Buffer.alloc(0), qend: 12, optSize: -1, dnssecOk: false, maxSize: 512, key: '', qtype: 0, qclass: 0 };
+const context: QueryContext = { msg: Buffer.alloc(0), qend: 12, optSize: -1, dnssecOk: false, maxSize: 512, asKey: false, key: '', qtype: 0, qclass: 0 };
 /** answer()'s word for "no table has the name: ask the fallback" (handleQuery's forward() does, with a context of its own). */
 const TO_FALLBACK: unique symbol = Symbol('to fallback');
 let slowRotation = 0;
@@ -80,6 +80,7 @@ export function handleQuery<T>(msg: Buffer, proto: 0 | 1, st: HandlerState, sink
   ctx.msg = msg; ctx.qend = q.qend; ctx.optSize = q.ednsPresent ? st.udpPayloadSize : -1; ctx.dnssecOk = q.ednsDo;
   ctx.maxSize = proto === PROTO_TCP ? 65535 : q.ednsPresent ? Math.min(q.ednsUdpSize, st.udpPayloadSize) : 512;
   ctx.key = ''; ctx.qtype = q.qtype; ctx.qclass = q.qclass; // key: set by answer()
+  ctx.asKey = !q.upper && q.qclass === CLASS_IN; // patchPrepared: a prepared answer's question is this one's (answer() serves class IN only)
   if (q.ednsPresent && q.ednsVersion > 0) {
     // RFC 6891 §6.1.3: BADVERS, with the highest version we do (0) in the OPT.
     m.response(EXT_RCODE_BADVERS, (now() - t0) / 1000);
