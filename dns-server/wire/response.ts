@@ -205,10 +205,17 @@ export function patchPrepared(tpl: Buffer, ctx: ReplyContext, shared = false): R
   return out;
 }
 
-/** Copies src[start, end) to dst at `at`: the few dozen bytes of a header and question, by hand (Buffer#copy of part of a buffer makes a view object per call on Node 20). */
+/**
+ * Copies src[start, end) to dst at `at`: the few dozen bytes of a header and question. Up to
+ * COPY_LOOP_MAX bytes by hand; more through one plain Uint8Array view and TypedArray#set, about
+ * half the instructions at 60 bytes (a byte loop over a Buffer costs some 25 instructions a
+ * byte). Not Buffer#copy: it checks its arguments in JS, then makes the same view.
+ */
 function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
+  if (end - start > COPY_LOOP_MAX) { dst.set(new Uint8Array(src.buffer, src.byteOffset + start, end - start), at); return; }
   for (let i = start; i < end; i++) dst[at + i - start] = src[i];
 }
+const COPY_LOOP_MAX = 32;
 
 /**
  * A negative answer (NXDOMAIN or NODATA, RFC 2308 §3): header + question as sent + the zone's
