@@ -214,7 +214,12 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
       break;
     }
     case 'none': {
-      return st.fallback === undefined ? errorFromQuery(ctx, RCODE.REFUSED) : TO_FALLBACK;
+      if (st.fallback === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
+      // A forwarded name is recalled too: its next query takes the key string from the index
+      // (the forwarder's cache is keyed by it) and skips locate(). Only with a fallback: a server
+      // that refuses such names keeps its index for its own.
+      if (recalled === undefined) remember(t, q.nameHash, key, loc);
+      return TO_FALLBACK;
     }
   }
   // Slow path: compose from the live tables (wildcards, CNAME chains leaving their shard, ANY, NODATA without SOA).

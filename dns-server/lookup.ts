@@ -38,7 +38,7 @@ interface LocateIndex {
 }
 
 /**
- * A name this thread answered from a zone or the hosts table of one Tables: its key and where
+ * A name this thread answered from a zone or the hosts table of one Tables (or handed to the fallback): its key and where
  * it lives, so that the next query for it needs neither a key string nor locate() (recall).
  */
 export interface Recalled {
@@ -100,8 +100,8 @@ export function recall(t: Tables, msg: Buffer, nameEnd: number, hash: number): R
 }
 
 /**
- * Keeps `key` (hash `hash`) and its Location (a zone or the hosts: names that exist there; a
- * copy, as locate() rewrites its result) for recall on `t`.
+ * Keeps `key` (hash `hash`) and its Location (a zone or the hosts: names that exist there; or
+ * none: a name handed to the fallback; a copy, as locate() rewrites its result) for recall on `t`.
  */
 export function remember(t: Tables, hash: number, key: string, loc: Location): void {
   const ix = indexOf(t);

@@ -211,7 +211,7 @@ export function patchPrepared(tpl: Buffer, ctx: ReplyContext, shared = false): R
  * half the instructions at 60 bytes (a byte loop over a Buffer costs some 25 instructions a
  * byte). Not Buffer#copy: it checks its arguments in JS, then makes the same view.
  */
-function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
+export function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
   if (end - start > COPY_LOOP_MAX) { dst.set(new Uint8Array(src.buffer, src.byteOffset + start, end - start), at); return; }
   for (let i = start; i < end; i++) dst[at + i - start] = src[i];
 }
