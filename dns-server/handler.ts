@@ -44,7 +44,7 @@ export type ReplySink<T> = (reply: Reply, to: T) => void;
 type QueryContext = { -readonly [K in Exclude<keyof FallbackQuery, 'answer'>]: FallbackQuery[K] };
 
 const q = newParsedQuery();
-const context: QueryContext = { msg: Buffer.alloc(0), qend: 12, optSize: -1, dnssecOk: false, maxSize: 512, key: '', qtype: 0, qclass: 0 };
+const context: QueryContext = { msg: Buffer.alloc(0), qend: 12, optSize: -1, dnssecOk: false, maxSize: 512, asKey: false, key: '', qtype: 0, qclass: 0 };
 /** answer()'s word for "no table has the name: ask the fallback" (handleQuery's forward() does, with a context of its own). */
 const TO_FALLBACK: unique symbol = Symbol('to fallback');
 let slowRotation = 0;
@@ -80,6 +80,7 @@ export function handleQuery<T>(msg: Buffer, proto: 0 | 1, st: HandlerState, sink
   ctx.msg = msg; ctx.qend = q.qend; ctx.optSize = q.ednsPresent ? st.udpPayloadSize : -1; ctx.dnssecOk = q.ednsDo;
   ctx.maxSize = proto === PROTO_TCP ? 65535 : q.ednsPresent ? Math.min(q.ednsUdpSize, st.udpPayloadSize) : 512;
   ctx.key = ''; ctx.qtype = q.qtype; ctx.qclass = q.qclass; // key: set by answer()
+  ctx.asKey = !q.upper && q.qclass === CLASS_IN; // patchPrepared: a prepared answer's question is this one's (answer() serves class IN only)
   if (q.ednsPresent && q.ednsVersion > 0) {
     // RFC 6891 §6.1.3: BADVERS, with the highest version we do (0) in the OPT.
     m.response(EXT_RCODE_BADVERS, (now() - t0) / 1000);
@@ -121,8 +122,12 @@ class Forwarded<T> implements FallbackQuery {
     this.key = ctx.key; this.qtype = ctx.qtype; this.qclass = ctx.qclass;
   }
 
+  /** Whether the query has had its one answer (finish()): a later answer() is dropped. */
+  answered = false;
+
   /** The reply for the fallback's answer (null: no route → REFUSED), counted. */
   finish(reply: Buffer | null): Buffer {
+    this.answered = true;
     const b = reply ?? errorFromQuery(this, RCODE.REFUSED);
     this.m.response(replyRcode(b), (now() - this.t0) / 1000);
     return b;
@@ -130,7 +135,9 @@ class Forwarded<T> implements FallbackQuery {
 
   answer(reply: Buffer | null): void {
     // Called from the fallback's own callbacks (an upstream socket's 'message'): nothing may throw
-    // back into them, which would leave the flight's other clients unanswered.
+    // back into them, which would leave the flight's other clients unanswered. A query already
+    // answered (its fallback threw after keeping it: SERVFAIL went out then) gets no second answer.
+    if (this.answered) return;
     try { this.sink(this.finish(reply), this.to); } catch { /* the transport is gone: nothing to send to */ }
   }
   fail(): void { this.answer(errorFromQuery(this, RCODE.SERVFAIL)); }
@@ -141,7 +148,15 @@ function forward<T>(ctx: QueryContext, fb: Fallback, m: ServerMetrics, t0: numbe
   let promised: Promise<Reply> | undefined;
   if (sink === undefined) promised = new Promise<Reply>((resolve) => { sink = resolve; });
   const own = new Forwarded(ctx, m, t0, sink!, to);
-  const r = fb.resolve(own);
+  let r: ReturnType<Fallback['resolve']>;
+  try {
+    r = fb.resolve(own);
+  } catch {
+    // A fallback that kept the query (its answer() may come later) and then threw: SERVFAIL now,
+    // once; answer() drops whatever comes after. One that answered before throwing has answered.
+    if (own.answered) return promised ?? PENDING;
+    return own.finish(errorFromQuery(own, RCODE.SERVFAIL));
+  }
   if (r === PENDING) return promised ?? PENDING;
   if (r instanceof Promise) {
     r.then((b) => own.answer(b), () => own.fail());
@@ -199,7 +214,12 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
       break;
     }
     case 'none': {
-      return st.fallback === undefined ? errorFromQuery(ctx, RCODE.REFUSED) : TO_FALLBACK;
+      if (st.fallback === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
+      // A forwarded name is recalled too: its next query takes the key string from the index
+      // (the forwarder's cache is keyed by it) and skips locate(). Only with a fallback: a server
+      // that refuses such names keeps its index for its own.
+      if (recalled === undefined) remember(t, q.nameHash, key, loc);
+      return TO_FALLBACK;
     }
   }
   // Slow path: compose from the live tables (wildcards, CNAME chains leaving their shard, ANY, NODATA without SOA).

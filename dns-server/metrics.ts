@@ -10,8 +10,10 @@ export const PROTOS = ['udp', 'tcp'] as const;
 export const TCP_CLOSE_REASONS = ['idle', 'stalled', 'frame_timeout', 'backpressure', 'evicted', 'client_limit', 'query_limit'] as const;
 export type TcpCloseReason = typeof TCP_CLOSE_REASONS[number];
 const TYPE_LABELS = [...COUNTED_TYPES, 'other'] as const;
-const TYPE_INDEX = new Map<number, number>([[1, 0], [28, 1], [5, 2], [15, 3], [2, 4], [12, 5], [6, 6], [33, 7], [16, 8], [257, 9], [255, 10]]);
 const OTHER_TYPE = TYPE_LABELS.length - 1;
+/** qtype → its index in TYPE_LABELS, for qtypes 0..257 (the counted ones are all below 258; others: OTHER_TYPE); an array read per query, not a Map probe. */
+const TYPE_INDEX = new Uint8Array(258).fill(OTHER_TYPE);
+for (const [qtype, i] of [[1, 0], [28, 1], [5, 2], [15, 3], [2, 4], [12, 5], [6, 6], [33, 7], [16, 8], [257, 9], [255, 10]]) TYPE_INDEX[qtype] = i;
 
 /** Request-duration buckets, seconds. */
 const DURATION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -93,8 +95,7 @@ export class ServerMetrics {
   }
 
   request(proto: 0 | 1, qtype: number): void {
-    const t = TYPE_INDEX.get(qtype);
-    this.requests[proto * TYPE_LABELS.length + (t === undefined ? OTHER_TYPE : t)]++;
+    this.requests[proto * TYPE_LABELS.length + (qtype < TYPE_INDEX.length ? TYPE_INDEX[qtype] : OTHER_TYPE)]++;
   }
 
   /** Counts a response by its rcode (BADVERS passed as 16) and its handling time. */

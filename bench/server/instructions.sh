@@ -9,7 +9,8 @@
 # The kernel's work (the socket calls) is not counted: it is the same for every server here,
 # about as much CPU time again as node-echo's user-space share.
 #   bash bench/server/instructions.sh NAME QUERIES CMD...   (CMD listens on 127.0.0.1:$PORT)
-# Env: PORT (5499), WARM (20000), NQ (5000). Needs valgrind (apt-get install -y valgrind), dnsperf, dig.
+# Env: PORT (5499), WARM (20000), NQ (5000), CG_OUT (a path: keep the measured part's callgrind
+# file there, for callgrind_annotate --inclusive=yes). Needs valgrind (apt-get install -y valgrind), dnsperf, dig.
 # bench/server.sh runs it (INSTR=1) on node-echo, zone names, cluster names and serve, and on a
 # BASE build beside this one.
 set -uo pipefail
@@ -38,6 +39,7 @@ for _ in $(seq 50); do ls "$D"/cg.out.* >/dev/null 2>&1 && break; sleep 0.2; don
 kill "$VP" 2>/dev/null; wait "$VP" 2>/dev/null
 done_q=$(echo "$R" | awk '/Queries completed/{print $3}')
 lost=$(echo "$R" | awk '/Queries lost/{print $3}')
+[ -n "${CG_OUT:-}" ] && cat "$D"/cg.out.* > "$CG_OUT"
 total=$(cat "$D"/cg.out.* | awk '/^summary:/{s+=$2} END{print s+0}')
 [ -n "$done_q" ] && [ "$done_q" -gt 0 ] && [ "$total" -gt 0 ] || { echo "instructions: $NAME: no count (completed=${done_q:-?})"; exit 1; }
 echo "instructions: $NAME instr_per_query=$((total / done_q)) answered=$done_q lost=$lost"

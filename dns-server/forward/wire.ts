@@ -4,9 +4,11 @@
 // upstream response's own bytes when nothing else needs them (shapeInPlace), else a copy of the
 // stored body (shapeForClient).
 
+// Buffer as a module binding: the global is an accessor (a getter call per use: a cached answer's copy).
+import { Buffer } from 'node:buffer';
 import { FLAG_TC, TYPE } from '../wire/constants.js';
 import { skipName } from '../wire/name.js';
-import { appendOpt, OPT_LEN, truncatedFromQuery } from '../wire/response.js';
+import { appendOpt, copyBytes, OPT_LEN, truncatedFromQuery } from '../wire/response.js';
 import type { ReplyContext } from '../wire/response.js';
 
 /**
@@ -203,7 +205,7 @@ export function shapeForClient(stored: StoredResponse, ctx: ReplyContext, age = 
   out.set(body, 0); // (Buffer#copy makes a view of the source per call)
   out[0] = msg[0]; out[1] = msg[1];
   out[2] = (body[2] & ~(0x01 | FLAG_TC)) | (msg[2] & 0x01);
-  if (qend <= body.length) for (let i = 12; i < qend; i++) out[i] = msg[i];
+  if (qend <= body.length) copyBytes(msg, 12, qend, out, 12);
   if (age > 0 || fixedTtl >= 0 || cap < 0x7fffffff) {
     for (const o of ttlOffsets) {
       const t = fixedTtl >= 0 ? fixedTtl : Math.max(0, Math.min(body.readUInt32BE(o), cap) - age);

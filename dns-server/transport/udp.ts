@@ -49,14 +49,23 @@ export async function startUdp(address: string, port: number, st: HandlerState, 
   // A forwarded query's reply, sent when its answer comes (a UDP reply is always one Buffer): one
   // function for every query, the client's address handed back with the reply (handler.ts).
   const sendTo = (b: Reply, rinfo: dgram.RemoteInfo): void => { if (!closed) sock.send(b as Buffer, rinfo.port, rinfo.address); };
-  sock.on('message', (msg, rinfo) => {
-    const out = tap.enabled ? tap.handle(msg, PROTO_UDP, st, rinfo.address) : handleQuery(msg, PROTO_UDP, st, sendTo, rinfo);
-    if (out === null || out === PENDING) return;
+  // The query log's path, apart: it may answer with a promise (a forwarded query), the plain
+  // path never does (PENDING and the sink instead), so it needs no test for one per query.
+  const logged = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    const out = tap.handle(msg, PROTO_UDP, st, rinfo.address);
+    if (out === null) return;
     if (out instanceof Promise) {
       out.then((b) => { if (b !== null && !closed) sock.send(b, rinfo.port, rinfo.address); }, () => undefined);
       return;
     }
-    sock.send(out, rinfo.port, rinfo.address);
+    sock.send(out as Buffer, rinfo.port, rinfo.address);
+  };
+  sock.on('message', (msg, rinfo) => {
+    if (tap.enabled) { logged(msg, rinfo); return; }
+    const out = handleQuery(msg, PROTO_UDP, st, sendTo, rinfo);
+    // Over UDP a reply is always one Buffer (handler.ts): sent in the three-argument form, as
+    // node-echo does (no offset and length: no view made of it).
+    if (out !== null && out !== PENDING) sock.send(out as Buffer, rinfo.port, rinfo.address);
   });
   sock.on('error', () => undefined); // e.g. ICMP port unreachable reflected as send errors: not fatal
   await new Promise<void>((resolve, reject) => {

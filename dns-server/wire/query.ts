@@ -33,6 +33,8 @@ export interface ParsedQuery {
   nameEnd: number;
   /** FNV-1a of the key's bytes (the name lower-cased): tables/slab.ts hashKey(key). */
   nameHash: number;
+  /** Whether the name has an ASCII upper-case letter: false, its bytes are the key's (no case to restore in a prepared answer). */
+  upper: boolean;
   /** Offset just past the question (name + type + class). */
   qend: number;
   qtype: number;
@@ -44,7 +46,7 @@ export interface ParsedQuery {
 }
 
 export function newParsedQuery(): ParsedQuery {
-  return { verdict: Verdict.Drop, id: 0, flags2: 0, key: '', nameEnd: 0, nameHash: 0, qend: 0, qtype: 0, qclass: 0, ednsPresent: false, ednsVersion: 0, ednsUdpSize: 512, ednsDo: false };
+  return { verdict: Verdict.Drop, id: 0, flags2: 0, key: '', nameEnd: 0, nameHash: 0, upper: false, qend: 0, qtype: 0, qclass: 0, ednsPresent: false, ednsVersion: 0, ednsUdpSize: 512, ednsDo: false };
 }
 
 /**
@@ -54,7 +56,7 @@ export function newParsedQuery(): ParsedQuery {
 export function parseQuery(msg: Buffer, q: ParsedQuery, keyed = true): void {
   const len = msg.length;
   q.ednsPresent = false; q.ednsVersion = 0; q.ednsUdpSize = 512; q.ednsDo = false;
-  q.key = ''; q.nameEnd = 12; q.nameHash = 0; q.qend = 12; q.qtype = 0; q.qclass = 0;
+  q.key = ''; q.nameEnd = 12; q.nameHash = 0; q.upper = false; q.qend = 12; q.qtype = 0; q.qclass = 0;
   if (len < 12 || (msg[2] & 0x80) !== 0) { q.verdict = Verdict.Drop; return; }
   q.id = (msg[0] << 8) | msg[1];
   q.flags2 = msg[2];
@@ -64,6 +66,7 @@ export function parseQuery(msg: Buffer, q: ParsedQuery, keyed = true): void {
   // Question name: no compression allowed here (nothing precedes it to point to).
   let p = 12;
   let h = FNV_BASIS;
+  let upper = false;
   for (;;) {
     if (p >= len) { q.verdict = Verdict.FormErr; return; }
     const l = msg[p];
@@ -73,8 +76,9 @@ export function parseQuery(msg: Buffer, q: ParsedQuery, keyed = true): void {
     const end = p + 1 + l;
     if (end > len) { q.verdict = Verdict.FormErr; return; }
     for (let i = p + 1; i < end; i++) {
-      const c = msg[i];
-      h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), FNV_PRIME);
+      let c = msg[i];
+      if (c >= 65 && c <= 90) { c += 32; upper = true; }
+      h = Math.imul(h ^ c, FNV_PRIME);
     }
     p = end;
   }
@@ -82,6 +86,7 @@ export function parseQuery(msg: Buffer, q: ParsedQuery, keyed = true): void {
   if (p + 5 > len) { q.verdict = Verdict.FormErr; return; }
   q.nameEnd = p;
   q.nameHash = h >>> 0;
+  q.upper = upper;
   if (keyed) q.key = questionKey(msg, q);
   q.qtype = (msg[p + 1] << 8) | msg[p + 2];
   q.qclass = (msg[p + 3] << 8) | msg[p + 4];

@@ -1,9 +1,10 @@
 // Authoritative answers through a real server over UDP: one row per behaviour.
 import { expect } from 'chai';
+import dnsPacket from 'dns-packet';
 import type { Answer } from 'dns-packet';
 import type { DnsServer } from '../../dns-server/index.js';
 import { bundle, exampleZone, hostsShard, servicesShard, zoneShard } from '../helpers/bundles.js';
-import { flagsOf, rcodeOf, udpQuery } from '../helpers/dns-client.js';
+import { buildQuery, flagsOf, rcodeOf, udpExchange, udpQuery } from '../helpers/dns-client.js';
 import { startTestServer } from '../helpers/server.js';
 
 const data = (answers: Answer[] | undefined, type?: string) => (answers ?? []).filter((a) => !type || a.type === type).map((a) => (a as { data: unknown }).data);
@@ -43,6 +44,24 @@ describe('dns-server: authoritative answers', () => {
     const rd = await udpQuery(server.port, { name: 'WWW.EXAMPLE.ORG', id: 7 });
     expect(flagsOf(rd.raw).rd).to.equal(true);
     expect(rd.questions![0].name).to.equal('WWW.EXAMPLE.ORG');
+  });
+
+  it('returns the question bytes as sent for every kind of prepared answer, a lower-case name (its bytes are the prepared answer\'s own) as a mixed-case one, the rest alike', async () => {
+    const asked: [string, string][] = [['www.example.org', 'A'], ['www.example.org', 'AAAA'], ['alias.example.org', 'A'], ['example.org', 'MX'],
+      ['web.default.svc.cluster.local', 'A'], ['_http._tcp.web.default.svc.cluster.local', 'SRV'], ['db.internal.local', 'A'], ['10.0.96.10.in-addr.arpa', 'PTR'],
+      ['1.2.0.192.in-addr.arpa', 'PTR'], ['dns-version.cluster.local', 'TXT']];
+    for (const [name, type] of asked) {
+      for (const [as, id] of [[name, 1], [name.toUpperCase(), 2], [name.replace(/[a-z]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c)), 3]] as const) {
+        const q = buildQuery({ name: as, type, id, edns: id === 3 ? 1232 : undefined });
+        const r = (await udpExchange(server.port, q))!;
+        const qend = 12 + (q.length - 12 - (id === 3 ? 11 : 0));
+        expect(rcodeOf(r), `${as} ${type}`).to.equal(0);
+        expect(r.subarray(0, 2).equals(q.subarray(0, 2)), `${as} ${type}: ID`).to.equal(true);
+        expect(r.subarray(12, qend).toString('latin1'), `${as} ${type}: question`).to.equal(q.subarray(12, qend).toString('latin1'));
+        // The records after the question: the same as for the lower-case name (rotation aside: one record each here, or the same rotation step).
+        if (id === 1) expect(data(dnsPacket.decode(r).answers), `${as} ${type}: answered`).to.not.deep.equal([]);
+      }
+    }
   });
 
   it('returns NODATA with the SOA (TTL = min(SOA minimum, SOA ttl)) when the name exists without the type', async () => {

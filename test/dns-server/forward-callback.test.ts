@@ -201,5 +201,26 @@ describe('forwarder: answers through FallbackQuery.answer() (no promise per quer
     expect(sent).to.deep.equal([2]);
     expect(await metrics.registry.metrics()).to.match(/splitdns_dns_responses_total\{rcode="NOERROR"\} 2/);
   });
-});
 
+  it('a fallback that keeps the query and then throws inside resolve(): one answer (SERVFAIL, counted once), its later answer() dropped', async () => {
+    const metrics = new ServerMetrics();
+    const held: FallbackQuery[] = [];
+    // Registers the query (as the forwarder's flight.wait() does), then fails before returning.
+    const fallback: Fallback = {
+      resolve: (q) => { held.push(q); throw new Error('launch failed'); },
+      applyForwarders: () => undefined, status: () => null, close: async () => undefined,
+    };
+    const st: HandlerState = { tables: EMPTY_TABLES, fallback, metrics, udpPayloadSize: 1232 };
+    new ShardStore(st, metrics, silent, VALIDATOR).applyBundle(bundle(exampleZone()));
+    const sent: Reply[] = [];
+    const out = handleQuery(buildQuery({ name: 'thrown.example.net', id: 9 }), PROTO_UDP, st, (r: Reply) => { sent.push(r); }, 0);
+    expect(out).to.be.instanceOf(Buffer);
+    expect(rcodeOf(out as Buffer)).to.equal(2); // SERVFAIL, at once
+    expect(held).to.have.length(1);
+    held[0].answer(answerTo(held[0], '10.0.0.9')); // what the flight would do when it lands
+    expect(sent).to.have.length(0);
+    const m = await metrics.registry.metrics();
+    expect(m).to.match(/splitdns_dns_responses_total\{rcode="SERVFAIL"\} 1/);
+    expect(m).not.to.match(/splitdns_dns_responses_total\{rcode="NOERROR"\}/);
+  });
+});

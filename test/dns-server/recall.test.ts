@@ -22,6 +22,7 @@ import { newParsedQuery, parseQuery, questionKey, Verdict } from '../../dns-serv
 import { replyBytes } from '../../dns-server/wire/response.js';
 import type { Reply } from '../../dns-server/wire/response.js';
 import { bundle, exampleZone, hostsShard, servicesShard, zoneShard } from '../helpers/bundles.js';
+import { rcodeOf as rcodeOfRaw } from '../helpers/dns-client.js';
 import type { ConfigBundle } from '../../dns-server/config/index.js';
 
 const BUNDLE = bundle(
@@ -72,6 +73,7 @@ function bytes(r: Reply | null | Promise<Reply | null>): string {
 }
 
 /** The answer section's data of a reply. */
+const rcodeOf = (r: Reply | null | Promise<Reply | null>): number => rcodeOfRaw(replyBytes(r as Reply));
 const dataOf = (r: Reply | null | Promise<Reply | null>): unknown[] => (dnsPacket.decode(replyBytes(r as Reply)).answers ?? []).map((a) => (a as { data: unknown }).data);
 
 const query = (name: string, type: string, opts: { id?: number; edns?: number; dnssecOk?: boolean } = {}) => dnsPacket.encode({
@@ -158,5 +160,22 @@ describe('dns-server: recalled names (lookup.ts recall)', () => {
     ]));
     expect(st.store.applyBundle(changed).refused).to.deep.equal([]);
     expect(dataOf(handleQuery(www, PROTO_UDP, st))).to.deep.equal(['192.0.2.200']);
+  });
+
+  it('recalls a name handed to the fallback (its key, no locate()) only when a fallback is set, and hands the fallback the same key', () => {
+    const www = query('Www.Forwarded.Example', 'A');
+    const q = newParsedQuery();
+    parseQuery(www, q, false);
+    const refusing = state(BUNDLE);
+    expect(rcodeOf(handleQuery(www, PROTO_UDP, refusing))).to.equal(5);
+    expect(recall(refusing.tables, www, q.nameEnd, q.nameHash), 'no fallback: not kept').to.equal(undefined);
+    const st = state(BUNDLE);
+    const keys: string[] = [];
+    st.fallback = { resolve: (fq) => { keys.push(fq.key); return null; }, applyForwarders: () => undefined, status: () => null, close: async () => undefined };
+    expect(rcodeOf(handleQuery(www, PROTO_UDP, st))).to.equal(5); // null: no route, REFUSED
+    const r = recall(st.tables, www, q.nameEnd, q.nameHash);
+    expect([r?.key, r?.location.kind]).to.deep.equal([nameToKey('www.forwarded.example.'), 'none']);
+    expect(rcodeOf(handleQuery(query('WWW.forwarded.example', 'A'), PROTO_UDP, st))).to.equal(5);
+    expect(keys).to.deep.equal([nameToKey('www.forwarded.example.'), nameToKey('www.forwarded.example.')]);
   });
 });
