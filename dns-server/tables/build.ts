@@ -6,7 +6,7 @@
 import type { ForwardersShard, RRSet, ServicesShard, Shard, Soa, HostsShard, ZoneShard } from '../config/types.js';
 import { RR_TYPE_BY_NAME, TYPE } from '../wire/constants.js';
 import { nameToKey, parentKey } from '../wire/name.js';
-import { keyOfName } from './keys.js';
+import { isKeyName, keyOfName } from './keys.js';
 import { WireWriter } from '../wire/writer.js';
 import { tableScope } from './plan.js';
 import { ReverseIndex } from './reverse.js';
@@ -31,23 +31,43 @@ function recordsFrom(rrsets: readonly RRSet[]): Map<string, NameRecord> {
   return records;
 }
 
-/** Empty non-terminals and wildcard parents of a set of names below `baseKey`. */
-function structure(nodes: ReadonlyMap<string, unknown> | ReadonlySet<string>, baseKey: string): { ents: Set<string>; wildcardParents: Set<string> } {
+/** The parent of an absolute name ("a.b." -> "b.", "b." -> "."), as parentKey is of its key; undefined for the root (and for a name with no dot). */
+function parentName(name: string): string | undefined {
+  if (name === '.') return undefined;
+  const dot = name.indexOf('.');
+  if (dot < 0) return undefined;
+  return dot === name.length - 1 ? '.' : name.substring(dot + 1);
+}
+
+/** A key's wildcard label ("*"), its first, as keys write it; or a name's ("*."). */
+const WILDCARD_KEY = '\x01*';
+const WILDCARD_NAME = '*.';
+
+/**
+ * Empty non-terminals and wildcard parents of a set of keys below `baseKey` (wire/name.ts
+ * parentKey); `byName`: of a set of names below the name `baseKey`, in the form keys.ts writes
+ * straight (lower-case ASCII, absolute), which have the same tree as their keys.
+ */
+function structure(nodes: ReadonlyMap<string, unknown> | ReadonlySet<string>, baseKey: string, byName = false): { ents: Set<string>; wildcardParents: Set<string> } {
   const ents = new Set<string>();
   const wildcardParents = new Set<string>();
+  const parent = byName ? parentName : parentKey;
+  const wildcard = byName ? WILDCARD_NAME : WILDCARD_KEY;
   for (const key of nodes.keys()) {
-    if (key.startsWith('\x01*')) wildcardParents.add(key.substring(2));
+    if (key.startsWith(wildcard)) wildcardParents.add(key.substring(2));
     // Up to the base, stopping at a node or a known ENT: their own ancestors are done (or will
     // be, a node's when its own key comes), so each ancestor is walked once, not once a name.
-    let p = parentKey(key);
+    let p = parent(key);
     while (p !== undefined && p.length >= baseKey.length && p !== baseKey && !nodes.has(p) && !ents.has(p)) {
       ents.add(p);
-      p = parentKey(p);
+      p = parent(p);
     }
     if (p === baseKey && !nodes.has(p)) ents.add(p);
   }
   return { ents, wildcardParents };
 }
+
+const sameName = (name: string) => name;
 
 /** The SOA record as it follows its owner in a negative answer: TYPE CLASS TTL RDLENGTH RDATA (names uncompressed). */
 export function soaTail(soa: Soa): Buffer {
@@ -73,7 +93,7 @@ type SlabMeta =
  * the shard changes again; reload.ts).
  */
 export function buildShardSlab(shard: Shard): SharedArrayBuffer {
-  const w = new SlabWriter();
+  let w = new SlabWriter();
   switch (shard.kind) {
     case 'zone': {
       const originKey = nameToKey(shard.origin);
@@ -86,8 +106,19 @@ export function buildShardSlab(shard: Shard): SharedArrayBuffer {
       return w.finish({ kind: 'zone', id: shard.id, hash: shard.hash, origin: shard.origin, soa: shard.soa, clusterDomain: shard.clusterDomain } satisfies SlabMeta, reverseAux(shard.reverse));
     }
     case 'services': {
-      const baseKey = nameToKey(`${shard.namespace}.svc.${shard.zone}`);
-      const runs = runsOf(shard.rrsets, keyOfName); // the usual case: no NameRecords
+      const base = `${shard.namespace}.svc.${shard.zone}`;
+      // The usual case (a validated shard, sorted): runs of names, their structure found by name
+      // and each key written straight from its name: no key string, no NameRecords. Thrown away
+      // for the keys' way below when a name is not in the form that needs (beginName: false).
+      const byName = isKeyName(base) ? runsOf(shard.rrsets, sameName) : undefined;
+      if (byName !== undefined) {
+        const { ents, wildcardParents } = structure(byName.nodes, base, true);
+        if (writeRuns(w, shard.rrsets, byName, ents, wildcardParents, true)) return w.finish({ kind: 'services', id: shard.id, hash: shard.hash, zone: shard.zone, namespace: shard.namespace } satisfies SlabMeta, reverseAux(shard.reverse));
+        w.discard();
+        w = new SlabWriter();
+      }
+      const baseKey = nameToKey(base);
+      const runs = runsOf(shard.rrsets, keyOfName); // no NameRecords
       if (runs !== undefined) {
         const { ents, wildcardParents } = structure(runs.nodes, baseKey);
         writeRuns(w, shard.rrsets, runs, ents, wildcardParents);

@@ -44,3 +44,8 @@ export function writeKeyOfName(name: string, b: Uint8Array, at: number): number 
   b[lp] = 0;
   return out - at;
 }
+
+/** Whether writeKeyOfName writes `name`'s key straight (a lower-case ASCII absolute name; then no other such name has its key). */
+export function isKeyName(name: string): boolean {
+  return writeKeyOfName(name, scratch, 0) >= 0;
+}

@@ -131,15 +131,67 @@ function sameTargets(a: readonly unknown[], b: readonly unknown[]): boolean {
   return true;
 }
 
+/** Names a change left as they were (dirty): `has(name)`. */
+interface KeptNames { has(name: string): boolean }
+
+const NONE_KEPT: KeptNames = { has: () => false };
+
+/** Whether an RRset list is sorted by name, no name twice (compile() writes reverse lists so). */
+function sortedByName(list: readonly RRSet[]): boolean {
+  for (let i = 1; i < list.length; i++) if (!(list[i - 1].name < list[i].name)) return false;
+  return true;
+}
+
+/** A sorted list of names as KeptNames (binary search: asked only for names another change touches). */
+function sortedNames(names: readonly string[]): KeptNames {
+  return {
+    has(name) {
+      let lo = 0, hi = names.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (names[mid] < name) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo < names.length && names[lo] === name;
+    },
+  };
+}
+
 /**
  * A change less the names whose part it leaves as it was (same TTL, same targets), which the
  * update need not touch: a changed shard mostly keeps its reverse names (one endpoint of a
  * thousand moved), and each touched name costs a decode, an encode and an overlay entry, and drops
  * its prepared answer. `kept`: those names (their records keep this shard's part). Names are
- * compared as strings: a validated name is lower case, so one name has one spelling.
+ * compared as strings: a validated name is lower case, so one name has one spelling. Two lists
+ * sorted by name (as compile() writes them, and as a slab's aux gives them back) are walked side
+ * by side, with no map of the names (a changed shard's first reloads run this code cold: a map
+ * of its hundreds of names was a tenth of such a reload); any other order through a map
+ * (dirtyByMap), with the same result.
  */
-function dirty(c: ReverseChange): { before: readonly RRSet[]; after: readonly RRSet[]; kept: ReadonlySet<string> } {
-  if (c.before.length === 0 || c.after.length === 0) return { before: c.before, after: c.after, kept: new Set() };
+export function dirty(c: ReverseChange): { before: readonly RRSet[]; after: readonly RRSet[]; kept: KeptNames } {
+  if (c.before.length === 0 || c.after.length === 0) return { before: c.before, after: c.after, kept: NONE_KEPT };
+  const was = c.before, now = c.after;
+  if (!sortedByName(was) || !sortedByName(now)) return dirtyByMap(c);
+  const before: RRSet[] = [];
+  const after: RRSet[] = [];
+  const kept: string[] = [];
+  let i = 0, j = 0;
+  while (i < was.length && j < now.length) {
+    const o = was[i], n = now[j];
+    if (o.name < n.name) { before.push(o); i++; continue; }
+    if (n.name < o.name) { after.push(n); j++; continue; }
+    if (o.ttl === n.ttl && sameTargets(o.data, n.data)) kept.push(n.name);
+    else { before.push(o); after.push(n); }
+    i++; j++;
+  }
+  while (i < was.length) before.push(was[i++]);
+  while (j < now.length) after.push(now[j++]);
+  if (kept.length === 0) return { before: was, after: now, kept: NONE_KEPT };
+  return { before, after, kept: sortedNames(kept) };
+}
+
+/** dirty() for lists in any order. */
+export function dirtyByMap(c: ReverseChange): { before: readonly RRSet[]; after: readonly RRSet[]; kept: KeptNames } {
   const was = new Map<string, RRSet>();
   for (const rs of c.before) was.set(rs.name, rs);
   const kept = new Set<string>();
@@ -149,7 +201,7 @@ function dirty(c: ReverseChange): { before: readonly RRSet[]; after: readonly RR
     if (old !== undefined && old.ttl === rs.ttl && sameTargets(old.data, rs.data)) kept.add(rs.name);
     else after.push(rs);
   }
-  if (kept.size === 0) return { before: c.before, after: c.after, kept };
+  if (kept.size === 0) return { before: c.before, after: c.after, kept: NONE_KEPT };
   return { before: c.before.filter((rs) => !kept.has(rs.name)), after, kept };
 }
 
@@ -164,7 +216,7 @@ export function buildReverseSlabs(current: ReverseSlabs, changes: readonly Rever
   }
   // A touched name drops the parts of the changed shards, but keeps those of a changed shard
   // that left this name as it was (when another change touches the name).
-  const keptBy = new Map<string, ReadonlySet<string>>();
+  const keptBy = new Map<string, KeptNames>();
   const dirtyChanges = changes.map((c) => { const d = dirty(c); keptBy.set(c.id, d.kept); return { id: c.id, ...d }; });
   const touched = new Map<string, Touched>();
   const entry = (name: string): ReverseRecord => {

@@ -120,10 +120,18 @@ export function runsOf(rrsets: readonly RRSet[], keyOf: (name: string) => string
   return { keys, starts, nodes };
 }
 
-/** writeNames for a list in runs: the same entries in the same order, written from the RRsets themselves (no NameRecord, no map of them). */
-export function writeRuns(w: SlabWriter, rrsets: readonly RRSet[], runs: Runs, ents: Iterable<string>, wildcardParents: Iterable<string>): void {
+/**
+ * writeNames for a list in runs: the same entries in the same order, written from the RRsets
+ * themselves (no NameRecord, no map of them). `byName`: the runs, ENTs and wildcard parents are
+ * names, not keys (runsOf with the names themselves, build.ts), each key written straight from its
+ * name; returns false when a name was not in the form that makes that sound (keys.ts: lower-case
+ * ASCII, so that two names have one key only when they are one name): the writer's entries are
+ * then to be thrown away.
+ */
+export function writeRuns(w: SlabWriter, rrsets: readonly RRSet[], runs: Runs, ents: Iterable<string>, wildcardParents: Iterable<string>, byName = false): boolean {
   const extra = extraFlags(ents, wildcardParents);
   const { keys, starts } = runs;
+  let straight = true;
   for (let r = 0; r < keys.length; r++) {
     const from = starts[r];
     const to = starts[r + 1];
@@ -131,11 +139,17 @@ export function writeRuns(w: SlabWriter, rrsets: readonly RRSet[], runs: Runs, e
     for (let i = from; i < to; i++) flags |= flagsOfType(RR_TYPE_BY_NAME[rrsets[i].type]);
     const more = extra.get(keys[r]) ?? 0;
     if (more !== 0) extra.delete(keys[r]);
-    w.begin(keys[r], flags | more);
+    if (!byName) w.begin(keys[r], flags | more);
+    else if (!w.beginName(keys[r], flags | more)) straight = false;
     writeRecord(w, rrsets[from].name, rrsets, from, to, undefined);
     w.end();
   }
-  extra.forEach((flags, key) => w.add(key, flags));
+  extra.forEach((flags, key) => {
+    if (!byName) w.begin(key, flags);
+    else if (!w.beginName(key, flags)) straight = false;
+    w.end();
+  });
+  return straight;
 }
 
 /** NameData over a slab. */

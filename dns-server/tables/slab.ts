@@ -176,15 +176,20 @@ export class SlabWriter {
     this.#at = p;
   }
 
-  /** begin() with the key of a configuration name (keys.ts keyOfName), written straight from the name: no key string. */
-  beginName(name: string, flags: number): void {
+  /**
+   * begin() with the key of a configuration name (keys.ts keyOfName), written straight from the
+   * name: no key string. Returns true when it was (a lower-case ASCII absolute name, as validated),
+   * false when the key was made by nameToKey (the same key).
+   */
+  beginName(name: string, flags: number): boolean {
     this.#room(name.length + 1);
     const p = this.#p;
     const n = writeKeyOfName(name, this.#buf, p);
-    if (n < 0) { this.begin(keyOfName(name), flags); return; }
+    if (n < 0) { this.begin(keyOfName(name), flags); return false; }
     this.#ents.push(p, n, 0, flags);
     this.#p = p + n;
     this.#at = this.#p;
+    return true;
   }
 
   end(): void {

@@ -4,7 +4,7 @@
 // slab must merge and replace shards' PTR names as the in-place index did.
 import { expect } from 'chai';
 import type { RRSet } from '../../dns-server/config/types.js';
-import { buildReverseSlabs, ReverseIndex, ReverseSlabs } from '../../dns-server/tables/reverse.js';
+import { buildReverseSlabs, dirty, dirtyByMap, ReverseIndex, ReverseSlabs } from '../../dns-server/tables/reverse.js';
 import { CNAME, ENT, hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from '../../dns-server/tables/slab.js';
 import { decodeNode, recordOf, recordText, SlabNames, writeNames } from '../../dns-server/tables/slab-names.js';
 import type { NameNode } from '../../dns-server/tables/types.js';
@@ -132,6 +132,31 @@ describe('dns-server: the reverse slab', () => {
   const ptr = (ip: string, ttl: number, ...targets: string[]): RRSet => ({ name: ip.split('.').reverse().join('.') + '.in-addr.arpa.', type: 'PTR', ttl, data: targets });
   const key = (ip: string) => nameToKey(ip.split('.').reverse().join('.') + '.in-addr.arpa.');
   const ptrOf = (idx: ReverseIndex, ip: string) => idx.node(key(ip))?.rrsets[0];
+  const byName = (a: RRSet, b: RRSet) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+  it('diffs a change of two lists sorted by name (walking them side by side) as it diffs them through a map', () => {
+    let seed = 11;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return (seed >>> 8) % n; };
+    const ips = Array.from({ length: 300 }, (_, i) => `10.8.${i >> 8}.${i & 255}`);
+    // A TTL of two and a target of two: a name in both lists is often left as it was.
+    const list = () => ips.filter(() => rnd(3) !== 0).map((ip) => ptr(ip, 30 + rnd(2), `t${rnd(2)}.example.org.`)).sort(byName);
+    let walked = 0;
+    for (let round = 0; round < 200; round++) {
+      const before = rnd(10) === 0 ? [] : list();
+      const after = rnd(10) === 0 ? [] : list();
+      const c = { id: 'a', before, after };
+      const a = dirty(c);
+      const b = dirtyByMap(c);
+      expect(a.before, `round ${round}: before`).to.deep.equal(b.before);
+      expect(a.after, `round ${round}: after`).to.deep.equal(b.after);
+      for (const ip of ips) {
+        const name = ptr(ip, 0).name;
+        expect(a.kept.has(name), `round ${round}: kept ${name}`).to.equal(b.kept.has(name));
+      }
+      if (before.length > 0 && after.length > 0 && a.before.length < before.length) walked++;
+    }
+    expect(walked, 'rounds with names kept').to.be.greaterThan(100);
+  });
 
   it('merges the shards of a name (lowest TTL, targets sorted, no duplicates) and replaces only the changed shard', () => {
     const idx = new ReverseIndex();
@@ -187,14 +212,16 @@ describe('dns-server: the reverse slab', () => {
     expect(t.touched).to.deep.equal([key('192.0.2.4')]);
   });
 
-  it('after any series of changes (names shared by shards, shards removed and back, TTL and target changes, overlay folds) holds what a fresh build of the same shards holds, and names every changed name as touched', () => {
+  // In the order given (ip order: not sorted by name, so each change is diffed through a map) and
+  // sorted by name (as compile() writes them: diffed by walking the two lists side by side).
+  for (const sorted of [false, true]) it(`after any series of changes (names shared by shards, shards removed and back, TTL and target changes, overlay folds) holds what a fresh build of the same shards holds, and names every changed name as touched${sorted ? ' (lists sorted by name)' : ''}`, () => {
     let seed = 5;
     const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return (seed >>> 8) % n; };
     const IDS = ['a', 'b', 'c', 'd'];
     // 1,500 names: enough that the overlay passes OVERLAY_MIN (1,024) and folds into the base now and then.
     const ips = Array.from({ length: 1500 }, (_, i) => `10.9.${i >> 8}.${i & 255}`);
     // Each shard's list: a random subset of the names, a TTL of two and targets of a few (so a step often leaves a name's part as it was).
-    const list = (id: string): RRSet[] => ips.filter(() => rnd(3) === 0).map((ip) => ptr(ip, 30 + rnd(2), ...Array.from({ length: 1 + rnd(2) }, (_, j) => `${id}${rnd(2)}${j}.example.org.`)));
+    const list = (id: string): RRSet[] => ips.filter(() => rnd(3) === 0).map((ip) => ptr(ip, 30 + rnd(2), ...Array.from({ length: 1 + rnd(2) }, (_, j) => `${id}${rnd(2)}${j}.example.org.`))).sort(sorted ? byName : () => 0);
     const held = new Map<string, RRSet[]>();
     const idx = new ReverseIndex();
     let folds = 0;

@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import type { RRSet, ServicesShard, ZoneShard } from '../../dns-server/config/types.js';
 import { buildServicesTable, buildShardSlab, buildZoneTable, reverseOf } from '../../dns-server/tables/build.js';
 import { keyOfName } from '../../dns-server/tables/keys.js';
-import { Slab } from '../../dns-server/tables/slab.js';
-import { runsOf } from '../../dns-server/tables/slab-names.js';
+import { NODE, Slab } from '../../dns-server/tables/slab.js';
+import { runsOf, SlabNames } from '../../dns-server/tables/slab-names.js';
 import { TYPE } from '../../dns-server/wire/constants.js';
 import { nameToKey } from '../../dns-server/wire/name.js';
 import { hostsShard, servicesShard, zoneShard } from '../helpers/bundles.js';
@@ -66,6 +66,34 @@ describe('dns-server: a services shard\'s slab from runs of one name (tables/bui
     const other = buildShardSlab({ ...servicesShard('cluster.local.', 'ns1', scattered), hash: (servicesShard('cluster.local.', 'ns1', rrsets) as ServicesShard).hash } as ServicesShard);
     expect(Buffer.from(grouped).equals(Buffer.from(other))).to.equal(true);
     expect(new Slab(grouped).entries).to.be.greaterThan(seen.size); // ENTs among them
+  });
+
+  it('is byte for byte the slab made through NameRecords when a name is not in the form keys are written straight from (upper case, non-ASCII: the runs of names are thrown away for the keys\' way)', () => {
+    const z = 'ns1.svc.cluster.local.';
+    for (const odd of [`SVC77.${z}`, `svc7é.${z}`, `pod.SUB.svc9.${z}`]) { // (no other name of the same key)
+      const rrsets: RRSet[] = [];
+      for (let i = 0; i < 20; i++) {
+        rrsets.push({ name: `svc${i}.${z}`, type: 'A', ttl: 5, data: [`10.0.0.${i}`] });
+        if (i % 4 === 0) rrsets.push({ name: `pod.sub.svc${i}.${z}`, type: 'A', ttl: 5, data: ['10.1.0.1'] }); // ENTs below
+      }
+      rrsets.push({ name: odd, type: 'A', ttl: 5, data: ['10.2.0.1'] });
+      rrsets.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      // The first name's second RRset: after its first (runs), or at the end (no runs; the same order of names).
+      const second: RRSet = { name: rrsets[0].name, type: 'TXT', ttl: 5, data: [['x']] };
+      const shard = servicesShard('cluster.local.', 'ns1', [rrsets[0], second, ...rrsets.slice(1)]) as ServicesShard;
+      const grouped = buildShardSlab(shard);
+      const other = buildShardSlab({ ...shard, rrsets: [...rrsets, second] });
+      expect(Buffer.from(grouped).equals(Buffer.from(other)), odd).to.equal(true);
+      expect(new Slab(grouped).flagsOf(nameToKey(odd)) & NODE, odd).to.equal(NODE);
+    }
+    // Two spellings of one name (one key): one entry holding both RRsets, not two entries.
+    const twin: RRSet[] = [
+      { name: `SVC1.${z}`, type: 'AAAA', ttl: 5, data: ['2001:db8::1'] },
+      { name: `svc1.${z}`, type: 'A', ttl: 5, data: ['10.0.0.1'] },
+    ];
+    const slab = new Slab(buildShardSlab(servicesShard('cluster.local.', 'ns1', twin)));
+    expect(slab.entries, 'the name and the namespace (an ENT)').to.equal(2);
+    expect(new SlabNames(slab).names.get(nameToKey(`svc1.${z}`))?.rrsets.map((rs) => rs.type)).to.deep.equal([TYPE.AAAA, TYPE.A]);
   });
 
   it('gives back the reverse RRsets a shard slab was built with (its aux blob), of every shard kind, for random lists', () => {
