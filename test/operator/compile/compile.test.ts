@@ -290,6 +290,19 @@ describe('compile: conflicts', () => {
     expect(rr(shard(r, 'zone/corp.example.org'), 'www.corp.example.org.', 'A')).to.not.equal(undefined);
   });
 
+  it('refuses the younger zone and forwarder again when a recompile reuses the domains outcome (their Conflict verdicts replayed)', () => {
+    const c = createCompiler(OPTS);
+    const fwd = forwarder('fwd', { domains: ['corp.example.org'], upstreams: [{ address: '127.0.0.1' }] }, T2);
+    const s = snap({ zones: [zone('second', { domain: 'corp.example.org' }, T2), corp({}, T1)], forwarders: [fwd] });
+    c.compile(s);
+    // A change elsewhere (a new Services list): the same DNSZone, DNSForwarder, StaticHost and Namespace objects.
+    const again = { ...s, services: [...s.services, service('default', 'web', { clusterIP: '10.96.0.50' })] };
+    const r = c.compile(again);
+    expect(cond(res(r, 'DNSZone', 'second'), 'Accepted')).to.include({ status: 'False', reason: 'Conflict' });
+    expect(cond(res(r, 'DNSForwarder', 'fwd'), 'Accepted')).to.include({ status: 'False', reason: 'Conflict' });
+    expect(JSON.stringify(r)).to.equal(JSON.stringify(compile(again, OPTS)));
+  });
+
   it('refuses a forwarder for a zone domain when the zone is older, and the zone when the forwarder is', () => {
     const f = (t: string) => forwarder('fwd', { domains: ['corp.example.org'], upstreams: [{ address: '127.0.0.1' }] }, t);
     const r1 = compile(snap({ zones: [corp({}, T0)], forwarders: [f(T1)] }), OPTS);
