@@ -210,6 +210,19 @@ describe('compile: StaticHost delegation', () => {
     expect(res(r, 'StaticHost', 'ok').shardIds).to.deep.equal(['zone/corp.example.org']);
   });
 
+  it('admits a StaticHost when its Namespace gains the label, in a long-lived compiler (the StaticHosts\' contributors made again for the new Permissions)', () => {
+    const c = createCompiler(OPTS);
+    const hosts = [staticHost('team-d', 'later', { hostnames: ['d.corp.example.org'], addresses: ['10.0.0.8'] })];
+    const before = snap({ zones: [z], namespaces: [namespace('team-d')], staticHosts: hosts });
+    expect(cond(res(c.compile(before), 'StaticHost', 'later'), 'Accepted')).to.include({ status: 'False', reason: 'NotPermitted' });
+    // The same DNSZone and StaticHost objects (the parse outcome is kept); only the Namespace moved.
+    const after = { ...before, namespaces: [namespace('team-d', { dns: 'corp' })] };
+    const r2 = c.compile(after);
+    expect(cond(res(r2, 'StaticHost', 'later'), 'Accepted')).to.include({ status: 'True' });
+    expect(rr(shard(r2, 'zone/corp.example.org'), 'd.corp.example.org.', 'A')?.data).to.deep.equal(['10.0.0.8']);
+    expect(JSON.stringify(r2)).to.equal(JSON.stringify(compile(after, OPTS)));
+  });
+
   it('admits a namespace by its labels', () => expect(rr(zs, 'c.corp.example.org.', 'A')?.data).to.deep.equal(['10.0.0.3']));
 
   it('refuses a namespace the zone does not delegate to, saying why', () => {
