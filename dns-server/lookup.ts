@@ -55,7 +55,7 @@ export interface Recalled {
  * Direct-mapped (one slot a set), two hot names sharing a slot kept evicting each other: with
  * 1,000 cluster names in 4,096 slots about a fifth of the queries went to locate() (issue 14).
  */
-const RECALL_SETS = 4096;
+export const RECALL_SETS = 4096;
 
 let index: LocateIndex | undefined;
 

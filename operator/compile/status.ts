@@ -66,8 +66,10 @@ export class Verdicts {
 
   /**
    * Sets every decision of `all`, a memo's map kept between compiles, without copying it (1,000
-   * StaticHosts' decisions every compile were a Map of 1,000 entries of garbage). For resources
-   * not decided before (as replay() would, a decision made later wins).
+   * StaticHosts' decisions every compile were a Map of 1,000 entries of garbage). Only for
+   * resources not decided yet (the caller's part: judgeStaticHosts replays the undecided ones):
+   * the first call keeps `all` behind the decisions already made, which would shadow it, unlike
+   * replay(). A decision made afterwards wins, as with replay().
    */
   replayAll(all: ReadonlyMap<Meta, Decided>): void {
     if (this.#replayed === undefined) this.#replayed = all;

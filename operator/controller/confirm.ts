@@ -78,8 +78,8 @@ export function askReplicas(o: ConfirmOptions, pods: any[]): Promise<ReplicaStat
 
 /**
  * How long the pod list of a poll() is reused by its retries (ADR 0021): a retry only asks the
- * replicas it listed, unless one of them did not answer or the list is older than this. Each
- * poll() (a publish) lists afresh.
+ * replicas it listed, unless one of them did not answer, the list is older than this, or it was
+ * empty. Each poll() (a publish) lists afresh.
  */
 export const POD_LIST_REUSE_MS = 1000;
 
@@ -235,7 +235,9 @@ export class Confirmer {
       if (pods === undefined) {
         const at = this.#now(), n = this.#lists;
         pods = await listReadyPods(this.o);
-        if (n === this.#lists) this.#pods = { at, pods };
+        // An empty list is not kept: no replica ready yet (a cold start), and one that becomes
+        // ready is found by the next retry, not a second later (0 replicas never confirm anyway).
+        if (n === this.#lists && pods.length > 0) this.#pods = { at, pods };
       }
       replicas = await askReplicas(this.o, pods);
       if (replicas.some((r) => r.shards === undefined)) this.#pods = undefined; // gone or not answering: list again

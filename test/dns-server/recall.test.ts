@@ -11,7 +11,7 @@ import pino from 'pino';
 import { VALIDATOR } from '../../dns-server/config/validate.js';
 import { handleQuery, PROTO_TCP, PROTO_UDP } from '../../dns-server/handler.js';
 import type { HandlerState } from '../../dns-server/handler.js';
-import { locate, recall, remember } from '../../dns-server/lookup.js';
+import { locate, RECALL_SETS, recall, remember } from '../../dns-server/lookup.js';
 import { ServerMetrics } from '../../dns-server/metrics.js';
 import { Registry } from '../../dns-server/prom.js';
 import { ShardStore } from '../../dns-server/reload.js';
@@ -177,5 +177,29 @@ describe('dns-server: recalled names (lookup.ts recall)', () => {
     expect([r?.key, r?.location.kind]).to.deep.equal([nameToKey('www.forwarded.example.'), 'none']);
     expect(rcodeOf(handleQuery(query('WWW.forwarded.example', 'A'), PROTO_UDP, st))).to.equal(5);
     expect(keys).to.deep.equal([nameToKey('www.forwarded.example.'), nameToKey('www.forwarded.example.')]);
+  });
+
+  it('keeps two names of one set (two-way): the second does not evict the first; a third evicts the older of the two', () => {
+    // Three forwarded names (kept while a fallback is set) whose hashes fall in one set.
+    const bySet = new Map<number, string[]>();
+    let names: string[] | undefined;
+    for (let i = 0; names === undefined; i++) {
+      const name = `n${i}.forwarded.example`;
+      const set = hashKey(nameToKey(`${name}.`)) & (RECALL_SETS - 1);
+      const l = bySet.get(set) ?? [];
+      l.push(name);
+      bySet.set(set, l);
+      if (l.length === 3) names = l;
+    }
+    const st = state(BUNDLE);
+    st.fallback = { resolve: () => null, applyForwarders: () => undefined, status: () => null, close: async () => undefined };
+    const q = newParsedQuery();
+    const recalled = (name: string) => { const msg = query(name, 'A'); parseQuery(msg, q, false); return recall(st.tables, msg, q.nameEnd, q.nameHash)?.key; };
+    const [a, b, c] = names;
+    handleQuery(query(a!, 'A'), PROTO_UDP, st);
+    handleQuery(query(b!, 'A'), PROTO_UDP, st);
+    expect([recalled(a!), recalled(b!)], 'both names of the set').to.deep.equal([nameToKey(`${a}.`), nameToKey(`${b}.`)]);
+    handleQuery(query(c!, 'A'), PROTO_UDP, st);
+    expect([recalled(a!), recalled(b!), recalled(c!)], 'the oldest left').to.deep.equal([undefined, nameToKey(`${b}.`), nameToKey(`${c}.`)]);
   });
 });

@@ -210,6 +210,19 @@ describe('compile: StaticHost delegation', () => {
     expect(res(r, 'StaticHost', 'ok').shardIds).to.deep.equal(['zone/corp.example.org']);
   });
 
+  it('admits a StaticHost when its Namespace gains the label, in a long-lived compiler (the StaticHosts\' contributors made again for the new Permissions)', () => {
+    const c = createCompiler(OPTS);
+    const hosts = [staticHost('team-d', 'later', { hostnames: ['d.corp.example.org'], addresses: ['10.0.0.8'] })];
+    const before = snap({ zones: [z], namespaces: [namespace('team-d')], staticHosts: hosts });
+    expect(cond(res(c.compile(before), 'StaticHost', 'later'), 'Accepted')).to.include({ status: 'False', reason: 'NotPermitted' });
+    // The same DNSZone and StaticHost objects (the parse outcome is kept); only the Namespace moved.
+    const after = { ...before, namespaces: [namespace('team-d', { dns: 'corp' })] };
+    const r2 = c.compile(after);
+    expect(cond(res(r2, 'StaticHost', 'later'), 'Accepted')).to.include({ status: 'True' });
+    expect(rr(shard(r2, 'zone/corp.example.org'), 'd.corp.example.org.', 'A')?.data).to.deep.equal(['10.0.0.8']);
+    expect(JSON.stringify(r2)).to.equal(JSON.stringify(compile(after, OPTS)));
+  });
+
   it('admits a namespace by its labels', () => expect(rr(zs, 'c.corp.example.org.', 'A')?.data).to.deep.equal(['10.0.0.3']));
 
   it('refuses a namespace the zone does not delegate to, saying why', () => {
@@ -288,6 +301,19 @@ describe('compile: conflicts', () => {
     expect(cond(res(r, 'DNSZone', 'second'), 'Accepted')).to.include({ status: 'False', reason: 'Conflict' });
     expect(cond(res(r, 'DNSZone', 'second'), 'Accepted').message).to.contain('DNSZone corp');
     expect(rr(shard(r, 'zone/corp.example.org'), 'www.corp.example.org.', 'A')).to.not.equal(undefined);
+  });
+
+  it('refuses the younger zone and forwarder again when a recompile reuses the domains outcome (their Conflict verdicts replayed)', () => {
+    const c = createCompiler(OPTS);
+    const fwd = forwarder('fwd', { domains: ['corp.example.org'], upstreams: [{ address: '127.0.0.1' }] }, T2);
+    const s = snap({ zones: [zone('second', { domain: 'corp.example.org' }, T2), corp({}, T1)], forwarders: [fwd] });
+    c.compile(s);
+    // A change elsewhere (a new Services list): the same DNSZone, DNSForwarder, StaticHost and Namespace objects.
+    const again = { ...s, services: [...s.services, service('default', 'web', { clusterIP: '10.96.0.50' })] };
+    const r = c.compile(again);
+    expect(cond(res(r, 'DNSZone', 'second'), 'Accepted')).to.include({ status: 'False', reason: 'Conflict' });
+    expect(cond(res(r, 'DNSForwarder', 'fwd'), 'Accepted')).to.include({ status: 'False', reason: 'Conflict' });
+    expect(JSON.stringify(r)).to.equal(JSON.stringify(compile(again, OPTS)));
   });
 
   it('refuses a forwarder for a zone domain when the zone is older, and the zone when the forwarder is', () => {

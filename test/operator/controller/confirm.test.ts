@@ -72,6 +72,24 @@ describe('operator controller: Confirmer', () => {
     } finally { c.close(); }
   });
 
+  it('does not reuse an empty pod list: a replica ready after the first read is asked on the next retry, not a second later', async () => {
+    // The first list finds no ready replica (a cold start: the DNS servers still loading), the next one finds it.
+    let lists = 0;
+    const client = { request: async () => (++lists === 1 ? { items: [] } : { items: [readyPod] }) } as unknown as KubeClient;
+    const served: number[][] = [];
+    // The clock stands still: a reused list would never be a second old, so only a fresh list finds the replica.
+    const c = new Confirmer({ client, namespace: 'splitdns', labelSelector: 'app=dns', statusPort: port, statusPortName: 'http', logger: silent, intervalMs: 1, maxIntervalMs: 1, now: () => 0,
+      onRead: async () => true, onServed: (seen) => served.push(seen) });
+    try {
+      serving = [{ id: 'hosts', hash: 'h1' }];
+      failing = false;
+      c.track(new Map([['hosts', 'h1']]), 1);
+      c.poll();
+      await until('confirmed once the replica is listed', () => served.length >= 1);
+      expect(lists).to.be.greaterThan(1);
+    } finally { c.close(); }
+  });
+
   it('lists the pods once per poll: its retries ask the same replicas, unless one did not answer or the list is a second old', async () => {
     let lists = 0;
     const client = { request: async () => { lists++; return { items: [readyPod] }; } } as unknown as KubeClient;
