@@ -135,20 +135,16 @@ function decodes(msg: Buffer): boolean {
   return true;
 }
 
-/** The lookup key of a parsed question's name (q.nameEnd set): its bytes, ASCII letters lower-cased. */
+/** The lookup key of a parsed question's name (q.nameEnd and q.upper set by parseQuery): its bytes, ASCII letters lower-cased. */
 export function questionKey(msg: Buffer, q: ParsedQuery): string {
   const end = q.nameEnd + 1;
-  let upper = false;
-  let high = false;
+  if (!q.upper) return latin1(msg, 12, end); // the parse saw no upper-case letter: the bytes are the key
+  // String.toLowerCase also folds latin1 0xC0-0xDE, which DNS does not (RFC 4343: ASCII only).
   for (let i = 12; i < end; i++) {
     const c = msg[i];
-    if (c >= 65 && c <= 90) upper = true;
-    else if (c >= 0xc0 && c <= 0xde) high = true;
+    if (c >= 0xc0 && c <= 0xde) return asciiLower(msg, 12, end);
   }
-  // String.toLowerCase also folds latin1 0xC0-0xDE, which DNS does not (RFC 4343: ASCII only).
-  if (!upper) return latin1(msg, 12, end);
-  if (!high) return latin1(msg, 12, end).toLowerCase();
-  return asciiLower(msg, 12, end);
+  return latin1(msg, 12, end).toLowerCase();
 }
 
 /** Lower-cases ASCII letters only (DNS names compare case-insensitively in ASCII, RFC 4343). */

@@ -131,6 +131,26 @@ describe('dns-server: recalled names (lookup.ts recall)', () => {
     }
   });
 
+  it('lower-cases only ASCII letters into the key (RFC 4343): latin1 0xC0-0xDE bytes stay as sent, with or without upper-case letters beside them', () => {
+    const raw = (label: number[]) => Buffer.from([0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, label.length, ...label, 3, 0x6f, 0x72, 0x67, 0, 0, 1, 0, 1]);
+    const q = newParsedQuery();
+    const cases: [number[], number[]][] = [
+      [[0x41, 0xc4, 0x62], [0x61, 0xc4, 0x62]], // 'A', 0xC4, 'b': 'a', 0xC4 (toLowerCase would make it 0xE4), 'b'
+      [[0x61, 0xc4], [0x61, 0xc4]], // no upper-case letter: the bytes as they are
+      [[0x58, 0x59], [0x78, 0x79]], // ASCII upper-case only
+    ];
+    for (const [label, want] of cases) {
+      const msg = raw(label);
+      parseQuery(msg, q, false);
+      expect(q.verdict).to.equal(Verdict.Ok);
+      const key = questionKey(msg, q);
+      expect(Buffer.from(key, 'latin1').subarray(1, 1 + label.length), JSON.stringify(label)).to.deep.equal(Buffer.from(want));
+      parseQuery(msg, q);
+      expect(q.key, 'keyed parse: the same key').to.equal(key);
+      expect(q.nameHash, 'the hash is of that key').to.equal(hashKey(key));
+    }
+  });
+
   it('compares the bytes, not only the hash: another name in the same slot and with the same hash is not recalled', () => {
     const st = state(BUNDLE);
     const q = newParsedQuery();
