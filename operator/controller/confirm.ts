@@ -201,8 +201,11 @@ export class Confirmer {
     if (this.#closed) return;
     if (this.#polling) { this.#again = true; return; }
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#poll(), delayMs);
+    this.#timer = setTimeout(() => { this.#timer = undefined; void this.#poll(); }, delayMs);
   }
+
+  /** No poll running or scheduled: the tracked bundle served everywhere and its statuses written (or nothing tracked yet). */
+  get idle(): boolean { return !this.#polling && this.#timer === undefined; }
 
   async #poll(): Promise<void> {
     const target = this.#target;

@@ -174,6 +174,8 @@ export class Operator {
   get synced(): boolean { return [...this.#informers.values()].every((i) => i.synced); }
   get httpPort(): number | null { return this.#ops?.port ?? null; }
   get lastResult(): CompileResult | undefined { return this.#last?.result; }
+  /** The Confirmer has nothing left to poll (confirm.ts idle). */
+  get confirmerIdle(): boolean { return this.#confirmer.idle; }
 
   async start(): Promise<void> {
     if (this.#o.httpPort !== undefined && this.#o.httpPort !== null) {

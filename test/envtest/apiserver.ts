@@ -78,6 +78,8 @@ export interface AuditEvent {
   objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string; apiGroup?: string };
   responseStatus?: { code: number; reason?: string; message?: string };
   annotations?: Record<string, string>;
+  /** When the apiserver received the request, and when it completed the response (RFC 3339, microseconds: they compare as strings). */
+  requestReceivedTimestamp?: string; stageTimestamp?: string;
 }
 
 export interface EnvtestOptions { readyTimeoutMs?: number }

@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import pino from 'pino';
 import { Registry } from 'prom-client';
+import { configMapName } from '../../../dns-server/config/configmap-form.js';
 import { startDnsServer } from '../../../dns-server/server.js';
 import type { DnsServer } from '../../../dns-server/server.js';
 import { startConfigMapSource } from '../../../dns-server/source/configmap.js';
@@ -18,7 +19,7 @@ import { ResourceInformer } from '../../../kube/informer.js';
 import { createKubeClient, OPERATOR_FIELD_MANAGER } from '../../../kube/kube-client.js';
 import { LeaderElector } from '../../../operator/controller/leader.js';
 import { StatusWriter } from '../../../operator/controller/status-writer.js';
-import type { Envtest } from '../../envtest/apiserver.js';
+import type { AuditEvent, Envtest } from '../../envtest/apiserver.js';
 import { apply, createNamespace, createServiceAccount, kubeConfigFor } from '../../envtest/kube.js';
 import { ApiProxy } from '../../envtest/proxy.js';
 import { useEnvtest } from '../../envtest/shared.js';
@@ -201,6 +202,33 @@ describe('real API: operator', function () {
       proto.write = write;
       proto.settled = settled;
       for (const name of ['busy', 'busy2']) await env.request('DELETE', `/api/v1/namespaces/${NS}/services/${name}`).catch(() => undefined);
+    }
+  });
+
+  it('an endpoint-like change (one Services shard, no custom resource shard): the replicas are first polled after that shard is written (ADR 0021)', async () => {
+    const op = await runOperator();
+    await until('the first bundle confirmed and its polling done', () => op.lastConfirmed !== undefined && op.confirmerIdle);
+    const confirmedAt = op.lastConfirmed!.at;
+    const auditBefore = env.audit(SA).length;
+    const shardCm = configMapName(`services/${NS}`);
+    try {
+      await env.request('POST', `/api/v1/namespaces/${NS}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'edge', namespace: NS }, spec: { ports: [{ name: 'http', port: 80 }] } });
+      await until('the change confirmed on the replicas', () => op.lastConfirmed !== undefined && op.lastConfirmed.at !== confirmedAt);
+      // The audit log may trail the responses: wait for both entries.
+      const isShardWrite = (e: AuditEvent) => e.objectRef?.resource === 'configmaps' && e.objectRef?.name === shardCm && ['create', 'update'].includes(e.verb);
+      const isPodList = (e: AuditEvent) => e.objectRef?.resource === 'pods' && e.verb === 'list';
+      const events = await until('the shard write and a pod list in the audit log', () => {
+        const ev = env.audit(SA).slice(auditBefore);
+        return ev.some(isShardWrite) && ev.some(isPodList) ? ev : undefined;
+      });
+      expect(events.filter((e) => e.objectRef?.resource === 'configmaps' && ['create', 'update'].includes(e.verb)).map((e) => e.objectRef?.name), 'ConfigMap writes: the Services shard alone').to.deep.equal([shardCm]);
+      const written = events.find(isShardWrite)!.stageTimestamp!;
+      const listed = events.filter(isPodList).map((e) => e.requestReceivedTimestamp!);
+      expect(written, 'audit timestamps').to.match(/\.\d{6}Z$/);
+      // Polled beside the write (before ADR 0021), the first pod list reached the apiserver before the write's response left it.
+      expect(listed.filter((t) => t <= written), `pod lists received before the shard write completed at ${written}`).to.deep.equal([]);
+    } finally {
+      await env.request('DELETE', `/api/v1/namespaces/${NS}/services/edge`).catch(() => undefined);
     }
   });
 
