@@ -28,3 +28,10 @@ export function kept<T>(xs: readonly T[], keep: (x: T) => boolean): T[] {
 export function trimmed<T>(xs: T[]): T[] {
   return xs.slice();
 }
+
+/** Same keys mapped to the same values (by identity), in any order? */
+export function sameEntries<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}

@@ -6,6 +6,7 @@
 
 import type { RRSet, Shard, ServicesShard } from '../../dns-server/config/types.js';
 import { byString } from './names.js';
+import { sameEntries } from './lists.js';
 import type { ParsedZone } from './parse-crs.js';
 import { hashShard, shardFieldJson } from './rrsets.js';
 import { addressOfReverseName } from './reverse-zones.js';
@@ -406,9 +407,3 @@ export function refusedPart(list: readonly PtrRefusal[] | undefined): { refused?
   return { refused: { reason: list.some((r) => r.reason === 'Conflict') ? 'Conflict' : 'NotPermitted', message: list.map((r) => r.message).join('; ') } };
 }
 
-/** Same keys mapped to the same values (by identity), in any order? */
-function sameEntries<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
-}

@@ -9,6 +9,7 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../../kube/kube-client.js';
+import { sameEntries } from '../compile/lists.js';
 
 export interface ReplicaState { pod: string; address: string; shards: Map<string, string> | undefined /* undefined: unreachable */ }
 
@@ -97,13 +98,6 @@ export function* retryDelays(first: number, max: number): Generator<number, neve
   for (let d = first; ; d = Math.min(d * 1.5, max)) yield Math.round(d);
 }
 
-/** Same shard ids with the same hashes. */
-function sameHashes(a: Map<string, string>, b: Map<string, string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
-}
-
 /**
  * The longest wait between two polls while something is not yet served: 1 s. A cold start at
  * 10,000 Services takes the replicas seconds to load every shard; with a 5 s cap the poll after
@@ -185,7 +179,7 @@ export class Confirmer {
    */
   track(hashes: Map<string, string>, seen: number): void {
     // The same bundle again (a run that changed nothing): keep the target, so a poll in flight still counts.
-    if (!this.#target || !sameHashes(this.#target, hashes)) this.#target = hashes;
+    if (!this.#target || !sameEntries(this.#target, hashes)) this.#target = hashes;
     this.#pendingSeen.push(seen);
   }
 
