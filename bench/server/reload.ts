@@ -9,11 +9,14 @@
 // printed: on a busy machine the wall time mostly measures the wait for a core.
 // The full load is printed for three forms of the same configuration, each the first load of a
 // fresh process (as a restarted server's): `compiler`, the bundle as objects as the operator's
-// compiler makes them (keys sorted, RRsets sorted; the run that goes on to the reloads); `text`,
+// compiler makes them (keys sorted, RRsets sorted; the run that goes on to the reloads; hashed by
+// withHash, which keeps the text it hashed as the compiler's hashShard does, so the server hashes
+// that text instead of serialising the shards again: ADR 0024); `text`,
 // the same bundle's JSON parsed as the file source parses it (the parse timed apart); and
 // `handwritten`, the form this bench used to hand over (keys and RRsets in no order: the slow
 // path of the hash and of the semantic checks). FORM=<one of them> runs that one alone (with the
-// reloads), LOAD_ONLY=1 the load alone.
+// reloads), LOAD_ONLY=1 the load alone; COUNT_BASELINE=1 stops just before the load (a run to
+// subtract from a LOAD_ONLY run's instruction count, e.g. under valgrind's callgrind).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -122,6 +125,8 @@ if (FORM === 'text') {
   parseCpu = cpuMs(p0);
   if (global.gc) global.gc();
 }
+// COUNT_BASELINE=1: everything but the load (for instruction counts: a run with the load less one without it).
+if (process.env.COUNT_BASELINE === '1') { await server.close(); process.exit(0); }
 const c0 = process.cpuUsage();
 const t0 = performance.now();
 const r = server.applyBundle(input);

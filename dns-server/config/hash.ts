@@ -176,10 +176,13 @@ function memberLength(prev: string, k: string, v: unknown, known?: number): numb
 
 /**
  * The text each shard parsed by parseShardJson came from (or its part of a bundle's text,
- * receivedShardTexts), until validShardHash has used it; `ascii`: every char below 0x80 (then its
- * UTF-8 is its latin1, which the hash reads at a third of the cost).
+ * receivedShardTexts; or the text its producer in this process wrote it as, rememberShardText and
+ * withHash), until validShardHash has used it; `ascii`: every char below 0x80 (then its UTF-8 is
+ * its latin1, which the hash reads at a third of the cost; found when first needed where not
+ * given); `plain`: the text needs no scan for escapes, white space and odd numbers (a bundle's
+ * whole text passed it, or canonicalJson wrote it).
  */
-const receivedText = new WeakMap<object, { text: string; ascii: boolean; plain?: true }>();
+const receivedText = new WeakMap<object, { text: string; ascii?: boolean; plain?: true }>();
 /** The text each bundle parsed by parseBundleJson came from, until receivedShardTexts. */
 const receivedBundle = new WeakMap<object, string>();
 
@@ -194,6 +197,17 @@ export function parseShardJson(text: string): unknown {
   const value: unknown = JSON.parse(text);
   if (value !== null && typeof value === 'object') receivedText.set(value, { text, ascii: isAscii(text) });
   return value;
+}
+
+/**
+ * Remembers `text` as what `shard` was written as by its producer in this process (the operator's
+ * compiler: its canonical JSON with the hash member last, what it publishes), so that
+ * validShardHash hashes that text, checked as a ConfigMap's text is (isCanonicalText), instead of
+ * serialising the shard again when this process also serves it (local mode). As for
+ * parseShardJson, the shard must not be changed before it is validated. ADR 0024.
+ */
+export function rememberShardText(shard: object, text: string): void {
+  receivedText.set(shard, { text });
 }
 
 /**
@@ -302,20 +316,33 @@ function isPlainText(text: string): boolean {
  * measured (rrset-check.ts measures the RRset lists as it checks them; NOT_CANONICAL where not).
  */
 export function validShardHash(shard: Shard, lengths: Partial<Record<string, number>> = {}): string {
-  const len = objectLength(shard as unknown as Record<string, unknown>, lengths, 'hash');
-  if (len < 0) return computeShardHash(shard);
   const got = receivedText.get(shard);
   receivedText.delete(shard); // needed once
+  const len = objectLength(shard as unknown as Record<string, unknown>, lengths, 'hash');
+  if (len < 0) return computeShardHash(shard);
   const tail = ',"hash":"' + shard.hash + '"}'; // the hash member, last, as the operator writes it
   const text = got?.text;
   if (text !== undefined && text.endsWith(tail) && (got!.plain ? text.length - tail.length + 1 === len : isCanonicalText(text, tail.length, len))) {
-    return createHash('sha256').update(text.slice(0, text.length - tail.length), got!.ascii ? 'latin1' : 'utf8').update('}').digest('hex');
+    const body = text.slice(0, text.length - tail.length);
+    return createHash('sha256').update(body, got!.ascii ?? isAscii(body) ? 'latin1' : 'utf8').update('}').digest('hex');
   }
   const { hash: _ignored, ...rest } = shard;
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
 }
 
-/** Returns the shard with its hash set. */
+/**
+ * Returns the shard with its hash set. When every object's keys were already in sorted order (as
+ * the compiler writes them), the canonical JSON hashed is kept for validShardHash, as the text the
+ * shard was written as (rememberShardText; canonical as written, so not scanned again): a server
+ * in this process then hashes that text instead of serialising the shard again. The returned
+ * shard must not be changed before it is validated (a copy of it, `{ ...s }`, is a new shard).
+ */
 export function withHash<S extends UnhashedShard>(shard: S): S & { hash: string } {
-  return { ...shard, hash: computeShardHash(shard) } as S & { hash: string };
+  const { hash: _ignored, ...rest } = shard as unknown as Shard;
+  const o = ordered(rest);
+  const json = o === UNORDERED ? sortedJson(rest) : JSON.stringify(o);
+  const hash = createHash('sha256').update(json).digest('hex');
+  const out = { ...shard, hash } as S & { hash: string };
+  if (o === rest && json.length > 2) receivedText.set(out, { text: json.slice(0, -1) + ',"hash":"' + hash + '"}', plain: true });
+  return out;
 }

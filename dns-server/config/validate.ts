@@ -24,16 +24,25 @@ function strictlyBelow(base: string): (name: string) => boolean {
   return (name) => name.endsWith(dotted);
 }
 
+/** The types a list may hold (`types`), and the error for an RRset of another (`say`). */
+interface OnlyTypes { types: readonly string[]; say: (rs: RRSet) => string }
+const HOSTS_TYPES: OnlyTypes = { types: ['A', 'AAAA'], say: (rs) => `hosts shard holds only A and AAAA, not ${rs.type}` };
+const REVERSE_TYPES: OnlyTypes = { types: ['PTR'], say: (rs) => `reverse holds only PTR, not ${rs.type} at ${rs.name}` };
+
 /**
  * The rules on an RRset list a schema cannot say: owners inside the shard's names, one RRset per
- * name and type, a CNAME alone at its name. A list sorted by name then type (as compile() writes
- * them) is checked by comparing neighbours, allocating nothing; any other order with a map.
+ * name and type, a CNAME alone at its name, and with `only` the types it may hold (those errors
+ * after the others, prefixed with `id`). A list sorted by name then type (as compile() writes
+ * them) is checked by comparing neighbours, allocating nothing; any other order with a map. One
+ * walk for all of it where it can be: a first load walks every RRset of a large configuration.
  */
-function checkRRSets(rrsets: RRSet[], where: string, inside: (name: string) => boolean, errors: string[]): void {
+function checkRRSets(rrsets: RRSet[], where: string, inside: (name: string) => boolean, errors: string[], only?: OnlyTypes, id?: string): void {
   let sorted = true;
+  let late: string[] | undefined;
   for (let i = 0; i < rrsets.length; i++) {
     const rs = rrsets[i];
     if (!inside(rs.name)) errors.push(`${where}: ${rs.name} ${rs.type} is outside the shard's names`);
+    if (only !== undefined && !only.types.includes(rs.type)) (late ??= []).push(`${id}: ${only.say(rs)}`);
     if (i > 0 && sorted) {
       const p = rrsets[i - 1];
       if (p.name > rs.name || (p.name === rs.name && p.type >= rs.type)) sorted = false;
@@ -51,6 +60,7 @@ function checkRRSets(rrsets: RRSet[], where: string, inside: (name: string) => b
         told = true;
       }
     }
+    if (late !== undefined) errors.push(...late);
     return;
   }
   const seen = new Set<string>();
@@ -66,6 +76,7 @@ function checkRRSets(rrsets: RRSet[], where: string, inside: (name: string) => b
   for (const [name, types] of typesAt) {
     if (types.has('CNAME') && types.size > 1) errors.push(`${where}: ${name} has a CNAME and other data (RFC 1034 §3.6.2)`);
   }
+  if (late !== undefined) errors.push(...late);
 }
 
 const isReverse = (n: string) => n.endsWith('.in-addr.arpa.') || n.endsWith('.ip6.arpa.');
@@ -126,8 +137,7 @@ function checkShard(input: unknown): Checked {
       checkRRSets(shard.rrsets, id, strictlyBelow(`${shard.namespace}.svc.${shard.zone}`), errors);
       break;
     case 'hosts':
-      checkRRSets(shard.rrsets, id, everyName, errors);
-      for (const rs of shard.rrsets) if (rs.type !== 'A' && rs.type !== 'AAAA') errors.push(`${id}: hosts shard holds only A and AAAA, not ${rs.type}`);
+      checkRRSets(shard.rrsets, id, everyName, errors, HOSTS_TYPES, id);
       break;
     case 'forwarders':
       for (const f of shard.forwarders) {
@@ -138,8 +148,7 @@ function checkShard(input: unknown): Checked {
       }
       break;
   }
-  checkRRSets(shard.reverse, `${id} reverse`, isReverse, errors);
-  for (const rs of shard.reverse) if (rs.type !== 'PTR') errors.push(`${id}: reverse holds only PTR, not ${rs.type} at ${rs.name}`);
+  checkRRSets(shard.reverse, `${id} reverse`, isReverse, errors, REVERSE_TYPES, id);
   return { input, id, errors, lengths };
 }
 

@@ -6,6 +6,7 @@
 // the text of what it kept from its predecessor's (cluster-services.ts spliceJson).
 
 import { createHash } from 'node:crypto';
+import { rememberShardText } from '../../dns-server/config/hash.js';
 import type { RRSet, RecordType, Shard, UnhashedShard } from '../../dns-server/config/types.js';
 import type { RecordData } from './records.js';
 
@@ -95,7 +96,9 @@ export function hashShard<S extends UnhashedShard>(shard: S, pre: Partial<Record
   const hash = h.update('}').digest('hex');
   ordered.hash = hash;
   parts.push(',"hash":"', hash, '"}');
-  madeShards.set(ordered, { json: parts.join(''), at });
+  const json = parts.join('');
+  madeShards.set(ordered, { json, at });
+  rememberShardText(ordered, json); // a server in this process (local mode) hashes this text, as a ConfigMap's
   return ordered as unknown as S & { hash: string };
 }
 

@@ -9,8 +9,9 @@ import { expect } from 'chai';
 import { CONFIG_API_VERSION, computeShardHash, validateBundle, validateShard, withHash } from '../../dns-server/config/index.js';
 import type { Shard, UnhashedShard } from '../../dns-server/config/index.js';
 import { decodeShardConfigMap, SHARD_GZIP_KEY, SHARD_KEY } from '../../dns-server/config/configmap-form.js';
-import { canonicalJson, canonicalLength, NOT_CANONICAL, operatorTextLength, parseBundleJson, parseShardJson, receivedShardTexts, validShardHash } from '../../dns-server/config/hash.js';
+import { canonicalJson, canonicalLength, NOT_CANONICAL, operatorTextLength, parseBundleJson, parseShardJson, receivedShardTexts, rememberShardText, validShardHash } from '../../dns-server/config/hash.js';
 import { checkShardSchema } from '../../dns-server/config/validate.js';
+import { hashShard, shardJson } from '../../operator/compile/rrsets.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -400,4 +401,73 @@ describe('a bundle\'s text that is not what its parsed value serialises to (revi
     b.shards[1].rrsets[0].data[0] = '192.0.2.9';
     expect(validateBundle(b).shards).to.have.length(2);
   });
+});
+
+describe('the shard hash from the text its producer in this process wrote (withHash, rememberShardText; ADR 0024)', () => {
+  const hashOf = (s: Shard) => validShardHash(s, checkShardSchema(s, s.id).lengths);
+  const shards = () => [
+    zoneShard(),
+    zoneShard([{ data: [['v=spf1 -all'], ['quote " and backslash \\', 'é', '😀', '\u0001']], name: 't.example.org.', ttl: 60, type: 'TXT' }]),
+    zoneShard([{ data: [{ flags: 0, tag: 'issue', value: 'ca "é"' }], name: 'example.org.', ttl: 60, type: 'CAA' }]),
+  ];
+
+  it('gives computeShardHash\'s answer for shards withHash made, escapes and characters beyond ASCII included', () => {
+    for (const s of shards()) {
+      expect(hashOf(s)).to.equal(s.hash).and.to.equal(computeShardHash(s));
+      expect(validateShard(s).ok).to.equal(true);
+    }
+  });
+
+  it('hashes the text withHash kept (seen by changing the value behind its back), once', () => {
+    const s = zoneShard() as Shard & { rrsets: { name: string }[] };
+    s.rrsets[2].name = 'wxw.example.org.'; // as long: the text's length check cannot see it (the contract: no change before validation)
+    expect(hashOf(s)).to.equal(zoneShard().hash);
+    expect(hashOf(s), 'the text is used once').to.equal(computeShardHash(s)).and.to.not.equal(s.hash);
+  });
+
+  it('refuses a shard withHash made and then changed in length, or given another hash', () => {
+    const longer = zoneShard() as Shard & { rrsets: { ttl: number }[] };
+    longer.rrsets[2].ttl = 3000;
+    expect(validateShard(longer).ok).to.equal(false);
+    const rehashed = zoneShard();
+    rehashed.hash = sha256('other');
+    expect(validateShard(rehashed).ok).to.equal(false);
+    expect(validateShard({ ...zoneShard(), hash: sha256('other') }).ok).to.equal(false);
+    const changed = zoneShard() as Shard & { rrsets: { ttl: number }[] };
+    changed.rrsets[2].ttl = 301; // as long, with the hash computed again by hand: the text's tail no longer matches
+    changed.hash = computeShardHash(changed);
+    expect(validateShard(changed).ok).to.equal(true);
+  });
+
+  it('keeps no text for a shard whose keys are not in sorted order (hashed from the value)', () => {
+    const s = withHash({ kind: 'zone', apiVersion: CONFIG_API_VERSION, id: 'zone/example.org', origin: 'example.org.', clusterDomain: false, reverse: [],
+      rrsets: [{ type: 'A', name: 'www.example.org.', ttl: 300, data: ['192.0.2.1'] }],
+      soa: { expire: 86400, minimum: 60, mname: 'ns1.example.org.', refresh: 3600, retry: 600, rname: 'hostmaster.example.org.', serial: 1, ttl: 3600 } } as unknown as UnhashedShard) as Shard & { rrsets: { name: string }[] };
+    expect(hashOf(s)).to.equal(s.hash);
+    s.rrsets[0].name = 'wxw.example.org.';
+    expect(hashOf(s)).to.equal(computeShardHash(s)).and.to.not.equal(s.hash);
+  });
+
+  it('the operator\'s compiler hands its text over (hashShard): hashed as written, checked as a ConfigMap\'s', () => {
+    const { hash: _h, ...rest } = zoneShard();
+    const s = hashShard(rest as unknown as UnhashedShard) as Shard & { rrsets: { name: string }[] };
+    expect(s.hash).to.equal(zoneShard().hash);
+    expect(shardJson(s)).to.equal(JSON.stringify(zoneShard()));
+    s.rrsets[2].name = 'wxw.example.org.';
+    expect(hashOf(s), 'the text, not the changed value').to.equal(zoneShard().hash);
+  });
+
+  for (const [what, text] of variants(zoneShard())) {
+    it(`a remembered text with ${what} is checked as a received one: the content's hash, and refused when hashed as written`, () => {
+      const s = zoneShard();
+      const value = JSON.parse(text) as Shard;
+      rememberShardText(value, text);
+      expect(validateShard(value).ok).to.equal(true);
+      const lying = hashedAsWritten(text, s.hash);
+      if (lying === undefined) return;
+      const l = JSON.parse(lying) as Shard;
+      rememberShardText(l, lying);
+      expect(validateShard(l).ok, 'a hash of non-canonical bytes').to.equal(false);
+    });
+  }
 });
