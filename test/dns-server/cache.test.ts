@@ -22,7 +22,9 @@ describe('forwarder: cache', () => {
   let registry: Registry;
   let u: FakeUpstream;
   let behaviour: Behaviour;
-  const spec = (extra: Partial<ForwarderSpec> = {}): ForwarderSpec => ({ name: 'f', domains: ['.'], upstreams: [{ address: '127.0.0.1', port: u.port, protocol: 'udp' }], timeoutMs: 100, deadlineMs: 300, ...extra });
+  const spec = (extra: Partial<ForwarderSpec> = {}): ForwarderSpec => ({ name: 'f', domains: ['.'], upstreams: [{ address: '127.0.0.1', port: u.port, protocol: 'udp' }], timeoutMs: 1000, deadlineMs: 3000, ...extra });
+  // An upstream that stops answering is waited for until the deadline: those tests set it short.
+  const dying = { timeoutMs: 300, deadlineMs: 1000 };
 
   beforeEach(async () => {
     clock = 1_000_000;
@@ -99,7 +101,7 @@ describe('forwarder: cache', () => {
     await udpQuery(server.port, { name: 'a.example.com' });
     await udpQuery(server.port, { name: 'b.example.com' });
     await udpQuery(server.port, { name: 'a.example.com' }); // a is now the most recent
-    await udpQuery(server.port, { name: 'c.example.com' }); // evicts b
+    expect(A(await udpQuery(server.port, { name: 'c.example.com' }))).to.deep.equal(['10.0.0.3']); // cached: evicts b
     expect(u.queries).to.have.length(3);
     await udpQuery(server.port, { name: 'a.example.com' });
     expect(u.queries).to.have.length(3);
@@ -127,7 +129,7 @@ describe('forwarder: cache', () => {
   });
 
   it('serves stale answers (RFC 8767) while every upstream fails, when enabled', async () => {
-    server.applyBundle(bundle(forwardersShard(spec({ cache: { serveStale: { enabled: true, maxStale: 3600, ttl: 30 } } }))));
+    server.applyBundle(bundle(forwardersShard(spec({ ...dying, cache: { serveStale: { enabled: true, maxStale: 3600, ttl: 30 } } }))));
     expect(A(await udpQuery(server.port, { name: 'c.example.com' }))).to.deep.equal(['10.0.0.1']);
     behaviour = () => null; // the upstream dies
     clock += 400; // expired 100 s ago
@@ -140,7 +142,7 @@ describe('forwarder: cache', () => {
   });
 
   it('does not serve stale when serve-stale is off (the default)', async () => {
-    server.applyBundle(bundle(forwardersShard(spec())));
+    server.applyBundle(bundle(forwardersShard(spec(dying))));
     await udpQuery(server.port, { name: 'c.example.com' });
     behaviour = () => null;
     clock += 400;
