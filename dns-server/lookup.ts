@@ -4,6 +4,7 @@
 // I/O, no clock. The handler (handler.ts) asks the located table for its prepared answer first.
 
 import { findInTable } from './tables/plan.js';
+import { ASCII_LOWER } from './wire/query.js';
 import type { Found, Scope } from './tables/plan.js';
 import { NameTable } from './tables/table.js';
 import { Slab, SlabWriter } from './tables/slab.js';
@@ -117,10 +118,8 @@ function probe(slots: (Recalled | undefined)[], sets: number, msg: Buffer, nameE
   const key = r.key;
   const n = nameEnd - 11;
   if (key.length !== n) return undefined;
-  for (let i = 0; i < n; i++) {
-    const c = msg[12 + i];
-    if ((c >= 65 && c <= 90 ? c + 32 : c) !== key.charCodeAt(i)) return undefined;
-  }
+  const lower = ASCII_LOWER; // a local: a module binding is checked for its dead zone at each use in the loop
+  for (let i = 0; i < n; i++) if (lower[msg[12 + i]] !== key.charCodeAt(i)) return undefined;
   return r;
 }
 
