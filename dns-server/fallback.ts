@@ -24,6 +24,12 @@ export interface FallbackQuery extends ReplyContext {
   readonly qtype: number;
   readonly qclass: number;
   /**
+   * True: `msg` is the query's own memory (no view into a larger buffer) and stays valid until
+   * the query is answered, so a fallback may keep it as it is (the server's queries). Absent: the
+   * fallback copies what it keeps past resolve().
+   */
+  readonly msgOwned?: boolean;
+  /**
    * Sends the response to the client (null: no forwarder routes the name, answered REFUSED).
    * For a fallback whose resolve() returned PENDING: called once, never for one that answered
    * otherwise. Does not throw.

@@ -8,8 +8,8 @@
 import { performance } from 'node:perf_hooks'; // a module binding: the global is an accessor, looked up per call
 import { PENDING } from './fallback.js';
 import type { Fallback, FallbackQuery } from './fallback.js';
-import { locate, recall, remember, tablesScope } from './lookup.js';
-import type { Location } from './lookup.js';
+import { locate, NODATA_BIT, recall, remember, rememberMissing, tablesScope } from './lookup.js';
+import type { Location, Recalled } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
 import { planAnswer, wildcardFor } from './tables/plan.js';
 import { CNAME, ENT, NODE, typeBit } from './tables/slab.js';
@@ -41,7 +41,7 @@ export const PROTO_TCP = 1;
 export type ReplySink<T> = (reply: Reply, to: T) => void;
 
 /** The reply context with the question, as handleQuery fills it (the fallback gets a Forwarded of its own). */
-type QueryContext = { -readonly [K in Exclude<keyof FallbackQuery, 'answer'>]: FallbackQuery[K] };
+type QueryContext = { -readonly [K in Exclude<keyof FallbackQuery, 'answer' | 'msgOwned'>]: FallbackQuery[K] };
 
 const q = newParsedQuery();
 const context: QueryContext = { msg: Buffer.alloc(0), qend: 12, optSize: -1, dnssecOk: false, maxSize: 512, asKey: false, key: '', qtype: 0, qclass: 0 };
@@ -89,7 +89,7 @@ export function handleQuery<T>(msg: Buffer, proto: 0 | 1, st: HandlerState, sink
   let out: Reply | null;
   try {
     const a = answer(ctx, st, proto === PROTO_TCP);
-    if (a === TO_FALLBACK) return forward(ctx, st.fallback!, m, t0, sink, to as T);
+    if (a === TO_FALLBACK) return forward(ctx, proto, st.fallback!, m, t0, sink, to as T);
     out = a;
   } catch {
     out = errorFromQuery(ctx, RCODE.SERVFAIL); // a bug must not stop the server
@@ -111,14 +111,16 @@ class Forwarded<T> implements FallbackQuery {
   readonly optSize: number;
   readonly dnssecOk: boolean;
   readonly maxSize: number;
+  readonly asKey: boolean;
   readonly key: string;
   readonly qtype: number;
   readonly qclass: number;
+  readonly msgOwned = true;
 
-  constructor(ctx: QueryContext, private readonly m: ServerMetrics, private readonly t0: number, private readonly sink: ReplySink<T>, private readonly to: T) {
+  constructor(ctx: QueryContext, proto: 0 | 1, private readonly m: ServerMetrics, private readonly t0: number, private readonly sink: ReplySink<T>, private readonly to: T) {
     const msg = ctx.msg;
-    this.msg = msg.length <= KEEP_QUERY_MAX && msg.byteLength === msg.buffer.byteLength ? msg : ownCopy(msg, ctx.qend);
-    this.qend = ctx.qend; this.optSize = ctx.optSize; this.dnssecOk = ctx.dnssecOk; this.maxSize = ctx.maxSize;
+    this.msg = msg.length <= KEEP_QUERY_MAX && ownsMemory(msg, proto) ? msg : ownCopy(msg, ctx.qend);
+    this.qend = ctx.qend; this.optSize = ctx.optSize; this.dnssecOk = ctx.dnssecOk; this.maxSize = ctx.maxSize; this.asKey = ctx.asKey === true;
     this.key = ctx.key; this.qtype = ctx.qtype; this.qclass = ctx.qclass;
   }
 
@@ -144,10 +146,10 @@ class Forwarded<T> implements FallbackQuery {
 }
 
 /** Hands the query to the fallback: answered at once, or later through `sink` (PENDING), or without a sink as a promise. */
-function forward<T>(ctx: QueryContext, fb: Fallback, m: ServerMetrics, t0: number, sink: ReplySink<T> | undefined, to: T): Reply | typeof PENDING | Promise<Reply> {
+function forward<T>(ctx: QueryContext, proto: 0 | 1, fb: Fallback, m: ServerMetrics, t0: number, sink: ReplySink<T> | undefined, to: T): Reply | typeof PENDING | Promise<Reply> {
   let promised: Promise<Reply> | undefined;
   if (sink === undefined) promised = new Promise<Reply>((resolve) => { sink = resolve; });
-  const own = new Forwarded(ctx, m, t0, sink!, to);
+  const own = new Forwarded(ctx, proto, m, t0, sink!, to);
   let r: ReturnType<Fallback['resolve']>;
   try {
     r = fb.resolve(own);
@@ -188,18 +190,27 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
   ctx.key = key;
   switch (loc.kind) {
     case 'zone': {
+      // A name answered NXDOMAIN, or NODATA for this type, before (on these tables: such answers
+      // never change for them): the same negative answer, no table asked.
+      if (recalled !== undefined && (recalled.nxdomain || (recalled.nodata & NODATA_BIT[qtype]) !== 0)) {
+        return negativeFromQuery(ctx, recalled.nxdomain ? RCODE.NXDOMAIN : RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
+      }
       const table = loc.table;
       // The prepared answer or, when there is none, what the name holds (the slab's flags,
       // nothing decoded: NODATA needs no record).
       const f = table.answerOrFlags(key, qtype);
-      if (recalled === undefined && f !== 0) remember(t, q.nameHash, key, loc); // a name that exists here (not every miss: those are many)
+      // A name that exists here is kept (not every miss: those are many; see below).
+      const kept = recalled ?? (f !== 0 ? remember(t, q.nameHash, key, loc) : undefined);
       if (typeof f !== 'number') return patchPrepared(f, ctx, shared);
       if (f & NODE) {
-        if (!(f & CNAME) && qtype !== TYPE.ANY && !(f & typeBit(qtype))) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
+        if (!(f & CNAME) && qtype !== TYPE.ANY && !(f & typeBit(qtype))) return noData(ctx, kept, qtype, loc.originOffset, loc.zone.soaTail);
         break; // slow path
       }
-      if (loc.clusterEnt || f & ENT) return negativeFromQuery(ctx, RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
+      if (loc.clusterEnt || f & ENT) return noData(ctx, kept, qtype, loc.originOffset, loc.zone.soaTail);
       if (wildcardFor(table, key) !== undefined) break; // slow path: synthesis
+      // No such name (and no wildcard to make one): kept apart from the names that exist, so
+      // that names made up by clients (search-path misses, random names) push out only each other.
+      if (recalled === undefined) rememberMissing(t, q.nameHash, key, loc);
       return negativeFromQuery(ctx, RCODE.NXDOMAIN, loc.originOffset, loc.zone.soaTail);
     }
     case 'hosts': {
@@ -228,6 +239,22 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
   const plan = planAnswer(scope, scope.find(key), qname, qtype, slowRotation++);
   if (plan === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
   return encodePlan(plan, echoOf(ctx, qname));
+}
+
+/** NODATA with the zone's SOA, noted on the name's recall entry (when it has one) for the next query of the type. */
+function noData(ctx: QueryContext, kept: Recalled | undefined, qtype: number, originOffset: number, soaTail: Buffer): Buffer {
+  if (kept !== undefined) kept.nodata |= NODATA_BIT[qtype];
+  return negativeFromQuery(ctx, RCODE.NOERROR, originOffset, soaTail);
+}
+
+/**
+ * Whether `msg` is all of its memory, so that keeping it pins nothing more. Over UDP, a datagram
+ * as dgram hands it: a buffer of its own, at offset 0 (the test: a view elsewhere is copied).
+ * Over TCP, a query may be a view into the connection's read, and its ArrayBuffer is asked
+ * (`buffer` is a getter that costs some 400 instructions: the forwarded UDP path skips it).
+ */
+function ownsMemory(msg: Buffer, proto: 0 | 1): boolean {
+  return proto === PROTO_UDP ? msg.byteOffset === 0 : msg.byteLength === msg.buffer.byteLength;
 }
 
 /** The first `n` bytes of `msg` (header and question: all a reply needs of it) in memory of their own, not a slice of the shared pool. */

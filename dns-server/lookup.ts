@@ -4,6 +4,7 @@
 // I/O, no clock. The handler (handler.ts) asks the located table for its prepared answer first.
 
 import { findInTable } from './tables/plan.js';
+import { ASCII_LOWER } from './wire/query.js';
 import type { Found, Scope } from './tables/plan.js';
 import { NameTable } from './tables/table.js';
 import { Slab, SlabWriter } from './tables/slab.js';
@@ -35,6 +36,8 @@ interface LocateIndex {
   readonly services: Map<string, Map<string, NameTable>>;
   /** recall's slots, by the name's hash (2 × RECALL_SETS of them, made on the first remember). */
   recalled: (Recalled | undefined)[] | undefined;
+  /** The names answered NXDOMAIN (2 × MISSING_SETS slots, made on the first rememberMissing): apart, so that random names churn only these. */
+  missing: (Recalled | undefined)[] | undefined;
 }
 
 /**
@@ -47,7 +50,22 @@ export interface Recalled {
   readonly key: string;
   /** locate(tables, key), kept: its own object, never rewritten. */
   readonly location: Location;
+  /**
+   * A name of the missing set (rememberMissing): answered NXDOMAIN from its zone (no node, no
+   * wildcard above it), whatever the type; the handler answers so again without the table.
+   */
+  readonly nxdomain: boolean;
+  /**
+   * The query types (their NODATA_BIT) this name was answered NODATA for with its zone's SOA
+   * (the handler sets them as it answers): answered so again without the table. The tables of
+   * one Tables never change, nor do these answers.
+   */
+  nodata: number;
 }
+
+/** A bit for each of the ten types a configuration holds (tables/slab.ts typeBit), for Recalled.nodata; 0 for others (never kept). */
+export const NODATA_BIT = new Uint16Array(258);
+for (const [i, t] of [1, 2, 5, 6, 12, 15, 16, 28, 33, 257].entries()) NODATA_BIT[t] = 1 << i;
 
 /**
  * Sets of the recalled names, two slots each (two-way set-associative): a name goes to the set
@@ -56,6 +74,8 @@ export interface Recalled {
  * 1,000 cluster names in 4,096 slots about a fifth of the queries went to locate() (issue 14).
  */
 export const RECALL_SETS = 4096;
+/** Sets of the names answered NXDOMAIN (two slots each, as RECALL_SETS): search-path misses (`name.<ns>.svc.<zone>`) are a tenth of a cluster's queries. */
+export const MISSING_SETS = 1024;
 
 let index: LocateIndex | undefined;
 
@@ -69,7 +89,7 @@ function indexOf(t: Tables): LocateIndex {
     if (byNs === undefined) services.set(table.zoneKey, (byNs = new Map()));
     byNs.set(table.namespace, table);
   }
-  return (index = { tables: t, zonesByLength, services, recalled: undefined });
+  return (index = { tables: t, zonesByLength, services, recalled: undefined, missing: undefined });
 }
 
 /**
@@ -80,9 +100,15 @@ function indexOf(t: Tables): LocateIndex {
  * never change: a reload publishes a new Tables, and with it a new, empty index).
  */
 export function recall(t: Tables, msg: Buffer, nameEnd: number, hash: number): Recalled | undefined {
-  const slots = indexOf(t).recalled;
+  const ix = indexOf(t);
+  const slots = ix.recalled;
   if (slots === undefined) return undefined;
-  const at = (hash & (RECALL_SETS - 1)) << 1;
+  return probe(slots, RECALL_SETS, msg, nameEnd, hash) ?? (ix.missing === undefined ? undefined : probe(ix.missing, MISSING_SETS, msg, nameEnd, hash));
+}
+
+/** The entry of `slots` (`sets` sets of two) for the name msg[12..nameEnd] of hash `hash`, compared byte for byte. */
+function probe(slots: (Recalled | undefined)[], sets: number, msg: Buffer, nameEnd: number, hash: number): Recalled | undefined {
+  const at = (hash & (sets - 1)) << 1;
   let r = slots[at];
   if (r === undefined) return undefined;
   if (r.hash !== hash) {
@@ -92,28 +118,43 @@ export function recall(t: Tables, msg: Buffer, nameEnd: number, hash: number): R
   const key = r.key;
   const n = nameEnd - 11;
   if (key.length !== n) return undefined;
-  for (let i = 0; i < n; i++) {
-    const c = msg[12 + i];
-    if ((c >= 65 && c <= 90 ? c + 32 : c) !== key.charCodeAt(i)) return undefined;
-  }
+  const lower = ASCII_LOWER; // a local: a module binding is checked for its dead zone at each use in the loop
+  for (let i = 0; i < n; i++) if (lower[msg[12 + i]] !== key.charCodeAt(i)) return undefined;
   return r;
 }
 
 /**
  * Keeps `key` (hash `hash`) and its Location (a zone or the hosts: names that exist there; or
  * none: a name handed to the fallback; a copy, as locate() rewrites its result) for recall on `t`.
+ * Returns the entry kept.
  */
-export function remember(t: Tables, hash: number, key: string, loc: Location): void {
+export function remember(t: Tables, hash: number, key: string, loc: Location): Recalled {
   const ix = indexOf(t);
+  return keep((ix.recalled ??= new Array<undefined>(2 * RECALL_SETS).fill(undefined)), RECALL_SETS, hash, key, loc, false);
+}
+
+/**
+ * Keeps a name answered NXDOMAIN from its zone (`loc`: a zone's; no node, no wildcard above it)
+ * for recall on `t`, in sets of its own: names that do not exist are as many as clients make
+ * up, and push out only each other.
+ */
+export function rememberMissing(t: Tables, hash: number, key: string, loc: Location): void {
+  const ix = indexOf(t);
+  ix.recalled ??= new Array<undefined>(2 * RECALL_SETS).fill(undefined); // recall() looks here first
+  keep((ix.missing ??= new Array<undefined>(2 * MISSING_SETS).fill(undefined)), MISSING_SETS, hash, key, loc, true);
+}
+
+function keep(slots: (Recalled | undefined)[], sets: number, hash: number, key: string, loc: Location, nxdomain: boolean): Recalled {
   const location: Location = loc.kind === 'zone'
     ? { kind: 'zone', zone: loc.zone, table: loc.table, originOffset: loc.originOffset, clusterEnt: loc.clusterEnt }
     : loc.kind === 'hosts' ? { kind: 'hosts', table: loc.table } : loc;
-  const slots = (ix.recalled ??= new Array<undefined>(2 * RECALL_SETS).fill(undefined));
-  const at = (hash & (RECALL_SETS - 1)) << 1;
+  const at = (hash & (sets - 1)) << 1;
   const first = slots[at];
   // Another name of the same hash in the first slot (only the bytes tell them apart) is replaced, not kept twice.
   if (first !== undefined && first.hash !== hash) slots[at + 1] = first;
-  slots[at] = { hash, key, location };
+  const r: Recalled = { hash, key, location, nxdomain, nodata: 0 };
+  slots[at] = r;
+  return r;
 }
 
 /** Whether the label at `at` is "svc" (a length byte 3, then the three letters; keys are lower-case). */

@@ -10,7 +10,10 @@
 # about as much CPU time again as node-echo's user-space share.
 #   bash bench/server/instructions.sh NAME QUERIES CMD...   (CMD listens on 127.0.0.1:$PORT)
 # Env: PORT (5499), WARM (20000), NQ (5000), CG_OUT (a path: keep the measured part's callgrind
-# file there, for callgrind_annotate --inclusive=yes). Needs valgrind (apt-get install -y valgrind), dnsperf, dig.
+# file there, for callgrind_annotate --inclusive=yes), RUNS (1): measure RUNS windows of NQ
+# queries one after another in the same server, print each and their median (a window moves by
+# up to ±3% with the scavenges that land in it; the median of 3 or 5 moves less; CG_OUT keeps
+# the last window's file). Needs valgrind (apt-get install -y valgrind), dnsperf, dig.
 # bench/server.sh runs it (INSTR=1) on node-echo, zone names, cluster names and serve, and on a
 # BASE build beside this one.
 set -uo pipefail
@@ -32,14 +35,28 @@ for _ in $(seq 600); do
 done
 [ $ok = 1 ] || { echo "instructions: $NAME did not answer on port $PORT"; tail -5 "$D/server.log"; kill "$VP" 2>/dev/null; exit 1; }
 dnsperf -s 127.0.0.1 -p "$PORT" -d "$D/warm.txt" -n 1 -q 20 -t 30 > /dev/null 2>&1
-callgrind_control -z "$VP" > /dev/null 2>&1
-R=$(dnsperf -s 127.0.0.1 -p "$PORT" -d "$D/measured.txt" -n 1 -q 20 -t 30 2>&1)
-callgrind_control -d "$VP" > /dev/null 2>&1
-for _ in $(seq 50); do ls "$D"/cg.out.* >/dev/null 2>&1 && break; sleep 0.2; done
+RUNS=${RUNS:-1}
+counts=()
+for run in $(seq "$RUNS"); do
+  before=$(ls "$D"/cg.out.* 2>/dev/null | wc -l)
+  callgrind_control -z "$VP" > /dev/null 2>&1
+  R=$(dnsperf -s 127.0.0.1 -p "$PORT" -d "$D/measured.txt" -n 1 -q 20 -t 30 2>&1)
+  callgrind_control -d "$VP" > /dev/null 2>&1
+  for _ in $(seq 50); do [ "$(ls "$D"/cg.out.* 2>/dev/null | wc -l)" -gt "$before" ] && break; sleep 0.2; done
+  sleep 0.2
+  new=$(ls -tr "$D"/cg.out.* 2>/dev/null | tail -n +$((before + 1)))
+  done_q=$(echo "$R" | awk '/Queries completed/{print $3}')
+  lost=$(echo "$R" | awk '/Queries lost/{print $3}')
+  [ -n "${CG_OUT:-}" ] && [ -n "$new" ] && cat $new > "$CG_OUT"
+  total=$([ -n "$new" ] && cat $new | awk '/^summary:/{s+=$2} END{print s+0}' || echo 0)
+  [ -n "$done_q" ] && [ "$done_q" -gt 0 ] && [ "$total" -gt 0 ] || { echo "instructions: $NAME: no count (completed=${done_q:-?})"; kill "$VP" 2>/dev/null; exit 1; }
+  counts+=($((total / done_q)))
+  [ "$RUNS" -gt 1 ] && echo "instructions: $NAME window $run instr_per_query=$((total / done_q)) answered=$done_q lost=$lost"
+done
 kill "$VP" 2>/dev/null; wait "$VP" 2>/dev/null
-done_q=$(echo "$R" | awk '/Queries completed/{print $3}')
-lost=$(echo "$R" | awk '/Queries lost/{print $3}')
-[ -n "${CG_OUT:-}" ] && cat "$D"/cg.out.* > "$CG_OUT"
-total=$(cat "$D"/cg.out.* | awk '/^summary:/{s+=$2} END{print s+0}')
-[ -n "$done_q" ] && [ "$done_q" -gt 0 ] && [ "$total" -gt 0 ] || { echo "instructions: $NAME: no count (completed=${done_q:-?})"; exit 1; }
-echo "instructions: $NAME instr_per_query=$((total / done_q)) answered=$done_q lost=$lost"
+med=$(printf '%s\n' "${counts[@]}" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
+if [ "$RUNS" -gt 1 ]; then
+  echo "instructions: $NAME instr_per_query=$med (median of $RUNS windows: ${counts[*]})"
+else
+  echo "instructions: $NAME instr_per_query=$med answered=$done_q lost=$lost"
+fi

@@ -37,6 +37,24 @@ export function unchain<T extends { sameName: T | undefined }>(map: Map<string, 
   if (p !== undefined) p.sameName = e.sameName;
 }
 
+/**
+ * Writes the lookup key over the question name of a stored body, when the name there is the key
+ * but for case (an upstream may answer with the question's case changed: what it echoes is not
+ * ours to hand on). Returns whether it did: the body's question is then the key's bytes, its
+ * type and class those the entry is kept under (the flight asked them, and the answer was
+ * checked to be for them).
+ */
+function toKeyQuestion(body: Buffer, key: string): boolean {
+  const n = key.length;
+  if (body.length < 12 + n + 4 || body[4] !== 0 || body[5] !== 1) return false;
+  for (let i = 0; i < n; i++) {
+    const c = body[12 + i];
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== key.charCodeAt(i)) return false;
+  }
+  for (let i = 0; i < n; i++) body[12 + i] = key.charCodeAt(i);
+  return true;
+}
+
 export class CacheEntry implements StoredResponse {
   /** Hits so far. */
   hits = 0;
@@ -140,7 +158,10 @@ export class ResponseCache {
    */
   prepared(e: CacheEntry, age: number): StoredResponse {
     let p = e.prepared;
-    if (p === undefined) p = e.prepared = { body: Buffer.from(e.body), ttlOffsets: e.ttlOffsets };
+    if (p === undefined) {
+      const body = Buffer.from(e.body);
+      p = e.prepared = { body, ttlOffsets: e.ttlOffsets, keyQuestion: toKeyQuestion(body, e.name) };
+    }
     if (e.preparedAge !== age) {
       const { body } = e;
       const out = p.body;

@@ -151,9 +151,9 @@ export class ForwarderRuntime {
     }
     // The client's bytes are valid until it is answered (fallback.ts). A message that owns its
     // memory is kept as it is (from the server's handler: a UDP datagram of up to 512 bytes, else
-    // the header and question, copied there); a view into more is copied, question only, so a
-    // query in flight never holds a connection's buffer.
-    flight.wait(q.msg.byteLength === q.msg.buffer.byteLength ? q : withOwnQuestion(q));
+    // the header and question, copied there; msgOwned says so without asking the ArrayBuffer); a
+    // view into more is copied, question only, so a query in flight never holds a connection's buffer.
+    flight.wait(q.msgOwned === true || q.msg.byteLength === q.msg.buffer.byteLength ? q : withOwnQuestion(q));
     if (fresh) this.launch(flight, head);
     return PENDING;
   }

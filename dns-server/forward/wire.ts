@@ -187,6 +187,12 @@ export function shapeInPlace(r: ScannedResponse, ctx: ReplyContext): Buffer | un
 export interface StoredResponse {
   readonly body: Buffer;
   readonly ttlOffsets: readonly number[];
+  /**
+   * True: the body's question is the lookup key's bytes (lower-case), then the type and class the
+   * entry is kept under (the cache's prepared bodies): a client's question with no upper-case
+   * letter and class IN (ReplyContext.asKey) is those same bytes, and shapeForClient copies none.
+   */
+  readonly keyQuestion?: boolean;
 }
 
 /**
@@ -205,7 +211,7 @@ export function shapeForClient(stored: StoredResponse, ctx: ReplyContext, age = 
   out.set(body, 0); // (Buffer#copy makes a view of the source per call)
   out[0] = msg[0]; out[1] = msg[1];
   out[2] = (body[2] & ~(0x01 | FLAG_TC)) | (msg[2] & 0x01);
-  if (qend <= body.length) copyBytes(msg, 12, qend, out, 12);
+  if (qend <= body.length && !(ctx.asKey === true && stored.keyQuestion === true)) copyBytes(msg, 12, qend, out, 12);
   if (age > 0 || fixedTtl >= 0 || cap < 0x7fffffff) {
     for (const o of ttlOffsets) {
       const t = fixedTtl >= 0 ? fixedTtl : Math.max(0, Math.min(body.readUInt32BE(o), cap) - age);

@@ -19,6 +19,10 @@ import { skipName } from './name.js';
 // Buffer#latin1Slice is the undocumented fast path under toString('latin1', s, e) (no argument checks).
 const latin1 = (b: Buffer, s: number, e: number): string => (b as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
 
+/** Each byte lower-cased the DNS way: ASCII letters only (RFC 4343; latin1 0xC0-0xDE stay). */
+export const ASCII_LOWER = new Uint8Array(256);
+for (let c = 0; c < 256; c++) ASCII_LOWER[c] = c >= 65 && c <= 90 ? c + 32 : c;
+
 export const enum Verdict { Ok = 0, Drop = 1, NotImp = 2, FormErr = 3 }
 
 /** One parsed query. The handler reuses a single instance: read it before any await. */
@@ -64,21 +68,27 @@ export function parseQuery(msg: Buffer, q: ParsedQuery, keyed = true): void {
   if (opcode !== 0) { q.verdict = decodes(msg) ? Verdict.NotImp : Verdict.FormErr; return; }
   if (msg[4] !== 0 || msg[5] !== 1 || msg[6] !== 0 || msg[7] !== 0 || msg[8] !== 0 || msg[9] !== 0) { q.verdict = Verdict.FormErr; return; }
   // Question name: no compression allowed here (nothing precedes it to point to).
+  // The loop reads locals only: an imported constant or a module-level table is checked for its
+  // temporal dead zone at every use inside it, and a hash that starts as a double (FNV_BASIS is
+  // over 2^31) keeps the loop's variable boxed; as int32 locals the loop costs about a third less.
   let p = 12;
-  let h = FNV_BASIS;
-  let upper = false;
+  let h = FNV_BASIS | 0;
+  const prime = FNV_PRIME | 0;
+  const lower = ASCII_LOWER;
+  let changed = 0; // non-zero once a byte was lower-cased: an upper-case letter
   for (;;) {
     if (p >= len) { q.verdict = Verdict.FormErr; return; }
     const l = msg[p];
-    h = Math.imul(h ^ l, FNV_PRIME);
+    h = Math.imul(h ^ l, prime);
     if (l === 0) break;
     if (l > 63) { q.verdict = Verdict.FormErr; return; }
     const end = p + 1 + l;
     if (end > len) { q.verdict = Verdict.FormErr; return; }
     for (let i = p + 1; i < end; i++) {
-      let c = msg[i];
-      if (c >= 65 && c <= 90) { c += 32; upper = true; }
-      h = Math.imul(h ^ c, FNV_PRIME);
+      const c = msg[i];
+      const lc = lower[c];
+      changed |= lc ^ c;
+      h = Math.imul(h ^ lc, prime);
     }
     p = end;
   }
@@ -86,7 +96,7 @@ export function parseQuery(msg: Buffer, q: ParsedQuery, keyed = true): void {
   if (p + 5 > len) { q.verdict = Verdict.FormErr; return; }
   q.nameEnd = p;
   q.nameHash = h >>> 0;
-  q.upper = upper;
+  q.upper = changed !== 0;
   if (keyed) q.key = questionKey(msg, q);
   q.qtype = (msg[p + 1] << 8) | msg[p + 2];
   q.qclass = (msg[p + 3] << 8) | msg[p + 4];

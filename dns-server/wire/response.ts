@@ -227,7 +227,9 @@ export function negativeFromQuery(ctx: ReplyContext, rcode: number, originOffset
   const total = qend + 2 + soaTail.length + extra;
   if (total > ctx.maxSize) return truncatedFromQuery(ctx, FLAG_QR | FLAG_AA, rcode);
   const out = Buffer.allocUnsafe(total);
-  copyBytes(msg, 0, qend, out, 0);
+  // Header and question: the whole query when it fits (one TypedArray#set; the bytes past the
+  // question are written over below), else those bytes alone.
+  if (msg.length <= total) out.set(msg); else copyBytes(msg, 0, qend, out, 0);
   out[2] = FLAG_QR | FLAG_AA | (msg[2] & 1);
   out[3] = rcode;
   out[6] = 0; out[7] = 0; out[8] = 0; out[9] = 1; out[10] = 0; out[11] = 0;

@@ -78,6 +78,22 @@ describe('dns-server: authoritative answers', () => {
     expect(r.authorities!.map((a) => a.type)).to.deep.equal(['SOA']);
   });
 
+  it('returns NXDOMAIN and NODATA with the question as sent for a query longer than its answer (an OPT with 300 bytes of padding) and for a short one', async () => {
+    for (const [name, type, rcode] of [['Nope.Example.org', 'A', 3], ['mail.EXAMPLE.org', 'AAAA', 0], ['nope.default.svc.cluster.local', 'A', 3]] as const) {
+      for (const padding of [0, 300]) {
+        const msg = dnsPacket.encode({
+          id: 4242, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type, class: 'IN' }],
+          additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: padding ? [{ code: 12, data: Buffer.alloc(padding) }] : [] } as unknown as dnsPacket.Answer],
+        });
+        const raw = (await udpExchange(server.port, msg))!;
+        expect(padding === 0 || msg.length > raw.length, 'the query is the longer').to.equal(true);
+        const r = dnsPacket.decode(raw);
+        expect([r.id, rcodeOf(raw), r.questions![0]!.name, r.questions![0]!.type, r.authorities!.map((a) => a.type)], `${name} ${type} padding ${padding}`)
+          .to.deep.equal([4242, rcode, name, type, ['SOA']]);
+      }
+    }
+  });
+
   it('treats an empty non-terminal as NODATA, not NXDOMAIN', async () => {
     for (const name of ['c.example.org', 'b.c.example.org']) {
       const r = await udpQuery(server.port, { name });

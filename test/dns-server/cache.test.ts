@@ -187,4 +187,21 @@ describe('forwarder: cache', () => {
     expect(u.queries).to.have.length(2);
     expect((u.queries[0].packet.additionals![0] as unknown as { flags: number }).flags & dnsPacket.DNSSEC_OK).to.not.equal(0);
   });
+
+  it('answers a cached name with the client\'s question as sent, whatever case the upstream echoed (the cached body takes the key\'s bytes)', async () => {
+    // An upstream that echoes the question upper-cased: its bytes are not what the client sent.
+    const inner = behaviour;
+    behaviour = (q, p) => {
+      const r = inner(q, p);
+      return r === null || Buffer.isBuffer(r) || r instanceof Promise ? r : { ...r, questions: r.questions!.map((x) => ({ ...x, name: x.name.toUpperCase() })) };
+    };
+    server.applyBundle(bundle(forwardersShard(spec())));
+    const first = await udpQuery(server.port, { name: 'c.example.com' });
+    expect(first.questions![0].name, 'sent upstream').to.equal('c.example.com');
+    for (const [name, id] of [['c.example.com', 5], ['C.Example.COM', 6], ['c.example.com', 7]] as const) {
+      const r = await udpQuery(server.port, { name, id });
+      expect([r.id, r.questions![0].name, A(r)], `cached, asked as ${name}`).to.deep.equal([id, name, ['10.0.0.1']]);
+    }
+    expect(u.queries).to.have.length(1);
+  });
 });

@@ -223,4 +223,30 @@ describe('forwarder: answers through FallbackQuery.answer() (no promise per quer
     expect(m).to.match(/splitdns_dns_responses_total\{rcode="SERVFAIL"\} 1/);
     expect(m).not.to.match(/splitdns_dns_responses_total\{rcode="NOERROR"\}/);
   });
+
+  it('the handler keeps a UDP datagram of its own as the held query (msgOwned), and copies one that is a view into a larger buffer before the caller reuses it', () => {
+    const metrics = new ServerMetrics();
+    const { held, fallback } = callbackFallback();
+    const st: HandlerState = { tables: EMPTY_TABLES, fallback, metrics, udpPayloadSize: 1232 };
+    new ShardStore(st, metrics, silent, VALIDATOR).applyBundle(bundle(exampleZone()));
+    const sent: Reply[] = [];
+    const sink = (r: Reply) => { sent.push(r); };
+    // A datagram as dgram hands it: a buffer of its own.
+    const q1 = buildQuery({ name: 'own.example.net', id: 1 });
+    const own = Buffer.from(new ArrayBuffer(q1.length));
+    q1.copy(own);
+    expect(handleQuery(own, PROTO_UDP, st, sink, 0)).to.equal(PENDING);
+    expect(held[0].msg, 'kept as it is').to.equal(own);
+    expect(held[0].msgOwned).to.equal(true);
+    // A view into a larger buffer, rewritten by its owner once handleQuery has returned.
+    const query = buildQuery({ name: 'View.example.net', id: 2 });
+    const big = Buffer.alloc(query.length + 100);
+    query.copy(big, 50);
+    expect(handleQuery(big.subarray(50, 50 + query.length), PROTO_UDP, st, sink, 0)).to.equal(PENDING);
+    big.fill(0);
+    expect(held[1].msgOwned).to.equal(true);
+    held[1].answer(answerTo(held[1], '10.0.0.2'));
+    const a = dnsPacket.decode(replyBytes(sent[0]!));
+    expect([a.id, a.questions![0].name, (a.answers![0] as { data: string }).data]).to.deep.equal([2, 'View.example.net', '10.0.0.2']);
+  });
 });

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { VALIDATOR } from '../../dns-server/config/validate.js';
 import { handleQuery, PROTO_TCP, PROTO_UDP } from '../../dns-server/handler.js';
 import type { HandlerState } from '../../dns-server/handler.js';
-import { locate, RECALL_SETS, recall, remember } from '../../dns-server/lookup.js';
+import { locate, MISSING_SETS, NODATA_BIT, RECALL_SETS, recall, remember } from '../../dns-server/lookup.js';
 import { ServerMetrics } from '../../dns-server/metrics.js';
 import { Registry } from '../../dns-server/prom.js';
 import { ShardStore } from '../../dns-server/reload.js';
@@ -221,5 +221,65 @@ describe('dns-server: recalled names (lookup.ts recall)', () => {
     expect([recalled(a!), recalled(b!)], 'both names of the set').to.deep.equal([nameToKey(`${a}.`), nameToKey(`${b}.`)]);
     handleQuery(query(c!, 'A'), PROTO_UDP, st);
     expect([recalled(a!), recalled(b!), recalled(c!)], 'the oldest left').to.deep.equal([undefined, nameToKey(`${b}.`), nameToKey(`${c}.`)]);
+  });
+
+  it('answers names it answered NXDOMAIN, and types it answered NODATA, again from the recall index, byte for byte as afresh', () => {
+    // A few names that do not exist (search-path misses, under a wildcard, in an empty
+    // namespace, below a name that exists) and names with data of some types only, asked over
+    // and over with every type, in mixed case, with and without EDNS.
+    const names = [
+      'nx.example.org', 'web.default.svc.cluster.local.default.svc.cluster.local', 'nope.other.svc.cluster.local', 'gone.default.svc.cluster.local',
+      'x.y.wild.example.org', 'q.wild.example.org', 'deeper.www.example.org', 'v6.example.org', 'www.example.org', 'web.default.svc.cluster.local',
+      'default.svc.cluster.local', 'svc.cluster.local', 'b.c.example.org', 'db.internal.local', 'nx.internal.local',
+    ];
+    const rnd = prng(2614);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const mixCase = (x: string) => [...x].map((c) => (rnd() < 0.3 ? c.toUpperCase() : c)).join('');
+    const stream: { msg: Buffer; proto: 0 | 1 }[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const edns = rnd() < 0.5 ? undefined : pick([512, 1232]);
+      stream.push({ msg: query(rnd() < 0.5 ? pick(names) : mixCase(pick(names)), pick(TYPES), { id: i, edns }), proto: rnd() < 0.2 ? PROTO_TCP : PROTO_UDP });
+    }
+    const recalling = state(BUNDLE);
+    const afresh = state(BUNDLE);
+    const other = state(bundle(exampleZone()));
+    const poke = query('www.example.org', 'A');
+    const viaRecall = stream.map((x) => bytes(handleQuery(x.msg, x.proto, recalling)));
+    // The fast paths were taken (checked before the other states are asked: the index is of the
+    // last Tables queried): the missing names are recalled as such (not those a wildcard
+    // answers), and a name with an AAAA but no A has its A noted as NODATA, its AAAA not.
+    const q = newParsedQuery();
+    const entry = (name: string) => { const msg = query(name, 'A'); parseQuery(msg, q, false); return recall(recalling.tables, msg, q.nameEnd, q.nameHash); };
+    for (const name of ['nx.example.org', 'web.default.svc.cluster.local.default.svc.cluster.local', 'nope.other.svc.cluster.local', 'gone.default.svc.cluster.local', 'Deeper.WWW.example.org']) {
+      expect(entry(name)?.nxdomain, name).to.equal(true);
+    }
+    for (const name of ['x.y.wild.example.org', 'q.wild.example.org', 'nx.internal.local']) expect(entry(name)?.nxdomain, name).to.not.equal(true);
+    const v6 = entry('v6.example.org')!;
+    expect([v6.nxdomain, (v6.nodata & NODATA_BIT[1]) !== 0, (v6.nodata & NODATA_BIT[28]) !== 0], 'v6: A NODATA, AAAA answered').to.deep.equal([false, true, false]);
+    expect(dataOf(handleQuery(query('v6.example.org', 'AAAA'), PROTO_UDP, recalling))).to.have.length(3);
+    const viaLocate = stream.map((x) => { handleQuery(poke, PROTO_UDP, other); return bytes(handleQuery(x.msg, x.proto, afresh)); });
+    for (let i = 0; i < stream.length; i++) expect(viaRecall[i], `query ${i}: ${dnsPacket.decode(stream[i]!.msg).questions![0]!.name} ${dnsPacket.decode(stream[i]!.msg).questions![0]!.type}`).to.equal(viaLocate[i]);
+  });
+
+  it('forgets a missing name at a reload that adds it', () => {
+    const st = state(BUNDLE);
+    const fresh = query('fresh.example.org', 'A');
+    expect(rcodeOf(handleQuery(fresh, PROTO_UDP, st))).to.equal(3);
+    const q = newParsedQuery();
+    parseQuery(fresh, q, false);
+    expect(recall(st.tables, fresh, q.nameEnd, q.nameHash)?.nxdomain).to.equal(true);
+    expect(rcodeOf(handleQuery(fresh, PROTO_UDP, st))).to.equal(3);
+    expect(st.store.applyBundle(bundle(exampleZone([{ name: 'fresh.example.org.', type: 'A', ttl: 30, data: ['192.0.2.50'] }]))).refused).to.deep.equal([]);
+    expect(dataOf(handleQuery(fresh, PROTO_UDP, st))).to.deep.equal(['192.0.2.50']);
+  });
+
+  it('keeps missing names apart: a flood of them leaves the names that exist recalled', () => {
+    const st = state(BUNDLE);
+    const www = query('www.example.org', 'A');
+    handleQuery(www, PROTO_UDP, st);
+    for (let i = 0; i < 4 * MISSING_SETS; i++) expect(rcodeOf(handleQuery(query(`r${i}.example.org`, 'A'), PROTO_UDP, st))).to.equal(3);
+    const q = newParsedQuery();
+    parseQuery(www, q, false);
+    expect(recall(st.tables, www, q.nameEnd, q.nameHash)?.key).to.equal(nameToKey('www.example.org.'));
   });
 });
