@@ -97,6 +97,23 @@ describe('generated config validation', () => {
     expect(sortedWithErrors, 'sorted lists without repeats that hold a CNAME conflict').to.be.greaterThan(20);
   });
 
+  it('refuses types a hosts shard and a reverse list may not hold, after the list\'s other errors, sorted or not', () => {
+    const hosts = (rrsets: unknown[]) => withHash({ apiVersion: CONFIG_API_VERSION, kind: 'hosts', id: 'hosts', rrsets,
+      reverse: [{ name: '1.2.0.192.in-addr.arpa.', type: 'A', ttl: 1, data: ['192.0.2.1'] }, { name: '2.2.0.192.in-addr.arpa.', type: 'PTR', ttl: 1, data: ['a.example.org.'] }] } as UnhashedShard);
+    const a = { name: 'a.example.org.', type: 'A', ttl: 1, data: ['192.0.2.1'] };
+    const aaaa = { name: 'a.example.org.', type: 'AAAA', ttl: 1, data: ['2001:db8::1'] };
+    const cname = { name: 'b.example.org.', type: 'CNAME', ttl: 1, data: ['a.example.org.'] };
+    const txt = { name: 'b.example.org.', type: 'TXT', ttl: 1, data: [['t']] };
+    const typeErrors = ['hosts: hosts shard holds only A and AAAA, not CNAME', 'hosts: hosts shard holds only A and AAAA, not TXT'];
+    const reverseError = 'hosts: reverse holds only PTR, not A at 1.2.0.192.in-addr.arpa.';
+    const cnameError = 'hosts: b.example.org. has a CNAME and other data (RFC 1034 §3.6.2)';
+    expect(validateShard(hosts([a, aaaa]))).to.deep.include({ ok: false, errors: [reverseError] });
+    expect(validateShard(hosts([a, aaaa, cname, txt]))).to.deep.include({ ok: false, errors: [cnameError, ...typeErrors, reverseError] });
+    expect(validateShard(hosts([txt, aaaa, cname, a, a]))).to.deep.include({ ok: false, errors: [
+      'hosts: two RRsets for a.example.org. A (merge them)', cnameError, 'hosts: hosts shard holds only A and AAAA, not TXT', 'hosts: hosts shard holds only A and AAAA, not CNAME', reverseError,
+    ] });
+  });
+
   it('refuses a bad shard alone and keeps the rest of a bundle', () => {
     const good = zone();
     const v = validateBundle({ apiVersion: CONFIG_API_VERSION, kind: 'ConfigBundle', shards: [good, { ...zone({ id: 'zone/x' } as Partial<ZoneShard>), hash: 'f'.repeat(64) }] });
