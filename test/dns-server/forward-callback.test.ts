@@ -1,6 +1,7 @@
 // The forwarded query's callback path (docs/adr/0016): a fallback that answers later through
 // FallbackQuery.answer() (resolve() returned PENDING), over real UDP and TCP sockets, and the
 // forwarder's own use of it (PENDING for a query sent upstream, a Buffer for a cache hit).
+import dgram from 'node:dgram';
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
 import { Registry } from 'prom-client';
@@ -222,6 +223,21 @@ describe('forwarder: answers through FallbackQuery.answer() (no promise per quer
     const m = await metrics.registry.metrics();
     expect(m).to.match(/splitdns_dns_responses_total\{rcode="SERVFAIL"\} 1/);
     expect(m).not.to.match(/splitdns_dns_responses_total\{rcode="NOERROR"\}/);
+  });
+
+  it('dgram hands each datagram in a buffer of its own at offset 0 (what the handler\'s UDP ownership test rests on: checked on every Node version CI runs)', async () => {
+    const rx = dgram.createSocket('udp4');
+    const tx = dgram.createSocket('udp4');
+    try {
+      const got: Buffer[] = [];
+      rx.on('message', (m) => { got.push(m); });
+      await new Promise<void>((resolve) => rx.bind(0, '127.0.0.1', resolve));
+      const sizes = [12, 33, 512, 1400];
+      for (const n of sizes) tx.send(Buffer.alloc(n, n & 0xff), rx.address().port, '127.0.0.1');
+      await until('every datagram received', () => got.length === sizes.length);
+      expect(got.map((m) => [m.length, m.byteOffset, m.buffer.byteLength]).sort((a, b) => a[0]! - b[0]!)).to.deep.equal(sizes.map((n) => [n, 0, n]));
+      expect(new Set(got.map((m) => m.buffer)).size, 'no two share memory').to.equal(sizes.length);
+    } finally { rx.close(); tx.close(); }
   });
 
   it('the handler keeps a UDP datagram of its own as the held query (msgOwned), and copies one that is a view into a larger buffer before the caller reuses it', () => {
