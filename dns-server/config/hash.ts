@@ -309,10 +309,29 @@ export function validShardHash(shard: Shard, lengths: Partial<Record<string, num
   const tail = ',"hash":"' + shard.hash + '"}'; // the hash member, last, as the operator writes it
   const text = got?.text;
   if (text !== undefined && text.endsWith(tail) && (got!.plain ? text.length - tail.length + 1 === len : isCanonicalText(text, tail.length, len))) {
+    hashedText.set(shard, text);
     return createHash('sha256').update(text.slice(0, text.length - tail.length), got!.ascii ? 'latin1' : 'utf8').update('}').digest('hex');
   }
   const { hash: _ignored, ...rest } = shard;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+  const json = JSON.stringify(rest);
+  hashedText.set(shard, json);
+  return createHash('sha256').update(json).digest('hex');
+}
+
+/** The canonical text validShardHash hashed for a shard, until takeHashedText. */
+const hashedText = new WeakMap<object, string>();
+
+/**
+ * The text validShardHash hashed for `shard` (once; undefined when it hashed none of the shard's
+ * texts: a shard whose keys were not in canonical order): the canonical JSON of the shard without
+ * its hash, or that JSON with the hash member written before its closing brace (the text
+ * received). Either way every member before `hash` is exactly as the canonical JSON writes it,
+ * which the slab builder reads its records from (tables/build.ts) instead of writing them again.
+ */
+export function takeHashedText(shard: object): string | undefined {
+  const text = hashedText.get(shard);
+  hashedText.delete(shard);
+  return text;
 }
 
 /** Returns the shard with its hash set. */
