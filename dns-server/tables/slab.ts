@@ -124,6 +124,17 @@ export class Slab {
 const DATA_END = 10;
 const DEAD_BYTES = 11;
 
+/**
+ * The last writer done, kept (it holds nothing but its shape). A writer's map (the shape its
+ * private fields give it) lives only while some writer does, and optimised code holds the maps
+ * it was made for weakly: the full collection after a large load (heap.ts) found no writer,
+ * dropped the map, and with it the optimised code of every writer method and of the slab
+ * builders that inline them, so the first changes after a load ran them unoptimised until V8
+ * optimised them again. The last one, not one made at start: a map V8 replaced since (a field
+ * generalised) would keep nothing alive.
+ */
+let lastWriter: SlabWriter | undefined;
+
 /** A writer's scratch memory between slabs (one at a time; a writer whose build failed just loses it). */
 let spare: Buffer | undefined;
 /** The largest scratch kept for the next writer (a shard's slab fits; a larger one, such as the reverse base's, is let go, not held for good). */
@@ -351,6 +362,7 @@ export class SlabWriter {
     this.#p = 0;
     this.#ents.length = 0;
     if (buf.length > 0 && buf.length <= SPARE_MAX) spare = buf;
+    lastWriter = this;
   }
 }
 
