@@ -137,8 +137,14 @@ let lastWriter: SlabWriter | undefined;
 
 /** A writer's scratch memory between slabs (one at a time; a writer whose build failed just loses it). */
 let spare: Buffer | undefined;
-/** The largest scratch kept for the next writer (a shard's slab fits; a larger one, such as the reverse base's, is let go, not held for good). */
-const SPARE_MAX = 1 << 18;
+/**
+ * The largest scratch kept for the next writer (a shard's slab fits; a larger one, such as the
+ * reverse base's, is let go, not held for good). 512 KiB: at 256 KiB the scratch of a 10,000
+ * Service namespace shard (its records in the canonical form, its reverse list as the aux blob:
+ * about 190 KiB, doubled past 256 KiB) was allocated and freed once per shard, and the malloc
+ * churn of a full load left the process 7-9 MiB more resident.
+ */
+const SPARE_MAX = 1 << 19;
 const EMPTY_BUF = Buffer.alloc(0);
 
 /**
