@@ -116,9 +116,27 @@ export class ServerMetrics {
     this.dropped++;
   }
 
-  /** Sets the config info gauge to the given shards. */
+  /** The config info gauge's series: shard id to hash. */
+  private readonly configSeries = new Map<string, string>();
+
+  /**
+   * Sets the config info gauge to the given shards: only the series of shards whose hash changed,
+   * that came or that went are touched (a reload of one shard among 121 made 121 label sets).
+   */
   setConfig(shards: Iterable<{ id: string; hash: string }>): void {
-    this.configInfo.reset();
-    for (const s of shards) this.configInfo.set({ shard: s.id, hash: s.hash }, 1);
+    const seen = new Set<string>();
+    for (const s of shards) {
+      seen.add(s.id);
+      const was = this.configSeries.get(s.id);
+      if (was === s.hash) continue;
+      if (was !== undefined) this.configInfo.remove({ shard: s.id, hash: was });
+      this.configInfo.set({ shard: s.id, hash: s.hash }, 1);
+      this.configSeries.set(s.id, s.hash);
+    }
+    for (const [id, hash] of this.configSeries) {
+      if (seen.has(id)) continue;
+      this.configInfo.remove({ shard: id, hash });
+      this.configSeries.delete(id);
+    }
   }
 }

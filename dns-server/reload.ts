@@ -10,6 +10,7 @@
 // for every worker at once after all have built.
 
 import type { Logger } from 'pino';
+import { takeHashedText } from './config/hash.js';
 import type { Shard } from './config/types.js';
 import type { Validator } from './config/validate.js';
 import type { Fallback } from './fallback.js';
@@ -18,7 +19,7 @@ import type { ServerMetrics } from './metrics.js';
 import { buildShardSlab, reverseOf, tableFromSlab } from './tables/build.js';
 import { buildReverseSlabs, ReverseIndex } from './tables/reverse.js';
 import type { ReverseChange, ReverseUpdate } from './tables/reverse.js';
-import type { ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
+import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
 
 export interface ReloadReport {
   applied: string[];
@@ -72,6 +73,10 @@ export const LARGE_LOAD_BYTES = 2 * 1048576;
 export class ShardStore {
   /** The shards' tables; each one's slab carries its reverse RRsets (its aux blob, tables/build.ts reverseOf). */
   private held = new Map<string, ShardTable>();
+  /** The held zone and services tables by their lookup keys, and the hosts table (as last published: publish()). */
+  private zones = new Map<string, ZoneTable>();
+  private services = new Map<string, ServicesTable>();
+  private hosts: HostsTable | undefined;
   /** Deferred mode: the built tables and reverse changes waiting for commit(). */
   private pending: { tables: Tables; reverse: ReverseUpdate | undefined } | undefined;
   private committed = false;
@@ -202,7 +207,7 @@ export class ShardStore {
       }
       let slab: SharedArrayBuffer;
       try {
-        slab = buildShardSlab(shard);
+        slab = buildShardSlab(shard, takeHashedText(shard));
       } catch (err) {
         this.refuse(shard.id, shard.hash, [`${shard.id}: ${(err as Error).message}`]);
         refused.push({ id: shard.id, errors: [(err as Error).message] });
@@ -235,10 +240,15 @@ export class ShardStore {
   private install(u: BuiltUpdate, refused: { id: string; errors: string[] }[]): ReloadReport {
     const report: ReloadReport = { applied: [], unchanged: [], removed: [], refused };
     const next = new Map(this.held);
+    const added: ShardTable[] = [];
+    const gone: ShardTable[] = [];
     let forwardersChanged = false;
     for (const b of u.shards) {
       const table = tableFromSlab(b.slab, b.since);
+      const old = next.get(b.id);
+      if (old) gone.push(old);
       next.set(b.id, table);
+      added.push(table);
       report.applied.push(b.id);
       if (table.kind === 'forwarders') forwardersChanged = true;
     }
@@ -246,12 +256,13 @@ export class ShardStore {
       const old = next.get(id);
       if (!old) continue;
       next.delete(id);
+      gone.push(old);
       report.removed.push(id);
       if (old.kind === 'forwarders') forwardersChanged = true;
     }
     this.held = next;
     this.everApplied = true;
-    if (report.applied.length || report.removed.length || this.generation === 0) this.publish(u.reverse);
+    if (report.applied.length || report.removed.length || this.generation === 0) this.publish(u.reverse, added, gone);
     if (forwardersChanged) {
       const fw = [...next.values()].find((t) => t.kind === 'forwarders');
       this.state.fallback?.applyForwarders(fw?.kind === 'forwarders' ? fw.forwarders : undefined);
@@ -271,17 +282,31 @@ export class ShardStore {
     }
   }
 
-  private publish(reverse: ReverseUpdate | undefined): void {
-    const zones = new Map<string, ZoneTable>();
-    const services = new Map<string, ServicesTable>();
-    const shards = new Map<string, ShardTable>();
-    let hosts: Tables['hosts'];
-    for (const [id, t] of this.held) {
-      shards.set(id, t);
-      if (t.kind === 'zone') zones.set(t.originKey, t);
-      else if (t.kind === 'services') services.set(t.zoneKey + '|' + t.namespace, t);
-      else if (t.kind === 'hosts') hosts = t;
+  /**
+   * Publishes the held tables (`added`: the tables this update made; `gone`: those it replaced or
+   * removed). The maps of a published Tables are never changed: the zones' and the services' are
+   * copied when an update touches them, `shards` is the held map (itself replaced, not changed,
+   * by each update).
+   */
+  private publish(reverse: ReverseUpdate | undefined, added: readonly ShardTable[], gone: readonly ShardTable[]): void {
+    let zones = this.zones;
+    let services = this.services;
+    const zonesOf = () => (zones === this.zones ? (zones = new Map(zones)) : zones);
+    const servicesOf = () => (services === this.services ? (services = new Map(services)) : services);
+    for (const t of gone) {
+      if (t.kind === 'zone') zonesOf().delete(t.originKey);
+      else if (t.kind === 'services') servicesOf().delete(t.zoneKey + '|' + t.namespace);
+      else if (t.kind === 'hosts') this.hosts = undefined;
     }
+    for (const t of added) {
+      if (t.kind === 'zone') zonesOf().set(t.originKey, t);
+      else if (t.kind === 'services') servicesOf().set(t.zoneKey + '|' + t.namespace, t);
+      else if (t.kind === 'hosts') this.hosts = t;
+    }
+    this.zones = zones;
+    this.services = services;
+    const shards = this.held;
+    const hosts = this.hosts;
     this.generation++;
     const tables = { zones, services, hosts, reverse: this.reverse, shards, generation: this.generation };
     if (this.deferred) this.pending = { tables, reverse };

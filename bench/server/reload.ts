@@ -10,8 +10,9 @@
 // The full load is printed for three forms of the same configuration, each the first load of a
 // fresh process (as a restarted server's): `compiler`, the bundle as objects as the operator's
 // compiler makes them (keys sorted, RRsets sorted; the run that goes on to the reloads; hashed by
-// withHash, which keeps the text it hashed as the compiler's hashShard does, so the server hashes
-// that text instead of serialising the shards again: ADR 0024); `text`,
+// the compiler's own hashShard, which hands the text it wrote to a server in this process, as in
+// local mode, so the server hashes that text instead of serialising the shards again: ADR 0024);
+// `text`,
 // the same bundle's JSON parsed as the file source parses it (the parse timed apart); and
 // `handwritten`, the form this bench used to hand over (keys and RRsets in no order: the slow
 // path of the hash and of the semantic checks). FORM=<one of them> runs that one alone (with the
@@ -25,6 +26,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { CONFIG_API_VERSION, withHash } from '../../dns-server/config/index.js';
 import type { RRSet, Shard, UnhashedShard } from '../../dns-server/config/index.js';
+import { hashShard } from '../../operator/compile/rrsets.js';
 
 const from = (p: string) => (process.env.BASE_DIST ? pathToFileURL(path.resolve(process.env.BASE_DIST, p)).href : new URL(`../../${p}`, import.meta.url).href);
 const { startDnsServer } = await import(from('dns-server/index.js')) as typeof import('../../dns-server/index.js');
@@ -88,13 +90,13 @@ function nsShard(n: number, version: number): Shard {
   if (FORM === 'handwritten') {
     return withHash({ apiVersion: CONFIG_API_VERSION, kind: 'services', id: `services/ns${n}`, zone: ZONE, namespace: `ns${n}`, rrsets, reverse } as UnhashedShard) as Shard;
   }
-  return withHash({
+  return hashShard({
     apiVersion: CONFIG_API_VERSION, id: `services/ns${n}`, kind: 'services', namespace: `ns${n}`,
     reverse: reverse.map(compiled).sort(byNameType), rrsets: rrsets.map(compiled).sort(byNameType), zone: ZONE,
   } as UnhashedShard) as Shard;
 }
 
-const zone = withHash({
+const zone = hashShard({
   apiVersion: CONFIG_API_VERSION, clusterDomain: true, id: 'zone/cluster.local', kind: 'zone', origin: ZONE, reverse: [],
   rrsets: [{ data: [['1.1.0']], name: `dns-version.${ZONE}`, ttl: 30, type: 'TXT' }],
   soa: { expire: 86400, minimum: 5, mname: `ns.dns.${ZONE}`, refresh: 7200, retry: 1800, rname: `hostmaster.${ZONE}`, serial: 1, ttl: 30 },

@@ -176,11 +176,11 @@ function memberLength(prev: string, k: string, v: unknown, known?: number): numb
 
 /**
  * The text each shard parsed by parseShardJson came from (or its part of a bundle's text,
- * receivedShardTexts; or the text its producer in this process wrote it as, rememberShardText and
- * withHash), until validShardHash has used it; `ascii`: every char below 0x80 (then its UTF-8 is
+ * receivedShardTexts; or the text its producer in this process wrote it as, rememberShardText),
+ * until validShardHash has used it; `ascii`: every char below 0x80 (then its UTF-8 is
  * its latin1, which the hash reads at a third of the cost; found when first needed where not
  * given); `plain`: the text needs no scan for escapes, white space and odd numbers (a bundle's
- * whole text passed it, or canonicalJson wrote it).
+ * whole text passed it).
  */
 const receivedText = new WeakMap<object, { text: string; ascii?: boolean; plain?: true }>();
 /** The text each bundle parsed by parseBundleJson came from, until receivedShardTexts. */
@@ -323,26 +323,38 @@ export function validShardHash(shard: Shard, lengths: Partial<Record<string, num
   const tail = ',"hash":"' + shard.hash + '"}'; // the hash member, last, as the operator writes it
   const text = got?.text;
   if (text !== undefined && text.endsWith(tail) && (got!.plain ? text.length - tail.length + 1 === len : isCanonicalText(text, tail.length, len))) {
+    hashedText.set(shard, text);
     const body = text.slice(0, text.length - tail.length);
     return createHash('sha256').update(body, got!.ascii ?? isAscii(body) ? 'latin1' : 'utf8').update('}').digest('hex');
   }
   const { hash: _ignored, ...rest } = shard;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+  const json = JSON.stringify(rest);
+  hashedText.set(shard, json);
+  return createHash('sha256').update(json).digest('hex');
+}
+
+/** The canonical text validShardHash hashed for a shard, until takeHashedText. */
+const hashedText = new WeakMap<object, string>();
+
+/**
+ * The text validShardHash hashed for `shard` (once; undefined when it hashed none of the shard's
+ * texts: a shard whose keys were not in canonical order): the canonical JSON of the shard without
+ * its hash, or that JSON with the hash member written before its closing brace (the text
+ * received). Either way every member before `hash` is exactly as the canonical JSON writes it,
+ * which the slab builder reads its records from (tables/build.ts) instead of writing them again.
+ */
+export function takeHashedText(shard: object): string | undefined {
+  const text = hashedText.get(shard);
+  hashedText.delete(shard);
+  return text;
 }
 
 /**
- * Returns the shard with its hash set. When every object's keys were already in sorted order (as
- * the compiler writes them), the canonical JSON hashed is kept for validShardHash, as the text the
- * shard was written as (rememberShardText; canonical as written, so not scanned again): a server
- * in this process then hashes that text instead of serialising the shard again. The returned
- * shard must not be changed before it is validated (a copy of it, `{ ...s }`, is a new shard).
+ * Returns the shard with its hash set. It keeps no text for validShardHash (ADR 0024): a shard made
+ * here and changed before validation, whatever the change, is hashed from its value and refused.
+ * The one producer in a serving process that hands its text over is the operator's compiler
+ * (hashShard, local mode), whose text is its objects' JSON (test/operator/compile/incremental.test.ts).
  */
 export function withHash<S extends UnhashedShard>(shard: S): S & { hash: string } {
-  const { hash: _ignored, ...rest } = shard as unknown as Shard;
-  const o = ordered(rest);
-  const json = o === UNORDERED ? sortedJson(rest) : JSON.stringify(o);
-  const hash = createHash('sha256').update(json).digest('hex');
-  const out = { ...shard, hash } as S & { hash: string };
-  if (o === rest && json.length > 2) receivedText.set(out, { text: json.slice(0, -1) + ',"hash":"' + hash + '"}', plain: true });
-  return out;
+  return { ...shard, hash: computeShardHash(shard) } as S & { hash: string };
 }

@@ -11,7 +11,7 @@ import { WireWriter } from '../wire/writer.js';
 import { tableScope } from './plan.js';
 import { ReverseIndex } from './reverse.js';
 import { Slab, SlabWriter } from './slab.js';
-import { addRRSet, runsOf, writeNames, writeRuns } from './slab-names.js';
+import { addRRSet, rrsetsInText, runsOf, writeNames, writeRRSet, writeRuns } from './slab-names.js';
 import type { NameRecord } from './slab-names.js';
 import { NameTable } from './table.js';
 import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneInfo, ZoneTable } from './types.js';
@@ -90,9 +90,13 @@ type SlabMeta =
 /**
  * A validated shard's slab (the main thread, once per shard version): its names, the meta the
  * table needs, and its reverse RRsets as the aux blob (what the reverse index diffs against when
- * the shard changes again; reload.ts).
+ * the shard changes again; reload.ts). `text`: the text the shard's hash was checked on
+ * (config/hash.ts takeHashedText), from which a services shard's records and any shard's reverse
+ * list are copied (slab-names.ts rrsetsInText); the same bytes as written from the RRsets.
  */
-export function buildShardSlab(shard: Shard): SharedArrayBuffer {
+export function buildShardSlab(shard: Shard, text?: string): SharedArrayBuffer {
+  const inText = text !== undefined && shard.kind !== 'forwarders' ? rrsetsInText(text, shard.rrsets) : undefined;
+  const aux = inText !== undefined ? (w: SlabWriter) => w.utf8(inText.reverse) : reverseAux(shard.reverse);
   let w = new SlabWriter();
   switch (shard.kind) {
     case 'zone': {
@@ -103,7 +107,7 @@ export function buildShardSlab(shard: Shard): SharedArrayBuffer {
       if (apex === undefined) nodes.set(originKey, withSoa);
       const { ents, wildcardParents } = structure(nodes, originKey);
       writeNames(w, nodes, ents, wildcardParents);
-      return w.finish({ kind: 'zone', id: shard.id, hash: shard.hash, origin: shard.origin, soa: shard.soa, clusterDomain: shard.clusterDomain } satisfies SlabMeta, reverseAux(shard.reverse));
+      return w.finish({ kind: 'zone', id: shard.id, hash: shard.hash, origin: shard.origin, soa: shard.soa, clusterDomain: shard.clusterDomain } satisfies SlabMeta, aux);
     }
     case 'services': {
       const base = `${shard.namespace}.svc.${shard.zone}`;
@@ -113,7 +117,8 @@ export function buildShardSlab(shard: Shard): SharedArrayBuffer {
       const byName = isKeyName(base) ? runsOf(shard.rrsets, sameName) : undefined;
       if (byName !== undefined) {
         const { ents, wildcardParents } = structure(byName.nodes, base, true);
-        if (writeRuns(w, shard.rrsets, byName, ents, wildcardParents, true)) return w.finish({ kind: 'services', id: shard.id, hash: shard.hash, zone: shard.zone, namespace: shard.namespace } satisfies SlabMeta, reverseAux(shard.reverse));
+        const source = inText !== undefined ? { text: text!, at: inText.at } : undefined;
+        if (writeRuns(w, shard.rrsets, byName, ents, wildcardParents, true, source)) return w.finish({ kind: 'services', id: shard.id, hash: shard.hash, zone: shard.zone, namespace: shard.namespace } satisfies SlabMeta, aux);
         w.discard();
         w = new SlabWriter();
       }
@@ -127,41 +132,35 @@ export function buildShardSlab(shard: Shard): SharedArrayBuffer {
         const { ents, wildcardParents } = structure(nodes, baseKey);
         writeNames(w, nodes, ents, wildcardParents);
       }
-      return w.finish({ kind: 'services', id: shard.id, hash: shard.hash, zone: shard.zone, namespace: shard.namespace } satisfies SlabMeta, reverseAux(shard.reverse));
+      return w.finish({ kind: 'services', id: shard.id, hash: shard.hash, zone: shard.zone, namespace: shard.namespace } satisfies SlabMeta, aux);
     }
     case 'hosts':
       writeNames(w, recordsFrom(shard.rrsets), [], []); // hosts names stand alone: no structure
-      return w.finish({ kind: 'hosts', id: shard.id, hash: shard.hash } satisfies SlabMeta, reverseAux(shard.reverse));
+      return w.finish({ kind: 'hosts', id: shard.id, hash: shard.hash } satisfies SlabMeta, aux);
     case 'forwarders':
       return w.finish({ kind: 'forwarders', id: shard.id, hash: shard.hash, forwarders: shard } satisfies SlabMeta, reverseAux(shard.reverse));
   }
 }
 
 /**
- * A shard's reverse RRsets as its slab's aux blob, [[name, ttl, targets], ...] (validated: all
- * PTR), written as bytes by the slab's writer: at a full load 37,000 of them, which written as
- * the RRset objects they are (every key, every time) were a tenth of building the slabs.
+ * A shard's reverse RRsets as its slab's aux blob: the list as the canonical JSON writes it
+ * (what buildShardSlab copies from a shard's text when it has one), written as bytes by the
+ * slab's writer (no JSON string of it made first).
  */
 function reverseAux(reverse: readonly RRSet[]): (w: SlabWriter) => void {
   return (w) => {
     w.raw('[');
     for (let i = 0; i < reverse.length; i++) {
-      const rs = reverse[i];
-      w.raw(i === 0 ? '[' : ',[');
-      w.str(rs.name);
-      w.raw(',');
-      w.num(rs.ttl);
-      w.raw(',');
-      w.json(rs.data);
-      w.raw(']');
+      if (i > 0) w.raw(',');
+      writeRRSet(w, reverse[i].name, reverse[i].type, reverse[i]);
     }
     w.raw(']');
   };
 }
 
-/** The reverse RRsets a shard slab was built with (its aux blob, reverseAux). */
+/** The reverse RRsets a shard slab was built with (its aux blob). */
 export function reverseOf(slab: Slab): RRSet[] {
-  return (slab.aux() as [string, number, string[]][]).map(([name, ttl, data]) => ({ name, type: 'PTR', ttl, data }));
+  return slab.aux() as RRSet[];
 }
 
 /** The table over a shard's slab (any thread: no validation, no building, nothing copied). */

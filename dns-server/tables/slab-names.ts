@@ -7,10 +7,18 @@
 import type { RRData, KeySet, NameData, NameNode, NodeMap } from './types.js';
 import type { RRSet } from '../config/types.js';
 import { RR_TYPE_BY_NAME, TYPE } from '../wire/constants.js';
+import { keyToName } from '../wire/name.js';
 import { CNAME, ENT, NODE, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from './slab.js';
 
-/** A node's record in a slab: [name, [[type, ttl, data], ...]]. */
-type NodeRecord = [string, [number, number, readonly unknown[]][]];
+/**
+ * A node's record in a slab: its RRsets as the shard's canonical JSON writes them (hash.ts), in
+ * a list: [{"data":[...],"name":"...","ttl":N,"type":"A"}, ...]. That form lets a record be
+ * copied out of the text a shard was validated from (writeRuns) instead of written again.
+ */
+type NodeRecord = { data: readonly unknown[]; name: string; ttl: number; type: string }[];
+
+/** RR type names by code (the inverse of RR_TYPE_BY_NAME). */
+const TYPE_NAME = new Map<number, string>(Object.entries(RR_TYPE_BY_NAME).map(([k, v]) => [v, k]));
 
 /** An RRset as a record holds it (config RRSet and types.ts RRData both fit). */
 interface SetData { ttl: number; data: readonly unknown[] }
@@ -41,36 +49,44 @@ export function recordOf(node: NameNode): NameRecord {
   return r ?? { name: node.name, types: [], sets: [], flags: NODE };
 }
 
-/** A record's JSON text, [name, [[type, ttl, data], ...]]: what writeRecord writes, as a string. */
+/** A record's JSON text (NodeRecord): what writeRecord writes, as a string. */
 export function recordText(r: NameRecord): string {
-  return JSON.stringify([r.name, r.sets.map((s, i) => [r.types[i], s.ttl, s.data])]);
+  return JSON.stringify(r.sets.map((s, i) => ({ data: s.data, name: r.name, ttl: s.ttl, type: TYPE_NAME.get(r.types[i]) })));
+}
+
+/** Writes one RRset as the canonical JSON writes it: {"data":...,"name":"...","ttl":N,"type":"..."}. */
+export function writeRRSet(w: SlabWriter, name: string, type: string | undefined, set: SetData): void {
+  w.raw('{"data":');
+  w.json(set.data);
+  w.raw(',"name":');
+  w.str(name);
+  w.raw(',"ttl":');
+  w.num(set.ttl);
+  w.raw(',"type":');
+  w.json(type);
+  w.raw('}');
 }
 
 /**
- * Writes a record's JSON ([name, [[type, ttl, data], ...]]) into the writer's current entry:
- * the RRsets sets[from] to sets[to - 1], their type codes from `types` (same index) or, when it
- * is undefined, from the sets' own type names (config RRsets).
+ * Writes a record's JSON (NodeRecord) into the writer's current entry: the RRsets sets[from] to
+ * sets[to - 1], their type names from the codes in `types` (same index) or, when it is
+ * undefined, the sets' own (config RRsets).
  */
 function writeRecord(w: SlabWriter, name: string, sets: readonly SetData[], from: number, to: number, types: readonly number[] | undefined): void {
   w.raw('[');
-  w.str(name);
-  w.raw(',[');
   for (let i = from; i < to; i++) {
-    w.raw(i === from ? '[' : ',[');
-    w.num(types === undefined ? RR_TYPE_BY_NAME[(sets[i] as RRSet).type] : types[i]);
-    w.raw(',');
-    w.num(sets[i].ttl);
-    w.raw(',');
-    w.json(sets[i].data);
-    w.raw(']');
+    if (i > from) w.raw(',');
+    writeRRSet(w, name, types === undefined ? (sets[i] as RRSet).type : TYPE_NAME.get(types[i]), sets[i]);
   }
-  w.raw(']]');
+  w.raw(']');
 }
 
-export function decodeNode(rec: unknown, flags: number): NameNode {
-  const [name, sets] = rec as NodeRecord;
+/** A node from its record (NodeRecord); `key`: its key, which names a node without RRsets. */
+export function decodeNode(rec: unknown, flags: number, key?: string): NameNode {
+  const sets = rec as NodeRecord;
   const rrsets = new Array<RRData>(sets.length);
-  for (let i = 0; i < sets.length; i++) rrsets[i] = { type: sets[i][0], ttl: sets[i][1], data: sets[i][2] };
+  for (let i = 0; i < sets.length; i++) rrsets[i] = { type: RR_TYPE_BY_NAME[sets[i].type], ttl: sets[i].ttl, data: sets[i].data };
+  const name = sets.length > 0 ? sets[0].name : key !== undefined ? keyToName(key) : '';
   return { name, rrsets, cname: (flags & CNAME) !== 0 };
 }
 
@@ -121,14 +137,56 @@ export function runsOf(rrsets: readonly RRSet[], keyOf: (name: string) => string
 }
 
 /**
+ * Where each RRset of a shard's list lies in the text its hash was checked on (config/hash.ts
+ * takeHashedText: every member before the hash as the canonical JSON writes it): `at[i]` is where
+ * RRset i begins, `at[rrsets.length]` one past the end of the list (so RRsets i to j - 1 are
+ * text.slice(at[i], at[j] - 1)); and the reverse list's text (`[...]`). Undefined when the text
+ * is not laid out so (then the records are written from the RRsets).
+ *
+ * In JSON text a quote inside a string is escaped, so a bare quote opens or closes a string, and
+ * `"reverse":[`, `,"rrsets":[` and `,{"data":` are keys with what follows them. A valid shard has
+ * one `reverse` and one `rrsets` member, and objects with a `data` key only in its RRset lists
+ * (its data items' keys are the schema's: port, target, exchange...), where canonical order makes
+ * it an RRset's first key: so after `,"rrsets":[`, `,{"data":` begins each RRset after the first.
+ * The last RRset's end is checked against its name, TTL and type, and that it closes the list.
+ */
+export function rrsetsInText(text: string, rrsets: readonly RRSet[]): { at: number[]; reverse: string } | undefined {
+  const rev = text.indexOf('"reverse":[');
+  const key = rev < 0 ? -1 : text.indexOf(',"rrsets":[', rev);
+  if (key < 0 || text.charCodeAt(key - 1) !== 93) return undefined; // ']'
+  const n = rrsets.length;
+  const at = new Array<number>(n + 1);
+  let p = key + 11;
+  if (n === 0) {
+    if (text.charCodeAt(p) !== 93) return undefined;
+    at[0] = p + 1;
+  } else {
+    at[0] = p;
+    for (let i = 1; i < n; i++) {
+      p = text.indexOf(',{"data":', p + 1);
+      if (p < 0) return undefined;
+      at[i] = ++p;
+    }
+    const last = rrsets[n - 1];
+    const q = text.indexOf(',"name":"', p);
+    if (q < 0) return undefined;
+    const tail = ',"name":"' + last.name + '","ttl":' + last.ttl + ',"type":"' + last.type + '"}]';
+    if (!text.startsWith(tail, q)) return undefined;
+    at[n] = q + tail.length;
+  }
+  return { at, reverse: text.slice(rev + 10, key) };
+}
+
+/**
  * writeNames for a list in runs: the same entries in the same order, written from the RRsets
  * themselves (no NameRecord, no map of them). `byName`: the runs, ENTs and wildcard parents are
  * names, not keys (runsOf with the names themselves, build.ts), each key written straight from its
  * name; returns false when a name was not in the form that makes that sound (keys.ts: lower-case
  * ASCII, so that two names have one key only when they are one name): the writer's entries are
- * then to be thrown away.
+ * then to be thrown away. `source`: the list's text and where its RRsets lie (rrsetsInText):
+ * each record is copied from it, the same bytes writeRecord writes for a list in canonical form.
  */
-export function writeRuns(w: SlabWriter, rrsets: readonly RRSet[], runs: Runs, ents: Iterable<string>, wildcardParents: Iterable<string>, byName = false): boolean {
+export function writeRuns(w: SlabWriter, rrsets: readonly RRSet[], runs: Runs, ents: Iterable<string>, wildcardParents: Iterable<string>, byName = false, source?: { text: string; at: readonly number[] }): boolean {
   const extra = extraFlags(ents, wildcardParents);
   const { keys, starts } = runs;
   let straight = true;
@@ -141,7 +199,12 @@ export function writeRuns(w: SlabWriter, rrsets: readonly RRSet[], runs: Runs, e
     if (more !== 0) extra.delete(keys[r]);
     if (!byName) w.begin(keys[r], flags | more);
     else if (!w.beginName(keys[r], flags | more)) straight = false;
-    writeRecord(w, rrsets[from].name, rrsets, from, to, undefined);
+    if (source === undefined) writeRecord(w, rrsets[from].name, rrsets, from, to, undefined);
+    else {
+      w.raw('[');
+      w.utf8(source.text.slice(source.at[from], source.at[to] - 1));
+      w.raw(']');
+    }
     w.end();
   }
   extra.forEach((flags, key) => {
@@ -167,7 +230,7 @@ export class SlabNames implements NameData {
         const i = s.find(key);
         if (i < 0) return undefined;
         const f = s.flagsAt(i);
-        return f & NODE ? decodeNode(s.recordAt(i), f) : undefined;
+        return f & NODE ? decodeNode(s.recordAt(i), f, key) : undefined;
       },
     };
     this.ents = { has: (key) => (s.flagsOf(key) & ENT) !== 0 };

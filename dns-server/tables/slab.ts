@@ -124,10 +124,27 @@ export class Slab {
 const DATA_END = 10;
 const DEAD_BYTES = 11;
 
+/**
+ * The last writer done, kept (it holds nothing but its shape). A writer's map (the shape its
+ * private fields give it) lives only while some writer does, and optimised code holds the maps
+ * it was made for weakly: the full collection after a large load (heap.ts) found no writer,
+ * dropped the map, and with it the optimised code of every writer method and of the slab
+ * builders that inline them, so the first changes after a load ran them unoptimised until V8
+ * optimised them again. The last one, not one made at start: a map V8 replaced since (a field
+ * generalised) would keep nothing alive.
+ */
+let lastWriter: SlabWriter | undefined;
+
 /** A writer's scratch memory between slabs (one at a time; a writer whose build failed just loses it). */
 let spare: Buffer | undefined;
-/** The largest scratch kept for the next writer (a shard's slab fits; a larger one, such as the reverse base's, is let go, not held for good). */
-const SPARE_MAX = 1 << 18;
+/**
+ * The largest scratch kept for the next writer (a shard's slab fits; a larger one, such as the
+ * reverse base's, is let go, not held for good). 512 KiB: at 256 KiB the scratch of a 10,000
+ * Service namespace shard (its records in the canonical form, its reverse list as the aux blob:
+ * about 190 KiB, doubled past 256 KiB) was allocated and freed once per shard, and the malloc
+ * churn of a full load left the process 7-9 MiB more resident.
+ */
+const SPARE_MAX = 1 << 19;
 const EMPTY_BUF = Buffer.alloc(0);
 
 /**
@@ -351,6 +368,7 @@ export class SlabWriter {
     this.#p = 0;
     this.#ents.length = 0;
     if (buf.length > 0 && buf.length <= SPARE_MAX) spare = buf;
+    lastWriter = this;
   }
 }
 

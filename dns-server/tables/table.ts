@@ -62,7 +62,7 @@ export class NameTable implements NameData {
       if (i < 0) return 0;
       const f = slab.flagsAt(i);
       if (!(f & NODE)) return f;
-      byType = prepareAnswers(key, decodeNode(slab.recordAt(i), f), (this.#scope ??= this.scopeOf(this)));
+      byType = prepareAnswers(key, decodeNode(slab.recordAt(i), f, key), (this.#scope ??= this.scopeOf(this)));
       this.#prepared.set(key, byType);
       const ans = answerOfType(byType, qtype);
       return ans === undefined ? f : nextRotation(ans);

@@ -10,13 +10,16 @@ import dnsPacket from 'dns-packet';
 import type { DnsServer } from '../../dns-server/index.js';
 import { startFileSource } from '../../dns-server/source/file.js';
 import { VALIDATOR } from '../../dns-server/config/validate.js';
-import { withHash } from '../../dns-server/config/index.js';
+import { canonicalJson, withHash } from '../../dns-server/config/index.js';
+import { parseShardJson } from '../../dns-server/config/hash.js';
 import type { RRSet, UnhashedShard } from '../../dns-server/config/index.js';
 import { ServerMetrics } from '../../dns-server/metrics.js';
 import { Registry } from '../../dns-server/prom.js';
 import { CollectionPacer } from '../../dns-server/heap.js';
 import { ShardStore } from '../../dns-server/reload.js';
-import { EMPTY_TABLES } from '../../dns-server/tables/build.js';
+import type { ReloadReport } from '../../dns-server/reload.js';
+import { buildShardSlab, EMPTY_TABLES } from '../../dns-server/tables/build.js';
+import type { ServicesTable, Tables } from '../../dns-server/tables/types.js';
 import { WorkerPool } from '../../dns-server/workers.js';
 import { bundle, exampleZone, hostsShard, servicesShard, zoneShard } from '../helpers/bundles.js';
 import { buildQuery, rcodeOf, udpQuery } from '../helpers/dns-client.js';
@@ -236,6 +239,68 @@ describe('dns-server: the worker pool\'s bundle reload', () => {
     await pool.settled();
     expect(r.applied).to.deep.equal([]);
     expect(await a(server.port, 'www.example.net')).to.deep.equal(['192.0.2.1']);
+  });
+});
+
+describe('dns-server: the shard store\'s published tables (reload.ts)', () => {
+  const ns1 = (addr: string) => servicesShard('cluster.local.', 'ns1', [{ name: 'a.ns1.svc.cluster.local.', type: 'A', ttl: 5, data: [addr] }], [{ name: `${addr.split('.').reverse().join('.')}.in-addr.arpa.`, type: 'PTR', ttl: 5, data: ['a.ns1.svc.cluster.local.'] }]);
+  const hosts = (addr: string) => hostsShard([{ name: 'h.internal.example.', type: 'A', ttl: 60, data: [addr] }]);
+  /** The maps publish() derived before it was incremental: from every held shard. */
+  const derived = (t: Tables) => {
+    const zones = new Map<string, unknown>();
+    const services = new Map<string, unknown>();
+    let hostsTable: unknown;
+    for (const s of t.shards.values()) {
+      if (s.kind === 'zone') zones.set(s.originKey, s);
+      else if (s.kind === 'services') services.set(s.zoneKey + '|' + s.namespace, s);
+      else if (s.kind === 'hosts') hostsTable = s;
+    }
+    return { zones, services, hosts: hostsTable };
+  };
+  const snapshot = (t: Tables) => ({ zones: [...t.zones.entries()], services: [...t.services.entries()], shards: [...t.shards.entries()] });
+
+  it('publishes the held shards\' tables and one config-info series per shard after every update, never changing a published map', async () => {
+    const metrics = new ServerMetrics(new Registry());
+    const state = { tables: EMPTY_TABLES, fallback: undefined };
+    const store = new ShardStore(state, metrics, silent, VALIDATOR);
+    const steps: [string, () => ReloadReport][] = [
+      ['first bundle', () => store.applyBundle(bundle(exampleZone(), other('192.0.2.1'), cluster, ns1('10.0.0.1'), hosts('172.16.0.1')))],
+      ['a services shard changes', () => store.applyShards([ns1('10.0.0.2')], [])],
+      ['a zone goes', () => store.applyShards([], ['zone/example.net'])],
+      ['hosts change, a zone comes back', () => store.applyShards([hosts('172.16.0.2'), other('192.0.2.3')], [])],
+      ['a bundle without the hosts and a zone', () => store.applyBundle(bundle(exampleZone(), cluster, ns1('10.0.0.3')))],
+      ['nothing changes', () => store.applyBundle(bundle(exampleZone(), cluster, ns1('10.0.0.3')))],
+    ];
+    for (const [what, step] of steps) {
+      const before = state.tables;
+      const was = snapshot(before);
+      expect(step().refused, what).to.deep.equal([]);
+      const t = state.tables;
+      expect(snapshot(before), `${what}: the tables published before`).to.deep.equal(was);
+      const want = derived(t);
+      expect([...t.zones.entries()], `${what}: zones`).to.have.deep.members([...want.zones.entries()]);
+      expect([...t.services.entries()], `${what}: services`).to.have.deep.members([...want.services.entries()]);
+      expect(t.hosts, `${what}: hosts`).to.equal(want.hosts);
+      const series = (await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('splitdns_dns_config_info{')).sort();
+      const served = store.servedShards().map((x) => `splitdns_dns_config_info{shard="${x.id}",hash="${x.hash}"} 1`).sort();
+      expect(series, `${what}: config info`).to.deep.equal(served);
+    }
+  });
+
+  it('builds a changed shard\'s slab from the text it received, the slab written from its RRsets (config/hash.ts takeHashedText)', () => {
+    const state = { tables: EMPTY_TABLES, fallback: undefined };
+    const store = new ShardStore(state, new ServerMetrics(new Registry()), silent, VALIDATOR);
+    for (const addr of ['10.0.0.1', '10.0.0.2']) {
+      const shard = ns1(addr);
+      const { hash, ...rest } = shard;
+      const text = canonicalJson(rest).slice(0, -1) + `,"hash":"${hash}"}`;
+      for (const received of [parseShardJson(text), JSON.parse(text)]) {
+        store.applyShards([], [shard.id]);
+        expect(store.applyShards([received], []).applied).to.deep.equal([shard.id]);
+        const table = state.tables.shards.get(shard.id) as ServicesTable;
+        expect(Buffer.from(table.slab.sab).equals(Buffer.from(buildShardSlab(shard)))).to.equal(true);
+      }
+    }
   });
 });
 
