@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks'; // a module binding: the global is an accessor, looked up per call
 import { PENDING } from './fallback.js';
 import type { Fallback, FallbackQuery } from './fallback.js';
-import { locate, NODATA_BIT, recall, remember, rememberMissing, tablesScope } from './lookup.js';
+import { locate, recall, remember, rememberMissing, tablesScope } from './lookup.js';
 import type { Location, Recalled } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
 import { planAnswer, wildcardFor } from './tables/plan.js';
@@ -192,7 +192,7 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
     case 'zone': {
       // A name answered NXDOMAIN, or NODATA for this type, before (on these tables: such answers
       // never change for them): the same negative answer, no table asked.
-      if (recalled !== undefined && (recalled.nxdomain || (recalled.nodata & NODATA_BIT[qtype]) !== 0)) {
+      if (recalled !== undefined && (recalled.nxdomain || (recalled.nodata & typeBit(qtype)) !== 0)) {
         return negativeFromQuery(ctx, recalled.nxdomain ? RCODE.NXDOMAIN : RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
       }
       const table = loc.table;
@@ -243,7 +243,7 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
 
 /** NODATA with the zone's SOA, noted on the name's recall entry (when it has one) for the next query of the type. */
 function noData(ctx: QueryContext, kept: Recalled | undefined, qtype: number, originOffset: number, soaTail: Buffer): Buffer {
-  if (kept !== undefined) kept.nodata |= NODATA_BIT[qtype];
+  if (kept !== undefined) kept.nodata |= typeBit(qtype);
   return negativeFromQuery(ctx, RCODE.NOERROR, originOffset, soaTail);
 }
 

@@ -56,16 +56,12 @@ export interface Recalled {
    */
   readonly nxdomain: boolean;
   /**
-   * The query types (their NODATA_BIT) this name was answered NODATA for with its zone's SOA
+   * The query types (their tables/slab.ts typeBit; other types are never noted) this name was answered NODATA for with its zone's SOA
    * (the handler sets them as it answers): answered so again without the table. The tables of
    * one Tables never change, nor do these answers.
    */
   nodata: number;
 }
-
-/** A bit for each of the ten types a configuration holds (tables/slab.ts typeBit), for Recalled.nodata; 0 for others (never kept). */
-export const NODATA_BIT = new Uint16Array(258);
-for (const [i, t] of [1, 2, 5, 6, 12, 15, 16, 28, 33, 257].entries()) NODATA_BIT[t] = 1 << i;
 
 /**
  * Sets of the recalled names, two slots each (two-way set-associative): a name goes to the set

@@ -30,13 +30,13 @@ export const WILDCARD_PARENT = 4;
 /** The node holds a CNAME. */
 export const CNAME = 8;
 
-const TYPE_BITS: ReadonlyMap<number, number> = new Map([
-  TYPE.A, TYPE.NS, TYPE.CNAME, TYPE.SOA, TYPE.PTR, TYPE.MX, TYPE.TXT, TYPE.AAAA, TYPE.SRV, TYPE.CAA,
-].map((t, i) => [t, 1 << (8 + i)]));
+/** The flag bit of each RR type a configuration holds, indexed by type code (up to CAA's 257). */
+const TYPE_BITS = new Uint32Array(TYPE.CAA + 1);
+for (const [i, t] of [TYPE.A, TYPE.NS, TYPE.CNAME, TYPE.SOA, TYPE.PTR, TYPE.MX, TYPE.TXT, TYPE.AAAA, TYPE.SRV, TYPE.CAA].entries()) TYPE_BITS[t] = 1 << (8 + i);
 
 /** The flag bit of RR type `type` (0 for a type no configuration holds: the config contract has these ten). */
 export function typeBit(type: number): number {
-  return TYPE_BITS.get(type) ?? 0;
+  return type < TYPE_BITS.length ? TYPE_BITS[type]! : 0;
 }
 
 /** FNV-1a (32 bits) over a key's char codes (each < 256). */

@@ -11,12 +11,12 @@ import pino from 'pino';
 import { VALIDATOR } from '../../dns-server/config/validate.js';
 import { handleQuery, PROTO_TCP, PROTO_UDP } from '../../dns-server/handler.js';
 import type { HandlerState } from '../../dns-server/handler.js';
-import { locate, MISSING_SETS, NODATA_BIT, RECALL_SETS, recall, remember } from '../../dns-server/lookup.js';
+import { locate, MISSING_SETS, RECALL_SETS, recall, remember } from '../../dns-server/lookup.js';
 import { ServerMetrics } from '../../dns-server/metrics.js';
 import { Registry } from '../../dns-server/prom.js';
 import { ShardStore } from '../../dns-server/reload.js';
 import { EMPTY_TABLES } from '../../dns-server/tables/build.js';
-import { hashKey } from '../../dns-server/tables/slab.js';
+import { hashKey, typeBit } from '../../dns-server/tables/slab.js';
 import { nameToKey } from '../../dns-server/wire/name.js';
 import { newParsedQuery, parseQuery, questionKey, Verdict } from '../../dns-server/wire/query.js';
 import { replyBytes } from '../../dns-server/wire/response.js';
@@ -255,7 +255,7 @@ describe('dns-server: recalled names (lookup.ts recall)', () => {
     }
     for (const name of ['x.y.wild.example.org', 'q.wild.example.org', 'nx.internal.local']) expect(entry(name)?.nxdomain, name).to.not.equal(true);
     const v6 = entry('v6.example.org')!;
-    expect([v6.nxdomain, (v6.nodata & NODATA_BIT[1]) !== 0, (v6.nodata & NODATA_BIT[28]) !== 0], 'v6: A NODATA, AAAA answered').to.deep.equal([false, true, false]);
+    expect([v6.nxdomain, (v6.nodata & typeBit(1)) !== 0, (v6.nodata & typeBit(28)) !== 0], 'v6: A NODATA, AAAA answered').to.deep.equal([false, true, false]);
     expect(dataOf(handleQuery(query('v6.example.org', 'AAAA'), PROTO_UDP, recalling))).to.have.length(3);
     const viaLocate = stream.map((x) => { handleQuery(poke, PROTO_UDP, other); return bytes(handleQuery(x.msg, x.proto, afresh)); });
     for (let i = 0; i < stream.length; i++) expect(viaRecall[i], `query ${i}: ${dnsPacket.decode(stream[i]!.msg).questions![0]!.name} ${dnsPacket.decode(stream[i]!.msg).questions![0]!.type}`).to.equal(viaLocate[i]);

@@ -82,6 +82,11 @@ describe('dns-server: table slabs (shared memory)', () => {
     const f = data.flagsOf(nameToKey('example.org.'));
     expect([f & typeBit(TYPE.NS), f & typeBit(TYPE.TXT), f & typeBit(TYPE.A), f & typeBit(TYPE.AAAA)].map(Boolean)).to.deep.equal([true, true, false, false]);
     expect(typeBit(TYPE.ANY)).to.equal(0);
+    // One bit of its own for each of the ten types a configuration holds, above the flags' byte; 0 for any other code.
+    const ten = [TYPE.A, TYPE.NS, TYPE.CNAME, TYPE.SOA, TYPE.PTR, TYPE.MX, TYPE.TXT, TYPE.AAAA, TYPE.SRV, TYPE.CAA].map(typeBit);
+    expect(new Set(ten).size).to.equal(10);
+    for (const b of ten) expect(b >= 256 && (b & (b - 1)) === 0, `bit ${b}`).to.equal(true);
+    expect([0, 41, 251, 252, 256, 258, 65535].map(typeBit)).to.deep.equal([0, 0, 0, 0, 0, 0, 0]);
   });
 
   it('patches a slab (remove, replace, add) to the same contents as a Map, through compactions, for a random sequence', () => {
