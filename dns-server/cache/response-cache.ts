@@ -16,6 +16,7 @@
 
 import type { ForwarderCache } from '../config/types.js';
 import type { ScannedResponse, StoredResponse } from '../forward/wire.js';
+import { ASCII_LOWER } from '../wire/query.js';
 
 /** Type, class and DO bit of a question as one number (the second half of a cache or coalescing key). */
 export function questionSub(qtype: number, qclass: number, dnssecOk: boolean): number {
@@ -47,10 +48,7 @@ export function unchain<T extends { sameName: T | undefined }>(map: Map<string, 
 function toKeyQuestion(body: Buffer, key: string): boolean {
   const n = key.length;
   if (body.length < 12 + n + 4 || body[4] !== 0 || body[5] !== 1) return false;
-  for (let i = 0; i < n; i++) {
-    const c = body[12 + i];
-    if ((c >= 65 && c <= 90 ? c + 32 : c) !== key.charCodeAt(i)) return false;
-  }
+  for (let i = 0; i < n; i++) if (ASCII_LOWER[body[12 + i]] !== key.charCodeAt(i)) return false;
   for (let i = 0; i < n; i++) body[12 + i] = key.charCodeAt(i);
   return true;
 }

@@ -160,6 +160,6 @@ export function questionKey(msg: Buffer, q: ParsedQuery): string {
 /** Lower-cases ASCII letters only (DNS names compare case-insensitively in ASCII, RFC 4343). */
 function asciiLower(msg: Buffer, start: number, end: number): string {
   let s = '';
-  for (let i = start; i < end; i++) { const c = msg[i]; s += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c); }
+  for (let i = start; i < end; i++) s += String.fromCharCode(ASCII_LOWER[msg[i]]);
   return s;
 }
