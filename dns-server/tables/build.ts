@@ -138,7 +138,7 @@ export function buildShardSlab(shard: Shard, text?: string): SharedArrayBuffer {
       writeNames(w, recordsFrom(shard.rrsets), [], []); // hosts names stand alone: no structure
       return w.finish({ kind: 'hosts', id: shard.id, hash: shard.hash } satisfies SlabMeta, aux);
     case 'forwarders':
-      return w.finish({ kind: 'forwarders', id: shard.id, hash: shard.hash, forwarders: shard } satisfies SlabMeta, reverseAux(shard.reverse));
+      return w.finish({ kind: 'forwarders', id: shard.id, hash: shard.hash, forwarders: shard } satisfies SlabMeta, aux);
   }
 }
 
