@@ -132,13 +132,28 @@ try {
   // comparison in one run. Each load in a fresh process: a full load is a cold start.
   const builds: [string, string[]][] = [['this build', []], ...(process.env.SCALE_BASE ? [['base ' + process.env.SCALE_BASE, [process.env.SCALE_BASE]] as [string, string[]]] : [])];
   const reps = Number(process.env.SCALE_REPS ?? (builds.length > 1 ? 3 : 1));
+  console.log('dns server full load: from the call that starts it to its return with every shard\'s tables built and published (objects: applyBundle of the bundle parsed beforehand, the parse not counted; ConfigMaps: from the decode of the first ConfigMap, base64 + gunzip + JSON.parse as the ConfigMap source does, to applyShards\' return); the collection after a large load (ADR 0018) runs later and is not counted. Each load the first of a fresh process.');
+  const results = new Map<string, { full: number; fullCpu: number; decodeMs: number; rss?: number; rssGc?: number }[]>();
   for (let r = 0; r < reps; r++) {
     for (const [label, dist] of builds) {
       for (const form of ['bundle', 'configmap']) {
-        const out = execFileSync(process.execPath, ['--expose-gc', child, join(dir, 'bundle.json'), join(dir, 'changed.json'), form, ...dist], { encoding: 'utf8', timeout: 120000 });
+        const raw = execFileSync(process.execPath, ['--expose-gc', child, join(dir, 'bundle.json'), join(dir, 'changed.json'), form, ...dist], { encoding: 'utf8', timeout: 120000 });
+        const key = `${label}|${form}`;
+        for (const m of raw.matchAll(/^SCALE_RESULT (.*)$/gm)) results.set(key, [...(results.get(key) ?? []), JSON.parse(m[1])]);
+        const out = raw.replace(/^SCALE_RESULT .*\n/gm, '');
         process.stdout.write(builds.length > 1 || reps > 1 ? out.replace(/^/gm, `[${label}, run ${r + 1}] `).replace(/\[[^\]]*\] $/, '') : out);
       }
     }
+  }
+  // The full loads side by side: every run's wall time, then the median (target < 300 ms, issue 14).
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const list = (xs: number[]) => `${xs.map((x) => x.toFixed(0)).join(' / ')} ms (median ${med(xs).toFixed(0)})`;
+  console.log(`dns server full load, ${reps} run(s) each, wall (CPU): target < 300 ms`);
+  for (const [key, rs] of results) {
+    const [label, form] = key.split('|');
+    const rss = rs[0].rss !== undefined ? `; RSS serving it ${list(rs.map((x) => x.rss! / 1048576)).replace(/ ms/, ' MiB')}` : '';
+    const decode = form === 'configmap' ? `; decode ${list(rs.map((x) => x.decodeMs))}` : '';
+    console.log(`  ${label}, ${form === 'bundle' ? 'objects' : 'ConfigMaps'}: ${list(rs.map((x) => x.full))} (CPU ${list(rs.map((x) => x.fullCpu))})${decode}${rss}`);
   }
 } finally {
   if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); // KEEP=1 leaves bundle.json for profiling the server
