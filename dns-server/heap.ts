@@ -30,6 +30,15 @@ export function holdYoungGeneration(): void {
 
 let collect: (() => void) | undefined;
 
+/**
+ * Whether `gc` is asked for V8's last-resort collection (V8 13, Node 24: several passes, and the
+ * freed pages given back to the system at once). There a plain `gc()` frees the objects but
+ * keeps their pages resident until the memory reducer runs, seconds later or not at all
+ * (measured: 85 MB of garbage, RSS 148 -> 137 MB plain, -> 61 MB last-resort). V8 11 (Node 20)
+ * gives the pages back after a plain `gc()` and does less with the options object (-> 122 MB).
+ */
+const LAST_RESORT = Number(process.versions.v8.split('.')[0]) >= 13;
+
 /** V8's full collection, or undefined where it cannot be had (then nothing is collected early). */
 function collector(): (() => void) | undefined {
   if (collect !== undefined) return collect;
@@ -38,7 +47,10 @@ function collector(): (() => void) | undefined {
   try {
     v8.setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as unknown;
-    if (typeof gc === 'function') collect = gc as () => void;
+    if (typeof gc === 'function') {
+      const full = gc as (options?: object) => void;
+      collect = LAST_RESORT ? () => full({ type: 'major', execution: 'sync', flavor: 'last-resort' }) : () => full();
+    }
   } catch { /* a runtime without the flag: V8 collects when it will */ }
   return collect;
 }
