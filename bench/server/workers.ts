@@ -1,13 +1,19 @@
-// Memory of --workers N (ADR 0010): the standalone server (dist/dns-server/main.js) serving a
-// synthetic cluster config (reload.js's generator: SERVICES Services in 100 namespaces), started
-// with N = 1, 2, ... workers; once every worker is ready and every Service name has been asked
-// once (so the lazily prepared answers exist), the resident memory of the whole process tree
-// (VmRSS of the server and any children; threads share the one process), the median of 12
-// samples over 3 s. Target: each extra
-// worker adds at most 25 MB over one. First, the server before any data (an empty bundle).
+// Memory of --workers N (ADR 0010, ADR 0027): the standalone server (dist/dns-server/main.js)
+// serving a synthetic cluster config (reload.js's generator: SERVICES Services in 100
+// namespaces), started with N = 1, 2, ... workers; once every worker is ready and every worker has
+// answered every Service name (so the lazily prepared answers exist in each: the kernel spreads
+// datagrams over the workers by source port, so the names are asked from ROUNDS sockets per
+// worker, and a worker missed by all of them is unlikely: N (1-1/N)^(ROUNDS N)), the resident
+// memory of the whole process tree (VmRSS of the server and any children; threads share the one
+// process), the median of 12 samples over 3 s, and again SETTLE_S s later (V8's memory reducer
+// gives back some pages a few seconds after a burst). Target: each extra worker adds at most
+// 25 MB over one, at both. First, the server before any data (an empty bundle).
+// The bundle's modification time is set in the past, so the file source trusts its stat at every
+// N (a bundle written less than 2 s before the start is read again at the first poll: file.ts).
 // Needs Node >= 22.12 for N > 1 (reusePort); older Nodes run one process whatever N says, and
 // the figures show it.
-// Usage: node workers.js [SERVICES=1000] [MAX_WORKERS=4] [MAIN=dist/dns-server/main.js]
+// Usage: node workers.js [SERVICES=1000] [MAX_WORKERS=4] [MAIN=dist/dns-server/main.js]; env
+// ROUNDS (default 6), SETTLE_S (default 10).
 import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -24,6 +30,10 @@ const MAIN = process.argv[4] ?? path.resolve(here, '../../dns-server/main.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'splitdns-workers-bench-'));
 const config = path.join(dir, 'bundle.json');
 execFileSync(process.execPath, [path.join(here, 'reload.js'), String(SERVICES), '100', '10'], { env: { ...process.env, DUMP: config } });
+const past = new Date(Date.now() - 60_000);
+fs.utimesSync(config, past, past);
+const ROUNDS = Number(process.env.ROUNDS ?? 6);
+const SETTLE_S = Number(process.env.SETTLE_S ?? 10);
 
 const freePort = () => new Promise<number>((res) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => res(p)); }); });
 const get = (port: number, p: string) => new Promise<{ code: number; body: string }>((res) => {
@@ -37,26 +47,45 @@ function treeRssMb(pid: number): number {
   return (rssKb(pid) + kids.reduce((a, k) => a + treeRssMb(k) * 1024, 0)) / 1024;
 }
 
-/** Asks every Service name once (A), from one socket, a window of 200 outstanding. */
+/** Asks every Service name once (A), from one socket, a window of 200 outstanding; a lost datagram is asked again after 500 ms without an answer. */
 async function askAll(port: number): Promise<number> {
   const sock = dgram.createSocket('udp4');
-  let answered = 0;
   const names = Array.from({ length: SERVICES }, (_, s) => `svc${s}.ns${s % 100}.svc.cluster.local`);
+  const query = (i: number) => Buffer.concat([Buffer.from([i >> 8, i & 255, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...names[i].split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0, 0, 1, 0, 1])]);
+  const pending = new Set<number>();
+  let answered = 0;
   await new Promise<void>((resolve) => {
     let next = 0;
+    let lastAnswer = performance.now();
     const sendOne = () => {
       if (next >= names.length) return;
-      const i = next++;
-      const labels = names[i].split('.');
-      const q = Buffer.concat([Buffer.from([i >> 8, i & 255, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0, 0, 1, 0, 1])]);
-      sock.send(q, port, '127.0.0.1');
+      pending.add(next);
+      sock.send(query(next++), port, '127.0.0.1');
     };
-    sock.on('message', () => { answered++; if (answered === names.length) resolve(); else sendOne(); });
+    const resend = setInterval(() => {
+      if (performance.now() - lastAnswer < 500) return;
+      for (const i of pending) sock.send(query(i), port, '127.0.0.1');
+    }, 250);
+    const end = () => { clearInterval(resend); resolve(); };
+    sock.on('message', (m: Buffer) => {
+      if (!pending.delete(m.readUInt16BE(0))) return; // an answer to a query asked twice
+      lastAnswer = performance.now();
+      answered++;
+      if (answered === names.length) end(); else sendOne();
+    });
     for (let k = 0; k < 200; k++) sendOne();
-    setTimeout(resolve, 20000).unref(); // lost datagrams: count what came back
+    setTimeout(end, 30000).unref();
   });
   sock.close();
   return answered;
+}
+
+/** The median of 12 samples over 3 s: the resident size moves by several MB with the garbage collector's timing. */
+async function medianRss(pid: number): Promise<{ mb: number; lo: number; hi: number }> {
+  const samples: number[] = [];
+  for (let k = 0; k < 12; k++) { await sleep(250); samples.push(treeRssMb(pid)); }
+  samples.sort((a, b) => a - b);
+  return { mb: (samples[5] + samples[6]) / 2, lo: samples[0], hi: samples[11] };
 }
 
 /** Starts the server on `bundle` with n workers and waits until every worker says it is ready. */
@@ -85,20 +114,17 @@ console.log(`workers: node ${process.versions.node}, ${os.cpus().length} cores, 
   console.log(`workers: before any data (an empty bundle), N=1 ready=${s.ready}/1, rss_mb=${treeRssMb(s.child.pid!).toFixed(1)}`);
   await s.stop();
 }
-let one = 0;
+let one = { now: 0, settled: 0 };
 for (let n = 1; n <= MAX; n++) {
   const { child, port, ready, readyMs, stop } = await startServer(config, n);
   let answered = 0;
-  for (let k = 0; k < n; k++) answered += await askAll(port); // each round spreads over the workers by source port
-  // The median of 12 samples over 3 s: the resident size moves by several MB with the garbage
-  // collector's timing (the file source re-reads the bundle every 2 s), one sample misleads.
-  const samples: number[] = [];
-  for (let k = 0; k < 12; k++) { await sleep(250); samples.push(treeRssMb(child.pid!)); }
-  samples.sort((a, b) => a - b);
-  const mb = (samples[5] + samples[6]) / 2;
-  if (n === 1) one = mb;
-  const extra = n === 1 ? '' : ` per extra worker ${((mb - one) / (n - 1)).toFixed(1)} MB (target <= 25)`;
-  console.log(`workers: N=${n} ready=${ready}/${n} in ${readyMs.toFixed(0)} ms, answered ${answered}/${n * SERVICES}, rss_mb=${mb.toFixed(1)} (median; ${samples[0].toFixed(1)}-${samples[11].toFixed(1)})${extra}`);
+  for (let k = 0; k < ROUNDS * n; k++) answered += await askAll(port); // each round goes to one worker, chosen by its source port
+  const now = await medianRss(child.pid!);
+  await sleep(SETTLE_S * 1000);
+  const settled = await medianRss(child.pid!);
+  if (n === 1) one = { now: now.mb, settled: settled.mb };
+  const extra = n === 1 ? '' : ` per extra worker ${((now.mb - one.now) / (n - 1)).toFixed(1)} MB, settled ${((settled.mb - one.settled) / (n - 1)).toFixed(1)} MB (target <= 25)`;
+  console.log(`workers: N=${n} ready=${ready}/${n} in ${readyMs.toFixed(0)} ms, answered ${answered}/${ROUNDS * n * SERVICES}, rss_mb=${now.mb.toFixed(1)} (median; ${now.lo.toFixed(1)}-${now.hi.toFixed(1)}), ${SETTLE_S} s later ${settled.mb.toFixed(1)}${extra}`);
   await stop();
 }
 fs.rmSync(dir, { recursive: true, force: true });

@@ -374,6 +374,26 @@ describe('dns-server: the collection after a large load (heap.ts, issue 14)', ()
     expect(timers.map((x) => x.at), 'past the gap: at once').to.deep.equal([100_000]);
   });
 
+  it('gives the pages of that garbage back to the system, not only the objects (a fresh process without V8\'s memory reducer; under Node 24 a plain gc() kept them resident)', function () {
+    this.timeout(60000);
+    const heap = new URL('../../dns-server/heap.ts', import.meta.url).href;
+    // ~80 MB of garbage dropped, one collection asked for, then the resident size waited for (no
+    // deadline but the probe's: with the memory reducer off, only that collection gives pages back).
+    const probe = `const { collectGarbageSoon } = await import(${JSON.stringify(heap)});
+      const fs = await import('node:fs');
+      const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+      const before = rss();
+      (() => { let junk = []; for (let i = 0; i < 400000; i++) { junk.push({ i, s: 'x' + i, a: [i, i] }); if (junk.length > 200000) junk = junk.slice(100000); } globalThis.keep = junk; })();
+      globalThis.keep = undefined;
+      const peak = rss();
+      collectGarbageSoon();
+      while (rss() > before + (peak - before) / 2) await new Promise((r) => setTimeout(r, 50));
+      console.log(JSON.stringify({ before, peak, after: rss() }));`;
+    const m = JSON.parse(execFileSync(process.execPath, ['--no-memory-reducer', '--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 50000 })) as { before: number; peak: number; after: number };
+    expect(m.peak - m.before, 'the probe made garbage').to.be.above(40 * 1048576);
+    expect(m.after - m.before).to.be.at.most((m.peak - m.before) / 2);
+  });
+
   it('gives the garbage of a load back without --expose-gc (a fresh process, the way main.ts runs)', () => {
     const heap = new URL('../../dns-server/heap.ts', import.meta.url).href;
     // 60 MB of garbage made and dropped, then one collection asked for: the heap after the

@@ -3,6 +3,8 @@
 // A pool of one (the main thread, worker 0, and no threads) runs that logic on any Node; the
 // threads themselves are workers.test.ts's.
 import { expect } from 'chai';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CONFIG_API_VERSION, withHash } from '../../dns-server/config/index.js';
 import type { Shard, UnhashedShard } from '../../dns-server/config/index.js';
 import { VALIDATOR } from '../../dns-server/config/validate.js';
@@ -116,5 +118,27 @@ describe('dns-server: the --workers primary reports a reload as the single-proce
     expect(again.unchanged, 'not reported as held').to.deep.equal([]);
     expect(tried.filter((h) => h === failing.hash), 'the failed version handed to the build again').to.have.length(2);
     expect(await a(local.port, 'www.example.org')).to.deep.equal(['192.0.2.1']);
+  });
+});
+
+describe('dns-server: the --workers primary lets go of an update once it is built (issue 14: memory per worker)', () => {
+  it('while the workers build, the validated update (the parsed shards) is garbage: the collection after a large load frees it', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const local = await startTestServer(undefined, { worker: { index: 0, gate } });
+    try {
+      const pool = new WorkerPool({ role: 'primary', workers: 1, index: 0, gate }, local, VALIDATOR, silent, []);
+      // A worker thread that has not built yet (it never answers): the pool waits for it, as for
+      // a real one that is slower than the main thread, with the update's slabs sent.
+      const sent: unknown[] = [];
+      (pool as unknown as { workers: unknown[] }).workers[1] = { postMessage: (m: unknown) => sent.push(m) };
+      const shard = (() => { const s = exampleZone(); pool.applyBundle(bundle(s)); return new WeakRef(s); })();
+      await new Promise((r) => setImmediate(r)); // the build runs in the publish chain, then the load's own collection would
+      expect(sent.map((m) => (m as { type: string }).type), 'the slabs were handed out, the pool waits').to.deep.equal(['apply']);
+      gc();
+      expect(shard.deref(), 'the parsed shard is still held while the workers build').to.equal(undefined);
+      expect(await a(local.port, 'www.example.org'), 'what was built serves once committed (not yet)').to.deep.equal([]);
+    } finally { await local.close(); }
   });
 });
