@@ -51,6 +51,15 @@ export class NameTable implements NameData {
   }
 
   /**
+   * The name's prepared answers when a query has had them made (answerOrFlags), else undefined:
+   * for the handler to keep on the name's recall entry (lookup.ts Recalled.answers), so that its
+   * next query takes them without this table's Map.
+   */
+  preparedOf(key: string): PreparedAnswers | undefined {
+    return this.#prepared.get(key);
+  }
+
+  /**
    * answerFor, or when there is no prepared answer the name's flags (as flagsOf; 0: absent),
    * so that a miss (NXDOMAIN, NODATA) probes the slab once, not once here and again for its flags.
    */
