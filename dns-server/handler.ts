@@ -12,9 +12,8 @@ import { locate, recall, remember, rememberMissing, tablesScope } from './lookup
 import type { Location, Recalled } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
 import { planAnswer, wildcardFor } from './tables/plan.js';
-import { nextRotation } from './tables/prepare.js';
+import { preparedAnswer } from './tables/table.js';
 import { CNAME, ENT, NODE, typeBit } from './tables/slab.js';
-import { answerOfType } from './tables/types.js';
 import type { Tables } from './tables/types.js';
 import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';
 import { keyToName } from './wire/name.js';
@@ -256,9 +255,7 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
 /** The prepared answer of `qtype` kept on a recalled name (its next rotation), or undefined: none kept, or none of that type. */
 function recalledAnswer(r: Recalled, qtype: number): Buffer | undefined {
   const answers = r.answers;
-  if (answers === undefined) return undefined;
-  const ans = answerOfType(answers, qtype);
-  return ans === undefined ? undefined : nextRotation(ans);
+  return answers === undefined ? undefined : preparedAnswer(answers, qtype);
 }
 
 /** NODATA with the zone's SOA, noted on the name's recall entry (when it has one) for the next query of the type. */

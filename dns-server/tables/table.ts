@@ -76,7 +76,12 @@ export class NameTable implements NameData {
       const ans = answerOfType(byType, qtype);
       return ans === undefined ? f : nextRotation(ans);
     }
-    const ans = answerOfType(byType, qtype);
-    return ans === undefined ? this.#data.flagsOf(key) : nextRotation(ans);
+    return preparedAnswer(byType, qtype) ?? this.#data.flagsOf(key);
   }
+}
+
+/** The answer of `qtype` among a name's prepared answers (its next rotation), or undefined when there is none. */
+export function preparedAnswer(answers: PreparedAnswers, qtype: number): Buffer | undefined {
+  const ans = answerOfType(answers, qtype);
+  return ans === undefined ? undefined : nextRotation(ans);
 }
