@@ -1,6 +1,6 @@
 #!/bin/bash
 # Server CPU time per query and the client's wake-ups per query (issue 14, ADR 0029), side by side
-# in one sitting: node-echo, zone names and cluster names of this build, and of BASE's build when
+# in one sitting: node-echo, zone names, cluster names and `serve` (local mode, the same Services) of this build, and of BASE's build when
 # set, REPS rounds interleaved (dnsperf on CPU 0, the server on CPU 1, 100 outstanding, closed
 # loop). Per run: q/s; the server's CPU time (user + system ticks of its process, all threads)
 # over the queries answered; its and dnsperf's voluntary context switches (all threads) per
@@ -49,5 +49,6 @@ for r in $(seq "$REPS"); do
     tag=$([ "$b" = "$ROOT" ] && echo this || echo base)
     one "zone($tag)" "$H/data/queries.txt" node "$b/dist/dns-server/main.js" --config "$H/bench.json" --http-port 0 --log-level warn --no-default-upstream --port
     one "cluster($tag)" "$H/manifests/queries.txt" node "$b/dist/dns-server/main.js" --config "$H/cluster.json" --http-port 0 --log-level warn --no-default-upstream --port
+    one "serve($tag)" "$H/manifests/queries.txt" node "$b/bin/splitdns.js" serve --manifests "$H/manifests" --log-level warn --no-forward --port
   done
 done
