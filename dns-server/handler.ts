@@ -12,6 +12,7 @@ import { locate, recall, remember, rememberMissing, tablesScope } from './lookup
 import type { Location, Recalled } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
 import { planAnswer, wildcardFor } from './tables/plan.js';
+import { preparedAnswer } from './tables/table.js';
 import { CNAME, ENT, NODE, typeBit } from './tables/slab.js';
 import type { Tables } from './tables/types.js';
 import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';
@@ -192,8 +193,12 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
     case 'zone': {
       // A name answered NXDOMAIN, or NODATA for this type, before (on these tables: such answers
       // never change for them): the same negative answer, no table asked.
-      if (recalled !== undefined && (recalled.nxdomain || (recalled.nodata & typeBit(qtype)) !== 0)) {
-        return negativeFromQuery(ctx, recalled.nxdomain ? RCODE.NXDOMAIN : RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
+      if (recalled !== undefined) {
+        if (recalled.nxdomain || (recalled.nodata & typeBit(qtype)) !== 0) {
+          return negativeFromQuery(ctx, recalled.nxdomain ? RCODE.NXDOMAIN : RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
+        }
+        const ans = recalledAnswer(recalled, qtype);
+        if (ans !== undefined) return patchPrepared(ans, ctx, shared);
       }
       const table = loc.table;
       // The prepared answer or, when there is none, what the name holds (the slab's flags,
@@ -201,7 +206,10 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
       const f = table.answerOrFlags(key, qtype);
       // A name that exists here is kept (not every miss: those are many; see below).
       const kept = recalled ?? (f !== 0 ? remember(t, q.nameHash, key, loc) : undefined);
-      if (typeof f !== 'number') return patchPrepared(f, ctx, shared);
+      if (typeof f !== 'number') {
+        if (kept !== undefined && kept.answers === undefined) kept.answers = table.preparedOf(key);
+        return patchPrepared(f, ctx, shared);
+      }
       if (f & NODE) {
         if (!(f & CNAME) && qtype !== TYPE.ANY && !(f & typeBit(qtype))) return noData(ctx, kept, qtype, loc.originOffset, loc.zone.soaTail);
         break; // slow path
@@ -214,10 +222,13 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
       return negativeFromQuery(ctx, RCODE.NXDOMAIN, loc.originOffset, loc.zone.soaTail);
     }
     case 'hosts': {
-      if (recalled === undefined) remember(t, q.nameHash, key, loc);
+      const ans = recalled === undefined ? undefined : recalledAnswer(recalled, qtype);
+      if (ans !== undefined) return patchPrepared(ans, ctx, shared);
+      const kept = recalled ?? remember(t, q.nameHash, key, loc);
       const tpl = loc.table.answerFor(key, qtype);
-      if (tpl !== undefined) return patchPrepared(tpl, ctx, shared);
-      break;
+      if (tpl === undefined) break;
+      if (kept.answers === undefined) kept.answers = loc.table.preparedOf(key);
+      return patchPrepared(tpl, ctx, shared);
     }
     case 'reverse': {
       const tpl = t.reverse.answerFor(key, qtype);
@@ -239,6 +250,12 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
   const plan = planAnswer(scope, scope.find(key), qname, qtype, slowRotation++);
   if (plan === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
   return encodePlan(plan, echoOf(ctx, qname));
+}
+
+/** The prepared answer of `qtype` kept on a recalled name (its next rotation), or undefined: none kept, or none of that type. */
+function recalledAnswer(r: Recalled, qtype: number): Buffer | undefined {
+  const answers = r.answers;
+  return answers === undefined ? undefined : preparedAnswer(answers, qtype);
 }
 
 /** NODATA with the zone's SOA, noted on the name's recall entry (when it has one) for the next query of the type. */

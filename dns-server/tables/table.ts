@@ -51,6 +51,15 @@ export class NameTable implements NameData {
   }
 
   /**
+   * The name's prepared answers when a query has had them made (answerOrFlags), else undefined:
+   * for the handler to keep on the name's recall entry (lookup.ts Recalled.answers), so that its
+   * next query takes them without this table's Map.
+   */
+  preparedOf(key: string): PreparedAnswers | undefined {
+    return this.#prepared.get(key);
+  }
+
+  /**
    * answerFor, or when there is no prepared answer the name's flags (as flagsOf; 0: absent),
    * so that a miss (NXDOMAIN, NODATA) probes the slab once, not once here and again for its flags.
    */
@@ -67,7 +76,12 @@ export class NameTable implements NameData {
       const ans = answerOfType(byType, qtype);
       return ans === undefined ? f : nextRotation(ans);
     }
-    const ans = answerOfType(byType, qtype);
-    return ans === undefined ? this.#data.flagsOf(key) : nextRotation(ans);
+    return preparedAnswer(byType, qtype) ?? this.#data.flagsOf(key);
   }
+}
+
+/** The answer of `qtype` among a name's prepared answers (its next rotation), or undefined when there is none. */
+export function preparedAnswer(answers: PreparedAnswers, qtype: number): Buffer | undefined {
+  const ans = answerOfType(answers, qtype);
+  return ans === undefined ? undefined : nextRotation(ans);
 }
