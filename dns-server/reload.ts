@@ -11,6 +11,7 @@
 
 import type { Logger } from 'pino';
 import { takeHashedText } from './config/hash.js';
+import { keepShapes } from './config/parsed-shapes.js';
 import type { Shard } from './config/types.js';
 import type { Validator } from './config/validate.js';
 import type { Fallback } from './fallback.js';
@@ -213,6 +214,7 @@ export class ShardStore {
         refused.push({ id: shard.id, errors: [(err as Error).message] });
         continue;
       }
+      keepShapes(shard);
       building.add(shard.id);
       reverse.push({ id: shard.id, before: old ? reverseOf(old.slab) : [], after: shard.reverse });
       built.shards.push({ id: shard.id, slab, since });
