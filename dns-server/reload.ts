@@ -17,8 +17,8 @@ import type { Validator } from './config/validate.js';
 import type { Fallback } from './fallback.js';
 import { collectGarbageSoon } from './heap.js';
 import type { ServerMetrics } from './metrics.js';
-import { buildShardSlab, reverseOf, tableFromSlab } from './tables/build.js';
-import { buildReverseSlabs, ReverseIndex } from './tables/reverse.js';
+import { buildShardSlab, reverseTextOf, tableFromSlab } from './tables/build.js';
+import { buildReverseSlabs, hasBefore, ReverseIndex } from './tables/reverse.js';
 import type { ReverseChange, ReverseUpdate } from './tables/reverse.js';
 import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
 
@@ -207,8 +207,9 @@ export class ShardStore {
         continue;
       }
       let slab: SharedArrayBuffer;
+      const texts: { reverseText?: string } = {};
       try {
-        slab = buildShardSlab(shard, takeHashedText(shard));
+        slab = buildShardSlab(shard, takeHashedText(shard), texts);
       } catch (err) {
         this.refuse(shard.id, shard.hash, [`${shard.id}: ${(err as Error).message}`]);
         refused.push({ id: shard.id, errors: [(err as Error).message] });
@@ -216,16 +217,17 @@ export class ShardStore {
       }
       keepShapes(shard);
       building.add(shard.id);
-      reverse.push({ id: shard.id, before: old ? reverseOf(old.slab) : [], after: shard.reverse });
+      // The old reverse list as its text, diffed as text against the new one's where it was found (tables/reverse.ts dirtyByText).
+      reverse.push({ id: shard.id, before: old ? reverseTextOf(old.slab) : [], after: shard.reverse, afterText: texts.reverseText });
       built.shards.push({ id: shard.id, slab, since });
     }
     for (const id of removedIds) {
       const old = this.held.get(id);
       if (!old || building.has(id)) continue;
-      reverse.push({ id, before: reverseOf(old.slab), after: [] });
+      reverse.push({ id, before: reverseTextOf(old.slab), after: [] });
       built.removed.push(id);
     }
-    if (reverse.some((c) => c.before.length > 0 || c.after.length > 0)) built.reverse = buildReverseSlabs(this.reverse.slabs, reverse);
+    if (reverse.some((c) => hasBefore(c) || c.after.length > 0)) built.reverse = buildReverseSlabs(this.reverse.slabs, reverse);
     const report = this.install(built, refused);
     report.unchanged = decided ? [...decided.unchanged, ...unchanged] : unchanged;
     this.finish(report, started);

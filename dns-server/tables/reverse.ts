@@ -118,8 +118,19 @@ export class ReverseIndex {
   }
 }
 
-/** A change of one shard's reverse RRsets: they were `before`, are `after` now. */
-export interface ReverseChange { id: string; before: readonly RRSet[]; after: readonly RRSet[] }
+/**
+ * A change of one shard's reverse RRsets: they were `before`, are `after` now. `before` may be
+ * given as the list's canonical JSON text (a shard slab's aux blob: tables/build.ts reverseTextOf),
+ * and `afterText` may give `after`'s (the text the shard's hash was checked on): two texts are
+ * diffed as text (dirtyByText), a text alone is parsed.
+ */
+export interface ReverseChange { id: string; before: readonly RRSet[] | string; after: readonly RRSet[]; afterText?: string }
+
+/** Whether a change's `before` has RRsets (a text: more than `[]`). */
+export const hasBefore = (c: ReverseChange): boolean => c.before.length > (typeof c.before === 'string' ? 2 : 0);
+
+/** What dirty() answers: the RRsets a change removes or changes (`before`) and adds or changes (`after`), and the names it leaves. */
+export interface Dirty { before: readonly RRSet[]; after: readonly RRSet[]; kept: KeptNames }
 
 /** A reverse name an update touches: its record as it will be, whether the index had it, whether it is written as a tombstone. */
 interface Touched { rec: ReverseRecord; was: boolean; tombstone: boolean }
@@ -168,10 +179,14 @@ function sortedNames(names: readonly string[]): KeptNames {
  * of its hundreds of names was a tenth of such a reload); any other order through a map
  * (dirtyByMap), with the same result.
  */
-export function dirty(c: ReverseChange): { before: readonly RRSet[]; after: readonly RRSet[]; kept: KeptNames } {
+export function dirty(c: ReverseChange): Dirty {
+  if (typeof c.before === 'string') {
+    const byText = c.afterText !== undefined && c.after.length > 0 ? dirtyByText(c.before, c.afterText, c.after) : undefined;
+    return byText ?? dirty({ id: c.id, before: JSON.parse(c.before) as RRSet[], after: c.after });
+  }
   if (c.before.length === 0 || c.after.length === 0) return { before: c.before, after: c.after, kept: NONE_KEPT };
   const was = c.before, now = c.after;
-  if (!sortedByName(was) || !sortedByName(now)) return dirtyByMap(c);
+  if (!sortedByName(was) || !sortedByName(now)) return dirtyByMap({ id: c.id, before: was, after: now });
   const before: RRSet[] = [];
   const after: RRSet[] = [];
   const kept: string[] = [];
@@ -190,8 +205,81 @@ export function dirty(c: ReverseChange): { before: readonly RRSet[]; after: read
   return { before, after, kept: sortedNames(kept) };
 }
 
+/**
+ * Where each RRset of a reverse list's JSON text lies, four numbers each: its start, its name's
+ * start and end, its end; undefined when the text is not a list of PTR RRsets as the canonical JSON
+ * writes them. For a text without a backslash (dirtyByText checks): a bare quote then delimits a
+ * string, and a PTR RRset's data are strings, so `],"name":"` ends its data and begins its name,
+ * and the name's closing quote is the first after it.
+ */
+function spansOf(text: string): number[] | undefined {
+  const n = text.length;
+  if (n < 2 || text.charCodeAt(0) !== 91 || text.charCodeAt(n - 1) !== 93) return undefined; // '[' ']'
+  const out: number[] = [];
+  if (n === 2) return out;
+  let p = 1;
+  for (;;) {
+    if (!text.startsWith('{"data":[', p)) return undefined;
+    const q = text.indexOf('],"name":"', p);
+    if (q < 0) return undefined;
+    const nameEnd = text.indexOf('","ttl":', q + 10);
+    if (nameEnd < 0) return undefined;
+    const end = text.indexOf(',"type":"PTR"}', nameEnd) + 14;
+    if (end < 14) return undefined;
+    out.push(p, q + 10, nameEnd, end);
+    if (end === n - 1) return out;
+    if (text.charCodeAt(end) !== 44) return undefined; // ','
+    p = end + 1;
+  }
+}
+
+/**
+ * dirty() for two reverse lists given as their canonical JSON texts (`now`: `after`'s), without
+ * parsing the text before: an RRset of the same name whose text is the same is left as it was
+ * (canonical JSON writes equal RRsets, and only those, the same), one whose text differs is
+ * parsed (few: a changed shard mostly keeps its reverse names), and `after`'s RRsets are the
+ * objects themselves. The old list was a tenth of a changed services shard's apply, parsed whole
+ * from its slab and walked. Undefined (then the lists are parsed and diffed) when a text is not
+ * laid out as expected, holds a backslash, is not sorted by name, or does not name `after`'s
+ * RRsets in order.
+ */
+export function dirtyByText(was: string, now: string, after: readonly RRSet[]): Dirty | undefined {
+  if (was.indexOf('\\') >= 0 || now.indexOf('\\') >= 0) return undefined;
+  const a = spansOf(was);
+  const b = spansOf(now);
+  if (a === undefined || b === undefined || b.length !== after.length * 4) return undefined;
+  const before: RRSet[] = [];
+  const changed: RRSet[] = [];
+  const kept: string[] = [];
+  let i = 0, j = 0;
+  let na = a.length > 0 ? was.slice(a[1], a[2]) : '';
+  let nb = b.length > 0 ? now.slice(b[1], b[2]) : '';
+  // Each name checked against the one before it in its list (sorted, none twice), and each of
+  // `now`'s against its RRset object.
+  const nextA = () => { i += 4; if (i >= a.length) return true; const n = was.slice(a[i + 1], a[i + 2]); if (!(na < n)) return false; na = n; return true; };
+  const nextB = () => { j += 4; if (j >= b.length) return true; const n = now.slice(b[j + 1], b[j + 2]); if (!(nb < n)) return false; nb = n; return true; };
+  if (b.length > 0 && after[0].name !== nb) return undefined;
+  while (i < a.length || j < b.length) {
+    let ok: boolean;
+    if (j >= b.length || (i < a.length && na < nb)) {
+      before.push(JSON.parse(was.slice(a[i], a[i + 3])) as RRSet);
+      ok = nextA();
+    } else if (i >= a.length || nb < na) {
+      changed.push(after[j >> 2]);
+      ok = nextB();
+    } else {
+      if (a[i + 3] - a[i] === b[j + 3] - b[j] && was.slice(a[i], a[i + 3]) === now.slice(b[j], b[j + 3])) kept.push(nb);
+      else { before.push(JSON.parse(was.slice(a[i], a[i + 3])) as RRSet); changed.push(after[j >> 2]); }
+      ok = nextA() && nextB();
+    }
+    if (!ok || (j < b.length && after[j >> 2].name !== nb)) return undefined;
+  }
+  if (kept.length === 0) return { before: before, after: changed, kept: NONE_KEPT };
+  return { before, after: changed, kept: sortedNames(kept) };
+}
+
 /** dirty() for lists in any order. */
-export function dirtyByMap(c: ReverseChange): { before: readonly RRSet[]; after: readonly RRSet[]; kept: KeptNames } {
+export function dirtyByMap(c: { id: string; before: readonly RRSet[]; after: readonly RRSet[] }): Dirty {
   const was = new Map<string, RRSet>();
   for (const rs of c.before) was.set(rs.name, rs);
   const kept = new Set<string>();
@@ -273,7 +361,7 @@ export function buildReverseSlabs(current: ReverseSlabs, changes: readonly Rever
 function firstBase(changes: readonly ReverseChange[]): ReverseUpdate | undefined {
   let n = 0;
   for (const c of changes) {
-    if (c.before.length > 0) return undefined;
+    if (hasBefore(c)) return undefined;
     n += c.after.length;
   }
   if (n <= OVERLAY_MIN) return undefined;

@@ -4,7 +4,7 @@
 // slab must merge and replace shards' PTR names as the in-place index did.
 import { expect } from 'chai';
 import type { RRSet } from '../../dns-server/config/types.js';
-import { buildReverseSlabs, dirty, dirtyByMap, ReverseIndex, ReverseSlabs } from '../../dns-server/tables/reverse.js';
+import { buildReverseSlabs, dirty, dirtyByMap, dirtyByText, ReverseIndex, ReverseSlabs } from '../../dns-server/tables/reverse.js';
 import { CNAME, ENT, hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from '../../dns-server/tables/slab.js';
 import { decodeNode, recordOf, recordText, SlabNames, writeNames } from '../../dns-server/tables/slab-names.js';
 import type { NameNode } from '../../dns-server/tables/types.js';
@@ -161,6 +161,59 @@ describe('dns-server: the reverse slab', () => {
       if (before.length > 0 && after.length > 0 && a.before.length < before.length) walked++;
     }
     expect(walked, 'rounds with names kept').to.be.greaterThan(100);
+  });
+
+  /** A list's canonical JSON (keys sorted: ptr() makes its objects in another order). */
+  const canonical = (l: readonly RRSet[]) => JSON.stringify(l.map(({ data, name, ttl, type }) => ({ data, name, ttl, type })));
+
+  it('diffs two lists given as their canonical JSON texts (dirtyByText, the old one unparsed) as it diffs the lists themselves', () => {
+    let seed = 5;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return (seed >>> 8) % n; };
+    const ips = Array.from({ length: 200 }, (_, i) => `10.9.${i >> 8}.${i & 255}`);
+    const list = () => ips.filter(() => rnd(3) !== 0).map((ip) => ptr(ip, 30 + rnd(2), ...(rnd(2) ? [`t${rnd(2)}.example.org.`] : ['a.example.org.', `b${rnd(2)}.example.org.`]))).sort(byName);
+    let kept = 0;
+    for (let round = 0; round < 300; round++) {
+      const before = rnd(10) === 0 ? [] : list();
+      const after = rnd(10) === 0 ? [] : list();
+      const t = dirtyByText(canonical(before), canonical(after), after);
+      const o = dirty({ id: 'a', before, after });
+      expect(t, `round ${round}`).to.not.equal(undefined);
+      expect(t!.before, `round ${round}: before`).to.deep.equal(JSON.parse(canonical(o.before)));
+      expect(t!.after, `round ${round}: after`).to.deep.equal(o.after);
+      for (const rs of t!.after) expect(after, 'the RRset objects themselves').to.include(rs);
+      for (const ip of ips) {
+        const name = ptr(ip, 0).name;
+        expect(t!.kept.has(name), `round ${round}: kept ${name}`).to.equal(o.kept.has(name));
+        if (t!.kept.has(name)) kept++;
+      }
+      // dirty() takes that way when the old list comes as text and the new one's text is given; the same answer from the old text alone.
+      const viaText = dirty({ id: 'a', before: canonical(before), after, afterText: canonical(after) });
+      const parsed = dirty({ id: 'a', before: canonical(before), after });
+      for (const d of [viaText, parsed]) {
+        expect(JSON.parse(JSON.stringify(d.before)), `round ${round}`).to.deep.equal(JSON.parse(canonical(o.before)));
+        expect(d.after, `round ${round}`).to.deep.equal(o.after);
+      }
+    }
+    expect(kept, 'names kept').to.be.greaterThan(1000);
+  });
+
+  it('declines texts it cannot read as sorted PTR lists (then the lists are parsed): a backslash, another order, another type, texts not of `after`', () => {
+    const a = [ptr('192.0.2.1', 60, 'a.example.org.'), ptr('192.0.2.2', 60, 'b.example.org.')].sort(byName);
+    const b = [ptr('192.0.2.1', 60, 'a.example.org.'), ptr('192.0.2.3', 60, 'c.example.org.')].sort(byName);
+    const text = canonical;
+    expect(dirtyByText(text(a), text(b), b)).to.not.equal(undefined);
+    expect(dirtyByText(text(a).replace('a.example', 'a\\u002eexample'), text(b), b), 'a backslash').to.equal(undefined);
+    expect(dirtyByText(text([...a].reverse()), text(b), b), 'not sorted').to.equal(undefined);
+    expect(dirtyByText(text(a), text([b[0], b[0]]), [b[0], b[0]]), 'a name twice').to.equal(undefined);
+    expect(dirtyByText(text(a).replace(/"PTR"/g, '"TXT"'), text(b), b), 'not PTR').to.equal(undefined);
+    expect(dirtyByText(text(a), text(b), a), 'the text of other RRsets than `after`').to.equal(undefined);
+    expect(dirtyByText(text(a), text(b), [b[0]]), 'fewer RRsets than the text').to.equal(undefined);
+    expect(dirtyByText(text(a), ' ' + text(b), b), 'white space').to.equal(undefined);
+    // Declined, dirty() parses the old text and diffs the lists: the same answer.
+    const viaParse = dirty({ id: 'x', before: text([...a].reverse()), after: b, afterText: text(b) });
+    const lists = dirty({ id: 'x', before: [...a].reverse(), after: b });
+    expect(viaParse.before).to.deep.equal(JSON.parse(canonical(lists.before)));
+    expect(viaParse.after).to.deep.equal(lists.after);
   });
 
   it('merges the shards of a name (lowest TTL, targets sorted, no duplicates) and replaces only the changed shard', () => {
