@@ -286,30 +286,11 @@ export function receivedShardTexts(bundle: object, lengthOf: (i: number) => numb
 }
 
 /**
- * Whether `text` holds a number that is a member's value and could be written shorter, or as
- * long, in canonical form: `":` then an optional minus and a run of digits that is 16 long or more
- * (past 2^53 JSON.parse rounds) or is followed by a fraction or an exponent (`.`, `e`, `E`). A
- * schema-valid shard has numbers nowhere else (no arrays of numbers). This is the regular
- * expression /":-?(?:\d{16}|\d+[.eE])/ by hand: the regexp tried every position of the text (a
- * twentieth of a changed shard's apply, counted); this jumps from colon to colon (memchr), and a
- * colon outside a string is one per member. ADR 0028; test/dns-server/shard-hash.test.ts compares
- * the two.
+ * A number that is a member's value and could be written shorter, or as long, in canonical form:
+ * with a fraction, an exponent, or 16 digits and more (past 2^53 JSON.parse rounds). A schema-valid
+ * shard has numbers nowhere else (no arrays of numbers).
  */
-export function hasOddNumber(text: string): boolean {
-  let p = text.indexOf(':');
-  while (p >= 0) {
-    let i = p + 1;
-    if (p > 0 && text.charCodeAt(p - 1) === 34) { // '"'
-      let c = text.charCodeAt(i);
-      if (c === 45) c = text.charCodeAt(++i); // '-'
-      const start = i;
-      while (c >= 48 && c <= 57) c = text.charCodeAt(++i);
-      if (i > start && (i - start >= 16 || c === 46 || c === 101 || c === 69)) return true; // '.', 'e', 'E'
-    }
-    p = text.indexOf(':', i);
-  }
-  return false;
-}
+const ODD_NUMBER = /":-?(?:\d{16}|\d+[.eE])/;
 
 /**
  * Whether `text` (parsed into the shard) minus its last `tailLength` characters, plus '}', is the
@@ -326,7 +307,7 @@ function isCanonicalText(text: string, tailLength: number, restLength: number): 
 /** No escape, no white space, no odd number (isCanonicalText). */
 function isPlainText(text: string): boolean {
   return text.indexOf('\\') < 0 && text.indexOf(' ') < 0 && text.indexOf('\n') < 0 && text.indexOf('\r') < 0 && text.indexOf('\t') < 0
-    && !hasOddNumber(text);
+    && !ODD_NUMBER.test(text);
 }
 
 /**
