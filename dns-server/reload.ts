@@ -198,6 +198,7 @@ export class ShardStore {
     const reverse: ReverseChange[] = [];
     const unchanged: string[] = [];
     const building = new Set<string>();
+    const shaped = new Set<string>();
     for (const shard of shards) {
       const old = this.held.get(shard.id);
       if ((old && old.hash === shard.hash) || building.has(shard.id)) { unchanged.push(shard.id); continue; }
@@ -215,7 +216,7 @@ export class ShardStore {
         refused.push({ id: shard.id, errors: [(err as Error).message] });
         continue;
       }
-      keepShapes(shard);
+      if (!shaped.has(shard.kind)) { shaped.add(shard.kind); keepShapes(shard); } // (one per kind: a full load walks no list twice)
       building.add(shard.id);
       // The old reverse list as its text, diffed as text against the new one's where it was found (tables/reverse.ts dirtyByText).
       reverse.push({ id: shard.id, before: old ? reverseTextOf(old.slab) : [], after: shard.reverse, afterText: texts.reverseText });
