@@ -11,13 +11,14 @@
 
 import type { Logger } from 'pino';
 import { takeHashedText } from './config/hash.js';
+import { keepShapes } from './config/parsed-shapes.js';
 import type { Shard } from './config/types.js';
 import type { Validator } from './config/validate.js';
 import type { Fallback } from './fallback.js';
 import { collectGarbageSoon } from './heap.js';
 import type { ServerMetrics } from './metrics.js';
-import { buildShardSlab, reverseOf, tableFromSlab } from './tables/build.js';
-import { buildReverseSlabs, ReverseIndex } from './tables/reverse.js';
+import { buildShardSlab, reverseTextOf, tableFromSlab } from './tables/build.js';
+import { buildReverseSlabs, hasBefore, ReverseIndex } from './tables/reverse.js';
 import type { ReverseChange, ReverseUpdate } from './tables/reverse.js';
 import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
 
@@ -197,6 +198,7 @@ export class ShardStore {
     const reverse: ReverseChange[] = [];
     const unchanged: string[] = [];
     const building = new Set<string>();
+    const shaped = new Set<string>();
     for (const shard of shards) {
       const old = this.held.get(shard.id);
       if ((old && old.hash === shard.hash) || building.has(shard.id)) { unchanged.push(shard.id); continue; }
@@ -206,24 +208,27 @@ export class ShardStore {
         continue;
       }
       let slab: SharedArrayBuffer;
+      const texts: { reverseText?: string } = {};
       try {
-        slab = buildShardSlab(shard, takeHashedText(shard));
+        slab = buildShardSlab(shard, takeHashedText(shard), texts);
       } catch (err) {
         this.refuse(shard.id, shard.hash, [`${shard.id}: ${(err as Error).message}`]);
         refused.push({ id: shard.id, errors: [(err as Error).message] });
         continue;
       }
+      if (!shaped.has(shard.kind)) { shaped.add(shard.kind); keepShapes(shard); } // (one per kind: a full load walks no list twice)
       building.add(shard.id);
-      reverse.push({ id: shard.id, before: old ? reverseOf(old.slab) : [], after: shard.reverse });
+      // The old reverse list as its text, diffed as text against the new one's where it was found (tables/reverse.ts dirtyByText).
+      reverse.push({ id: shard.id, before: old ? reverseTextOf(old.slab) : [], after: shard.reverse, afterText: texts.reverseText });
       built.shards.push({ id: shard.id, slab, since });
     }
     for (const id of removedIds) {
       const old = this.held.get(id);
       if (!old || building.has(id)) continue;
-      reverse.push({ id, before: reverseOf(old.slab), after: [] });
+      reverse.push({ id, before: reverseTextOf(old.slab), after: [] });
       built.removed.push(id);
     }
-    if (reverse.some((c) => c.before.length > 0 || c.after.length > 0)) built.reverse = buildReverseSlabs(this.reverse.slabs, reverse);
+    if (reverse.some((c) => hasBefore(c) || c.after.length > 0)) built.reverse = buildReverseSlabs(this.reverse.slabs, reverse);
     const report = this.install(built, refused);
     report.unchanged = decided ? [...decided.unchanged, ...unchanged] : unchanged;
     this.finish(report, started);

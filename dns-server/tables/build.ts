@@ -93,9 +93,12 @@ type SlabMeta =
  * the shard changes again; reload.ts). `text`: the text the shard's hash was checked on
  * (config/hash.ts takeHashedText), from which a services shard's records and any shard's reverse
  * list are copied (slab-names.ts rrsetsInText); the same bytes as written from the RRsets.
+ * `out.reverseText`: set to the reverse list's text when it was found in `text` (what the reverse
+ * index diffs against the old slab's, reload.ts).
  */
-export function buildShardSlab(shard: Shard, text?: string): SharedArrayBuffer {
+export function buildShardSlab(shard: Shard, text?: string, out?: { reverseText?: string }): SharedArrayBuffer {
   const inText = text !== undefined && shard.kind !== 'forwarders' ? rrsetsInText(text, shard.rrsets) : undefined;
+  if (out !== undefined) out.reverseText = inText?.reverse;
   const aux = inText !== undefined ? (w: SlabWriter) => w.utf8(inText.reverse) : reverseAux(shard.reverse);
   let w = new SlabWriter();
   switch (shard.kind) {
@@ -161,6 +164,11 @@ function reverseAux(reverse: readonly RRSet[]): (w: SlabWriter) => void {
 /** The reverse RRsets a shard slab was built with (its aux blob). */
 export function reverseOf(slab: Slab): RRSet[] {
   return slab.aux() as RRSet[];
+}
+
+/** The reverse RRsets a shard slab was built with, as their canonical JSON text (its aux blob, unparsed). */
+export function reverseTextOf(slab: Slab): string {
+  return slab.auxText();
 }
 
 /** The table over a shard's slab (any thread: no validation, no building, nothing copied). */

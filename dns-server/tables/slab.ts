@@ -117,7 +117,9 @@ export class Slab {
   /** The meta blob, parsed (what kind of table, its shard's id and hash...). */
   meta(): unknown { return JSON.parse(this.bytes.toString('utf8', this.u32[6], this.u32[6] + this.u32[7])); }
   /** The aux blob, parsed (a shard slab: its reverse RRsets; read by the main thread only). */
-  aux(): unknown { return JSON.parse(this.bytes.toString('utf8', this.u32[8], this.u32[8] + this.u32[9])); }
+  aux(): unknown { return JSON.parse(this.auxText()); }
+  /** The aux blob as text, unparsed. */
+  auxText(): string { return this.bytes.toString('utf8', this.u32[8], this.u32[8] + this.u32[9]); }
 }
 
 /** Words of the header past the first ten: where the entries' data ends, and how much of it is dead (patchSlab). */

@@ -4,7 +4,7 @@
 // slab must merge and replace shards' PTR names as the in-place index did.
 import { expect } from 'chai';
 import type { RRSet } from '../../dns-server/config/types.js';
-import { buildReverseSlabs, dirty, dirtyByMap, ReverseIndex, ReverseSlabs } from '../../dns-server/tables/reverse.js';
+import { buildReverseSlabs, dirty, dirtyByMap, dirtyByText, ReverseIndex, ReverseSlabs } from '../../dns-server/tables/reverse.js';
 import { CNAME, ENT, hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit, WILDCARD_PARENT } from '../../dns-server/tables/slab.js';
 import { decodeNode, recordOf, recordText, SlabNames, writeNames } from '../../dns-server/tables/slab-names.js';
 import type { NameNode } from '../../dns-server/tables/types.js';
@@ -161,6 +161,71 @@ describe('dns-server: the reverse slab', () => {
       if (before.length > 0 && after.length > 0 && a.before.length < before.length) walked++;
     }
     expect(walked, 'rounds with names kept').to.be.greaterThan(100);
+  });
+
+  /** A list's canonical JSON (keys sorted: ptr() makes its objects in another order). */
+  const canonical = (l: readonly RRSet[]) => JSON.stringify(l.map(({ data, name, ttl, type }) => ({ data, name, ttl, type })));
+
+  it('diffs two lists given as their canonical JSON texts (dirtyByText: only what lies between their common start and end parsed) as it diffs the lists', () => {
+    let seed = 5;
+    const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return (seed >>> 8) % n; };
+    const ips = Array.from({ length: 200 }, (_, i) => `10.9.${i >> 8}.${i & 255}`);
+    const one = (ip: string) => ptr(ip, 30 + rnd(2), ...(rnd(2) ? [`t${rnd(2)}.example.org.`] : ['a.example.org.', `b${rnd(2)}.example.org.`]));
+    const list = () => ips.filter(() => rnd(3) !== 0).map(one).sort(byName);
+    /** `l` with a few neighbours changed, dropped or added (what one moved endpoint does), or as it is. */
+    const edited = (l: RRSet[]) => {
+      const out = [...l];
+      for (let k = rnd(4); k > 0; k--) {
+        const at = rnd(out.length + 1);
+        const op = rnd(3);
+        if (op === 0 && at < out.length) out[at] = one(ips[ips.findIndex((ip) => ptr(ip, 0).name === out[at].name)]);
+        else if (op === 1 && at < out.length) out.splice(at, 1 + rnd(3));
+        else { const ip = ips[rnd(ips.length)]; if (!out.some((rs) => rs.name === ptr(ip, 0).name)) out.push(one(ip)); }
+      }
+      return out.sort(byName);
+    };
+    const shuffled = (l: RRSet[]) => { const out = [...l]; for (let i = out.length - 1; i > 0; i--) { const j = rnd(i + 1); [out[i], out[j]] = [out[j], out[i]]; } return out; };
+    let kept = 0, small = 0;
+    for (let round = 0; round < 400; round++) {
+      const before = rnd(10) === 0 ? [] : list();
+      const kind = rnd(4);
+      let after = kind === 0 ? list() : kind === 3 && rnd(3) === 0 ? [] : edited(before);
+      const unsorted = rnd(8) === 0; // (a validated list names each name once, in any order)
+      const was = unsorted ? shuffled(before) : before;
+      if (unsorted) after = shuffled(after);
+      const t = dirtyByText(canonical(was), canonical(after));
+      const o = dirty({ id: 'a', before: was, after });
+      expect(t, `round ${round}`).to.not.equal(undefined);
+      expect(t!.before, `round ${round}: before`).to.deep.equal(o.before);
+      expect(t!.after, `round ${round}: after`).to.deep.equal(o.after);
+      for (const ip of ips) {
+        const name = ptr(ip, 0).name;
+        expect(t!.kept.has(name), `round ${round}: kept ${name}`).to.equal(o.kept.has(name));
+        if (t!.kept.has(name)) kept++;
+      }
+      if (kind !== 0 && before.length > 20 && t!.before.length < 6) small++;
+      // dirty() takes that way when the old list comes as text and the new one's text is given; the same answer from the old text alone.
+      for (const d of [dirty({ id: 'a', before: canonical(was), after, afterText: canonical(after) }), dirty({ id: 'a', before: canonical(was), after })]) {
+        expect(d.before, `round ${round}`).to.deep.equal(o.before);
+        expect(d.after, `round ${round}`).to.deep.equal(o.after);
+      }
+    }
+    expect(kept, 'names kept').to.be.greaterThan(5000);
+    expect(small, 'rounds of a few changed names').to.be.greaterThan(100);
+  });
+
+  it('declines texts it cannot read so (then the lists are parsed): a backslash, not a list', () => {
+    const a = [ptr('192.0.2.1', 60, 'a.example.org.'), ptr('192.0.2.2', 60, 'b.example.org.')].sort(byName);
+    const b = [ptr('192.0.2.1', 60, 'a.example.org.'), ptr('192.0.2.3', 60, 'c.example.org.')].sort(byName);
+    expect(dirtyByText(canonical(a), canonical(b))).to.not.equal(undefined);
+    expect(dirtyByText(canonical(a).replace('a.example', 'a\\u002eexample'), canonical(b)), 'a backslash').to.equal(undefined);
+    expect(dirtyByText(canonical(a), ' ' + canonical(b)), 'white space').to.equal(undefined);
+    expect(dirtyByText(canonical(a), '{}'), 'not a list').to.equal(undefined);
+    // Declined, dirty() parses the old text and diffs the lists: the same answer.
+    const viaParse = dirty({ id: 'x', before: canonical(a).replace('a.example', 'a\\u002eexample'), after: b, afterText: canonical(b) });
+    const lists = dirty({ id: 'x', before: a, after: b });
+    expect(viaParse.before).to.deep.equal(lists.before);
+    expect(viaParse.after).to.deep.equal(lists.after);
   });
 
   it('merges the shards of a name (lowest TTL, targets sorted, no duplicates) and replaces only the changed shard', () => {
