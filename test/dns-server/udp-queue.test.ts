@@ -4,31 +4,16 @@
 // in one poll phase (loopback delivers within the send) and their replies wait in one queue
 // together, including many to the same name (one prepared answer, patched per query).
 import { expect } from 'chai';
+import dnsPacket from 'dns-packet';
 import dgram from 'node:dgram';
-import pino from 'pino';
-import { VALIDATOR } from '../../dns-server/config/validate.js';
-import type { HandlerState } from '../../dns-server/handler.js';
-import { ServerMetrics } from '../../dns-server/metrics.js';
-import { Registry } from '../../dns-server/prom.js';
-import { ShardStore } from '../../dns-server/reload.js';
-import { EMPTY_TABLES } from '../../dns-server/tables/build.js';
 import { startUdp } from '../../dns-server/transport/udp.js';
 import type { UdpTransport } from '../../dns-server/transport/udp.js';
-import type { ConfigBundle } from '../../dns-server/config/index.js';
 import { bundle, exampleZone, zoneShard } from '../helpers/bundles.js';
 import { buildQuery } from '../helpers/dns-client.js';
 import type { Query } from '../helpers/dns-client.js';
-import dnsPacket from 'dns-packet';
+import { handlerState as state } from '../helpers/server.js';
 
 const BUFFERS = { recvBufferBytes: 1 << 20, sendBufferBytes: 1 << 20 };
-
-function state(b: ConfigBundle): HandlerState & { store: ShardStore } {
-  const metrics = new ServerMetrics(new Registry());
-  const st: HandlerState = { tables: EMPTY_TABLES, fallback: undefined, metrics, udpPayloadSize: 1232 };
-  const store = new ShardStore(st, metrics, pino({ level: 'silent' }), VALIDATOR);
-  expect(store.applyBundle(b).refused).to.deep.equal([]);
-  return Object.assign(st, { store });
-}
 
 /** A client socket that collects the replies it gets, by ID. */
 async function client(): Promise<{ sock: dgram.Socket; replies: Map<number, Buffer[]>; until(n: number): Promise<void> }> {
@@ -128,12 +113,13 @@ describe('dns-server: UDP replies queued for the end of the poll phase (transpor
 
   it('a reload between a reply\'s queueing and its send changes nothing in it (the reply is its tables\' answer)', async () => {
     const st = state(bundle(exampleZone()));
-    const next = state(bundle(zoneShard('example.org.', [
+    const changed = bundle(zoneShard('example.org.', [
       { name: 'example.org.', type: 'NS', ttl: 3600, data: ['ns1.example.org.'] },
       { name: 'www.example.org.', type: 'A', ttl: 300, data: ['192.0.2.99'] },
-    ])));
+    ]));
     let seen = 0;
-    st.sync = () => { if (++seen === 3) st.tables = next.tables; }; // the reload, before the third query's answer
+    // The reload (the store's, as the file source's), before the third query is answered.
+    st.sync = () => { if (++seen === 3) expect(st.store.applyBundle(changed).refused).to.deep.equal([]); };
     udp = await startUdp('127.0.0.1', 0, st, false, BUFFERS);
     const c = await client();
     sockets.push(c.sock);
