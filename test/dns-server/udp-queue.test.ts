@@ -111,6 +111,30 @@ describe('dns-server: UDP replies queued for the end of the poll phase (transpor
     expect([...c.replies.keys()].sort()).to.deep.equal([1, 2]);
   });
 
+  it('a send that throws (an address dgram refuses) loses that reply only: the rest of the queue goes out', async () => {
+    const st = state(bundle(exampleZone()));
+    udp = await startUdp('127.0.0.1', 0, st, false, BUFFERS);
+    const [a, b] = await Promise.all([client(), client()]);
+    sockets.push(a.sock, b.sock);
+    const refused = a.sock.address().port;
+    // dgram's own send, refusing one client's port as it refuses port 0 (ERR_SOCKET_BAD_PORT).
+    const send = dgram.Socket.prototype.send;
+    let thrown = 0;
+    dgram.Socket.prototype.send = function (this: dgram.Socket, ...args: unknown[]) {
+      if (args[1] === refused) { thrown++; throw new RangeError('refused by the test'); }
+      return (send as (...x: unknown[]) => void).apply(this, args);
+    } as typeof send;
+    try {
+      a.sock.send(buildQuery({ name: 'www.example.org', id: 1 }), udp.port, '127.0.0.1');
+      b.sock.send(buildQuery({ name: 'www.example.org', id: 2 }), udp.port, '127.0.0.1');
+      b.sock.send(buildQuery({ name: 'multi.example.org', id: 3 }), udp.port, '127.0.0.1');
+      await b.until(2);
+    } finally { dgram.Socket.prototype.send = send; }
+    expect(thrown, 'the refused reply was tried').to.equal(1);
+    expect([...b.replies.keys()].sort()).to.deep.equal([2, 3]);
+    expect(a.replies.size).to.equal(0);
+  });
+
   it('a reload between a reply\'s queueing and its send changes nothing in it (the reply is its tables\' answer)', async () => {
     const st = state(bundle(exampleZone()));
     const changed = bundle(zoneShard('example.org.', [
