@@ -85,6 +85,13 @@ export class CollectionPacer {
   }
 }
 
+/** `gc` paced at COLLECTION_GAP_MS on the real clock; its pending run does not keep the process alive. */
+function pacedCollections(gc: () => void): CollectionPacer {
+  return new CollectionPacer(gc, COLLECTION_GAP_MS, () => performance.now(), (fn, ms) => {
+    if (ms === 0) setImmediate(fn).unref(); else setTimeout(fn, ms).unref();
+  });
+}
+
 let pacer: CollectionPacer | undefined;
 
 /**
@@ -96,9 +103,7 @@ export function collectGarbageSoon(): void {
   if (pacer === undefined) {
     const gc = collector();
     if (gc === undefined) return;
-    pacer = new CollectionPacer(gc, COLLECTION_GAP_MS, () => performance.now(), (fn, ms) => {
-      if (ms === 0) setImmediate(fn).unref(); else setTimeout(fn, ms).unref();
-    });
+    pacer = pacedCollections(gc);
   }
   pacer.ask();
 }
@@ -160,9 +165,7 @@ export function notePrepared(): void {
   if (burst === undefined) {
     const gc = collector();
     if (gc === undefined) { burst = null; return; }
-    const paced = new CollectionPacer(gc, COLLECTION_GAP_MS, () => performance.now(), (fn, ms) => {
-      if (ms === 0) setImmediate(fn).unref(); else setTimeout(fn, ms).unref();
-    });
+    const paced = pacedCollections(gc);
     burst = new AfterBurst(() => paced.ask(), BURST_NAMES, BURST_QUIET_MS, (fn, ms) => { setTimeout(fn, ms).unref(); });
   }
   burst?.note();

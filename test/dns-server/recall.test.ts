@@ -7,23 +7,16 @@
 // (they belong to one Tables), so that every name there is located afresh.
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
-import pino from 'pino';
-import { VALIDATOR } from '../../dns-server/config/validate.js';
 import { handleQuery, PROTO_TCP, PROTO_UDP } from '../../dns-server/handler.js';
-import type { HandlerState } from '../../dns-server/handler.js';
 import { locate, MISSING_SETS, RECALL_SETS, recall, remember } from '../../dns-server/lookup.js';
-import { ServerMetrics } from '../../dns-server/metrics.js';
-import { Registry } from '../../dns-server/prom.js';
-import { ShardStore } from '../../dns-server/reload.js';
-import { EMPTY_TABLES } from '../../dns-server/tables/build.js';
 import { hashKey, typeBit } from '../../dns-server/tables/slab.js';
 import { nameToKey } from '../../dns-server/wire/name.js';
 import { newParsedQuery, parseQuery, questionKey, Verdict } from '../../dns-server/wire/query.js';
 import { replyBytes } from '../../dns-server/wire/response.js';
 import type { Reply } from '../../dns-server/wire/response.js';
 import { bundle, exampleZone, hostsShard, servicesShard, zoneShard } from '../helpers/bundles.js';
+import { handlerState as state } from '../helpers/server.js';
 import { rcodeOf as rcodeOfRaw } from '../helpers/dns-client.js';
-import type { ConfigBundle } from '../../dns-server/config/index.js';
 
 const BUNDLE = bundle(
   exampleZone([{ name: 'v6.example.org.', type: 'AAAA', ttl: 30, data: ['2001:db8::1', '2001:db8::2', '2001:db8::3'] }]),
@@ -57,14 +50,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function state(b: ConfigBundle): HandlerState & { store: ShardStore } {
-  const metrics = new ServerMetrics(new Registry());
-  const st: HandlerState = { tables: EMPTY_TABLES, fallback: undefined, metrics, udpPayloadSize: 1232 };
-  const store = new ShardStore(st, metrics, pino({ level: 'silent' }), VALIDATOR);
-  expect(store.applyBundle(b).refused).to.deep.equal([]);
-  return Object.assign(st, { store });
 }
 
 function bytes(r: Reply | null | Promise<Reply | null>): string {
