@@ -8,7 +8,8 @@
 // connected to the upstream; every query takes a socket at random and a random ID free on it;
 // a socket is retired after RETIRE_AFTER queries and replaced by a freshly bound one, so the
 // source ports keep moving. The query path is callbacks (UdpQuery), without a promise, a timer
-// or a buffer of its own per query; TCP and TLS below keep promises (not the hot path).
+// or a buffer of its own per query (a view of the pool's arena); queries asked in one poll phase
+// go out back to back at its end (ADR 0029). TCP and TLS below keep promises (not the hot path).
 // Why a pool rather than a socket per query: docs/adr/0001-forwarder-source-ports.md.
 //
 // TCP and TLS (RFC 7766, RFC 7858): one reused connection per upstream, queries pipelined on it
