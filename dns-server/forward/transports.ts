@@ -8,7 +8,8 @@
 // connected to the upstream; every query takes a socket at random and a random ID free on it;
 // a socket is retired after RETIRE_AFTER queries and replaced by a freshly bound one, so the
 // source ports keep moving. The query path is callbacks (UdpQuery), without a promise, a timer
-// or a buffer of its own per query; TCP and TLS below keep promises (not the hot path).
+// or a buffer of its own per query (a view of the pool's arena); queries asked in one poll phase
+// go out back to back at its end (ADR 0029). TCP and TLS below keep promises (not the hot path).
 // Why a pool rather than a socket per query: docs/adr/0001-forwarder-source-ports.md.
 //
 // TCP and TLS (RFC 7766, RFC 7858): one reused connection per upstream, queries pipelined on it
@@ -50,6 +51,8 @@ const POOL_SIZE = 32;
 const RETIRE_AFTER = 256;
 /** Room for any upstream query: header, a name of at most 255 bytes, type, class, OPT. */
 const QUERY_ROOM = 512;
+/** The bytes of the queries of one poll phase (~40-300 each); a full one is replaced, not waited on. */
+const ARENA = 16384;
 
 /**
  * A query waiting on a pooled UDP socket, told of its outcome by a call, not a promise. The
@@ -145,11 +148,14 @@ export function canonicalAddress(address: string, family: 'udp4' | 'udp6'): stri
 }
 
 /**
- * UDP exchanges with one upstream, from a pool of sockets on random ports. Queries are written
- * into one reused buffer (libuv hands the bytes to the kernel at once; when the kernel has no
- * room and libuv queues them, the buffer is left to it and a fresh one taken). Expiry: the
- * queries are kept in order of expiry (they come with the same timeout, so each new one goes
- * last) under one timer, armed for the first.
+ * UDP exchanges with one upstream, from a pool of sockets on random ports. Queries asked in one
+ * poll phase are sent back to back at its end (one setImmediate; ADR 0029): each is written into
+ * `scratch`, copied to the next bytes of `arena` and queued as a view of them; a flush sends the
+ * queue and, when libuv sent every datagram at once (the usual case), writes the next phase's
+ * queries over the same arena, else (it queued some: the bytes are its until sent) takes a fresh
+ * one. A query's ID, socket and expiry are its from the moment it is asked. Expiry: the queries
+ * are kept in order of expiry (they come with the same timeout, so each new one goes last) under
+ * one timer, armed for the first.
  */
 export class UdpPool {
   private readonly sockets: PooledSocket[] = [];
@@ -157,9 +163,17 @@ export class UdpPool {
   readonly draining = new Set<PooledSocket>();
   private closed = false;
   private readonly family: 'udp4' | 'udp6';
-  private scratch = Buffer.allocUnsafe(QUERY_ROOM);
-  /** Views of `scratch` by length, made once each. */
-  private views: Buffer[] = [];
+  private readonly scratch = Buffer.allocUnsafe(QUERY_ROOM);
+  /** The bytes of the queries queued in this poll phase, from 0 to `used`. */
+  private arena = Buffer.allocUnsafe(ARENA);
+  private used = 0;
+  /** The queries queued to be sent at the end of this poll phase: each one's socket, ID and bytes. */
+  private readonly outQs: UdpQuery[] = [];
+  private readonly outSocks: PooledSocket[] = [];
+  private readonly outIds: number[] = [];
+  private readonly outBufs: Buffer[] = [];
+  private flushing: NodeJS.Immediate | undefined;
+  private readonly onFlush = () => this.flush();
   private first: UdpQuery | undefined;
   private last: UdpQuery | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -211,7 +225,7 @@ export class UdpPool {
     if (s.retired && s.pending.size === 0) s.close();
   }
 
-  /** Sends `q` on `s`, to expire at `expires` (performance.now() ms). */
+  /** Queues `q` to be sent on `s` at the end of this poll phase, to expire at `expires` (performance.now() ms). */
   private transmit(s: PooledSocket, q: UdpQuery, expires: number): void {
     const id = s.freeId();
     const len = q.write(this.scratch, id);
@@ -219,9 +233,39 @@ export class UdpPool {
     q.id = id;
     s.pending.set(id, q);
     this.queue(q, expires);
-    const bytes = this.views[len] ?? (this.views[len] = this.scratch.subarray(0, len));
-    s.sock.send(bytes);
-    if (s.sock.getSendQueueCount() > 0) { this.scratch = Buffer.allocUnsafe(QUERY_ROOM); this.views = []; } // queued by libuv: the bytes are its until sent
+    if (this.used + len > this.arena.length) { this.arena = Buffer.allocUnsafe(ARENA); this.used = 0; } // the full one stays with the views queued in it
+    const at = this.used;
+    this.scratch.copy(this.arena, at, 0, len);
+    this.used = at + len;
+    this.outQs.push(q);
+    this.outSocks.push(s);
+    this.outIds.push(id);
+    if (this.outBufs.push(this.arena.subarray(at, at + len)) === 1) this.flushing = setImmediate(this.onFlush);
+  }
+
+  /**
+   * Sends the queries queued in this poll phase, back to back (ADR 0029), skipping any that no
+   * longer waits on its socket with its ID (failed meanwhile: its socket's error, close()). A
+   * send that throws fails that query only.
+   */
+  private flush(): void {
+    this.flushing = undefined;
+    const qs = this.outQs, socks = this.outSocks, ids = this.outIds, bufs = this.outBufs;
+    let kept = false;
+    for (let i = 0; i < bufs.length; i++) {
+      const q = qs[i], s = socks[i];
+      if (q.sock !== s || q.id !== ids[i]) continue;
+      try {
+        s.sock.send(bufs[i]);
+        if (s.sock.getSendQueueCount() > 0) kept = true; // queued by libuv: the bytes are its until sent
+      } catch {
+        s.settle(q);
+        q.failed('error');
+      }
+    }
+    qs.length = 0; socks.length = 0; ids.length = 0; bufs.length = 0;
+    if (kept) this.arena = Buffer.allocUnsafe(ARENA);
+    this.used = 0;
   }
 
   /** Puts `q` on the expiry list (last, in the usual case), arming the timer if none is. */
@@ -281,6 +325,11 @@ export class UdpPool {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    // The queries queued for this phase's end are not sent: they fail as closed with the rest.
+    clearImmediate(this.flushing);
+    this.flushing = undefined;
+    this.outQs.length = 0; this.outSocks.length = 0; this.outIds.length = 0; this.outBufs.length = 0;
+    this.used = 0;
     for (const s of [...this.sockets, ...this.draining]) {
       s.failAll('closed');
       for (const q of s.early.splice(0)) q.failed('closed');

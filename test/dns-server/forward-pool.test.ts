@@ -160,4 +160,110 @@ describe('forwarder: UDP socket pool', () => {
     p.send(new Probe('b.example.com', (o) => outcomes.push(o)), 60000);
     expect(outcomes.map((o) => (o.ok ? 'answered' : o.reason))).to.deep.equal(['closed', 'closed']);
   });
+
+  /** An upstream answering every A query with an address made of the number in its first label ("q7" gives 10.0.0.7). */
+  async function numberingUpstream(seen: string[]): Promise<dgram.Socket> {
+    const up = await udpSocket((m, r, s) => {
+      const q = dnsPacket.decode(m);
+      const name = q.questions![0].name;
+      seen.push(name);
+      const n = Number(name.split('.')[0].slice(1));
+      s.send(dnsPacket.encode({ id: q.id, type: 'response', flags: 0, questions: q.questions, answers: [{ name, type: 'A', ttl: 60, data: `10.0.${n >> 8}.${n & 255}` }] }), r.port, r.address);
+    });
+    sockets.push(up);
+    return up;
+  }
+
+  /** A pool whose sockets are all connected: a burst answered first. */
+  async function warmPool(port: number): Promise<UdpPool> {
+    const p = pool(port);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => new Promise<Outcome>((resolve) => p.send(new Probe(`q${i}.warm.example.com`, resolve), 5000))));
+    return p;
+  }
+
+  const nextPhase = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  /** Counts the datagrams sent from sockets other than `except`; `fail(name)` makes a send of that query throw. Undone by the returned function. */
+  function spySends(except: dgram.Socket, fail?: string): { count: () => number; restore: () => void } {
+    const orig = dgram.Socket.prototype.send;
+    let n = 0;
+    dgram.Socket.prototype.send = function (this: dgram.Socket, ...args: unknown[]) {
+      if (this !== except) {
+        n++;
+        if (fail !== undefined && dnsPacket.decode(args[0] as Buffer).questions![0].name === fail) throw new Error('send refused');
+      }
+      return (orig as (...a: unknown[]) => void).apply(this, args);
+    } as typeof orig;
+    return { count: () => n, restore: () => { dgram.Socket.prototype.send = orig; } };
+  }
+
+  it('sends the queries asked in one poll phase back to back at its end, each with its own bytes', async () => {
+    const seen: string[] = [];
+    const up = await numberingUpstream(seen);
+    const p = await warmPool(up.address().port);
+    seen.length = 0;
+    const N = 200; // more than one arena's worth of bytes (16 KiB), fewer datagrams than the upstream's receive buffer holds (~256)
+    const spy = spySends(up);
+    let sentInPhase: number, sentAtEnd: number;
+    let answers: Promise<Outcome[]>;
+    try {
+      answers = Promise.all(Array.from({ length: N }, (_, i) => new Promise<Outcome>((resolve) => p.send(new Probe(`q${i}.a-somewhat-longer-label-to-fill-the-buffer.example.com`, resolve), 5000))));
+      sentInPhase = spy.count();
+      await nextPhase(); // after the pool's flush, scheduled before it
+      sentAtEnd = spy.count();
+    } finally { spy.restore(); }
+    expect(sentInPhase).to.equal(0);
+    expect(sentAtEnd).to.equal(N);
+    const outcomes = await answers;
+    expect(new Set(seen).size).to.equal(N); // every query went out with its own question
+    outcomes.forEach((o, i) => {
+      expect(o.ok, o.name).to.equal(true);
+      const a = dnsPacket.decode((o as { resp: Buffer }).resp);
+      expect(a.questions![0].name).to.equal(`q${i}.a-somewhat-longer-label-to-fill-the-buffer.example.com`);
+      expect((a.answers![0] as { data: string }).data).to.equal(`10.0.${i >> 8}.${i & 255}`);
+    });
+  });
+
+  it('keeps each queued query\'s bytes over the next phases\' queries', async () => {
+    const seen: string[] = [];
+    const up = await numberingUpstream(seen);
+    const p = await warmPool(up.address().port);
+    const phases = 5, per = 40;
+    const all: Promise<Outcome>[] = [];
+    for (let ph = 0; ph < phases; ph++) {
+      for (let j = 0; j < per; j++) { const i = ph * per + j; all.push(new Promise<Outcome>((resolve) => p.send(new Probe(`q${i}.example.com`, resolve), 5000))); }
+      await nextPhase();
+    }
+    const outcomes = await Promise.all(all);
+    outcomes.forEach((o, i) => {
+      expect(o.ok, o.name).to.equal(true);
+      expect((dnsPacket.decode((o as { resp: Buffer }).resp).answers![0] as { data: string }).data).to.equal(`10.0.${i >> 8}.${i & 255}`);
+    });
+  });
+
+  it('fails only the query whose send throws; the rest of the phase\'s queries go out and are answered', async () => {
+    const up = await numberingUpstream([]);
+    const p = await warmPool(up.address().port);
+    const spy = spySends(up, 'q1.example.com');
+    let outcomes: Outcome[];
+    try {
+      const asked = Array.from({ length: 3 }, (_, i) => new Promise<Outcome>((resolve) => p.send(new Probe(`q${i}.example.com`, resolve), 5000)));
+      await nextPhase();
+      spy.restore();
+      outcomes = await Promise.all(asked);
+    } finally { spy.restore(); }
+    expect(outcomes.map((o) => (o.ok ? 'answered' : o.reason))).to.deep.equal(['answered', 'error', 'answered']);
+  });
+
+  it('fails as closed, once each, the queries queued for the end of the phase when the pool closes in it', async () => {
+    const up = await numberingUpstream([]);
+    const p = await warmPool(up.address().port);
+    const outcomes: Outcome[] = [];
+    for (let i = 0; i < 50; i++) p.send(new Probe(`q${i}.example.com`, (o) => outcomes.push(o)), 60000);
+    p.close();
+    await nextPhase(); // the flush would have run: nothing is sent on the closed sockets, nothing settles twice
+    await nextPhase();
+    expect(outcomes).to.have.length(50);
+    expect(new Set(outcomes.map((o) => (o.ok ? 'answered' : o.reason)))).to.deep.equal(new Set(['closed']));
+  });
 });
