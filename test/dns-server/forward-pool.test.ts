@@ -74,14 +74,7 @@ describe('forwarder: UDP socket pool', () => {
 
   it('gives each of many queries sent at once its own answer, from the reused query buffer', async () => {
     const seen: string[] = [];
-    const up = await udpSocket((m, r, s) => {
-      const q = dnsPacket.decode(m);
-      const name = q.questions![0].name;
-      seen.push(name);
-      const n = Number(name.split('.')[0].slice(1));
-      s.send(dnsPacket.encode({ id: q.id, type: 'response', flags: 0, questions: q.questions, answers: [{ name, type: 'A', ttl: 60, data: `10.0.${n >> 8}.${n & 255}` }] }), r.port, r.address);
-    });
-    sockets.push(up);
+    const up = await numberingUpstream(seen);
     const p = pool(up.address().port);
     const N = 200;
     const outcomes = await Promise.all(Array.from({ length: N }, (_, i) => new Promise<Outcome>((resolve) => p.send(new Probe(`q${i}.example.com`, resolve), 5000))));
