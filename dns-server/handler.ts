@@ -12,7 +12,7 @@ import { locate, recall, remember, rememberMissing, tablesScope } from './lookup
 import type { Location, Recalled } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
 import { planAnswer, wildcardFor } from './tables/plan.js';
-import { preparedAnswer } from './tables/table.js';
+import { preparedAnswer } from './tables/types.js';
 import { CNAME, ENT, NODE, typeBit } from './tables/slab.js';
 import type { Tables } from './tables/types.js';
 import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';

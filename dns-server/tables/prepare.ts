@@ -101,8 +101,3 @@ export function prepareAnswers(key: string, node: NameNode, scope: Scope): Prepa
   return prepared.slice();
 }
 
-/** The next rotation of a prepared answer. */
-export function nextRotation(ans: Answer): Buffer {
-  const bufs = ans.bufs;
-  return bufs.length === 1 ? bufs[0] : bufs[ans.next++ % bufs.length];
-}

@@ -17,9 +17,9 @@
 import type { RRSet } from '../config/types.js';
 import { TYPE } from '../wire/constants.js';
 import { keyOfName } from './keys.js';
-import { nextRotation, prepareAnswers } from './prepare.js';
+import { prepareAnswers } from './prepare.js';
+import { preparedAnswer } from './types.js';
 import { hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit } from './slab.js';
-import { answerOfType } from './types.js';
 import type { NameNode, PreparedAnswers } from './types.js';
 
 /** What one shard contributes to a reverse name: [shard id, TTL, PTR targets]. */
@@ -106,8 +106,7 @@ export class ReverseIndex {
       byType = prepareAnswers(key, node, { find: (k) => (k === key ? { kind: 'node', node, zone: undefined, table } : { kind: 'outside' }) });
       this.#prepared.set(key, byType);
     }
-    const ans = answerOfType(byType, qtype);
-    return ans === undefined ? undefined : nextRotation(ans);
+    return preparedAnswer(byType, qtype);
   }
 
   /** Serves the update's slabs from now on, dropping the prepared answers of the names it changed. */

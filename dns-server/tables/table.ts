@@ -8,11 +8,11 @@
 // tables shared by all threads that would repeat the work and the memory in each thread.)
 
 import type { Scope } from './plan.js';
-import { nextRotation, prepareAnswers } from './prepare.js';
+import { prepareAnswers } from './prepare.js';
+import { preparedAnswer } from './types.js';
 import { NODE } from './slab.js';
 import type { Slab } from './slab.js';
 import { decodeNode, SlabNames } from './slab-names.js';
-import { answerOfType } from './types.js';
 import type { KeySet, NameData, NodeMap, PreparedAnswers } from './types.js';
 
 export class NameTable implements NameData {
@@ -73,15 +73,8 @@ export class NameTable implements NameData {
       if (!(f & NODE)) return f;
       byType = prepareAnswers(key, decodeNode(slab.recordAt(i), f, key), (this.#scope ??= this.scopeOf(this)));
       this.#prepared.set(key, byType);
-      const ans = answerOfType(byType, qtype);
-      return ans === undefined ? f : nextRotation(ans);
+      return preparedAnswer(byType, qtype) ?? f;
     }
     return preparedAnswer(byType, qtype) ?? this.#data.flagsOf(key);
   }
-}
-
-/** The answer of `qtype` among a name's prepared answers (its next rotation), or undefined when there is none. */
-export function preparedAnswer(answers: PreparedAnswers, qtype: number): Buffer | undefined {
-  const ans = answerOfType(answers, qtype);
-  return ans === undefined ? undefined : nextRotation(ans);
 }

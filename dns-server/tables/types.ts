@@ -42,6 +42,17 @@ export function answerOfType(answers: PreparedAnswers, qtype: number): Answer | 
   return undefined;
 }
 
+/**
+ * The answer of `qtype` among a name's prepared answers, as its next rotation (the cursor moves),
+ * or undefined when there is none: what the tables and a recalled name answer with.
+ */
+export function preparedAnswer(answers: PreparedAnswers, qtype: number): Buffer | undefined {
+  const ans = answerOfType(answers, qtype);
+  if (ans === undefined) return undefined;
+  const bufs = ans.bufs;
+  return bufs.length === 1 ? bufs[0] : bufs[ans.next++ % bufs.length];
+}
+
 /** One owner name's records. Immutable. */
 export interface NameNode {
   /** dotted, lower-case owner name */
