@@ -8,7 +8,7 @@ import { ASCII_LOWER } from './wire/query.js';
 import type { Found, Scope } from './tables/plan.js';
 import { NameTable } from './tables/table.js';
 import { Slab, SlabWriter } from './tables/slab.js';
-import type { PreparedAnswers, Tables, ZoneTable } from './tables/types.js';
+import type { Tables, ZoneTable } from './tables/types.js';
 
 /** Where a name lives. */
 export type Location =
@@ -62,11 +62,12 @@ export interface Recalled {
    */
   nodata: number;
   /**
-   * The name's prepared answers in its table (tables/table.ts preparedOf), once a query has been
-   * answered from them: the next takes its type's answer here, without the table's Map. The
-   * table never changes for this Tables, nor do its prepared answers once made.
+   * The ref of the name's prepared answers in its table's answer arena (tables/arena.ts; 0:
+   * none yet), once a query has been answered from them: the next takes its type's answer
+   * through it (the table's pick), without probing the slab. The table never changes for this
+   * Tables, nor do its prepared answers once made.
    */
-  answers: PreparedAnswers | undefined;
+  answers: number;
 }
 
 /**
@@ -154,7 +155,7 @@ function keep(slots: (Recalled | undefined)[], sets: number, hash: number, key: 
   const first = slots[at];
   // Another name of the same hash in the first slot (only the bytes tell them apart) is replaced, not kept twice.
   if (first !== undefined && first.hash !== hash) slots[at + 1] = first;
-  const r: Recalled = { hash, key, location, nxdomain, nodata: 0, answers: undefined };
+  const r: Recalled = { hash, key, location, nxdomain, nodata: 0, answers: 0 };
   slots[at] = r;
   return r;
 }
