@@ -1,8 +1,10 @@
 // The query planner: which table holds a name (locate), and a scope over all the live tables
 // for composing the answers no single table could prepare (the slow path: wildcards, CNAME
 // chains that leave their shard, ANY; tables/plan.ts planAnswer does the composing). Pure: no
-// I/O, no clock. The handler (handler.ts) asks the located table for its prepared answer first.
+// I/O, no clock (but for a count: each name new to this thread's recall index is told to
+// heap.ts, as a burst of them leaves garbage: ADR 0031). The handler (handler.ts) asks the located table for its prepared answer first.
 
+import { noteFirstAnswers } from './heap.js';
 import { findInTable } from './tables/plan.js';
 import { ASCII_LOWER } from './wire/query.js';
 import type { Found, Scope } from './tables/plan.js';
@@ -148,6 +150,7 @@ export function rememberMissing(t: Tables, hash: number, key: string, loc: Locat
 }
 
 function keep(slots: (Recalled | undefined)[], sets: number, hash: number, key: string, loc: Location, nxdomain: boolean): Recalled {
+  noteFirstAnswers();
   const location: Location = loc.kind === 'zone'
     ? { kind: 'zone', zone: loc.zone, table: loc.table, originOffset: loc.originOffset, clusterEnt: loc.clusterEnt }
     : loc.kind === 'hosts' ? { kind: 'hosts', table: loc.table } : loc;
