@@ -192,8 +192,8 @@ function sortedNames(names: readonly string[]): KeptNames {
 /**
  * A change less the names whose part it leaves as it was (same TTL, same targets), which the
  * update need not touch: a changed shard mostly keeps its reverse names (one endpoint of a
- * thousand moved), and each touched name costs a decode, an encode and an overlay entry, and drops
- * its prepared answer. `kept`: those names (their records keep this shard's part). Names are
+ * thousand moved), and each touched name costs a decode, an encode and an overlay entry, and
+ * its answer prepared again. `kept`: those names (their records keep this shard's part). Names are
  * compared as strings: a validated name is lower case, so one name has one spelling. Two lists
  * sorted by name (as compile() writes them, and as a slab's aux gives them back) are walked side
  * by side, with no map of the names (a changed shard's first reloads run this code cold: a map
