@@ -12,13 +12,13 @@ import { locate, recall, remember, rememberMissing, tablesScope } from './lookup
 import type { Location, Recalled } from './lookup.js';
 import type { ServerMetrics } from './metrics.js';
 import { planAnswer, wildcardFor } from './tables/plan.js';
-import { preparedAnswer } from './tables/types.js';
+import { PICKED, picked } from './tables/arena.js';
 import { CNAME, ENT, NODE, typeBit } from './tables/slab.js';
 import type { Tables } from './tables/types.js';
 import { CLASS_IN, EXT_RCODE_BADVERS, RCODE, TYPE } from './wire/constants.js';
 import { keyToName } from './wire/name.js';
 import { newParsedQuery, parseQuery, questionKey, Verdict } from './wire/query.js';
-import { echoOf, encodePlan, errorFromQuery, headerOnly, negativeFromQuery, patchPrepared, replyRcode } from './wire/response.js';
+import { echoOf, encodePlan, errorFromQuery, headerOnly, negativeFromQuery, patchAt, replyRcode } from './wire/response.js';
 import type { Reply } from './wire/response.js';
 
 export interface HandlerState {
@@ -197,18 +197,17 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
         if (recalled.nxdomain || (recalled.nodata & typeBit(qtype)) !== 0) {
           return negativeFromQuery(ctx, recalled.nxdomain ? RCODE.NXDOMAIN : RCODE.NOERROR, loc.originOffset, loc.zone.soaTail);
         }
-        const ans = recalledAnswer(recalled, qtype);
-        if (ans !== undefined) return patchPrepared(ans, ctx, shared);
+        if (recalled.answers !== 0 && loc.table.pick(recalled.answers, qtype)) return patchAt(picked.ab, picked.at, picked.len, ctx, shared);
       }
       const table = loc.table;
-      // The prepared answer or, when there is none, what the name holds (the slab's flags,
-      // nothing decoded: NODATA needs no record).
-      const f = table.answerOrFlags(key, qtype);
+      // The prepared answer (picked) or, when there is none, what the name holds (the slab's
+      // flags, nothing decoded: NODATA needs no record).
+      const f = table.answerOrFlags(key, qtype, q.nameHash);
       // A name that exists here is kept (not every miss: those are many; see below).
       const kept = recalled ?? (f !== 0 ? remember(t, q.nameHash, key, loc) : undefined);
-      if (typeof f !== 'number') {
-        if (kept !== undefined && kept.answers === undefined) kept.answers = table.preparedOf(key);
-        return patchPrepared(f, ctx, shared);
+      if (f === PICKED) {
+        if (kept !== undefined && kept.answers === 0) kept.answers = table.lastRef;
+        return patchAt(picked.ab, picked.at, picked.len, ctx, shared);
       }
       if (f & NODE) {
         if (!(f & CNAME) && qtype !== TYPE.ANY && !(f & typeBit(qtype))) return noData(ctx, kept, qtype, loc.originOffset, loc.zone.soaTail);
@@ -222,17 +221,15 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
       return negativeFromQuery(ctx, RCODE.NXDOMAIN, loc.originOffset, loc.zone.soaTail);
     }
     case 'hosts': {
-      const ans = recalled === undefined ? undefined : recalledAnswer(recalled, qtype);
-      if (ans !== undefined) return patchPrepared(ans, ctx, shared);
+      const table = loc.table;
+      if (recalled !== undefined && recalled.answers !== 0 && table.pick(recalled.answers, qtype)) return patchAt(picked.ab, picked.at, picked.len, ctx, shared);
       const kept = recalled ?? remember(t, q.nameHash, key, loc);
-      const tpl = loc.table.answerFor(key, qtype);
-      if (tpl === undefined) break;
-      if (kept.answers === undefined) kept.answers = loc.table.preparedOf(key);
-      return patchPrepared(tpl, ctx, shared);
+      if (table.answerOrFlags(key, qtype, q.nameHash) !== PICKED) break;
+      if (kept.answers === 0) kept.answers = table.lastRef;
+      return patchAt(picked.ab, picked.at, picked.len, ctx, shared);
     }
     case 'reverse': {
-      const tpl = t.reverse.answerFor(key, qtype);
-      if (tpl !== undefined) return patchPrepared(tpl, ctx, shared);
+      if (t.reverse.pick(key, qtype)) return patchAt(picked.ab, picked.at, picked.len, ctx, shared);
       break;
     }
     case 'none': {
@@ -250,12 +247,6 @@ function answer(ctx: QueryContext, st: HandlerState, shared: boolean): Reply | n
   const plan = planAnswer(scope, scope.find(key), qname, qtype, slowRotation++);
   if (plan === undefined) return errorFromQuery(ctx, RCODE.REFUSED);
   return encodePlan(plan, echoOf(ctx, qname));
-}
-
-/** The prepared answer of `qtype` kept on a recalled name (its next rotation), or undefined: none kept, or none of that type. */
-function recalledAnswer(r: Recalled, qtype: number): Buffer | undefined {
-  const answers = r.answers;
-  return answers === undefined ? undefined : preparedAnswer(answers, qtype);
 }
 
 /** NODATA with the zone's SOA, noted on the name's recall entry (when it has one) for the next query of the type. */

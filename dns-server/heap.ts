@@ -160,6 +160,16 @@ export class AfterBurst {
 
 let burst: AfterBurst | undefined | null;
 
+/**
+ * Tells this thread's heap that a name was answered here for the first time (lookup.ts: a name
+ * new to its recall index). Counted as a prepared name: since the prepared answers are made once
+ * for all threads (tables/arena.ts, ADR 0031), a thread may prepare few of the names it answers,
+ * yet a burst of first queries leaves it garbage all the same (keys, recall entries, replies).
+ */
+export function noteFirstAnswers(): void {
+  notePrepared();
+}
+
 /** Tells this thread's heap that a name's answers were just prepared (see AfterBurst above). */
 export function notePrepared(): void {
   if (burst === undefined) {

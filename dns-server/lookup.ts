@@ -1,14 +1,16 @@
 // The query planner: which table holds a name (locate), and a scope over all the live tables
 // for composing the answers no single table could prepare (the slow path: wildcards, CNAME
 // chains that leave their shard, ANY; tables/plan.ts planAnswer does the composing). Pure: no
-// I/O, no clock. The handler (handler.ts) asks the located table for its prepared answer first.
+// I/O, no clock (but for a count: each name new to this thread's recall index is told to
+// heap.ts, as a burst of them leaves garbage: ADR 0031). The handler (handler.ts) asks the located table for its prepared answer first.
 
+import { noteFirstAnswers } from './heap.js';
 import { findInTable } from './tables/plan.js';
 import { ASCII_LOWER } from './wire/query.js';
 import type { Found, Scope } from './tables/plan.js';
 import { NameTable } from './tables/table.js';
 import { Slab, SlabWriter } from './tables/slab.js';
-import type { PreparedAnswers, Tables, ZoneTable } from './tables/types.js';
+import type { Tables, ZoneTable } from './tables/types.js';
 
 /** Where a name lives. */
 export type Location =
@@ -62,11 +64,12 @@ export interface Recalled {
    */
   nodata: number;
   /**
-   * The name's prepared answers in its table (tables/table.ts preparedOf), once a query has been
-   * answered from them: the next takes its type's answer here, without the table's Map. The
-   * table never changes for this Tables, nor do its prepared answers once made.
+   * The ref of the name's prepared answers in its table's answer arena (tables/arena.ts; 0:
+   * none yet), once a query has been answered from them: the next takes its type's answer
+   * through it (the table's pick), without probing the slab. The table never changes for this
+   * Tables, nor do its prepared answers once made.
    */
-  answers: PreparedAnswers | undefined;
+  answers: number;
 }
 
 /**
@@ -147,6 +150,7 @@ export function rememberMissing(t: Tables, hash: number, key: string, loc: Locat
 }
 
 function keep(slots: (Recalled | undefined)[], sets: number, hash: number, key: string, loc: Location, nxdomain: boolean): Recalled {
+  noteFirstAnswers();
   const location: Location = loc.kind === 'zone'
     ? { kind: 'zone', zone: loc.zone, table: loc.table, originOffset: loc.originOffset, clusterEnt: loc.clusterEnt }
     : loc.kind === 'hosts' ? { kind: 'hosts', table: loc.table } : loc;
@@ -154,7 +158,7 @@ function keep(slots: (Recalled | undefined)[], sets: number, hash: number, key: 
   const first = slots[at];
   // Another name of the same hash in the first slot (only the bytes tell them apart) is replaced, not kept twice.
   if (first !== undefined && first.hash !== hash) slots[at + 1] = first;
-  const r: Recalled = { hash, key, location, nxdomain, nodata: 0, answers: undefined };
+  const r: Recalled = { hash, key, location, nxdomain, nodata: 0, answers: 0 };
   slots[at] = r;
   return r;
 }

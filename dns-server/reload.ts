@@ -20,6 +20,7 @@ import type { ServerMetrics } from './metrics.js';
 import { buildShardSlab, reverseTextOf, tableFromSlab } from './tables/build.js';
 import { buildReverseSlabs, hasBefore, ReverseIndex } from './tables/reverse.js';
 import type { ReverseChange, ReverseUpdate } from './tables/reverse.js';
+import { slabBytes } from './tables/slab.js';
 import type { HostsTable, ServicesTable, ShardTable, Tables, ZoneTable } from './tables/types.js';
 
 export interface ReloadReport {
@@ -236,7 +237,7 @@ export class ShardStore {
     // (heap.ts): one collection after it. One changed shard (~200 KB of slab) stays below this;
     // a namespace large enough to pass it, changing often, gets collections paced (heap.ts).
     let bytes = 0;
-    for (const b of built.shards) bytes += b.slab.byteLength;
+    for (const b of built.shards) bytes += slabBytes(b.slab); // not its answer arena (untouched pages)
     if (bytes >= LARGE_LOAD_BYTES) this.afterLargeLoad();
     return { report, built };
   }

@@ -1,9 +1,12 @@
 // Preparing a name's answers: complete response messages (ID 0, canonical question) for every
 // type the name holds and, for a CNAME, A and AAAA chased through the chain, as long as the
-// answer stays inside the table's scope (others go the slow path, lookup.ts). The hot path then
+// answer stays inside the table's scope (others go the slow path, lookup.ts). Called by the
+// tables (table.ts, reverse.ts) on a name's first query in any thread; they copy the messages
+// into the slab's answer arena (arena.ts), where every thread reads them. The hot path then
 // patches one (wire/response.ts patchPrepared: a copy, or over TCP a new head sent ahead of
 // the message's own remaining bytes, so a prepared message is never written to once made).
-// Called by the tables themselves (table.ts, reverse.ts), at build or on a name's first query.
+// An RRset of several records gets up to MAX_ROTATIONS messages, one per starting record (kept
+// as whole messages: the arena holds them once for all threads, ADR 0031 says why).
 
 import { TYPE } from '../wire/constants.js';
 import { encodePlan } from '../wire/response.js';

@@ -8,19 +8,23 @@
 // contributes, so the next update needs nothing but the slabs and the changed shards' own
 // RRsets; the merge itself (lowest TTL, targets sorted) is done when a name is decoded.
 //
-// Per thread (ReverseIndex): the slabs in service, swapped at commit (reload.ts), and
-// `#prepared`, a name's PTR answer made on its first query in this thread (few of the many
-// names are ever asked) and dropped when an update touches the name. The index object lives as
-// long as its shard store; the swap and the drops happen in one synchronous step, so no query
-// sees one without the other.
+// A name's PTR answer is made on its first query in any thread (few of the many names are ever
+// asked) into the answer arena of the slab that holds its record (arena.ts, ADR 0031): the
+// overlay's for a name the overlay has, else the base's. The answer is a function of that one
+// record, and a slab never changes, so an answer stays right for as long as its slab serves:
+// a name an update touches is found in the new overlay, with an arena of its own.
+//
+// Per thread (ReverseIndex): the slabs in service (with this thread's views of their arenas),
+// swapped at commit (reload.ts) in one synchronous step. The index object lives as long as its
+// shard store.
 
 import type { RRSet } from '../config/types.js';
 import { TYPE } from '../wire/constants.js';
 import { keyOfName } from './keys.js';
+import { AnswerArena, pickedBuffer } from './arena.js';
 import { prepareAnswers } from './prepare.js';
-import { preparedAnswer } from './types.js';
 import { hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit } from './slab.js';
-import type { NameNode, PreparedAnswers } from './types.js';
+import type { NameNode } from './types.js';
 
 /** What one shard contributes to a reverse name: [shard id, TTL, PTR targets]. */
 type Part = [string, number, readonly string[]];
@@ -34,7 +38,7 @@ const TOMBSTONE = 16;
 /** A reverse slab with no names (base or overlay). */
 export const EMPTY_REVERSE_SLAB = new SlabWriter().finish({ size: 0 });
 
-/** Above this many touched names an update drops every prepared reverse answer instead of each. */
+/** Above this many touched names an update reports them as all (null) instead of each. */
 const TOUCHED_MAX = 4096;
 /** The overlay is folded into the base when it holds more entries than this and an eighth of the base. */
 const OVERLAY_MIN = 1024;
@@ -45,12 +49,16 @@ const OVERLAY_MIN = 1024;
  */
 export interface ReverseUpdate { base: SharedArrayBuffer; overlay: SharedArrayBuffer; touched: readonly string[] | null }
 
-/** The two slabs of the reverse index (read views). */
+/** The two slabs of the reverse index (read views, with this thread's views of their answer arenas). */
 export class ReverseSlabs {
   readonly size: number;
+  readonly baseArena: AnswerArena;
+  readonly overlayArena: AnswerArena;
 
   constructor(readonly base: Slab, readonly overlay: Slab) {
     this.size = (overlay.meta() as { size: number }).size;
+    this.baseArena = new AnswerArena(base);
+    this.overlayArena = new AnswerArena(overlay);
   }
 
   static of(u: Pick<ReverseUpdate, 'base' | 'overlay'>): ReverseSlabs {
@@ -77,7 +85,6 @@ const EMPTY = new ReverseSlabs(new Slab(EMPTY_REVERSE_SLAB), new Slab(EMPTY_REVE
 
 export class ReverseIndex {
   #slabs = EMPTY;
-  readonly #prepared = new Map<string, PreparedAnswers>();
 
   /** The slabs in service (the main thread builds the next ones from them). */
   get slabs(): ReverseSlabs { return this.#slabs; }
@@ -95,25 +102,40 @@ export class ReverseIndex {
     return rec === undefined ? undefined : mergedNode(rec);
   }
 
-  /** The prepared response for (key, qtype), made on the name's first query; as NameTable.answerFor. */
-  answerFor(key: string, qtype: number): Buffer | undefined {
-    let byType = this.#prepared.get(key);
-    if (byType === undefined) {
-      const node = this.node(key);
-      if (node === undefined) return undefined;
+  /**
+   * Whether (key, qtype) has a prepared answer: true with its next rotation in arena.ts `picked`.
+   * Made on the name's first query (in any thread) into the arena of the slab holding its record.
+   */
+  pick(key: string, qtype: number): boolean {
+    const slabs = this.#slabs;
+    const h = hashKey(key);
+    let slab = slabs.overlay;
+    let arena = slabs.overlayArena;
+    let i = slab.entries > 0 ? slab.find(key, h) : -1;
+    if (i >= 0) { if (!(slab.flagsAt(i) & NODE)) return false; } else {
+      slab = slabs.base;
+      arena = slabs.baseArena;
+      i = slab.find(key, h);
+      if (i < 0) return false;
+    }
+    let ref = arena.refOf(i);
+    if (ref === 0) {
+      const node = mergedNode(slab.recordAt(i) as ReverseRecord);
       // The node alone is the scope: a PTR answer needs nothing else.
       const table = { names: new Map([[key, node]]), ents: new Set<string>(), wildcardParents: new Set<string>() };
-      byType = prepareAnswers(key, node, { find: (k) => (k === key ? { kind: 'node', node, zone: undefined, table } : { kind: 'outside' }) });
-      this.#prepared.set(key, byType);
+      ref = arena.publish(i, prepareAnswers(key, node, { find: (k) => (k === key ? { kind: 'node', node, zone: undefined, table } : { kind: 'outside' }) }));
     }
-    return preparedAnswer(byType, qtype);
+    return arena.pick(ref, qtype);
   }
 
-  /** Serves the update's slabs from now on, dropping the prepared answers of the names it changed. */
+  /** The prepared response for (key, qtype), as NameTable.answerFor (a view of the arena's bytes: tools and tests). */
+  answerFor(key: string, qtype: number): Buffer | undefined {
+    return this.pick(key, qtype) ? pickedBuffer() : undefined;
+  }
+
+  /** Serves the update's slabs from now on (a touched name's record, and so its answer, is in the new overlay). */
   swap(u: ReverseUpdate): void {
     this.#slabs = ReverseSlabs.of(u);
-    if (u.touched === null) this.#prepared.clear();
-    else for (const key of u.touched) this.#prepared.delete(key);
   }
 }
 
@@ -170,8 +192,8 @@ function sortedNames(names: readonly string[]): KeptNames {
 /**
  * A change less the names whose part it leaves as it was (same TTL, same targets), which the
  * update need not touch: a changed shard mostly keeps its reverse names (one endpoint of a
- * thousand moved), and each touched name costs a decode, an encode and an overlay entry, and drops
- * its prepared answer. `kept`: those names (their records keep this shard's part). Names are
+ * thousand moved), and each touched name costs a decode, an encode and an overlay entry, and
+ * its answer prepared again. `kept`: those names (their records keep this shard's part). Names are
  * compared as strings: a validated name is lower case, so one name has one spelling. Two lists
  * sorted by name (as compile() writes them, and as a slab's aux gives them back) are walked side
  * by side, with no map of the names (a changed shard's first reloads run this code cold: a map

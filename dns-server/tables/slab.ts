@@ -10,6 +10,10 @@
 //            (open addressing, linear probing, load at most 1/2; key length 0: empty slot)
 //   data     per entry: the key (wire/name.ts nameToKey: latin1, one byte per char) and right
 //            after it the record (UTF-8 JSON, decoded on demand); then the meta and aux blobs
+//   arena    (8-aligned, header words 12 and 13: its offset and length) the answer arena:
+//            the names' prepared answers, written by whichever thread asks a name first and
+//            read by all (tables/arena.ts). Zero when built; its pages untouched until an
+//            answer is written there, so it is sized generously (arenaBytes).
 // The hash is FNV-1a over the key's char codes, so a lookup from a JavaScript key string
 // allocates nothing: hash, probe, compare bytes. (The machine's byte order: writer and readers
 // are threads of one process.)
@@ -125,6 +129,27 @@ export class Slab {
 /** Words of the header past the first ten: where the entries' data ends, and how much of it is dead (patchSlab). */
 const DATA_END = 10;
 const DEAD_BYTES = 11;
+/** Header words: the answer arena's byte offset and length (tables/arena.ts). */
+export const ARENA_AT = 12;
+export const ARENA_BYTES = 13;
+/** Words at the arena's start before its slot table (tables/arena.ts reads them). */
+export const ARENA_HEADER_WORDS = 4;
+/** At most this many bytes of answers per slab's arena (address space only until written). */
+const ARENA_DATA_MAX = 64 << 20;
+
+/**
+ * The bytes of a slab's answer arena: its header, one slot word per index slot, and room for
+ * answers of four times the entries' bytes (a cluster Service's prepared answers take about
+ * twice its key and record; a name whose answers do not fit is prepared per thread instead).
+ */
+function arenaBytes(capacity: number, entryBytes: number): number {
+  return (ARENA_HEADER_WORDS + capacity) * 4 + Math.min(ARENA_DATA_MAX, 4 * entryBytes + 4096);
+}
+
+/** The slab's bytes before its answer arena: its index, names, records and blobs (what a load measures itself by). */
+export function slabBytes(sab: SharedArrayBuffer): number {
+  return new Uint32Array(sab, 0, HEADER_WORDS)[ARENA_AT];
+}
 
 /**
  * The last writer done, kept (it holds nothing but its shape). A writer's map (the shape its
@@ -347,10 +372,11 @@ export class SlabWriter {
     if (typeof aux === 'function') (aux as (w: SlabWriter) => void)(this);
     else this.json(aux);
     const end = this.#p;
-    const sab = new SharedArrayBuffer(dataStart + end);
+    const arenaAt = (dataStart + end + 7) & ~7;
+    const sab = new SharedArrayBuffer(arenaAt + arenaBytes(capacity, metaAt));
     const u32 = new Uint32Array(sab, 0, dataStart >>> 2);
     const u8 = Buffer.from(sab);
-    header(u32, capacity, dataStart + metaAt, auxAt - metaAt, end - auxAt);
+    header(u32, capacity, dataStart + metaAt, auxAt - metaAt, end - auxAt, arenaAt, sab.byteLength - arenaAt);
     let ok = true;
     this.drain(u8, dataStart, (e) => { ok = indexEntries(u32, u8, e, dataStart, unique); });
     return ok ? sab : undefined;
@@ -416,20 +442,22 @@ function allocate(capacity: number, dataEnd: number, meta: unknown, aux: unknown
   const auxText = JSON.stringify(aux);
   const metaBytes = Buffer.byteLength(metaText, 'utf8');
   const total = dataEnd + metaBytes + Buffer.byteLength(auxText, 'utf8');
-  const sab = new SharedArrayBuffer(total);
+  const arenaAt = (total + 7) & ~7;
+  const sab = new SharedArrayBuffer(arenaAt + arenaBytes(capacity, dataEnd - (HEADER_WORDS + capacity * SLOT_WORDS) * 4));
   const u32 = new Uint32Array(sab, 0, HEADER_WORDS + capacity * SLOT_WORDS);
   const u8 = Buffer.from(sab);
   u8.write(metaText, dataEnd, metaBytes, 'utf8');
   u8.write(auxText, dataEnd + metaBytes, total - dataEnd - metaBytes, 'utf8');
-  header(u32, capacity, dataEnd, metaBytes, total - dataEnd - metaBytes);
+  header(u32, capacity, dataEnd, metaBytes, total - dataEnd - metaBytes, arenaAt, sab.byteLength - arenaAt);
   return { sab, u32, u8 };
 }
 
-/** Writes a new slab's header: the entries end at `dataEnd`, the meta and aux blobs follow. */
-function header(u32: Uint32Array, capacity: number, dataEnd: number, metaBytes: number, auxBytes: number): void {
+/** Writes a new slab's header: the entries end at `dataEnd`, the meta and aux blobs follow, then the answer arena. */
+function header(u32: Uint32Array, capacity: number, dataEnd: number, metaBytes: number, auxBytes: number, arenaAt: number, arenaLen: number): void {
   u32[0] = MAGIC; u32[1] = capacity; u32[5] = (HEADER_WORDS + capacity * SLOT_WORDS) * 4;
   u32[6] = dataEnd; u32[7] = metaBytes; u32[8] = dataEnd + metaBytes; u32[9] = auxBytes;
   u32[DATA_END] = dataEnd;
+  u32[ARENA_AT] = arenaAt; u32[ARENA_BYTES] = arenaLen;
 }
 
 function countEntry(u32: Uint32Array, flags: number, by: number): void {

@@ -1,8 +1,8 @@
 // Lookup tables, one per shard. Their name data (nodes, empty non-terminals, wildcard parents)
 // lives in a slab (slab.ts: a SharedArrayBuffer built once by the main thread, build.ts, and
-// read by every worker thread) and is immutable. Each table also owns one piece of per-thread
-// state it fills itself: its prepared answers (table.ts: made on a name's first query in this
-// thread; the reverse index likewise, reverse.ts).
+// read by every worker thread) and is immutable. The names' prepared answers live beside it, in
+// the slab's answer arena (arena.ts: made on a name's first query in any thread, then read by
+// all; ADR 0031). A table's per-thread state is its view of that arena (rotation cursors).
 // A query reads the current Tables object into a local once and uses only it.
 
 import type { ForwardersShard, Soa } from '../config/types.js';
@@ -18,39 +18,27 @@ export interface RRData {
 }
 
 /**
- * A prepared answer: complete response messages for the canonical (lower-case) question, ID 0.
- * Several when the answer carries an RRset of more than one record: each a rotation of its
- * order, served in turn so clients taking the first address spread their load.
+ * A prepared answer as prepare.ts makes it: complete response messages for the canonical
+ * (lower-case) question, ID 0. Several when the answer carries an RRset of more than one record:
+ * each a rotation of its order, served in turn so clients taking the first address spread their
+ * load. Copied into the slab's answer arena (arena.ts), or kept by the thread that made it when
+ * the arena is full.
  */
 export interface Answer {
   /** The query type it answers. */
   readonly qtype: number;
   readonly bufs: readonly Buffer[];
-  /** Rotation cursor: the only mutable field, a counter with no meaning across reloads. */
+  /** Rotation cursor (an answer kept by one thread): the only mutable field, a counter with no meaning across reloads. */
   next: number;
 }
 
-/**
- * A name's prepared answers, one per query type, searched in order. An array rather than a Map:
- * a name has one to three of them, and a Map per name cost about 200 bytes more (issue 14).
- */
+/** A name's prepared answers, one per query type, searched in order. */
 export type PreparedAnswers = readonly Answer[];
 
 /** The answer for `qtype` among a name's prepared answers. */
 export function answerOfType(answers: PreparedAnswers, qtype: number): Answer | undefined {
   for (let i = 0; i < answers.length; i++) if (answers[i].qtype === qtype) return answers[i];
   return undefined;
-}
-
-/**
- * The answer of `qtype` among a name's prepared answers, as its next rotation (the cursor moves),
- * or undefined when there is none: what the tables and a recalled name answer with.
- */
-export function preparedAnswer(answers: PreparedAnswers, qtype: number): Buffer | undefined {
-  const ans = answerOfType(answers, qtype);
-  if (ans === undefined) return undefined;
-  const bufs = ans.bufs;
-  return bufs.length === 1 ? bufs[0] : bufs[ans.next++ % bufs.length];
 }
 
 /** One owner name's records. Immutable. */

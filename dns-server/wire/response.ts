@@ -1,7 +1,8 @@
 // Building responses. Two kinds of work:
-//  - the hot path copies a prepared message and patches it: ID, RD, the question bytes (so the
-//    client's 0x20 mixed case comes back exactly as sent), and appends OPT when asked; for TCP
-//    only the patched head is new and the rest is the prepared message's own bytes (Reply);
+//  - the hot path copies a prepared message (from a slab's answer arena, by offset and length)
+//    and patches it: ID, RD, the question bytes (so the client's 0x20 mixed case comes back
+//    exactly as sent), and appends OPT when asked; for TCP only the patched head is new and the
+//    rest is the prepared message's own bytes (Reply);
 //  - everything else encodes a Plan (sections of records) with the compressing WireWriter.
 // Truncation (RFC 1035 §4.2.1, RFC 2181 §9, RFC 6891 §7): an answer over the client's UDP
 // limit goes out as header + question (+ OPT) with TC=1 and no records; the client retries
@@ -141,8 +142,8 @@ function truncated(full: Buffer, q: QueryEcho): Buffer {
 
 /**
  * A response, ready to send: one message, or (over TCP: patchPrepared with `shared`) the parts
- * of one, sent back to back: a patched head, the prepared message's remainder (the table's own
- * bytes, shared by every reply, never written to) and, when asked, an OPT.
+ * of one, sent back to back: a patched head, the prepared message's remainder (a view of the
+ * slab's answer arena, shared by every reply and thread, never written to) and, when asked, an OPT.
  */
 export type Reply = Buffer | ReplyParts;
 export type ReplyParts = readonly Buffer[];
@@ -168,20 +169,24 @@ export function replyBytes(r: Reply): Buffer {
 /**
  * The hot path: a prepared message with the client's ID, RD and question bytes (same length as
  * the canonical question, so the prepared compression pointers stay valid), plus OPT when the
- * client sent one. A TC response when the result exceeds the client's limit.
+ * client sent one. A TC response when the result exceeds the client's limit. The prepared
+ * message is the `len` bytes at `at` in `ab` (a slab's answer arena, tables/arena.ts: shared
+ * by every thread, never written to once made).
  *
  * Without `shared`, one new message (a copy of the prepared one, patched). With `shared` (TCP),
  * only the header and question are new: the reply is [head, rest of the prepared message (+ OPT)],
  * so an answer queued on a connection holds a few dozen bytes of its own, not a copy of up to
  * 64 KiB (README, "Memory bound").
  */
-export function patchPrepared(tpl: Buffer, ctx: ReplyContext, shared = false): Reply {
+export function patchAt(ab: ArrayBufferLike, at: number, len: number, ctx: ReplyContext, shared = false): Reply {
   const { msg, qend, optSize } = ctx;
   const extra = optSize >= 0 ? OPT_LEN : 0;
-  const total = tpl.length + extra;
+  const total = len + extra;
   if (total > ctx.maxSize) return truncatedFromQuery(ctx, FLAG_QR | FLAG_AA, 0);
-  // Byte loops and TypedArray#set rather than Buffer#copy: a copy of part of a buffer makes a
-  // view object per call (Node 20), two per reply on the hot path.
+  // One plain view of the message (no Buffer: its constructor checks its arguments in JS) and
+  // TypedArray#set: Buffer#copy of part of a buffer checks its arguments in JS and makes a view
+  // of its own (Node 20), and a byte loop costs some 25 instructions a byte.
+  const tpl = new Uint8Array(ab, at, len);
   let out: Buffer;
   if (shared) {
     out = Buffer.allocUnsafe(qend + extra);
@@ -197,12 +202,18 @@ export function patchPrepared(tpl: Buffer, ctx: ReplyContext, shared = false): R
   // question (the key, the type, class IN): the same bytes when the name has no upper-case letter.
   if (shared || ctx.asKey !== true) copyBytes(msg, 12, qend, out, 12);
   if (shared) {
-    if (!extra) return [out, tpl.subarray(qend)];
+    const rest = Buffer.from(ab, at + qend, len - qend);
+    if (!extra) return [out, rest];
     appendOpt(out, qend, optSize, 0, ctx.dnssecOk); // counted in the head's ARCOUNT
-    return [out.subarray(0, qend), tpl.subarray(qend), out.subarray(qend)];
+    return [out.subarray(0, qend), rest, out.subarray(qend)];
   }
-  if (extra) appendOpt(out, tpl.length, optSize, 0, ctx.dnssecOk);
+  if (extra) appendOpt(out, len, optSize, 0, ctx.dnssecOk);
   return out;
+}
+
+/** patchAt() for a prepared message held as a Buffer (tools and tests). */
+export function patchPrepared(tpl: Buffer, ctx: ReplyContext, shared = false): Reply {
+  return patchAt(tpl.buffer, tpl.byteOffset, tpl.length, ctx, shared);
 }
 
 /**

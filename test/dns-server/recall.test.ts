@@ -109,11 +109,11 @@ describe('dns-server: recalled names (lookup.ts recall)', () => {
     const entry = (name: string) => { const msg = query(name, 'A'); parseQuery(msg, q, false); return recall(st.tables, msg, q.nameEnd, q.nameHash); };
     for (const name of ['multi.example.org', 'multi.default.svc.cluster.local', 'db.internal.local']) {
       handleQuery(query(name, 'A'), PROTO_UDP, st);
-      expect(entry(name)?.answers?.map((a) => a.qtype), name).to.deep.equal([1]);
+      expect(entry(name)?.answers ?? 0, name).to.be.above(0);
     }
     // A name answered only NODATA so far keeps none (nothing was prepared for it).
     handleQuery(query('v6.example.org', 'A'), PROTO_UDP, st);
-    expect(entry('v6.example.org')?.answers).to.equal(undefined);
+    expect(entry('v6.example.org')?.answers).to.equal(0);
     // Rotation: its four addresses first in turn, then the first again, as the table's own answers go.
     const firsts = [0, 1, 2, 3, 4].map(() => dataOf(handleQuery(query('multi.example.org', 'A'), PROTO_UDP, st))[0]);
     expect(new Set(firsts.slice(0, 4)).size, `rotations ${firsts.join(' ')}`).to.equal(4);
