@@ -1,17 +1,24 @@
 #!/bin/bash
-# Server CPU time per query and the client's wake-ups per query (issue 14, ADR 0029), side by side
-# in one sitting: node-echo, zone names, cluster names and `serve` (local mode, the same Services) of this build, and of BASE's build when
-# set, REPS rounds interleaved (dnsperf on CPU 0, the server on CPU 1, 100 outstanding, closed
-# loop). Per run: q/s; the server's CPU time (user + system ticks of its process, all threads)
-# over the queries answered; its and dnsperf's voluntary context switches (all threads) per
-# query. dnsperf's switches count how often a reply found it asleep: each such reply's send
-# wakes it, in the server's CPU time (the loopback delivers in the sender's context).
+# Server CPU time per query and the client's wake-ups per query (issue 14, ADR 0029, ADR 0034), side
+# by side in one sitting: node-echo, zone names, cluster names and `serve` (local mode, the same
+# Services) of this build, and of BASE's build when set, REPS rounds (dnsperf on CPU 0, the server
+# on CPU 1, 100 outstanding, closed loop). Per run: q/s; the server's CPU time (all its threads, in
+# ns from /proc/PID/task/*/schedstat; clock ticks where that is missing) over the queries
+# answered; the time its threads waited for the CPU while runnable (other work on CPU 1: the
+# run's noise, ms per second); its and dnsperf's voluntary context switches (all threads) per
+# query. dnsperf's switches count how often a reply found it asleep: each such reply's send wakes
+# it, in the server's CPU time (the loopback delivers in the sender's context).
+# Interleaved: odd rounds run node-echo, then each build's zone, cluster, serve; even rounds run
+# them in reverse (serve, cluster, zone, builds reversed, node-echo last), so a drift in the
+# machine's load over a round falls on both sides of each pair. Then the median and range of each,
+# and the ratios per round (the standalone cluster server's CPU per query over serve's, and
+# node-echo's over zone's and cluster's: per-core throughput ratios), their median and range.
 #   bash bench/server/cpu.sh   (after npm run build && npm run build:bench)
-# Env: SECS (5), REPS (3), BASE (another build's root), SHARED_BENCH, TMPDIR.
+# Env: SECS (3), REPS (7), BASE (another build's root), SHARED_BENCH, TMPDIR, PORT0 (5670: ports from PORT0+1).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${SHARED_BENCH:-$ROOT/../shared/bench}
-SECS=${SECS:-5}; REPS=${REPS:-3}; BASE=${BASE:-}
+SECS=${SECS:-3}; REPS=${REPS:-7}; BASE=${BASE:-}
 for t in dnsperf dig taskset; do command -v $t >/dev/null || { echo "bench: $t is missing"; exit 1; }; done
 [ -f "$ROOT/dist/bench/server/gen-bundle.js" ] || (cd "$ROOT" && npm run build:bench >/dev/null)
 H=${TMPDIR:-/tmp}/splitdns-bench-server-cpu
@@ -20,35 +27,76 @@ copy_harness "$SHARED" "$H"
 node "$ROOT/dist/bench/server/gen-bundle.js" "$H/bench.json"
 node "$ROOT/dist/bench/server/gen-manifests.js" "$H/manifests" 1000
 node "$ROOT/bin/splitdns.js" render "$H/manifests" > "$H/cluster.json" || exit 1
+RAW=$H/raw.txt; : > "$RAW"
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/{s+=$2} END{print s+0}'; }
-ticks() { cut -d')' -f2- /proc/"$1"/stat 2>/dev/null | awk '{print $12 + $13}'; }
-port=5670
-# one NAME QUERIES CMD...: CMD is run with the port appended.
+# CPU time and run-queue wait of all the process's threads, ns ("ns ns"); ticks ("t" suffix) without schedstat.
+cpu_ns() {
+  if [ -r /proc/"$1"/schedstat ]; then cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{c+=$1; w+=$2} END{print c+0, w+0}'
+  else cut -d')' -f2- /proc/"$1"/stat 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '{print ($12 + $13) * 1e9 / hz, 0}'; fi
+}
+port=${PORT0:-5670}
+# one NAME ROUND QUERIES CMD...: CMD is run with the port appended.
 one() {
-  local name=$1 qf=$2; shift 2; port=$((port+1))
+  local name=$1 round=$2 qf=$3; shift 3; port=$((port+1))
   (cd "$H" && exec setsid taskset -c 1 "$@" $port) >/dev/null 2>&1 &
   local sp=$! ok=
   for _ in $(seq 100); do dig @127.0.0.1 -p $port h0.bench.example A +tries=1 +time=1 2>/dev/null | grep -q 'status: NOERROR' && { ok=1; break; }; sleep 0.1; done
   [ -n "$ok" ] || { echo "bench: $name never answered"; kill -TERM -- -$sp 2>/dev/null; return; }
   taskset -c 0 dnsperf -s 127.0.0.1 -p $port -d "$qf" -c 16 -q 100 -l 1 >/dev/null 2>&1 # warm-up
   local c0 t0 c1 t1 d0 d1 dp
-  c0=$(switches $sp); t0=$(ticks $sp)
+  c0=$(switches $sp); t0=$(cpu_ns $sp)
   taskset -c 0 dnsperf -s 127.0.0.1 -p $port -d "$qf" -c 16 -q 100 -l "$SECS" > "$H/dnsperf.txt" 2>&1 &
   dp=$!; d0=$(switches $dp)
   # dnsperf's threads are read just before it exits (its last second is the cut-off).
   sleep $((SECS - 1)); d1=$(switches $dp); wait $dp
-  c1=$(switches $sp); t1=$(ticks $sp)
+  c1=$(switches $sp); t1=$(cpu_ns $sp)
   kill -TERM -- -$sp 2>/dev/null; wait $sp 2>/dev/null
-  awk -v n="$name" -v hz="$(getconf CLK_TCK)" -v s="$SECS" -v c=$((c1-c0)) -v d=$((d1-d0)) -v t=$((t1-t0)) '
+  awk -v n="$name" -v r="$round" -v s="$SECS" -v c=$((c1-c0)) -v d=$((d1-d0)) -v t0="$t0" -v t1="$t1" '
     /Queries completed/{q=$3} /Queries per second/{qps=$4}
-    END{printf "%-14s qps=%d cpu_us_per_query=%.2f server_switches_per_query=%.3f client_wakeups_per_query=%.3f\n", n, qps, t*1e6/hz/q, c/q, d/(qps*(s-1))}' "$H/dnsperf.txt"
+    END{split(t0, a, " "); split(t1, b, " ");
+        printf "%-14s round=%d qps=%d cpu_us_per_query=%.2f waited_ms_per_s=%.0f server_switches_per_query=%.3f client_wakeups_per_query=%.3f\n",
+          n, r, qps, (b[1]-a[1])/1e3/q, (b[2]-a[2])/1e6/s, c/q, d/(qps*(s-1))}' "$H/dnsperf.txt" | tee -a "$RAW"
 }
+# run BUILD MODE ROUND
+run() {
+  local b=$1 mode=$2 r=$3 tag
+  tag=$([ "$b" = "$ROOT" ] && echo this || echo base)
+  case $mode in
+    zone) one "zone($tag)" "$r" "$H/data/queries.txt" node "$b/dist/dns-server/main.js" --config "$H/bench.json" --http-port 0 --log-level warn --no-default-upstream --port ;;
+    cluster) one "cluster($tag)" "$r" "$H/manifests/queries.txt" node "$b/dist/dns-server/main.js" --config "$H/cluster.json" --http-port 0 --log-level warn --no-default-upstream --port ;;
+    serve) one "serve($tag)" "$r" "$H/manifests/queries.txt" node "$b/bin/splitdns.js" serve --manifests "$H/manifests" --log-level warn --no-forward --port ;;
+  esac
+}
+echo "load: $(uptime | sed 's/.*load average/load average/') (other work on CPU 1 shows as waited_ms_per_s)"
 for r in $(seq "$REPS"); do
-  one node-echo "$H/data/queries.txt" bash -c 'PORT=$0 ECHO=1 exec node node/limit.js'
-  for b in "$ROOT" $BASE; do
-    tag=$([ "$b" = "$ROOT" ] && echo this || echo base)
-    one "zone($tag)" "$H/data/queries.txt" node "$b/dist/dns-server/main.js" --config "$H/bench.json" --http-port 0 --log-level warn --no-default-upstream --port
-    one "cluster($tag)" "$H/manifests/queries.txt" node "$b/dist/dns-server/main.js" --config "$H/cluster.json" --http-port 0 --log-level warn --no-default-upstream --port
-    one "serve($tag)" "$H/manifests/queries.txt" node "$b/bin/splitdns.js" serve --manifests "$H/manifests" --log-level warn --no-forward --port
-  done
+  if [ $((r % 2)) = 1 ]; then builds="$ROOT $BASE"; modes="zone cluster serve"; else builds="$BASE $ROOT"; modes="serve cluster zone"; fi
+  [ $((r % 2)) = 1 ] && one node-echo "$r" "$H/data/queries.txt" bash -c 'PORT=$0 ECHO=1 exec node node/limit.js'
+  for b in $builds; do for m in $modes; do run "$b" "$m" "$r"; done; done
+  [ $((r % 2)) = 0 ] && one node-echo "$r" "$H/data/queries.txt" bash -c 'PORT=$0 ECHO=1 exec node node/limit.js'
 done
+node - "$RAW" <<'JS'
+const fs = require('fs');
+const rows = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter((l) => l.includes('cpu_us_per_query='))
+  .map((l) => ({ name: l.split(/\s+/)[0], ...Object.fromEntries([...l.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], +m[2]])) }));
+const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const spread = (xs, d) => `${med(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)})`;
+const us = (name, round) => rows.find((r) => r.name === name && r.round === round)?.cpu_us_per_query;
+const names = [...new Set(rows.map((r) => r.name))];
+console.log(`\nsummary (${new Set(rows.map((r) => r.round)).size} rounds; median (min-max)):`);
+for (const n of names) {
+  const of = rows.filter((r) => r.name === n);
+  console.log(`  ${n.padEnd(14)} cpu_us_per_query=${spread(of.map((r) => r.cpu_us_per_query), 2)} qps=${spread(of.map((r) => r.qps), 0)} waited_ms_per_s=${spread(of.map((r) => r.waited_ms_per_s), 0)}`);
+}
+// Per round: a's CPU per query over b's (b's per-core throughput as a fraction of a's).
+const ratio = (a, b, what) => {
+  const xs = [...new Set(rows.map((r) => r.round))].map((r) => [us(a, r), us(b, r)]).filter(([x, y]) => x && y).map(([x, y]) => x / y);
+  if (xs.length) console.log(`  ${what.padEnd(34)} ${spread(xs, 3)} per round (${xs.map((x) => x.toFixed(3)).join(' ')})`);
+};
+console.log('ratios, per-core throughput (the other\'s CPU per query over this one\'s):');
+for (const t of ['this', 'base']) {
+  ratio(`cluster(${t})`, `serve(${t})`, `serve/standalone (${t}) [>= 0.95]`);
+  ratio('node-echo', `zone(${t})`, `zone/node-echo (${t}) [>= 0.9]`);
+  ratio('node-echo', `cluster(${t})`, `cluster/node-echo (${t}) [>= 0.9]`);
+}
+for (const m of ['zone', 'cluster', 'serve']) ratio(`${m}(base)`, `${m}(this)`, `${m}: this/base`);
+JS
