@@ -29,7 +29,7 @@ node "$ROOT/dist/bench/server/gen-manifests.js" "$H/manifests" 1000
 node "$ROOT/bin/splitdns.js" render "$H/manifests" > "$H/cluster.json" || exit 1
 RAW=$H/raw.txt; : > "$RAW"
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/{s+=$2} END{print s+0}'; }
-# CPU time and run-queue wait of all the process's threads, ns ("ns ns"); ticks ("t" suffix) without schedstat.
+# CPU time and run-queue wait of all the process's threads, in ns ("CPU WAIT"); without schedstat, CPU from clock ticks and no wait.
 cpu_ns() {
   if [ -r /proc/"$1"/schedstat ]; then cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{c+=$1; w+=$2} END{print c+0, w+0}'
   else cut -d')' -f2- /proc/"$1"/stat 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '{print ($12 + $13) * 1e9 / hz, 0}'; fi
