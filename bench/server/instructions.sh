@@ -14,6 +14,11 @@
 # queries one after another in the same server, print each and their median (a window moves by
 # up to ±3% with the scavenges that land in it; the median of 3 or 5 moves less; CG_OUT keeps
 # the last window's file). Needs valgrind (apt-get install -y valgrind), dnsperf, dig.
+# A node server runs with --no-memory-reducer (REDUCER=1 leaves it on): V8's memory reducer starts
+# a full collection when the allocation rate per millisecond of wall time looks low, which under
+# callgrind's 50x slowdown it does, so now and then one landed in a window (+15% for the
+# standalone server, +50% for serve with its larger heap; ADR 0034). At full speed under load it
+# does not run: a server answering queries allocates too fast for it.
 # bench/server.sh runs it (INSTR=1) on node-echo, zone names, cluster names and serve, and on a
 # BASE build beside this one.
 set -uo pipefail
@@ -25,6 +30,7 @@ trap 'rm -rf "$D"' EXIT
 # The queries: WARM and NQ lines of QF, repeated as needed.
 loop() { local n=$1 out=$2; : > "$out"; while [ "$(wc -l < "$out")" -lt "$n" ]; do cat "$QF" >> "$out"; done; head -n "$n" "$out" > "$out.n"; mv "$out.n" "$out"; }
 loop "$WARM" "$D/warm.txt"; loop "$NQ" "$D/measured.txt"
+[ "${REDUCER:-0}" != 1 ] && [ "$(basename "$1")" = node ] && set -- "$1" --no-memory-reducer "${@:2}"
 valgrind --tool=callgrind --callgrind-out-file="$D/cg.out" --smc-check=all-non-file --dump-instr=no "$@" > "$D/server.log" 2>&1 &
 VP=$!
 ok=0
