@@ -4,26 +4,29 @@
 //
 // A shard changes a little at a time (an endpoint: a few A and PTR RRsets of a namespace's
 // hundreds), yet each version came as the whole shard's text, parsed whole (JSON.parse: a fifth
-// of a changed shard's apply) and checked whole. parseShardText finds, in each of the two RRset
-// lists (`reverse`, `rrsets`), the chars the new text has in common with the held version's at
-// the list's start and at its end; the RRsets lying wholly in those are the held ones, and only
-// the text between (from the start of the RRset the first difference is in, to the start of the
-// first RRset wholly in the common end) is parsed, as a list of its own.
+// of a changed shard's apply) and checked whole. parseShardText walks each of the two RRset lists
+// (`reverse`, `rrsets`) of the new text side by side with the held version's: a run of held
+// RRsets whose text is the new text's at that point is taken as it is (one string comparison, a
+// block at a time); where they differ, one RRset of the new text is parsed, to the next
+// `},{"data":`, and the held RRsets that sort at or before it are passed. A namespace's changed
+// names are spread over its list (sorted by name: `10-64-...`, `_http._tcp...`, `pod-2...`,
+// `svc-...` of one Service lie apart), so a walk, not one common start and end.
 //
 // Sound because a held version's text passed every check (validate.ts, its hash included) as
 // the text it was received as, which validShardHash took as canonical: plain (no escape, white
 // space or odd number) and exactly as long as its value's canonical JSON. The new text is the held
 // one's header (the members before `reverse`, compared whole: the map's key), the same members
-// after `rrsets` (compared), a hash member checked by pattern, and two lists each made of a held
-// start, a middle and a held end. In a plain text a bare quote delimits a string, so the held
-// start ends where the held version's RRset began (in the list, between two RRsets) and the held
-// end begins at one: the middle, parsed as `[middle]` and found plain, is a run of whole values,
-// and the whole text is the JSON of the held value with the middle's RRsets in place of the held
-// ones there (anything else: undefined, and the text is parsed whole). The RRsets kept are the
-// very objects validated before, and an RRset's check depends on the RRset alone (the rules
-// between neighbours, checkRRSets, still walk the whole list): validation checks the middle's
-// RRsets only (checkShardSchema), measures them, and the text is canonical when the middle is
-// as long as its canonical JSON (then each list's canonical length is its text's).
+// after `rrsets` (compared), a hash member checked by pattern, and two lists, each cut into
+// pieces that are either the text of a held RRset with the comma or `]` after it, or a piece
+// parsed alone that is plain and one JSON value. In a plain text a bare quote delimits a string, so
+// brackets outside strings nest: a piece that parses alone is a whole value, and the walk is at
+// the list's level after each piece; so the list is exactly the held RRsets taken and the values
+// parsed, in the text's order, whatever the walk passed (anything else: undefined, and the text is
+// parsed whole). The RRsets taken are the very objects validated before, and an RRset's check
+// depends on the RRset alone (the rules between neighbours, checkRRSets, still walk the whole
+// list): validation checks the parsed RRsets only (checkShardSchema), measures them, and the text
+// is canonical when each parsed run is as long as its canonical JSON (then each list's canonical
+// length is its text's). Where each RRset of the new text begins is known from the walk.
 //
 // What is held: for the HELD_MAX shards that changed last, the text (the string the source
 // received: a ConfigMap's data, which the informer holds anyway), the parsed value, and where
@@ -33,7 +36,7 @@
 // nothing it is given.
 
 import { hashedTextOf, isPlainText, parseShardJson, rememberReceivedText } from './hash.js';
-import { commonPrefix, commonSuffix } from './text-diff.js';
+import { commonPrefix } from './text-diff.js';
 import type { Shard } from './types.js';
 
 const REVERSE_KEY = '"reverse":[';
@@ -63,22 +66,19 @@ const held = new Map<string, Held>();
 /** Shards validated from a received text at least once (their next version is held). */
 const seen = new Set<string>();
 
-/** One list of a text parsed against a held version: RRsets `from` to `to - 1` are the middle's (parsed), the rest held. */
+/**
+ * One list of a text parsed against a held version: the RRsets of the runs in `fresh` (from, to:
+ * indices in the new list) were parsed, the others are held ones.
+ */
 export interface ListDelta {
-  readonly from: number;
-  readonly to: number;
-  /** The middle's text, without the comma after it: the canonical JSON of its RRsets when as long as that (their list's, less the brackets). */
-  readonly bodyLength: number;
+  /** Runs of parsed RRsets: [from, to) pairs, flat. */
+  readonly fresh: readonly number[];
+  /** Each run's text, without the separator after it: the canonical JSON of its RRsets when as long as that (their list's, less the brackets). */
+  readonly bodyLengths: readonly number[];
   /** The whole list's text, brackets included. */
   readonly textLength: number;
-  /** The held list's RRset starts, and what the new list's start and end moved by (for the new starts: atAfter). */
-  readonly oldAt: At;
-  readonly shiftStart: number;
-  readonly shiftEnd: number;
-  /** The held RRsets from `b` on are the new list's last. */
-  readonly b: number;
-  /** Where the middle begins in the new text. */
-  readonly middleAt: number;
+  /** Where each RRset of the new list begins in the new text, then one past its `]`. */
+  readonly at: At;
 }
 
 /** A value parsed from a text by parseShardText, until validated: the text, where its header ends, and the lists' deltas (none: parsed whole). */
@@ -103,21 +103,20 @@ export function parseShardText(text: string): unknown {
   return value;
 }
 
-/** The value of `text` made from the held version `h` and the parsed middles of its lists, or undefined (then it is parsed whole). */
+/** The value of `text` made from the held version `h` and the parsed pieces of its lists, or undefined (then it is parsed whole). */
 function parseAgainst(h: Held, text: string, header: number): object | undefined {
   const old = h.text;
   const n = text.length;
   if (n < header + SEP.length + HASH_TAIL_LENGTH || !HASH_TAIL.test(text.slice(n - HASH_TAIL_LENGTH))) return undefined;
-  const oldReverseEnd = h.reverseAt[h.reverseAt.length - 1] - 1; // its `]`
   const oldRRsetsEnd = h.rrsetsAt[h.rrsetsAt.length - 1] - 1;
   const after = old.slice(oldRRsetsEnd, old.length - HASH_TAIL_LENGTH); // `],"zone":"..."`: the members after the lists, as held
   const rrsetsEnd = n - HASH_TAIL_LENGTH - after.length;
   if (rrsetsEnd < header || !text.startsWith(after, rrsetsEnd)) return undefined;
   const reverseEnd = text.indexOf(SEP, header); // the first: one found inside the list would leave it unparsable
   if (reverseEnd < 0 || reverseEnd + SEP.length > rrsetsEnd) return undefined;
-  const reverse = listAgainst(old, header, oldReverseEnd, h.reverseAt, h.value.reverse, text, header, reverseEnd);
+  const reverse = listAgainst(old, h.reverseAt, h.value.reverse, text, header, reverseEnd);
   if (reverse === undefined) return undefined;
-  const rrsets = listAgainst(old, oldReverseEnd + SEP.length, oldRRsetsEnd, h.rrsetsAt, h.value.rrsets, text, reverseEnd + SEP.length, rrsetsEnd);
+  const rrsets = listAgainst(old, h.rrsetsAt, h.value.rrsets, text, reverseEnd + SEP.length, rrsetsEnd);
   if (rrsets === undefined) return undefined;
   // The shard's other members parsed from their own text (small), so the value has JSON.parse's map.
   let value: { reverse: unknown[]; rrsets: unknown[] };
@@ -128,65 +127,80 @@ function parseAgainst(h: Held, text: string, header: number): object | undefined
   }
   value.reverse = reverse.list;
   value.rrsets = rrsets.list;
-  // Plain: the header and the members after the lists are the held text's, the hash matched its pattern, each middle was checked.
+  // Plain: the header and the members after the lists are the held text's, the hash matched its pattern, each piece was checked.
   rememberReceivedText(value, text, true);
-  pending.set(value, { text, header, lists: [reverse.delta, rrsets.delta], lens: [[], []] });
+  pending.set(value, { text, header, lists: [reverse.delta, rrsets.delta], lens: [[], []] }); // (lens: asked for, so the version is held)
   return value;
 }
 
-/** The last i below n with at[i] <= p (at increasing, at[0] <= p). */
-function lastAtOrBefore(at: At, n: number, p: number): number {
-  let lo = 0, hi = n - 1;
+/** The last k in [i, n] with at[k] - at[i] <= length (at increasing). */
+function lastWithin(at: At, i: number, n: number, length: number): number {
+  const limit = at[i] + length;
+  let lo = i, hi = n;
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1;
-    if (at[mid] <= p) lo = mid; else hi = mid - 1;
+    if (at[mid] <= limit) lo = mid; else hi = mid - 1;
   }
   return lo;
 }
 
-/** The first i in [from, n) with at[i] >= p, else n. */
-function firstAtOrAfter(at: At, from: number, n: number, p: number): number {
-  let lo = from, hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (at[mid] >= p) hi = mid; else lo = mid + 1;
-  }
-  return lo;
+/** `},{"data":` lies only between two RRsets of a list (in a plain text; file comment). */
+const BETWEEN = '},{"data":';
+
+/** Whether held RRset `o` sorts at or before RRset `n` (name, then type: a validated list's order); false for anything not an RRset. */
+function atOrBefore(o: unknown, n: unknown): boolean {
+  const on = (o as { name?: unknown }).name, nn = (n as { name?: unknown } | null)?.name;
+  if (typeof on !== 'string' || typeof nn !== 'string') return false;
+  return on < nn || (on === nn && String((o as { type?: unknown }).type) <= String((n as { type?: unknown }).type));
 }
 
 /**
- * One list of the new text (its RRsets between `start` and `end`, the `]`) against the held
- * one (between `oldStart` and `oldEnd`, its RRsets' starts `oldAt`, its RRsets `oldList`).
+ * One list of the new text (its RRsets from `start` to `end`, its `]`) against the held one (its
+ * RRsets' starts `oldAt`, then one past its `]`; its RRsets `oldList`), walked side by side: a run
+ * of held RRsets whose text (each with the comma or `]` after it) is the new text's at the same
+ * point is taken as it is; else one RRset of the new text is parsed (to the next `},{"data":`, or
+ * the list's end), and the held ones that sort at or before it are passed (changed or removed).
+ * Whatever is passed, the list made is the new text's parse: each held RRset taken is the very
+ * text at its place, and each parsed piece is whole values (file comment); the order only decides
+ * how much is taken. Undefined when a piece is not plain or not one value (then the text is parsed whole).
  */
-function listAgainst(old: string, oldStart: number, oldEnd: number, oldAt: At, oldList: readonly unknown[], text: string, start: number, end: number): { list: unknown[]; delta: ListDelta } | undefined {
-  const lo = oldEnd - oldStart, ln = end - start;
+function listAgainst(old: string, oldAt: At, oldList: readonly unknown[], text: string, start: number, end: number): { list: unknown[]; delta: ListDelta } | undefined {
   const n = oldList.length;
-  const head = commonPrefix(old, oldStart, text, start, Math.min(lo, ln));
-  const shiftStart = start - oldStart, shiftEnd = shiftStart + ln - lo;
-  if (head === lo && head === ln) {
-    return { list: oldList as unknown[], delta: { from: n, to: n, bodyLength: 0, textLength: ln + 2, oldAt, shiftStart, shiftEnd, b: n, middleAt: end } };
+  const oldEnd = oldAt[n]; // one past the held list's `]`
+  const list: unknown[] = [];
+  const at: At = [];
+  const fresh: number[] = [];
+  const bodyLengths: number[] = [];
+  let q = start, i = 0;
+  if (start === end) q = end + 1; // the new list is empty
+  while (q <= end) {
+    if (i < n) { // held RRsets whose text (and separator) is the new text's here
+      const same = commonPrefix(old, oldAt[i], text, q, Math.min(oldEnd - oldAt[i], end + 1 - q));
+      const k = lastWithin(oldAt, i, n, same);
+      if (k === n && k > i && q + oldAt[n] - oldAt[i] !== end + 1) return undefined; // (the held list's `]` is the new list's end, not one before it)
+      for (; i < k; i++) { list.push(oldList[i]); at.push(q); q += oldAt[i + 1] - oldAt[i]; }
+      if (q > end) break;
+    }
+    // One RRset of the new text, to the next seam or the list's end.
+    const seam = text.indexOf(BETWEEN, q);
+    const stop = seam >= 0 && seam < end ? seam + 1 : end;
+    const piece = text.slice(q, stop);
+    if (!isPlainText(piece)) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(piece);
+    } catch {
+      return undefined;
+    }
+    if (fresh.length > 0 && fresh[fresh.length - 1] === list.length) { fresh[fresh.length - 1]++; bodyLengths[bodyLengths.length - 1] += 1 + piece.length; } // (the run goes on)
+    else { fresh.push(list.length, list.length + 1); bodyLengths.push(piece.length); }
+    list.push(parsed);
+    at.push(q);
+    q = stop + 1;
+    while (i < n && atOrBefore(oldList[i], parsed)) i++;
   }
-  const tail = commonSuffix(old, oldEnd, text, end, Math.min(lo, ln) - head);
-  // The middle: from the start of the RRset the first difference is in, to the first RRset wholly in the common end.
-  const a = n === 0 ? 0 : lastAtOrBefore(oldAt, n, oldStart + head);
-  const b = firstAtOrAfter(oldAt, a, n, oldEnd - tail);
-  const from = n === 0 ? start : oldAt[a] + shiftStart;
-  const to = b < n ? oldAt[b] + shiftEnd : end;
-  if (to < from) return undefined;
-  let body = text.slice(from, to);
-  if (b < n) { // the middle ends with the comma before the held end's first RRset (or is empty)
-    if (body.length === 1 || (body.length > 0 && body.charCodeAt(body.length - 1) !== 44)) return undefined; // ','
-    body = body.slice(0, -1);
-  } else if (body.length === 0 && a > 0) return undefined; // (a comma would end the list)
-  if (body.length > 0 && !isPlainText(body)) return undefined;
-  let items: unknown[];
-  try {
-    items = body.length === 0 ? [] : JSON.parse('[' + body + ']') as unknown[];
-  } catch {
-    return undefined;
-  }
-  const list = a === 0 && b === n ? items : oldList.slice(0, a).concat(items, oldList.slice(b));
-  return { list, delta: { from: a, to: a + items.length, bodyLength: body.length, textLength: ln + 2, oldAt, shiftStart, shiftEnd, b, middleAt: from } };
+  at.push(end + 1);
+  return { list, delta: { fresh, bodyLengths, textLength: end - start + 2, at } };
 }
 
 /**
@@ -211,17 +225,6 @@ function atOf(start: number, lens: readonly number[]): At {
   return at;
 }
 
-/** The starts of a list parsed against a held one: the held start's and end's moved, the middle's from their canonical lengths. */
-function atAfter(d: ListDelta, lens: readonly number[]): At {
-  const n = d.oldAt.length - 1;
-  const at: At = [];
-  for (let i = 0; i < d.from; i++) at.push(d.oldAt[i] + d.shiftStart);
-  let p = d.middleAt;
-  for (let k = 0; k < lens.length; k++) { at.push(p); p += lens[k] + 1; }
-  for (let j = d.b; j <= n; j++) at.push(d.oldAt[j] + d.shiftEnd);
-  return at;
-}
-
 /**
  * Called for a shard that passed validation: holds it when it came as text through
  * parseShardText, it is not its first version, and its hash was taken from that text (so the text
@@ -236,10 +239,10 @@ export function holdValidated(shard: Shard): void {
   if (lens === undefined || hashedTextOf(shard) !== text) return;
   const value = shard as unknown as Held['value'];
   if (!Array.isArray(value.reverse) || !Array.isArray(value.rrsets)) return;
-  const reverseAt = lists !== undefined ? atAfter(lists[0], lens[0]) : atOf(header, lens[0]);
+  const reverseAt = lists !== undefined ? lists[0].at : atOf(header, lens[0]);
   const reverseEnd = reverseAt[reverseAt.length - 1] - 1;
   if (!text.startsWith(SEP, reverseEnd)) return;
-  const rrsetsAt = lists !== undefined ? atAfter(lists[1], lens[1]) : atOf(reverseEnd + SEP.length, lens[1]);
+  const rrsetsAt = lists !== undefined ? lists[1].at : atOf(reverseEnd + SEP.length, lens[1]);
   const rrsetsEnd = rrsetsAt[rrsetsAt.length - 1] - 1;
   if (reverseAt.length !== value.reverse.length + 1 || rrsetsAt.length !== value.rrsets.length + 1 || text.charCodeAt(rrsetsEnd) !== 93
     || rrsetsEnd > text.length - HASH_TAIL_LENGTH || !HASH_TAIL.test(text.slice(text.length - HASH_TAIL_LENGTH))) return;

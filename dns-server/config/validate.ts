@@ -109,14 +109,20 @@ export function checkShardSchema(input: unknown, id: string): SchemaVerdict {
 }
 
 /**
- * checkRRSetList of a whole list, or of the RRsets `delta` says changed: then the list's length is
- * its text's when the changed RRsets' text is their canonical JSON (the rest is the held version's,
- * canonical), else NOT_CANONICAL (the shard is then serialised to be hashed).
+ * checkRRSetList of a whole list, or of the runs of RRsets `delta` says were parsed (the others
+ * are a held version's, checked when it was: shard-delta.ts); then the list's length is its text's
+ * when each run's text is its canonical JSON (the rest is the held version's text, canonical), else
+ * NOT_CANONICAL (the shard is then serialised to be hashed).
  */
 function checkList(list: readonly unknown[], id: string, field: string, errors: string[], delta: ListDelta | undefined, lens: number[] | undefined): number {
   if (delta === undefined) return checkRRSetList(list, id, field, errors, 0, list.length, lens);
-  const l = checkRRSetList(list, id, field, errors, delta.from, delta.to, lens);
-  return l === delta.bodyLength + 2 ? delta.textLength : NOT_CANONICAL;
+  let canonical = true;
+  for (let r = 0; r < delta.bodyLengths.length; r++) {
+    const l = checkRRSetList(list, id, field, errors, delta.fresh[2 * r], delta.fresh[2 * r + 1], lens);
+    if (errors.length > 0) return NOT_CANONICAL;
+    if (l !== delta.bodyLengths[r] + 2) canonical = false;
+  }
+  return canonical ? delta.textLength : NOT_CANONICAL;
 }
 
 /** A shard checked but for its hash: its id, errors (none: it passed), and the canonical lengths the schema check measured. */

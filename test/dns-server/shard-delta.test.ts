@@ -112,6 +112,53 @@ describe('a changed shard parsed against the version held (shard-delta.ts)', () 
     expect(receive(full).value).to.deep.equal(JSON.parse(full));
   });
 
+  it('takes the held RRsets between changes spread over a list', () => {
+    const ns = 'delta-i';
+    const before = hold(ns, version(ns, 60, 0));
+    const text = version(ns, 60, 0, (r, rev) => { r[3].data = ['10.7.0.1']; r[31].ttl = 7; r.splice(50, 1); r.push(a(ns, 'h044a', ['10.7.0.2'])); rev[10].ttl = 9; rev.splice(40, 1); });
+    const r = receive(text);
+    expect(r.ok).to.equal(true);
+    expect(r.value).to.deep.equal(JSON.parse(text));
+    for (const i of [0, 2, 4, 20, 30, 32, 44]) expect(r.value.rrsets[i], `rrsets[${i}]`).to.equal(before.rrsets[i]);
+    expect(r.value.rrsets[46], 'after the one added').to.equal(before.rrsets[45]);
+    expect(r.value.rrsets[58], 'after the one removed').to.equal(before.rrsets[58]);
+    for (const i of [3, 31]) expect(r.value.rrsets[i], `rrsets[${i}]`).to.not.equal(before.rrsets[i]);
+    expect(r.value.reverse[20]).to.equal(before.reverse[20]);
+    expect(r.value.reverse[50]).to.equal(before.reverse[51]);
+  });
+
+  it('gives the whole parse\'s value and verdict for random changes', () => {
+    const ns = 'delta-j';
+    let seed = 12345;
+    const rand = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    let current = version(ns, 40, 0);
+    hold(ns, current);
+    for (let round = 0; round < 150; round++) {
+      const parsed = JSON.parse(current) as { rrsets: RRSet[]; reverse: RRSet[] };
+      const rrsets = parsed.rrsets, reverse = parsed.reverse;
+      for (let m = rand(4) + 1; m > 0; m--) {
+        const list = rand(3) === 0 ? reverse : rrsets;
+        const at = list.length ? rand(list.length) : 0;
+        switch (rand(6)) {
+          case 0: if (list.length && list[at].type === 'A') list[at].data = [`10.8.${rand(256)}.${rand(256)}`]; break;
+          case 1: if (list.length) list[at].ttl = rand(100); break;
+          case 2: list.splice(at, 1); break;
+          case 3: if (list === rrsets) list.push(a(ns, `n${rand(1000)}`, [`10.9.${rand(256)}.${rand(256)}`])); else list.push(ptr(ns, `10.9.${rand(256)}.${rand(256)}`, `n${rand(1000)}`)); break;
+          case 4: if (list.length) list[at].data = ['999.1.1.1']; break; // refused (a PTR target: refused too)
+          default: if (list.length) list[at].name = list[at].name.replace('.svc.', '.svx.'); // outside the namespace: refused
+        }
+      }
+      rrsets.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : x.type < y.type ? -1 : x.type > y.type ? 1 : 0));
+      reverse.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+      const text = operatorText(ns, rrsets, reverse);
+      const r = receive(text);
+      expect(r.value, `round ${round}`).to.deep.equal(JSON.parse(text));
+      const w = whole(text);
+      expect({ ok: r.ok, errors: r.errors }, `round ${round}`).to.deep.equal(w);
+      if (r.ok) current = text;
+    }
+  });
+
   it('refuses a bad version alone, with the whole check\'s error, and keeps the version held', () => {
     const ns = 'delta-c';
     const good = hold(ns, version(ns, 30, 0));
@@ -149,6 +196,9 @@ describe('a changed shard parsed against the version held (shard-delta.ts)', () 
     for (const cut of [changed.length - 1, changed.length - 80, Math.floor(changed.length / 2)]) {
       expect(() => receive(changed.slice(0, cut)), `cut at ${cut}`).to.throw(SyntaxError);
     }
+    // A list closed early, after its held last RRset, and more after it: not JSON.
+    const early = changed.replace('"type":"PTR"}],"rrsets":[', '"type":"PTR"}]{"data":["x.example."],"name":"9.9.9.10.in-addr.arpa.","ttl":1,"type":"PTR"}],"rrsets":[');
+    expect(() => receive(early)).to.throw(SyntaxError);
     expect(receive(changed).ok).to.equal(true);
   });
 
