@@ -130,6 +130,19 @@ describe('a changed shard parsed against the version held (shard-delta.ts)', () 
     expect(r.value.reverse[50]).to.equal(before.reverse[51]);
   });
 
+  it('parses whole a version that changed most of a list (walked RRset by RRset it cost more)', () => {
+    const ns = 'delta-k';
+    const before = hold(ns, version(ns, 200, 0));
+    const text = version(ns, 200, 0, (r, rev) => { for (let i = 5; i < r.length; i++) r[i].ttl = 61; for (const x of rev) x.ttl = 62; });
+    const r = receive(text);
+    expect(r.ok).to.equal(true);
+    expect(r.value).to.deep.equal(JSON.parse(text));
+    expect(r.value.rrsets[0], 'unchanged, but parsed whole').to.not.equal(before.rrsets[0]);
+    // A few changes in the same list are still walked.
+    const next = receive(version(ns, 200, 0, (r2, rev) => { for (let i = 5; i < r2.length; i++) r2[i].ttl = 61; for (const x of rev) x.ttl = 62; r2[100].ttl = 3; }));
+    expect(next.value.rrsets[0]).to.equal(r.value.rrsets[0]);
+  });
+
   it('gives the whole parse\'s value and verdict for random changes', () => {
     const ns = 'delta-j';
     let seed = 12345;
