@@ -10,7 +10,7 @@
 
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { parseShardJson } from './hash.js';
+import { parseShardText } from './shard-delta.js';
 
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const SHARD_LABEL = 'splitdns.io/shard';
@@ -56,12 +56,13 @@ export function shardConfigMap(namespace: string, shard: ShardDoc, gzipAboveByte
 
 /**
  * The shard document a ConfigMap carries (JSON in data, or gzip'd JSON in binaryData); unvalidated.
- * Parsed with parseShardJson, so that validation hashes the text received (hash.ts).
+ * Parsed with parseShardText (shard-delta.ts), so that validation hashes the text received
+ * (hash.ts), and a shard's changed RRsets only are parsed and checked where a version of it is held.
  */
 export function decodeShardConfigMap(cm: any): unknown {
   const gz = cm?.binaryData?.[SHARD_GZIP_KEY];
-  if (typeof gz === 'string') return parseShardJson(gunzipSync(Buffer.from(gz, 'base64')).toString('utf8'));
+  if (typeof gz === 'string') return parseShardText(gunzipSync(Buffer.from(gz, 'base64')).toString('utf8'));
   const text = cm?.data?.[SHARD_KEY];
   if (typeof text !== 'string') throw new Error(`ConfigMap has neither data.${SHARD_KEY} nor binaryData.${SHARD_GZIP_KEY}`);
-  return parseShardJson(text);
+  return parseShardText(text);
 }

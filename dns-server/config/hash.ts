@@ -200,6 +200,16 @@ export function parseShardJson(text: string): unknown {
 }
 
 /**
+ * Remembers `text` as what `value` was received as, as parseShardJson does for the value it
+ * parses; for shard-delta.ts, which makes the value from part of the text and a held version.
+ * `plain`: the caller has checked that the text holds no escape, white space or odd number
+ * (isPlainText), so validShardHash checks its length only.
+ */
+export function rememberReceivedText(value: object, text: string, plain: boolean): void {
+  receivedText.set(value, plain ? { text, ascii: isAscii(text), plain: true } : { text, ascii: isAscii(text) });
+}
+
+/**
  * Remembers `text` as what `shard` was written as by its producer in this process (the operator's
  * compiler: its canonical JSON with the hash member last, what it publishes), so that
  * validShardHash hashes that text, checked as a ConfigMap's text is (isCanonicalText), instead of
@@ -305,7 +315,7 @@ function isCanonicalText(text: string, tailLength: number, restLength: number): 
 }
 
 /** No escape, no white space, no odd number (isCanonicalText). */
-function isPlainText(text: string): boolean {
+export function isPlainText(text: string): boolean {
   return text.indexOf('\\') < 0 && text.indexOf(' ') < 0 && text.indexOf('\n') < 0 && text.indexOf('\r') < 0 && text.indexOf('\t') < 0
     && !ODD_NUMBER.test(text);
 }
@@ -352,6 +362,11 @@ export function takeHashedText(shard: object): string | undefined {
   const text = hashedText.get(shard);
   hashedText.delete(shard);
   return text;
+}
+
+/** The text validShardHash hashed for `shard`, left for takeHashedText (shard-delta.ts: was it the text received?). */
+export function hashedTextOf(shard: object): string | undefined {
+  return hashedText.get(shard);
 }
 
 /**

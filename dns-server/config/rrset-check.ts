@@ -214,11 +214,13 @@ function checkRRSet(input: unknown): number {
  * Checks each RRset of `list` (an array) against the schema's RRset definition. On the first
  * error, pushes `<where>: <field>/<index>/... <ajv's message>` to `errors` and stops. Returns the
  * length of the list's canonical JSON (hash.ts) when every object in it has its keys in canonical
- * order, else NOT_CANONICAL (also after an error).
+ * order, else NOT_CANONICAL (also after an error). `from`, `to`: only the RRsets from `from` to
+ * `to - 1` are checked and measured (as the list of them: shard-delta.ts, whose other RRsets were
+ * checked in a version held); `lens`: each one's canonical length is pushed to it.
  */
-export function checkRRSetList(list: readonly unknown[], where: string, field: string, errors: string[]): number {
-  let len = Math.max(2, 1 + list.length); // brackets and commas
-  for (let i = 0; i < list.length; i++) {
+export function checkRRSetList(list: readonly unknown[], where: string, field: string, errors: string[], from = 0, to = list.length, lens?: number[]): number {
+  let len = Math.max(2, 1 + to - from); // brackets and commas
+  for (let i = from; i < to; i++) {
     let l: number;
     try {
       l = checkRRSet(list[i]);
@@ -227,6 +229,7 @@ export function checkRRSetList(list: readonly unknown[], where: string, field: s
       errors.push(`${where}: ${field}/${i}${err.path} ${err.message}`);
       return NOT_CANONICAL;
     }
+    if (lens !== undefined) lens.push(l);
     len = plus(len, l);
   }
   return len;

@@ -7,6 +7,8 @@
 
 import { NOT_CANONICAL, operatorTextLength, receivedShardTexts, validShardHash } from './hash.js';
 import { checkRRSetList } from './rrset-check.js';
+import { deltaOf, holdValidated } from './shard-delta.js';
+import type { ListDelta } from './shard-delta.js';
 import { checkEnvelope as checkEnvelopeSchema, checkShardOutline as checkShardOutlineSchema } from './schema-validators.generated.js';
 import type { ConfigBundle, RRSet, Shard } from './types.js';
 
@@ -100,9 +102,27 @@ export function checkShardSchema(input: unknown, id: string): SchemaVerdict {
   const shard = input as Shard;
   const errors: string[] = [];
   const lengths: SchemaVerdict['lengths'] = {};
-  if ('rrsets' in shard) lengths.rrsets = checkRRSetList(shard.rrsets, id, '/rrsets', errors);
-  if (errors.length === 0) lengths.reverse = checkRRSetList(shard.reverse, id, '/reverse', errors);
+  const d = deltaOf(input, id); // a shard parsed against a held version: its changed RRsets only (shard-delta.ts)
+  if ('rrsets' in shard) lengths.rrsets = checkList(shard.rrsets, id, '/rrsets', errors, d?.lists?.[1], d?.lens?.[1]);
+  if (errors.length === 0) lengths.reverse = checkList(shard.reverse, id, '/reverse', errors, d?.lists?.[0], d?.lens?.[0]);
   return { errors, lengths };
+}
+
+/**
+ * checkRRSetList of a whole list, or of the runs of RRsets `delta` says were parsed (the others
+ * are a held version's, checked when it was: shard-delta.ts); then the list's length is its text's
+ * when each run's text is its canonical JSON (the rest is the held version's text, canonical), else
+ * NOT_CANONICAL (the shard is then serialised to be hashed).
+ */
+function checkList(list: readonly unknown[], id: string, field: string, errors: string[], delta: ListDelta | undefined, lens: number[] | undefined): number {
+  if (delta === undefined) return checkRRSetList(list, id, field, errors, 0, list.length, lens);
+  let canonical = true;
+  for (let r = 0; r < delta.bodyLengths.length; r++) {
+    const l = checkRRSetList(list, id, field, errors, delta.fresh[2 * r], delta.fresh[2 * r + 1], lens);
+    if (errors.length > 0) return NOT_CANONICAL;
+    if (l !== delta.bodyLengths[r] + 2) canonical = false;
+  }
+  return canonical ? delta.textLength : NOT_CANONICAL;
 }
 
 /** A shard checked but for its hash: its id, errors (none: it passed), and the canonical lengths the schema check measured. */
@@ -119,6 +139,7 @@ function checkHash({ input, id, errors, lengths }: Checked): ShardValidation {
     const shard = input as Shard;
     const want = validShardHash(shard, lengths);
     if (want !== shard.hash) errors.push(`${id}: hash ${shard.hash} does not match the content (${want})`);
+    else holdValidated(shard);
   }
   return errors.length ? { ok: false, id, errors } : { ok: true, shard: input as Shard };
 }

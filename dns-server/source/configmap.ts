@@ -16,6 +16,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { ResourceInformer } from '../../kube/informer.js';
 import { createKubeClient, DNS_SERVER_USER_AGENT } from '../../kube/kube-client.js';
 import { configMapName, decodeShardConfigMap, HASH_ANNOTATION, SHARD_ID_ANNOTATION, SHARD_SELECTOR } from '../config/configmap-form.js';
+import { forgetShardText } from '../config/shard-delta.js';
 import type { ReloadReport } from '../reload.js';
 
 export interface ConfigMapSourceOptions {
@@ -88,7 +89,7 @@ export async function startConfigMapSource(o: ConfigMapSourceOptions): Promise<C
       seen.set(id, hash);
     }
     const removed = [...seen.keys()].filter((id) => !present.has(id));
-    for (const id of removed) seen.delete(id);
+    for (const id of removed) { seen.delete(id); forgetShardText(id); } // (its held version too: shard-delta.ts)
     if (changed.length || removed.length || !informerApplied) {
       const report = o.server.applyShards(changed, removed);
       informerApplied = true;

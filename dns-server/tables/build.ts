@@ -3,6 +3,7 @@
 // non-terminals and wildcard parents, in shared memory, slab.ts); every thread wraps it in a
 // NameTable (tableFromSlab), which prepares its own answers on each name's first query.
 
+import { heldLayout } from '../config/shard-delta.js';
 import type { ForwardersShard, RRSet, ServicesShard, Shard, Soa, HostsShard, ZoneShard } from '../config/types.js';
 import { RR_TYPE_BY_NAME, TYPE } from '../wire/constants.js';
 import { nameToKey, parentKey } from '../wire/name.js';
@@ -97,7 +98,7 @@ type SlabMeta =
  * index diffs against the old slab's, reload.ts).
  */
 export function buildShardSlab(shard: Shard, text?: string, out?: { reverseText?: string }): SharedArrayBuffer {
-  const inText = text !== undefined && shard.kind !== 'forwarders' ? rrsetsInText(text, shard.rrsets) : undefined;
+  const inText = text !== undefined && shard.kind !== 'forwarders' ? heldLayout(shard, text) ?? rrsetsInText(text, shard.rrsets) : undefined;
   if (out !== undefined) out.reverseText = inText?.reverse;
   const aux = inText !== undefined ? (w: SlabWriter) => w.utf8(inText.reverse) : reverseAux(shard.reverse);
   let w = new SlabWriter();

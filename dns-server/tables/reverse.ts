@@ -19,6 +19,7 @@
 // shard store.
 
 import type { RRSet } from '../config/types.js';
+import { commonPrefix, commonSuffix } from '../config/text-diff.js';
 import { TYPE } from '../wire/constants.js';
 import { keyOfName } from './keys.js';
 import { AnswerArena, pickedBuffer } from './arena.js';
@@ -226,25 +227,6 @@ export function dirty(c: ReverseChange): Dirty {
   return { before, after, kept: sortedNames(kept) };
 }
 
-/** How many chars `a` and `b` have in common at their start (compared a block at a time, then char by char). */
-function commonPrefix(a: string, b: string, max: number): number {
-  const BLOCK = 512;
-  let n = 0;
-  while (n + BLOCK <= max && a.slice(n, n + BLOCK) === b.slice(n, n + BLOCK)) n += BLOCK;
-  while (n < max && a.charCodeAt(n) === b.charCodeAt(n)) n++;
-  return n;
-}
-
-/** How many chars `a` and `b` have in common at their end (as commonPrefix). */
-function commonSuffix(a: string, b: string, max: number): number {
-  const BLOCK = 512;
-  const la = a.length, lb = b.length;
-  let n = 0;
-  while (n + BLOCK <= max && a.slice(la - n - BLOCK, la - n) === b.slice(lb - n - BLOCK, lb - n)) n += BLOCK;
-  while (n < max && a.charCodeAt(la - 1 - n) === b.charCodeAt(lb - 1 - n)) n++;
-  return n;
-}
-
 /** The start of every RRset of a reverse list's text; `},{"data":[` only lies between two RRsets. */
 const RRSET_START = '{"data":[';
 const BETWEEN = '},{"data":[';
@@ -270,12 +252,12 @@ export function dirtyByText(was: string, now: string): Dirty | undefined {
   if (was.indexOf('\\') >= 0 || now.indexOf('\\') >= 0) return undefined;
   const lw = was.length, ln = now.length;
   if (lw < 2 || ln < 2 || was.charCodeAt(0) !== 91 || now.charCodeAt(0) !== 91 || was.charCodeAt(lw - 1) !== 93 || now.charCodeAt(ln - 1) !== 93) return undefined; // '[', ']'
-  const head = commonPrefix(was, now, Math.min(lw, ln));
+  const head = commonPrefix(was, 0, now, 0, Math.min(lw, ln));
   if (head === lw && head === ln) return { before: [], after: [], kept: { has: (name) => was.includes('"name":"' + name + '","ttl":') } };
   // The middle: from the start of the RRset the first difference is in (or the list's start)...
   const from = Math.max(1, was.lastIndexOf(RRSET_START, head));
   // ...to the seam after the last difference (or the list's end), in each text.
-  const tail = commonSuffix(was, now, Math.min(lw, ln) - head);
+  const tail = commonSuffix(was, lw, now, ln, Math.min(lw, ln) - head);
   const seam = was.indexOf(BETWEEN, lw - tail);
   const toW = seam < 0 ? lw - 1 : seam + 1;
   const toN = seam < 0 ? ln - 1 : seam + 1 - lw + ln;
