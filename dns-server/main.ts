@@ -12,6 +12,7 @@ import type { DnsServer } from './server.js';
 import { parentPort } from 'node:worker_threads';
 import { startFileSource } from './source/file.js';
 import { WorkerPool, workerRole } from './workers.js';
+import { SHARED_ANSWER_ROOM, setAnswerRoom } from './tables/slab.js';
 import type { FromWorker, ToWorker } from './workers.js';
 import type { Fallback } from './fallback.js';
 import { createForwarder } from './forward/index.js';
@@ -129,6 +130,8 @@ export async function run(argv: string[], hooks: ServeHooks = {}, extraFlags: Re
   }
   holdYoungGeneration();
   const role = workerRole(workers, log);
+  // Threads that share the slabs share their prepared answers too (ADR 0031): the arenas get room.
+  if (role.role === 'primary') setAnswerRoom(SHARED_ANSWER_ROOM);
   const registry = new (await import('./prom.js')).Registry();
   const makeFallback = hooks.makeFallback ?? ((l: Logger, r: import('prom-client').Registry) => createForwarder({ logger: l, registry: r }));
   const forwarder = values['no-forward'] ? undefined : makeFallback(log, registry);

@@ -138,16 +138,32 @@ export const ARENA_HEADER_WORDS = 4;
 const ARENA_DATA_MAX = 64 << 20;
 
 /**
- * The bytes of a slab's answer arena: its header, one slot word per index slot, and room for
- * answers of four times the entries' bytes (every services name of 10,000 Services asked took
- * 0.98 times on average, but a headless Service's eight rotations take some ten times its key
- * and record; a name whose answers do not fit is prepared per thread instead). The room is not
- * free: a SharedArrayBuffer is zeroed by calloc, which writes, and so makes resident, whatever
- * of it malloc hands out of reused memory. The scale bench's one server held 137 MiB against
- * 112 with four times, 129 against 115 with one and a half, 114 against 115 with none (ADR 0031).
+ * Room for answers in a slab's arena, as a multiple of its entries' bytes: none (the answers
+ * prepared per thread, arena.ts's fallback) unless threads share the slabs. A process with
+ * worker threads sets it (main.ts: SHARED_ANSWER_ROOM) before its first slab; one thread has
+ * no one to share answers with, and the room is not free: a SharedArrayBuffer is zeroed by
+ * calloc, which writes, and so makes resident, whatever of it malloc hands out of reused memory.
+ * The scale bench's one server held 137 MiB against 112 with room for four times, 129 against
+ * 115 with one and a half, 114 against 115 with none (ADR 0031).
  */
+let answerRoom = 0;
+
+/**
+ * The room with worker threads: four times the entries (every services name of 10,000 Services
+ * asked took 0.98 times on average, but a headless Service's eight rotations take some ten times
+ * its key and record; a name whose answers do not fit is prepared per thread instead).
+ */
+export const SHARED_ANSWER_ROOM = 4;
+
+/** Sets the room of the answer arenas of the slabs built from now on (see answerRoom). */
+export function setAnswerRoom(times: number): void {
+  answerRoom = times;
+}
+
+/** The bytes of a slab's answer arena: its header, one slot word per index slot, and the room for answers. */
 function arenaBytes(capacity: number, entryBytes: number): number {
-  return (ARENA_HEADER_WORDS + capacity) * 4 + Math.min(ARENA_DATA_MAX, 4 * entryBytes + 4096);
+  const room = answerRoom === 0 ? 0 : Math.min(ARENA_DATA_MAX, answerRoom * entryBytes + 4096);
+  return (ARENA_HEADER_WORDS + capacity) * 4 + room;
 }
 
 /** The slab's bytes before its answer arena: its index, names, records and blobs (what a load measures itself by). */
