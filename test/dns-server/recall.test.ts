@@ -109,7 +109,7 @@ describe('dns-server: recalled names (lookup.ts recall)', () => {
     const entry = (name: string) => { const msg = query(name, 'A'); parseQuery(msg, q, false); return recall(st.tables, msg, q.nameEnd, q.nameHash); };
     for (const name of ['multi.example.org', 'multi.default.svc.cluster.local', 'db.internal.local']) {
       handleQuery(query(name, 'A'), PROTO_UDP, st);
-      expect(entry(name)?.answers ?? 0, name).to.be.above(0);
+      expect(entry(name)?.answers ?? 0, name).to.not.equal(0); // a ref: in the arena (> 0), or kept by this thread (< 0: no room without workers)
     }
     // A name answered only NODATA so far keeps none (nothing was prepared for it).
     handleQuery(query('v6.example.org', 'A'), PROTO_UDP, st);
