@@ -11,8 +11,9 @@
 //
 // Per thread (AnswerArena, one per slab view): the rotation cursors (one byte per cursor number:
 // each thread goes round a name's rotations by itself, as before; a shared cursor would write
-// to memory every thread reads) and, when the arena is full, the answers this thread prepared
-// itself (the arena's `full` word counts such preparations).
+// to memory every thread reads) and, when the arena is full or has no room (a process without
+// worker threads gives it none: slab.ts answerRoom), the answers this thread prepared itself
+// (the arena's `full` word counts such preparations).
 //
 // A reference to a name's answers (`ref`) is the directory's word index in the slab (> 0), or
 // for an answer prepared by this thread alone -(its index in `#own` + 1); 0: none.

@@ -1,11 +1,12 @@
 // A table of names (a zone, a namespace's cluster Services, the hosts) and the answers it owns.
 // Its name data is immutable and shared by every thread: a slab (slab.ts, slab-names.ts), built
-// once by the main thread. Its prepared answers (the ready response bytes by name and query
-// type) are shared too: they live in the slab's answer arena (arena.ts, ADR 0031), made by the
-// first thread to query a name (decoding its record from the slab once) and read by every
-// thread after it, for the life of the slab (one shard version; a reload builds a new slab, with
-// a new arena). What is this thread's own: the table object, its AnswerArena view (the rotation
-// cursors, and the answers it prepared itself when the arena was full). (Before the slabs, zone
+// once by the main thread. With worker threads its prepared answers (the ready response bytes
+// by name and query type) are shared too: they live in the slab's answer arena (arena.ts, ADR
+// 0031), made by the first thread to query a name (decoding its record from the slab once) and
+// read by every thread after it, for the life of the slab (one shard version; a reload builds a
+// new slab, with a new arena). What is this thread's own: the table object, its AnswerArena view
+// (the rotation cursors, and the answers it prepared itself when the arena was full, or had no
+// room: a process without worker threads gives its arenas none, slab.ts answerRoom). (Before the slabs, zone
 // and hosts tables prepared every name at build; until ADR 0031 each thread prepared and kept
 // its own copy of every answer it gave.)
 
