@@ -21,6 +21,7 @@
 import { Buffer } from 'node:buffer';
 import { ARENA_AT, ARENA_BYTES, ARENA_HEADER_WORDS } from './slab.js';
 import type { Slab } from './slab.js';
+import { answerOfType } from './types.js';
 import type { PreparedAnswers } from './types.js';
 
 /** Arena header words (from the arena's first word). */
@@ -171,16 +172,14 @@ export class AnswerArena {
 
   /** pick() among answers this thread keeps itself: the answer's Buffer (its ArrayBuffer looked up here, off the common path). */
   #pickOwn(answers: PreparedAnswers, qtype: number): boolean {
-    for (const a of answers) {
-      if (a.qtype !== qtype) continue;
-      const bufs = a.bufs;
-      const b = bufs.length === 1 ? bufs[0] : bufs[a.next++ % bufs.length];
-      picked.ab = b.buffer;
-      picked.at = b.byteOffset;
-      picked.len = b.length;
-      return true;
-    }
-    return false;
+    const a = answerOfType(answers, qtype);
+    if (a === undefined) return false;
+    const bufs = a.bufs;
+    const b = bufs.length === 1 ? bufs[0] : bufs[a.next++ % bufs.length];
+    picked.ab = b.buffer;
+    picked.at = b.byteOffset;
+    picked.len = b.length;
+    return true;
   }
 
   /** What the arena holds (all threads' work). */
