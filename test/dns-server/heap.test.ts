@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { AfterBurst } from '../../dns-server/heap.js';
+import { garbageThenCollection, runProbe } from '../helpers/probe.js';
 
 // heap.ts: the main thread's young generation stays at its initial size through an allocation
 // burst (a bundle load). Each case runs in a fresh process, so its heap is its own.
@@ -15,7 +15,7 @@ function newSpaceAroundBurst(hold: boolean): { before: number; after: number } {
     let keep = [];
     for (let i = 0; i < 3e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 5e4) keep = []; }
     console.log(JSON.stringify({ before, after: newSpace() }));`;
-  return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' }));
+  return runProbe(probe);
 }
 
 describe('the main thread young generation (heap.ts)', () => {
@@ -37,7 +37,7 @@ describe('what the DNS server loads (issue 14: resident memory per thread)', () 
     const probe = `import { createRequire } from 'node:module';
       await import(${JSON.stringify(index)});
       console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('/node_modules/prom-client/')).map((k) => k.replace(/.*node_modules\\/prom-client\\//, ''))));`;
-    const loaded = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' })) as string[];
+    const loaded = runProbe<string[]>(probe);
     expect(loaded, 'prom-client files loaded').to.include('lib/registry.js');
     expect(loaded.filter((f) => f === 'index.js' || /pushgateway|cluster|defaultMetrics/.test(f))).to.deep.equal([]);
   });
@@ -81,7 +81,7 @@ describe('the collection after a burst of first queries (heap.ts AfterBurst, not
       await new Promise((resolve, reject) => { w.on('error', reject); w.on('message', (m) => { if (m === 'done') resolve(); else seen.push(m); }); });
       await w.terminate();
       console.log(JSON.stringify(seen));`;
-    return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 50000 })) as unknown[];
+    return runProbe<unknown[]>(probe, { timeout: 50000 });
   }
 
   it('a worker thread that prepared BURST_NAMES names asks for a collection once they stop, not before (a fresh process)', function () {
@@ -95,20 +95,15 @@ describe('the collection after a burst of first queries (heap.ts AfterBurst, not
       post({ below: calls });
       notePrepared();
       post({ noted: calls });
-      while (calls === 0) await new Promise((r) => setTimeout(r, 50));
+      const deadline = Date.now() + 40000; // the condition polled, under a deadline of its own (a clear failure, not the probe's timeout)
+      while (calls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       post({ after: calls });`);
     expect(seen).to.deep.equal([{ below: 0 }, { noted: 0 }, { after: 1 }]);
   });
 
   it('a worker thread\'s collection gives its garbage back (the same collector as the main thread\'s, without --expose-gc)', function () {
     this.timeout(60000);
-    const [m] = inWorkerThread(`const { collectGarbageSoon } = await import(${JSON.stringify(new URL('../../dns-server/heap.ts', import.meta.url).href)});
-      const used = () => process.memoryUsage().heapUsed;
-      const before = used();
-      (() => { const junk = []; for (let i = 0; i < 300000; i++) junk.push({ i, s: 'name-' + i + '.example.org.' }); globalThis.keep = junk; })();
-      globalThis.keep = undefined;
-      const dropped = used();
-      collectGarbageSoon();
+    const [m] = inWorkerThread(`${garbageThenCollection(300000)}
       await turn(); await turn();
       post({ before, dropped, after: used() });`) as { before: number; dropped: number; after: number }[];
     expect(m.dropped - m.before, 'the probe made garbage').to.be.above(15 * 1048576);

@@ -5,7 +5,6 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import dnsPacket from 'dns-packet';
 import type { DnsServer } from '../../dns-server/index.js';
 import { startFileSource } from '../../dns-server/source/file.js';
@@ -25,6 +24,7 @@ import { bundle, exampleZone, hostsShard, servicesShard, zoneShard } from '../he
 import { buildQuery, rcodeOf, udpQuery } from '../helpers/dns-client.js';
 import { silent, startTestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
+import { garbageThenCollection, runProbe } from '../helpers/probe.js';
 
 const other = (addr: string) => zoneShard('example.net.', [{ name: 'www.example.net.', type: 'A', ttl: 60, data: [addr] }]);
 const cluster = zoneShard('cluster.local.', [], { clusterDomain: true });
@@ -352,7 +352,7 @@ describe('dns-server: the collection after a large load (heap.ts, issue 14)', ()
       count({ getEntries: () => obs.takeRecords() });
       obs.disconnect();
       console.log(JSON.stringify({ major }));`;
-    const m = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' })) as { major: number };
+    const m = runProbe<{ major: number }>(probe);
     expect(m.major, 'major collections').to.be.within(1, 2);
   });
 
@@ -377,8 +377,8 @@ describe('dns-server: the collection after a large load (heap.ts, issue 14)', ()
   it('gives the pages of that garbage back to the system, not only the objects (a fresh process without V8\'s memory reducer; under Node 24 a plain gc() kept them resident)', function () {
     this.timeout(60000);
     const heap = new URL('../../dns-server/heap.ts', import.meta.url).href;
-    // ~80 MB of garbage dropped, one collection asked for, then the resident size waited for (no
-    // deadline but the probe's: with the memory reducer off, only that collection gives pages back).
+    // ~80 MB of garbage dropped, one collection asked for, then the resident size waited for (up
+    // to 40 s: with the memory reducer off, only that collection gives pages back).
     const probe = `const { collectGarbageSoon } = await import(${JSON.stringify(heap)});
       const fs = await import('node:fs');
       const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
@@ -387,28 +387,22 @@ describe('dns-server: the collection after a large load (heap.ts, issue 14)', ()
       globalThis.keep = undefined;
       const peak = rss();
       collectGarbageSoon();
-      while (rss() > before + (peak - before) / 2) await new Promise((r) => setTimeout(r, 50));
+      const deadline = Date.now() + 40000;
+      while (rss() > before + (peak - before) / 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       console.log(JSON.stringify({ before, peak, after: rss() }));`;
-    const m = JSON.parse(execFileSync(process.execPath, ['--no-memory-reducer', '--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 50000 })) as { before: number; peak: number; after: number };
+    const m = runProbe<{ before: number; peak: number; after: number }>(probe, { flags: ['--no-memory-reducer'], timeout: 50000 });
     expect(m.peak - m.before, 'the probe made garbage').to.be.above(40 * 1048576);
     expect(m.after - m.before).to.be.at.most((m.peak - m.before) / 2);
   });
 
   it('gives the garbage of a load back without --expose-gc (a fresh process, the way main.ts runs)', () => {
-    const heap = new URL('../../dns-server/heap.ts', import.meta.url).href;
     // 60 MB of garbage made and dropped, then one collection asked for: the heap after the
     // collection's turn is measured without a collection of the probe's own.
-    const probe = `const { collectGarbageSoon } = await import(${JSON.stringify(heap)});
-      const used = () => process.memoryUsage().heapUsed;
-      const before = used();
-      (() => { const junk = []; for (let i = 0; i < 600000; i++) junk.push({ i, s: 'name-' + i + '.example.org.' }); globalThis.keep = junk; })();
-      globalThis.keep = undefined;
-      const dropped = used();
-      collectGarbageSoon();
+    const probe = `${garbageThenCollection(600000)}
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
       console.log(JSON.stringify({ before, dropped, after: used(), gcGlobal: typeof globalThis.gc }));`;
-    const m = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' })) as { before: number; dropped: number; after: number; gcGlobal: string };
+    const m = runProbe<{ before: number; dropped: number; after: number; gcGlobal: string }>(probe);
     expect(m.dropped - m.before, 'the probe made garbage').to.be.above(30 * 1048576);
     expect(m.after - m.before, `heap used: ${m.before} before, ${m.dropped} with the garbage, ${m.after} after`).to.be.below((m.dropped - m.before) / 4);
     expect(m.gcGlobal, 'no global gc appears').to.equal('undefined');
