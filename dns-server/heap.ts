@@ -108,19 +108,22 @@ export function collectGarbageSoon(): void {
   pacer.ask();
 }
 
-// A thread's first queries leave garbage too: preparing a name's answers (tables/prepare.ts)
-// decodes its record and plans the answer, and a burst of first queries (a worker that has just
-// started, a reload's new tables) leaves megabytes of that in the old generation, where V8's
-// memory reducer may collect it seconds later or not at all (issue 14: at 10,000 Services, ~10 MB
-// in one thread after every name was asked, given back in some runs and not in others, so the
-// resident size of the same server moved by that much from run to run). Each thread counts the
-// names it prepares; once BURST_NAMES have been prepared since its last such collection and none
+// A thread's first queries leave garbage too: a name new to a thread (lookup.ts keeps it in its
+// recall index; the first thread to ask it also prepares its answers, tables/prepare.ts, decoding
+// its record and planning the answer) leaves keys, entries and replies, and a burst of first
+// queries (a worker that has just started, a reload's new tables) leaves megabytes of that in the
+// old generation, where V8's memory reducer may collect it seconds later or not at all (issue 14:
+// at 10,000 Services, ~10 MB in one thread after every name was asked, given back in some runs
+// and not in others, so the resident size of the same server moved by that much from run to run).
+// Each thread counts the names new to it (noteNewName: once a name, where the thread first keeps
+// it: lookup.ts for the names of the tables, tables/reverse.ts for a PTR name it prepares, which
+// is not recalled); once BURST_NAMES have been counted since its last such collection and none
 // for BURST_QUIET_MS, it asks for one (its own pacer: at most one per COLLECTION_GAP_MS, apart
-// from the load's). A thread that prepares a name now and then never passes the count quickly.
+// from the load's). A thread that meets a new name now and then never passes the count quickly.
 
-/** Names prepared since the last collection after a burst from which the burst's end is awaited. */
+/** Names new to the thread since the last collection after a burst from which the burst's end is awaited. */
 export const BURST_NAMES = 1000;
-/** How long no name is prepared before a burst counts as over. */
+/** How long no new name comes before a burst counts as over. */
 export const BURST_QUIET_MS = 1000;
 
 /**
@@ -160,18 +163,8 @@ export class AfterBurst {
 
 let burst: AfterBurst | undefined | null;
 
-/**
- * Tells this thread's heap that a name was answered here for the first time (lookup.ts: a name
- * new to its recall index). Counted as a prepared name: since the prepared answers are made once
- * for all threads (tables/arena.ts, ADR 0031), a thread may prepare few of the names it answers,
- * yet a burst of first queries leaves it garbage all the same (keys, recall entries, replies).
- */
-export function noteFirstAnswers(): void {
-  notePrepared();
-}
-
-/** Tells this thread's heap that a name's answers were just prepared (see AfterBurst above). */
-export function notePrepared(): void {
+/** Tells this thread's heap that a name is new to it (see AfterBurst above): once a name. */
+export function noteNewName(): void {
   if (burst === undefined) {
     const gc = collector();
     if (gc === undefined) { burst = null; return; }

@@ -4,7 +4,7 @@
 // I/O, no clock (but for a count: each name new to this thread's recall index is told to
 // heap.ts, as a burst of them leaves garbage: ADR 0031). The handler (handler.ts) asks the located table for its prepared answer first.
 
-import { noteFirstAnswers } from './heap.js';
+import { noteNewName } from './heap.js';
 import { findInTable } from './tables/plan.js';
 import { ASCII_LOWER } from './wire/query.js';
 import type { Found, Scope } from './tables/plan.js';
@@ -150,7 +150,7 @@ export function rememberMissing(t: Tables, hash: number, key: string, loc: Locat
 }
 
 function keep(slots: (Recalled | undefined)[], sets: number, hash: number, key: string, loc: Location, nxdomain: boolean): Recalled {
-  noteFirstAnswers();
+  noteNewName(); // a burst of new names leaves garbage: heap.ts collects it once the burst is over
   const location: Location = loc.kind === 'zone'
     ? { kind: 'zone', zone: loc.zone, table: loc.table, originOffset: loc.originOffset, clusterEnt: loc.clusterEnt }
     : loc.kind === 'hosts' ? { kind: 'hosts', table: loc.table } : loc;

@@ -13,7 +13,6 @@ import { encodePlan } from '../wire/response.js';
 import type { Plan } from '../wire/response.js';
 import { WireWriter } from '../wire/writer.js';
 import { writeAddress } from '../config/address.js';
-import { notePrepared } from '../heap.js';
 import { planAnswer } from './plan.js';
 import type { Scope } from './plan.js';
 import { answerOfType, rrsetOf } from './types.js';
@@ -64,7 +63,6 @@ export function encodeAddressAnswer(key: string, type: number, ttl: number, data
 
 /** The prepared answers of one node, by query type (empty for a wildcard owner: synthesised per query name). */
 export function prepareAnswers(key: string, node: NameNode, scope: Scope): PreparedAnswers {
-  notePrepared(); // a burst of first queries leaves garbage: heap.ts collects it once the burst is over
   const prepared: Answer[] = [];
   if (key.startsWith('\x01*')) return prepared;
   if (!node.cname) {

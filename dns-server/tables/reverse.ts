@@ -23,6 +23,7 @@ import { commonPrefix, commonSuffix } from '../config/text-diff.js';
 import { TYPE } from '../wire/constants.js';
 import { keyOfName } from './keys.js';
 import { AnswerArena, pickedBuffer } from './arena.js';
+import { noteNewName } from '../heap.js';
 import { prepareAnswers } from './prepare.js';
 import { hashKey, NODE, patchSlab, Slab, SlabWriter, typeBit } from './slab.js';
 import type { NameNode } from './types.js';
@@ -121,6 +122,7 @@ export class ReverseIndex {
     }
     let ref = arena.refOf(i);
     if (ref === 0) {
+      noteNewName(); // a PTR name is not recalled (lookup.ts): counted here, where it is prepared
       const node = mergedNode(slab.recordAt(i) as ReverseRecord);
       // The node alone is the scope: a PTR answer needs nothing else.
       const table = { names: new Map([[key, node]]), ents: new Set<string>(), wildcardParents: new Set<string>() };

@@ -43,7 +43,7 @@ describe('what the DNS server loads (issue 14: resident memory per thread)', () 
   });
 });
 
-describe('the collection after a burst of first queries (heap.ts AfterBurst, notePrepared; issue 14)', () => {
+describe('the collection after a burst of first queries (heap.ts AfterBurst, noteNewName; issue 14)', () => {
   it('runs once the threshold has been passed and then nothing was noted for the quiet time; counts from zero after', () => {
     let t = 0;
     const runs: number[] = [];
@@ -90,10 +90,10 @@ describe('the collection after a burst of first queries (heap.ts AfterBurst, not
     const seen = inWorkerThread(`let calls = 0;
       globalThis.gc = () => { calls++; };
       const heap = ${JSON.stringify(new URL('../../dns-server/heap.ts', import.meta.url).href)};
-      const { notePrepared, BURST_NAMES } = await import(heap);
-      for (let i = 0; i < BURST_NAMES - 1; i++) notePrepared();
+      const { noteNewName, BURST_NAMES } = await import(heap);
+      for (let i = 0; i < BURST_NAMES - 1; i++) noteNewName();
       post({ below: calls });
-      notePrepared();
+      noteNewName();
       post({ noted: calls });
       const deadline = Date.now() + 40000; // the condition polled, under a deadline of its own (a clear failure, not the probe's timeout)
       while (calls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
